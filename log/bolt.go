@@ -1,0 +1,157 @@
+package log
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// A BoltStore is the embedded default [Store], one bbolt file.
+// It is safe for concurrent use.
+type BoltStore struct {
+	db *bolt.DB
+}
+
+var _ Store = (*BoltStore)(nil)
+
+// OpenBolt opens or creates the bbolt store at path. It fails if another
+// process has the file open.
+func OpenBolt(path string) (*BoltStore, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: time.Second,
+		// The freelist is rebuilt by scanning on open instead of being
+		// rewritten on every commit: faster commits, same durability.
+		NoFreelistSync:  true,
+		FreelistType:    bolt.FreelistMapType,
+		InitialMmapSize: 1 << 30,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening log store %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketEntries, bucketTiles, bucketDedup} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("initialising log store %s: %w", path, err)
+	}
+	return &BoltStore{db: db}, nil
+}
+
+// Close closes the bbolt file.
+func (s *BoltStore) Close() error { return s.db.Close() }
+
+// Checkpoint implements [Store].
+func (s *BoltStore) Checkpoint() ([]byte, error) {
+	var cp []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		cp = bytes.Clone(tx.Bucket(bucketMeta).Get(keyCheckpoint))
+		return nil
+	})
+	return cp, err
+}
+
+// Tiles implements [Store].
+func (s *BoltStore) Tiles(ids []TileID) ([][]byte, error) {
+	out := make([][]byte, len(ids))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTiles)
+		for i, id := range ids {
+			out[i] = bytes.Clone(b.Get(tileKey(id)))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Entries implements [Store].
+func (s *BoltStore) Entries(start int64, n int) ([][]byte, error) {
+	out := make([][]byte, 0, n)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketEntries).Cursor()
+		want := start
+		for k, v := c.Seek(indexKey(start)); k != nil && len(out) < n; k, v = c.Next() {
+			if binary.BigEndian.Uint64(k) != uint64(want) {
+				break
+			}
+			out = append(out, bytes.Clone(v))
+			want++
+		}
+		if len(out) < n {
+			return fmt.Errorf("entry %d: %w", want, ErrNotFound)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Lookup implements [Store].
+func (s *BoltStore) Lookup(hashes []tlog.Hash) ([]int64, error) {
+	out := make([]int64, len(hashes))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketDedup)
+		for i, h := range hashes {
+			out[i] = -1
+			if v := b.Get(h[:]); v != nil {
+				out[i] = int64(binary.BigEndian.Uint64(v))
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// errStaleBatch means a batch did not start at the stored tree size: a bug in
+// the sequencer or a second writer.
+var errStaleBatch = errors.New("log: batch does not start at the stored tree size")
+
+// Commit implements [Store].
+func (s *BoltStore) Commit(batch *Batch) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		var size int64
+		if v := meta.Get(keySize); v != nil {
+			size = int64(binary.BigEndian.Uint64(v))
+		}
+		if size != batch.Start {
+			return fmt.Errorf("%w: batch starts at %d, store has %d entries", errStaleBatch, batch.Start, size)
+		}
+		entries, dedup, tileBucket := tx.Bucket(bucketEntries), tx.Bucket(bucketDedup), tx.Bucket(bucketTiles)
+		entries.FillPercent = 1
+		tileBucket.FillPercent = 1
+		for i, e := range batch.Entries {
+			k := indexKey(batch.Start + int64(i))
+			if err := entries.Put(k, e); err != nil {
+				return fmt.Errorf("storing entry: %w", err)
+			}
+			if err := dedup.Put(batch.Hashes[i][:], k); err != nil {
+				return fmt.Errorf("storing dedup index: %w", err)
+			}
+		}
+		for id, data := range batch.Tiles {
+			if err := tileBucket.Put(tileKey(id), data); err != nil {
+				return fmt.Errorf("storing tile: %w", err)
+			}
+		}
+		if err := meta.Put(keyCheckpoint, batch.Checkpoint); err != nil {
+			return fmt.Errorf("storing checkpoint: %w", err)
+		}
+		return meta.Put(keySize, indexKey(batch.Start+int64(len(batch.Entries))))
+	})
+}
+
+func indexKey(i int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(i)) }
+
+func tileKey(id TileID) []byte {
+	return binary.BigEndian.AppendUint64([]byte{byte(id.Level)}, uint64(id.N))
+}

@@ -1,0 +1,61 @@
+package log
+
+import (
+	"errors"
+	"log/slog"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+const (
+	// DefaultQueueSize is the default bound on entries waiting to be sequenced.
+	DefaultQueueSize = 1 << 16
+	// DefaultMaxBatchSize is the default largest number of entries sequenced in one transaction.
+	DefaultMaxBatchSize = 1 << 14
+)
+
+// Config configures a [Log]. Origin, Signer and Store are required; every
+// other zero value means the documented default.
+type Config struct {
+	// Origin is the checkpoint origin line, by convention the scheme-less URL
+	// prefix of the log, e.g. "log.example.org/attestlog". The Signer's key
+	// name must equal it.
+	Origin string
+	// Signer signs checkpoints; an Ed25519 signed-note key named Origin.
+	Signer note.Signer
+	// Store holds the log's state; see [OpenBolt] for the embedded default.
+	// The Log does not close it.
+	Store Store
+	// QueueSize bounds the entries waiting to be sequenced; when the queue is
+	// full, [Log.Add] fails at once with [ErrPushback]. Default DefaultQueueSize.
+	QueueSize int
+	// MaxBatchSize bounds the entries sequenced in one transaction. Default DefaultMaxBatchSize.
+	MaxBatchSize int
+	// Logger receives the log's structured logs; nil discards them.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	switch {
+	case c.Origin == "":
+		return c, errors.New("log: config: empty origin")
+	case c.Signer == nil:
+		return c, errors.New("log: config: no signer")
+	case c.Signer.Name() != c.Origin:
+		return c, errors.New("log: config: signer key name " + c.Signer.Name() + " differs from origin " + c.Origin)
+	case c.Store == nil:
+		return c, errors.New("log: config: no store")
+	case c.QueueSize < 0 || c.MaxBatchSize < 0:
+		return c, errors.New("log: config: negative queue or batch size")
+	}
+	if c.QueueSize == 0 {
+		c.QueueSize = DefaultQueueSize
+	}
+	if c.MaxBatchSize == 0 {
+		c.MaxBatchSize = DefaultMaxBatchSize
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}

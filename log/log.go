@@ -1,0 +1,263 @@
+package log
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/attestlog/attestlog/tiles"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// A Log is an append-only tiled Merkle log. [Log.Add] queues entries from
+// any goroutine; one [Log.Run] loop sequences them. Reads ([Log.Fetch],
+// proofs, [Log.Checkpoint]) go to the store and may run concurrently with Run.
+type Log struct {
+	cfg     Config
+	store   Store
+	log     *slog.Logger
+	metrics *metrics
+	queue   chan *pending // written by Add, read by Run
+	stopped chan struct{} // closed when Run returns
+
+	tree *tree // owned by Run
+	// latest is the newest committed checkpoint; written by Run after each
+	// commit, read by anyone.
+	latest atomic.Pointer[Signed]
+}
+
+// Signed is a signed checkpoint note and its parsed body.
+type Signed struct {
+	Note []byte // the note verbatim, signatures included
+	tiles.Checkpoint
+}
+
+type pending struct {
+	entry []byte
+	hash  tlog.Hash
+	done  chan struct{} // closed by Run once index or err is set
+	index int64
+	err   error
+}
+
+// New opens the log held by cfg.Store, checking that its tiles hash to its
+// checkpoint, or starts a new log with a signed checkpoint of size 0.
+func New(cfg Config) (*Log, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	l := &Log{
+		cfg:     cfg,
+		store:   cfg.Store,
+		log:     cfg.Logger,
+		queue:   make(chan *pending, cfg.QueueSize),
+		stopped: make(chan struct{}),
+	}
+	l.metrics = newMetrics(l)
+	if err := l.load(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// load reads the tree's right edge and latest checkpoint from the store.
+func (l *Log) load() error {
+	msg, err := l.store.Checkpoint()
+	if err != nil {
+		return fmt.Errorf("log: reading checkpoint: %w", err)
+	}
+	if msg == nil {
+		l.tree = &tree{rng: rangeFactory.NewEmptyRange(0)}
+		return l.commit(nil, nil, nil)
+	}
+	cp, err := parseOwnNote(msg)
+	if err != nil {
+		return fmt.Errorf("%w: stored checkpoint: %w", ErrCorrupt, err)
+	}
+	if cp.Origin != l.cfg.Origin {
+		return fmt.Errorf("log: store holds the log %q, configured origin is %q", cp.Origin, l.cfg.Origin)
+	}
+	t, err := loadTree(storeHashes{l.store}, l.store, cp.Size)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	if root, err := t.root(); err != nil || root != cp.Hash {
+		return fmt.Errorf("%w: tiles hash to %v, checkpoint of size %d says %v (%v)", ErrCorrupt, root, cp.Size, cp.Hash, err)
+	}
+	l.tree = t
+	l.latest.Store(&Signed{Note: msg, Checkpoint: cp})
+	l.metrics.treeSize.Set(float64(cp.Size))
+	return nil
+}
+
+// parseOwnNote parses the body of a note this log signed and stored. The
+// signature is not checked: the store is trusted, and its tiles are checked
+// against the body by the caller.
+func parseOwnNote(msg []byte) (tiles.Checkpoint, error) {
+	i := bytes.LastIndex(msg, []byte("\n\n"))
+	if i < 0 {
+		return tiles.Checkpoint{}, errors.New("not a signed note")
+	}
+	return tiles.ParseCheckpoint(msg[:i+1])
+}
+
+// Checkpoint returns the latest committed checkpoint. Every entry, tile and
+// proof it implies is durable.
+func (l *Log) Checkpoint() *Signed { return l.latest.Load() }
+
+// Add queues e for sequencing and returns at once. The returned wait blocks
+// until e has a durable index: its own new one, or that of an identical entry
+// already in the log. A full queue fails at once with [ErrPushback]; an entry
+// over 65,535 bytes with [ErrEntryTooLarge]. Add copies e.
+func (l *Log) Add(e []byte) (wait func(context.Context) (int64, error)) {
+	fail := func(err error) func(context.Context) (int64, error) {
+		return func(context.Context) (int64, error) { return 0, err }
+	}
+	if len(e) > tiles.MaxEntrySize {
+		return fail(fmt.Errorf("%w: %d bytes", ErrEntryTooLarge, len(e)))
+	}
+	p := &pending{entry: bytes.Clone(e), hash: tlog.RecordHash(e), done: make(chan struct{})}
+	select {
+	case l.queue <- p:
+	default:
+		l.metrics.pushback.Inc()
+		return fail(ErrPushback)
+	}
+	return func(ctx context.Context) (int64, error) {
+		select {
+		case <-p.done:
+			return p.index, p.err
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-l.stopped:
+			select {
+			case <-p.done: // resolved just before Run returned
+				return p.index, p.err
+			default:
+				return 0, ErrClosed
+			}
+		}
+	}
+}
+
+// Run sequences queued entries until ctx is done. Each step takes everything
+// queued while the previous one committed (up to MaxBatchSize), so a lone
+// appender waits for no timer. It returns nil when ctx is done, or an error
+// if the store failed and the tree could not be reloaded from it.
+func (l *Log) Run(ctx context.Context) error {
+	defer close(l.stopped)
+	batch := make([]*pending, 0, l.cfg.MaxBatchSize)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case p := <-l.queue:
+			batch = append(batch[:0], p)
+		}
+	drain:
+		for len(batch) < l.cfg.MaxBatchSize {
+			select {
+			case p := <-l.queue:
+				batch = append(batch, p)
+			default:
+				break drain
+			}
+		}
+		if err := l.sequence(batch); err != nil {
+			l.log.ErrorContext(ctx, "sequencing batch", slog.Int("entries", len(batch)), slog.Any("err", err))
+			if err := l.reload(); err != nil {
+				return err
+			}
+		}
+		clear(batch)
+	}
+}
+
+// sequence assigns indexes to a batch, commits it and resolves its futures.
+func (l *Log) sequence(batch []*pending) error {
+	hashes := make([]tlog.Hash, len(batch))
+	for i, p := range batch {
+		hashes[i] = p.hash
+	}
+	existing, err := l.store.Lookup(hashes)
+	if err != nil {
+		return resolveAll(batch, fmt.Errorf("log: reading dedup index: %w", err))
+	}
+	start := l.tree.size
+	inBatch := make(map[tlog.Hash]int64, len(batch))
+	var entries [][]byte
+	var newHashes []tlog.Hash
+	for i, p := range batch {
+		switch idx, ok := inBatch[p.hash]; {
+		case existing[i] >= 0:
+			p.index = existing[i]
+		case ok:
+			p.index = idx
+		default:
+			p.index = start + int64(len(entries))
+			inBatch[p.hash] = p.index
+			entries = append(entries, p.entry)
+			newHashes = append(newHashes, p.hash)
+		}
+	}
+	l.metrics.deduplicated.Add(float64(len(batch) - len(entries)))
+	if len(entries) > 0 {
+		if err := l.commit(entries, newHashes, batch); err != nil {
+			return resolveAll(batch, err)
+		}
+	}
+	return resolveAll(batch, nil)
+}
+
+// commit extends the tree, signs a checkpoint and stores it all in one
+// transaction. With no entries it stores the checkpoint of the current tree.
+func (l *Log) commit(entries [][]byte, hashes []tlog.Hash, batch []*pending) error {
+	start := l.tree.size
+	changed, err := l.tree.appendLeaves(hashes)
+	if err != nil {
+		return err
+	}
+	root, err := l.tree.root()
+	if err != nil {
+		return err
+	}
+	cp := tiles.Checkpoint{Origin: l.cfg.Origin, Size: l.tree.size, Hash: root}
+	msg, err := note.Sign(&note.Note{Text: string(cp.Format())}, l.cfg.Signer)
+	if err != nil {
+		return fmt.Errorf("log: signing checkpoint: %w", err)
+	}
+	t0 := time.Now()
+	err = l.store.Commit(&Batch{Start: start, Entries: entries, Hashes: hashes, Tiles: changed, Checkpoint: msg})
+	if err != nil {
+		return fmt.Errorf("log: committing entries [%d, %d): %w", start, l.tree.size, err)
+	}
+	l.metrics.observeCommit(time.Since(t0), len(entries), len(batch), cp.Size)
+	l.latest.Store(&Signed{Note: msg, Checkpoint: cp})
+	return nil
+}
+
+// reload rebuilds the in-memory tree from the store after a failed commit,
+// whose changes to the tree must not survive.
+func (l *Log) reload() error {
+	if err := l.load(); err != nil {
+		return fmt.Errorf("log: reloading after a failed commit: %w", err)
+	}
+	return nil
+}
+
+// resolveAll sets err on every future of batch that has none, and releases them all.
+func resolveAll(batch []*pending, err error) error {
+	for _, p := range batch {
+		if err != nil {
+			p.err = err
+		}
+		close(p.done)
+	}
+	return err
+}

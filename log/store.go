@@ -1,0 +1,65 @@
+package log
+
+import (
+	"errors"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// ErrNotFound is returned by a [Store] for a tile or entry it does not hold.
+var ErrNotFound = errors.New("log: not found")
+
+// A TileID names a hash tile by level and index. The entries of the tree are
+// stored one by one, not as tiles.
+type TileID struct {
+	Level int
+	N     int64
+}
+
+// A Batch is everything one sequencing step adds to a [Store], written in one
+// atomic, durable transaction.
+type Batch struct {
+	// Start is the index of Entries[0]; it equals the tree size of the
+	// checkpoint before this batch.
+	Start int64
+	// Entries are the new entries, in index order.
+	Entries [][]byte
+	// Hashes are the leaf hashes of Entries, for the deduplication index.
+	Hashes []tlog.Hash
+	// Tiles are the hash tiles the batch created or widened, each as it now
+	// stands (full, or partial for the new tree size). A stored tile is only
+	// ever replaced by a wider one with the same prefix.
+	Tiles map[TileID][]byte
+	// Checkpoint is the signed checkpoint note for tree size Start+len(Entries).
+	Checkpoint []byte
+}
+
+// A Store is the log's persistent state: entries, hash tiles, the latest
+// signed checkpoint and the deduplication index. It is deliberately narrow so
+// that another backend (for example PostgreSQL plus an object store) can
+// replace the embedded bbolt one without touching the sequencer.
+//
+// Implementations MUST be safe for one writer calling Commit concurrently
+// with any number of readers, and every read MUST observe a state that some
+// Commit left (never part of one).
+type Store interface {
+	// Checkpoint returns the latest committed checkpoint note, or nil if
+	// nothing was ever committed. The caller owns the returned slice.
+	Checkpoint() ([]byte, error)
+	// Tiles returns the stored data of each tile, from one consistent view;
+	// a tile the store lacks is nil. The caller owns the returned slices.
+	Tiles(ids []TileID) ([][]byte, error)
+	// Entries returns the entries at indexes [start, start+n). It returns an
+	// error wrapping ErrNotFound if any of them is missing. The caller owns
+	// the returned slices.
+	Entries(start int64, n int) ([][]byte, error)
+	// Lookup returns, for each leaf hash, the index of the entry with that
+	// hash, or -1 if there is none.
+	Lookup(hashes []tlog.Hash) ([]int64, error)
+	// Commit stores b atomically and durably: when it returns nil, all of b
+	// survives a crash; when it returns an error, none of b is stored.
+	// Implementations MUST refuse a batch whose Start is not the stored tree size.
+	Commit(b *Batch) error
+	// Close releases the store. It must not be called concurrently with other methods.
+	Close() error
+}
