@@ -58,15 +58,7 @@ func openFaulty(t *testing.T, cfg log.Config, run bool) (*log.Log, *faultyStore)
 		t.Fatal(err)
 	}
 	if run {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- l.Run(ctx) }()
-		t.Cleanup(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		})
+		logtest.Run(t, l)
 	}
 	return l, fs
 }

@@ -61,6 +61,14 @@ func New(t testing.TB, dir string, cfg log.Config) *Log {
 		store.Close()
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { store.Close() }) // registered first, so it runs after the sequencer stopped
+	Run(t, l)
+	return &Log{Log: l, Store: store, Verifier: verifier, Path: path}
+}
+
+// Run runs l's sequencer until the test ends, and fails the test if it
+// returns an error.
+func Run(t testing.TB, l *log.Log) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Run(ctx) }()
@@ -69,9 +77,7 @@ func New(t testing.TB, dir string, cfg log.Config) *Log {
 		if err := <-done; err != nil {
 			t.Errorf("log.Run: %v", err)
 		}
-		store.Close()
 	})
-	return &Log{Log: l, Store: store, Verifier: verifier, Path: path}
 }
 
 // Append adds entries concurrently, so that they share sequencing batches,
