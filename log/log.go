@@ -237,7 +237,10 @@ func (l *Log) commit(entries [][]byte, hashes []tlog.Hash, batch []*pending) err
 	if err != nil {
 		return fmt.Errorf("log: committing entries [%d, %d): %w", start, l.tree.size, err)
 	}
-	l.metrics.observeCommit(time.Since(t0), len(entries), len(batch), cp.Size)
+	if batch != nil { // not the first, empty checkpoint of a new log
+		l.metrics.observeCommit(time.Since(t0), len(entries), len(batch))
+	}
+	l.metrics.treeSize.Set(float64(cp.Size))
 	l.latest.Store(&Signed{Note: msg, Checkpoint: cp})
 	return nil
 }

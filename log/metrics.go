@@ -45,11 +45,10 @@ func newMetrics(l *Log) *metrics {
 	}
 }
 
-func (m *metrics) observeCommit(d time.Duration, entries, batch int, size int64) {
+func (m *metrics) observeCommit(d time.Duration, entries, batch int) {
 	m.commit.Observe(d.Seconds())
 	m.batchSize.Observe(float64(batch))
 	m.appended.Add(float64(entries))
-	m.treeSize.Set(float64(size))
 }
 
 // Metrics returns the log's Prometheus collectors, for the caller to register

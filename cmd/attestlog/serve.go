@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/attestlog/attestlog/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+)
+
+// shutdownTimeout bounds how long serve waits for in-flight HTTP requests
+// and gRPC calls once asked to stop; then it drops them.
+const shutdownTimeout = 10 * time.Second
+
+// serveConfig is the command line of serve.
+type serveConfig struct {
+	data     string
+	httpAddr string
+	grpcAddr string
+	origin   string
+	level    slog.Level
+}
+
+// parseServeFlags parses the flags of serve. Each flag's default comes from
+// its environment variable if that is set.
+func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
+	var c serveConfig
+	flags := flag.NewFlagSet("serve", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	flags.StringVar(&c.data, "data", envOr("ATTESTLOG_DATA", "./attestlog-data"), "state `dir`ectory: log.key, log.vkey, log.db (env ATTESTLOG_DATA)")
+	flags.StringVar(&c.httpAddr, "http", envOr("ATTESTLOG_HTTP", "127.0.0.1:7380"), "HTTP listen `addr`ess (env ATTESTLOG_HTTP)")
+	flags.StringVar(&c.grpcAddr, "grpc", envOr("ATTESTLOG_GRPC", "127.0.0.1:7381"), "gRPC listen `addr`ess (env ATTESTLOG_GRPC)")
+	flags.StringVar(&c.origin, "origin", envOr("ATTESTLOG_ORIGIN", "localhost/attestlog"), "checkpoint `origin` and signing key name (env ATTESTLOG_ORIGIN)")
+	level := flags.String("log-level", envOr("ATTESTLOG_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env ATTESTLOG_LOG_LEVEL)")
+	if err := parseFlags(flags, args); err != nil {
+		return c, err
+	}
+	if flags.NArg() > 0 {
+		return c, usageErrorf("serve: unexpected argument %q", flags.Arg(0))
+	}
+	if err := c.level.UnmarshalText([]byte(*level)); err != nil {
+		return c, usageErrorf("serve: --log-level: %v", err)
+	}
+	return c, nil
+}
+
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// serve runs the log with its HTTP and gRPC servers until ctx is done or
+// one of them fails, then shuts everything down and closes the store.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	c, err := parseServeFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.level}))
+
+	if err := os.MkdirAll(c.data, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	dbPath := filepath.Join(c.data, dbFile)
+	_, statErr := os.Stat(dbPath)
+	signer, vkey, err := openLogKey(c.data, c.origin, errors.Is(statErr, fs.ErrNotExist))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "log vkey: %s\n", vkey)
+	store, err := log.OpenBolt(dbPath)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := store.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("closing log store: %w", cerr)
+		}
+	}()
+	l, err := log.New(log.Config{Origin: c.origin, Signer: signer, Store: store, Logger: logger})
+	if err != nil {
+		return err
+	}
+
+	var lc net.ListenConfig
+	httpLn, err := lc.Listen(ctx, "tcp", c.httpAddr)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	grpcLn, err := lc.Listen(ctx, "tcp", c.grpcAddr)
+	if err != nil {
+		httpLn.Close()
+		return fmt.Errorf("grpc: %w", err)
+	}
+	fmt.Fprintf(stdout, "http listening on %s\ngrpc listening on %s\n", httpLn.Addr(), grpcLn.Addr())
+	logger.InfoContext(ctx, "serving log",
+		slog.String("origin", c.origin),
+		slog.Int64("tree_size", l.Checkpoint().Size),
+		slog.String("http_addr", httpLn.Addr().String()),
+		slog.String("grpc_addr", grpcLn.Addr().String()),
+		slog.String("data", c.data))
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return l.Run(gctx) })
+	g.Go(func() error { return serveHTTP(gctx, newHTTPServer(l, logger), httpLn) })
+	g.Go(func() error { return serveGRPC(gctx, grpcLn) })
+	err = g.Wait()
+	logger.InfoContext(ctx, "stopped", slog.Int64("tree_size", l.Checkpoint().Size))
+	return err
+}
+
+// newHTTPServer returns a server for the log's tlog-tiles API at "/" and
+// its metrics at "/metrics".
+func newHTTPServer(l *log.Log, logger *slog.Logger) *http.Server {
+	reg := prometheus.NewRegistry()
+	logReg := prometheus.WrapRegistererWithPrefix("attestlog_log_", reg)
+	logReg.MustRegister(l.Metrics()...)
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	mux := http.NewServeMux()
+	mux.Handle("/", l.Handler())
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// A full entry bundle is up to 16 MiB.
+		WriteTimeout:   2 * time.Minute,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// serveHTTP serves HTTP on ln until ctx is done, then shuts srv down,
+// waiting up to shutdownTimeout for in-flight requests.
+func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		<-errc
+		return fmt.Errorf("http: shutting down: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http: %w", err)
+	}
+	return nil
+}
+
+// serveGRPC serves the gRPC health and reflection services on ln until ctx
+// is done, then reports NOT_SERVING and stops gracefully, waiting up to
+// shutdownTimeout for in-flight calls.
+func serveGRPC(ctx context.Context, ln net.Listener) error {
+	srv := grpc.NewServer()
+	hs := health.NewServer()
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(srv, hs)
+	reflection.Register(srv)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("grpc: %w", err)
+	case <-ctx.Done():
+	}
+	hs.Shutdown()
+	stopped := make(chan struct{})
+	go func() {
+		srv.GracefulStop()
+		close(stopped)
+	}()
+	t := time.NewTimer(shutdownTimeout)
+	defer t.Stop()
+	select {
+	case <-stopped:
+	case <-t.C:
+		srv.Stop() // health Watch streams, for one, never end by themselves
+		<-stopped
+	}
+	if err := <-errc; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		return fmt.Errorf("grpc: %w", err)
+	}
+	return nil
+}
