@@ -1,0 +1,68 @@
+// Package claim implements attestlog's build claims: a DSSE envelope
+// (https://github.com/secure-systems-lab/dsse) holding an in-toto Statement
+// v1 whose predicate is SLSA Provenance v1, signed with Ed25519 by builder
+// keys in signed-note form (https://c2sp.org/signed-note), and the log entry
+// that records such a claim.
+//
+// # The claim profile
+//
+// A claim says: the builder whose key signed this built the source at a
+// commit with a recipe for a platform, and got artifacts with these digests.
+// [ParseStatement] accepts the Statement profile below and returns a
+// normalised [Claim]; every error names the offending JSON field.
+//
+//	{
+//	  "_type": "https://in-toto.io/Statement/v1",
+//	  "subject": [{"name": "hello", "digest": {"sha256": "<64 hex>"}}],
+//	  "predicateType": "https://slsa.dev/provenance/v1",
+//	  "predicate": {
+//	    "buildDefinition": {
+//	      "buildType": "<URI>",
+//	      "externalParameters": {
+//	        "recipe": {"digest": {"sha256": "<64 hex>"}},
+//	        "platform": "linux/amd64"
+//	      },
+//	      "resolvedDependencies": [{
+//	        "uri": "git+https://example.org/hello.git@refs/tags/v1.0",
+//	        "digest": {"gitCommit": "<40 or 64 hex>"}
+//	      }]
+//	    },
+//	    "runDetails": {"builder": {"id": "https://ci.example.org"}}
+//	  }
+//	}
+//
+// Normalisation: hex digests are lowercased and lose a "sha256:" prefix; the
+// source URI's scheme and host are lowercased and a trailing "/" or ".git"
+// dropped; an "@ref" suffix is kept apart as an annotation, since a branch or
+// tag name is never identity. Subjects with sha1 or md5 digests are refused.
+// JSON objects with duplicate keys are refused, so that no two parsers can
+// read one claim differently.
+//
+// # The log entry
+//
+// An [Entry] is self-contained evidence: the DSSE payload verbatim and every
+// signature with the verifier key (vkey) that checks it, so anyone holding
+// only the log can re-verify every claim. Its encoding is canonical, so
+// resubmitting a claim yields the same bytes and the log deduplicates it:
+//
+//	attestlog.dev/claim/v1
+//	type application/vnd.in-toto+json
+//	sig <vkey> <base64 Ed25519 signature over the DSSE PAE>
+//	[more sig lines, sorted by vkey, each vkey once]
+//	<empty line>
+//	<payload bytes verbatim, to the end of the entry>
+//
+// for example:
+//
+//	attestlog.dev/claim/v1
+//	type application/vnd.in-toto+json
+//	sig ci.example.org+1cc5f2ef+AWd... 3nq...==
+//
+//	{"_type":"https://in-toto.io/Statement/v1","subject":[...],...}
+//
+// An entry is at most 65,535 bytes, the most a tlog-tiles entry bundle holds.
+// In a DSSE envelope submitted to the log, each signature's keyid is the
+// signer's vkey.
+//
+// The package is pure (no I/O) and safe for concurrent use.
+package claim

@@ -1,0 +1,244 @@
+package claim
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+)
+
+const (
+	// StatementType is the in-toto Statement v1 _type.
+	StatementType = "https://in-toto.io/Statement/v1"
+	// ProvenanceType is the SLSA Provenance v1 predicateType.
+	ProvenanceType = "https://slsa.dev/provenance/v1"
+)
+
+// ErrInvalidClaim is wrapped by every error of [ParseStatement]; the message
+// names the offending field.
+var ErrInvalidClaim = errors.New("claim: invalid claim")
+
+// A Claim is the normalised content of a build claim's Statement.
+type Claim struct {
+	Subjects  []Subject
+	Source    string // normalised source URI, without its @ref, e.g. "git+https://example.org/hello"
+	SourceRef string // the @ref annotation of the source URI, if any, e.g. "refs/tags/v1.0"
+	Commit    string // full commit hash, 40 or 64 lowercase hex digits
+	Recipe    string // sha256 of what fixes the build, 64 lowercase hex digits
+	Platform  string // "os/arch[/variant]" or "any"
+	BuilderID string // runDetails.builder.id: informative; keys are the trust anchor
+}
+
+// A Subject is one artifact of a build.
+type Subject struct {
+	Name   string // file basename
+	SHA256 string // 64 lowercase hex digits
+}
+
+// An Identity is what a build is: two claims with one identity and different
+// artifact digests are a mismatch.
+type Identity struct {
+	Source, Commit, Platform, Artifact string
+}
+
+// Identities returns the build identity of each subject of c, in order.
+func (c *Claim) Identities() []Identity {
+	ids := make([]Identity, len(c.Subjects))
+	for i, s := range c.Subjects {
+		ids[i] = Identity{Source: c.Source, Commit: c.Commit, Platform: c.Platform, Artifact: s.Name}
+	}
+	return ids
+}
+
+// The JSON shapes of the profile; unknown fields are allowed in the
+// predicate (SLSA has many optional ones) but not in the Statement itself.
+type statement struct {
+	Type          string          `json:"_type"`
+	Subject       []subjectJSON   `json:"subject"`
+	PredicateType string          `json:"predicateType"`
+	Predicate     json.RawMessage `json:"predicate"`
+}
+
+type subjectJSON struct {
+	Name   string            `json:"name"`
+	Digest map[string]string `json:"digest"`
+}
+
+type provenance struct {
+	BuildDefinition struct {
+		BuildType          string `json:"buildType"`
+		ExternalParameters struct {
+			Recipe *struct {
+				Digest map[string]string `json:"digest"`
+			} `json:"recipe"`
+			Platform string `json:"platform"`
+		} `json:"externalParameters"`
+		ResolvedDependencies []struct {
+			URI    string            `json:"uri"`
+			Digest map[string]string `json:"digest"`
+		} `json:"resolvedDependencies"`
+	} `json:"buildDefinition"`
+	RunDetails struct {
+		Builder struct {
+			ID string `json:"id"`
+		} `json:"builder"`
+	} `json:"runDetails"`
+}
+
+var (
+	hex64      = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	commitHex  = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
+	platformRE = regexp.MustCompile(`^(any|[a-z0-9]+/[a-z0-9_]+(/[a-z0-9_.]+)?)$`)
+)
+
+// ParseStatement parses and normalises the in-toto Statement of a claim (the
+// DSSE payload), following the profile in the package doc.
+func ParseStatement(payload []byte) (*Claim, error) {
+	bad := func(field, format string, args ...any) (*Claim, error) {
+		return nil, fmt.Errorf("%w: %s: %s", ErrInvalidClaim, field, fmt.Sprintf(format, args...))
+	}
+	if err := checkJSON(payload); err != nil {
+		return bad("payload", "%v", err)
+	}
+	var st statement
+	d := json.NewDecoder(bytes.NewReader(payload))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&st); err != nil {
+		return bad("payload", "not an in-toto Statement: %v", err)
+	}
+	if st.Type != StatementType {
+		return bad("_type", "%q, want %q", st.Type, StatementType)
+	}
+	if st.PredicateType != ProvenanceType {
+		return bad("predicateType", "%q, want %q", st.PredicateType, ProvenanceType)
+	}
+	c := &Claim{}
+	if len(st.Subject) == 0 {
+		return bad("subject", "no artifacts")
+	}
+	seen := map[string]bool{}
+	for i, s := range st.Subject {
+		sub, err := parseSubject(s)
+		if err != nil {
+			return bad(fmt.Sprintf("subject[%d]", i), "%v", err)
+		}
+		if seen[sub.Name] {
+			return bad(fmt.Sprintf("subject[%d].name", i), "%q appears twice", sub.Name)
+		}
+		seen[sub.Name] = true
+		c.Subjects = append(c.Subjects, sub)
+	}
+	var p provenance
+	if err := json.Unmarshal(st.Predicate, &p); err != nil || len(st.Predicate) == 0 {
+		return bad("predicate", "not a SLSA Provenance v1 predicate: %v", err)
+	}
+	bd := p.BuildDefinition
+	if n := len(bd.ResolvedDependencies); n != 1 {
+		return bad("predicate.buildDefinition.resolvedDependencies", "%d entries, want exactly 1: the source", n)
+	}
+	dep := bd.ResolvedDependencies[0]
+	var err error
+	if c.Source, c.SourceRef, err = NormaliseSource(dep.URI); err != nil {
+		return bad("predicate.buildDefinition.resolvedDependencies[0].uri", "%v", err)
+	}
+	if c.Commit, err = NormaliseCommit(dep.Digest["gitCommit"]); err != nil {
+		return bad("predicate.buildDefinition.resolvedDependencies[0].digest.gitCommit", "%v", err)
+	}
+	if bd.ExternalParameters.Recipe == nil {
+		return bad("predicate.buildDefinition.externalParameters.recipe", "missing")
+	}
+	if c.Recipe, err = normaliseSHA256(bd.ExternalParameters.Recipe.Digest["sha256"]); err != nil {
+		return bad("predicate.buildDefinition.externalParameters.recipe.digest.sha256", "%v", err)
+	}
+	if c.Platform = strings.ToLower(bd.ExternalParameters.Platform); !platformRE.MatchString(c.Platform) {
+		return bad("predicate.buildDefinition.externalParameters.platform", "%q is not os/arch[/variant] or any", bd.ExternalParameters.Platform)
+	}
+	if c.BuilderID = p.RunDetails.Builder.ID; c.BuilderID == "" {
+		return bad("predicate.runDetails.builder.id", "missing")
+	}
+	return c, nil
+}
+
+func parseSubject(s subjectJSON) (Subject, error) {
+	if s.Name == "" || s.Name == "." || s.Name == ".." || path.Base(s.Name) != s.Name || strings.ContainsFunc(s.Name, isControl) {
+		return Subject{}, fmt.Errorf("name %q is not a file basename", s.Name)
+	}
+	for alg := range s.Digest {
+		if a := strings.ToLower(alg); a == "sha1" || a == "md5" {
+			return Subject{}, fmt.Errorf("digest.%s: %s is too weak for an artifact digest; give sha256", alg, a)
+		}
+	}
+	d, ok := s.Digest["sha256"]
+	if !ok {
+		return Subject{}, errors.New("digest.sha256 missing")
+	}
+	h, err := normaliseSHA256(d)
+	if err != nil {
+		return Subject{}, fmt.Errorf("digest.sha256: %v", err)
+	}
+	return Subject{Name: s.Name, SHA256: h}, nil
+}
+
+// normaliseSHA256 lowercases a hex SHA-256 digest and drops a "sha256:" prefix.
+func normaliseSHA256(d string) (string, error) {
+	h := strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(d, "sha256:"), "SHA256:"))
+	if !hex64.MatchString(h) {
+		return "", fmt.Errorf("%q is not 64 hex digits", d)
+	}
+	return h, nil
+}
+
+// NormaliseDigest normalises an artifact's sha256 as claims index it: 64
+// lowercase hex digits, an optional "sha256:" prefix dropped.
+func NormaliseDigest(d string) (string, error) { return normaliseSHA256(d) }
+
+// NormaliseCommit lowercases a full git commit hash, 40 (SHA-1) or 64
+// (SHA-256) hex digits. Abbreviated hashes, branch and tag names are refused.
+func NormaliseCommit(c string) (string, error) {
+	h := strings.ToLower(c)
+	if !commitHex.MatchString(h) {
+		if c == "" {
+			return "", errors.New("missing")
+		}
+		return "", fmt.Errorf("%q is not a full commit hash (40 or 64 hex digits); a branch, tag or short hash is not a build identity", c)
+	}
+	return h, nil
+}
+
+// NormaliseSource normalises a source URI "git+https://host/path[@ref]": the
+// scheme and host are lowercased, a trailing "/" and ".git" dropped, and the
+// @ref suffix returned apart. User info, queries and fragments are refused.
+func NormaliseSource(uri string) (source, ref string, err error) {
+	u, err := url.Parse(uri)
+	switch {
+	case err != nil:
+		return "", "", fmt.Errorf("%q is not a URI: %v", uri, err)
+	case strings.ToLower(u.Scheme) != "git+https":
+		return "", "", fmt.Errorf("%q: scheme is not git+https", uri)
+	case u.User != nil:
+		return "", "", fmt.Errorf("%q: user info (credentials) in a source URI", uri)
+	case u.Host == "" || u.Opaque != "":
+		return "", "", fmt.Errorf("%q: no host", uri)
+	case u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(uri, "?#"):
+		return "", "", fmt.Errorf("%q: query or fragment in a source URI", uri)
+	}
+	p := u.Path
+	if i := strings.LastIndex(p, "@"); i >= 0 {
+		p, ref = p[:i], p[i+1:]
+		if ref == "" || strings.Contains(p, "@") {
+			return "", "", fmt.Errorf("%q: an @ref must be one suffix and not empty", uri)
+		}
+	}
+	p = strings.TrimSuffix(strings.TrimSuffix(p, "/"), ".git")
+	p = strings.TrimSuffix(p, "/")
+	if p == "" || p != path.Clean(p) || strings.ContainsFunc(p, isControl) {
+		return "", "", fmt.Errorf("%q: no repository path", uri)
+	}
+	return "git+https://" + strings.ToLower(u.Host) + p, ref, nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
