@@ -31,6 +31,9 @@ type Config struct {
 	QueueSize int
 	// MaxBatchSize bounds the entries sequenced in one transaction. Default DefaultMaxBatchSize.
 	MaxBatchSize int
+	// TileCacheSize is how many expanded hash tiles (about 16 KiB each) the
+	// proof path caches. Default DefaultTileCacheSize; negative disables the cache.
+	TileCacheSize int
 	// Logger receives the log's structured logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -50,6 +53,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.QueueSize == 0 {
 		c.QueueSize = DefaultQueueSize
+	}
+	if c.TileCacheSize == 0 {
+		c.TileCacheSize = DefaultTileCacheSize
 	}
 	if c.MaxBatchSize == 0 {
 		c.MaxBatchSize = DefaultMaxBatchSize

@@ -1,44 +1,138 @@
 package log
 
 import (
+	"container/list"
 	"fmt"
+	"sync"
 
 	"github.com/attestlog/attestlog/tiles"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// storeHashes reads tlog stored hashes out of the hash tiles of a Store, so
-// that tlog's proof and tree-hash code runs directly on our storage.
-type storeHashes struct{ store Store }
+// DefaultTileCacheSize is the default number of expanded tiles the proof
+// path keeps, about 16 KiB each.
+const DefaultTileCacheSize = 4096
 
-// ReadHashes implements tlog.HashReader. All hashes come from one consistent view.
-func (r storeHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	want := make([]tlog.Tile, len(indexes))
-	pos := make(map[TileID]int)
-	var ids []TileID
-	for i, x := range indexes {
-		t := tlog.TileForIndex(tiles.Height, x)
-		want[i] = t
-		id := TileID{Level: t.L, N: t.N}
-		if _, ok := pos[id]; !ok {
-			pos[id] = len(ids)
-			ids = append(ids, id)
+// tileHashes reads tlog stored hashes out of the hash tiles of a Store, so
+// that tlog's proof and tree-hash code runs directly on our storage. A tile
+// holds the hashes at one level of every 8th; the levels between are hashed
+// from it, which is most of the cost of a proof, so tiles are kept
+// expanded (every node hash inside them) in an LRU cache. A full tile never
+// changes and a partial one is cached under its width, so the cache is never
+// stale. It is safe for concurrent use.
+type tileHashes struct {
+	store Store
+	mu    sync.Mutex
+	max   int
+	lru   *list.List                   // of *expandedTile, most recently used first
+	byKey map[expandedKey]*list.Element // guarded by mu
+}
+
+type expandedKey struct {
+	id    TileID
+	width int
+}
+
+// expandedTile holds levels[k][j]: the hash of the j-th subtree of 2^k
+// consecutive hashes of the tile, for k from 0 to 7.
+type expandedTile struct {
+	key    expandedKey
+	levels [tiles.Height][]tlog.Hash
+}
+
+func newTileHashes(s Store, size int) *tileHashes {
+	return &tileHashes{store: s, max: size, lru: list.New(), byKey: make(map[expandedKey]*list.Element)}
+}
+
+func expand(key expandedKey, data []byte) *expandedTile {
+	e := &expandedTile{key: key}
+	e.levels[0] = make([]tlog.Hash, len(data)/tlog.HashSize)
+	for i := range e.levels[0] {
+		copy(e.levels[0][i][:], data[i*tlog.HashSize:])
+	}
+	for k := 1; k < tiles.Height; k++ {
+		prev := e.levels[k-1]
+		e.levels[k] = make([]tlog.Hash, len(prev)/2)
+		for j := range e.levels[k] {
+			e.levels[k][j] = tlog.NodeHash(prev[2*j], prev[2*j+1])
 		}
 	}
-	data, err := r.store.Tiles(ids)
-	if err != nil {
-		return nil, fmt.Errorf("reading tiles: %w", err)
+	return e
+}
+
+func (r *tileHashes) cached(key expandedKey) *expandedTile {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if el, ok := r.byKey[key]; ok {
+		r.lru.MoveToFront(el)
+		return el.Value.(*expandedTile)
+	}
+	return nil
+}
+
+func (r *tileHashes) add(e *expandedTile) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.byKey[e.key]; ok || r.max <= 0 {
+		return
+	}
+	r.byKey[e.key] = r.lru.PushFront(e)
+	for r.lru.Len() > r.max {
+		old := r.lru.Remove(r.lru.Back()).(*expandedTile)
+		delete(r.byKey, old.key)
+	}
+}
+
+// ReadHashes implements tlog.HashReader. Hashes not in cached full tiles
+// come from one consistent read of the store.
+func (r *tileHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	type want struct {
+		id     TileID
+		k, pos int // sub-level inside the tile and position at that sub-level
+		need   int // hashes the tile must hold
+	}
+	wants := make([]want, len(indexes))
+	found := make(map[TileID]*expandedTile)
+	var missing []TileID
+	for i, x := range indexes {
+		level, n := tlog.SplitStoredHashIndex(x)
+		k := level % tiles.Height
+		first := n << k // first hash at the tile's level that the node covers
+		w := want{id: TileID{Level: level / tiles.Height, N: first / tiles.Width}, k: k, pos: int(first%tiles.Width) >> k}
+		w.need = (w.pos + 1) << k
+		wants[i] = w
+		if _, ok := found[w.id]; ok {
+			continue
+		}
+		if e := r.cached(expandedKey{w.id, tiles.Width}); e != nil {
+			found[w.id] = e
+		} else {
+			found[w.id] = nil
+			missing = append(missing, w.id)
+		}
+	}
+	if len(missing) > 0 {
+		data, err := r.store.Tiles(missing)
+		if err != nil {
+			return nil, fmt.Errorf("reading tiles: %w", err)
+		}
+		for i, id := range missing {
+			key := expandedKey{id, len(data[i]) / tlog.HashSize}
+			e := r.cached(key)
+			if e == nil {
+				e = expand(key, data[i])
+				r.add(e)
+			}
+			found[id] = e
+		}
 	}
 	out := make([]tlog.Hash, len(indexes))
-	for i, t := range want {
-		d := data[pos[TileID{Level: t.L, N: t.N}]]
-		if len(d) < t.W*tlog.HashSize {
-			return nil, fmt.Errorf("tile %s holds %d hashes, need %d: %w", tiles.Path(t), len(d)/tlog.HashSize, t.W, ErrNotFound)
+	for i, w := range wants {
+		e := found[w.id]
+		if e.key.width < w.need {
+			return nil, fmt.Errorf("hash %d: tile %d/%d holds %d hashes, need %d: %w", indexes[i], w.id.Level, w.id.N, e.key.width, w.need, ErrNotFound)
 		}
-		t.W = len(d) / tlog.HashSize
-		if out[i], err = tlog.HashFromTile(t, d, indexes[i]); err != nil {
-			return nil, fmt.Errorf("reading hash %d: %w", indexes[i], err)
-		}
+		out[i] = e.levels[w.k][w.pos]
 	}
 	return out, nil
 }

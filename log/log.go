@@ -25,7 +25,8 @@ type Log struct {
 	queue   chan *pending // written by Add, read by Run
 	stopped chan struct{} // closed when Run returns
 
-	tree *tree // owned by Run
+	hashes *tileHashes // the proof path's view of the store
+	tree   *tree       // owned by Run
 	// latest is the newest committed checkpoint; written by Run after each
 	// commit, read by anyone.
 	latest atomic.Pointer[Signed]
@@ -60,6 +61,7 @@ func New(cfg Config) (*Log, error) {
 		stopped: make(chan struct{}),
 	}
 	l.metrics = newMetrics(l)
+	l.hashes = newTileHashes(cfg.Store, cfg.TileCacheSize)
 	if err := l.load(); err != nil {
 		return nil, err
 	}
@@ -83,7 +85,7 @@ func (l *Log) load() error {
 	if cp.Origin != l.cfg.Origin {
 		return fmt.Errorf("log: store holds the log %q, configured origin is %q", cp.Origin, l.cfg.Origin)
 	}
-	t, err := loadTree(storeHashes{l.store}, l.store, cp.Size)
+	t, err := loadTree(l.hashes, l.store, cp.Size)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}

@@ -14,7 +14,7 @@ func (l *Log) InclusionProof(index, size int64) ([]tlog.Hash, error) {
 	if index < 0 || index >= size || size > l.Checkpoint().Size {
 		return nil, fmt.Errorf("%w: inclusion of index %d in tree size %d (latest checkpoint has %d)", ErrOutOfRange, index, size, l.Checkpoint().Size)
 	}
-	p, err := tlog.ProveRecord(size, index, storeHashes{l.store})
+	p, err := tlog.ProveRecord(size, index, l.hashes)
 	if err != nil {
 		return nil, fmt.Errorf("log: proving inclusion of %d in %d: %w", index, size, err)
 	}
@@ -32,7 +32,7 @@ func (l *Log) ConsistencyProof(size1, size2 int64) ([]tlog.Hash, error) {
 	if size1 == 0 || size1 == size2 {
 		return []tlog.Hash{}, nil
 	}
-	p, err := tlog.ProveTree(size2, size1, storeHashes{l.store})
+	p, err := tlog.ProveTree(size2, size1, l.hashes)
 	if err != nil {
 		return nil, fmt.Errorf("log: proving consistency of %d with %d: %w", size1, size2, err)
 	}
@@ -45,7 +45,7 @@ func (l *Log) TreeHash(size int64) (tlog.Hash, error) {
 	if size < 0 || size > l.Checkpoint().Size {
 		return tlog.Hash{}, fmt.Errorf("%w: tree size %d (latest checkpoint has %d)", ErrOutOfRange, size, l.Checkpoint().Size)
 	}
-	h, err := tlog.TreeHash(size, storeHashes{l.store})
+	h, err := tlog.TreeHash(size, l.hashes)
 	if err != nil {
 		return tlog.Hash{}, fmt.Errorf("log: hashing tree of size %d: %w", size, err)
 	}

@@ -55,9 +55,16 @@ func refSubproof(m int, d [][]byte, whole bool) []tlog.Hash {
 }
 
 // TestAgainstReference checks roots, inclusion proofs and consistency
-// proofs, hash for hash, against the recursive definitions of RFC 6962.
+// proofs, hash for hash, against the recursive definitions of RFC 6962,
+// with the tile cache at its default size, off, and evicting constantly.
 func TestAgainstReference(t *testing.T) {
-	l := logtest.New(t, "", log.Config{})
+	for _, cache := range []int{0, -1, 1} {
+		t.Run(fmt.Sprintf("cache=%d", cache), func(t *testing.T) { testAgainstReference(t, cache) })
+	}
+}
+
+func testAgainstReference(t *testing.T, cache int) {
+	l := logtest.New(t, "", log.Config{TileCacheSize: cache})
 	var entries [][]byte
 	var sizes []int64
 	for _, n := range []int{1, 1, 2, 3, 7, 50, 128, 64, 1, 255, 9} { // crosses 256 and 512
