@@ -24,7 +24,7 @@ type tileHashes struct {
 	store Store
 	mu    sync.Mutex
 	max   int
-	lru   *list.List                   // of *expandedTile, most recently used first
+	lru   *list.List                    // of *expandedTile, most recently used first
 	byKey map[expandedKey]*list.Element // guarded by mu
 }
 

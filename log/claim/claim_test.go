@@ -84,7 +84,9 @@ func TestParseStatement(t *testing.T) {
 func TestParseStatementErrors(t *testing.T) {
 	pred := func(m map[string]any) map[string]any { return m["predicate"].(map[string]any) }
 	bd := func(m map[string]any) map[string]any { return pred(m)["buildDefinition"].(map[string]any) }
-	dep := func(m map[string]any) map[string]any { return bd(m)["resolvedDependencies"].([]any)[0].(map[string]any) }
+	dep := func(m map[string]any) map[string]any {
+		return bd(m)["resolvedDependencies"].([]any)[0].(map[string]any)
+	}
 	sub := func(m map[string]any) map[string]any { return m["subject"].([]any)[0].(map[string]any) }
 	tests := []struct {
 		desc, wantField string

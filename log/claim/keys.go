@@ -45,4 +45,3 @@ func pae(payloadType string, payload []byte) []byte {
 	b = fmt.Appendf(b, "DSSEv1 %d %s %d ", len(payloadType), payloadType, len(payload))
 	return append(b, payload...)
 }
-
