@@ -111,6 +111,35 @@ func (s *BoltStore) Lookup(hashes []tlog.Hash) ([]int64, error) {
 	return out, err
 }
 
+// IndexGet implements [Store].
+func (s *BoltStore) IndexGet(space string, key []byte) ([]byte, error) {
+	var v []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket([]byte(indexBucketPrefix + space)); b != nil {
+			v = bytes.Clone(b.Get(key))
+		}
+		return nil
+	})
+	return v, err
+}
+
+// IndexScan implements [Store].
+func (s *BoltStore) IndexScan(space string, prefix []byte, fn func(key, value []byte) bool) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(indexBucketPrefix + space))
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if !fn(k, v) {
+				break
+			}
+		}
+		return nil
+	})
+}
+
 // errStaleBatch means a batch did not start at the stored tree size: a bug in
 // the sequencer or a second writer.
 var errStaleBatch = errors.New("log: batch does not start at the stored tree size")
@@ -141,6 +170,15 @@ func (s *BoltStore) Commit(batch *Batch) error {
 		for id, data := range batch.Tiles {
 			if err := tileBucket.Put(tileKey(id), data); err != nil {
 				return fmt.Errorf("storing tile: %w", err)
+			}
+		}
+		for _, w := range batch.Index {
+			b, err := tx.CreateBucketIfNotExists([]byte(indexBucketPrefix + w.Space))
+			if err != nil {
+				return fmt.Errorf("creating index %s: %w", w.Space, err)
+			}
+			if err := b.Put(w.Key, w.Value); err != nil {
+				return fmt.Errorf("storing index %s: %w", w.Space, err)
 			}
 		}
 		if err := meta.Put(keyCheckpoint, batch.Checkpoint); err != nil {

@@ -26,6 +26,9 @@ type Config struct {
 	// Store holds the log's state; see [OpenBolt] for the embedded default.
 	// The Log does not close it.
 	Store Store
+	// Indexer, if set, derives index records from each batch of new
+	// entries, stored in the same transaction; see [ClaimIndex].
+	Indexer Indexer
 	// QueueSize bounds the entries waiting to be sequenced; when the queue is
 	// full, [Log.Add] fails at once with [ErrPushback]. Default DefaultQueueSize.
 	QueueSize int

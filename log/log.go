@@ -43,7 +43,9 @@ type pending struct {
 	hash  tlog.Hash
 	done  chan struct{} // closed by Run once index or err is set
 	index int64
-	err   error
+	// duplicate is set with index when the log already held the entry.
+	duplicate bool
+	err       error
 }
 
 // New opens the log held by cfg.Store, checking that its tiles hash to its
@@ -118,32 +120,56 @@ func (l *Log) Checkpoint() *Signed { return l.latest.Load() }
 // already in the log. A full queue fails at once with [ErrPushback]; an entry
 // over 65,535 bytes with [ErrEntryTooLarge]. Add copies e.
 func (l *Log) Add(e []byte) (wait func(context.Context) (int64, error)) {
-	fail := func(err error) func(context.Context) (int64, error) {
-		return func(context.Context) (int64, error) { return 0, err }
+	p, err := l.enqueue(e)
+	return func(ctx context.Context) (int64, error) {
+		if err != nil {
+			return 0, err
+		}
+		err := l.wait(ctx, p)
+		return p.index, err
 	}
+}
+
+// Append adds e and waits until it has a durable index, like [Log.Add], and
+// also reports whether the log already held e, in which case index is the
+// original entry's.
+func (l *Log) Append(ctx context.Context, e []byte) (index int64, duplicate bool, err error) {
+	p, err := l.enqueue(e)
+	if err != nil {
+		return 0, false, err
+	}
+	if err := l.wait(ctx, p); err != nil {
+		return 0, false, err
+	}
+	return p.index, p.duplicate, nil
+}
+
+func (l *Log) enqueue(e []byte) (*pending, error) {
 	if len(e) > tiles.MaxEntrySize {
-		return fail(fmt.Errorf("%w: %d bytes", ErrEntryTooLarge, len(e)))
+		return nil, fmt.Errorf("%w: %d bytes", ErrEntryTooLarge, len(e))
 	}
 	p := &pending{entry: bytes.Clone(e), hash: tlog.RecordHash(e), done: make(chan struct{})}
 	select {
 	case l.queue <- p:
+		return p, nil
 	default:
 		l.metrics.pushback.Inc()
-		return fail(ErrPushback)
+		return nil, ErrPushback
 	}
-	return func(ctx context.Context) (int64, error) {
+}
+
+func (l *Log) wait(ctx context.Context, p *pending) error {
+	select {
+	case <-p.done:
+		return p.err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-l.stopped:
 		select {
-		case <-p.done:
-			return p.index, p.err
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-l.stopped:
-			select {
-			case <-p.done: // resolved just before Run returned
-				return p.index, p.err
-			default:
-				return 0, ErrClosed
-			}
+		case <-p.done: // resolved just before Run returned
+			return p.err
+		default:
+			return ErrClosed
 		}
 	}
 }
@@ -198,9 +224,9 @@ func (l *Log) sequence(batch []*pending) error {
 	for i, p := range batch {
 		switch idx, ok := inBatch[p.hash]; {
 		case existing[i] >= 0:
-			p.index = existing[i]
+			p.index, p.duplicate = existing[i], true
 		case ok:
-			p.index = idx
+			p.index, p.duplicate = idx, true
 		default:
 			p.index = start + int64(len(entries))
 			inBatch[p.hash] = p.index
@@ -229,13 +255,19 @@ func (l *Log) commit(entries [][]byte, hashes []tlog.Hash, batch []*pending) err
 	if err != nil {
 		return err
 	}
+	var index []IndexWrite
+	if l.cfg.Indexer != nil && len(entries) > 0 {
+		if index, err = l.cfg.Indexer.Index(l.store, start, entries); err != nil {
+			return fmt.Errorf("log: indexing entries [%d, %d): %w", start, l.tree.size, err)
+		}
+	}
 	cp := tiles.Checkpoint{Origin: l.cfg.Origin, Size: l.tree.size, Hash: root}
 	msg, err := note.Sign(&note.Note{Text: string(cp.Format())}, l.cfg.Signer)
 	if err != nil {
 		return fmt.Errorf("log: signing checkpoint: %w", err)
 	}
 	t0 := time.Now()
-	err = l.store.Commit(&Batch{Start: start, Entries: entries, Hashes: hashes, Tiles: changed, Checkpoint: msg})
+	err = l.store.Commit(&Batch{Start: start, Entries: entries, Hashes: hashes, Tiles: changed, Checkpoint: msg, Index: index})
 	if err != nil {
 		return fmt.Errorf("log: committing entries [%d, %d): %w", start, l.tree.size, err)
 	}

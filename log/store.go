@@ -32,6 +32,16 @@ type Batch struct {
 	Tiles map[TileID][]byte
 	// Checkpoint is the signed checkpoint note for tree size Start+len(Entries).
 	Checkpoint []byte
+	// Index holds the records an [Indexer] derived from Entries.
+	Index []IndexWrite
+}
+
+// An IndexWrite puts one record into an index space. Index spaces are
+// derived data (see [Indexer]) kept beside the tree so that they change in
+// the same transaction as the entries they describe.
+type IndexWrite struct {
+	Space      string
+	Key, Value []byte
 }
 
 // A Store is the log's persistent state: entries, hash tiles, the latest
@@ -56,6 +66,13 @@ type Store interface {
 	// Lookup returns, for each leaf hash, the index of the entry with that
 	// hash, or -1 if there is none.
 	Lookup(hashes []tlog.Hash) ([]int64, error)
+	// IndexGet returns the value of key in an index space, or nil if there
+	// is none. The caller owns the returned slice.
+	IndexGet(space string, key []byte) ([]byte, error)
+	// IndexScan calls fn with each record of an index space whose key starts
+	// with prefix, in key order, from one consistent view, until fn returns
+	// false. Key and value are valid only during the call.
+	IndexScan(space string, prefix []byte, fn func(key, value []byte) bool) error
 	// Commit stores b atomically and durably: when it returns nil, all of b
 	// survives a crash; when it returns an error, none of b is stored.
 	// Implementations MUST refuse a batch whose Start is not the stored tree size.

@@ -1,0 +1,4 @@
+package archive
+
+// ErrInvalidSize exposes errInvalidSize to the external tests.
+var ErrInvalidSize = errInvalidSize

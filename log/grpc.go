@@ -1,0 +1,402 @@
+package log
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/attestlog/attestlog/log/archive"
+	"github.com/attestlog/attestlog/log/claim"
+	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
+	"golang.org/x/mod/sumdb/tlog"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+const (
+	// MaxEntriesPerCall bounds GetEntries.
+	MaxEntriesPerCall = 256
+	// chunkSize is the size of the chunks GetArtifact sends.
+	chunkSize = 256 << 10
+	// maxChunkSize bounds the chunks UploadArtifact accepts.
+	maxChunkSize                 = 1 << 20
+	defaultPageSize, maxPageSize = 100, 1000
+)
+
+// ServiceConfig configures a [Service]. Every zero value means the default.
+type ServiceConfig struct {
+	// Builders, if not nil, is the allowlist of builder vkeys: a claim must
+	// carry at least one signature by a listed key. nil accepts every key.
+	Builders map[string]bool
+	// GlobalRate and BuilderRate limit AddClaim calls per second, overall
+	// and per builder key; zero means no limit.
+	GlobalRate, BuilderRate float64
+	// Logger receives the service's logs; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// A Service is the log's gRPC API (attestlog.v1.LogService): it validates
+// claims concurrently, appends them through the Log, and answers proofs,
+// lookups and mismatches from the store and artifacts from the archive.
+type Service struct {
+	pb.UnimplementedLogServiceServer
+	log     *Log
+	archive *archive.Archive
+	index   ClaimIndex
+	cfg     ServiceConfig
+	limiter *rateLimiter
+	logger  *slog.Logger
+}
+
+var _ pb.LogServiceServer = (*Service)(nil)
+
+// NewService returns the gRPC service of l, whose Config.Indexer must be a
+// [ClaimIndex], with artifacts in a.
+func NewService(l *Log, a *archive.Archive, cfg ServiceConfig) (*Service, error) {
+	if _, ok := l.cfg.Indexer.(ClaimIndex); !ok {
+		return nil, errors.New("log: service: the log does not index claims (Config.Indexer is not a ClaimIndex)")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{log: l, archive: a, cfg: cfg, logger: cfg.Logger,
+		limiter: newRateLimiter(cfg.GlobalRate, cfg.BuilderRate, cfg.Now)}, nil
+}
+
+// Errors of the service's own checks, mapped to codes by grpcError.
+var (
+	errNotAllowed = errors.New("log: no signature by a builder key on the allowlist")
+	errUnclaimed  = errors.New("log: no logged claim names this digest")
+	errBadRequest = errors.New("log: bad request")
+)
+
+// rateLimitedError carries how long the caller should wait.
+type rateLimitedError struct{ retry time.Duration }
+
+func (e rateLimitedError) Error() string {
+	return fmt.Sprintf("log: rate limit exceeded, retry in %v", e.retry.Round(time.Millisecond))
+}
+
+// grpcError maps an error to a gRPC status: the one place the gRPC API turns
+// errors into codes. Internal errors are logged and not sent.
+func (s *Service) grpcError(ctx context.Context, err error) error {
+	var rl rateLimitedError
+	code := codes.Internal
+	switch {
+	case errors.As(err, &rl):
+		st, _ := status.New(codes.ResourceExhausted, err.Error()).WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(rl.retry)})
+		return st.Err()
+	case errors.Is(err, context.Canceled):
+		code = codes.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		code = codes.DeadlineExceeded
+	case errors.Is(err, claim.ErrMalformedEnvelope), errors.Is(err, claim.ErrMalformedEntry),
+		errors.Is(err, claim.ErrInvalidClaim), errors.Is(err, claim.ErrBadKey),
+		errors.Is(err, claim.ErrBadSignature), errors.Is(err, claim.ErrEntryTooLarge),
+		errors.Is(err, ErrEntryTooLarge), errors.Is(err, errBadRequest),
+		errors.Is(err, archive.ErrMalformedDigest), errors.Is(err, archive.ErrDigestMismatch),
+		errors.Is(err, archive.ErrTruncated), errors.Is(err, archive.ErrSizeMismatch):
+		code = codes.InvalidArgument
+	case errors.Is(err, archive.ErrTooLarge):
+		code = codes.ResourceExhausted
+	case errors.Is(err, errNotAllowed):
+		code = codes.PermissionDenied
+	case errors.Is(err, errUnclaimed):
+		code = codes.FailedPrecondition
+	case errors.Is(err, ErrPushback):
+		code = codes.ResourceExhausted
+	case errors.Is(err, ErrOutOfRange):
+		code = codes.OutOfRange
+	case errors.Is(err, archive.ErrNotFound):
+		code = codes.NotFound
+	case errors.Is(err, archive.ErrCorrupt):
+		code = codes.DataLoss
+	case errors.Is(err, ErrClosed):
+		code = codes.Unavailable
+	}
+	if code == codes.Internal || code == codes.DataLoss {
+		s.logger.ErrorContext(ctx, "grpc request failed", slog.Any("err", err))
+		return status.Error(code, "internal error")
+	}
+	return status.Error(code, err.Error())
+}
+
+// toInt64 converts a proto size or index at the edge.
+func toInt64(name string, v uint64) (int64, error) {
+	if v > math.MaxInt64 {
+		return 0, fmt.Errorf("%w: %s %d is larger than 2^63-1", errBadRequest, name, v)
+	}
+	return int64(v), nil
+}
+
+// AddClaim implements [pb.LogServiceServer]. Parsing and signature checks
+// run on the caller's goroutine, before the entry reaches the sequencer.
+func (s *Service) AddClaim(ctx context.Context, req *pb.AddClaimRequest) (*pb.AddClaimResponse, error) {
+	entry, err := s.validate(req.GetEnvelope())
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	keys := make([]string, len(entry.Signatures))
+	for i, sig := range entry.Signatures {
+		keys[i] = sig.VKey
+	}
+	if d, ok := s.limiter.allow(keys); !ok {
+		return nil, s.grpcError(ctx, rateLimitedError{d})
+	}
+	idx, dup, err := s.log.Append(ctx, entry.Marshal())
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	cp := s.log.Checkpoint()
+	proven, err := s.prove([]int64{idx}, cp.Size)
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	return &pb.AddClaimResponse{Claim: proven[0], Checkpoint: cp.Note, Duplicate: dup}, nil
+}
+
+// validate parses a DSSE envelope into a claim entry, checks every
+// signature, the claim profile and the allowlist.
+func (s *Service) validate(envelope []byte) (*claim.Entry, error) {
+	e, err := claim.ParseEnvelope(envelope)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := e.Verify(); err != nil {
+		return nil, err
+	}
+	if _, err := claim.ParseStatement(e.Payload); err != nil {
+		return nil, err
+	}
+	if s.cfg.Builders != nil {
+		allowed := false
+		for _, sig := range e.Signatures {
+			allowed = allowed || s.cfg.Builders[sig.VKey]
+		}
+		if !allowed {
+			return nil, errNotAllowed
+		}
+	}
+	return e, nil
+}
+
+// prove returns the entries at indexes with inclusion proofs in the tree of the given size.
+func (s *Service) prove(indexes []int64, size int64) ([]*pb.ProvenClaim, error) {
+	out := make([]*pb.ProvenClaim, len(indexes))
+	for i, idx := range indexes {
+		e, err := s.log.store.Entries(idx, 1)
+		if err != nil {
+			return nil, fmt.Errorf("reading entry %d: %w", idx, err)
+		}
+		p, err := s.log.InclusionProof(idx, size)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = &pb.ProvenClaim{Index: uint64(idx), Entry: e[0], TreeSize: uint64(size), InclusionProof: hashBytes(p)}
+	}
+	return out, nil
+}
+
+func hashBytes(hs []tlog.Hash) [][]byte {
+	out := make([][]byte, len(hs))
+	for i := range hs {
+		out[i] = hs[i][:]
+	}
+	return out
+}
+
+// GetCheckpoint implements [pb.LogServiceServer].
+func (s *Service) GetCheckpoint(context.Context, *pb.GetCheckpointRequest) (*pb.GetCheckpointResponse, error) {
+	return &pb.GetCheckpointResponse{Checkpoint: s.log.Checkpoint().Note}, nil
+}
+
+// GetInclusionProof implements [pb.LogServiceServer].
+func (s *Service) GetInclusionProof(ctx context.Context, req *pb.GetInclusionProofRequest) (*pb.GetInclusionProofResponse, error) {
+	idx, err := toInt64("index", req.GetIndex())
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	size, err := toInt64("tree_size", req.GetTreeSize())
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	p, err := s.log.InclusionProof(idx, size)
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	return &pb.GetInclusionProofResponse{Proof: hashBytes(p)}, nil
+}
+
+// GetConsistencyProof implements [pb.LogServiceServer].
+func (s *Service) GetConsistencyProof(ctx context.Context, req *pb.GetConsistencyProofRequest) (*pb.GetConsistencyProofResponse, error) {
+	old, err := toInt64("old_size", req.GetOldSize())
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	size, err := toInt64("new_size", req.GetNewSize())
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	p, err := s.log.ConsistencyProof(old, size)
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	return &pb.GetConsistencyProofResponse{Proof: hashBytes(p)}, nil
+}
+
+// GetEntries implements [pb.LogServiceServer].
+func (s *Service) GetEntries(ctx context.Context, req *pb.GetEntriesRequest) (*pb.GetEntriesResponse, error) {
+	start, err := toInt64("start", req.GetStart())
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	n := int64(req.GetCount())
+	size := s.log.Checkpoint().Size
+	switch {
+	case n < 1 || n > MaxEntriesPerCall:
+		return nil, s.grpcError(ctx, fmt.Errorf("%w: count %d, want 1 to %d", errBadRequest, n, MaxEntriesPerCall))
+	case start >= size:
+		return nil, s.grpcError(ctx, fmt.Errorf("%w: start %d, the log has %d entries", ErrOutOfRange, start, size))
+	}
+	entries, err := s.log.store.Entries(start, int(min(n, size-start)))
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	return &pb.GetEntriesResponse{Entries: entries}, nil
+}
+
+// LookupByDigest implements [pb.LogServiceServer].
+func (s *Service) LookupByDigest(ctx context.Context, req *pb.LookupByDigestRequest) (*pb.LookupResponse, error) {
+	d, err := claim.NormaliseDigest(req.GetSha256())
+	if err != nil {
+		return nil, s.grpcError(ctx, fmt.Errorf("%w: sha256: %v", errBadRequest, err))
+	}
+	cp := s.log.Checkpoint()
+	idx, err := s.index.ByDigest(s.log.store, d, cp.Size)
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	return s.lookupResponse(ctx, cp, idx)
+}
+
+// LookupBySource implements [pb.LogServiceServer].
+func (s *Service) LookupBySource(ctx context.Context, req *pb.LookupBySourceRequest) (*pb.LookupResponse, error) {
+	src, _, err := claim.NormaliseSource(req.GetSourceUri())
+	if err != nil {
+		return nil, s.grpcError(ctx, fmt.Errorf("%w: source_uri: %v", errBadRequest, err))
+	}
+	commit, err := claim.NormaliseCommit(req.GetCommit())
+	if err != nil {
+		return nil, s.grpcError(ctx, fmt.Errorf("%w: commit: %v", errBadRequest, err))
+	}
+	cp := s.log.Checkpoint()
+	idx, err := s.index.BySource(s.log.store, src, commit, strings.ToLower(req.GetPlatform()), cp.Size)
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	return s.lookupResponse(ctx, cp, idx)
+}
+
+func (s *Service) lookupResponse(ctx context.Context, cp *Signed, idx []int64) (*pb.LookupResponse, error) {
+	claims, err := s.prove(idx, cp.Size)
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	return &pb.LookupResponse{Checkpoint: cp.Note, Claims: claims}, nil
+}
+
+// ListMismatches implements [pb.LogServiceServer]. The page token is the ID
+// of the last mismatch of the previous page.
+func (s *Service) ListMismatches(ctx context.Context, req *pb.ListMismatchesRequest) (*pb.ListMismatchesResponse, error) {
+	n := int(req.GetPageSize())
+	if n == 0 {
+		n = defaultPageSize
+	}
+	after := int64(-1)
+	if t := req.GetPageToken(); t != "" {
+		v, err := strconv.ParseInt(t, 10, 64)
+		if err != nil || v < 0 {
+			return nil, s.grpcError(ctx, fmt.Errorf("%w: page_token %q", errBadRequest, t))
+		}
+		after = v
+	}
+	if n > maxPageSize {
+		return nil, s.grpcError(ctx, fmt.Errorf("%w: page_size %d, at most %d", errBadRequest, n, maxPageSize))
+	}
+	ms, err := s.index.Mismatches(s.log.store, after, n, s.log.Checkpoint().Size)
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	resp := &pb.ListMismatchesResponse{}
+	for _, m := range ms {
+		pm, err := s.mismatchProto(m)
+		if err != nil {
+			return nil, s.grpcError(ctx, err)
+		}
+		resp.Mismatches = append(resp.Mismatches, pm)
+	}
+	if len(ms) == n {
+		resp.NextPageToken = strconv.FormatInt(ms[len(ms)-1].ID, 10)
+	}
+	return resp, nil
+}
+
+// GetMismatch implements [pb.LogServiceServer].
+func (s *Service) GetMismatch(ctx context.Context, req *pb.GetMismatchRequest) (*pb.GetMismatchResponse, error) {
+	id, err := toInt64("id", req.GetId())
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	cp := s.log.Checkpoint()
+	m, ok, err := s.index.Mismatch(s.log.store, id, cp.Size)
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "no mismatch %d", id)
+	}
+	pm, err := s.mismatchProto(m)
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	var idx []int64
+	for _, d := range m.Digests {
+		idx = append(idx, d.Claims...)
+	}
+	slices.Sort(idx)
+	claims, err := s.prove(idx, cp.Size)
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	return &pb.GetMismatchResponse{Mismatch: pm, Checkpoint: cp.Note, Claims: claims}, nil
+}
+
+func (s *Service) mismatchProto(m MismatchRecord) (*pb.Mismatch, error) {
+	pm := &pb.Mismatch{Id: uint64(m.ID), SourceUri: m.Identity.Source, Commit: m.Identity.Commit,
+		Platform: m.Identity.Platform, Artifact: m.Identity.Artifact}
+	for _, d := range m.Digests {
+		_, archived, err := s.archive.Stat(d.SHA256)
+		if err != nil {
+			return nil, err
+		}
+		md := &pb.MismatchDigest{Sha256: d.SHA256, Recipes: d.Recipes, Archived: archived}
+		for _, c := range d.Claims {
+			md.ClaimIndexes = append(md.ClaimIndexes, uint64(c))
+		}
+		pm.Digests = append(pm.Digests, md)
+	}
+	return pm, nil
+}

@@ -1,0 +1,15 @@
+package log
+
+// An Indexer derives index records from new entries. The sequencer calls it
+// once per batch, after assigning indexes and before committing, and writes
+// the records it returns in the same transaction as the entries, so an
+// index never lags or leads the tree. Index spaces hold derived data only:
+// everything in them must be recomputable from the entries.
+type Indexer interface {
+	// Index returns the index records for entries, the first of which has
+	// index first. It reads records of earlier batches through s; records
+	// of entries earlier in the same batch it must account for itself. An
+	// error fails the whole batch, so Index must accept every entry that
+	// validation let into the queue.
+	Index(s Store, first int64, entries [][]byte) ([]IndexWrite, error)
+}
