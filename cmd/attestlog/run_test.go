@@ -18,6 +18,7 @@ import (
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/log"
+	"github.com/attestlog/attestlog/log/archive"
 	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -71,25 +72,31 @@ func TestServeFlagsFromEnv(t *testing.T) {
 	t.Setenv("ATTESTLOG_GRPC", ":2")
 	t.Setenv("ATTESTLOG_ORIGIN", "env.example/log")
 	t.Setenv("ATTESTLOG_LOG_LEVEL", "debug")
-	c, err := parseServeFlags([]string{"--http", ":3", "-origin=flag.example/log"}, io.Discard)
+	t.Setenv("ATTESTLOG_BUILDERS", "/env/builders")
+	t.Setenv("ATTESTLOG_RATE", "100")
+	t.Setenv("ATTESTLOG_BUILDER_RATE", "5")
+	t.Setenv("ATTESTLOG_MAX_ARTIFACT_SIZE", "1000")
+	c, err := parseServeFlags([]string{"--http", ":3", "-origin=flag.example/log", "--builder-rate", "7"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := serveConfig{data: "/env/data", httpAddr: ":3", grpcAddr: ":2", origin: "flag.example/log", level: slog.LevelDebug}
+	want := serveConfig{data: "/env/data", httpAddr: ":3", grpcAddr: ":2", origin: "flag.example/log", level: slog.LevelDebug,
+		builders: "/env/builders", rate: 100, perKey: 7, maxSize: 1000}
 	if c != want {
 		t.Errorf("parseServeFlags = %+v, want %+v", c, want)
 	}
 }
 
 func TestServeFlagDefaults(t *testing.T) {
-	for _, name := range []string{"ATTESTLOG_DATA", "ATTESTLOG_HTTP", "ATTESTLOG_GRPC", "ATTESTLOG_ORIGIN", "ATTESTLOG_LOG_LEVEL"} {
+	for _, name := range []string{"ATTESTLOG_DATA", "ATTESTLOG_HTTP", "ATTESTLOG_GRPC", "ATTESTLOG_ORIGIN", "ATTESTLOG_LOG_LEVEL",
+		"ATTESTLOG_BUILDERS", "ATTESTLOG_RATE", "ATTESTLOG_BUILDER_RATE", "ATTESTLOG_MAX_ARTIFACT_SIZE"} {
 		t.Setenv(name, "")
 	}
 	c, err := parseServeFlags(nil, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := serveConfig{data: "./attestlog-data", httpAddr: "127.0.0.1:7380", grpcAddr: "127.0.0.1:7381", origin: "localhost/attestlog"}
+	want := serveConfig{data: "./attestlog-data", httpAddr: "127.0.0.1:7380", grpcAddr: "127.0.0.1:7381", origin: "localhost/attestlog", maxSize: archive.DefaultMaxSize}
 	if c != want {
 		t.Errorf("parseServeFlags = %+v, want %+v", c, want)
 	}

@@ -12,9 +12,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/attestlog/attestlog/log"
+	"github.com/attestlog/attestlog/log/archive"
+	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -36,6 +39,10 @@ type serveConfig struct {
 	grpcAddr string
 	origin   string
 	level    slog.Level
+	builders string  // allowlist file of builder vkeys; empty accepts every key
+	rate     float64 // AddClaim calls per second, overall; 0 is unlimited
+	perKey   float64 // AddClaim calls per second per builder key; 0 is unlimited
+	maxSize  int64   // largest artifact upload in bytes
 }
 
 // parseServeFlags parses the flags of serve. Each flag's default comes from
@@ -48,6 +55,10 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	flags.StringVar(&c.httpAddr, "http", envOr("ATTESTLOG_HTTP", "127.0.0.1:7380"), "HTTP listen `addr`ess (env ATTESTLOG_HTTP)")
 	flags.StringVar(&c.grpcAddr, "grpc", envOr("ATTESTLOG_GRPC", "127.0.0.1:7381"), "gRPC listen `addr`ess (env ATTESTLOG_GRPC)")
 	flags.StringVar(&c.origin, "origin", envOr("ATTESTLOG_ORIGIN", "localhost/attestlog"), "checkpoint `origin` and signing key name (env ATTESTLOG_ORIGIN)")
+	flags.StringVar(&c.builders, "builders", envOr("ATTESTLOG_BUILDERS", ""), "allowlist `file` of builder vkeys, one per line; default accepts any key (env ATTESTLOG_BUILDERS)")
+	flags.Float64Var(&c.rate, "rate", envFloat("ATTESTLOG_RATE", 0), "most claims per second overall, 0 for no limit (env ATTESTLOG_RATE)")
+	flags.Float64Var(&c.perKey, "builder-rate", envFloat("ATTESTLOG_BUILDER_RATE", 0), "most claims per second per builder key, 0 for no limit (env ATTESTLOG_BUILDER_RATE)")
+	flags.Int64Var(&c.maxSize, "max-artifact-size", int64(envFloat("ATTESTLOG_MAX_ARTIFACT_SIZE", float64(archive.DefaultMaxSize))), "largest artifact upload in `bytes` (env ATTESTLOG_MAX_ARTIFACT_SIZE)")
 	level := flags.String("log-level", envOr("ATTESTLOG_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env ATTESTLOG_LOG_LEVEL)")
 	if err := parseFlags(flags, args); err != nil {
 		return c, err
@@ -59,6 +70,13 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, usageErrorf("serve: --log-level: %v", err)
 	}
 	return c, nil
+}
+
+func envFloat(name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
+		return v
+	}
+	return def
 }
 
 func envOr(name, def string) string {
@@ -98,7 +116,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 			err = fmt.Errorf("closing log store: %w", cerr)
 		}
 	}()
-	l, err := log.New(log.Config{Origin: c.origin, Signer: signer, Store: store, Logger: logger})
+	l, err := log.New(log.Config{Origin: c.origin, Signer: signer, Store: store, Indexer: log.ClaimIndex{}, Logger: logger})
+	if err != nil {
+		return err
+	}
+	svc, err := newService(c, l, logger)
 	if err != nil {
 		return err
 	}
@@ -124,7 +146,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return l.Run(gctx) })
 	g.Go(func() error { return serveHTTP(gctx, newHTTPServer(l, logger), httpLn) })
-	g.Go(func() error { return serveGRPC(gctx, grpcLn) })
+	g.Go(func() error { return serveGRPC(gctx, grpcLn, svc) })
 	err = g.Wait()
 	logger.InfoContext(ctx, "stopped", slog.Int64("tree_size", l.Checkpoint().Size))
 	return err
@@ -178,11 +200,32 @@ func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	return nil
 }
 
-// serveGRPC serves the gRPC health and reflection services on ln until ctx
-// is done, then reports NOT_SERVING and stops gracefully, waiting up to
-// shutdownTimeout for in-flight calls.
-func serveGRPC(ctx context.Context, ln net.Listener) error {
+// newService opens the artifact archive in the data directory and returns
+// the log's gRPC service, with the builder allowlist and rate limits.
+func newService(c serveConfig, l *log.Log, logger *slog.Logger) (*log.Service, error) {
+	a, err := archive.Open(filepath.Join(c.data, "archive"), archive.Config{MaxSize: c.maxSize, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	cfg := log.ServiceConfig{GlobalRate: c.rate, BuilderRate: c.perKey, Logger: logger}
+	if c.builders != "" {
+		b, err := os.ReadFile(c.builders)
+		if err != nil {
+			return nil, fmt.Errorf("reading builder allowlist: %w", err)
+		}
+		if cfg.Builders, err = log.ParseBuilders(b); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.builders, err)
+		}
+	}
+	return log.NewService(l, a, cfg)
+}
+
+// serveGRPC serves the log's LogService with the gRPC health and reflection
+// services on ln until ctx is done, then reports NOT_SERVING and stops
+// gracefully, waiting up to shutdownTimeout for in-flight calls.
+func serveGRPC(ctx context.Context, ln net.Listener, svc pb.LogServiceServer) error {
 	srv := grpc.NewServer()
+	pb.RegisterLogServiceServer(srv, svc)
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(srv, hs)
