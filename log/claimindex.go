@@ -59,8 +59,27 @@ func withIndex(prefix []byte, i int64) []byte {
 	return binary.BigEndian.AppendUint64(bytes.Clone(prefix), uint64(i))
 }
 
+// A ParsedClaim is a claim entry with its statement, as [ClaimIndex] reads
+// it; pass it to [Log.AppendParsed] to spare the sequencer parsing it again.
+type ParsedClaim struct {
+	Entry *claim.Entry
+	Claim *claim.Claim
+}
+
+func parseClaim(e NewEntry) (ParsedClaim, error) {
+	if p, ok := e.Parsed.(ParsedClaim); ok {
+		return p, nil
+	}
+	ent, err := claim.ParseEntry(e.Bytes)
+	if err != nil {
+		return ParsedClaim{}, err
+	}
+	c, err := claim.ParseStatement(ent.Payload)
+	return ParsedClaim{Entry: ent, Claim: c}, err
+}
+
 // Index implements [Indexer].
-func (ClaimIndex) Index(s Store, first int64, entries [][]byte) ([]IndexWrite, error) {
+func (ClaimIndex) Index(s Store, first int64, entries []NewEntry) ([]IndexWrite, error) {
 	var out []IndexWrite
 	put := func(space string, k, v []byte) { out = append(out, IndexWrite{Space: space, Key: k, Value: v}) }
 	// Per identity: the digests seen earlier in this batch, and whether it
@@ -69,14 +88,11 @@ func (ClaimIndex) Index(s Store, first int64, entries [][]byte) ([]IndexWrite, e
 	batchMismatch := map[string]bool{}
 	for i, e := range entries {
 		idx := first + int64(i)
-		ent, err := claim.ParseEntry(e)
+		pc, err := parseClaim(e)
 		if err != nil {
 			return nil, fmt.Errorf("entry %d: %w", idx, err)
 		}
-		c, err := claim.ParseStatement(ent.Payload)
-		if err != nil {
-			return nil, fmt.Errorf("entry %d: %w", idx, err)
-		}
+		ent, c := pc.Entry, pc.Claim
 		for _, sig := range ent.Signatures {
 			put(spaceBuilder, withIndex(hashFields(sig.VKey), idx), nil)
 		}

@@ -145,7 +145,7 @@ func toInt64(name string, v uint64) (int64, error) {
 // AddClaim implements [pb.LogServiceServer]. Parsing and signature checks
 // run on the caller's goroutine, before the entry reaches the sequencer.
 func (s *Service) AddClaim(ctx context.Context, req *pb.AddClaimRequest) (*pb.AddClaimResponse, error) {
-	entry, err := s.validate(req.GetEnvelope())
+	entry, c, err := s.validate(req.GetEnvelope())
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
@@ -156,7 +156,7 @@ func (s *Service) AddClaim(ctx context.Context, req *pb.AddClaimRequest) (*pb.Ad
 	if d, ok := s.limiter.allow(keys); !ok {
 		return nil, s.grpcError(ctx, rateLimitedError{d})
 	}
-	idx, dup, err := s.log.Append(ctx, entry.Marshal())
+	idx, dup, err := s.log.AppendParsed(ctx, entry.Marshal(), ParsedClaim{Entry: entry, Claim: c})
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
@@ -170,16 +170,17 @@ func (s *Service) AddClaim(ctx context.Context, req *pb.AddClaimRequest) (*pb.Ad
 
 // validate parses a DSSE envelope into a claim entry, checks every
 // signature, the claim profile and the allowlist.
-func (s *Service) validate(envelope []byte) (*claim.Entry, error) {
+func (s *Service) validate(envelope []byte) (*claim.Entry, *claim.Claim, error) {
 	e, err := claim.ParseEnvelope(envelope)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	c, err := claim.ParseStatement(e.Payload)
+	if err != nil {
+		return nil, nil, err
 	}
 	if _, err := e.Verify(); err != nil {
-		return nil, err
-	}
-	if _, err := claim.ParseStatement(e.Payload); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if s.cfg.Builders != nil {
 		allowed := false
@@ -187,10 +188,10 @@ func (s *Service) validate(envelope []byte) (*claim.Entry, error) {
 			allowed = allowed || s.cfg.Builders[sig.VKey]
 		}
 		if !allowed {
-			return nil, errNotAllowed
+			return nil, nil, errNotAllowed
 		}
 	}
-	return e, nil
+	return e, c, nil
 }
 
 // prove returns the entries at indexes with inclusion proofs in the tree of the given size.

@@ -11,5 +11,14 @@ type Indexer interface {
 	// of entries earlier in the same batch it must account for itself. An
 	// error fails the whole batch, so Index must accept every entry that
 	// validation let into the queue.
-	Index(s Store, first int64, entries [][]byte) ([]IndexWrite, error)
+	Index(s Store, first int64, entries []NewEntry) ([]IndexWrite, error)
+}
+
+// A NewEntry is an entry the sequencer is about to commit, with what the
+// appender already parsed of it (see [Log.AppendParsed]), so that the single
+// writer need not parse it again. Parsed may be nil; then the Indexer parses
+// Bytes itself.
+type NewEntry struct {
+	Bytes  []byte
+	Parsed any
 }

@@ -39,10 +39,11 @@ type Signed struct {
 }
 
 type pending struct {
-	entry []byte
-	hash  tlog.Hash
-	done  chan struct{} // closed by Run once index or err is set
-	index int64
+	entry  []byte
+	parsed any // what the appender parsed of entry, for the Indexer
+	hash   tlog.Hash
+	done   chan struct{} // closed by Run once index or err is set
+	index  int64
 	// duplicate is set with index when the log already held the entry.
 	duplicate bool
 	err       error
@@ -120,7 +121,7 @@ func (l *Log) Checkpoint() *Signed { return l.latest.Load() }
 // already in the log. A full queue fails at once with [ErrPushback]; an entry
 // over 65,535 bytes with [ErrEntryTooLarge]. Add copies e.
 func (l *Log) Add(e []byte) (wait func(context.Context) (int64, error)) {
-	p, err := l.enqueue(e)
+	p, err := l.enqueue(e, nil)
 	return func(ctx context.Context) (int64, error) {
 		if err != nil {
 			return 0, err
@@ -134,7 +135,14 @@ func (l *Log) Add(e []byte) (wait func(context.Context) (int64, error)) {
 // also reports whether the log already held e, in which case index is the
 // original entry's.
 func (l *Log) Append(ctx context.Context, e []byte) (index int64, duplicate bool, err error) {
-	p, err := l.enqueue(e)
+	return l.AppendParsed(ctx, e, nil)
+}
+
+// AppendParsed is [Log.Append] for an entry the caller already parsed: the
+// Indexer receives parsed with it instead of parsing it on the sequencer's
+// goroutine. parsed must be exactly what the Indexer would parse from e.
+func (l *Log) AppendParsed(ctx context.Context, e []byte, parsed any) (index int64, duplicate bool, err error) {
+	p, err := l.enqueue(e, parsed)
 	if err != nil {
 		return 0, false, err
 	}
@@ -144,11 +152,11 @@ func (l *Log) Append(ctx context.Context, e []byte) (index int64, duplicate bool
 	return p.index, p.duplicate, nil
 }
 
-func (l *Log) enqueue(e []byte) (*pending, error) {
+func (l *Log) enqueue(e []byte, parsed any) (*pending, error) {
 	if len(e) > tiles.MaxEntrySize {
 		return nil, fmt.Errorf("%w: %d bytes", ErrEntryTooLarge, len(e))
 	}
-	p := &pending{entry: bytes.Clone(e), hash: tlog.RecordHash(e), done: make(chan struct{})}
+	p := &pending{entry: bytes.Clone(e), parsed: parsed, hash: tlog.RecordHash(e), done: make(chan struct{})}
 	select {
 	case l.queue <- p:
 		return p, nil
@@ -219,7 +227,7 @@ func (l *Log) sequence(batch []*pending) error {
 	}
 	start := l.tree.size
 	inBatch := make(map[tlog.Hash]int64, len(batch))
-	var entries [][]byte
+	var entries []NewEntry
 	var newHashes []tlog.Hash
 	for i, p := range batch {
 		switch idx, ok := inBatch[p.hash]; {
@@ -230,7 +238,7 @@ func (l *Log) sequence(batch []*pending) error {
 		default:
 			p.index = start + int64(len(entries))
 			inBatch[p.hash] = p.index
-			entries = append(entries, p.entry)
+			entries = append(entries, NewEntry{Bytes: p.entry, Parsed: p.parsed})
 			newHashes = append(newHashes, p.hash)
 		}
 	}
@@ -245,7 +253,7 @@ func (l *Log) sequence(batch []*pending) error {
 
 // commit extends the tree, signs a checkpoint and stores it all in one
 // transaction. With no entries it stores the checkpoint of the current tree.
-func (l *Log) commit(entries [][]byte, hashes []tlog.Hash, batch []*pending) error {
+func (l *Log) commit(entries []NewEntry, hashes []tlog.Hash, batch []*pending) error {
 	start := l.tree.size
 	changed, err := l.tree.appendLeaves(hashes)
 	if err != nil {
@@ -267,7 +275,11 @@ func (l *Log) commit(entries [][]byte, hashes []tlog.Hash, batch []*pending) err
 		return fmt.Errorf("log: signing checkpoint: %w", err)
 	}
 	t0 := time.Now()
-	err = l.store.Commit(&Batch{Start: start, Entries: entries, Hashes: hashes, Tiles: changed, Checkpoint: msg, Index: index})
+	raw := make([][]byte, len(entries))
+	for i, e := range entries {
+		raw[i] = e.Bytes
+	}
+	err = l.store.Commit(&Batch{Start: start, Entries: raw, Hashes: hashes, Tiles: changed, Checkpoint: msg, Index: index})
 	if err != nil {
 		return fmt.Errorf("log: committing entries [%d, %d): %w", start, l.tree.size, err)
 	}

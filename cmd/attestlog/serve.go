@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -43,6 +44,7 @@ type serveConfig struct {
 	rate     float64 // AddClaim calls per second, overall; 0 is unlimited
 	perKey   float64 // AddClaim calls per second per builder key; 0 is unlimited
 	maxSize  int64   // largest artifact upload in bytes
+	pprof    bool    // serve net/http/pprof under /debug/pprof/
 }
 
 // parseServeFlags parses the flags of serve. Each flag's default comes from
@@ -59,6 +61,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	flags.Float64Var(&c.rate, "rate", envFloat("ATTESTLOG_RATE", 0), "most claims per second overall, 0 for no limit (env ATTESTLOG_RATE)")
 	flags.Float64Var(&c.perKey, "builder-rate", envFloat("ATTESTLOG_BUILDER_RATE", 0), "most claims per second per builder key, 0 for no limit (env ATTESTLOG_BUILDER_RATE)")
 	flags.Int64Var(&c.maxSize, "max-artifact-size", int64(envFloat("ATTESTLOG_MAX_ARTIFACT_SIZE", float64(archive.DefaultMaxSize))), "largest artifact upload in `bytes` (env ATTESTLOG_MAX_ARTIFACT_SIZE)")
+	flags.BoolVar(&c.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ on the HTTP address (for operators; keep it off in public)")
 	level := flags.String("log-level", envOr("ATTESTLOG_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env ATTESTLOG_LOG_LEVEL)")
 	if err := parseFlags(flags, args); err != nil {
 		return c, err
@@ -145,7 +148,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return l.Run(gctx) })
-	g.Go(func() error { return serveHTTP(gctx, newHTTPServer(l, logger), httpLn) })
+	g.Go(func() error { return serveHTTP(gctx, newHTTPServer(l, logger, c.pprof), httpLn) })
 	g.Go(func() error { return serveGRPC(gctx, grpcLn, svc) })
 	err = g.Wait()
 	logger.InfoContext(ctx, "stopped", slog.Int64("tree_size", l.Checkpoint().Size))
@@ -154,7 +157,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 
 // newHTTPServer returns a server for the log's tlog-tiles API at "/" and
 // its metrics at "/metrics".
-func newHTTPServer(l *log.Log, logger *slog.Logger) *http.Server {
+func newHTTPServer(l *log.Log, logger *slog.Logger, withPprof bool) *http.Server {
 	reg := prometheus.NewRegistry()
 	logReg := prometheus.WrapRegistererWithPrefix("attestlog_log_", reg)
 	logReg.MustRegister(l.Metrics()...)
@@ -165,6 +168,12 @@ func newHTTPServer(l *log.Log, logger *slog.Logger) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/", l.Handler())
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	if withPprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -303,3 +303,31 @@ func FuzzParseStatement(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckJSONDuplicateKeys(t *testing.T) {
+	for in, wantErr := range map[string]bool{
+		`{"a":1,"b":{"a":2},"c":[{"a":1},{"a":2}]}`: false,
+		`{"a":1,"a":2}`:              true,
+		`{"_type":1,"\u005ftype":2}`: true,
+		`{"a":{"b":1,"b":2}}`:        true,
+		`[{"a":1,"a":1}]`:            true,
+		`{"a\"":1,"a":2}`:            false,
+		`{"a":"}","a":1}`:            true,
+		`{"x":[1,{"y":2}],"y":3}`:    false,
+		`{} {}`:                      true,
+		strings.Repeat("[", 33) + strings.Repeat("]", 33): true,
+		strings.Repeat("[", 32) + strings.Repeat("]", 32): false,
+	} {
+		// The statement parser reports both as invalid claims; the first
+		// line of defence is the shared JSON check, reached through it.
+		_, err := claim.ParseStatement([]byte(in))
+		if err == nil {
+			t.Errorf("ParseStatement(%q) succeeded", in)
+			continue
+		}
+		dup := strings.Contains(err.Error(), "twice") || strings.Contains(err.Error(), "too deep") || strings.Contains(err.Error(), "invalid JSON")
+		if dup != wantErr {
+			t.Errorf("ParseStatement(%q): %v; want a JSON-level error: %v", in, err, wantErr)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 )
 
 // maxJSONDepth bounds the nesting of the JSON we read.
@@ -15,54 +14,79 @@ const maxJSONDepth = 32
 // maxJSONDepth deep, in which no object has a key twice. encoding/json
 // silently keeps the last of duplicate keys, while other parsers keep the
 // first: refusing duplicates means every parser reads a claim the same way.
+// Keys are compared decoded, so "\u005ftype" is "_type".
 func checkJSON(b []byte) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	type frame struct {
-		object bool
-		keys   map[string]bool
-		key    bool // next token in an object is a key
+	if !json.Valid(b) {
+		var v any
+		err := json.Unmarshal(b, &v) // for the message
+		return fmt.Errorf("invalid JSON: %v", err)
 	}
-	var stack []*frame
-	for values := 0; ; {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("invalid JSON: %v", err)
-		}
-		if len(stack) == 0 {
-			if values++; values > 1 {
-				return errors.New("more than one JSON value")
+	// b is valid JSON, so a single pass over its structure suffices.
+	var keys []string  // keys of the open objects, innermost last
+	var starts []int   // for each open container, where its keys start in keys; -1 for arrays
+	expectKey := false // the next string in the innermost object is a key
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '{', '[':
+			if len(starts) == maxJSONDepth {
+				return errors.New("JSON nested too deep")
 			}
-		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if k, ok := tok.(string); ok && top != nil && top.object && top.key {
-			if top.keys[k] {
-				return fmt.Errorf("key %q appears twice in one object", k)
+			if b[i] == '{' {
+				starts = append(starts, len(keys))
+				expectKey = true
+			} else {
+				starts = append(starts, -1)
+				expectKey = false
 			}
-			top.keys[k] = true
-			top.key = false
-			continue
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, &frame{object: true, keys: map[string]bool{}, key: true})
-		case json.Delim('['):
-			stack = append(stack, &frame{})
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
-		}
-		if len(stack) > maxJSONDepth {
-			return errors.New("JSON nested too deep")
-		}
-		if tok != json.Delim('{') && tok != json.Delim('[') && len(stack) > 0 && stack[len(stack)-1].object {
-			stack[len(stack)-1].key = true // a value (or a closed container) ends; a key comes next
+		case '}', ']':
+			if s := starts[len(starts)-1]; s >= 0 {
+				keys = keys[:s]
+			}
+			starts = starts[:len(starts)-1]
+			expectKey = false
+		case ',':
+			expectKey = starts[len(starts)-1] >= 0
+		case '"':
+			end := stringEnd(b, i)
+			if expectKey {
+				k, err := decodeKey(b[i : end+1])
+				if err != nil {
+					return err
+				}
+				for _, prev := range keys[starts[len(starts)-1]:] {
+					if prev == k {
+						return fmt.Errorf("key %q appears twice in one object", k)
+					}
+				}
+				keys = append(keys, k)
+				expectKey = false
+			}
+			i = end
 		}
 	}
 	return nil
+}
+
+// stringEnd returns the index of the quote closing the string opened at b[i].
+func stringEnd(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j
+		}
+	}
+	return len(b) - 1 // unreachable for valid JSON
+}
+
+func decodeKey(quoted []byte) (string, error) {
+	if bytes.IndexByte(quoted, '\\') < 0 {
+		return string(quoted[1 : len(quoted)-1]), nil
+	}
+	var k string
+	if err := json.Unmarshal(quoted, &k); err != nil {
+		return "", fmt.Errorf("invalid JSON key %s: %v", quoted, err)
+	}
+	return k, nil
 }
