@@ -1,0 +1,53 @@
+package witness
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the witness's Prometheus collectors; cmd registers them.
+// Origins are labels: the logs are configured, so there are few. Requests
+// that name no configured origin are counted with origin "".
+type metrics struct {
+	requests     *prometheus.CounterVec // origin, code
+	cosignatures *prometheus.CounterVec // origin
+	evidence     *prometheus.CounterVec // origin
+	latency      prometheus.Histogram
+}
+
+func newMetrics(origins []string) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "add_checkpoint_requests_total", Help: "add-checkpoint requests by origin and HTTP status code.",
+		}, []string{"origin", "code"}),
+		cosignatures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cosignatures_total", Help: "Checkpoints cosigned, by origin.",
+		}, []string{"origin"}),
+		evidence: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "evidence_total", Help: "Validly signed checkpoints that failed a consistency check, kept as evidence, by origin.",
+		}, []string{"origin"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "add_checkpoint_seconds", Help: "Latency of add-checkpoint requests, from the request's headers to its response.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+	}
+	for _, o := range origins {
+		m.cosignatures.WithLabelValues(o)
+		m.evidence.WithLabelValues(o)
+	}
+	return m
+}
+
+func (m *metrics) observeRequest(origin string, code int, d time.Duration) {
+	m.requests.WithLabelValues(origin, strconv.Itoa(code)).Inc()
+	m.latency.Observe(d.Seconds())
+}
+
+// Metrics returns the witness's Prometheus collectors, for the caller to
+// register (typically with an "attestlog_witness_" prefix).
+func (w *Witness) Metrics() []prometheus.Collector {
+	m := w.metrics
+	return []prometheus.Collector{m.requests, m.cosignatures, m.evidence, m.latency}
+}
