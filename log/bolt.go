@@ -61,6 +61,21 @@ func (s *BoltStore) Checkpoint() ([]byte, error) {
 	return cp, err
 }
 
+// Witnessed implements [Store].
+func (s *BoltStore) Witnessed() ([]byte, error) {
+	var n []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		n = bytes.Clone(tx.Bucket(bucketMeta).Get(keyWitnessed))
+		return nil
+	})
+	return n, err
+}
+
+// SetWitnessed implements [Store].
+func (s *BoltStore) SetWitnessed(note []byte) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyWitnessed, note) })
+}
+
 // Tiles implements [Store].
 func (s *BoltStore) Tiles(ids []TileID) ([][]byte, error) {
 	out := make([][]byte, len(ids))

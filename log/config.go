@@ -3,6 +3,10 @@ package log
 import (
 	"errors"
 	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/attestlog/attestlog/tiles"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -29,6 +33,16 @@ type Config struct {
 	// Indexer, if set, derives index records from each batch of new
 	// entries, stored in the same transaction; see [ClaimIndex].
 	Indexer Indexer
+	// Witnesses, if set, is the witness policy (c2sp.org/tlog-policy): the
+	// log asks every witness in it, which must have URLs, to cosign each new
+	// checkpoint, and publishes at /checkpoint only checkpoints whose
+	// cosignatures meet the quorum. nil publishes every signed checkpoint.
+	Witnesses *tiles.Policy
+	// WitnessInterval is the shortest time between two rounds of cosignature
+	// requests. Default DefaultWitnessInterval.
+	WitnessInterval time.Duration
+	// HTTPClient talks to witnesses; nil means http.DefaultClient.
+	HTTPClient *http.Client
 	// QueueSize bounds the entries waiting to be sequenced; when the queue is
 	// full, [Log.Add] fails at once with [ErrPushback]. Default DefaultQueueSize.
 	QueueSize int

@@ -22,7 +22,11 @@ const CheckpointPath = "checkpoint"
 func (l *Log) Fetch(ctx context.Context, path string) ([]byte, error) {
 	cp := l.Checkpoint()
 	if path == CheckpointPath {
-		return cp.Note, nil
+		pub := l.Published()
+		if pub == nil {
+			return nil, notFound("no checkpoint has met the witness quorum yet")
+		}
+		return pub.Note, nil
 	}
 	t, err := tiles.ParsePath(path)
 	if err != nil {

@@ -221,7 +221,11 @@ func hashBytes(hs []tlog.Hash) [][]byte {
 
 // GetCheckpoint implements [pb.LogServiceServer].
 func (s *Service) GetCheckpoint(context.Context, *pb.GetCheckpointRequest) (*pb.GetCheckpointResponse, error) {
-	return &pb.GetCheckpointResponse{Checkpoint: s.log.Checkpoint().Note}, nil
+	resp := &pb.GetCheckpointResponse{Checkpoint: s.log.Checkpoint().Note}
+	if w := s.log.Published(); w != nil {
+		resp.WitnessedCheckpoint = w.Note
+	}
+	return resp, nil
 }
 
 // GetInclusionProof implements [pb.LogServiceServer].

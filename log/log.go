@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +31,10 @@ type Log struct {
 	// latest is the newest committed checkpoint; written by Run after each
 	// commit, read by anyone.
 	latest atomic.Pointer[Signed]
+	// witnessing is nil without a witness policy; witnessed is the latest
+	// checkpoint with a witness quorum, written by the witnessing loop.
+	witnessing *witnessing
+	witnessed  atomic.Pointer[Signed]
 }
 
 // Signed is a signed checkpoint note and its parsed body.
@@ -64,6 +69,9 @@ func New(cfg Config) (*Log, error) {
 		stopped: make(chan struct{}),
 	}
 	l.metrics = newMetrics(l)
+	if l.witnessing, err = newWitnessing(cfg); err != nil {
+		return nil, err
+	}
 	l.hashes = newTileHashes(cfg.Store, cfg.TileCacheSize)
 	if err := l.load(); err != nil {
 		return nil, err
@@ -97,7 +105,30 @@ func (l *Log) load() error {
 	}
 	l.tree = t
 	l.latest.Store(&Signed{Note: msg, Checkpoint: cp})
+	if err := l.loadWitnessed(); err != nil {
+		return err
+	}
 	l.metrics.treeSize.Set(float64(cp.Size))
+	return nil
+}
+
+// loadWitnessed restores the published witnessed checkpoint after a restart.
+func (l *Log) loadWitnessed() error {
+	if l.witnessing == nil {
+		return nil
+	}
+	msg, err := l.store.Witnessed()
+	if err != nil || msg == nil {
+		return err
+	}
+	cp, err := parseOwnNote(msg)
+	if err != nil {
+		return fmt.Errorf("%w: stored witnessed checkpoint: %w", ErrCorrupt, err)
+	}
+	if cp.Size > l.tree.size {
+		return fmt.Errorf("%w: witnessed checkpoint of size %d beyond the tree's %d", ErrCorrupt, cp.Size, l.tree.size)
+	}
+	l.witnessed.Store(&Signed{Note: msg, Checkpoint: cp})
 	return nil
 }
 
@@ -188,6 +219,14 @@ func (l *Log) wait(ctx context.Context, p *pending) error {
 // if the store failed and the tree could not be reloaded from it.
 func (l *Log) Run(ctx context.Context) error {
 	defer close(l.stopped)
+	if l.witnessing != nil {
+		var wg sync.WaitGroup
+		wctx, cancel := context.WithCancel(ctx)
+		wg.Go(func() { l.witnessLoop(wctx) })
+		defer wg.Wait()
+		defer cancel()
+		l.poke()
+	}
 	batch := make([]*pending, 0, l.cfg.MaxBatchSize)
 	for {
 		select {
@@ -288,6 +327,7 @@ func (l *Log) commit(entries []NewEntry, hashes []tlog.Hash, batch []*pending) e
 	}
 	l.metrics.treeSize.Set(float64(cp.Size))
 	l.latest.Store(&Signed{Note: msg, Checkpoint: cp})
+	l.poke()
 	return nil
 }
 

@@ -55,5 +55,9 @@ func (m *metrics) observeCommit(d time.Duration, entries, batch int) {
 // (typically with a "attestlog_log_" prefix).
 func (l *Log) Metrics() []prometheus.Collector {
 	m := l.metrics
-	return []prometheus.Collector{m.queueDepth, m.treeSize, m.appended, m.deduplicated, m.pushback, m.batchSize, m.commit}
+	cs := []prometheus.Collector{m.queueDepth, m.treeSize, m.appended, m.deduplicated, m.pushback, m.batchSize, m.commit}
+	if l.witnessing != nil {
+		cs = append(cs, l.witnessing.metrics.collectors()...)
+	}
+	return cs
 }

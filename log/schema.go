@@ -4,6 +4,7 @@ package log
 //
 //	meta     "checkpoint" -> latest signed checkpoint note
 //	         "size"       -> tree size of that checkpoint, uint64 big-endian
+//	         "witnessed"  -> latest checkpoint note with a witness quorum
 //	entries  uint64 big-endian index -> entry bytes
 //	tiles    level (1 byte) || uint64 big-endian N -> hash tile data (full or partial)
 //	dedup    leaf hash (32 bytes) -> uint64 big-endian index
@@ -22,4 +23,5 @@ var (
 
 	keyCheckpoint = []byte("checkpoint")
 	keySize       = []byte("size")
+	keyWitnessed  = []byte("witnessed")
 )

@@ -73,6 +73,10 @@ type Store interface {
 	// with prefix, in key order, from one consistent view, until fn returns
 	// false. Key and value are valid only during the call.
 	IndexScan(space string, prefix []byte, fn func(key, value []byte) bool) error
+	// Witnessed returns the note stored by the last SetWitnessed, or nil.
+	Witnessed() ([]byte, error)
+	// SetWitnessed durably stores the latest witnessed checkpoint note.
+	SetWitnessed(note []byte) error
 	// Commit stores b atomically and durably: when it returns nil, all of b
 	// survives a crash; when it returns an error, none of b is stored.
 	// Implementations MUST refuse a batch whose Start is not the stored tree size.

@@ -557,13 +557,19 @@ func (*GetCheckpointRequest) Descriptor() ([]byte, []int) {
 	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{8}
 }
 
-// GetCheckpointResponse carries the latest checkpoint.
+// GetCheckpointResponse carries the latest checkpoints. To upgrade a receipt
+// to a witnessed checkpoint, ask GetConsistencyProof from the receipt's tree
+// size to the witnessed one.
 type GetCheckpointResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The latest checkpoint the log signed, as a signed note.
-	Checkpoint    []byte `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Checkpoint []byte `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	// The latest checkpoint whose cosignatures meet the log's witness policy,
+	// with them; equal to checkpoint if the log has no witness policy, empty
+	// before the first.
+	WitnessedCheckpoint []byte `protobuf:"bytes,2,opt,name=witnessed_checkpoint,json=witnessedCheckpoint,proto3" json:"witnessed_checkpoint,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *GetCheckpointResponse) Reset() {
@@ -599,6 +605,13 @@ func (*GetCheckpointResponse) Descriptor() ([]byte, []int) {
 func (x *GetCheckpointResponse) GetCheckpoint() []byte {
 	if x != nil {
 		return x.Checkpoint
+	}
+	return nil
+}
+
+func (x *GetCheckpointResponse) GetWitnessedCheckpoint() []byte {
+	if x != nil {
+		return x.WitnessedCheckpoint
 	}
 	return nil
 }
@@ -1489,11 +1502,12 @@ const file_attestlog_v1_log_proto_rawDesc = "" +
 	"\x13GetArtifactResponse\x12\x12\n" +
 	"\x04size\x18\x01 \x01(\x04R\x04size\x12\x14\n" +
 	"\x05chunk\x18\x02 \x01(\fR\x05chunk\"\x16\n" +
-	"\x14GetCheckpointRequest\"7\n" +
+	"\x14GetCheckpointRequest\"j\n" +
 	"\x15GetCheckpointResponse\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x01 \x01(\fR\n" +
-	"checkpoint\"M\n" +
+	"checkpoint\x121\n" +
+	"\x14witnessed_checkpoint\x18\x02 \x01(\fR\x13witnessedCheckpoint\"M\n" +
 	"\x18GetInclusionProofRequest\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x1b\n" +
 	"\ttree_size\x18\x02 \x01(\x04R\btreeSize\"1\n" +

@@ -56,7 +56,8 @@ type LogServiceClient interface {
 	// GetArtifact streams an archived artifact back; the first message carries
 	// its size.
 	GetArtifact(ctx context.Context, in *GetArtifactRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetArtifactResponse], error)
-	// GetCheckpoint returns the latest checkpoint the log signed.
+	// GetCheckpoint returns the latest checkpoint the log signed and the latest
+	// one witnesses cosigned (a quorum of its policy).
 	GetCheckpoint(ctx context.Context, in *GetCheckpointRequest, opts ...grpc.CallOption) (*GetCheckpointResponse, error)
 	// GetInclusionProof proves an entry's inclusion in a tree size.
 	GetInclusionProof(ctx context.Context, in *GetInclusionProofRequest, opts ...grpc.CallOption) (*GetInclusionProofResponse, error)
@@ -222,7 +223,8 @@ type LogServiceServer interface {
 	// GetArtifact streams an archived artifact back; the first message carries
 	// its size.
 	GetArtifact(*GetArtifactRequest, grpc.ServerStreamingServer[GetArtifactResponse]) error
-	// GetCheckpoint returns the latest checkpoint the log signed.
+	// GetCheckpoint returns the latest checkpoint the log signed and the latest
+	// one witnesses cosigned (a quorum of its policy).
 	GetCheckpoint(context.Context, *GetCheckpointRequest) (*GetCheckpointResponse, error)
 	// GetInclusionProof proves an entry's inclusion in a tree size.
 	GetInclusionProof(context.Context, *GetInclusionProofRequest) (*GetInclusionProofResponse, error)
