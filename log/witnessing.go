@@ -255,4 +255,3 @@ func newWitnessMetrics() *witnessMetrics {
 func (m *witnessMetrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.requests, m.latency, m.lag, m.published}
 }
-
