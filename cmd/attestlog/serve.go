@@ -18,6 +18,7 @@ import (
 
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/archive"
+	"github.com/attestlog/attestlog/tiles"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -45,6 +46,7 @@ type serveConfig struct {
 	perKey   float64 // AddClaim calls per second per builder key; 0 is unlimited
 	maxSize  int64   // largest artifact upload in bytes
 	pprof    bool    // serve net/http/pprof under /debug/pprof/
+	policy   string  // witness policy file (c2sp.org/tlog-policy); empty publishes every checkpoint
 }
 
 // parseServeFlags parses the flags of serve. Each flag's default comes from
@@ -61,6 +63,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	flags.Float64Var(&c.rate, "rate", envFloat("ATTESTLOG_RATE", 0), "most claims per second overall, 0 for no limit (env ATTESTLOG_RATE)")
 	flags.Float64Var(&c.perKey, "builder-rate", envFloat("ATTESTLOG_BUILDER_RATE", 0), "most claims per second per builder key, 0 for no limit (env ATTESTLOG_BUILDER_RATE)")
 	flags.Int64Var(&c.maxSize, "max-artifact-size", int64(envFloat("ATTESTLOG_MAX_ARTIFACT_SIZE", float64(archive.DefaultMaxSize))), "largest artifact upload in `bytes` (env ATTESTLOG_MAX_ARTIFACT_SIZE)")
+	flags.StringVar(&c.policy, "policy", envOr("ATTESTLOG_POLICY", ""), "witness policy `file` (c2sp.org/tlog-policy with witness URLs); publish only checkpoints meeting its quorum (env ATTESTLOG_POLICY)")
 	flags.BoolVar(&c.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ on the HTTP address (for operators; keep it off in public)")
 	level := flags.String("log-level", envOr("ATTESTLOG_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env ATTESTLOG_LOG_LEVEL)")
 	if err := parseFlags(flags, args); err != nil {
@@ -119,7 +122,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 			err = fmt.Errorf("closing log store: %w", cerr)
 		}
 	}()
-	l, err := log.New(log.Config{Origin: c.origin, Signer: signer, Store: store, Indexer: log.ClaimIndex{}, Logger: logger})
+	policy, err := loadWitnessPolicy(c.policy, vkey)
+	if err != nil {
+		return err
+	}
+	l, err := log.New(log.Config{Origin: c.origin, Signer: signer, Store: store, Indexer: log.ClaimIndex{}, Witnesses: policy, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -207,6 +214,28 @@ func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
 		return fmt.Errorf("http: %w", err)
 	}
 	return nil
+}
+
+// loadWitnessPolicy reads the log's witness policy, if any. A log line in it
+// must be this log's own key.
+func loadWitnessPolicy(path, vkey string) (*tiles.Policy, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading witness policy: %w", err)
+	}
+	p, err := tiles.ParsePolicy(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for _, l := range p.Logs {
+		if l.VKey != vkey {
+			return nil, fmt.Errorf("%s: lists log %s, but this log's key is %s", path, l.VKey, vkey)
+		}
+	}
+	return p, nil
 }
 
 // newService opens the artifact archive in the data directory and returns
