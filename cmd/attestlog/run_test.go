@@ -36,7 +36,7 @@ func TestUsage(t *testing.T) {
 		usage   bool   // a usageError
 	}{
 		{args: nil, wantErr: "no subcommand", usage: true},
-		{args: []string{"frobnicate"}, wantErr: `unknown subcommand "frobnicate"; want serve, keygen or help`, usage: true},
+		{args: []string{"frobnicate"}, wantErr: `unknown subcommand "frobnicate"; want ` + subcommands, usage: true},
 		{args: []string{"help"}},
 		{args: []string{"-h"}},
 		{args: []string{"serve", "-h"}},

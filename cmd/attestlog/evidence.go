@@ -1,0 +1,371 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/attestlog/attestlog/log/claim"
+	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// errNotArchived means the log's archive does not hold an artifact.
+var errNotArchived = errors.New("not in the archive")
+
+// evidenceConfig is the command line of evidence pull.
+type evidenceConfig struct {
+	log  logFlags
+	id   int64
+	out  string
+	diff bool
+}
+
+func parseEvidenceFlags(args []string, stderr io.Writer) (evidenceConfig, error) {
+	var c evidenceConfig
+	fs := flag.NewFlagSet("evidence pull", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: attestlog evidence pull [--log ADDR] [--log-vkey FILE|VKEY] ID -o DIR [--diff]")
+		fs.PrintDefaults()
+	}
+	c.log.register(fs)
+	fs.StringVar(&c.out, "o", "", "write the evidence to `dir`ectory; required")
+	fs.BoolVar(&c.diff, "diff", false, "compare the two binaries: with diffoscope if it is in PATH, else the first differing byte")
+	if len(args) == 0 || args[0] != "pull" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+			fs.Usage()
+			return c, flag.ErrHelp
+		}
+		return c, usageErrorf("evidence: want \"evidence pull ID -o DIR\"")
+	}
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return c, err
+	}
+	if len(pos) != 1 {
+		return c, usageErrorf("evidence pull: want one mismatch ID, got %d arguments", len(pos))
+	}
+	if c.id, err = strconv.ParseInt(pos[0], 10, 64); err != nil || c.id < 0 {
+		return c, usageErrorf("evidence pull: mismatch ID %q is not an index", pos[0])
+	}
+	if c.out == "" {
+		return c, usageErrorf("evidence pull: -o DIR is required")
+	}
+	return c, nil
+}
+
+// evidence pulls a mismatch with its claims, proofs and binaries into a
+// directory, verifying everything on the way.
+func evidence(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseEvidenceFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	lc, err := c.log.dial()
+	if err != nil {
+		return err
+	}
+	defer lc.Close()
+	resp, err := lc.GetMismatch(ctx, &pb.GetMismatchRequest{Id: uint64(c.id)})
+	if err != nil {
+		return fmt.Errorf("getting mismatch %d: %w", c.id, err)
+	}
+	m, vcs, cpStatus, err := lc.verifyMismatch(c.id, resp)
+	if err != nil {
+		return fmt.Errorf("mismatch %d does not verify: %w", c.id, err)
+	}
+	fmt.Fprintf(stdout, "mismatch %d: %s@%s %s %s\n", m.ID, m.Source, m.Commit, m.Platform, m.Artifact)
+	fmt.Fprintf(stdout, "%d claims, proofs verified against %s\n", len(vcs), cpStatus)
+	if err := writeEvidence(c.out, m, resp.GetCheckpoint(), vcs); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: mismatch.json, checkpoint and %d claims with proofs\n", c.out, len(vcs))
+	bins, err := lc.pullArtifacts(ctx, c.out, m, stdout)
+	if err != nil {
+		return err
+	}
+	if !c.diff {
+		return nil
+	}
+	if len(bins) != 2 {
+		fmt.Fprintf(stderr, "attestlog: not diffing: %d binaries pulled, --diff compares exactly 2\n", len(bins))
+		return nil
+	}
+	return diffBinaries(ctx, bins[0], bins[1], stdout, stderr)
+}
+
+// verifyMismatch verifies every claim of a mismatch like lookup does, and
+// that the claims say what the mismatch says: each listed claim names the
+// build identity with its digest. cpStatus describes the checkpoint.
+func (lc *logClient) verifyMismatch(id int64, resp *pb.GetMismatchResponse) (m mismatchJSON, vcs []verifiedClaim, cpStatus string, err error) {
+	if m, err = newMismatchJSON(resp.GetMismatch()); err != nil {
+		return m, nil, "", err
+	}
+	cp, verified, err := lc.checkpoint(resp.GetCheckpoint())
+	if err != nil {
+		return m, nil, "", err
+	}
+	if vcs, err = verifyProvenClaims(cp, resp.GetClaims()); err != nil {
+		return m, nil, "", err
+	}
+	if err := checkMismatchClaims(id, m, vcs); err != nil {
+		return m, nil, "", err
+	}
+	return m, vcs, checkpointStatus(cp, verified), nil
+}
+
+func checkMismatchClaims(id int64, m mismatchJSON, vcs []verifiedClaim) error {
+	if m.ID != id {
+		return fmt.Errorf("the log answered with mismatch %d", m.ID)
+	}
+	if len(m.Digests) < 2 {
+		return fmt.Errorf("%d digests: not a mismatch", len(m.Digests))
+	}
+	byIndex := map[int64]*claim.Claim{}
+	for _, vc := range vcs {
+		byIndex[vc.Index] = vc.Claim
+	}
+	for _, d := range m.Digests {
+		if h, err := claim.NormaliseDigest(d.SHA256); err != nil || h != d.SHA256 {
+			return fmt.Errorf("digest %q is not 64 lowercase hex digits", d.SHA256)
+		}
+		for _, i := range d.ClaimIndexes {
+			cl, ok := byIndex[i]
+			if !ok {
+				return fmt.Errorf("claim %d is listed but not proven", i)
+			}
+			if cl.Source != m.Source || cl.Commit != m.Commit || cl.Platform != m.Platform ||
+				!slices.Contains(cl.Subjects, claim.Subject{Name: m.Artifact, SHA256: d.SHA256}) {
+				return fmt.Errorf("claim %d does not claim %s for %s@%s %s %s", i, d.SHA256, m.Source, m.Commit, m.Platform, m.Artifact)
+			}
+		}
+	}
+	return nil
+}
+
+// proofJSON is a claim's inclusion proof as evidence pull writes it, against
+// the checkpoint beside it; []byte fields are standard base64.
+type proofJSON struct {
+	Index          int64    `json:"index"`
+	TreeSize       int64    `json:"tree_size"`
+	InclusionProof [][]byte `json:"inclusion_proof"`
+}
+
+// writeEvidence writes dir/mismatch.json, dir/checkpoint and each claim's
+// entry and proof in dir/claims.
+func writeEvidence(dir string, m mismatchJSON, checkpoint []byte, vcs []verifiedClaim) error {
+	if err := os.MkdirAll(filepath.Join(dir, "claims"), 0o755); err != nil {
+		return err
+	}
+	mj, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	files := map[string][]byte{"mismatch.json": append(mj, '\n'), "checkpoint": checkpoint}
+	for _, vc := range vcs {
+		pj, err := json.MarshalIndent(proofJSON{Index: vc.Index, TreeSize: vc.TreeSize, InclusionProof: vc.Proof}, "", "  ")
+		if err != nil {
+			return err
+		}
+		files[filepath.Join("claims", fmt.Sprintf("%d.entry", vc.Index))] = vc.Entry
+		files[filepath.Join("claims", fmt.Sprintf("%d.proof.json", vc.Index))] = append(pj, '\n')
+	}
+	for name, b := range files {
+		if err := writeFileAtomic(filepath.Join(dir, name), b, 0o644, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pullArtifacts downloads every digest of m that the archive holds into
+// dir/artifacts/<sha256>/<artifact>, and reports the others. It returns the
+// paths written.
+func (lc *logClient) pullArtifacts(ctx context.Context, dir string, m mismatchJSON, stdout io.Writer) ([]string, error) {
+	if filepath.Base(m.Artifact) != m.Artifact || m.Artifact == "." || m.Artifact == ".." {
+		return nil, fmt.Errorf("artifact name %q is not a file name", m.Artifact) // checked by claim.ParseStatement too
+	}
+	var paths []string
+	for _, d := range m.Digests {
+		dst := filepath.Join(dir, "artifacts", d.SHA256, m.Artifact)
+		n, err := lc.download(ctx, d.SHA256, dst)
+		if errors.Is(err, errNotArchived) {
+			fmt.Fprintf(stdout, "not in the archive: sha256 %s\n", d.SHA256)
+			continue
+		} else if err != nil {
+			return nil, fmt.Errorf("downloading sha256 %s: %w", d.SHA256, err)
+		}
+		fmt.Fprintf(stdout, "downloaded %s (%d bytes, sha256 verified)\n", dst, n)
+		paths = append(paths, dst)
+	}
+	return paths, nil
+}
+
+// download streams an artifact into dst, verifying its digest; on any
+// failure it leaves nothing at dst.
+func (lc *logClient) download(ctx context.Context, digest, dst string) (n int64, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st, err := lc.GetArtifact(ctx, &pb.GetArtifactRequest{Sha256: digest})
+	if err != nil {
+		return 0, err
+	}
+	first, err := st.Recv()
+	if status.Code(err) == codes.NotFound {
+		return 0, errNotArchived
+	} else if err != nil {
+		return 0, err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return 0, err
+	}
+	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp*")
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	h := sha256.New()
+	if n, err = receiveArtifact(st, first, io.MultiWriter(f, h)); err != nil {
+		return 0, err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != digest {
+		return 0, fmt.Errorf("the log sent bytes with sha256 %s; deleted them", got)
+	}
+	if err = f.Close(); err == nil {
+		err = os.Rename(f.Name(), dst)
+	}
+	return n, err
+}
+
+// receiveArtifact writes the chunks of a GetArtifact stream, starting with
+// first, to w and checks the size the first message announced.
+func receiveArtifact(st pb.LogService_GetArtifactClient, first *pb.GetArtifactResponse, w io.Writer) (int64, error) {
+	want, err := toInt64("size", first.GetSize())
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for m := first; ; {
+		k, err := w.Write(m.GetChunk())
+		if n += int64(k); err != nil {
+			return n, err
+		}
+		if n > want {
+			return n, fmt.Errorf("the log sent more than the %d bytes it announced", want)
+		}
+		if m, err = st.Recv(); err == io.EOF {
+			break
+		} else if err != nil {
+			return n, err
+		}
+	}
+	if n != want {
+		return n, fmt.Errorf("the log sent %d bytes, announced %d", n, want)
+	}
+	return n, nil
+}
+
+// diffBinaries compares two binaries: with diffoscope if it is in PATH,
+// streaming its report, else by size and first differing byte.
+func diffBinaries(ctx context.Context, a, b string, stdout, stderr io.Writer) error {
+	if p, err := exec.LookPath("diffoscope"); err == nil {
+		cmd := exec.CommandContext(ctx, p, a, b)
+		cmd.Stdout, cmd.Stderr = stdout, stderr
+		err := cmd.Run()
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && ee.ExitCode() == 1 {
+			return nil // diffoscope exits 1 when the files differ
+		}
+		if err != nil {
+			return fmt.Errorf("diffoscope: %w", err)
+		}
+		return nil
+	}
+	return compareFiles(a, b, stdout)
+}
+
+// compareFiles prints the sizes of two files and where they first differ.
+func compareFiles(a, b string, w io.Writer) error {
+	fa, err := os.Open(a)
+	if err != nil {
+		return err
+	}
+	defer fa.Close()
+	fb, err := os.Open(b)
+	if err != nil {
+		return err
+	}
+	defer fb.Close()
+	off, equal, err := firstDifference(fa, fb)
+	if err != nil {
+		return fmt.Errorf("comparing %s and %s: %w", a, b, err)
+	}
+	sa, err := fa.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
+	sb, err := fb.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s: %d bytes\n%s: %d bytes\n", a, sa, b, sb)
+	switch {
+	case equal:
+		fmt.Fprintln(w, "the files are identical")
+	case off == min(sa, sb) && sa < sb:
+		fmt.Fprintf(w, "%s is a prefix of %s\n", a, b)
+	case off == min(sa, sb) && sb < sa:
+		fmt.Fprintf(w, "%s is a prefix of %s\n", b, a)
+	default:
+		fmt.Fprintf(w, "first difference at byte offset %d (%#x)\n", off, off)
+	}
+	return nil
+}
+
+// firstDifference returns the offset of the first byte where a and b
+// differ, which is the length of the shorter if it is a prefix of the
+// other, or equal if they are the same.
+func firstDifference(a, b io.Reader) (off int64, equal bool, err error) {
+	ba, bb := make([]byte, 64<<10), make([]byte, 64<<10)
+	for {
+		na, err := io.ReadFull(a, ba)
+		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+			return 0, false, err
+		}
+		nb, err := io.ReadFull(b, bb)
+		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+			return 0, false, err
+		}
+		n := min(na, nb)
+		for i := range n {
+			if ba[i] != bb[i] {
+				return off + int64(i), false, nil
+			}
+		}
+		off += int64(n)
+		if na != nb {
+			return off, false, nil
+		}
+		if na < len(ba) {
+			return off, true, nil
+		}
+	}
+}

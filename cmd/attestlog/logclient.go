@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+
+	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/log/claim"
+	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
+	"github.com/attestlog/attestlog/tiles"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+const (
+	// defaultLogAddr is the gRPC address of a log serve runs with its defaults.
+	defaultLogAddr = "127.0.0.1:7381"
+	// maxResponseSize bounds one gRPC response: a lookup returns every
+	// matching claim, each up to claim.MaxEntrySize bytes, in one message.
+	maxResponseSize = 64 << 20
+)
+
+// logFlags are the flags of every subcommand that talks to a log.
+type logFlags struct {
+	addr string
+	vkey string // FILE or VKEY; empty skips the checkpoint signature check
+}
+
+func (f *logFlags) register(fs *flag.FlagSet) {
+	f.registerAddr(fs)
+	fs.StringVar(&f.vkey, "log-vkey", envOr("ATTESTLOG_LOG_VKEY", ""), "the log's verifier key, or a `file` holding it; checkpoint signatures are verified only if set (env ATTESTLOG_LOG_VKEY)")
+}
+
+// registerAddr registers --log alone, for subcommands that verify nothing.
+func (f *logFlags) registerAddr(fs *flag.FlagSet) {
+	fs.StringVar(&f.addr, "log", envOr("ATTESTLOG_LOG_GRPC", defaultLogAddr), "gRPC `addr`ess of the log (env ATTESTLOG_LOG_GRPC)")
+}
+
+// A logClient is a gRPC connection to a log, with the log's verifier key if
+// one was given.
+type logClient struct {
+	pb.LogServiceClient
+	conn     *grpc.ClientConn
+	verifier note.Verifier // nil: checkpoint signatures are not checked
+}
+
+// dial parses the log verifier key, if any, and connects to the log. The
+// connection is plaintext: serve speaks no TLS, so reach a remote log
+// through a tunnel or a TLS-terminating proxy.
+func (f *logFlags) dial() (*logClient, error) {
+	c := &logClient{}
+	if f.vkey != "" {
+		v, err := parseLogVKey(f.vkey)
+		if err != nil {
+			return nil, err
+		}
+		c.verifier = v
+	}
+	conn, err := grpc.NewClient(f.addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxResponseSize)))
+	if err != nil {
+		return nil, fmt.Errorf("connecting to log %s: %w", f.addr, err)
+	}
+	c.conn, c.LogServiceClient = conn, pb.NewLogServiceClient(conn)
+	return c, nil
+}
+
+func (c *logClient) Close() error { return c.conn.Close() }
+
+// parseLogVKey reads --log-vkey: a verifier key, or a file holding one.
+func parseLogVKey(s string) (note.Verifier, error) {
+	if v, err := note.NewVerifier(s); err == nil {
+		return v, nil
+	}
+	b, err := os.ReadFile(s)
+	if err != nil {
+		return nil, fmt.Errorf("--log-vkey %q is neither a verifier key nor a readable file: %w", s, err)
+	}
+	v, err := note.NewVerifier(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("--log-vkey %s: %w", s, err)
+	}
+	return v, nil
+}
+
+// checkpoint parses a checkpoint note. With a verifier key it verifies the
+// log's signature first; without one it only parses the body, so proofs
+// against it show consistency with what the log said, not that the log
+// signed it. verified reports which.
+func (c *logClient) checkpoint(msg []byte) (cp tiles.Checkpoint, verified bool, err error) {
+	if c.verifier != nil {
+		cp, err := client.OpenCheckpoint(msg, c.verifier)
+		return cp, err == nil, err
+	}
+	// A signed note's text ends at its last blank line (c2sp.org/signed-note).
+	i := bytes.LastIndex(msg, []byte("\n\n"))
+	if i < 0 {
+		return tiles.Checkpoint{}, false, errors.New("checkpoint is not a signed note")
+	}
+	cp, err = tiles.ParseCheckpoint(msg[:i+1])
+	return cp, false, err
+}
+
+// checkpointStatus describes how far a checkpoint was verified, for output.
+func checkpointStatus(cp tiles.Checkpoint, verified bool) string {
+	s := fmt.Sprintf("checkpoint %s, tree size %d", cp.Origin, cp.Size)
+	if !verified {
+		s += " (signature NOT verified: no --log-vkey)"
+	}
+	return s
+}
+
+// A verifiedClaim is a logged claim whose entry parsed, whose signatures
+// verified and whose inclusion proof verified against a checkpoint.
+type verifiedClaim struct {
+	Index, TreeSize int64
+	Entry           []byte   // the entry bytes as logged
+	Proof           [][]byte // inclusion proof against the checkpoint
+	Parsed          *claim.Entry
+	Claim           *claim.Claim
+	Signers         []string // key names, in signature order
+}
+
+// verifyProvenClaims checks every claim against cp: the entry is a
+// canonical claim entry, every signature verifies and the inclusion proof
+// leads to cp's root hash. It stops at the first failure.
+func verifyProvenClaims(cp tiles.Checkpoint, pcs []*pb.ProvenClaim) ([]verifiedClaim, error) {
+	out := make([]verifiedClaim, len(pcs))
+	for i, pc := range pcs {
+		vc, err := verifyProvenClaim(cp, pc)
+		if err != nil {
+			return nil, fmt.Errorf("claim at index %d: %w", pc.GetIndex(), err)
+		}
+		out[i] = vc
+	}
+	return out, nil
+}
+
+func verifyProvenClaim(cp tiles.Checkpoint, pc *pb.ProvenClaim) (verifiedClaim, error) {
+	vc := verifiedClaim{Entry: pc.GetEntry(), Proof: proofHashes(pc)}
+	var err error
+	if vc.Index, err = toInt64("index", pc.GetIndex()); err != nil {
+		return vc, err
+	}
+	if vc.TreeSize, err = toInt64("tree size", pc.GetTreeSize()); err != nil {
+		return vc, err
+	}
+	if err := verifyInclusion(cp, vc.Index, vc.TreeSize, vc.Entry, vc.Proof); err != nil {
+		return vc, err
+	}
+	if vc.Parsed, err = claim.ParseEntry(vc.Entry); err != nil {
+		return vc, err
+	}
+	verifiers, err := vc.Parsed.Verify()
+	if err != nil {
+		return vc, err
+	}
+	for _, v := range verifiers {
+		vc.Signers = append(vc.Signers, v.Name())
+	}
+	vc.Claim, err = claim.ParseStatement(vc.Parsed.Payload)
+	return vc, err
+}
+
+// proofHashes returns the inclusion proof of pc, empty rather than nil so
+// that JSON shows a list.
+func proofHashes(pc *pb.ProvenClaim) [][]byte {
+	if p := pc.GetInclusionProof(); p != nil {
+		return p
+	}
+	return [][]byte{}
+}
+
+// verifyInclusion checks an RFC 6962 inclusion proof of entry at index in
+// the tree of cp, which must have size treeSize.
+func verifyInclusion(cp tiles.Checkpoint, index, treeSize int64, entry []byte, p [][]byte) error {
+	if treeSize != cp.Size {
+		return fmt.Errorf("proof is for tree size %d, the checkpoint has size %d", treeSize, cp.Size)
+	}
+	if index < 0 || index >= treeSize {
+		return fmt.Errorf("index %d is outside the tree of size %d", index, treeSize)
+	}
+	leaf := rfc6962.DefaultHasher.HashLeaf(entry)
+	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(index), uint64(treeSize), leaf, p, cp.Hash[:]); err != nil {
+		return fmt.Errorf("inclusion proof does not verify against the checkpoint: %w", err)
+	}
+	return nil
+}
+
+// toInt64 converts a proto index or size, refusing values above 2^63-1.
+func toInt64(name string, v uint64) (int64, error) {
+	if v > math.MaxInt64 {
+		return 0, fmt.Errorf("%s %d is larger than 2^63-1", name, v)
+	}
+	return int64(v), nil
+}
+
+// hashFile returns the hex sha256 and the size of the file at path,
+// reading it as a stream.
+func hashFile(path string) (digest string, size int64, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if size, err = io.Copy(h, f); err != nil {
+		return "", 0, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), size, nil
+}
+
+// A receipt is the proof that a claim is in the log, saved by submit as
+// <claim>.receipt.json. It verifies offline with the log's verifier key:
+// the checkpoint's signature, then the inclusion proof of the entry at
+// index in the tree of size tree_size against the checkpoint's root hash.
+// []byte fields are standard base64.
+type receipt struct {
+	Index          int64    `json:"index"`
+	TreeSize       int64    `json:"tree_size"`
+	Entry          []byte   `json:"entry"`
+	InclusionProof [][]byte `json:"inclusion_proof"`
+	Checkpoint     string   `json:"checkpoint"`
+}
+
+// yesNo formats a bool for people.
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// short abbreviates a hex digest for tables.
+func short(hex string) string {
+	if len(hex) > 12 {
+		return hex[:12]
+	}
+	return hex
+}
+
+// parseArgs parses args with fs, allowing flags after positional
+// arguments ("evidence pull 3 -o DIR"), and returns the positional ones.
+// After "--" everything is positional.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+}

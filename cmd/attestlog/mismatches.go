@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
+)
+
+// mismatchPageSize is how many mismatches mismatches asks for per call.
+const mismatchPageSize = 500
+
+// mismatches lists every mismatch the log has recorded.
+func mismatches(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var lf logFlags
+	fs := flag.NewFlagSet("mismatches", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: attestlog mismatches [--log ADDR] [--json]")
+		fs.PrintDefaults()
+	}
+	lf.registerAddr(fs)
+	asJSON := fs.Bool("json", false, "print a JSON array of the mismatches")
+	pos, err := parseArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageErrorf("mismatches: unexpected argument %q", pos[0])
+	}
+	lc, err := lf.dial()
+	if err != nil {
+		return err
+	}
+	defer lc.Close()
+	ms, err := lc.allMismatches(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(ms)
+	}
+	for _, m := range ms {
+		printMismatch(stdout, m)
+	}
+	fmt.Fprintf(stdout, "%d mismatches; the list is not signed: \"attestlog evidence pull ID\" fetches one with verified claims and proofs\n", len(ms))
+	return nil
+}
+
+// allMismatches reads every page of ListMismatches.
+func (lc *logClient) allMismatches(ctx context.Context) ([]mismatchJSON, error) {
+	out := []mismatchJSON{}
+	req := &pb.ListMismatchesRequest{PageSize: mismatchPageSize}
+	for {
+		resp, err := lc.ListMismatches(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("listing mismatches: %w", err)
+		}
+		for _, m := range resp.GetMismatches() {
+			j, err := newMismatchJSON(m)
+			if err != nil {
+				return nil, fmt.Errorf("listing mismatches: %w", err)
+			}
+			out = append(out, j)
+		}
+		if resp.GetNextPageToken() == "" {
+			return out, nil
+		}
+		if resp.GetNextPageToken() == req.PageToken {
+			return nil, fmt.Errorf("listing mismatches: the log returned page token %q twice", req.PageToken)
+		}
+		req.PageToken = resp.GetNextPageToken()
+	}
+}
+
+func printMismatch(w io.Writer, m mismatchJSON) {
+	fmt.Fprintf(w, "mismatch %d: %s@%s %s %s\n", m.ID, m.Source, m.Commit, m.Platform, m.Artifact)
+	for _, d := range m.Digests {
+		idx := make([]string, len(d.ClaimIndexes))
+		for i, n := range d.ClaimIndexes {
+			idx[i] = fmt.Sprint(n)
+		}
+		recipes := make([]string, len(d.Recipes))
+		for i, r := range d.Recipes {
+			recipes[i] = short(r)
+		}
+		fmt.Fprintf(w, "  sha256 %s  claims %s  recipes %s  archived %s\n",
+			d.SHA256, strings.Join(idx, ","), strings.Join(recipes, ","), yesNo(d.Archived))
+	}
+}
+
+// mismatchJSON is the JSON form of a mismatch, printed by mismatches
+// --json and written by evidence pull as mismatch.json.
+type mismatchJSON struct {
+	ID       int64                `json:"id"`
+	Source   string               `json:"source"`
+	Commit   string               `json:"commit"`
+	Platform string               `json:"platform"`
+	Artifact string               `json:"artifact"`
+	Digests  []mismatchDigestJSON `json:"digests"`
+}
+
+type mismatchDigestJSON struct {
+	SHA256       string   `json:"sha256"`
+	ClaimIndexes []int64  `json:"claim_indexes"`
+	Recipes      []string `json:"recipes"`
+	Archived     bool     `json:"archived"`
+}
+
+func newMismatchJSON(m *pb.Mismatch) (mismatchJSON, error) {
+	id, err := toInt64("mismatch id", m.GetId())
+	if err != nil {
+		return mismatchJSON{}, err
+	}
+	j := mismatchJSON{ID: id, Source: m.GetSourceUri(), Commit: m.GetCommit(), Platform: m.GetPlatform(),
+		Artifact: m.GetArtifact(), Digests: []mismatchDigestJSON{}}
+	for _, d := range m.GetDigests() {
+		dj := mismatchDigestJSON{SHA256: d.GetSha256(), ClaimIndexes: []int64{},
+			Recipes: append([]string{}, d.GetRecipes()...), Archived: d.GetArchived()}
+		for _, n := range d.GetClaimIndexes() {
+			i, err := toInt64("claim index", n)
+			if err != nil {
+				return mismatchJSON{}, err
+			}
+			dj.ClaimIndexes = append(dj.ClaimIndexes, i)
+		}
+		j.Digests = append(j.Digests, dj)
+	}
+	return j, nil
+}

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
+	"github.com/attestlog/attestlog/tiles"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// envRunMain makes the test binary run attestlog's main instead of the
+// tests, so that tests can start real attestlog processes cheaply.
+const envRunMain = "ATTESTLOG_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envRunMain) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// A proc is an attestlog process started by a test.
+type proc struct {
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	lines map[string]string // "http listening on" etc. -> the rest of the line
+	done  chan struct{}
+}
+
+// startProc runs "attestlog args..." as a new process and waits until it
+// printed every prefix in want, e.g. "http listening on".
+func startProc(t *testing.T, want []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), envRunMain+"=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = io.Discard
+	if testing.Verbose() {
+		cmd.Stderr = os.Stderr
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, lines: map[string]string{}, done: make(chan struct{})}
+	ready := make(chan struct{})
+	go func() {
+		defer close(p.done)
+		sc := bufio.NewScanner(out)
+		signalled := false
+		for sc.Scan() {
+			p.mu.Lock()
+			for _, w := range want {
+				if v, ok := strings.CutPrefix(sc.Text(), w+" "); ok {
+					p.lines[w] = strings.TrimPrefix(v, ": ")
+				}
+			}
+			all := len(p.lines) == len(want)
+			p.mu.Unlock()
+			if all && !signalled {
+				signalled = true
+				close(ready)
+			}
+		}
+		cmd.Wait()
+	}()
+	t.Cleanup(func() { p.stop() })
+	select {
+	case <-ready:
+	case <-p.done:
+		t.Fatalf("attestlog %v exited before printing %v", args, want)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("attestlog %v did not print %v", args, want)
+	}
+	return p
+}
+
+func (p *proc) get(prefix string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lines[prefix]
+}
+
+// stop sends SIGTERM and waits for the process to exit.
+func (p *proc) stop() {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// publishedCheckpoint fetches a log's /checkpoint and verifies it against policy.
+func publishedCheckpoint(t *testing.T, httpAddr string, policy *tiles.Policy) *tiles.VerifiedCheckpoint {
+	t.Helper()
+	resp, err := http.Get("http://" + httpAddr + "/checkpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return nil
+	}
+	vc, err := policy.VerifyCheckpoint(b)
+	if err != nil {
+		t.Fatalf("the published checkpoint does not meet the policy: %v\n%s", err, b)
+	}
+	return vc
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+	}
+}
+
+// TestProcessesWitnessQuorum runs one log and three witnesses as separate
+// processes on loopback, with a quorum of 2 of 3.
+func TestProcessesWitnessQuorum(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	logData := filepath.Join(dir, "log")
+	os.MkdirAll(logData, 0o700)
+	var stdout strings.Builder
+	if err := run(context.Background(), []string{"keygen", "-o", filepath.Join(logData, "log"), "localhost/attestlog"}, &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	logVKey := strings.TrimSpace(stdout.String())
+	logsFile := filepath.Join(dir, "logs")
+	os.WriteFile(logsFile, []byte("log "+logVKey+"\n"), 0o644)
+
+	type wit struct {
+		p          *proc
+		data, addr string
+	}
+	ws := make([]*wit, 3)
+	startWitness := func(i int, addr string) {
+		w := ws[i]
+		w.p = startProc(t, []string{"witness vkey:", "http listening on"}, "witness", "--data", w.data, "--http", addr,
+			"--name", fmt.Sprintf("w%d.example", i), "--logs", logsFile)
+		w.addr = w.p.get("http listening on")
+	}
+	policyText := "log " + logVKey + "\n"
+	for i := range ws {
+		ws[i] = &wit{data: filepath.Join(dir, fmt.Sprintf("w%d", i))}
+		startWitness(i, "127.0.0.1:0")
+		policyText += fmt.Sprintf("witness w%d %s http://%s/\n", i, ws[i].p.get("witness vkey:"), ws[i].addr)
+	}
+	policyText += "group q 2 w0 w1 w2\nquorum q\n"
+	policyFile := filepath.Join(dir, "policy")
+	os.WriteFile(policyFile, []byte(policyText), 0o644)
+	policy, err := tiles.ParsePolicy([]byte(policyText))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	lp := startProc(t, []string{"http listening on", "grpc listening on"}, "serve", "--data", logData,
+		"--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--policy", policyFile)
+	conn, err := grpc.NewClient(lp.get("grpc listening on"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := pb.NewLogServiceClient(conn)
+	envs, err := signedClaims(3, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appended := 0
+	add := func(n int) {
+		for ; n > 0; n-- {
+			if _, err := client.AddClaim(context.Background(), &pb.AddClaimRequest{Envelope: envs[appended]}); err != nil {
+				t.Fatalf("AddClaim: %v", err)
+			}
+			appended++
+		}
+	}
+	httpAddr := lp.get("http listening on")
+	published := func(size int64) func() bool {
+		return func() bool { vc := publishedCheckpoint(t, httpAddr, policy); return vc != nil && vc.Size == size }
+	}
+
+	add(10)
+	waitFor(t, "size 10 is published with a quorum", published(10))
+
+	ws[2].p.stop()
+	add(10)
+	waitFor(t, "size 20 is published with one witness stopped", published(20))
+
+	ws[1].p.stop()
+	add(10)                     // appends succeed without witnesses
+	time.Sleep(3 * time.Second) // several witnessing rounds, which must not publish
+	if vc := publishedCheckpoint(t, httpAddr, policy); vc.Size != 20 {
+		t.Fatalf("published size %d with two of three witnesses stopped, want 20", vc.Size)
+	}
+
+	startWitness(1, ws[1].addr) // the same witness, state and address
+	waitFor(t, "size 30 is published once a second witness is back", published(30))
+	if vc := publishedCheckpoint(t, httpAddr, policy); len(vc.Cosigners) < 2 {
+		t.Fatalf("published with %d cosignatures", len(vc.Cosigners))
+	}
+}

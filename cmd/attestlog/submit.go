@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/attestlog/attestlog/log/claim"
+	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
+)
+
+// uploadChunkSize is the size of the chunks submit uploads.
+const uploadChunkSize = 256 << 10
+
+// A repeatedFlag collects every value of a flag given several times.
+type repeatedFlag []string
+
+func (r *repeatedFlag) String() string     { return strings.Join(*r, ",") }
+func (r *repeatedFlag) Set(v string) error { *r = append(*r, v); return nil }
+
+// submitConfig is the command line of submit.
+type submitConfig struct {
+	log       logFlags
+	artifacts repeatedFlag
+	claims    []string
+}
+
+func parseSubmitFlags(args []string, stderr io.Writer) (submitConfig, error) {
+	var c submitConfig
+	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: attestlog submit [--log ADDR] [--log-vkey FILE|VKEY] [--artifact FILE]... CLAIM...")
+		fs.PrintDefaults()
+	}
+	c.log.register(fs)
+	fs.Var(&c.artifacts, "artifact", "upload `file` to the log's archive once the claims are logged; a submitted claim must name its digest (repeatable)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return c, err
+	}
+	if c.claims = pos; len(c.claims) == 0 {
+		return c, usageErrorf("submit: no CLAIM file to submit")
+	}
+	return c, nil
+}
+
+// A submission is a claim file read and checked locally.
+type submission struct {
+	path  string
+	env   []byte // the DSSE envelope as read
+	entry []byte // its canonical entry: what the log must return
+	claim *claim.Claim
+}
+
+// An upload is an artifact file, hashed before it is sent.
+type upload struct {
+	path   string
+	sha256 string
+	size   int64
+}
+
+// submit appends claims to a log, saves their receipts and uploads the
+// artifacts they name.
+func submit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseSubmitFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	subs, err := readSubmissions(c.claims)
+	if err != nil {
+		return err
+	}
+	ups, err := hashUploads(c.artifacts, subs)
+	if err != nil {
+		return err
+	}
+	lc, err := c.log.dial()
+	if err != nil {
+		return err
+	}
+	defer lc.Close()
+	if lc.verifier == nil {
+		fmt.Fprintln(stderr, "attestlog: no --log-vkey: receipts' checkpoint signatures are not verified")
+	}
+	for _, s := range subs {
+		if err := lc.submitClaim(ctx, s, stdout); err != nil {
+			return err
+		}
+	}
+	for _, u := range ups {
+		if err := lc.uploadArtifact(ctx, u, stdout, stderr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readSubmissions reads claim files and checks each one's form, signatures
+// and statement, so that a bad claim stops submit before anything is sent.
+func readSubmissions(paths []string) ([]submission, error) {
+	subs := make([]submission, len(paths))
+	for i, p := range paths {
+		env, err := readLimited(p, claim.MaxEnvelopeSize)
+		if err != nil {
+			return nil, err
+		}
+		env = bytes.TrimSpace(env)
+		e, err := claim.ParseEnvelope(env)
+		if err == nil {
+			_, err = e.Verify()
+		}
+		var cl *claim.Claim
+		if err == nil {
+			cl, err = claim.ParseStatement(e.Payload)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		subs[i] = submission{path: p, env: env, entry: e.Marshal(), claim: cl}
+	}
+	return subs, nil
+}
+
+// hashUploads hashes the artifacts and checks that a submitted claim names
+// each one's digest: the log accepts no other.
+func hashUploads(paths []string, subs []submission) ([]upload, error) {
+	named := map[string]bool{}
+	for _, s := range subs {
+		for _, sub := range s.claim.Subjects {
+			named[sub.SHA256] = true
+		}
+	}
+	ups := make([]upload, len(paths))
+	for i, p := range paths {
+		d, size, err := hashFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("hashing artifact: %w", err)
+		}
+		if !named[d] {
+			return nil, fmt.Errorf("artifact %s (sha256 %s) is not named by any submitted claim", p, d)
+		}
+		ups[i] = upload{path: p, sha256: d, size: size}
+	}
+	return ups, nil
+}
+
+// submitClaim appends one claim, checks the receipt and saves it beside the
+// claim file.
+func (lc *logClient) submitClaim(ctx context.Context, s submission, stdout io.Writer) error {
+	r, err := lc.AddClaim(ctx, &pb.AddClaimRequest{Envelope: s.env})
+	if err != nil {
+		return fmt.Errorf("submitting %s: %w", s.path, err)
+	}
+	rec, err := lc.checkReceipt(s.entry, r)
+	if err != nil {
+		// Keep what the log signed: it is evidence against the log.
+		kept := s.path + ".receipt-unverified.json"
+		if werr := writeReceipt(kept, rec); werr != nil {
+			kept = "not kept: " + werr.Error()
+		}
+		return fmt.Errorf("the log's receipt for %s does not verify (%s): %w", s.path, kept, err)
+	}
+	if err := writeReceipt(s.path+".receipt.json", rec); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "logged %s at index %d (duplicate: %s)\n", s.path, rec.Index, yesNo(r.GetDuplicate()))
+	return nil
+}
+
+// checkReceipt checks that the log logged exactly entry and proves it:
+// the inclusion proof against the checkpoint, and the checkpoint's
+// signature if the log's key is known. It returns the receipt even when a
+// check fails.
+func (lc *logClient) checkReceipt(entry []byte, r *pb.AddClaimResponse) (receipt, error) {
+	pc := r.GetClaim()
+	rec := receipt{Entry: pc.GetEntry(), InclusionProof: proofHashes(pc), Checkpoint: string(r.GetCheckpoint())}
+	var err error
+	if rec.Index, err = toInt64("index", pc.GetIndex()); err != nil {
+		return rec, err
+	}
+	if rec.TreeSize, err = toInt64("tree size", pc.GetTreeSize()); err != nil {
+		return rec, err
+	}
+	if !bytes.Equal(rec.Entry, entry) {
+		return rec, errors.New("the logged entry is not the submitted claim")
+	}
+	cp, _, err := lc.checkpoint(r.GetCheckpoint())
+	if err != nil {
+		return rec, err
+	}
+	return rec, verifyInclusion(cp, rec.Index, rec.TreeSize, rec.Entry, rec.InclusionProof)
+}
+
+func writeReceipt(path string, r receipt) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(b, '\n'), 0o644, true)
+}
+
+// uploadArtifact streams one artifact to the log's archive, showing its
+// progress on stderr if that is a terminal.
+func (lc *logClient) uploadArtifact(ctx context.Context, u upload, stdout, stderr io.Writer) error {
+	progress := func(int64) {}
+	if isTerminal(stderr) {
+		progress = func(sent int64) {
+			fmt.Fprintf(stderr, "\ruploading %s: %d/%d bytes (%d%%)", u.path, sent, u.size, sent*100/max(u.size, 1))
+		}
+		defer fmt.Fprint(stderr, "\r\x1b[K")
+	}
+	r, err := lc.upload(ctx, u, progress)
+	if err != nil {
+		return fmt.Errorf("uploading %s: %w", u.path, err)
+	}
+	if r.GetSha256() != u.sha256 {
+		return fmt.Errorf("uploading %s: the log stored sha256 %s, want %s", u.path, r.GetSha256(), u.sha256)
+	}
+	fmt.Fprintf(stdout, "uploaded %s sha256 %s (already stored: %s)\n", u.path, u.sha256, yesNo(r.GetAlreadyStored()))
+	return nil
+}
+
+// upload sends the header and then the file in chunks. The log verifies the
+// digest and size as the bytes arrive.
+func (lc *logClient) upload(ctx context.Context, u upload, progress func(sent int64)) (*pb.UploadArtifactResponse, error) {
+	f, err := os.Open(u.path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the stream if reading the file fails
+	st, err := lc.UploadArtifact(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hdr := &pb.UploadHeader{Sha256: u.sha256, Size: uint64(u.size)}
+	if err := st.Send(&pb.UploadArtifactRequest{Part: &pb.UploadArtifactRequest_Header{Header: hdr}}); err != nil {
+		return st.CloseAndRecv() // the log ended the stream; its status says why
+	}
+	var sent int64
+	for {
+		buf := make([]byte, uploadChunkSize) // gRPC may hold a sent message: never reuse one
+		n, rerr := io.ReadFull(f, buf)
+		if n > 0 {
+			if err := st.Send(&pb.UploadArtifactRequest{Part: &pb.UploadArtifactRequest_Chunk{Chunk: buf[:n]}}); err != nil {
+				break
+			}
+			sent += int64(n)
+			progress(sent)
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			break
+		} else if rerr != nil {
+			return nil, fmt.Errorf("reading %s: %w", u.path, rerr)
+		}
+	}
+	r, err := st.CloseAndRecv()
+	if err == nil && sent != u.size {
+		return nil, fmt.Errorf("%s changed while uploading: %d bytes, hashed %d", u.path, sent, u.size)
+	}
+	return r, err
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// readLimited reads the file at path, refusing one larger than n bytes.
+func readLimited(path string, n int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, n+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if int64(len(b)) > n {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, n)
+	}
+	return b, nil
+}

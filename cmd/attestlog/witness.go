@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/attestlog/attestlog/witness"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Files in the witness data directory.
+const (
+	witnessKeyFile  = "witness.key"
+	witnessVkeyFile = "witness.vkey"
+	witnessDBFile   = "witness.db"
+)
+
+// maxLogsFileSize bounds what the witness reads of its logs file.
+const maxLogsFileSize = 1 << 20
+
+// witnessConfig is the command line of witness.
+type witnessConfig struct {
+	data     string
+	httpAddr string
+	name     string
+	logs     string
+	level    slog.Level
+}
+
+// parseWitnessFlags parses the flags of witness. Each flag's default comes
+// from its environment variable if that is set.
+func parseWitnessFlags(args []string, stderr io.Writer) (witnessConfig, error) {
+	var c witnessConfig
+	flags := flag.NewFlagSet("witness", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	flags.StringVar(&c.data, "data", envOr("ATTESTLOG_WITNESS_DATA", "./attestlog-witness"), "state `dir`ectory: witness.key, witness.vkey, witness.db (env ATTESTLOG_WITNESS_DATA)")
+	flags.StringVar(&c.httpAddr, "http", envOr("ATTESTLOG_WITNESS_HTTP", "127.0.0.1:7390"), "HTTP listen `addr`ess (env ATTESTLOG_WITNESS_HTTP)")
+	flags.StringVar(&c.name, "name", envOr("ATTESTLOG_WITNESS_NAME", "localhost/witness"), "witness `name`, the name of its key (env ATTESTLOG_WITNESS_NAME)")
+	flags.StringVar(&c.logs, "logs", envOr("ATTESTLOG_WITNESS_LOGS", ""), "trusted logs `file`, lines \"log <vkey> [<requests per day>]\"; required (env ATTESTLOG_WITNESS_LOGS)")
+	level := flags.String("log-level", envOr("ATTESTLOG_WITNESS_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env ATTESTLOG_WITNESS_LOG_LEVEL)")
+	if err := parseFlags(flags, args); err != nil {
+		return c, err
+	}
+	if flags.NArg() > 0 {
+		return c, usageErrorf("witness: unexpected argument %q", flags.Arg(0))
+	}
+	if c.logs == "" {
+		return c, usageErrorf("witness: no --logs file")
+	}
+	if err := c.level.UnmarshalText([]byte(*level)); err != nil {
+		return c, usageErrorf("witness: --log-level: %v", err)
+	}
+	return c, nil
+}
+
+// serveWitness runs the witness's HTTP server until ctx is done or the
+// server fails, then shuts it down and closes the witness's state.
+func serveWitness(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	c, err := parseWitnessFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.level}))
+	logs, err := readLogsFile(c.logs)
+	if err != nil {
+		return err
+	}
+
+	if err := os.MkdirAll(c.data, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	dbPath := filepath.Join(c.data, witnessDBFile)
+	_, statErr := os.Stat(dbPath)
+	skey, err := openWitnessKey(c.data, c.name, errors.Is(statErr, fs.ErrNotExist))
+	if err != nil {
+		return err
+	}
+	w, err := witness.Open(dbPath, witness.Config{Key: skey, Logs: logs, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := w.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("closing witness state: %w", cerr)
+		}
+	}()
+	if err := writeVerifierKey(filepath.Join(c.data, witnessVkeyFile), w.VerifierKey()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "witness vkey: %s\n", w.VerifierKey())
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", c.httpAddr)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	fmt.Fprintf(stdout, "http listening on %s\n", ln.Addr())
+	logger.InfoContext(ctx, "serving witness",
+		slog.String("name", w.Name()),
+		slog.Int("logs", len(logs)),
+		slog.String("http_addr", ln.Addr().String()),
+		slog.String("data", c.data))
+	err = serveHTTP(ctx, newWitnessHTTPServer(w, logger), ln)
+	logger.InfoContext(ctx, "stopped")
+	return err
+}
+
+// readLogsFile reads and parses the witness's logs file.
+func readLogsFile(path string) ([]witness.Log, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading logs file: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxLogsFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading logs file: %w", err)
+	}
+	if len(data) > maxLogsFileSize {
+		return nil, fmt.Errorf("logs file %s is larger than %d bytes", path, maxLogsFileSize)
+	}
+	logs, err := witness.ParseLogs(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(logs) == 0 {
+		return nil, fmt.Errorf("logs file %s lists no logs", path)
+	}
+	return logs, nil
+}
+
+// openWitnessKey returns the private key in dir/witness.key, after checking
+// that it is named name and readable by its owner only. If the file does
+// not exist and create is set, it generates a key named name; without
+// create that is an error, since the witness already has state that its
+// clients tie to the lost key.
+func openWitnessKey(dir, name string, create bool) (string, error) {
+	path := filepath.Join(dir, witnessKeyFile)
+	skey, err := readKey(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && create:
+		skey, _, err = note.GenerateKey(rand.Reader, name)
+		if err != nil {
+			return "", fmt.Errorf("generating witness key named %q: %w", name, err)
+		}
+		if err := writeFileAtomic(path, []byte(skey+"\n"), 0o600, false); err != nil {
+			return "", err
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("%s holds a witness's state but %s is missing; refusing to continue with a new key", filepath.Join(dir, witnessDBFile), path)
+	case err != nil:
+		return "", err
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		return "", fmt.Errorf("parsing %s: %w", path, err)
+	}
+	if signer.Name() != name {
+		return "", fmt.Errorf("%s is a key named %q, but --name is %q", path, signer.Name(), name)
+	}
+	return skey, nil
+}
+
+// writeVerifierKey writes vkey to path (mode 0644) if path does not exist,
+// and fails if it holds another key.
+func writeVerifierKey(path, vkey string) error {
+	switch old, err := os.ReadFile(path); {
+	case errors.Is(err, fs.ErrNotExist):
+		return writeFileAtomic(path, []byte(vkey+"\n"), 0o644, true)
+	case err != nil:
+		return err
+	case strings.TrimSpace(string(old)) != vkey:
+		return fmt.Errorf("%s does not hold the witness's cosignature verifier key (%s)", path, vkey)
+	}
+	return nil
+}
+
+// newWitnessHTTPServer returns a server for the witness's API at "/" and its
+// metrics at "/metrics".
+func newWitnessHTTPServer(w *witness.Witness, logger *slog.Logger) *http.Server {
+	reg := prometheus.NewRegistry()
+	prometheus.WrapRegistererWithPrefix("attestlog_witness_", reg).MustRegister(w.Metrics()...)
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	mux := http.NewServeMux()
+	mux.Handle("/", w.Handler())
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
