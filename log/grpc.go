@@ -284,7 +284,7 @@ func (s *Service) GetEntries(ctx context.Context, req *pb.GetEntriesRequest) (*p
 }
 
 // LookupByDigest implements [pb.LogServiceServer].
-func (s *Service) LookupByDigest(ctx context.Context, req *pb.LookupByDigestRequest) (*pb.LookupResponse, error) {
+func (s *Service) LookupByDigest(ctx context.Context, req *pb.LookupByDigestRequest) (*pb.LookupByDigestResponse, error) {
 	d, err := claim.NormaliseDigest(req.GetSha256())
 	if err != nil {
 		return nil, s.grpcError(ctx, fmt.Errorf("%w: sha256: %v", errBadRequest, err))
@@ -294,11 +294,15 @@ func (s *Service) LookupByDigest(ctx context.Context, req *pb.LookupByDigestRequ
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
-	return s.lookupResponse(ctx, cp, idx)
+	claims, err := s.prove(idx, cp.Size)
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	return &pb.LookupByDigestResponse{Checkpoint: cp.Note, Claims: claims}, nil
 }
 
 // LookupBySource implements [pb.LogServiceServer].
-func (s *Service) LookupBySource(ctx context.Context, req *pb.LookupBySourceRequest) (*pb.LookupResponse, error) {
+func (s *Service) LookupBySource(ctx context.Context, req *pb.LookupBySourceRequest) (*pb.LookupBySourceResponse, error) {
 	src, _, err := claim.NormaliseSource(req.GetSourceUri())
 	if err != nil {
 		return nil, s.grpcError(ctx, fmt.Errorf("%w: source_uri: %v", errBadRequest, err))
@@ -312,15 +316,11 @@ func (s *Service) LookupBySource(ctx context.Context, req *pb.LookupBySourceRequ
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
-	return s.lookupResponse(ctx, cp, idx)
-}
-
-func (s *Service) lookupResponse(ctx context.Context, cp *Signed, idx []int64) (*pb.LookupResponse, error) {
 	claims, err := s.prove(idx, cp.Size)
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
-	return &pb.LookupResponse{Checkpoint: cp.Note, Claims: claims}, nil
+	return &pb.LookupBySourceResponse{Checkpoint: cp.Note, Claims: claims}, nil
 }
 
 // ListMismatches implements [pb.LogServiceServer]. The page token is the ID

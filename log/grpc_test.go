@@ -206,16 +206,16 @@ func TestGRPCEndToEnd(t *testing.T) {
 	if es := verifyLookup(t, cl.Verifier, look.Checkpoint, look.Claims); len(es) != 3 {
 		t.Fatalf("LookupByDigest(good) found %d claims, want 3", len(es))
 	}
-	look, err = cl.client.LookupBySource(ctx, &pb.LookupBySourceRequest{SourceUri: "git+https://EXAMPLE.org/hello.git", Commit: "0123456789ABCDEF0123456789abcdef01234567"})
+	bySource, err := cl.client.LookupBySource(ctx, &pb.LookupBySourceRequest{SourceUri: "git+https://EXAMPLE.org/hello.git", Commit: "0123456789ABCDEF0123456789abcdef01234567"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if es := verifyLookup(t, cl.Verifier, look.Checkpoint, look.Claims); len(es) != 4 {
+	if es := verifyLookup(t, cl.Verifier, bySource.Checkpoint, bySource.Claims); len(es) != 4 {
 		t.Fatalf("LookupBySource found %d claims, want 4", len(es))
 	}
-	look, err = cl.client.LookupBySource(ctx, &pb.LookupBySourceRequest{SourceUri: "git+https://example.org/hello", Commit: "0123456789abcdef0123456789abcdef01234567", Platform: "linux/arm64"})
-	if err != nil || len(look.Claims) != 0 {
-		t.Fatalf("LookupBySource for another platform: %v, %d claims", err, len(look.GetClaims()))
+	bySource, err = cl.client.LookupBySource(ctx, &pb.LookupBySourceRequest{SourceUri: "git+https://example.org/hello", Commit: "0123456789abcdef0123456789abcdef01234567", Platform: "linux/arm64"})
+	if err != nil || len(bySource.Claims) != 0 {
+		t.Fatalf("LookupBySource for another platform: %v, %d claims", err, len(bySource.GetClaims()))
 	}
 
 	ms, err := cl.client.ListMismatches(ctx, &pb.ListMismatchesRequest{})

@@ -127,7 +127,13 @@ func lookup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return c.printTable(stdout, vcs)
 }
 
-func (c *lookupConfig) request(ctx context.Context, lc *logClient) (*pb.LookupResponse, error) {
+// lookupAnswer is what both lookups answer: claims proven against a checkpoint.
+type lookupAnswer interface {
+	GetCheckpoint() []byte
+	GetClaims() []*pb.ProvenClaim
+}
+
+func (c *lookupConfig) request(ctx context.Context, lc *logClient) (lookupAnswer, error) {
 	if c.digest != "" {
 		r, err := lc.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: c.digest})
 		if err != nil {

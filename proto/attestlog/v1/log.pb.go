@@ -1029,8 +1029,9 @@ func (x *LookupBySourceRequest) GetPlatform() string {
 	return ""
 }
 
-// LookupResponse carries every matching claim, proven against one checkpoint.
-type LookupResponse struct {
+// LookupByDigestResponse carries every claim naming the digest, proven
+// against one checkpoint.
+type LookupByDigestResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The signed checkpoint every proof is against.
 	Checkpoint []byte `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
@@ -1040,20 +1041,20 @@ type LookupResponse struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *LookupResponse) Reset() {
-	*x = LookupResponse{}
+func (x *LookupByDigestResponse) Reset() {
+	*x = LookupByDigestResponse{}
 	mi := &file_attestlog_v1_log_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *LookupResponse) String() string {
+func (x *LookupByDigestResponse) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*LookupResponse) ProtoMessage() {}
+func (*LookupByDigestResponse) ProtoMessage() {}
 
-func (x *LookupResponse) ProtoReflect() protoreflect.Message {
+func (x *LookupByDigestResponse) ProtoReflect() protoreflect.Message {
 	mi := &file_attestlog_v1_log_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -1065,19 +1066,75 @@ func (x *LookupResponse) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use LookupResponse.ProtoReflect.Descriptor instead.
-func (*LookupResponse) Descriptor() ([]byte, []int) {
+// Deprecated: Use LookupByDigestResponse.ProtoReflect.Descriptor instead.
+func (*LookupByDigestResponse) Descriptor() ([]byte, []int) {
 	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{18}
 }
 
-func (x *LookupResponse) GetCheckpoint() []byte {
+func (x *LookupByDigestResponse) GetCheckpoint() []byte {
 	if x != nil {
 		return x.Checkpoint
 	}
 	return nil
 }
 
-func (x *LookupResponse) GetClaims() []*ProvenClaim {
+func (x *LookupByDigestResponse) GetClaims() []*ProvenClaim {
+	if x != nil {
+		return x.Claims
+	}
+	return nil
+}
+
+// LookupBySourceResponse carries every claim about the source commit, proven
+// against one checkpoint.
+type LookupBySourceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The signed checkpoint every proof is against.
+	Checkpoint []byte `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	// The matching claims, in log order.
+	Claims        []*ProvenClaim `protobuf:"bytes,2,rep,name=claims,proto3" json:"claims,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupBySourceResponse) Reset() {
+	*x = LookupBySourceResponse{}
+	mi := &file_attestlog_v1_log_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupBySourceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupBySourceResponse) ProtoMessage() {}
+
+func (x *LookupBySourceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_attestlog_v1_log_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupBySourceResponse.ProtoReflect.Descriptor instead.
+func (*LookupBySourceResponse) Descriptor() ([]byte, []int) {
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *LookupBySourceResponse) GetCheckpoint() []byte {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return nil
+}
+
+func (x *LookupBySourceResponse) GetClaims() []*ProvenClaim {
 	if x != nil {
 		return x.Claims
 	}
@@ -1097,7 +1154,7 @@ type ListMismatchesRequest struct {
 
 func (x *ListMismatchesRequest) Reset() {
 	*x = ListMismatchesRequest{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[19]
+	mi := &file_attestlog_v1_log_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1109,7 +1166,7 @@ func (x *ListMismatchesRequest) String() string {
 func (*ListMismatchesRequest) ProtoMessage() {}
 
 func (x *ListMismatchesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[19]
+	mi := &file_attestlog_v1_log_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1122,7 +1179,7 @@ func (x *ListMismatchesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMismatchesRequest.ProtoReflect.Descriptor instead.
 func (*ListMismatchesRequest) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{19}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListMismatchesRequest) GetPageSize() uint32 {
@@ -1152,7 +1209,7 @@ type ListMismatchesResponse struct {
 
 func (x *ListMismatchesResponse) Reset() {
 	*x = ListMismatchesResponse{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[20]
+	mi := &file_attestlog_v1_log_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1164,7 +1221,7 @@ func (x *ListMismatchesResponse) String() string {
 func (*ListMismatchesResponse) ProtoMessage() {}
 
 func (x *ListMismatchesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[20]
+	mi := &file_attestlog_v1_log_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1177,7 +1234,7 @@ func (x *ListMismatchesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMismatchesResponse.ProtoReflect.Descriptor instead.
 func (*ListMismatchesResponse) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{20}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListMismatchesResponse) GetMismatches() []*Mismatch {
@@ -1215,7 +1272,7 @@ type Mismatch struct {
 
 func (x *Mismatch) Reset() {
 	*x = Mismatch{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[21]
+	mi := &file_attestlog_v1_log_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1227,7 +1284,7 @@ func (x *Mismatch) String() string {
 func (*Mismatch) ProtoMessage() {}
 
 func (x *Mismatch) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[21]
+	mi := &file_attestlog_v1_log_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1240,7 +1297,7 @@ func (x *Mismatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Mismatch.ProtoReflect.Descriptor instead.
 func (*Mismatch) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{21}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Mismatch) GetId() uint64 {
@@ -1302,7 +1359,7 @@ type MismatchDigest struct {
 
 func (x *MismatchDigest) Reset() {
 	*x = MismatchDigest{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[22]
+	mi := &file_attestlog_v1_log_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1314,7 +1371,7 @@ func (x *MismatchDigest) String() string {
 func (*MismatchDigest) ProtoMessage() {}
 
 func (x *MismatchDigest) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[22]
+	mi := &file_attestlog_v1_log_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1327,7 +1384,7 @@ func (x *MismatchDigest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MismatchDigest.ProtoReflect.Descriptor instead.
 func (*MismatchDigest) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{22}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *MismatchDigest) GetSha256() string {
@@ -1369,7 +1426,7 @@ type GetMismatchRequest struct {
 
 func (x *GetMismatchRequest) Reset() {
 	*x = GetMismatchRequest{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[23]
+	mi := &file_attestlog_v1_log_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1381,7 +1438,7 @@ func (x *GetMismatchRequest) String() string {
 func (*GetMismatchRequest) ProtoMessage() {}
 
 func (x *GetMismatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[23]
+	mi := &file_attestlog_v1_log_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1394,7 +1451,7 @@ func (x *GetMismatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMismatchRequest.ProtoReflect.Descriptor instead.
 func (*GetMismatchRequest) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{23}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetMismatchRequest) GetId() uint64 {
@@ -1419,7 +1476,7 @@ type GetMismatchResponse struct {
 
 func (x *GetMismatchResponse) Reset() {
 	*x = GetMismatchResponse{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[24]
+	mi := &file_attestlog_v1_log_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1431,7 +1488,7 @@ func (x *GetMismatchResponse) String() string {
 func (*GetMismatchResponse) ProtoMessage() {}
 
 func (x *GetMismatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[24]
+	mi := &file_attestlog_v1_log_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1444,7 +1501,7 @@ func (x *GetMismatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMismatchResponse.ProtoReflect.Descriptor instead.
 func (*GetMismatchResponse) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{24}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetMismatchResponse) GetMismatch() *Mismatch {
@@ -1529,8 +1586,13 @@ const file_attestlog_v1_log_proto_rawDesc = "" +
 	"\n" +
 	"source_uri\x18\x01 \x01(\tR\tsourceUri\x12\x16\n" +
 	"\x06commit\x18\x02 \x01(\tR\x06commit\x12\x1a\n" +
-	"\bplatform\x18\x03 \x01(\tR\bplatform\"c\n" +
-	"\x0eLookupResponse\x12\x1e\n" +
+	"\bplatform\x18\x03 \x01(\tR\bplatform\"k\n" +
+	"\x16LookupByDigestResponse\x12\x1e\n" +
+	"\n" +
+	"checkpoint\x18\x01 \x01(\fR\n" +
+	"checkpoint\x121\n" +
+	"\x06claims\x18\x02 \x03(\v2\x19.attestlog.v1.ProvenClaimR\x06claims\"k\n" +
+	"\x16LookupBySourceResponse\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x01 \x01(\fR\n" +
 	"checkpoint\x121\n" +
@@ -1564,7 +1626,7 @@ const file_attestlog_v1_log_proto_rawDesc = "" +
 	"\n" +
 	"checkpoint\x18\x02 \x01(\fR\n" +
 	"checkpoint\x121\n" +
-	"\x06claims\x18\x03 \x03(\v2\x19.attestlog.v1.ProvenClaimR\x06claims2\xe4\a\n" +
+	"\x06claims\x18\x03 \x03(\v2\x19.attestlog.v1.ProvenClaimR\x06claims2\xf4\a\n" +
 	"\n" +
 	"LogService\x12I\n" +
 	"\bAddClaim\x12\x1d.attestlog.v1.AddClaimRequest\x1a\x1e.attestlog.v1.AddClaimResponse\x12]\n" +
@@ -1574,9 +1636,9 @@ const file_attestlog_v1_log_proto_rawDesc = "" +
 	"\x11GetInclusionProof\x12&.attestlog.v1.GetInclusionProofRequest\x1a'.attestlog.v1.GetInclusionProofResponse\x12j\n" +
 	"\x13GetConsistencyProof\x12(.attestlog.v1.GetConsistencyProofRequest\x1a).attestlog.v1.GetConsistencyProofResponse\x12O\n" +
 	"\n" +
-	"GetEntries\x12\x1f.attestlog.v1.GetEntriesRequest\x1a .attestlog.v1.GetEntriesResponse\x12S\n" +
-	"\x0eLookupByDigest\x12#.attestlog.v1.LookupByDigestRequest\x1a\x1c.attestlog.v1.LookupResponse\x12S\n" +
-	"\x0eLookupBySource\x12#.attestlog.v1.LookupBySourceRequest\x1a\x1c.attestlog.v1.LookupResponse\x12[\n" +
+	"GetEntries\x12\x1f.attestlog.v1.GetEntriesRequest\x1a .attestlog.v1.GetEntriesResponse\x12[\n" +
+	"\x0eLookupByDigest\x12#.attestlog.v1.LookupByDigestRequest\x1a$.attestlog.v1.LookupByDigestResponse\x12[\n" +
+	"\x0eLookupBySource\x12#.attestlog.v1.LookupBySourceRequest\x1a$.attestlog.v1.LookupBySourceResponse\x12[\n" +
 	"\x0eListMismatches\x12#.attestlog.v1.ListMismatchesRequest\x1a$.attestlog.v1.ListMismatchesResponse\x12R\n" +
 	"\vGetMismatch\x12 .attestlog.v1.GetMismatchRequest\x1a!.attestlog.v1.GetMismatchResponseB?Z=github.com/attestlog/attestlog/proto/attestlog/v1;attestlogv1b\x06proto3"
 
@@ -1592,7 +1654,7 @@ func file_attestlog_v1_log_proto_rawDescGZIP() []byte {
 	return file_attestlog_v1_log_proto_rawDescData
 }
 
-var file_attestlog_v1_log_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_attestlog_v1_log_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_attestlog_v1_log_proto_goTypes = []any{
 	(*AddClaimRequest)(nil),             // 0: attestlog.v1.AddClaimRequest
 	(*AddClaimResponse)(nil),            // 1: attestlog.v1.AddClaimResponse
@@ -1612,49 +1674,51 @@ var file_attestlog_v1_log_proto_goTypes = []any{
 	(*GetEntriesResponse)(nil),          // 15: attestlog.v1.GetEntriesResponse
 	(*LookupByDigestRequest)(nil),       // 16: attestlog.v1.LookupByDigestRequest
 	(*LookupBySourceRequest)(nil),       // 17: attestlog.v1.LookupBySourceRequest
-	(*LookupResponse)(nil),              // 18: attestlog.v1.LookupResponse
-	(*ListMismatchesRequest)(nil),       // 19: attestlog.v1.ListMismatchesRequest
-	(*ListMismatchesResponse)(nil),      // 20: attestlog.v1.ListMismatchesResponse
-	(*Mismatch)(nil),                    // 21: attestlog.v1.Mismatch
-	(*MismatchDigest)(nil),              // 22: attestlog.v1.MismatchDigest
-	(*GetMismatchRequest)(nil),          // 23: attestlog.v1.GetMismatchRequest
-	(*GetMismatchResponse)(nil),         // 24: attestlog.v1.GetMismatchResponse
+	(*LookupByDigestResponse)(nil),      // 18: attestlog.v1.LookupByDigestResponse
+	(*LookupBySourceResponse)(nil),      // 19: attestlog.v1.LookupBySourceResponse
+	(*ListMismatchesRequest)(nil),       // 20: attestlog.v1.ListMismatchesRequest
+	(*ListMismatchesResponse)(nil),      // 21: attestlog.v1.ListMismatchesResponse
+	(*Mismatch)(nil),                    // 22: attestlog.v1.Mismatch
+	(*MismatchDigest)(nil),              // 23: attestlog.v1.MismatchDigest
+	(*GetMismatchRequest)(nil),          // 24: attestlog.v1.GetMismatchRequest
+	(*GetMismatchResponse)(nil),         // 25: attestlog.v1.GetMismatchResponse
 }
 var file_attestlog_v1_log_proto_depIdxs = []int32{
 	2,  // 0: attestlog.v1.AddClaimResponse.claim:type_name -> attestlog.v1.ProvenClaim
 	4,  // 1: attestlog.v1.UploadArtifactRequest.header:type_name -> attestlog.v1.UploadHeader
-	2,  // 2: attestlog.v1.LookupResponse.claims:type_name -> attestlog.v1.ProvenClaim
-	21, // 3: attestlog.v1.ListMismatchesResponse.mismatches:type_name -> attestlog.v1.Mismatch
-	22, // 4: attestlog.v1.Mismatch.digests:type_name -> attestlog.v1.MismatchDigest
-	21, // 5: attestlog.v1.GetMismatchResponse.mismatch:type_name -> attestlog.v1.Mismatch
-	2,  // 6: attestlog.v1.GetMismatchResponse.claims:type_name -> attestlog.v1.ProvenClaim
-	0,  // 7: attestlog.v1.LogService.AddClaim:input_type -> attestlog.v1.AddClaimRequest
-	3,  // 8: attestlog.v1.LogService.UploadArtifact:input_type -> attestlog.v1.UploadArtifactRequest
-	6,  // 9: attestlog.v1.LogService.GetArtifact:input_type -> attestlog.v1.GetArtifactRequest
-	8,  // 10: attestlog.v1.LogService.GetCheckpoint:input_type -> attestlog.v1.GetCheckpointRequest
-	10, // 11: attestlog.v1.LogService.GetInclusionProof:input_type -> attestlog.v1.GetInclusionProofRequest
-	12, // 12: attestlog.v1.LogService.GetConsistencyProof:input_type -> attestlog.v1.GetConsistencyProofRequest
-	14, // 13: attestlog.v1.LogService.GetEntries:input_type -> attestlog.v1.GetEntriesRequest
-	16, // 14: attestlog.v1.LogService.LookupByDigest:input_type -> attestlog.v1.LookupByDigestRequest
-	17, // 15: attestlog.v1.LogService.LookupBySource:input_type -> attestlog.v1.LookupBySourceRequest
-	19, // 16: attestlog.v1.LogService.ListMismatches:input_type -> attestlog.v1.ListMismatchesRequest
-	23, // 17: attestlog.v1.LogService.GetMismatch:input_type -> attestlog.v1.GetMismatchRequest
-	1,  // 18: attestlog.v1.LogService.AddClaim:output_type -> attestlog.v1.AddClaimResponse
-	5,  // 19: attestlog.v1.LogService.UploadArtifact:output_type -> attestlog.v1.UploadArtifactResponse
-	7,  // 20: attestlog.v1.LogService.GetArtifact:output_type -> attestlog.v1.GetArtifactResponse
-	9,  // 21: attestlog.v1.LogService.GetCheckpoint:output_type -> attestlog.v1.GetCheckpointResponse
-	11, // 22: attestlog.v1.LogService.GetInclusionProof:output_type -> attestlog.v1.GetInclusionProofResponse
-	13, // 23: attestlog.v1.LogService.GetConsistencyProof:output_type -> attestlog.v1.GetConsistencyProofResponse
-	15, // 24: attestlog.v1.LogService.GetEntries:output_type -> attestlog.v1.GetEntriesResponse
-	18, // 25: attestlog.v1.LogService.LookupByDigest:output_type -> attestlog.v1.LookupResponse
-	18, // 26: attestlog.v1.LogService.LookupBySource:output_type -> attestlog.v1.LookupResponse
-	20, // 27: attestlog.v1.LogService.ListMismatches:output_type -> attestlog.v1.ListMismatchesResponse
-	24, // 28: attestlog.v1.LogService.GetMismatch:output_type -> attestlog.v1.GetMismatchResponse
-	18, // [18:29] is the sub-list for method output_type
-	7,  // [7:18] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	2,  // 2: attestlog.v1.LookupByDigestResponse.claims:type_name -> attestlog.v1.ProvenClaim
+	2,  // 3: attestlog.v1.LookupBySourceResponse.claims:type_name -> attestlog.v1.ProvenClaim
+	22, // 4: attestlog.v1.ListMismatchesResponse.mismatches:type_name -> attestlog.v1.Mismatch
+	23, // 5: attestlog.v1.Mismatch.digests:type_name -> attestlog.v1.MismatchDigest
+	22, // 6: attestlog.v1.GetMismatchResponse.mismatch:type_name -> attestlog.v1.Mismatch
+	2,  // 7: attestlog.v1.GetMismatchResponse.claims:type_name -> attestlog.v1.ProvenClaim
+	0,  // 8: attestlog.v1.LogService.AddClaim:input_type -> attestlog.v1.AddClaimRequest
+	3,  // 9: attestlog.v1.LogService.UploadArtifact:input_type -> attestlog.v1.UploadArtifactRequest
+	6,  // 10: attestlog.v1.LogService.GetArtifact:input_type -> attestlog.v1.GetArtifactRequest
+	8,  // 11: attestlog.v1.LogService.GetCheckpoint:input_type -> attestlog.v1.GetCheckpointRequest
+	10, // 12: attestlog.v1.LogService.GetInclusionProof:input_type -> attestlog.v1.GetInclusionProofRequest
+	12, // 13: attestlog.v1.LogService.GetConsistencyProof:input_type -> attestlog.v1.GetConsistencyProofRequest
+	14, // 14: attestlog.v1.LogService.GetEntries:input_type -> attestlog.v1.GetEntriesRequest
+	16, // 15: attestlog.v1.LogService.LookupByDigest:input_type -> attestlog.v1.LookupByDigestRequest
+	17, // 16: attestlog.v1.LogService.LookupBySource:input_type -> attestlog.v1.LookupBySourceRequest
+	20, // 17: attestlog.v1.LogService.ListMismatches:input_type -> attestlog.v1.ListMismatchesRequest
+	24, // 18: attestlog.v1.LogService.GetMismatch:input_type -> attestlog.v1.GetMismatchRequest
+	1,  // 19: attestlog.v1.LogService.AddClaim:output_type -> attestlog.v1.AddClaimResponse
+	5,  // 20: attestlog.v1.LogService.UploadArtifact:output_type -> attestlog.v1.UploadArtifactResponse
+	7,  // 21: attestlog.v1.LogService.GetArtifact:output_type -> attestlog.v1.GetArtifactResponse
+	9,  // 22: attestlog.v1.LogService.GetCheckpoint:output_type -> attestlog.v1.GetCheckpointResponse
+	11, // 23: attestlog.v1.LogService.GetInclusionProof:output_type -> attestlog.v1.GetInclusionProofResponse
+	13, // 24: attestlog.v1.LogService.GetConsistencyProof:output_type -> attestlog.v1.GetConsistencyProofResponse
+	15, // 25: attestlog.v1.LogService.GetEntries:output_type -> attestlog.v1.GetEntriesResponse
+	18, // 26: attestlog.v1.LogService.LookupByDigest:output_type -> attestlog.v1.LookupByDigestResponse
+	19, // 27: attestlog.v1.LogService.LookupBySource:output_type -> attestlog.v1.LookupBySourceResponse
+	21, // 28: attestlog.v1.LogService.ListMismatches:output_type -> attestlog.v1.ListMismatchesResponse
+	25, // 29: attestlog.v1.LogService.GetMismatch:output_type -> attestlog.v1.GetMismatchResponse
+	19, // [19:30] is the sub-list for method output_type
+	8,  // [8:19] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_attestlog_v1_log_proto_init() }
@@ -1672,7 +1736,7 @@ func file_attestlog_v1_log_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_attestlog_v1_log_proto_rawDesc), len(file_attestlog_v1_log_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

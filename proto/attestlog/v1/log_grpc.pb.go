@@ -67,10 +67,10 @@ type LogServiceClient interface {
 	GetEntries(ctx context.Context, in *GetEntriesRequest, opts ...grpc.CallOption) (*GetEntriesResponse, error)
 	// LookupByDigest returns every claim naming an artifact digest, each with
 	// an inclusion proof against the checkpoint in the response.
-	LookupByDigest(ctx context.Context, in *LookupByDigestRequest, opts ...grpc.CallOption) (*LookupResponse, error)
+	LookupByDigest(ctx context.Context, in *LookupByDigestRequest, opts ...grpc.CallOption) (*LookupByDigestResponse, error)
 	// LookupBySource returns every claim about a source commit, optionally for
 	// one platform, each with an inclusion proof.
-	LookupBySource(ctx context.Context, in *LookupBySourceRequest, opts ...grpc.CallOption) (*LookupResponse, error)
+	LookupBySource(ctx context.Context, in *LookupBySourceRequest, opts ...grpc.CallOption) (*LookupBySourceResponse, error)
 	// ListMismatches lists builds for which claims name different digests.
 	ListMismatches(ctx context.Context, in *ListMismatchesRequest, opts ...grpc.CallOption) (*ListMismatchesResponse, error)
 	// GetMismatch returns one mismatch with every claim involved and proofs.
@@ -167,9 +167,9 @@ func (c *logServiceClient) GetEntries(ctx context.Context, in *GetEntriesRequest
 	return out, nil
 }
 
-func (c *logServiceClient) LookupByDigest(ctx context.Context, in *LookupByDigestRequest, opts ...grpc.CallOption) (*LookupResponse, error) {
+func (c *logServiceClient) LookupByDigest(ctx context.Context, in *LookupByDigestRequest, opts ...grpc.CallOption) (*LookupByDigestResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(LookupResponse)
+	out := new(LookupByDigestResponse)
 	err := c.cc.Invoke(ctx, LogService_LookupByDigest_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -177,9 +177,9 @@ func (c *logServiceClient) LookupByDigest(ctx context.Context, in *LookupByDiges
 	return out, nil
 }
 
-func (c *logServiceClient) LookupBySource(ctx context.Context, in *LookupBySourceRequest, opts ...grpc.CallOption) (*LookupResponse, error) {
+func (c *logServiceClient) LookupBySource(ctx context.Context, in *LookupBySourceRequest, opts ...grpc.CallOption) (*LookupBySourceResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(LookupResponse)
+	out := new(LookupBySourceResponse)
 	err := c.cc.Invoke(ctx, LogService_LookupBySource_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -234,10 +234,10 @@ type LogServiceServer interface {
 	GetEntries(context.Context, *GetEntriesRequest) (*GetEntriesResponse, error)
 	// LookupByDigest returns every claim naming an artifact digest, each with
 	// an inclusion proof against the checkpoint in the response.
-	LookupByDigest(context.Context, *LookupByDigestRequest) (*LookupResponse, error)
+	LookupByDigest(context.Context, *LookupByDigestRequest) (*LookupByDigestResponse, error)
 	// LookupBySource returns every claim about a source commit, optionally for
 	// one platform, each with an inclusion proof.
-	LookupBySource(context.Context, *LookupBySourceRequest) (*LookupResponse, error)
+	LookupBySource(context.Context, *LookupBySourceRequest) (*LookupBySourceResponse, error)
 	// ListMismatches lists builds for which claims name different digests.
 	ListMismatches(context.Context, *ListMismatchesRequest) (*ListMismatchesResponse, error)
 	// GetMismatch returns one mismatch with every claim involved and proofs.
@@ -273,10 +273,10 @@ func (UnimplementedLogServiceServer) GetConsistencyProof(context.Context, *GetCo
 func (UnimplementedLogServiceServer) GetEntries(context.Context, *GetEntriesRequest) (*GetEntriesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetEntries not implemented")
 }
-func (UnimplementedLogServiceServer) LookupByDigest(context.Context, *LookupByDigestRequest) (*LookupResponse, error) {
+func (UnimplementedLogServiceServer) LookupByDigest(context.Context, *LookupByDigestRequest) (*LookupByDigestResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method LookupByDigest not implemented")
 }
-func (UnimplementedLogServiceServer) LookupBySource(context.Context, *LookupBySourceRequest) (*LookupResponse, error) {
+func (UnimplementedLogServiceServer) LookupBySource(context.Context, *LookupBySourceRequest) (*LookupBySourceResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method LookupBySource not implemented")
 }
 func (UnimplementedLogServiceServer) ListMismatches(context.Context, *ListMismatchesRequest) (*ListMismatchesResponse, error) {
