@@ -10,6 +10,7 @@ import (
 	"net"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/log"
@@ -20,8 +21,11 @@ import (
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 )
 
 // claimLog is a log that indexes claims, served over gRPC on loopback.
@@ -273,4 +277,32 @@ func TestGRPCEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkLog(t, cl.Log.Log, cl.Log)
+}
+
+func TestGRPCRateLimit(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	cl := newClaimLog(t, log.ServiceConfig{BuilderRate: 1, Now: func() time.Time { return now }}, archive.Config{})
+	ctx := context.Background()
+	alice := testBuilder(t, "alice.example/a")
+	if _, err := cl.client.AddClaim(ctx, &pb.AddClaimRequest{Envelope: envelope(t, buildClaim([]byte("one"), "a"), alice)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := cl.client.AddClaim(ctx, &pb.AddClaimRequest{Envelope: envelope(t, buildClaim([]byte("two"), "a"), alice)})
+	st := status.Convert(err)
+	if st.Code() != codes.ResourceExhausted {
+		t.Fatalf("second claim in the same second: %v, want ResourceExhausted", err)
+	}
+	var retry *errdetails.RetryInfo
+	for _, d := range st.Details() {
+		if r, ok := d.(*errdetails.RetryInfo); ok {
+			retry = r
+		}
+	}
+	if retry == nil || retry.RetryDelay.AsDuration() != time.Second {
+		t.Fatalf("details %v, want RetryInfo of 1s", st.Details())
+	}
+	// Another builder is not limited by alice's rate; after a second alice may go on.
+	if _, err := cl.client.AddClaim(ctx, &pb.AddClaimRequest{Envelope: envelope(t, buildClaim([]byte("three"), "b"), testBuilder(t, "bob.example/b"))}); err != nil {
+		t.Fatal(err)
+	}
 }
