@@ -30,7 +30,7 @@ type testWitness struct {
 	down atomic.Bool
 }
 
-func newTestWitness(t *testing.T, name string, seed byte) *testWitness {
+func newTestWitness(t testing.TB, name string, seed byte) *testWitness {
 	t.Helper()
 	skey, vkey, err := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{seed}, 32)), name)
 	if err != nil {
