@@ -1,10 +1,38 @@
-// Package client verifies what a tiled transparency log serves, from its
-// public resources alone: checkpoints, hash tiles and entry bundles
-// (c2sp.org/tlog-tiles, c2sp.org/tlog-checkpoint, c2sp.org/signed-note).
+// Package client verifies what an attestlog log serves, from its public
+// material alone.
 //
-// It reads a log through the small [Fetcher] interface, so the same checks
-// run against a log over HTTP ([HTTPFetcher]), an in-process log or a mirror.
-// It imports no storage, gRPC or metrics code: a verifier that links it stays small.
+// # Logs
 //
-// Everything here is safe for concurrent use.
+// [CheckLog] checks a whole tiled log: checkpoints, hash tiles and entry
+// bundles (c2sp.org/tlog-tiles, c2sp.org/tlog-checkpoint,
+// c2sp.org/signed-note). It reads a log through the small [Fetcher]
+// interface, so the same checks run against a log over HTTP
+// ([HTTPFetcher]), an in-process log or a mirror.
+//
+// # Artifacts
+//
+// [Verify] decides whether the trusted builders of a [Policy] agree on an
+// artifact digest: the checkpoint carries the log's signature and a quorum
+// of witness cosignatures (c2sp.org/tlog-cosignature, c2sp.org/tlog-policy)
+// and is consistent with the one the client remembers ([State]); every
+// claim naming the digest is proven included and carries valid signatures;
+// each trusted identity votes once; the policy's agree rule counts silent
+// builders as no; a trusted builder who claimed another digest for the same
+// build is a conflict. The [Verdict] says who agreed, who was silent, who
+// disagreed, what failed, and the exit code of attestlog verify.
+//
+// Verify reads a log through the small [Source] interface. Its gRPC
+// implementation is in the subpackage grpcsource, so that this package links
+// no gRPC; [BundleSource] answers from an offline [Bundle], whose file
+// embeds c2sp.org/tlog-proof proofs. When a checkpoint contradicts the
+// remembered one, [State] keeps both signed notes and the proof in an
+// evidence file that [CheckEvidence] re-verifies anywhere.
+//
+// What the package leaves out: a Source is trusted to be complete (a lookup
+// may leave out a claim unseen; monitors that read every entry find that);
+// only Ed25519 keys are supported; witness cosignatures are checked but
+// their timestamps bound freshness only when asked ([VerifyOptions.MaxAge]).
+//
+// It imports no storage, gRPC or metrics code: a verifier that links it
+// stays small. Everything here is safe for concurrent use.
 package client

@@ -52,7 +52,7 @@ func newClaimLog(t *testing.T, cfg log.ServiceConfig, acfg archive.Config) *clai
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(log.GRPCServerOptions()...)
 	pb.RegisterLogServiceServer(srv, svc)
 	go srv.Serve(ln)
 	t.Cleanup(srv.Stop)

@@ -262,7 +262,7 @@ func newService(c serveConfig, l *log.Log, logger *slog.Logger) (*log.Service, e
 // services on ln until ctx is done, then reports NOT_SERVING and stops
 // gracefully, waiting up to shutdownTimeout for in-flight calls.
 func serveGRPC(ctx context.Context, ln net.Listener, svc pb.LogServiceServer) error {
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(log.GRPCServerOptions()...)
 	pb.RegisterLogServiceServer(srv, svc)
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)

@@ -1,0 +1,254 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/attestlog/attestlog/tiles"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// errConsistencyProof wraps a Source's failure to give a consistency proof
+// that State needs; Verify reports it as a problem, not an error.
+var errConsistencyProof = errors.New("client: no consistency proof")
+
+// A State is what a client remembers of the logs it verified, in a
+// directory: per log, the latest verified checkpoint note with its
+// signatures, in the file "<lowercase hex SHA-256 of the origin>.checkpoint"
+// (the name the c2sp.org/tlog-witness monitoring endpoint uses), and the
+// evidence files of any inconsistency found, named
+// "<same hex>.<UTC time>.evidence.json".
+//
+// A State is safe for concurrent use within one process. Two processes
+// sharing a directory never see a partly written file, but one may replace
+// a checkpoint the other just remembered with a smaller consistent one.
+type State struct {
+	// Now is the clock of evidence files; nil means time.Now.
+	Now func() time.Time
+
+	dir string
+	mu  sync.Mutex // serialises Update
+}
+
+// OpenState returns the state kept in dir, creating the directory (mode
+// 0700) if it does not exist.
+func OpenState(dir string) (*State, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("client: opening state: %w", err)
+	}
+	return &State{dir: dir}, nil
+}
+
+// Dir returns the state's directory.
+func (s *State) Dir() string { return s.dir }
+
+func (s *State) path(origin string) string {
+	return filepath.Join(s.dir, originHash(origin)+".checkpoint")
+}
+
+func originHash(origin string) string {
+	h := sha256.Sum256([]byte(origin))
+	return hex.EncodeToString(h[:])
+}
+
+// Checkpoint returns the remembered checkpoint note for origin, or nil if
+// there is none. The caller owns the returned slice.
+func (s *State) Checkpoint(origin string) ([]byte, error) {
+	b, err := os.ReadFile(s.path(origin))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("client: reading remembered checkpoint of %s: %w", origin, err)
+	}
+	return b, nil
+}
+
+// Update checks vc, a checkpoint verified under a policy, against the one
+// remembered for its origin, and remembers the larger:
+//
+//   - nothing remembered: vc is remembered;
+//   - vc is larger: a consistency proof from the remembered size, which
+//     src gives, must verify against both root hashes; vc is remembered;
+//   - equal sizes: the root hashes must be equal; the remembered note stays;
+//   - vc is smaller: a consistency proof from vc's size to the remembered
+//     one must verify; the remembered note stays.
+//
+// On an inconsistency Update writes an evidence file ([Evidence]) and
+// returns an error wrapping an [*InconsistencyError]. If src cannot give a
+// proof, the error wraps the source's. The remembered note must verify with
+// vc's log key: after a log key rotation, remove the file.
+func (s *State) Update(ctx context.Context, vc *tiles.VerifiedCheckpoint, src Source) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	path := s.path(vc.Origin)
+	msg, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s.write(path, vc.Note)
+	}
+	if err != nil {
+		return fmt.Errorf("client: reading remembered checkpoint: %w", err)
+	}
+	old, err := OpenCheckpoint(msg, vc.Log.Verifier)
+	if err != nil {
+		return fmt.Errorf("client: remembered checkpoint %s: %w (if the log's key changed, remove the file)", path, err)
+	}
+	switch {
+	case vc.Size > old.Size:
+		p, err := consistencyProof(ctx, src, old.Size, vc.Size)
+		if err != nil {
+			return err
+		}
+		if err := checkConsistency(old, vc.Checkpoint, p); err != nil {
+			return s.inconsistent(vc.Origin, msg, vc.Note, p, err)
+		}
+		return s.write(path, vc.Note)
+	case vc.Size == old.Size:
+		if err := checkConsistency(old, vc.Checkpoint, nil); err != nil {
+			return s.inconsistent(vc.Origin, msg, vc.Note, nil, err)
+		}
+		return nil
+	default:
+		p, err := consistencyProof(ctx, src, vc.Size, old.Size)
+		if err != nil {
+			return err
+		}
+		if err := checkConsistency(vc.Checkpoint, old, p); err != nil {
+			return s.inconsistent(vc.Origin, vc.Note, msg, p, err)
+		}
+		return nil
+	}
+}
+
+// consistencyProof asks src for a proof, except from the empty tree, which needs none.
+func consistencyProof(ctx context.Context, src Source, oldSize, newSize int64) ([]tlog.Hash, error) {
+	if oldSize == 0 {
+		return nil, nil
+	}
+	p, err := src.ConsistencyProof(ctx, oldSize, newSize)
+	if err != nil {
+		return nil, fmt.Errorf("%w from tree size %d to %d: %w", errConsistencyProof, oldSize, newSize, err)
+	}
+	return p, nil
+}
+
+// inconsistent writes the evidence of a fork and returns the error.
+func (s *State) inconsistent(origin string, older, newer []byte, p []tlog.Hash, reason error) error {
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	t := now().UTC()
+	ie := &InconsistencyError{Origin: origin, Older: older, Newer: newer, Proof: p, Reason: reason.Error()}
+	ocp, _ := noteCheckpoint(older)
+	ncp, _ := noteCheckpoint(newer)
+	e := &Evidence{Format: EvidenceFormat, Description: reason.Error(), Time: t, Origin: origin,
+		OlderSize: ocp.Size, NewerSize: ncp.Size, Older: string(older), Newer: string(newer), Proof: p}
+	b, err := e.Marshal()
+	if err != nil {
+		return errors.Join(ie, err)
+	}
+	stem := originHash(origin) + "." + t.Format("20060102T150405.000000000Z")
+	for n := 0; ; n++ {
+		name := stem + ".evidence.json"
+		if n > 0 {
+			name = stem + "-" + strconv.Itoa(n) + ".evidence.json"
+		}
+		path := filepath.Join(s.dir, name)
+		err := writeNew(path, b)
+		if errors.Is(err, fs.ErrExist) && n < 100 {
+			continue
+		}
+		if err != nil {
+			return errors.Join(ie, fmt.Errorf("client: writing evidence: %w", err))
+		}
+		ie.Evidence = path
+		return ie
+	}
+}
+
+// noteCheckpoint parses the body of a signed note without verifying it.
+func noteCheckpoint(msg []byte) (tiles.Checkpoint, error) {
+	text, _, ok := cutNote(msg)
+	if !ok {
+		return tiles.Checkpoint{}, errors.New("not a signed note")
+	}
+	return tiles.ParseCheckpoint(text)
+}
+
+// cutNote splits a signed note into its text and its signature lines, as
+// golang.org/x/mod/sumdb/note does: at the last blank line.
+func cutNote(msg []byte) (text, sigs []byte, ok bool) {
+	i := bytes.LastIndex(msg, []byte("\n\n"))
+	if i < 0 {
+		return nil, nil, false
+	}
+	return msg[:i+1], msg[i+2:], true
+}
+
+// write replaces the file at path with b atomically and durably: a
+// temporary file in the same directory, fsync, rename, fsync of the directory.
+func (s *State) write(path string, b []byte) error {
+	f, err := os.CreateTemp(s.dir, ".checkpoint-*")
+	if err != nil {
+		return fmt.Errorf("client: writing state: %w", err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("client: writing state: %w", err)
+	}
+	return syncDir(s.dir)
+}
+
+// writeNew writes b to a new file at path, failing with fs.ErrExist if there is one.
+func writeNew(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("client: syncing %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("client: syncing %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,417 @@
+package client
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/tiles"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/tlog"
+	"golang.org/x/sync/errgroup"
+)
+
+// VerifyOptions are the optional inputs of [Verify]. The zero value
+// remembers no checkpoint and checks no freshness.
+type VerifyOptions struct {
+	// State, if not nil, holds the checkpoints remembered per log: the
+	// source's checkpoint must be consistent with the one remembered for
+	// its origin, and is remembered if it is larger; see [State.Update].
+	State *State
+	// MaxAge, if positive, bounds how old the checkpoint may be, measured
+	// from the newest timestamp among the cosignatures by the policy's
+	// witnesses that verified: some witness of the policy must have seen
+	// this checkpoint as the latest within MaxAge. A checkpoint without such
+	// cosignatures (policy "quorum none") then fails.
+	MaxAge time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// lookupConcurrency bounds the ClaimsBySource calls in flight.
+const lookupConcurrency = 4
+
+// Verify decides whether the trusted builders of policy p agree that sha256
+// is the digest of what they built, from the material src gives:
+//
+//  1. The source's checkpoint must carry the log's signature and
+//     cosignatures meeting the witness quorum; with opts.State, it must be
+//     consistent with the checkpoint remembered for the log; with
+//     opts.MaxAge, it must be fresh. If any of this fails, Verify looks no
+//     further: the verdict has the problem and no votes.
+//  2. Every claim the source returns naming the digest must parse, carry
+//     only valid signatures, and be included in that checkpoint's tree.
+//     A claim that fails is a problem and does not vote.
+//  3. Each trusted builder whose key signed a verified claim gets one vote,
+//     however many keys and claims it has; other signers are listed as
+//     ignored. The policy's agree rule is evaluated over all the builders it
+//     names: a silent builder counts as no.
+//  4. For every build identity (source, commit, platform, artifact name) a
+//     voting claim gives this digest, every claim about that source commit
+//     and platform is fetched and verified; a trusted builder's claim
+//     giving the identity another digest is a conflict. A builder that
+//     claimed both digests keeps its vote and is listed as disagreeing.
+//     Only claims signed by a trusted key bring their builds into this
+//     step: otherwise anyone could tie a digest to a build whose trusted
+//     builders made something else, and fail its verification.
+//
+// Verify returns an error, and no verdict, only when it could not ask
+// (sha256 malformed, the source failed, the state directory failed, ctx
+// done); everything wrong with what the source answered is in the verdict.
+// A consistency proof the source cannot give is a problem, not an error.
+func Verify(ctx context.Context, p *Policy, src Source, sha256 string, opts VerifyOptions) (*Verdict, error) {
+	d, err := claim.NormaliseDigest(sha256)
+	if err != nil {
+		return nil, fmt.Errorf("client: verifying sha256 %q: %v", sha256, err)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	vf := &verification{p: p, src: src, v: &Verdict{Digest: d, Agree: p.Agree},
+		votes: map[string]*Vote{}, conflicted: map[string]bool{}, ignored: map[string]*IgnoredSigner{},
+		checked: map[int64]checkedClaim{}, byDigest: map[int64]bool{}, conflicts: map[Conflict]bool{}}
+	ok, err := vf.checkpoint(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if err := vf.claims(ctx); err != nil {
+			return nil, err
+		}
+	}
+	vf.finish()
+	return vf.v, nil
+}
+
+// verification is the state of one Verify call.
+type verification struct {
+	p          *Policy
+	src        Source
+	v          *Verdict
+	size       int64
+	root       tlog.Hash
+	votes      map[string]*Vote          // builder -> its vote
+	conflicted map[string]bool           // builders with a conflict
+	ignored    map[string]*IgnoredSigner // vkey -> claims
+	checked    map[int64]checkedClaim    // index -> result of checking it
+	byDigest   map[int64]bool            // verified claims naming the digest
+	conflicts  map[Conflict]bool         // dedup of v.Disagreed
+}
+
+// checkedClaim is the outcome of checking one entry.
+type checkedClaim struct {
+	entry []byte
+	claim *claim.Claim // nil if the entry failed a check
+	sigs  []claim.Signature
+}
+
+// build is the part of a build identity a ClaimsBySource lookup names.
+type build struct{ source, commit, platform string }
+
+func (vf *verification) problem(what string, index *int64, format string, args ...any) {
+	vf.v.Problems = append(vf.v.Problems, Problem{What: what, Index: index, Err: fmt.Sprintf(format, args...)})
+}
+
+// checkpoint does step 1 of Verify and reports whether the checkpoint holds.
+func (vf *verification) checkpoint(ctx context.Context, opts VerifyOptions) (bool, error) {
+	msg, err := vf.src.Checkpoint(ctx)
+	if err != nil {
+		return false, fmt.Errorf("fetching checkpoint: %w", err)
+	}
+	vc, err := vf.p.TLog.VerifyCheckpoint(msg)
+	if vc != nil {
+		vf.v.Checkpoint = checkpointInfo(vc)
+	}
+	if err != nil {
+		vf.problem("checkpoint", nil, "%v", err)
+		return false, nil
+	}
+	if opts.State != nil {
+		err := opts.State.Update(ctx, vc, vf.src)
+		var ie *InconsistencyError
+		switch {
+		case errors.As(err, &ie):
+			vf.v.Inconsistency, vf.v.Evidence = ie, ie.Evidence
+			vf.problem("consistency", nil, "%v", err)
+			return false, nil
+		case errors.Is(err, errConsistencyProof):
+			vf.problem("consistency", nil, "%v", err)
+			return false, nil
+		case err != nil:
+			return false, err
+		}
+	}
+	if opts.MaxAge > 0 {
+		var newest time.Time
+		for _, t := range vc.Cosigners {
+			if t.After(newest) {
+				newest = t
+			}
+		}
+		now := opts.Now()
+		switch {
+		case newest.IsZero():
+			vf.problem("freshness", nil, "no cosignature by a witness of the policy dates the checkpoint")
+			return false, nil
+		case now.Sub(newest) > opts.MaxAge:
+			vf.problem("freshness", nil, "the newest cosignature is from %s, %s before now, more than the maximum age %s",
+				newest.UTC().Format(time.RFC3339), now.Sub(newest).Round(time.Second), opts.MaxAge)
+			return false, nil
+		}
+	}
+	vf.size, vf.root = vc.Size, vc.Hash
+	return true, nil
+}
+
+func checkpointInfo(vc *tiles.VerifiedCheckpoint) *CheckpointInfo {
+	ci := &CheckpointInfo{Origin: vc.Origin, Size: vc.Size, Hash: vc.Hash, Note: string(vc.Note), Witnesses: []Cosignature{}}
+	for _, name := range slices.Sorted(maps.Keys(vc.Cosigners)) {
+		ci.Witnesses = append(ci.Witnesses, Cosignature{Witness: name, Time: vc.Cosigners[name].UTC()})
+	}
+	return ci
+}
+
+// claims does steps 2 to 4 of Verify.
+func (vf *verification) claims(ctx context.Context) error {
+	lk, err := vf.src.ClaimsByDigest(ctx, vf.v.Digest, vf.size)
+	if err != nil {
+		return fmt.Errorf("looking up claims for %s: %w", vf.v.Digest, err)
+	}
+	vf.v.NoClaims = len(lk.Claims) == 0
+	vf.v.Unwitnessed = slices.Sorted(slices.Values(lk.Unwitnessed))
+	builds := map[build]map[string]bool{} // -> artifact names given this digest by a vote
+	seen := map[int64]bool{}
+	for _, pc := range lk.Claims {
+		c, sigs := vf.check(pc, seen)
+		if c == nil {
+			continue
+		}
+		var names []string
+		for _, s := range c.Subjects {
+			if s.SHA256 == vf.v.Digest {
+				names = append(names, s.Name)
+			}
+		}
+		if len(names) == 0 {
+			vf.problem("lookup", &pc.Index, "the claim names no artifact with sha256 %s", vf.v.Digest)
+			continue
+		}
+		vf.byDigest[pc.Index] = true
+		if vf.vote(pc.Index, sigs) {
+			b := build{c.Source, c.Commit, c.Platform}
+			if builds[b] == nil {
+				builds[b] = map[string]bool{}
+			}
+			for _, n := range names {
+				builds[b][n] = true
+			}
+		}
+	}
+	return vf.checkBuilds(ctx, builds)
+}
+
+// vote counts the signers of a verified claim naming the digest and reports
+// whether a trusted builder signed it.
+func (vf *verification) vote(index int64, sigs []claim.Signature) bool {
+	trusted := false
+	for _, s := range sigs {
+		name, vkey, ok := vf.p.Builder(s.VKey)
+		if !ok {
+			ig := vf.ignored[s.VKey]
+			if ig == nil {
+				ig = &IgnoredSigner{VKey: s.VKey}
+				vf.ignored[s.VKey] = ig
+			}
+			ig.Claims = appendOnce(ig.Claims, index)
+			continue
+		}
+		trusted = true
+		v := vf.votes[name]
+		if v == nil {
+			v = &Vote{Builder: name}
+			vf.votes[name] = v
+		}
+		v.Keys = appendOnce(v.Keys, keyName(vkey))
+		v.Claims = appendOnce(v.Claims, index)
+	}
+	return trusted
+}
+
+// checkBuilds does step 4 of Verify for the builds that votes gave the
+// digest, with the artifact names: the lookups by source run concurrently,
+// their results are judged in a fixed order.
+func (vf *verification) checkBuilds(ctx context.Context, builds map[build]map[string]bool) error {
+	keys := slices.SortedFunc(maps.Keys(builds), func(a, b build) int {
+		return cmp.Or(strings.Compare(a.source, b.source), strings.Compare(a.commit, b.commit), strings.Compare(a.platform, b.platform))
+	})
+	results := make([]Lookup, len(keys))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(lookupConcurrency)
+	for i, b := range keys {
+		g.Go(func() error {
+			lk, err := vf.src.ClaimsBySource(gctx, b.source, b.commit, b.platform, vf.size)
+			if err != nil {
+				return fmt.Errorf("looking up claims for %s@%s %s: %w", b.source, b.commit, b.platform, err)
+			}
+			results[i] = lk
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for i, b := range keys {
+		seen := map[int64]bool{}
+		for _, pc := range results[i].Claims {
+			c, sigs := vf.check(pc, seen)
+			if c == nil {
+				continue
+			}
+			if c.Source != b.source || c.Commit != b.commit || c.Platform != b.platform {
+				vf.problem("lookup", &pc.Index, "the claim is about %s@%s %s, not the build looked up, %s@%s %s",
+					c.Source, c.Commit, c.Platform, b.source, b.commit, b.platform)
+				continue
+			}
+			for _, s := range c.Subjects {
+				if s.SHA256 == vf.v.Digest && !vf.byDigest[pc.Index] {
+					vf.problem("lookup", &pc.Index, "the lookup by digest left out this claim naming %s", vf.v.Digest)
+				}
+				if s.SHA256 == vf.v.Digest || !builds[b][s.Name] {
+					continue
+				}
+				id := Identity{Source: c.Source, Commit: c.Commit, Platform: c.Platform, Artifact: s.Name}
+				vf.conflict(pc.Index, id, s.SHA256, sigs)
+			}
+		}
+	}
+	return nil
+}
+
+// conflict records the trusted signers of a claim giving id another digest.
+func (vf *verification) conflict(index int64, id Identity, digest string, sigs []claim.Signature) {
+	for _, s := range sigs {
+		name, vkey, ok := vf.p.Builder(s.VKey)
+		if !ok {
+			continue
+		}
+		c := Conflict{Builder: name, Key: keyName(vkey), Claim: index, Identity: id, SHA256: digest}
+		if !vf.conflicts[c] {
+			vf.conflicts[c] = true
+			vf.conflicted[name] = true
+			vf.v.Disagreed = append(vf.v.Disagreed, c)
+		}
+	}
+}
+
+// check verifies one claim of a lookup: its index, its inclusion proof, its
+// entry encoding, its signatures and its statement. It returns the claim
+// and its signatures, or nil after recording the problem. seen holds the
+// indexes this lookup returned so far; an entry checked in an earlier
+// lookup with the same bytes is not checked, nor reported, again.
+func (vf *verification) check(pc ProvenClaim, seen map[int64]bool) (*claim.Claim, []claim.Signature) {
+	idx := pc.Index
+	if idx < 0 || idx >= vf.size {
+		vf.problem("lookup", &idx, "index outside the tree of size %d", vf.size)
+		return nil, nil
+	}
+	if seen[idx] {
+		vf.problem("lookup", &idx, "the lookup returned this index twice")
+		return nil, nil
+	}
+	seen[idx] = true
+	if cc, ok := vf.checked[idx]; ok && bytes.Equal(cc.entry, pc.Entry) {
+		return cc.claim, cc.sigs
+	}
+	cc := checkedClaim{entry: pc.Entry}
+	defer func() { vf.checked[idx] = cc }()
+	leaf := tlog.RecordHash(pc.Entry)
+	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(idx), uint64(vf.size), leaf[:], hashSlices(pc.Proof), vf.root[:]); err != nil {
+		vf.problem("inclusion proof", &idx, "in the tree of size %d: %v", vf.size, err)
+		return nil, nil
+	}
+	e, err := claim.ParseEntry(pc.Entry)
+	if err != nil {
+		vf.problem("entry", &idx, "%v", err)
+		return nil, nil
+	}
+	if _, err := e.Verify(); err != nil {
+		vf.problem("signature", &idx, "%v", err)
+		return nil, nil
+	}
+	c, err := claim.ParseStatement(e.Payload)
+	if err != nil {
+		vf.problem("statement", &idx, "%v", err)
+		return nil, nil
+	}
+	cc.claim, cc.sigs = c, e.Signatures
+	return c, e.Signatures
+}
+
+// finish evaluates the agree rule and puts the verdict's lists in order.
+func (vf *verification) finish() {
+	v := vf.v
+	voted := map[string]bool{}
+	for name := range vf.votes {
+		voted[name] = true
+	}
+	v.QuorumMet, v.Groups = vf.p.agreement(voted)
+	v.Agreed, v.Silent = []Vote{}, []string{}
+	for _, b := range vf.p.Builders {
+		switch vote := vf.votes[b.Name]; {
+		case vote != nil:
+			slices.Sort(vote.Claims)
+			v.Agreed = append(v.Agreed, *vote)
+		case !vf.conflicted[b.Name]:
+			v.Silent = append(v.Silent, b.Name)
+		}
+	}
+	v.Ignored = []IgnoredSigner{}
+	for _, vkey := range slices.Sorted(maps.Keys(vf.ignored)) {
+		ig := vf.ignored[vkey]
+		slices.Sort(ig.Claims)
+		v.Ignored = append(v.Ignored, *ig)
+	}
+	slices.SortStableFunc(v.Disagreed, func(a, b Conflict) int { return cmp.Compare(a.Claim, b.Claim) })
+	if v.Unwitnessed == nil {
+		v.Unwitnessed = []int64{}
+	}
+	if v.Disagreed == nil {
+		v.Disagreed = []Conflict{}
+	}
+	if v.Problems == nil {
+		v.Problems = []Problem{}
+	}
+	if v.Groups == nil {
+		v.Groups = []GroupResult{}
+	}
+}
+
+// appendOnce appends x to a list unless it is there already.
+func appendOnce[T comparable](list []T, x T) []T {
+	if slices.Contains(list, x) {
+		return list
+	}
+	return append(list, x)
+}
+
+// keyName returns the name part of a vkey.
+func keyName(vkey string) string {
+	name, _, _ := strings.Cut(vkey, "+")
+	return name
+}
+
+func hashSlices(hs []tlog.Hash) [][]byte {
+	out := make([][]byte, len(hs))
+	for i := range hs {
+		out[i] = hs[i][:]
+	}
+	return out
+}
