@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,17 +22,25 @@ var _ Store = (*BoltStore)(nil)
 
 // OpenBolt opens or creates the bbolt store at path. It fails if another
 // process has the file open.
-func OpenBolt(path string) (*BoltStore, error) {
+//
+// A damaged file is refused with an error wrapping [ErrCorrupt]: the file is
+// checked before bbolt maps it, and bbolt's panics on damaged pages become
+// errors of the call that met them.
+func OpenBolt(path string) (s *BoltStore, err error) {
+	if err := checkBoltFile(path); err != nil {
+		return nil, err
+	}
+	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout: time.Second,
-		// The freelist is rebuilt by scanning on open instead of being
-		// rewritten on every commit: faster commits, same durability.
-		NoFreelistSync:  true,
+		// The freelist is synced with every commit. Without it bbolt
+		// rebuilds it at open by walking every page in a goroutine of its
+		// own, where a damaged page is a panic that nothing can recover.
 		FreelistType:    bolt.FreelistMapType,
 		InitialMmapSize: 1 << 30,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("opening log store %s: %w", path, err)
+		return nil, fmt.Errorf("%w: opening log store %s: %w", ErrCorrupt, path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketMeta, bucketEntries, bucketTiles, bucketDedup} {
@@ -52,9 +61,10 @@ func OpenBolt(path string) (*BoltStore, error) {
 func (s *BoltStore) Close() error { return s.db.Close() }
 
 // Checkpoint implements [Store].
-func (s *BoltStore) Checkpoint() ([]byte, error) {
+func (s *BoltStore) Checkpoint() (_ []byte, err error) {
+	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
 	var cp []byte
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err = s.db.View(func(tx *bolt.Tx) error {
 		cp = bytes.Clone(tx.Bucket(bucketMeta).Get(keyCheckpoint))
 		return nil
 	})
@@ -62,9 +72,10 @@ func (s *BoltStore) Checkpoint() ([]byte, error) {
 }
 
 // Witnessed implements [Store].
-func (s *BoltStore) Witnessed() ([]byte, error) {
+func (s *BoltStore) Witnessed() (_ []byte, err error) {
+	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
 	var n []byte
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err = s.db.View(func(tx *bolt.Tx) error {
 		n = bytes.Clone(tx.Bucket(bucketMeta).Get(keyWitnessed))
 		return nil
 	})
@@ -72,14 +83,16 @@ func (s *BoltStore) Witnessed() ([]byte, error) {
 }
 
 // SetWitnessed implements [Store].
-func (s *BoltStore) SetWitnessed(note []byte) error {
+func (s *BoltStore) SetWitnessed(note []byte) (err error) {
+	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
 	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyWitnessed, note) })
 }
 
 // Tiles implements [Store].
-func (s *BoltStore) Tiles(ids []TileID) ([][]byte, error) {
+func (s *BoltStore) Tiles(ids []TileID) (_ [][]byte, err error) {
+	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
 	out := make([][]byte, len(ids))
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err = s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTiles)
 		for i, id := range ids {
 			out[i] = bytes.Clone(b.Get(tileKey(id)))
@@ -90,9 +103,10 @@ func (s *BoltStore) Tiles(ids []TileID) ([][]byte, error) {
 }
 
 // Entries implements [Store].
-func (s *BoltStore) Entries(start int64, n int) ([][]byte, error) {
+func (s *BoltStore) Entries(start int64, n int) (_ [][]byte, err error) {
+	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
 	out := make([][]byte, 0, n)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err = s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketEntries).Cursor()
 		want := start
 		for k, v := c.Seek(indexKey(start)); k != nil && len(out) < n; k, v = c.Next() {
@@ -111,9 +125,10 @@ func (s *BoltStore) Entries(start int64, n int) ([][]byte, error) {
 }
 
 // Lookup implements [Store].
-func (s *BoltStore) Lookup(hashes []tlog.Hash) ([]int64, error) {
+func (s *BoltStore) Lookup(hashes []tlog.Hash) (_ []int64, err error) {
+	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
 	out := make([]int64, len(hashes))
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err = s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketDedup)
 		for i, h := range hashes {
 			out[i] = -1
@@ -127,9 +142,10 @@ func (s *BoltStore) Lookup(hashes []tlog.Hash) ([]int64, error) {
 }
 
 // IndexGet implements [Store].
-func (s *BoltStore) IndexGet(space string, key []byte) ([]byte, error) {
+func (s *BoltStore) IndexGet(space string, key []byte) (_ []byte, err error) {
+	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
 	var v []byte
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err = s.db.View(func(tx *bolt.Tx) error {
 		if b := tx.Bucket([]byte(indexBucketPrefix + space)); b != nil {
 			v = bytes.Clone(b.Get(key))
 		}
@@ -139,7 +155,8 @@ func (s *BoltStore) IndexGet(space string, key []byte) ([]byte, error) {
 }
 
 // IndexScan implements [Store].
-func (s *BoltStore) IndexScan(space string, prefix []byte, fn func(key, value []byte) bool) error {
+func (s *BoltStore) IndexScan(space string, prefix []byte, fn func(key, value []byte) bool) (err error) {
+	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
 	return s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(indexBucketPrefix + space))
 		if b == nil {
@@ -155,12 +172,25 @@ func (s *BoltStore) IndexScan(space string, prefix []byte, fn func(key, value []
 	})
 }
 
+// recoverCorrupt turns a bbolt panic, which bbolt raises on damaged pages,
+// into an error wrapping ErrCorrupt, and restores the goroutine's fault
+// mode. Its callers set debug.SetPanicOnFault: a damaged page id makes bbolt
+// read its memory map past the end of the file, a fault that would
+// otherwise kill the process.
+func recoverCorrupt(err *error, panicOnFault bool) {
+	debug.SetPanicOnFault(panicOnFault)
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%w: bbolt: %v", ErrCorrupt, r)
+	}
+}
+
 // errStaleBatch means a batch did not start at the stored tree size: a bug in
 // the sequencer or a second writer.
 var errStaleBatch = errors.New("log: batch does not start at the stored tree size")
 
 // Commit implements [Store].
-func (s *BoltStore) Commit(batch *Batch) error {
+func (s *BoltStore) Commit(batch *Batch) (err error) {
+	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
 	return s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		var size int64

@@ -36,7 +36,7 @@ func (l *Log) Fetch(ctx context.Context, path string) ([]byte, error) {
 		return nil, notFound("%s is not in the tree of size %d", path, cp.Size)
 	}
 	if t.L == tiles.EntriesLevel {
-		entries, err := l.store.Entries(t.N*tiles.Width, t.W)
+		entries, err := l.Entries(t.N*tiles.Width, t.W)
 		if err != nil {
 			return nil, fmt.Errorf("log: reading %s: %w", path, err)
 		}

@@ -198,7 +198,7 @@ func (s *Service) validate(envelope []byte) (*claim.Entry, *claim.Claim, error) 
 func (s *Service) prove(indexes []int64, size int64) ([]*pb.ProvenClaim, error) {
 	out := make([]*pb.ProvenClaim, len(indexes))
 	for i, idx := range indexes {
-		e, err := s.log.store.Entries(idx, 1)
+		e, err := s.log.Entries(idx, 1)
 		if err != nil {
 			return nil, fmt.Errorf("reading entry %d: %w", idx, err)
 		}
@@ -276,7 +276,7 @@ func (s *Service) GetEntries(ctx context.Context, req *pb.GetEntriesRequest) (*p
 	case start >= size:
 		return nil, s.grpcError(ctx, fmt.Errorf("%w: start %d, the log has %d entries", ErrOutOfRange, start, size))
 	}
-	entries, err := s.log.store.Entries(start, int(min(n, size-start)))
+	entries, err := s.log.Entries(start, int(min(n, size-start)))
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
 	}

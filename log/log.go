@@ -264,6 +264,9 @@ func (l *Log) sequence(batch []*pending) error {
 	if err != nil {
 		return resolveAll(batch, fmt.Errorf("log: reading dedup index: %w", err))
 	}
+	if err := l.confirmDuplicates(hashes, existing); err != nil {
+		return resolveAll(batch, err)
+	}
 	start := l.tree.size
 	inBatch := make(map[tlog.Hash]int64, len(batch))
 	var entries []NewEntry
@@ -288,6 +291,36 @@ func (l *Log) sequence(batch []*pending) error {
 		}
 	}
 	return resolveAll(batch, nil)
+}
+
+// confirmDuplicates checks each index the dedup index returned against the
+// leaf hash at that index in the tiles, so that a damaged dedup record is an
+// error rather than a wrong index handed to an appender.
+func (l *Log) confirmDuplicates(hashes []tlog.Hash, existing []int64) error {
+	var idx []int64
+	var want []tlog.Hash
+	for i, x := range existing {
+		if x >= 0 {
+			if x >= l.tree.size {
+				return fmt.Errorf("%w: dedup index names entry %d of a tree of %d", ErrCorrupt, x, l.tree.size)
+			}
+			idx = append(idx, tlog.StoredHashIndex(0, x))
+			want = append(want, hashes[i])
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	got, err := l.hashes.ReadHashes(idx)
+	if err != nil {
+		return fmt.Errorf("log: confirming duplicates: %w", err)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			return fmt.Errorf("%w: dedup index names an entry with another hash", ErrCorrupt)
+		}
+	}
+	return nil
 }
 
 // commit extends the tree, signs a checkpoint and stores it all in one
