@@ -1,0 +1,51 @@
+package log
+
+import (
+	"bytes"
+	"testing"
+
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// FuzzOwnCosignature feeds witness responses to ownCosignature: it never
+// panics, and what it keeps is only lines of the witness's key that verify.
+func FuzzOwnCosignature(f *testing.F) {
+	skey, vkey, _ := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{3}, 32)), "w.example")
+	cv, _ := fnote.VKeyToCosignatureV1(vkey)
+	v, _ := fnote.NewVerifierForCosignatureV1(cv)
+	s, _ := fnote.NewSignerForCosignatureV1(skey)
+	checkpoint := []byte("example.test/log\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n")
+	signed, _ := note.Sign(&note.Note{Text: string(checkpoint)}, s)
+	lines := signed[len(checkpoint)+1:]
+	f.Add(lines)
+	f.Add([]byte("— other.example AAAA\n"))
+	f.Fuzz(func(t *testing.T, resp []byte) {
+		own, err := ownCosignature(v, append(bytes.Clone(checkpoint), '\n'), resp)
+		if err != nil {
+			return
+		}
+		if _, err := note.Open(append(append(bytes.Clone(checkpoint), '\n'), own...), note.VerifierList(v)); err != nil {
+			t.Fatalf("ownCosignature kept lines that do not verify: %q", own)
+		}
+	})
+}
+
+// FuzzParseBuilders feeds allowlist files to ParseBuilders: it never panics,
+// and every key it returns is a canonical builder vkey.
+func FuzzParseBuilders(f *testing.F) {
+	_, vkey, _ := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{4}, 32)), "b.example")
+	f.Add([]byte("# builders\n" + vkey + " # ci\n"))
+	f.Add([]byte("x+00000000+AAAA\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		keys, err := ParseBuilders(b)
+		if err != nil {
+			return
+		}
+		for k := range keys {
+			if !bytes.Contains(b, []byte(k)) {
+				t.Fatalf("ParseBuilders(%q) returned a key not in the file: %q", b, k)
+			}
+		}
+	})
+}
