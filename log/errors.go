@@ -19,6 +19,9 @@ var (
 	// ErrOutOfRange means a proof or resource was asked for a tree size or
 	// index beyond the latest checkpoint, or for an impossible range.
 	ErrOutOfRange = errors.New("log: out of range")
+	// ErrStorage means the store could not commit: nothing of the batch was
+	// appended, and the caller may retry.
+	ErrStorage = errors.New("log: storage failure, nothing appended")
 	// ErrCorrupt means the stored state contradicts itself, for example tiles
 	// that do not hash to the stored checkpoint.
 	ErrCorrupt = errors.New("log: store is corrupt")

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/attestlog/attestlog/log/archive"
@@ -126,6 +127,12 @@ func (s *Service) grpcError(ctx context.Context, err error) error {
 		code = codes.DataLoss
 	case errors.Is(err, ErrClosed):
 		code = codes.Unavailable
+	case errors.Is(err, syscall.ENOSPC):
+		s.logger.ErrorContext(ctx, "out of storage space", slog.Any("err", err))
+		return status.Error(codes.ResourceExhausted, "log: out of storage space, nothing was stored; retry later")
+	case errors.Is(err, ErrStorage):
+		s.logger.ErrorContext(ctx, "storage failure", slog.Any("err", err))
+		return status.Error(codes.Unavailable, "log: storage failure, nothing was stored; retry later")
 	}
 	if code == codes.Internal || code == codes.DataLoss {
 		s.logger.ErrorContext(ctx, "grpc request failed", slog.Any("err", err))

@@ -38,7 +38,12 @@ type claimLog struct {
 
 func newClaimLog(t *testing.T, cfg log.ServiceConfig, acfg archive.Config) *claimLog {
 	t.Helper()
-	dir := t.TempDir()
+	return newClaimLogIn(t, t.TempDir(), cfg, acfg)
+}
+
+// newClaimLogIn is newClaimLog with the log's files in dir.
+func newClaimLogIn(t *testing.T, dir string, cfg log.ServiceConfig, acfg archive.Config) *claimLog {
+	t.Helper()
 	l := logtest.New(t, dir, log.Config{Indexer: log.ClaimIndex{}})
 	a, err := archive.Open(filepath.Join(dir, "archive"), acfg)
 	if err != nil {

@@ -353,7 +353,7 @@ func (l *Log) commit(entries []NewEntry, hashes []tlog.Hash, batch []*pending) e
 	}
 	err = l.store.Commit(&Batch{Start: start, Entries: raw, Hashes: hashes, Tiles: changed, Checkpoint: msg, Index: index})
 	if err != nil {
-		return fmt.Errorf("log: committing entries [%d, %d): %w", start, l.tree.size, err)
+		return fmt.Errorf("%w: committing entries [%d, %d): %w", ErrStorage, start, l.tree.size, err)
 	}
 	if batch != nil { // not the first, empty checkpoint of a new log
 		l.metrics.observeCommit(time.Since(t0), len(entries), len(batch))
