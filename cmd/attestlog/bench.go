@@ -27,10 +27,11 @@ import (
 // benchConfig is the command line of bench.
 type benchConfig struct {
 	addr     string
-	mode     string // add, lookup or proof
-	builders int    // concurrent builders (clients)
-	requests int    // requests in all
-	conns    int    // gRPC connections the builders share
+	mode     string        // add, lookup or proof
+	builders int           // concurrent builders (clients)
+	requests int           // requests in all
+	conns    int           // gRPC connections the builders share
+	duration time.Duration // add mode: keep appending fresh claims this long instead
 	asJSON   bool
 }
 
@@ -58,6 +59,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
 	flags.IntVar(&c.builders, "builders", 64, "concurrent builders, each with its own key and connection stream")
 	flags.IntVar(&c.requests, "requests", 20000, "requests in all")
 	flags.IntVar(&c.conns, "conns", 4, "gRPC connections shared by the builders")
+	flags.DurationVar(&c.duration, "duration", 0, "add mode: append fresh claims for this long (a soak), in rounds of --requests claims signed before each round; p50 is averaged over rounds, p99 and max are the worst round's")
 	flags.BoolVar(&c.asJSON, "json", false, "print the report as JSON")
 	if err := parseFlags(flags, args); err != nil {
 		return c, err
@@ -91,11 +93,18 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer conn.Close()
 		clients[i] = pb.NewLogServiceClient(conn)
 	}
-	reqs, err := prepareBench(ctx, c, clients[0])
-	if err != nil {
-		return err
+	var r benchReport
+	if c.duration > 0 && c.mode == "add" {
+		if r, err = soak(ctx, c, clients); err != nil {
+			return err
+		}
+	} else {
+		reqs, err := prepareBench(ctx, c, clients[0])
+		if err != nil {
+			return err
+		}
+		r = runBench(ctx, c, clients, reqs)
 	}
-	r := runBench(ctx, c, clients, reqs)
 	if c.asJSON {
 		return json.NewEncoder(stdout).Encode(r)
 	}
@@ -215,6 +224,47 @@ func signedClaims(builders, n int) ([][]byte, error) {
 		out[i] = e.Envelope()
 	}
 	return out, nil
+}
+
+// soak appends fresh claims for c.duration: rounds of c.requests claims,
+// each round signed before it is timed, and reports the whole run.
+func soak(ctx context.Context, c benchConfig, clients []pb.LogServiceClient) (benchReport, error) {
+	var total benchReport
+	var weighted [4]float64 // latency sums weighted by requests, for the mean figures
+	end := time.Now().Add(c.duration)
+	for time.Now().Before(end) && ctx.Err() == nil {
+		envs, err := signedClaims(c.builders, c.requests)
+		if err != nil {
+			return total, err
+		}
+		reqs := make([]benchRequest, len(envs))
+		for i, env := range envs {
+			reqs[i] = func(ctx context.Context, cl pb.LogServiceClient) error {
+				_, err := cl.AddClaim(ctx, &pb.AddClaimRequest{Envelope: env})
+				return err
+			}
+		}
+		r := runBench(ctx, c, clients, reqs)
+		total.Requests += r.Requests
+		total.OK += r.OK
+		total.Seconds += r.Seconds
+		total.MaxMillis = max(total.MaxMillis, r.MaxMillis)
+		total.P99Millis = max(total.P99Millis, r.P99Millis)
+		weighted[0] += r.P50Millis * float64(r.Requests)
+		weighted[1] += r.MeanMillis * float64(r.Requests)
+		if total.Errors == nil {
+			total.Errors = map[string]int{}
+		}
+		for k, v := range r.Errors {
+			total.Errors[k] += v
+		}
+	}
+	total.Mode, total.Builders = "add (soak)", c.builders
+	if total.Requests > 0 {
+		total.P50Millis, total.MeanMillis = weighted[0]/float64(total.Requests), weighted[1]/float64(total.Requests)
+		total.PerSecond = float64(total.OK) / total.Seconds
+	}
+	return total, nil
 }
 
 // runBench runs the requests with c.builders concurrent workers.
