@@ -43,24 +43,11 @@ func CheckLog(ctx context.Context, f Fetcher, v note.Verifier) (CheckReport, err
 		return CheckReport{}, fmt.Errorf("%w: %w", ErrCheck, err)
 	}
 	r := CheckReport{Checkpoint: cp, Note: msg}
-	tr := &tileReader{ctx: ctx, f: f, saved: make(map[tlog.Tile][]byte), read: make(map[tlog.Tile]bool)}
-	hr := tlog.TileHashReader(tlog.Tree{N: cp.Size, Hash: cp.Hash}, tr)
+	w := newTileWalker(ctx, f, tlog.Tree{N: cp.Size, Hash: cp.Hash})
 	rng := (&compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}).NewEmptyRange(0)
-	for start := int64(0); start < cp.Size; start += tiles.Width {
-		n := start / tiles.Width
-		w := tiles.TileWidth(0, n, cp.Size)
-		indexes := make([]int64, w)
-		for i := range indexes {
-			indexes[i] = tlog.StoredHashIndex(0, start+int64(i))
-		}
-		leaves, err := hr.ReadHashes(indexes)
+	for n := int64(0); n*tiles.Width < cp.Size; n++ {
+		_, leaves, err := w.bundle(ctx, n)
 		if err != nil {
-			if tr.err != nil {
-				return r, tr.err
-			}
-			return r, fmt.Errorf("%w: authenticating level-0 tile %d: %w", ErrCheck, n, err)
-		}
-		if err := checkBundle(ctx, f, tlog.Tile{H: tiles.Height, L: tiles.EntriesLevel, N: n, W: w}, leaves); err != nil {
 			return r, err
 		}
 		r.Bundles++
@@ -69,11 +56,11 @@ func CheckLog(ctx context.Context, f Fetcher, v note.Verifier) (CheckReport, err
 		}
 	}
 	for _, t := range tiles.NewTiles(0, cp.Size) {
-		if t.L != tiles.EntriesLevel && !tr.read[t] {
+		if t.L != tiles.EntriesLevel && !w.tr.read[t] {
 			return r, fmt.Errorf("%w: tile %s was never authenticated", ErrCheck, tiles.Path(t))
 		}
 	}
-	r.Tiles = len(tr.read)
+	r.Tiles = len(w.tr.read)
 	root := rfc6962.DefaultHasher.EmptyRoot()
 	if cp.Size > 0 {
 		root, _ = rng.GetRootHash(nil)
@@ -84,26 +71,88 @@ func CheckLog(ctx context.Context, f Fetcher, v note.Verifier) (CheckReport, err
 	return r, nil
 }
 
+// A tamperError is a resource that contradicts the checkpoint it was read
+// against: a hash tile that does not authenticate, or an entry bundle whose
+// entries do not hash to their authenticated leaves. It wraps [ErrCheck].
+type tamperError struct {
+	kind string // FindingTile or FindingBundle
+	err  error
+}
+
+func (e *tamperError) Error() string   { return ErrCheck.Error() + ": " + e.err.Error() }
+func (e *tamperError) Unwrap() []error { return []error{ErrCheck, e.err} }
+
+// A tileWalker reads one tree's hashes and entries from a Fetcher,
+// authenticating every hash tile against the tree's root hash with tlog's
+// tile hash reader and every entry against its authenticated leaf hash.
+// Errors are a *tamperError for what contradicts the tree, or the
+// Fetcher's error. It is not safe for concurrent use.
+type tileWalker struct {
+	f    Fetcher
+	tree tlog.Tree
+	tr   *tileReader
+	hr   tlog.HashReader
+}
+
+func newTileWalker(ctx context.Context, f Fetcher, tree tlog.Tree) *tileWalker {
+	tr := &tileReader{ctx: ctx, f: f, saved: make(map[tlog.Tile][]byte), read: make(map[tlog.Tile]bool)}
+	return &tileWalker{f: f, tree: tree, tr: tr, hr: tlog.TileHashReader(tree, tr)}
+}
+
+// ReadHashes implements tlog.HashReader with authenticated stored hashes.
+func (w *tileWalker) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	hs, err := w.hr.ReadHashes(indexes)
+	if err != nil {
+		if w.tr.err != nil {
+			return nil, w.tr.err
+		}
+		return nil, &tamperError{kind: FindingTile, err: fmt.Errorf("authenticating hash tiles of the tree of size %d: %w", w.tree.N, err)}
+	}
+	return hs, nil
+}
+
+// bundle returns the entries of level-0 tile n of the tree and their leaf
+// hashes, every entry checked against its authenticated leaf hash.
+func (w *tileWalker) bundle(ctx context.Context, n int64) ([][]byte, []tlog.Hash, error) {
+	width := tiles.TileWidth(0, n, w.tree.N)
+	indexes := make([]int64, width)
+	for i := range indexes {
+		indexes[i] = tlog.StoredHashIndex(0, n*tiles.Width+int64(i))
+	}
+	leaves, err := w.hr.ReadHashes(indexes)
+	if err != nil {
+		if w.tr.err != nil {
+			return nil, nil, w.tr.err
+		}
+		return nil, nil, &tamperError{kind: FindingTile, err: fmt.Errorf("authenticating level-0 tile %d: %w", n, err)}
+	}
+	entries, err := checkBundle(ctx, w.f, tlog.Tile{H: tiles.Height, L: tiles.EntriesLevel, N: n, W: width}, leaves)
+	return entries, leaves, err
+}
+
 // checkBundle fetches entry bundle t and checks that its entries hash to leaves.
-func checkBundle(ctx context.Context, f Fetcher, t tlog.Tile, leaves []tlog.Hash) error {
+func checkBundle(ctx context.Context, f Fetcher, t tlog.Tile, leaves []tlog.Hash) ([][]byte, error) {
 	path := tiles.Path(t)
 	data, err := f.Fetch(ctx, path)
 	if err != nil {
-		return fmt.Errorf("fetching %s: %w", path, err)
+		return nil, fmt.Errorf("fetching %s: %w", path, err)
+	}
+	tamper := func(format string, args ...any) error {
+		return &tamperError{kind: FindingBundle, err: fmt.Errorf(format, args...)}
 	}
 	entries, err := tiles.ParseEntryBundle(data)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrCheck, path, err)
+		return nil, tamper("%s: %w", path, err)
 	}
 	if len(entries) != len(leaves) {
-		return fmt.Errorf("%w: %s holds %d entries, want %d", ErrCheck, path, len(entries), len(leaves))
+		return nil, tamper("%s holds %d entries, want %d", path, len(entries), len(leaves))
 	}
 	for i, e := range entries {
 		if tlog.RecordHash(e) != leaves[i] {
-			return fmt.Errorf("%w: entry %d in %s does not hash to its leaf in the tree", ErrCheck, t.N*tiles.Width+int64(i), path)
+			return nil, tamper("entry %d in %s does not hash to its leaf in the tree", t.N*tiles.Width+int64(i), path)
 		}
 	}
-	return nil
+	return entries, nil
 }
 
 // tileReader adapts a Fetcher to tlog.TileReader. Tiles above level 0 that

@@ -28,6 +28,18 @@
 // remembered one, [State] keeps both signed notes and the proof in an
 // evidence file that [CheckEvidence] re-verifies anywhere.
 //
+// # Monitors
+//
+// [MonitorLog] follows a log pass by pass from where it stopped: it checks
+// each new witnessed checkpoint against the policy and for consistency,
+// authenticates every new hash tile and entry bundle, re-verifies every new
+// claim from its entry alone, derives its own index of builds (which
+// claims name which digest, which builds are mismatched), and compares it
+// with what the log answers through an [IndexSource]: a claim that a
+// lookup by digest hides or invents, or a mismatch the log's list leaves out
+// or invents, is a [Finding]. This is what keeps [Source]'s completeness
+// honest. Its position and index live in the [State] directory.
+//
 // What the package leaves out: a Source is trusted to be complete (a lookup
 // may leave out a claim unseen; monitors that read every entry find that);
 // only Ed25519 keys are supported; witness cosignatures are checked but

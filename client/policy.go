@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -240,10 +241,17 @@ func (p *Policy) Builder(vkey string) (name string, policyVKey string, ok bool) 
 	return b.Name, b.Keys[k.key].VKey, true
 }
 
-// agreement evaluates the agree rule for the identities that voted, and
-// returns whether it holds and the outcome of every builders group. Groups
-// are evaluated in file order, so members are known before their groups.
-func (p *Policy) agreement(voted map[string]bool) (bool, []GroupResult) {
+// defines reports whether name is a builder or a builders group of p.
+func (p *Policy) defines(name string) bool {
+	return slices.ContainsFunc(p.Builders, func(b Builder) bool { return b.Name == name }) ||
+		slices.ContainsFunc(p.Groups, func(g BuilderGroup) bool { return g.Name == name })
+}
+
+// agreement evaluates the builders groups for the identities that voted. It
+// returns which builders and groups are met (a builder is met if it voted)
+// and the outcome of every builders group. Groups are evaluated in file
+// order, so members are known before their groups.
+func (p *Policy) agreement(voted map[string]bool) (map[string]bool, []GroupResult) {
 	met := map[string]bool{}
 	for name := range voted {
 		met[name] = true
@@ -259,7 +267,7 @@ func (p *Policy) agreement(voted map[string]bool) (bool, []GroupResult) {
 		met[g.Name] = n >= g.K
 		results[i] = GroupResult{Name: g.Name, K: g.K, Of: len(g.Members), Agreed: n, Met: n >= g.K}
 	}
-	return met[p.Agree], results
+	return met, results
 }
 
 // format returns p as a policy file in one canonical spelling, which

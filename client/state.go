@@ -27,7 +27,9 @@ var errConsistencyProof = errors.New("client: no consistency proof")
 // signatures, in the file "<lowercase hex SHA-256 of the origin>.checkpoint"
 // (the name the c2sp.org/tlog-witness monitoring endpoint uses), and the
 // evidence files of any inconsistency found, named
-// "<same hex>.<UTC time>.evidence.json".
+// "<same hex>.<UTC time>.evidence.json". [MonitorLog] keeps its position
+// and index of builds in "<same hex>.monitor.json", also replaced
+// atomically.
 //
 // A State is safe for concurrent use within one process. Two processes
 // sharing a directory never see a partly written file, but one may replace

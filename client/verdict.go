@@ -27,8 +27,16 @@ type Verdict struct {
 	// NoClaims is true if the lookup against the verified checkpoint found
 	// no claim naming the digest (claims past it are in Unwitnessed).
 	NoClaims bool `json:"no_claims"`
-	// Agree is the policy's agree rule, and QuorumMet whether it holds.
-	Agree     string        `json:"agree"`
+	// Agree is the policy's agree rule. K, if positive, replaced it
+	// ([VerifyOptions.K]): at least K trusted identities must agree.
+	Agree string `json:"agree"`
+	K     int    `json:"k,omitempty"`
+	// Required are the builders or groups that [VerifyOptions.Require]
+	// named, and RequiredMissing those of them that did not agree.
+	Required        []string `json:"required"`
+	RequiredMissing []string `json:"required_missing"`
+	// QuorumMet is whether the agree rule (or K) holds and every required
+	// builder or group agreed.
 	QuorumMet bool          `json:"quorum_met"`
 	Groups    []GroupResult `json:"groups"`
 	// Agreed are the trusted builders with a verified claim naming the

@@ -34,6 +34,32 @@ type VerifyOptions struct {
 	MaxAge time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Require names builders (or builders groups) of the policy that must
+	// be among those that agree, in addition to the agree rule: a required
+	// builder without a vote, or a required group not met, leaves the
+	// quorum unmet. Names the policy lacks make Verify fail.
+	Require []string
+	// K, if positive, replaces the policy's agree rule: at least K distinct
+	// trusted identities of the policy must agree, whoever they are. K larger
+	// than the number of trusted identities makes Verify fail, since it can
+	// never be met. Builders groups are still evaluated, for the verdict.
+	K int
+}
+
+// check validates the options against the policy.
+func (opts *VerifyOptions) check(p *Policy) error {
+	switch {
+	case opts.K < 0:
+		return fmt.Errorf("client: K = %d, want at least 1 (or 0 for the policy's agree rule)", opts.K)
+	case opts.K > len(p.Builders):
+		return fmt.Errorf("client: K = %d, but the policy trusts %d builders", opts.K, len(p.Builders))
+	}
+	for _, name := range opts.Require {
+		if !p.defines(name) {
+			return fmt.Errorf("client: required builder %q is not a builder or builders group of the policy", name)
+		}
+	}
+	return nil
 }
 
 // lookupConcurrency bounds the ClaimsBySource calls in flight.
@@ -63,19 +89,26 @@ const lookupConcurrency = 4
 //     step: otherwise anyone could tie a digest to a build whose trusted
 //     builders made something else, and fail its verification.
 //
+// With opts.K the agree rule of step 3 is "at least K trusted identities";
+// with opts.Require the named builders or groups must agree as well.
+//
 // Verify returns an error, and no verdict, only when it could not ask
-// (sha256 malformed, the source failed, the state directory failed, ctx
-// done); everything wrong with what the source answered is in the verdict.
+// (sha256 malformed, opts naming what the policy lacks, the source failed,
+// the state directory failed, ctx done); everything wrong with what the
+// source answered is in the verdict.
 // A consistency proof the source cannot give is a problem, not an error.
 func Verify(ctx context.Context, p *Policy, src Source, sha256 string, opts VerifyOptions) (*Verdict, error) {
 	d, err := claim.NormaliseDigest(sha256)
 	if err != nil {
 		return nil, fmt.Errorf("client: verifying sha256 %q: %v", sha256, err)
 	}
+	if err := opts.check(p); err != nil {
+		return nil, err
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	vf := &verification{p: p, src: src, v: &Verdict{Digest: d, Agree: p.Agree},
+	vf := &verification{p: p, src: src, opts: opts, v: &Verdict{Digest: d, Agree: p.Agree, K: opts.K, Required: slices.Clone(opts.Require)},
 		votes: map[string]*Vote{}, conflicted: map[string]bool{}, ignored: map[string]*IgnoredSigner{},
 		checked: map[int64]checkedClaim{}, byDigest: map[int64]bool{}, conflicts: map[Conflict]bool{}}
 	ok, err := vf.checkpoint(ctx, opts)
@@ -95,6 +128,7 @@ func Verify(ctx context.Context, p *Policy, src Source, sha256 string, opts Veri
 type verification struct {
 	p          *Policy
 	src        Source
+	opts       VerifyOptions
 	v          *Verdict
 	size       int64
 	root       tlog.Hash
@@ -362,7 +396,23 @@ func (vf *verification) finish() {
 	for name := range vf.votes {
 		voted[name] = true
 	}
-	v.QuorumMet, v.Groups = vf.p.agreement(voted)
+	met, groups := vf.p.agreement(voted)
+	v.QuorumMet, v.Groups = met[vf.p.Agree], groups
+	if vf.opts.K > 0 {
+		v.QuorumMet = len(voted) >= vf.opts.K
+	}
+	v.RequiredMissing = []string{}
+	for _, name := range vf.opts.Require {
+		if !met[name] && !slices.Contains(v.RequiredMissing, name) {
+			v.RequiredMissing = append(v.RequiredMissing, name)
+		}
+	}
+	if len(v.RequiredMissing) > 0 {
+		v.QuorumMet = false
+	}
+	if v.Required == nil {
+		v.Required = []string{}
+	}
 	v.Agreed, v.Silent = []Vote{}, []string{}
 	for _, b := range vf.p.Builders {
 		switch vote := vf.votes[b.Name]; {

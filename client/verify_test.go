@@ -334,3 +334,65 @@ func TestVerifyBadDigest(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifyRequireAndK(t *testing.T) {
+	w := newWorld(t)
+	p := w.policy(t)
+	all := []entrySpec{e(good, "ci-a"), e(good, "alice"), e(good, "bob")}
+	require := func(names ...string) func(*client.VerifyOptions) {
+		return func(o *client.VerifyOptions) { o.Require = names }
+	}
+	k := func(n int) func(*client.VerifyOptions) { return func(o *client.VerifyOptions) { o.K = n } }
+	missing := func(want ...string) func(*testing.T, *client.Verdict) {
+		return func(t *testing.T, v *client.Verdict) {
+			if !slices.Equal(v.RequiredMissing, append([]string{}, want...)) {
+				t.Errorf("required missing %q, want %q", v.RequiredMissing, want)
+			}
+		}
+	}
+	tests := []verifyCase{
+		{desc: "required builder agreed", entries: all, opts: require("alice", "ci"),
+			wantAgreed: "ci alice bob", wantSilent: "carol", check: missing()},
+		{desc: "required builder silent", entries: all, opts: require("alice", "carol"),
+			wantCode: client.ExitNoQuorum, wantAgreed: "ci alice bob", wantSilent: "carol", check: missing("carol")},
+		{desc: "required group not met", entries: all, opts: require("cipair"),
+			wantCode: client.ExitNoQuorum, wantAgreed: "ci alice bob", wantSilent: "carol", check: missing("cipair")},
+		{desc: "required group met", entries: all, opts: require("rebuilders"),
+			wantAgreed: "ci alice bob", wantSilent: "carol", check: missing()},
+		{desc: "required builder that conflicts still agreed", entries: append(slices.Clone(all), e(evil, "alice")), opts: require("alice"),
+			wantCode: client.ExitConflict, wantAgreed: "ci alice bob", wantSilent: "carol", wantDisagreed: "alice", check: missing()},
+		{desc: "K below the agree rule", entries: []entrySpec{e(good, "ci-a"), e(good, "alice")}, opts: k(2),
+			wantAgreed: "ci alice", wantSilent: "bob carol",
+			check: func(t *testing.T, v *client.Verdict) {
+				if v.K != 2 || v.Agree != "release" || v.Groups[1].Met {
+					t.Errorf("K %d, agree %q, release %+v", v.K, v.Agree, v.Groups[1])
+				}
+			}},
+		{desc: "K above the agree rule", entries: all, opts: k(4),
+			wantCode: client.ExitNoQuorum, wantAgreed: "ci alice bob", wantSilent: "carol"},
+		{desc: "K counts identities, not keys", entries: []entrySpec{e(good, "ci-a"), e(good, "ci-b")}, opts: k(2),
+			wantCode: client.ExitNoQuorum, wantAgreed: "ci", wantSilent: "alice bob carol"},
+		{desc: "K counts no untrusted signer", entries: []entrySpec{e(good, "ci-a"), e(good, "mallory")}, opts: k(2),
+			wantCode: client.ExitNoQuorum, wantAgreed: "ci", wantSilent: "alice bob carol", wantIgnored: "mallory.example"},
+		{desc: "K with a required builder", entries: all, opts: func(o *client.VerifyOptions) { o.K, o.Require = 1, []string{"carol"} },
+			wantCode: client.ExitNoQuorum, wantAgreed: "ci alice bob", wantSilent: "carol", check: missing("carol")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			src := w.build(t, tt.entries, 0, nil)
+			var opts client.VerifyOptions
+			tt.opts(&opts)
+			v, err := client.Verify(context.Background(), p, src, good, opts)
+			if err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+			checkVerdict(t, v, tt)
+		})
+	}
+	src := w.build(t, all, 0, nil)
+	for _, opts := range []client.VerifyOptions{{K: -1}, {K: 5}, {Require: []string{"mallory"}}, {Require: []string{"w1"}}} {
+		if v, err := client.Verify(context.Background(), p, src, good, opts); err == nil {
+			t.Errorf("Verify with %+v = %+v, want an error", opts, v)
+		}
+	}
+}

@@ -99,12 +99,13 @@ func TestFaultKillWitness(t *testing.T) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
+		reqRng := mrand.New(mrand.NewPCG(uint64(i), 11)) // the request goroutine's own
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				mu.Lock()
 				old := witnessSize
 				mu.Unlock()
-				target := old + 1 + int64(rng.IntN(5))
+				target := old + 1 + int64(reqRng.IntN(5))
 				var round sync.WaitGroup
 				for _, l := range lines {
 					round.Go(func() {

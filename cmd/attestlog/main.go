@@ -12,6 +12,10 @@
 //	attestlog lookup [flags] (FILE | --digest HEX | --source URI --commit C)
 //	attestlog mismatches [--log ADDR] [--json]
 //	attestlog evidence pull [flags] ID -o DIR [--diff]
+//	attestlog verify --policy FILE [flags] (FILE | --digest HEX)
+//	attestlog bundle [flags] (FILE | DIGEST) -o OUT
+//	attestlog monitor --policy FILE [flags]
+//	attestlog demo [--verbose] [--keep]
 //	attestlog help
 //
 // # serve
@@ -151,6 +155,103 @@
 //	witness.vkey  its cosignature verifier key, mode 0644; publish it to clients.
 //	witness.db    the bbolt state: each log's latest cosigned checkpoint, the
 //	              latest cosignature timestamp, and evidence.
+//
+// # verify, bundle, monitor
+//
+// These are the client's side. They read a client policy, --policy FILE
+// (env ATTESTLOG_POLICY_FILE): c2sp.org/tlog-policy (the log's vkey and
+// optional tlog-tiles URL, witnesses and their quorum) plus builder lines
+// (see client.ParsePolicy):
+//
+//	builder  <name> <builder vkey>              several lines, one name: one identity, one vote
+//	builders <name> all|any|<k> <member>...     a group of builders or groups
+//	agree    <name>                             the builder or group that must agree
+//
+// and remember, per log, the latest verified checkpoint in --state DIR (env
+// ATTESTLOG_STATE; default $XDG_STATE_HOME/attestlog, else
+// ~/.local/state/attestlog; verify with an empty --state remembers nothing):
+//
+//	<sha256 hex of origin>.checkpoint              the latest checkpoint note, replaced atomically
+//	<sha256 hex of origin>.<time>.evidence.json    two inconsistent checkpoints and the proof
+//	<sha256 hex of origin>.monitor.json            monitor's position and its index of builds
+//
+// Verify hashes FILE (or takes --digest HEX) and decides whether the
+// policy's builders agree on it, over the log's gRPC API (--log ADDR, env
+// ATTESTLOG_LOG_GRPC, default 127.0.0.1:7381) or offline from --bundle FILE,
+// which dials nothing. The checkpoint must carry the log's signature and
+// the witness quorum and be consistent with the remembered one; every claim
+// naming the digest is proven included and its signatures verified; each
+// trusted identity votes once; silent builders count as no. --require NAME
+// (repeatable) names builders or groups that must agree too; -k N replaces
+// the agree rule with "at least N trusted identities"; --max-age D fails a
+// checkpoint no witness of the policy cosigned within D. Verify prints the
+// verdict (TRUSTED or NOT TRUSTED, the rule, who agreed with which keys and
+// claims, who was silent, who disagreed with their digest and claim, the
+// ignored signers, the witnesses' cosignature times, every problem and any
+// evidence file), or with --json the client.Verdict with "exit_code" and
+// "trusted". The exit status is a bitmask:
+//
+//	0   trusted
+//	1   no claim names the digest
+//	2   the builder quorum (agree rule, -k, --require) is not met
+//	4   a trusted builder claimed another digest for the same build
+//	8   a proof, signature or checkpoint failed (witness quorum, consistency, freshness)
+//	16  verify could not decide: bad command line, unreadable file, policy or bundle, log unreachable
+//
+// When a checkpoint is inconsistent with the remembered one, verify keeps
+// the remembered one, writes an evidence file to the state directory, names
+// it and sets bit 8. "verify --policy FILE --evidence FILE" checks an
+// evidence file anywhere: exit 0 if it proves the log signed inconsistent
+// checkpoints, 8 if it does not, 16 if it is malformed.
+//
+// Bundle writes to -o OUT what verify --bundle needs: the log's witnessed
+// checkpoint, every claim naming the digest of FILE (or DIGEST, 64 hex
+// digits) and every claim about the same builds, each with a
+// c2sp.org/tlog-proof (format: client.Bundle). With --policy it writes the
+// bundle only if it verifies offline under that policy, else exits with the
+// verdict's bits. With --state DIR it adds the consistency proof from the
+// checkpoint DIR remembers, so that a verifier holding that state can use
+// the bundle offline. Other failures exit 16.
+//
+// Monitor follows the log from where it stopped (first: the empty tree) to
+// its witnessed checkpoint, every --interval (default 10s) until SIGINT or
+// SIGTERM, or once with --once. It reads the tiles over HTTP (--http URL,
+// env ATTESTLOG_LOG_HTTP, default the URL on the policy's log line) and
+// the log's answers over gRPC (--log), and reports (see client.MonitorLog):
+// a checkpoint failing the policy or inconsistent with the remembered one
+// (with an evidence file), a hash tile or entry bundle that does not
+// authenticate, an entry that is no valid claim or carries a bad signature,
+// a claim LookupByDigest hides or invents, and a mismatch ListMismatches
+// leaves out or invents, recomputed from the entries. Each pass prints one
+// summary line, the new claims and one "FINDING <kind> (...)" line per
+// finding; --json prints the client.MonitorReport instead. --exec CMD runs
+// "sh -c CMD" once per new claim (again if a pass fails before the state
+// advanced), with the entry bytes on standard input, its output on standard
+// error, and ATTESTLOG_INDEX, ATTESTLOG_SHA256 and ATTESTLOG_ARTIFACT (the
+// first subject), ATTESTLOG_SUBJECTS ("name sha256" lines),
+// ATTESTLOG_SOURCE, ATTESTLOG_COMMIT, ATTESTLOG_PLATFORM, ATTESTLOG_RECIPE
+// and ATTESTLOG_SIGNERS (vkeys, space-separated) in its environment; a
+// failing command fails the pass. Monitor exits 8 if any pass had findings,
+// 16 if it could not monitor (with --once: if the pass failed), else 0.
+//
+// # demo
+//
+// Demo tells attestlog's whole story in a few seconds, on loopback, in a
+// temporary directory that it removes at the end (also on failure or
+// Ctrl-C; --keep keeps it). It needs nothing but the go command, with which
+// it builds a small program. It runs a log (serve --policy) and three
+// witnesses in this process on free ports; four builders (author, ci,
+// rebuilder-a, rebuilder-b) build the program reproducibly and get one
+// sha256, and a compromised mirror injects a change and gets another; each
+// attests and submits its claim and binary, and the log flags the
+// mismatch; a client whose policy trusts the four and needs 3 of them
+// verifies both binaries (client.Verify); the investigator pulls the
+// mismatch's evidence (evidence pull --diff); then the log is rolled back
+// to a copy of its data from before the mirror's claim and signs another
+// checkpoint of the same size, which the witnesses refuse and the client's
+// remembered state catches with an evidence file. Each step prints what
+// happened and why it matters; any unexpected outcome is an error.
+// --verbose shows the servers' logs on standard error.
 package main
 
 import (
@@ -173,15 +274,21 @@ const usage = `usage:
 	attestlog lookup [--log ADDR] [--log-vkey FILE|VKEY] [--json] (FILE | --digest HEX | --source URI --commit C [--platform P])
 	attestlog mismatches [--log ADDR] [--json]
 	attestlog evidence pull [--log ADDR] [--log-vkey FILE|VKEY] ID -o DIR [--diff]
+	attestlog verify --policy FILE [--log ADDR | --bundle FILE] [--require NAME]... [-k N] [--state DIR] [--max-age D] [--json] (FILE | --digest HEX)
+	attestlog verify --policy FILE --evidence FILE
+	attestlog bundle [--log ADDR] [--policy FILE] [--state DIR] (FILE | DIGEST) -o OUT
+	attestlog monitor --policy FILE [--log ADDR] [--http URL] [--state DIR] [--once] [--interval D] [--exec CMD] [--json]
+	attestlog demo [--verbose] [--keep]
 	attestlog help
 
 Run "attestlog <subcommand> -h" for a subcommand's flags.
 `
 
 // subcommands lists the subcommands for usage errors.
-const subcommands = "serve, witness, keygen, attest, submit, lookup, mismatches, evidence, bench or help"
+const subcommands = "serve, witness, keygen, attest, submit, lookup, mismatches, evidence, verify, bundle, monitor, bench, demo or help"
 
-// A usageError is a bad command line; main exits with status 2.
+// A usageError is a bad command line; main exits with status 2 (verify,
+// bundle and monitor wrap it in an exitError with exitOperational).
 type usageError struct{ err error }
 
 func (e usageError) Error() string { return e.err.Error() }
@@ -191,16 +298,46 @@ func usageErrorf(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
 
+// An exitError makes main exit with its code: verify's verdict bits, or
+// exitOperational. main prints err, if not nil; a verdict was printed already.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e exitError) Unwrap() error { return e.err }
+
+// exitCode maps run's error to main's exit status: the one place that does.
+func exitCode(err error) int {
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, new(usageError)):
+		return 2
+	}
+	return 1
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "attestlog: %v\n", err)
-		if errors.As(err, new(usageError)) {
-			os.Exit(2)
+		var ee exitError
+		if !errors.As(err, &ee) || ee.err != nil {
+			fmt.Fprintf(os.Stderr, "attestlog: %v\n", err)
 		}
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -230,6 +367,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return mismatches(ctx, args[1:], stdout, stderr)
 	case "evidence":
 		return evidence(ctx, args[1:], stdout, stderr)
+	case "verify":
+		return verify(ctx, args[1:], stdout, stderr)
+	case "bundle":
+		return makeBundle(ctx, args[1:], stdout, stderr)
+	case "monitor":
+		return monitor(ctx, args[1:], stdout, stderr)
+	case "demo":
+		return demo(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,79 @@
+package grpcsource_test
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/client/grpcsource"
+	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// pagedMismatches lists n mismatches, two per page, unless stuck repeats
+// the first page token.
+type pagedMismatches struct {
+	pb.UnimplementedLogServiceServer
+	n     int
+	stuck bool
+}
+
+func (s *pagedMismatches) ListMismatches(_ context.Context, req *pb.ListMismatchesRequest) (*pb.ListMismatchesResponse, error) {
+	start := 0
+	if req.GetPageToken() != "" {
+		start, _ = strconv.Atoi(req.GetPageToken())
+	}
+	resp := &pb.ListMismatchesResponse{}
+	for i := start; i < min(start+2, s.n); i++ {
+		resp.Mismatches = append(resp.Mismatches, &pb.Mismatch{Id: uint64(10 + i), SourceUri: "git+https://example.org/x", Commit: strings.Repeat("a", 40),
+			Platform: "linux/amd64", Artifact: "a" + strconv.Itoa(i), Digests: []*pb.MismatchDigest{
+				{Sha256: sha("1"), ClaimIndexes: []uint64{uint64(i)}, Recipes: []string{sha("r")}},
+				{Sha256: sha("2"), ClaimIndexes: []uint64{uint64(10 + i), 20}, Recipes: []string{sha("r"), sha("s")}}}})
+	}
+	if start+2 < s.n {
+		resp.NextPageToken = strconv.Itoa(start + 2)
+		if s.stuck {
+			resp.NextPageToken = "2"
+		}
+	}
+	return resp, nil
+}
+
+func mismatchSource(t *testing.T, svc pb.LogServiceServer) *grpcsource.Source {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	pb.RegisterLogServiceServer(srv, svc)
+	go srv.Serve(ln)
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return grpcsource.New(conn)
+}
+
+func TestMismatches(t *testing.T) {
+	ms, err := mismatchSource(t, &pagedMismatches{n: 5}).Mismatches(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 5 || ms[4].ID != 14 || ms[4].Identity != (client.Identity{Source: "git+https://example.org/x", Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "a4"}) ||
+		len(ms[4].Digests) != 2 || ms[4].Digests[1].SHA256 != sha("2") || ms[4].Digests[1].Claims[0] != 14 || ms[4].Digests[1].Recipes[1] != sha("s") {
+		t.Errorf("Mismatches = %+v", ms)
+	}
+	if _, err := mismatchSource(t, &pagedMismatches{n: 7, stuck: true}).Mismatches(context.Background()); err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Errorf("Mismatches with a repeated page token = %v", err)
+	}
+	if ms, err := mismatchSource(t, &pagedMismatches{}).Mismatches(context.Background()); err != nil || len(ms) != 0 {
+		t.Errorf("Mismatches of none = %+v, %v", ms, err)
+	}
+}

@@ -1,0 +1,532 @@
+package client
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/tiles"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/tlog"
+	"golang.org/x/sync/errgroup"
+)
+
+// Kinds of [Finding]: what a monitor caught a log doing.
+const (
+	FindingCheckpoint       = "checkpoint"        // the checkpoint fails the policy (signature, witness quorum)
+	FindingInconsistency    = "inconsistency"     // the checkpoint contradicts a remembered one; see MonitorReport.Evidence
+	FindingTile             = "tile"              // a hash tile does not authenticate against the checkpoint
+	FindingBundle           = "bundle"            // an entry bundle's entries do not hash to their leaves
+	FindingEntry            = "malformed entry"   // a logged entry is not a well-formed claim
+	FindingSignature        = "bad signature"     // a logged claim carries a signature that does not verify
+	FindingLookup           = "lookup"            // a lookup answer is malformed: bad proof, index twice or out of range
+	FindingHiddenClaim      = "hidden claim"      // a lookup by digest left out a claim naming the digest
+	FindingInventedClaim    = "invented claim"    // a lookup by digest returned an index that is no valid claim naming it
+	FindingMissingMismatch  = "missing mismatch"  // the log does not list (all of) a mismatch its entries show
+	FindingInventedMismatch = "invented mismatch" // the log lists a mismatch (or a claim in one) its entries do not show
+)
+
+// lookupsInFlight bounds the ClaimsByDigest calls of a monitor pass.
+const lookupsInFlight = 4
+
+// An IndexSource answers what a log derives from its entries: the claims
+// naming a digest and the list of mismatches, plus consistency proofs. It is
+// what [MonitorLog] checks against the entries; package client/grpcsource
+// implements it over the log's gRPC API. Implementations MUST be safe for
+// concurrent use, and return errors only when they cannot answer.
+type IndexSource interface {
+	// ClaimsByDigest is [Source.ClaimsByDigest].
+	ClaimsByDigest(ctx context.Context, sha256 string, treeSize int64) (Lookup, error)
+	// ConsistencyProof is [Source.ConsistencyProof].
+	ConsistencyProof(ctx context.Context, oldSize, newSize int64) ([]tlog.Hash, error)
+	// Mismatches returns every mismatch the log lists, as it lists them.
+	Mismatches(ctx context.Context) ([]Mismatch, error)
+}
+
+// A Mismatch is a build identity for which claims name different artifact
+// digests: as a log lists it, or as [MonitorLog] derives it from entries.
+type Mismatch struct {
+	// ID is the index of the claim that created the mismatch: the first
+	// claim naming a digest other than the identity's first one.
+	ID       int64            `json:"id"`
+	Identity Identity         `json:"identity"`
+	Digests  []MismatchDigest `json:"digests"` // in order of first appearance
+}
+
+// A MismatchDigest is one digest claimed for a build identity.
+type MismatchDigest struct {
+	SHA256  string   `json:"sha256"`
+	Claims  []int64  `json:"claims"`  // indexes of the claims naming it, in log order
+	Recipes []string `json:"recipes"` // their recipe digests, in the same order
+}
+
+// MonitorConfig configures [MonitorLog]. Policy, Tiles, Index and State are
+// required.
+type MonitorConfig struct {
+	// Policy gives the log's key, the witnesses and their quorum.
+	Policy *Policy
+	// Tiles reads the log's c2sp.org/tlog-tiles resources; its "checkpoint"
+	// is the witnessed checkpoint the pass checks up to.
+	Tiles Fetcher
+	// Index is the log's API, whose answers the pass checks.
+	Index IndexSource
+	// State holds the checkpoints remembered per log and the monitor state.
+	State *State
+	// OnClaim, if set, is called for each new valid claim of the pass, in
+	// index order, after every check and before the state advances. If it
+	// fails, the pass fails and the state stays: the next pass calls it
+	// again for the same claims (at-least-once).
+	OnClaim func(context.Context, MonitorClaim) error
+}
+
+// A MonitorReport is the outcome of one [MonitorLog] pass. It serialises to
+// JSON as attestlog monitor --json prints it.
+type MonitorReport struct {
+	Origin     string `json:"origin"`
+	OldSize    int64  `json:"old_size"`   // the size monitored before the pass
+	Size       int64  `json:"size"`       // the size of the witnessed checkpoint checked against
+	Checkpoint string `json:"checkpoint"` // that checkpoint, verbatim; empty if it did not verify
+	Tiles      int    `json:"tiles"`      // hash tiles authenticated
+	Bundles    int    `json:"bundles"`    // entry bundles re-hashed
+	Entries    int64  `json:"entries"`    // new entries read
+	// Claims are the new entries that are valid claims, in index order.
+	Claims []MonitorClaim `json:"claims"`
+	// Digests is how many digests were looked up; Mismatches how many
+	// mismatches the entries up to Size show.
+	Digests    int `json:"digests_checked"`
+	Mismatches int `json:"mismatches"`
+	// Findings are what the log did wrong; empty if nothing.
+	Findings []Finding `json:"findings"`
+	// Evidence is the path of the evidence file of an inconsistency, if any.
+	Evidence string `json:"evidence,omitempty"`
+	// Saved is whether the monitor state advanced to Size.
+	Saved bool `json:"saved"`
+}
+
+// A MonitorClaim is a new claim a monitor pass read.
+type MonitorClaim struct {
+	Index    int64            `json:"index"`
+	Signers  []string         `json:"signers"` // verifier keys, in entry order
+	Source   string           `json:"source"`
+	Commit   string           `json:"commit"`
+	Platform string           `json:"platform"`
+	Recipe   string           `json:"recipe"`
+	Subjects []MonitorSubject `json:"subjects"`
+	Entry    []byte           `json:"-"` // the entry bytes as logged
+}
+
+// A MonitorSubject is one artifact of a [MonitorClaim].
+type MonitorSubject struct {
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"`
+}
+
+// A Finding is one thing a log did wrong.
+type Finding struct {
+	Kind     string `json:"kind"`               // one of the Finding* constants
+	Index    *int64 `json:"index,omitempty"`    // the entry concerned, if one
+	SHA256   string `json:"sha256,omitempty"`   // the digest looked up, if any
+	Mismatch *int64 `json:"mismatch,omitempty"` // the mismatch ID concerned, if one
+	Detail   string `json:"detail"`
+}
+
+// MonitorLog runs one pass of a monitor over the log of cfg.Policy that
+// cfg.Tiles serves, from the state it remembers in cfg.State (nothing, the
+// first time) to the log's current witnessed checkpoint:
+//
+//  1. The checkpoint must carry the log's signature and meet the witness
+//     quorum, and be consistent with the checkpoint the state remembers for
+//     the log ([State.Update]) and with the one the monitor last reached.
+//     Consistency proofs towards the new checkpoint are computed from its
+//     authenticated tiles, not asked for.
+//  2. Every hash tile covering a new entry is authenticated against the
+//     checkpoint (tlog.TileHashReader); every new entry bundle is re-hashed
+//     against the authenticated leaf hashes.
+//  3. Every new entry must be a claim entry whose signatures all verify and
+//     whose statement parses; the monitor adds each claim to its own index
+//     of build identities (per identity: the digests, with claim indexes
+//     and recipes), derived from entries alone.
+//  4. For every digest a new claim names (and every digest with a finding
+//     in an earlier pass), cfg.Index's lookup by digest, proven against the
+//     checkpoint, must return exactly the claims the index holds: one left
+//     out is a hidden claim, one that does not name the digest an invented
+//     one.
+//  5. The mismatches the index shows must be exactly those cfg.Index lists
+//     below the checkpoint's size, with the same claims and recipes.
+//
+// Then cfg.OnClaim runs for each new claim, and the monitor state advances
+// to the checkpoint. If step 1 or 2 finds anything, the pass stops there and
+// the state stays, so every later pass reports it again. Findings of steps
+// 3 to 5 leave the state advancing (the index is derived from authenticated
+// entries), but digests with findings are looked up again by the next
+// passes until their answers are right, and mismatches are compared in full
+// on every pass.
+//
+// MonitorLog returns an error, with the report so far, only when it could
+// not ask (the fetcher or index failed, the state directory failed,
+// OnClaim failed, ctx done); what the log did wrong is in the report's
+// findings. A monitor holds the new claims of a pass in memory, and its
+// state grows with the number of claims in the log.
+func MonitorLog(ctx context.Context, cfg MonitorConfig) (*MonitorReport, error) {
+	if cfg.Policy == nil || cfg.Tiles == nil || cfg.Index == nil || cfg.State == nil {
+		return nil, errors.New("client: MonitorLog: Policy, Tiles, Index and State are required")
+	}
+	msg, err := cfg.Tiles.Fetch(ctx, "checkpoint")
+	if err != nil {
+		return nil, fmt.Errorf("fetching checkpoint: %w", err)
+	}
+	r := &MonitorReport{Claims: []MonitorClaim{}, Findings: []Finding{}}
+	vc, err := cfg.Policy.TLog.VerifyCheckpoint(msg)
+	if vc != nil {
+		r.Origin, r.Size = vc.Origin, vc.Size
+	}
+	if err != nil {
+		r.find(FindingCheckpoint, nil, "%v", err)
+		return r, nil
+	}
+	r.Checkpoint = string(msg)
+	ms, err := cfg.State.loadMonitor(vc)
+	if err != nil {
+		return r, err
+	}
+	r.OldSize = ms.Size
+	mp := &monitorPass{cfg: cfg, r: r, vc: vc, ms: ms, w: newTileWalker(ctx, cfg.Tiles, tlog.Tree{N: vc.Size, Hash: vc.Hash})}
+	if ok, err := mp.consistent(ctx); !ok || err != nil {
+		return r, err
+	}
+	if vc.Size < ms.Size {
+		return r, nil // an older view: nothing new to read, and the state stays
+	}
+	digests := map[string]bool{}
+	if ok, err := mp.entries(ctx, digests); !ok || err != nil {
+		return r, err
+	}
+	for _, d := range ms.Recheck {
+		digests[d] = true
+	}
+	recheck, err := mp.lookups(ctx, slices.Sorted(maps.Keys(digests)))
+	if err != nil {
+		return r, err
+	}
+	if err := mp.mismatches(ctx); err != nil {
+		return r, err
+	}
+	if cfg.OnClaim != nil {
+		for _, c := range r.Claims {
+			if err := cfg.OnClaim(ctx, c); err != nil {
+				return r, fmt.Errorf("new claim %d: %w", c.Index, err)
+			}
+		}
+	}
+	ms.Size, ms.Checkpoint, ms.Recheck = vc.Size, string(vc.Note), recheck
+	if err := cfg.State.saveMonitor(ms); err != nil {
+		return r, err
+	}
+	r.Saved = true
+	return r, nil
+}
+
+// monitorPass is the state of one MonitorLog call.
+type monitorPass struct {
+	cfg MonitorConfig
+	r   *MonitorReport
+	vc  *tiles.VerifiedCheckpoint
+	ms  *monitorState
+	w   *tileWalker
+}
+
+func (r *MonitorReport) find(kind string, index *int64, format string, args ...any) {
+	r.Findings = append(r.Findings, Finding{Kind: kind, Index: index, Detail: fmt.Sprintf(format, args...)})
+}
+
+// tamper records a tamperError as a finding and reports whether err was one.
+func (r *MonitorReport) tamper(err error) bool {
+	var te *tamperError
+	if !errors.As(err, &te) {
+		return false
+	}
+	r.find(te.kind, nil, "%v", te.err)
+	return true
+}
+
+// consistent does step 1 of MonitorLog after the policy check, and reports
+// whether the checkpoint is consistent with everything remembered.
+func (mp *monitorPass) consistent(ctx context.Context) (bool, error) {
+	err := mp.cfg.State.Update(ctx, mp.vc, tileProofs{index: mp.cfg.Index, w: mp.w})
+	var ie *InconsistencyError
+	switch {
+	case errors.As(err, &ie):
+		mp.r.find(FindingInconsistency, nil, "%v", err)
+		mp.r.Evidence = ie.Evidence
+		return false, nil
+	case mp.r.tamper(err):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	old := mp.ms
+	if old.Size == 0 || old.Size > mp.vc.Size {
+		return true, nil // an older checkpoint than the monitored one was checked by State.Update
+	}
+	h, err := tlog.TreeHash(old.Size, mp.w)
+	if mp.r.tamper(err) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if h == old.hash {
+		return true, nil
+	}
+	p, err := tlog.ProveTree(mp.vc.Size, old.Size, mp.w)
+	if mp.r.tamper(err) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	reason := fmt.Errorf("the tree of size %d gives the monitored tree of size %d the root hash %v, not %v", mp.vc.Size, old.Size, h, old.hash)
+	err = mp.cfg.State.inconsistent(mp.vc.Origin, []byte(old.Checkpoint), mp.vc.Note, p, reason)
+	mp.r.find(FindingInconsistency, nil, "%v", err)
+	if errors.As(err, &ie) {
+		mp.r.Evidence = ie.Evidence
+	}
+	return false, nil
+}
+
+// tileProofs gives State.Update consistency proofs towards the walker's
+// tree from its authenticated tiles, and asks the index for any other.
+type tileProofs struct {
+	index IndexSource
+	w     *tileWalker
+}
+
+func (s tileProofs) Checkpoint(context.Context) ([]byte, error) {
+	return nil, errors.New("client: a monitor asks no checkpoint of its index")
+}
+
+func (s tileProofs) ClaimsByDigest(ctx context.Context, sha256 string, treeSize int64) (Lookup, error) {
+	return s.index.ClaimsByDigest(ctx, sha256, treeSize)
+}
+
+func (s tileProofs) ClaimsBySource(context.Context, string, string, string, int64) (Lookup, error) {
+	return Lookup{}, errors.New("client: a monitor does not look up sources")
+}
+
+func (s tileProofs) ConsistencyProof(ctx context.Context, oldSize, newSize int64) ([]tlog.Hash, error) {
+	if newSize == s.w.tree.N {
+		return tlog.ProveTree(newSize, oldSize, s.w)
+	}
+	return s.index.ConsistencyProof(ctx, oldSize, newSize)
+}
+
+// entries does steps 2 and 3 of MonitorLog, adding the digests of new
+// claims to digests, and reports whether the tiles and bundles held.
+func (mp *monitorPass) entries(ctx context.Context, digests map[string]bool) (bool, error) {
+	first, end := mp.ms.Size, mp.vc.Size
+	defer func() { mp.r.Tiles = len(mp.w.tr.read) }()
+	if first >= end {
+		return true, nil
+	}
+	for n := first / tiles.Width; n*tiles.Width < end; n++ {
+		entries, _, err := mp.w.bundle(ctx, n)
+		if mp.r.tamper(err) {
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
+		mp.r.Bundles++
+		for i, e := range entries {
+			if idx := n*tiles.Width + int64(i); idx >= first {
+				mp.r.Entries++
+				mp.entry(idx, e, digests)
+			}
+		}
+	}
+	return true, nil
+}
+
+// entry checks one new entry and adds its claim to the index.
+func (mp *monitorPass) entry(idx int64, e []byte, digests map[string]bool) {
+	ent, err := claim.ParseEntry(e)
+	if err != nil {
+		mp.r.find(FindingEntry, &idx, "%v", err)
+		return
+	}
+	if _, err := ent.Verify(); err != nil {
+		mp.r.find(FindingSignature, &idx, "%v", err)
+		return
+	}
+	c, err := claim.ParseStatement(ent.Payload)
+	if err != nil {
+		mp.r.find(FindingEntry, &idx, "%v", err)
+		return
+	}
+	mc := MonitorClaim{Index: idx, Source: c.Source, Commit: c.Commit, Platform: c.Platform, Recipe: c.Recipe, Entry: e}
+	for _, s := range ent.Signatures {
+		mc.Signers = append(mc.Signers, s.VKey)
+	}
+	for _, s := range c.Subjects {
+		mc.Subjects = append(mc.Subjects, MonitorSubject{Name: s.Name, SHA256: s.SHA256})
+		mp.ms.add(Identity{Source: c.Source, Commit: c.Commit, Platform: c.Platform, Artifact: s.Name}, s.SHA256, idx, c.Recipe)
+		digests[s.SHA256] = true
+	}
+	mp.r.Claims = append(mp.r.Claims, mc)
+}
+
+// lookups does step 4 of MonitorLog and returns the digests with findings.
+// The lookups run concurrently; their answers are judged in digest order.
+func (mp *monitorPass) lookups(ctx context.Context, digests []string) ([]string, error) {
+	mp.r.Digests = len(digests)
+	answers := make([]Lookup, len(digests))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(lookupsInFlight)
+	for i, d := range digests {
+		g.Go(func() error {
+			lk, err := mp.cfg.Index.ClaimsByDigest(gctx, d, mp.vc.Size)
+			if err != nil {
+				return fmt.Errorf("looking up claims for %s: %w", d, err)
+			}
+			answers[i] = lk
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	recheck := []string{}
+	for i, d := range digests {
+		before := len(mp.r.Findings)
+		mp.judgeLookup(d, answers[i])
+		for k := before; k < len(mp.r.Findings); k++ {
+			mp.r.Findings[k].SHA256 = d
+		}
+		if len(mp.r.Findings) > before {
+			recheck = append(recheck, d)
+		}
+	}
+	return recheck, nil
+}
+
+// judgeLookup compares a lookup's answer for d with the monitor's index.
+func (mp *monitorPass) judgeLookup(d string, lk Lookup) {
+	size, root := mp.vc.Size, mp.vc.Hash
+	want := map[int64]bool{}
+	for _, idx := range mp.ms.byDigest[d] {
+		want[idx] = true
+	}
+	got := map[int64]bool{}
+	for _, pc := range lk.Claims {
+		idx := pc.Index
+		switch {
+		case idx < 0 || idx >= size:
+			mp.r.find(FindingLookup, &idx, "the lookup returned an index outside the tree of size %d", size)
+			continue
+		case got[idx]:
+			mp.r.find(FindingLookup, &idx, "the lookup returned this index twice")
+			continue
+		}
+		got[idx] = true
+		leaf := tlog.RecordHash(pc.Entry)
+		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(idx), uint64(size), leaf[:], hashSlices(pc.Proof), root[:]); err != nil {
+			mp.r.find(FindingLookup, &idx, "the entry returned does not verify against the checkpoint of size %d: %v", size, err)
+		}
+		if !want[idx] {
+			mp.r.find(FindingInventedClaim, &idx, "the lookup by digest returned this entry, which is not a valid claim naming the digest")
+		}
+	}
+	for _, idx := range mp.ms.byDigest[d] {
+		if !got[idx] {
+			mp.r.find(FindingHiddenClaim, &idx, "the lookup by digest against the tree of size %d left out this claim naming the digest", size)
+		}
+	}
+}
+
+// mismatches does step 5 of MonitorLog.
+func (mp *monitorPass) mismatches(ctx context.Context) error {
+	listed, err := mp.cfg.Index.Mismatches(ctx)
+	if err != nil {
+		return fmt.Errorf("listing mismatches: %w", err)
+	}
+	derived := mp.ms.mismatches()
+	mp.r.Mismatches = len(derived)
+	byID := map[int64]Mismatch{}
+	for _, m := range listed {
+		if m.ID >= mp.vc.Size {
+			continue // created past the checkpoint
+		}
+		if _, ok := byID[m.ID]; ok {
+			mp.findMismatch(FindingInventedMismatch, m.ID, "the log lists this mismatch twice")
+			continue
+		}
+		byID[m.ID] = m
+	}
+	for _, m := range derived {
+		l, ok := byID[m.ID]
+		delete(byID, m.ID)
+		switch {
+		case !ok:
+			mp.findMismatch(FindingMissingMismatch, m.ID, "the log does not list the mismatch of %s that claim %d created", describeIdentity(m.Identity), m.ID)
+		case l.Identity != m.Identity:
+			mp.findMismatch(FindingMissingMismatch, m.ID, "the log lists mismatch %d as %s, the entries show it for %s", m.ID, describeIdentity(l.Identity), describeIdentity(m.Identity))
+			mp.findMismatch(FindingInventedMismatch, m.ID, "the log lists mismatch %d for %s, which the entries do not show", m.ID, describeIdentity(l.Identity))
+		default:
+			mp.compareMismatch(m, l)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(byID)) {
+		mp.findMismatch(FindingInventedMismatch, id, "the log lists a mismatch of %s that the entries do not show", describeIdentity(byID[id].Identity))
+	}
+	return nil
+}
+
+// compareMismatch compares the claims of a derived mismatch with the listed one.
+func (mp *monitorPass) compareMismatch(derived, listed Mismatch) {
+	type claimAt struct {
+		digest string
+		index  int64
+	}
+	recipes := func(m Mismatch, limit int64) (map[claimAt]string, bool) {
+		out := map[claimAt]string{}
+		for _, d := range m.Digests {
+			if len(d.Recipes) != len(d.Claims) {
+				return nil, false
+			}
+			for i, idx := range d.Claims {
+				if idx < limit {
+					out[claimAt{d.SHA256, idx}] = d.Recipes[i]
+				}
+			}
+		}
+		return out, true
+	}
+	want, _ := recipes(derived, mp.vc.Size)
+	got, ok := recipes(listed, mp.vc.Size)
+	if !ok {
+		mp.findMismatch(FindingInventedMismatch, derived.ID, "the log lists a digest with more or fewer recipes than claims")
+		return
+	}
+	for _, c := range slices.SortedFunc(maps.Keys(want), func(a, b claimAt) int { return cmp.Compare(a.index, b.index) }) {
+		if r, ok := got[c]; !ok {
+			mp.findMismatch(FindingMissingMismatch, derived.ID, "the log does not list claim %d naming %s", c.index, c.digest)
+		} else if r != want[c] {
+			mp.findMismatch(FindingInventedMismatch, derived.ID, "the log lists claim %d with recipe %s, the entry has %s", c.index, r, want[c])
+		}
+	}
+	for _, c := range slices.SortedFunc(maps.Keys(got), func(a, b claimAt) int { return cmp.Compare(a.index, b.index) }) {
+		if _, ok := want[c]; !ok {
+			mp.findMismatch(FindingInventedMismatch, derived.ID, "the log lists claim %d as naming %s, which the entries do not show", c.index, c.digest)
+		}
+	}
+}
+
+func (mp *monitorPass) findMismatch(kind string, id int64, format string, args ...any) {
+	mp.r.Findings = append(mp.r.Findings, Finding{Kind: kind, Mismatch: &id, Detail: fmt.Sprintf(format, args...)})
+}
+
+func describeIdentity(id Identity) string {
+	return fmt.Sprintf("%s@%s %s %s", id.Source, id.Commit, id.Platform, id.Artifact)
+}

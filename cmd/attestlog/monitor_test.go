@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/log"
+	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
+)
+
+// monitorLog is a test log with the claims the monitor tests follow: three
+// builders agree on one binary and carol claims another (a mismatch), and
+// an unrelated tool.
+func monitorLog(t *testing.T) (*testLog, string) {
+	t.Helper()
+	tl := newTestLog(t)
+	for _, s := range []string{"ci-a", "alice", "bob"} {
+		tl.addClaim(t, "met", "hello", sha256Hex(binaryOf("met")), s)
+	}
+	tl.addClaim(t, "met", "hello", sha256Hex([]byte("evil")), "carol")
+	tl.addClaim(t, "tool", "tool", sha256Hex([]byte("tool")), "mallory")
+	tl.waitWitnessed(t)
+	return tl, tl.policy(t, "")
+}
+
+func TestMonitor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a log with witnesses")
+	}
+	tl, policy := monitorLog(t)
+	state, execDir := t.TempDir(), t.TempDir()
+	t.Setenv("EXEC_DIR", execDir)
+	execCmd := `cat > "$EXEC_DIR/$ATTESTLOG_INDEX.entry" && echo "$ATTESTLOG_INDEX $ATTESTLOG_ARTIFACT $ATTESTLOG_SHA256 $ATTESTLOG_PLATFORM" >> "$EXEC_DIR/calls"`
+	args := []string{"monitor", "--once", "--log", tl.grpcAddr, "--policy", policy, "--state", state, "--exec", execCmd}
+	calls := func() []string {
+		b, err := os.ReadFile(filepath.Join(execDir, "calls"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Split(strings.TrimSpace(string(b)), "\n")
+	}
+	pass := func(wantSummary string) {
+		t.Helper()
+		code, out := runCode(t, args...)
+		if code != 0 || !strings.Contains(out, wantSummary) {
+			t.Fatalf("monitor: exit %d, want 0 and %q\n%s", code, wantSummary, out)
+		}
+	}
+
+	pass("example.test/attestlog: tree size 0 -> 5: 5 new entries, 5 new claims; 1 tiles and 1 entry bundles authenticated, 3 digests looked up, 1 mismatches: OK")
+	got := calls()
+	if len(got) != 5 || got[3] != "3 hello "+sha256Hex([]byte("evil"))+" linux/amd64" {
+		t.Fatalf("--exec ran for %q", got)
+	}
+	resp, err := tl.lc.GetEntries(t.Context(), &pb.GetEntriesRequest{Start: 0, Count: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range resp.GetEntries() {
+		if b := readBytes(t, filepath.Join(execDir, fmt.Sprintf("%d.entry", i))); string(b) != string(e) {
+			t.Errorf("--exec for claim %d read %q on stdin, want the entry", i, b)
+		}
+	}
+
+	tl.addClaim(t, "met", "hello", sha256Hex(binaryOf("met")), "carol")
+	tl.addClaim(t, "tool", "tool", sha256Hex([]byte("another tool")), "alice") // a second mismatch
+	tl.waitWitnessed(t)
+	pass("tree size 5 -> 7: 2 new entries, 2 new claims; 1 tiles and 1 entry bundles authenticated, 2 digests looked up, 2 mismatches: OK")
+	if got := calls(); len(got) != 7 || !strings.HasPrefix(got[5], "5 hello ") || !strings.HasPrefix(got[6], "6 tool ") {
+		t.Fatalf("--exec ran for %q, want each claim once", got)
+	}
+	pass("tree size 7 -> 7: 0 new entries, 0 new claims")
+	if got := calls(); len(got) != 7 {
+		t.Fatalf("--exec ran again: %q", got)
+	}
+
+	code, out := runCode(t, "monitor", "--once", "--json", "--log", tl.grpcAddr, "--policy", policy, "--state", t.TempDir())
+	var r client.MonitorReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != 0 {
+		t.Fatalf("monitor --json: exit %d, %v\n%s", code, err, out)
+	}
+	if r.Size != 7 || len(r.Claims) != 7 || len(r.Findings) != 0 || !r.Saved || r.Mismatches != 2 || r.Claims[6].Subjects[0].Name != "tool" {
+		t.Errorf("monitor --json report:\n%s", out)
+	}
+}
+
+// droppingService is a malicious LogService: the real log's, except that
+// LookupByDigest leaves out the claim at one index.
+type droppingService struct {
+	*log.Service
+	drop uint64
+}
+
+func (s droppingService) LookupByDigest(ctx context.Context, req *pb.LookupByDigestRequest) (*pb.LookupByDigestResponse, error) {
+	resp, err := s.Service.LookupByDigest(ctx, req)
+	if err == nil {
+		resp.Claims = slices.DeleteFunc(resp.Claims, func(pc *pb.ProvenClaim) bool { return pc.GetIndex() == s.drop })
+	}
+	return resp, err
+}
+
+func TestMonitorFindsHiddenClaim(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a log with witnesses")
+	}
+	tl, policy := monitorLog(t)
+	lying := serveTestGRPC(t, droppingService{Service: tl.svc, drop: 1})
+	state := t.TempDir()
+	want := "FINDING hidden claim (entry 1, sha256 " + sha256Hex(binaryOf("met")) + "): the lookup by digest against the tree of size 5 left out this claim naming the digest"
+	for pass := range 2 { // reported again until the log answers right
+		code, out := runCode(t, "monitor", "--once", "--log", lying, "--policy", policy, "--state", state)
+		if code != client.ExitVerifyErr || !strings.Contains(out, want) || !strings.Contains(out, ": 1 FINDINGS") {
+			t.Fatalf("monitor pass %d against a log hiding claim 1: exit %d, want 8 and %q\n%s", pass, code, want, out)
+		}
+	}
+	if code, out := runCode(t, "monitor", "--once", "--log", tl.grpcAddr, "--policy", policy, "--state", state); code != 0 || !strings.Contains(out, "1 digests looked up, 1 mismatches: OK") {
+		t.Fatalf("monitor against the honest log: exit %d\n%s", code, out)
+	}
+}
+
+// flipProxy serves base's resources, flipping one byte of the resource at path.
+func flipProxy(t *testing.T, base, path string, at int) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := http.Get(strings.TrimSuffix(base, "/") + r.URL.Path)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		if r.URL.Path == "/"+path {
+			b[at%len(b)] ^= 0x40
+		}
+		w.WriteHeader(resp.StatusCode)
+		w.Write(b)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/"
+}
+
+func TestMonitorFindsTampering(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a log with witnesses")
+	}
+	tl, policy := monitorLog(t)
+	for _, tt := range []struct {
+		path, want string
+	}{
+		{"tile/0/000.p/5", "FINDING tile: authenticating level-0 tile 0:"},
+		{"tile/entries/000.p/5", "FINDING bundle: entry 0 in tile/entries/000.p/5 does not hash to its leaf in the tree"},
+	} {
+		t.Run(tt.path, func(t *testing.T) {
+			proxy := flipProxy(t, tl.httpURL, tt.path, 2*32+7) // in the third leaf hash, or the first entry
+			code, out := runCode(t, "monitor", "--once", "--log", tl.grpcAddr, "--http", proxy, "--policy", policy, "--state", t.TempDir())
+			if code != client.ExitVerifyErr || !strings.Contains(out, tt.want) || !strings.Contains(out, "(the state did not advance)") {
+				t.Errorf("monitor through a proxy flipping a byte of %s: exit %d, want 8 and %q\n%s", tt.path, code, tt.want, out)
+			}
+			_, err := client.CheckLog(t.Context(), client.HTTPFetcher{Base: proxy}, tl.l.Verifier)
+			if !errors.Is(err, client.ErrCheck) {
+				t.Errorf("CheckLog through the proxy = %v, want ErrCheck", err)
+			}
+		})
+	}
+	if _, err := client.CheckLog(t.Context(), client.HTTPFetcher{Base: tl.httpURL}, tl.l.Verifier); err != nil {
+		t.Errorf("CheckLog of the log itself: %v", err)
+	}
+}
