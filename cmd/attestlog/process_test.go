@@ -41,12 +41,20 @@ type proc struct {
 	done  chan struct{}
 }
 
-// startProc runs "attestlog args..." as a new process and waits until it
-// printed every prefix in want, e.g. "http listening on".
+// startProc runs "attestlog args..." as a new process (this test binary,
+// running main) and waits until it printed every prefix in want, e.g.
+// "http listening on".
 func startProc(t *testing.T, want []string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), envRunMain+"=1")
+	return startProgram(t, os.Args[0], []string{envRunMain + "=1"}, want, args...)
+}
+
+// startProgram runs program with args and extra environment as a new
+// process and waits until it printed every prefix in want.
+func startProgram(t *testing.T, program string, env, want []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(program, args...)
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
