@@ -183,36 +183,8 @@ func ParsePolicy(b []byte) (*Policy, error) {
 }
 
 func parseBuilderGroup(args []string, defined func(string) bool) (BuilderGroup, error) {
-	if len(args) < 3 {
-		return BuilderGroup{}, fmt.Errorf("want \"builders <name> all|any|<k> <member>...\"")
-	}
-	g := BuilderGroup{Name: args[0], Members: args[2:]}
-	if defined(g.Name) {
-		return g, fmt.Errorf("name %q defined twice", g.Name)
-	}
-	seen := map[string]bool{}
-	for _, m := range g.Members {
-		switch {
-		case !defined(m):
-			return g, fmt.Errorf("member %q is not a builder or builders group defined on an earlier line", m)
-		case seen[m]:
-			return g, fmt.Errorf("member %q listed twice", m)
-		}
-		seen[m] = true
-	}
-	switch args[1] {
-	case "all":
-		g.K = len(g.Members)
-	case "any":
-		g.K = 1
-	default:
-		k, err := strconv.Atoi(args[1])
-		if err != nil || k < 1 || k > len(g.Members) || strconv.Itoa(k) != args[1] {
-			return g, fmt.Errorf("threshold %q is not all, any or a decimal from 1 to %d", args[1], len(g.Members))
-		}
-		g.K = k
-	}
-	return g, nil
+	g, err := tiles.ParseGroup("builders", "builder or builders group", args, defined)
+	return BuilderGroup{Name: g.Name, K: g.K, Members: g.Members}, err
 }
 
 // rawKey returns the public key a vkey wraps, without its type byte, or nil

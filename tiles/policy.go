@@ -172,18 +172,31 @@ func ParsePolicy(b []byte, extensions ...string) (*Policy, error) {
 }
 
 func parseGroup(args []string, defined map[string]bool) (PolicyGroup, error) {
+	if len(args) > 0 && args[0] == "none" {
+		return PolicyGroup{}, errors.New(`name "none" is reserved`)
+	}
+	return ParseGroup("group", "witness or group", args, func(name string) bool { return name != "none" && defined[name] })
+}
+
+// ParseGroup parses the fields after the keyword of a threshold group line,
+// "<name> all|any|<k> <member>...", which tlog-policy's group lines and
+// attestlog's builders lines share: at least one member, each defined
+// (defined reports it) and listed once, 1 <= k <= n with no leading zeros,
+// and a name not yet defined. keyword and what (the kind of member) word
+// its errors.
+func ParseGroup(keyword, what string, args []string, defined func(string) bool) (PolicyGroup, error) {
 	if len(args) < 3 {
-		return PolicyGroup{}, errors.New("want \"group <name> all|any|<k> <member>...\"")
+		return PolicyGroup{}, fmt.Errorf("want \"%s <name> all|any|<k> <member>...\"", keyword)
 	}
 	g := PolicyGroup{Name: args[0], Members: args[2:]}
-	if defined[g.Name] {
+	if defined(g.Name) {
 		return g, fmt.Errorf("name %q defined twice", g.Name)
 	}
 	seen := map[string]bool{}
 	for _, m := range g.Members {
 		switch {
-		case m == "none" || !defined[m]:
-			return g, fmt.Errorf("member %q is not a witness or group defined on an earlier line", m)
+		case !defined(m):
+			return g, fmt.Errorf("member %q is not a %s defined on an earlier line", m, what)
 		case seen[m]:
 			return g, fmt.Errorf("member %q listed twice", m)
 		}

@@ -20,9 +20,6 @@ import (
 	"github.com/attestlog/attestlog/log/archive"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/attestlog/attestlog/tiles"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -165,32 +162,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 // newHTTPServer returns a server for the log's tlog-tiles API at "/" and
 // its metrics at "/metrics".
 func newHTTPServer(l *log.Log, logger *slog.Logger, withPprof bool) *http.Server {
-	reg := prometheus.NewRegistry()
-	logReg := prometheus.WrapRegistererWithPrefix("attestlog_log_", reg)
-	logReg.MustRegister(l.Metrics()...)
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
-	mux := http.NewServeMux()
-	mux.Handle("/", l.Handler())
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux := newServerMux(l.Handler(), "attestlog_log_", l.Metrics())
 	if withPprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	return &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		// A full entry bundle is up to 16 MiB.
-		WriteTimeout:   2 * time.Minute,
-		IdleTimeout:    2 * time.Minute,
-		MaxHeaderBytes: 64 << 10,
-		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	return newHTTPServerFor(mux, logger)
 }
 
 // serveHTTP serves HTTP on ln until ctx is done, then shuts srv down,

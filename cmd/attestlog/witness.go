@@ -14,12 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/attestlog/attestlog/witness"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -195,22 +191,5 @@ func writeVerifierKey(path, vkey string) error {
 // newWitnessHTTPServer returns a server for the witness's API at "/" and its
 // metrics at "/metrics".
 func newWitnessHTTPServer(w *witness.Witness, logger *slog.Logger) *http.Server {
-	reg := prometheus.NewRegistry()
-	prometheus.WrapRegistererWithPrefix("attestlog_witness_", reg).MustRegister(w.Metrics()...)
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
-	mux := http.NewServeMux()
-	mux.Handle("/", w.Handler())
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	return &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	return newHTTPServerFor(newServerMux(w.Handler(), "attestlog_witness_", w.Metrics()), logger)
 }
