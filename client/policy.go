@@ -2,7 +2,6 @@ package client
 
 import (
 	"bytes"
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"strconv"
@@ -190,15 +189,11 @@ func parseBuilderGroup(args []string, defined func(string) bool) (BuilderGroup, 
 // rawKey returns the public key a vkey wraps, without its type byte, or nil
 // if the vkey is malformed. Callers pass vkeys a parser already accepted.
 func rawKey(vkey string) []byte {
-	parts := strings.SplitN(vkey, "+", 3)
-	if len(parts) != 3 {
+	_, k, err := tiles.VKeyPublicKey(vkey)
+	if err != nil {
 		return nil
 	}
-	k, err := base64.StdEncoding.DecodeString(parts[2])
-	if err != nil || len(k) < 2 {
-		return nil
-	}
-	return k[1:]
+	return k
 }
 
 // Builder returns the name of the trusted identity whose key vkey wraps, and

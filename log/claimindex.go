@@ -98,10 +98,11 @@ func (ClaimIndex) Index(s Store, first int64, entries []NewEntry) ([]IndexWrite,
 		}
 		put(spaceSource, withIndex(hashFields(c.Source, c.Commit), idx), []byte(c.Platform))
 		recipe, _ := hex.DecodeString(c.Recipe)
+		ids := c.Identities()
 		for j, sub := range c.Subjects {
 			digest, _ := hex.DecodeString(sub.SHA256)
 			put(spaceDigest, withIndex(digest, idx), nil)
-			id := c.Identities()[j]
+			id := ids[j]
 			ik := identityKey(id)
 			put(spaceIdentity, withIndex(ik, idx), append(bytes.Clone(digest), recipe...))
 			mismatch, err := isNewMismatch(s, ik, digest, batchDigests, batchMismatch)

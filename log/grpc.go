@@ -163,16 +163,20 @@ func (s *Service) AddClaim(ctx context.Context, req *pb.AddClaimRequest) (*pb.Ad
 	if d, ok := s.limiter.allow(keys); !ok {
 		return nil, s.grpcError(ctx, rateLimitedError{d})
 	}
-	idx, dup, err := s.log.AppendParsed(ctx, entry.Marshal(), ParsedClaim{Entry: entry, Claim: c})
+	raw := entry.Marshal()
+	idx, dup, err := s.log.AppendParsed(ctx, raw, ParsedClaim{Entry: entry, Claim: c})
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
+	// The receipt carries the bytes just appended: the log holds exactly
+	// these at idx (deduplication is by the hash of the whole entry), so
+	// there is no need to read them back.
 	cp := s.log.Checkpoint()
-	proven, err := s.prove([]int64{idx}, cp.Size)
+	proven, err := s.provenClaim(idx, raw, cp.Size)
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
-	return &pb.AddClaimResponse{Claim: proven[0], Checkpoint: cp.Note, Duplicate: dup}, nil
+	return &pb.AddClaimResponse{Claim: proven, Checkpoint: cp.Note, Duplicate: dup}, nil
 }
 
 // validate parses a DSSE envelope into a claim entry, checks every
@@ -209,13 +213,21 @@ func (s *Service) prove(indexes []int64, size int64) ([]*pb.ProvenClaim, error) 
 		if err != nil {
 			return nil, fmt.Errorf("reading entry %d: %w", idx, err)
 		}
-		p, err := s.log.InclusionProof(idx, size)
-		if err != nil {
+		if out[i], err = s.provenClaim(idx, e[0], size); err != nil {
 			return nil, err
 		}
-		out[i] = &pb.ProvenClaim{Index: uint64(idx), Entry: e[0], TreeSize: uint64(size), InclusionProof: hashBytes(p)}
 	}
 	return out, nil
+}
+
+// provenClaim returns entry, the entry at idx, with its inclusion proof in
+// the tree of the given size.
+func (s *Service) provenClaim(idx int64, entry []byte, size int64) (*pb.ProvenClaim, error) {
+	p, err := s.log.InclusionProof(idx, size)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.ProvenClaim{Index: uint64(idx), Entry: entry, TreeSize: uint64(size), InclusionProof: hashBytes(p)}, nil
 }
 
 func hashBytes(hs []tlog.Hash) [][]byte {

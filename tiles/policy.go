@@ -228,8 +228,11 @@ func policyURL(args []string) (string, error) {
 	return args[0], nil
 }
 
-// vkeyKey returns the type byte and public key of a vkey.
-func vkeyKey(vkey string) (byte, []byte, error) {
+// VKeyPublicKey returns the type byte and the public key a signed-note
+// verifier key wraps, "<name>+<hex id>+<base64(type || key)>", accepting
+// only canonical base64. It does not check the key ID: it is for comparing
+// keys, as tlog-policy requires when it refuses one key listed twice.
+func VKeyPublicKey(vkey string) (byte, []byte, error) {
 	parts := strings.SplitN(vkey, "+", 3)
 	if len(parts) != 3 {
 		return 0, nil, fmt.Errorf("%q is not a vkey (<name>+<hex id>+<base64 key>)", vkey)
@@ -243,7 +246,7 @@ func vkeyKey(vkey string) (byte, []byte, error) {
 
 // logVerifier returns the verifier of a log's Ed25519 checkpoint key (type 0x01).
 func logVerifier(vkey string) (note.Verifier, []byte, error) {
-	t, pub, err := vkeyKey(vkey)
+	t, pub, err := VKeyPublicKey(vkey)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -259,7 +262,7 @@ func logVerifier(vkey string) (note.Verifier, []byte, error) {
 
 // witnessVerifier returns the verifier of a witness's Ed25519 cosignature/v1 key (type 0x04).
 func witnessVerifier(vkey string) (note.Verifier, []byte, error) {
-	t, pub, err := vkeyKey(vkey)
+	t, pub, err := VKeyPublicKey(vkey)
 	if err != nil {
 		return nil, nil, err
 	}

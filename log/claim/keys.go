@@ -1,7 +1,6 @@
 package claim
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -29,13 +28,6 @@ func ParseVKey(vkey string) (note.Verifier, error) {
 		return nil, fmt.Errorf("%w %q: not in canonical form", ErrBadKey, vkey)
 	}
 	return v, nil
-}
-
-// KeyID returns a short, stable identifier of a verifier key for logs and
-// indexes: the hex SHA-256 of its vkey text.
-func KeyID(vkey string) string {
-	h := sha256.Sum256([]byte(vkey))
-	return fmt.Sprintf("%x", h)
 }
 
 // pae is DSSE's pre-authentication encoding, the bytes a DSSE signature covers:
