@@ -124,7 +124,11 @@ func TestEndToEndProcesses(t *testing.T) {
 	for _, name := range []string{"author", "ci", "rebuilder"} {
 		submit(name, honest[name])
 	}
-	// The operator quietly keeps a copy of the log from before the mirror's claim.
+	// The operator quietly keeps a copy of the log from before the mirror's
+	// claim, once the honest claims are witnessed (witnessing is
+	// asynchronous; a copy taken earlier would hold only the empty tree's
+	// witnessed checkpoint, a prefix of anything, and prove nothing).
+	waitPublished(t, httpAddr, 3)
 	logProc.stop()
 	backup := filepath.Join(dir, "log-backup")
 	copyDir(t, logData, backup)
@@ -150,16 +154,7 @@ func TestEndToEndProcesses(t *testing.T) {
 	clientPolicy += "builders release 2 author ci rebuilder\nagree release\n"
 	pf := filepath.Join(dir, "client-policy")
 	os.WriteFile(pf, []byte(clientPolicy), 0o644)
-	waitFor(t, "the mirror's claim is witnessed", func() bool {
-		resp, err := http.Get("http://" + httpAddr + "/checkpoint")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		var b bytes.Buffer
-		b.ReadFrom(resp.Body)
-		return strings.Contains(b.String(), "\n4\n")
-	})
+	waitPublished(t, httpAddr, 4)
 	if out, code := al("verify", "--policy", pf, "--log", grpcAddr, honest["ci"]); code != 0 || !strings.Contains(out, "TRUSTED") {
 		t.Fatalf("verify honest: exit %d\n%s", code, out)
 	}
@@ -202,6 +197,21 @@ func TestEndToEndProcesses(t *testing.T) {
 		t.Fatalf("verify against the rolled-back log: exit %d, want bit 8 and an evidence file\n%s", code, out)
 	}
 	t.Logf("the rolled-back log was refused by the witnesses and caught by the client (exit %d)", code)
+}
+
+// waitPublished waits until the log at httpAddr publishes a checkpoint of the given size.
+func waitPublished(t *testing.T, httpAddr string, size int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("a checkpoint of size %d is published", size), func() bool {
+		resp, err := http.Get("http://" + httpAddr + "/checkpoint")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return strings.Contains(b.String(), fmt.Sprintf("\n%d\n", size))
+	})
 }
 
 func fileSHA(t *testing.T, path string) string {
