@@ -122,7 +122,7 @@ func makeBundle(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return operational(fmt.Errorf("bundle: %w", err))
 	}
 	fmt.Fprintf(stdout, "wrote %s: sha256 %s, %d claims naming it and %d more about its builds, proven against %s tree size %d\n",
-		c.out, b.Digest, len(b.Claims), len(b.SourceClaims), cp.Origin, cp.Size)
+		termSafe(c.out), termSafe(b.Digest), len(b.Claims), len(b.SourceClaims), termSafe(cp.Origin), cp.Size)
 	if from > 0 && from != cp.Size {
 		fmt.Fprintf(stdout, "with a consistency proof between the remembered tree size %d and %d\n", from, cp.Size)
 	}

@@ -88,12 +88,12 @@ func evidence(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("mismatch %d does not verify: %w", c.id, err)
 	}
-	fmt.Fprintf(stdout, "mismatch %d: %s@%s %s %s\n", m.ID, m.Source, m.Commit, m.Platform, m.Artifact)
-	fmt.Fprintf(stdout, "%d claims, proofs verified against %s\n", len(vcs), cpStatus)
+	fmt.Fprintf(stdout, "mismatch %d: %s@%s %s %s\n", m.ID, termSafe(m.Source), termSafe(m.Commit), termSafe(m.Platform), termSafe(m.Artifact))
+	fmt.Fprintf(stdout, "%d claims, proofs verified against %s\n", len(vcs), termSafe(cpStatus))
 	if err := writeEvidence(c.out, m, resp.GetCheckpoint(), vcs); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: mismatch.json, checkpoint and %d claims with proofs\n", c.out, len(vcs))
+	fmt.Fprintf(stdout, "wrote %s: mismatch.json, checkpoint and %d claims with proofs\n", termSafe(c.out), len(vcs))
 	bins, err := lc.pullArtifacts(ctx, c.out, m, stdout)
 	if err != nil {
 		return err
@@ -204,12 +204,12 @@ func (lc *logClient) pullArtifacts(ctx context.Context, dir string, m mismatchJS
 		dst := filepath.Join(dir, "artifacts", d.SHA256, m.Artifact)
 		n, err := lc.download(ctx, d.SHA256, dst)
 		if errors.Is(err, errNotArchived) {
-			fmt.Fprintf(stdout, "not in the archive: sha256 %s\n", d.SHA256)
+			fmt.Fprintf(stdout, "not in the archive: sha256 %s\n", termSafe(d.SHA256))
 			continue
 		} else if err != nil {
 			return nil, fmt.Errorf("downloading sha256 %s: %w", d.SHA256, err)
 		}
-		fmt.Fprintf(stdout, "downloaded %s (%d bytes, sha256 verified)\n", dst, n)
+		fmt.Fprintf(stdout, "downloaded %s (%d bytes, sha256 verified)\n", termSafe(dst), n)
 		paths = append(paths, dst)
 	}
 	return paths, nil
@@ -326,14 +326,14 @@ func compareFiles(a, b string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%s: %d bytes\n%s: %d bytes\n", a, sa, b, sb)
+	fmt.Fprintf(w, "%s: %d bytes\n%s: %d bytes\n", termSafe(a), sa, termSafe(b), sb)
 	switch {
 	case equal:
 		fmt.Fprintln(w, "the files are identical")
 	case off == min(sa, sb) && sa < sb:
-		fmt.Fprintf(w, "%s is a prefix of %s\n", a, b)
+		fmt.Fprintf(w, "%s is a prefix of %s\n", termSafe(a), termSafe(b))
 	case off == min(sa, sb) && sb < sa:
-		fmt.Fprintf(w, "%s is a prefix of %s\n", b, a)
+		fmt.Fprintf(w, "%s is a prefix of %s\n", termSafe(b), termSafe(a))
 	default:
 		fmt.Fprintf(w, "first difference at byte offset %d (%#x)\n", off, off)
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/attestlog/attestlog/log/claim"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -32,6 +33,12 @@ func keygen(args []string, stdout, stderr io.Writer) error {
 		return usageErrorf("keygen: want one key NAME, got %d arguments", flags.NArg())
 	}
 	name := flags.Arg(0)
+	// note.GenerateKey takes any name, but a key whose name is not a valid
+	// signed-note name cannot sign or be verified, and one with control or
+	// bidi characters would be refused in claims: refuse it before writing.
+	if err := claim.CheckKeyName(name); err != nil {
+		return usageErrorf("keygen: %v; a key name is one word such as ci.example.org/release", err)
+	}
 	if *prefix == "" {
 		*prefix = strings.ReplaceAll(name, "/", "_")
 	}

@@ -123,7 +123,7 @@ func lookup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return printClaimsJSON(stdout, vcs, resp.GetCheckpoint())
 	}
-	fmt.Fprintf(stdout, "%d claims, proofs verified against %s\n", len(vcs), checkpointStatus(cp, verified))
+	fmt.Fprintf(stdout, "%d claims, proofs verified against %s\n", len(vcs), termSafe(checkpointStatus(cp, verified)))
 	return c.printTable(stdout, vcs)
 }
 
@@ -185,8 +185,8 @@ func (c *lookupConfig) printTable(w io.Writer, vcs []verifiedClaim) error {
 			if c.digest != "" && s.SHA256 != c.digest {
 				continue
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s@%s\t%s\t%s\t%s\t%s\n", vc.Index, strings.Join(vc.Signers, ","),
-				cl.Source, short(cl.Commit), cl.Platform, s.Name, short(s.SHA256), short(cl.Recipe))
+			fmt.Fprintf(tw, "%d\t%s\t%s@%s\t%s\t%s\t%s\t%s\n", vc.Index, termSafeJoin(vc.Signers, ","),
+				termSafe(cl.Source), termSafe(short(cl.Commit)), termSafe(cl.Platform), termSafe(s.Name), termSafe(short(s.SHA256)), termSafe(short(cl.Recipe)))
 		}
 	}
 	return tw.Flush()

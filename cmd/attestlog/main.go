@@ -335,7 +335,7 @@ func main() {
 	if err != nil {
 		var ee exitError
 		if !errors.As(err, &ee) || ee.err != nil {
-			fmt.Fprintf(os.Stderr, "attestlog: %v\n", err)
+			printError(os.Stderr, err)
 		}
 		os.Exit(exitCode(err))
 	}

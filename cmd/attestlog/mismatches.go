@@ -83,7 +83,7 @@ func (lc *logClient) allMismatches(ctx context.Context) ([]mismatchJSON, error) 
 }
 
 func printMismatch(w io.Writer, m mismatchJSON) {
-	fmt.Fprintf(w, "mismatch %d: %s@%s %s %s\n", m.ID, m.Source, m.Commit, m.Platform, m.Artifact)
+	fmt.Fprintf(w, "mismatch %d: %s@%s %s %s\n", m.ID, termSafe(m.Source), termSafe(m.Commit), termSafe(m.Platform), termSafe(m.Artifact))
 	for _, d := range m.Digests {
 		idx := make([]string, len(d.ClaimIndexes))
 		for i, n := range d.ClaimIndexes {
@@ -94,7 +94,7 @@ func printMismatch(w io.Writer, m mismatchJSON) {
 			recipes[i] = short(r)
 		}
 		fmt.Fprintf(w, "  sha256 %s  claims %s  recipes %s  archived %s\n",
-			d.SHA256, strings.Join(idx, ","), strings.Join(recipes, ","), yesNo(d.Archived))
+			termSafe(d.SHA256), strings.Join(idx, ","), termSafeJoin(recipes, ","), yesNo(d.Archived))
 	}
 }
 

@@ -109,7 +109,7 @@ func monitor(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		case err != nil && c.once:
 			return operational(fmt.Errorf("monitor: %w", err))
 		case err != nil:
-			fmt.Fprintf(stderr, "attestlog: monitor: %v (trying again in %v)\n", err, c.interval)
+			fmt.Fprintf(stderr, "attestlog: monitor: %s (trying again in %v)\n", termSafe(err.Error()), c.interval)
 		default:
 			found = found || len(r.Findings) > 0
 			if err := printMonitorReport(stdout, r, c.json); err != nil {
@@ -176,7 +176,7 @@ func printMonitorReport(w io.Writer, r *client.MonitorReport, asJSON bool) error
 		status += " (the state did not advance)"
 	}
 	fmt.Fprintf(w, "%s %s: tree size %d -> %d: %d new entries, %d new claims; %d tiles and %d entry bundles authenticated, %d digests looked up, %d mismatches: %s\n",
-		time.Now().UTC().Format(time.RFC3339), r.Origin, r.OldSize, r.Size, r.Entries, len(r.Claims), r.Tiles, r.Bundles, r.Digests, r.Mismatches, status)
+		time.Now().UTC().Format(time.RFC3339), termSafe(r.Origin), r.OldSize, r.Size, r.Entries, len(r.Claims), r.Tiles, r.Bundles, r.Digests, r.Mismatches, status)
 	for i, c := range r.Claims {
 		if i == maxClaimLines {
 			fmt.Fprintf(w, "  ... and %d more claims (--json lists all)\n", len(r.Claims)-i)
@@ -187,7 +187,8 @@ func printMonitorReport(w io.Writer, r *client.MonitorReport, asJSON bool) error
 			keys = append(keys, strings.SplitN(s, "+", 2)[0])
 		}
 		for _, s := range c.Subjects {
-			fmt.Fprintf(w, "  claim %d: %s@%s %s %s sha256 %s, by %s\n", c.Index, c.Source, c.Commit, c.Platform, s.Name, s.SHA256, strings.Join(keys, ", "))
+			fmt.Fprintf(w, "  claim %d: %s@%s %s %s sha256 %s, by %s\n", c.Index, termSafe(c.Source), termSafe(c.Commit), termSafe(c.Platform),
+				termSafe(s.Name), termSafe(s.SHA256), termSafeJoin(keys, ", "))
 		}
 	}
 	for _, f := range r.Findings {
@@ -205,10 +206,10 @@ func printMonitorReport(w io.Writer, r *client.MonitorReport, asJSON bool) error
 		if len(at) > 0 {
 			where = " (" + strings.Join(at, ", ") + ")"
 		}
-		fmt.Fprintf(w, "  FINDING %s%s: %s\n", f.Kind, where, f.Detail)
+		fmt.Fprintf(w, "  FINDING %s%s: %s\n", f.Kind, termSafe(where), termSafe(f.Detail))
 	}
 	if r.Evidence != "" {
-		fmt.Fprintf(w, "  evidence: %s\n", r.Evidence)
+		fmt.Fprintf(w, "  evidence: %s\n", termSafe(r.Evidence))
 	}
 	return nil
 }

@@ -172,7 +172,7 @@ func (lc *logClient) submitClaim(ctx context.Context, s submission, stdout io.Wr
 	if err := writeReceipt(s.path+".receipt.json", rec); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "logged %s at index %d (duplicate: %s)\n", s.path, rec.Index, yesNo(r.GetDuplicate()))
+	fmt.Fprintf(stdout, "logged %s at index %d (duplicate: %s)\n", termSafe(s.path), rec.Index, yesNo(r.GetDuplicate()))
 	return nil
 }
 
@@ -214,7 +214,7 @@ func (lc *logClient) uploadArtifact(ctx context.Context, u upload, stdout, stder
 	progress := func(int64) {}
 	if isTerminal(stderr) {
 		progress = func(sent int64) {
-			fmt.Fprintf(stderr, "\ruploading %s: %d/%d bytes (%d%%)", u.path, sent, u.size, sent*100/max(u.size, 1))
+			fmt.Fprintf(stderr, "\ruploading %s: %d/%d bytes (%d%%)", termSafe(u.path), sent, u.size, sent*100/max(u.size, 1))
 		}
 		defer fmt.Fprint(stderr, "\r\x1b[K")
 	}
@@ -223,9 +223,9 @@ func (lc *logClient) uploadArtifact(ctx context.Context, u upload, stdout, stder
 		return fmt.Errorf("uploading %s: %w", u.path, err)
 	}
 	if r.GetSha256() != u.sha256 {
-		return fmt.Errorf("uploading %s: the log stored sha256 %s, want %s", u.path, r.GetSha256(), u.sha256)
+		return fmt.Errorf("uploading %s: the log stored sha256 %q, want %s", u.path, r.GetSha256(), u.sha256)
 	}
-	fmt.Fprintf(stdout, "uploaded %s sha256 %s (already stored: %s)\n", u.path, u.sha256, yesNo(r.GetAlreadyStored()))
+	fmt.Fprintf(stdout, "uploaded %s sha256 %s (already stored: %s)\n", termSafe(u.path), u.sha256, yesNo(r.GetAlreadyStored()))
 	return nil
 }
 

@@ -230,7 +230,7 @@ func checkEvidenceFile(p *client.Policy, path string, stdout io.Writer) error {
 		return exitError{code: client.ExitVerifyErr, err: fmt.Errorf("the evidence does not hold: %w", err)}
 	}
 	fmt.Fprintf(stdout, "evidence holds: log %s signed checkpoints of sizes %d and %d that are inconsistent: %s\n",
-		e.Origin, e.OlderSize, e.NewerSize, e.Description)
+		termSafe(e.Origin), e.OlderSize, e.NewerSize, termSafe(e.Description))
 	return nil
 }
 
@@ -275,12 +275,12 @@ func printVerdict(w io.Writer, v *client.Verdict, file string) error {
 		what = file + " (" + what + ")"
 	}
 	if code == 0 {
-		fmt.Fprintf(w, "TRUSTED: %s\n", what)
+		fmt.Fprintf(w, "TRUSTED: %s\n", termSafe(what))
 	} else {
-		fmt.Fprintf(w, "NOT TRUSTED (exit %d: %s): %s\n", code, verdictReasons(code), what)
+		fmt.Fprintf(w, "NOT TRUSTED (exit %d: %s): %s\n", code, verdictReasons(code), termSafe(what))
 	}
 	line := func(label, format string, args ...any) {
-		fmt.Fprintf(w, "%-13s%s\n", label, fmt.Sprintf(format, args...))
+		fmt.Fprintf(w, "%-13s%s\n", label, termSafe(fmt.Sprintf(format, args...))) // every line quotes outside text
 	}
 	rule := "agree " + v.Agree
 	if v.K > 0 {

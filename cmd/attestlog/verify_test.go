@@ -221,7 +221,7 @@ func runCode(t *testing.T, args ...string) (int, string) {
 	var out bytes.Buffer
 	err := run(t.Context(), args, &out, &out)
 	if ee := (exitError{}); err != nil && (!errors.As(err, &ee) || ee.err != nil) { // as main prints it
-		fmt.Fprintf(&out, "attestlog: %v\n", err)
+		printError(&out, err)
 	}
 	return exitCode(err), out.String()
 }

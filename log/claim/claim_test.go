@@ -2,10 +2,13 @@ package claim_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/attestlog/attestlog/log/claim"
 	"golang.org/x/mod/sumdb/note"
@@ -136,6 +139,130 @@ func TestParseStatementErrors(t *testing.T) {
 	}
 }
 
+// unsafeForTerminals reports whether r is a character that must never reach
+// a claim's names: C0 and C1 controls, DEL, line separators, bidi controls.
+// It is the test's own list, written apart from the package's.
+func unsafeForTerminals(r rune) bool {
+	return r <= 0x1f || (r >= 0x7f && r <= 0x9f) || r == 0x2028 || r == 0x2029 ||
+		r == 0x061c || r == 0x200e || r == 0x200f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
+}
+
+func TestParseStatementRefusesControls(t *testing.T) {
+	pred := func(m map[string]any) map[string]any { return m["predicate"].(map[string]any) }
+	dep := func(m map[string]any) map[string]any {
+		bd := pred(m)["buildDefinition"].(map[string]any)
+		return bd["resolvedDependencies"].([]any)[0].(map[string]any)
+	}
+	name := func(n string) func(map[string]any) {
+		return func(m map[string]any) { m["subject"].([]any)[0].(map[string]any)["name"] = n }
+	}
+	uri := func(u string) func(map[string]any) { return func(m map[string]any) { dep(m)["uri"] = u } }
+	tests := []struct {
+		desc, wantField, wantChar string
+		edit                      func(map[string]any)
+	}{
+		{"ESC in artifact name", "subject[0]", "U+001B", name("hello\x1b[2J")},
+		{"CSI (C1) in artifact name", "subject[0]", "U+009B", name("hello\u009b2J")},
+		{"bidi override in artifact name", "subject[0]", "U+202E", name("hello\u202eexe.sh")},
+		{"bidi isolate in artifact name", "subject[0]", "U+2066", name("\u2066hello")},
+		{"DEL in artifact name", "subject[0]", "U+007F", name("hello\x7f")},
+		{"line separator in artifact name", "subject[0]", "U+2028", name("hello\u2028ok")},
+		{"bidi override in source path", "uri", "U+202E", uri("git+https://example.org/he\u202ello")},
+		{"C1 in source host", "uri", "U+009B", uri("git+https://exa\u009bmple.org/hello")},
+		{"bidi in @ref", "uri", "U+202E", uri("git+https://example.org/hello@refs/tags/\u202ev1")},
+		{"escaped ESC in source path", "uri", "U+001B", uri("git+https://example.org/he%1bllo")},
+		{"escaped C1 in source host", "uri", "U+009B", uri("git+https://exa%C2%9Bmple.org/hello")},
+		{"escaped bidi in source path", "uri", "U+202E", uri("git+https://example.org/he%E2%80%AEllo")},
+		{"escaped bidi in @ref", "uri", "U+2067", uri("git+https://example.org/hello@v1%E2%81%A7")},
+		{"ESC in builder id", "builder.id", "U+001B", func(m map[string]any) {
+			pred(m)["runDetails"] = map[string]any{"builder": map[string]any{"id": "https://ci.example.org/\x1b]0;pwned\x07"}}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			m := statement()
+			tt.edit(m)
+			b := mustJSON(t, m)
+			_, err := claim.ParseStatement(b)
+			if !errors.Is(err, claim.ErrInvalidClaim) || !strings.Contains(err.Error(), tt.wantField) || !strings.Contains(err.Error(), tt.wantChar) {
+				t.Fatalf("ParseStatement(%s): %v; want ErrInvalidClaim naming %q and %s", b, err, tt.wantField, tt.wantChar)
+			}
+			if i := strings.IndexFunc(err.Error(), unsafeForTerminals); i >= 0 {
+				t.Fatalf("the error holds a raw control or bidi character at byte %d: %q", i, err.Error())
+			}
+		})
+	}
+}
+
+// anyNameSigner signs with an Ed25519 key under any name, even one that
+// note.NewSigner refuses, as a hostile builder's own code would.
+type anyNameSigner struct {
+	name string
+	key  ed25519.PrivateKey
+	hash uint32
+}
+
+func (s anyNameSigner) Name() string                    { return s.name }
+func (s anyNameSigner) KeyHash() uint32                 { return s.hash }
+func (s anyNameSigner) Sign(msg []byte) ([]byte, error) { return ed25519.Sign(s.key, msg), nil }
+
+// hostileKey returns a signer named name and its verifier key.
+func hostileKey(t *testing.T, name string) (note.Signer, string) {
+	t.Helper()
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32))
+	vkey, err := note.NewEd25519VerifierKey(name, key.Public().(ed25519.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := strconv.ParseUint(strings.Split(vkey[len(name)+1:], "+")[0], 16, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return anyNameSigner{name: name, key: key, hash: uint32(hash)}, vkey
+}
+
+func TestParseVKeyRefusesBadNames(t *testing.T) {
+	payload := mustJSON(t, statement())
+	for _, name := range []string{"ci\x1b[2J\x1b[Hci.example.org", "ci\u009b2J", "ci.example\u202egro", "ci\u2066x", "ci\x7f", "ci\u0085x", "ci\u2028x", "a b", "a\u00a0b"} {
+		s, vkey := hostileKey(t, name)
+		if _, err := claim.ParseVKey(vkey); !errors.Is(err, claim.ErrBadKey) {
+			t.Errorf("ParseVKey(%q) = %v, want ErrBadKey", vkey, err)
+		} else if i := strings.IndexFunc(err.Error(), unsafeForTerminals); i >= 0 {
+			t.Errorf("ParseVKey(%q): the error holds a raw control or bidi character: %q", vkey, err.Error())
+		}
+		if err := claim.CheckKeyName(name); err == nil {
+			t.Errorf("CheckKeyName(%q) = nil", name)
+		}
+		// A claim signed with such a key is refused, however it arrives.
+		sig, err := claim.Sign(s, vkey, claim.PayloadType, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := claim.NewEntry(claim.PayloadType, payload, []claim.Signature{sig}); !errors.Is(err, claim.ErrMalformedEntry) {
+			t.Errorf("NewEntry signed by %q: %v, want ErrMalformedEntry", name, err)
+		}
+		env := mustJSON(t, map[string]any{"payloadType": claim.PayloadType, "payload": payload,
+			"signatures": []any{map[string]any{"keyid": vkey, "sig": sig.Sig}}})
+		if _, err := claim.ParseEnvelope(env); !errors.Is(err, claim.ErrMalformedEntry) || !strings.Contains(err.Error(), "key name") {
+			t.Errorf("ParseEnvelope with keyid %q: %v, want ErrMalformedEntry about the key name", vkey, err)
+		}
+	}
+	for _, name := range []string{"ci.example.org", "ci.example.org/builder-1", "bäcker.example", "例え.jp"} {
+		if err := claim.CheckKeyName(name); err != nil {
+			t.Errorf("CheckKeyName(%q) = %v", name, err)
+		}
+		_, vkey := builder(t, name, 7)
+		if _, err := claim.ParseVKey(vkey); err != nil {
+			t.Errorf("ParseVKey(%q) = %v", vkey, err)
+		}
+	}
+	for _, name := range []string{"", "a+b", "\xff"} {
+		if err := claim.CheckKeyName(name); err == nil {
+			t.Errorf("CheckKeyName(%q) = nil", name)
+		}
+	}
+}
+
 func TestNormaliseSource(t *testing.T) {
 	for in, want := range map[string][2]string{
 		"git+https://example.org/hello":                  {"git+https://example.org/hello", ""},
@@ -257,10 +384,19 @@ func TestParseEnvelopeErrors(t *testing.T) {
 func FuzzParseEntry(f *testing.F) {
 	f.Add(signedEntry(f, mustJSON(f, statement()), 1, 2).Marshal())
 	f.Add([]byte(claim.EntryVersion + "\ntype " + claim.PayloadType + "\nsig a+00000000+AA== AA==\n\n{}"))
+	f.Add([]byte(claim.EntryVersion + "\ntype " + claim.PayloadType + "\nsig a\x1b[2J+00000000+AA== AA==\n\n{}"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := claim.ParseEntry(b)
-		if err == nil && !bytes.Equal(e.Marshal(), b) {
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(e.Marshal(), b) {
 			t.Fatalf("ParseEntry(%q).Marshal() = %q", b, e.Marshal())
+		}
+		for _, s := range e.Signatures {
+			if name, _, _ := strings.Cut(s.VKey, "+"); strings.ContainsFunc(name, unsafeForTerminals) {
+				t.Fatalf("ParseEntry(%q) accepted the key name %q", b, name)
+			}
 		}
 	})
 }
@@ -284,10 +420,24 @@ func FuzzParseEnvelope(f *testing.F) {
 func FuzzParseStatement(f *testing.F) {
 	f.Add(mustJSON(f, statement()))
 	f.Add([]byte(`{"_type":"https://in-toto.io/Statement/v1"}`))
+	hostile := statement()
+	hostile["subject"].([]any)[0].(map[string]any)["name"] = "hello\u202e\u009b"
+	f.Add(mustJSON(f, hostile))
+	f.Add(bytes.Replace(mustJSON(f, statement()), []byte("hello.git"), []byte("he%E2%80%AEllo"), 1))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := claim.ParseStatement(b)
 		if err != nil {
 			return
+		}
+		// No name people read holds a control or bidi character.
+		texts := []string{c.Source, c.SourceRef, c.BuilderID}
+		for _, s := range c.Subjects {
+			texts = append(texts, s.Name)
+		}
+		for _, s := range texts {
+			if strings.ContainsFunc(s, unsafeForTerminals) || !utf8.ValidString(s) {
+				t.Fatalf("ParseStatement(%q) accepted %q", b, s)
+			}
 		}
 		// A parsed claim is normalised: normalising again changes nothing.
 		for _, s := range c.Subjects {

@@ -36,7 +36,11 @@
 // dropped; an "@ref" suffix is kept apart as an annotation, since a branch or
 // tag name is never identity. Subjects with sha1 or md5 digests are refused.
 // JSON objects with duplicate keys are refused, so that no two parsers can
-// read one claim differently.
+// read one claim differently. Artifact names, the source URI (also as its
+// percent-escapes decode) and the builder ID may hold no C0 or C1 control,
+// DEL, line separator or bidi control, and signer key names must be valid
+// signed-note names without these either ([CheckKeyName]): such characters
+// could drive or mislead the terminal of whoever reads a claim.
 //
 // # The log entry
 //

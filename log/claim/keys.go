@@ -15,13 +15,17 @@ var ErrBadKey = errors.New("claim: bad builder key")
 // ParseVKey parses a builder's Ed25519 signed-note verifier key,
 // "<name>+<8 hex key ID>+<base64(0x01 || public key)>", accepting only its
 // canonical spelling (lowercase hex, canonical base64), so that one key has
-// one text and claims deduplicate. Errors wrap [ErrBadKey].
+// one text and claims deduplicate, and only a name [CheckKeyName] accepts.
+// Errors wrap [ErrBadKey].
 func ParseVKey(vkey string) (note.Verifier, error) {
+	name, rest, _ := strings.Cut(vkey, "+")
+	if err := CheckKeyName(name); err != nil {
+		return nil, fmt.Errorf("%w %q: %w", ErrBadKey, vkey, err)
+	}
 	v, err := note.NewVerifier(vkey)
 	if err != nil {
 		return nil, fmt.Errorf("%w %q: %v", ErrBadKey, vkey, err)
 	}
-	name, rest, _ := strings.Cut(vkey, "+")
 	hash16, key64, _ := strings.Cut(rest, "+")
 	key, _ := base64.StdEncoding.DecodeString(key64)
 	if hash16 != fmt.Sprintf("%08x", v.KeyHash()) || base64.StdEncoding.EncodeToString(key) != key64 || name != v.Name() {

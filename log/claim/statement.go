@@ -9,6 +9,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 const (
@@ -159,12 +160,17 @@ func ParseStatement(payload []byte) (*Claim, error) {
 	}
 	if c.BuilderID = p.RunDetails.Builder.ID; c.BuilderID == "" {
 		return bad("predicate.runDetails.builder.id", "missing")
+	} else if err := checkText(c.BuilderID); err != nil {
+		return bad("predicate.runDetails.builder.id", "%q: %v", c.BuilderID, err)
 	}
 	return c, nil
 }
 
 func parseSubject(s subjectJSON) (Subject, error) {
-	if s.Name == "" || s.Name == "." || s.Name == ".." || path.Base(s.Name) != s.Name || strings.ContainsFunc(s.Name, isControl) {
+	if err := checkText(s.Name); err != nil {
+		return Subject{}, fmt.Errorf("name %q: %v", s.Name, err)
+	}
+	if s.Name == "" || s.Name == "." || s.Name == ".." || path.Base(s.Name) != s.Name {
 		return Subject{}, fmt.Errorf("name %q is not a file basename", s.Name)
 	}
 	for alg := range s.Digest {
@@ -213,6 +219,9 @@ func NormaliseCommit(c string) (string, error) {
 // scheme and host are lowercased, a trailing "/" and ".git" dropped, and the
 // @ref suffix returned apart. User info, queries and fragments are refused.
 func NormaliseSource(uri string) (source, ref string, err error) {
+	if err := checkText(uri); err != nil {
+		return "", "", fmt.Errorf("%q: %v", uri, err)
+	}
 	u, err := url.Parse(uri)
 	switch {
 	case err != nil:
@@ -235,10 +244,19 @@ func NormaliseSource(uri string) (source, ref string, err error) {
 	}
 	p = strings.TrimSuffix(strings.TrimSuffix(p, "/"), ".git")
 	p = strings.TrimSuffix(p, "/")
-	if p == "" || p != path.Clean(p) || strings.ContainsFunc(p, isControl) {
+	if p == "" || p != path.Clean(p) {
 		return "", "", fmt.Errorf("%q: no repository path", uri)
 	}
-	return "git+https://" + strings.ToLower(u.Host) + p, ref, nil
+	source = "git+https://" + strings.ToLower(u.Host) + p
+	// Percent-escapes in the host and path decode to any byte: check what
+	// they decoded to as well.
+	for _, s := range []string{source, ref} {
+		if !utf8.ValidString(s) {
+			return "", "", fmt.Errorf("%q: percent-escapes that are not UTF-8", uri)
+		}
+		if err := checkText(s); err != nil {
+			return "", "", fmt.Errorf("%q decodes to %q: %v", uri, s, err)
+		}
+	}
+	return source, ref, nil
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
