@@ -25,8 +25,10 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 )
 
 const (
@@ -92,17 +94,19 @@ func (f *logFlags) conn() (*grpc.ClientConn, error) {
 	if f.ca != "" && !useTLS {
 		return nil, usageErrorf("--tls-ca is for a log reached over TLS, but --log %s is plaintext; write --log grpcs://%s", f.addr, target)
 	}
-	creds := insecure.NewCredentials()
+	opts := []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxResponseSize))}
 	if useTLS {
 		roots, err := loadCAPool(f.ca)
 		if err != nil {
 			return nil, err
 		}
-		creds = hintedTLS{credentials.NewTLS(clientTLS(roots)), f.ca}
+		opts = append(opts, grpc.WithTransportCredentials(hintedTLS{credentials.NewTLS(clientTLS(roots)), f.ca}))
+	} else {
+		h := plaintextHint(target)
+		opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithChainUnaryInterceptor(h.unary), grpc.WithChainStreamInterceptor(h.stream))
 	}
-	conn, err := grpc.NewClient(target,
-		grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxResponseSize)))
+	conn, err := grpc.NewClient(target, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to log %s: %w", f.addr, err)
 	}
@@ -165,6 +169,28 @@ func (h hintedTLS) ClientHandshake(ctx context.Context, authority string, conn n
 
 func (h hintedTLS) Clone() credentials.TransportCredentials {
 	return hintedTLS{h.TransportCredentials.Clone(), h.ca}
+}
+
+// A plaintextHint adds a hint to the error of a plaintext call to a log
+// that serves TLS. Such a log closes the connection without a word when it
+// sees HTTP/2 instead of a TLS handshake, which gRPC reports only as a
+// failure to read the server's HTTP/2 preface.
+type plaintextHint string // the target
+
+func (h plaintextHint) hint(err error) error {
+	if s, ok := status.FromError(err); ok && s.Code() == codes.Unavailable && strings.Contains(s.Message(), "server preface") {
+		return status.Errorf(codes.Unavailable, "%s (the log closed the connection before speaking gRPC; if the log serves TLS, write --log grpcs://%s)", s.Message(), string(h))
+	}
+	return err
+}
+
+func (h plaintextHint) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	return h.hint(invoker(ctx, method, req, reply, cc, opts...))
+}
+
+func (h plaintextHint) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	cs, err := streamer(ctx, desc, cc, method, opts...)
+	return cs, h.hint(err)
 }
 
 func (c *logClient) Close() error { return c.conn.Close() }
