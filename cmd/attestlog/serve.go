@@ -160,10 +160,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	started = true
 
 	fmt.Fprintf(stdout, "log vkey: %s\n", vkey)
-	fmt.Fprintf(stdout, "http listening on %s\ngrpc listening on %s\n", lns.http.Addr(), lns.grpc.Addr())
 	if lns.pprof != nil {
 		fmt.Fprintf(stdout, "pprof listening on %s\n", lns.pprof.Addr())
 	}
+	fmt.Fprintf(stdout, "http listening on %s\ngrpc listening on %s\n", lns.http.Addr(), lns.grpc.Addr())
 	logger.InfoContext(ctx, "serving log",
 		slog.String("origin", c.origin),
 		slog.Int64("tree_size", l.Checkpoint().Size),
