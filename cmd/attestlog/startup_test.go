@@ -325,3 +325,28 @@ func TestDataDirRemovesOnlyWhatItCreated(t *testing.T) {
 		t.Errorf("after removeCreated, %s holds %v, want only keep", existing, ents)
 	}
 }
+
+// TestTLSFlagsFromEnv checks the environment fallbacks of the TLS and
+// pprof flags of serve and witness.
+func TestTLSFlagsFromEnv(t *testing.T) {
+	t.Setenv("ATTESTLOG_TLS_CERT", "/env/cert.pem")
+	t.Setenv("ATTESTLOG_TLS_KEY", "/env/key.pem")
+	t.Setenv("ATTESTLOG_WITNESS_TLS_CA", "/env/ca.pem")
+	t.Setenv("ATTESTLOG_PPROF", "127.0.0.1:6060")
+	c, err := parseServeFlags([]string{"--tls-key", "/flag/key.pem"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.tlsCert != "/env/cert.pem" || c.tlsKey != "/flag/key.pem" || c.witnessCA != "/env/ca.pem" || c.pprof != "127.0.0.1:6060" {
+		t.Errorf("parseServeFlags = %+v, want the TLS and pprof settings from the environment, --tls-key from the flag", c)
+	}
+	t.Setenv("ATTESTLOG_WITNESS_TLS_CERT", "/env/wcert.pem")
+	t.Setenv("ATTESTLOG_WITNESS_TLS_KEY", "/env/wkey.pem")
+	w, err := parseWitnessFlags([]string{"--logs", "l"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.tlsCert != "/env/wcert.pem" || w.tlsKey != "/env/wkey.pem" {
+		t.Errorf("parseWitnessFlags = %+v, want the TLS files from the environment", w)
+	}
+}
