@@ -19,14 +19,12 @@ import (
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"golang.org/x/mod/sumdb/note"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
 
 // benchConfig is the command line of bench.
 type benchConfig struct {
-	addr     string
+	log      logFlags
 	mode     string        // add, lookup or proof
 	builders int           // concurrent builders (clients)
 	requests int           // requests in all
@@ -54,7 +52,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
 	var c benchConfig
 	flags := flag.NewFlagSet("bench", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	flags.StringVar(&c.addr, "log", envOr("ATTESTLOG_LOG_GRPC", "127.0.0.1:7381"), "gRPC `addr`ess of the log (env ATTESTLOG_LOG_GRPC)")
+	c.log.registerAddr(flags)
 	flags.StringVar(&c.mode, "mode", "add", "what to measure: add (AddClaim), lookup (LookupByDigest) or proof (GetInclusionProof)")
 	flags.IntVar(&c.builders, "builders", 64, "concurrent builders, each with its own key and connection stream")
 	flags.IntVar(&c.requests, "requests", 20000, "requests in all")
@@ -86,9 +84,9 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	clients := make([]pb.LogServiceClient, c.conns)
 	for i := range clients {
-		conn, err := grpc.NewClient(c.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		conn, err := c.log.conn()
 		if err != nil {
-			return fmt.Errorf("bench: dialing %s: %w", c.addr, err)
+			return fmt.Errorf("bench: %w", err)
 		}
 		defer conn.Close()
 		clients[i] = pb.NewLogServiceClient(conn)

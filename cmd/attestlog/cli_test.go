@@ -26,7 +26,7 @@ import (
 
 // clearClientEnv unsets the environment variables the client subcommands read.
 func clearClientEnv(t *testing.T) {
-	for _, name := range []string{"ATTESTLOG_BUILDER_KEY", "ATTESTLOG_LOG_GRPC", "ATTESTLOG_LOG_VKEY"} {
+	for _, name := range []string{"ATTESTLOG_BUILDER_KEY", "ATTESTLOG_LOG_GRPC", "ATTESTLOG_LOG_VKEY", "ATTESTLOG_LOG_TLS_CA"} {
 		t.Setenv(name, "")
 	}
 }

@@ -2,13 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
+	"net"
+	"net/url"
 	"os"
 	"strings"
 
@@ -20,7 +25,10 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 )
 
 const (
@@ -33,7 +41,8 @@ const (
 
 // logFlags are the flags of every subcommand that talks to a log.
 type logFlags struct {
-	addr string
+	addr string // HOST:PORT (plaintext) or grpcs://HOST[:PORT] (TLS)
+	ca   string // PEM bundle of the CA that signed the log's certificate; empty: the system roots
 	vkey string // FILE or VKEY; empty skips the checkpoint signature check
 }
 
@@ -42,9 +51,11 @@ func (f *logFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.vkey, "log-vkey", envOr("ATTESTLOG_LOG_VKEY", ""), "the log's verifier key, or a `file` holding it; checkpoint signatures are verified only if set (env ATTESTLOG_LOG_VKEY)")
 }
 
-// registerAddr registers --log alone, for subcommands that verify nothing.
+// registerAddr registers --log and --tls-ca alone, for subcommands that
+// verify nothing.
 func (f *logFlags) registerAddr(fs *flag.FlagSet) {
-	fs.StringVar(&f.addr, "log", envOr("ATTESTLOG_LOG_GRPC", defaultLogAddr), "gRPC `addr`ess of the log (env ATTESTLOG_LOG_GRPC)")
+	fs.StringVar(&f.addr, "log", envOr("ATTESTLOG_LOG_GRPC", defaultLogAddr), "gRPC `addr`ess of the log: HOST:PORT in plaintext (loopback), or grpcs://HOST[:PORT] over TLS (env ATTESTLOG_LOG_GRPC)")
+	fs.StringVar(&f.ca, "tls-ca", envOr("ATTESTLOG_LOG_TLS_CA", ""), "PEM `file` of the CA certificates to trust for a grpcs:// log; default the system roots (env ATTESTLOG_LOG_TLS_CA)")
 }
 
 // A logClient is a gRPC connection to a log, with the log's verifier key if
@@ -55,9 +66,7 @@ type logClient struct {
 	verifier note.Verifier // nil: checkpoint signatures are not checked
 }
 
-// dial parses the log verifier key, if any, and connects to the log. The
-// connection is plaintext: serve speaks no TLS, so reach a remote log
-// through a tunnel or a TLS-terminating proxy.
+// dial parses the log verifier key, if any, and connects to the log.
 func (f *logFlags) dial() (*logClient, error) {
 	c := &logClient{}
 	if f.vkey != "" {
@@ -67,14 +76,121 @@ func (f *logFlags) dial() (*logClient, error) {
 		}
 		c.verifier = v
 	}
-	conn, err := grpc.NewClient(f.addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxResponseSize)))
+	conn, err := f.conn()
 	if err != nil {
-		return nil, fmt.Errorf("connecting to log %s: %w", f.addr, err)
+		return nil, err
 	}
 	c.conn, c.LogServiceClient = conn, pb.NewLogServiceClient(conn)
 	return c, nil
+}
+
+// conn returns a new gRPC connection to the log at --log: over TLS,
+// trusting --tls-ca or the system roots, for grpcs://; else plaintext.
+func (f *logFlags) conn() (*grpc.ClientConn, error) {
+	target, useTLS, err := parseLogAddr(f.addr)
+	if err != nil {
+		return nil, err
+	}
+	if f.ca != "" && !useTLS {
+		return nil, usageErrorf("--tls-ca is for a log reached over TLS, but --log %s is plaintext; write --log grpcs://%s", f.addr, target)
+	}
+	opts := []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxResponseSize))}
+	if useTLS {
+		roots, err := loadCAPool(f.ca)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, grpc.WithTransportCredentials(hintedTLS{credentials.NewTLS(clientTLS(roots)), f.ca}))
+	} else {
+		h := plaintextHint(target)
+		opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithChainUnaryInterceptor(h.unary), grpc.WithChainStreamInterceptor(h.stream))
+	}
+	conn, err := grpc.NewClient(target, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to log %s: %w", f.addr, err)
+	}
+	return conn, nil
+}
+
+// parseLogAddr parses --log: grpcs://HOST[:PORT] is TLS (port 443 if
+// omitted), grpc://HOST[:PORT] and a bare HOST:PORT are plaintext. It
+// returns the gRPC target, HOST[:PORT].
+func parseLogAddr(s string) (target string, useTLS bool, err error) {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		if s == "" {
+			return "", false, usageErrorf("--log is empty; want HOST:PORT or grpcs://HOST[:PORT]")
+		}
+		return s, false, nil
+	}
+	switch scheme {
+	case "grpcs":
+		useTLS = true
+	case "grpc":
+	default:
+		return "", false, usageErrorf("--log %q: unknown scheme %q; want grpcs://HOST[:PORT] for TLS, or HOST:PORT for plaintext", s, scheme)
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Host != rest || u.Hostname() == "" {
+		return "", false, usageErrorf("--log %q: want %s://HOST[:PORT], with no path, user or query", s, scheme)
+	}
+	return u.Host, useTLS, nil
+}
+
+// hintedTLS is gRPC's TLS transport credentials with errors that say what
+// to do about the two usual failures: a certificate the client does not
+// trust, and a log that does not speak TLS.
+type hintedTLS struct {
+	credentials.TransportCredentials
+	ca string // --tls-ca, for the hint
+}
+
+func (h hintedTLS) ClientHandshake(ctx context.Context, authority string, conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	c, info, err := h.TransportCredentials.ClientHandshake(ctx, authority, conn)
+	var (
+		unknown x509.UnknownAuthorityError
+		verify  *tls.CertificateVerificationError
+		record  tls.RecordHeaderError
+	)
+	switch {
+	case err == nil:
+	case errors.As(err, &unknown) && h.ca == "":
+		err = fmt.Errorf("the log's TLS certificate is not signed by a CA in the system roots; give its CA with --tls-ca FILE: %w", err)
+	case errors.As(err, &unknown):
+		err = fmt.Errorf("the log's TLS certificate is not signed by a CA in --tls-ca %s: %w", h.ca, err)
+	case errors.As(err, &verify):
+		err = fmt.Errorf("the log's TLS certificate does not verify for %s: %w", authority, err)
+	case errors.As(err, &record):
+		err = fmt.Errorf("the log at %s does not speak TLS; for a plaintext log write --log HOST:PORT, without grpcs://: %w", authority, err)
+	}
+	return c, info, err
+}
+
+func (h hintedTLS) Clone() credentials.TransportCredentials {
+	return hintedTLS{h.TransportCredentials.Clone(), h.ca}
+}
+
+// A plaintextHint adds a hint to the error of a plaintext call to a log
+// that serves TLS. Such a log closes the connection without a word when it
+// sees HTTP/2 instead of a TLS handshake, which gRPC reports only as a
+// failure to read the server's HTTP/2 preface.
+type plaintextHint string // the target
+
+func (h plaintextHint) hint(err error) error {
+	if s, ok := status.FromError(err); ok && s.Code() == codes.Unavailable && strings.Contains(s.Message(), "server preface") {
+		return status.Errorf(codes.Unavailable, "%s (the log closed the connection before speaking gRPC; if the log serves TLS, write --log grpcs://%s)", s.Message(), string(h))
+	}
+	return err
+}
+
+func (h plaintextHint) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	return h.hint(invoker(ctx, method, req, reply, cc, opts...))
+}
+
+func (h plaintextHint) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	cs, err := streamer(ctx, desc, cc, method, opts...)
+	return cs, h.hint(err)
 }
 
 func (c *logClient) Close() error { return c.conn.Close() }

@@ -28,11 +28,28 @@
 //	--grpc ADDR       ATTESTLOG_GRPC       127.0.0.1:7381        gRPC listen address
 //	--origin ORIGIN   ATTESTLOG_ORIGIN     localhost/attestlog   checkpoint origin and key name
 //	--log-level LEVEL ATTESTLOG_LOG_LEVEL  info                  debug, info, warn or error
+//	--tls-cert FILE   ATTESTLOG_TLS_CERT   (none)                PEM certificate chain: HTTP and gRPC over TLS
+//	--tls-key FILE    ATTESTLOG_TLS_KEY    (none)                its PEM private key; both or neither
+//	--pprof ADDR      ATTESTLOG_PPROF      (off)                 net/http/pprof on its own loopback listener
+//
+// The origin must be a valid signed-note key name: non-empty UTF-8 with no
+// spaces, no '+' and no control characters, e.g. example.com/attestlog.
+// With --tls-cert and --tls-key, both ports speak TLS 1.2 or later only.
+// The log reaches https witness URLs of --policy trusting the system roots
+// or, with --witness-tls-ca FILE (env ATTESTLOG_WITNESS_TLS_CA), only the
+// CA certificates in that PEM bundle.
+// --pprof refuses an address that is not loopback (127.0.0.1:6060,
+// [::1]:6060, localhost:6060).
+//
+// Serve checks every file and address it needs before it creates the data
+// directory; if the start fails after that, it removes what it created
+// (a new directory, or new files in an existing one) and nothing else.
 //
 // A port of 0 picks a free port. Serve prints the log's verifier key and
 // the bound addresses to standard output:
 //
 //	log vkey: <verifier key>
+//	pprof listening on <addr>   (with --pprof)
 //	http listening on <addr>
 //	grpc listening on <addr>
 //
@@ -90,7 +107,11 @@
 // # submit, lookup, mismatches, evidence
 //
 // These talk to a log's gRPC API: --log ADDR (env ATTESTLOG_LOG_GRPC,
-// default 127.0.0.1:7381), in plaintext. With --log-vkey FILE|VKEY (env
+// default 127.0.0.1:7381), HOST:PORT in plaintext (for loopback) or
+// grpcs://HOST[:PORT] over TLS (port 443 if omitted), which trusts the
+// system roots or, with --tls-ca FILE (env ATTESTLOG_LOG_TLS_CA), only the
+// CA certificates in that PEM bundle. verify, bundle, monitor and bench
+// take the same two flags, and monitor's https tiles use --tls-ca too. With --log-vkey FILE|VKEY (env
 // ATTESTLOG_LOG_VKEY) they verify the log's signature on every checkpoint;
 // inclusion proofs and claim signatures are verified always, and any
 // failure is an error.
@@ -126,6 +147,11 @@
 //	--name NAME       ATTESTLOG_WITNESS_NAME       localhost/witness    witness name, the name of its key
 //	--logs FILE       ATTESTLOG_WITNESS_LOGS       (required)           trusted logs
 //	--log-level LEVEL ATTESTLOG_WITNESS_LOG_LEVEL  info                 debug, info, warn or error
+//	--tls-cert FILE   ATTESTLOG_WITNESS_TLS_CERT   (none)               PEM certificate chain: HTTP over TLS
+//	--tls-key FILE    ATTESTLOG_WITNESS_TLS_KEY    (none)               its PEM private key; both or neither
+//
+// NAME must be a valid signed-note key name, as serve's origin. Like
+// serve, a witness that fails to start leaves no data behind.
 //
 // The logs file has one line per trusted log key, '#' comments and blank
 // lines; the origin is the key's name, and the optional number is the log's
@@ -266,9 +292,9 @@ import (
 )
 
 const usage = `usage:
-	attestlog serve [--data DIR] [--http ADDR] [--grpc ADDR] [--origin ORIGIN] [--log-level LEVEL]
+	attestlog serve [--data DIR] [--http ADDR] [--grpc ADDR] [--origin ORIGIN] [--tls-cert FILE --tls-key FILE] [--pprof ADDR] [--log-level LEVEL]
 	attestlog keygen [-o PREFIX] NAME
-	attestlog witness --logs FILE [--data DIR] [--http ADDR] [--name NAME] [--log-level LEVEL]
+	attestlog witness --logs FILE [--data DIR] [--http ADDR] [--name NAME] [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]
 	attestlog attest --recipe FILE|sha256:HEX --key PREFIX.key [--dir DIR] [--commit C] [--source URI] [--platform P] [--ref REF] [-o FILE] FILE...
 	attestlog submit [--log ADDR] [--log-vkey FILE|VKEY] [--artifact FILE]... CLAIM...
 	attestlog lookup [--log ADDR] [--log-vkey FILE|VKEY] [--json] (FILE | --digest HEX | --source URI --commit C [--platform P])

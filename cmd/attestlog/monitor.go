@@ -96,7 +96,11 @@ func monitor(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return operational(err)
 	}
 	defer lc.Close()
-	cfg := client.MonitorConfig{Policy: p, Tiles: client.HTTPFetcher{Base: c.http}, Index: grpcsource.New(lc.conn), State: st}
+	hc, err := httpClientFor(c.log.ca) // --tls-ca serves https tiles too
+	if err != nil {
+		return operational(err)
+	}
+	cfg := client.MonitorConfig{Policy: p, Tiles: client.HTTPFetcher{Base: c.http, Client: hc}, Index: grpcsource.New(lc.conn), State: st}
 	if c.exec != "" {
 		cfg.OnClaim = func(ctx context.Context, mc client.MonitorClaim) error { return runExec(ctx, c.exec, mc, stderr) }
 	}

@@ -252,6 +252,7 @@ func TestServeListenError(t *testing.T) {
 // A server is a serve subcommand running in the background.
 type server struct {
 	vkey, httpAddr, grpcAddr string
+	pprofAddr                string // with --pprof
 	cancel                   context.CancelFunc
 	finished                 chan struct{} // closed when run has returned
 	err                      error         // run's result, set before finished is closed
@@ -296,6 +297,8 @@ func startServe(t *testing.T, args []string) *server {
 				s.httpAddr = v
 			} else if v, ok := strings.CutPrefix(line, "grpc listening on "); ok {
 				s.grpcAddr = v
+			} else if v, ok := strings.CutPrefix(line, "pprof listening on "); ok {
+				s.pprofAddr = v
 			} else {
 				t.Errorf("serve printed unexpected line %q", line)
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/attestlog/attestlog/tiles"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -42,8 +44,13 @@ type serveConfig struct {
 	rate     float64 // AddClaim calls per second, overall; 0 is unlimited
 	perKey   float64 // AddClaim calls per second per builder key; 0 is unlimited
 	maxSize  int64   // largest artifact upload in bytes
-	pprof    bool    // serve net/http/pprof under /debug/pprof/
+	pprof    string  // loopback address to serve net/http/pprof on; empty: off
 	policy   string  // witness policy file (c2sp.org/tlog-policy); empty publishes every checkpoint
+	tlsCert  string  // PEM certificate chain for HTTP and gRPC; with tlsKey, else plaintext
+	tlsKey   string  // PEM private key of tlsCert
+	// witnessCA is a PEM bundle of the CAs trusted for https witness URLs;
+	// empty: the system roots.
+	witnessCA string
 }
 
 // parseServeFlags parses the flags of serve. Each flag's default comes from
@@ -61,7 +68,10 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	flags.Float64Var(&c.perKey, "builder-rate", envFloat("ATTESTLOG_BUILDER_RATE", 0), "most claims per second per builder key, 0 for no limit (env ATTESTLOG_BUILDER_RATE)")
 	flags.Int64Var(&c.maxSize, "max-artifact-size", int64(envFloat("ATTESTLOG_MAX_ARTIFACT_SIZE", float64(archive.DefaultMaxSize))), "largest artifact upload in `bytes` (env ATTESTLOG_MAX_ARTIFACT_SIZE)")
 	flags.StringVar(&c.policy, "policy", envOr("ATTESTLOG_POLICY", ""), "witness policy `file` (c2sp.org/tlog-policy with witness URLs); publish only checkpoints meeting its quorum (env ATTESTLOG_POLICY)")
-	flags.BoolVar(&c.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ on the HTTP address (for operators; keep it off in public)")
+	flags.StringVar(&c.pprof, "pprof", envOr("ATTESTLOG_PPROF", ""), "serve Go profiles under /debug/pprof/ on this loopback `addr`ess, e.g. 127.0.0.1:6060; default off (env ATTESTLOG_PPROF)")
+	flags.StringVar(&c.tlsCert, "tls-cert", envOr("ATTESTLOG_TLS_CERT", ""), "PEM `file` of the certificate chain; with --tls-key, HTTP and gRPC are served over TLS (env ATTESTLOG_TLS_CERT)")
+	flags.StringVar(&c.tlsKey, "tls-key", envOr("ATTESTLOG_TLS_KEY", ""), "PEM `file` of the TLS private key (env ATTESTLOG_TLS_KEY)")
+	flags.StringVar(&c.witnessCA, "witness-tls-ca", envOr("ATTESTLOG_WITNESS_TLS_CA", ""), "PEM `file` of the CA certificates trusted for https witness URLs; default the system roots (env ATTESTLOG_WITNESS_TLS_CA)")
 	level := flags.String("log-level", envOr("ATTESTLOG_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env ATTESTLOG_LOG_LEVEL)")
 	if err := parseFlags(flags, args); err != nil {
 		return c, err
@@ -71,6 +81,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if err := c.level.UnmarshalText([]byte(*level)); err != nil {
 		return c, usageErrorf("serve: --log-level: %v", err)
+	}
+	if err := checkKeyName(c.origin); err != nil {
+		return c, usageErrorf("serve: --origin %q: %v", c.origin, err)
 	}
 	return c, nil
 }
@@ -100,16 +113,33 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.level}))
 
-	if err := os.MkdirAll(c.data, 0o700); err != nil {
-		return fmt.Errorf("creating data directory: %w", err)
+	// Everything that can fail without the data directory fails before it
+	// is created; what fails later removes what this start created.
+	in, err := loadServeInputs(c)
+	if err != nil {
+		return err
 	}
+	lns, err := listenServe(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer lns.close() // the servers close them too; this is for a failed start
+	dir, err := createDataDir(c.data)
+	if err != nil {
+		return err
+	}
+	started := false
+	defer dir.cleanUpFailedStart(&err, &started)
+
 	dbPath := filepath.Join(c.data, dbFile)
 	_, statErr := os.Stat(dbPath)
 	signer, vkey, err := openLogKey(c.data, c.origin, errors.Is(statErr, fs.ErrNotExist))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "log vkey: %s\n", vkey)
+	if err := checkPolicyLogKey(c.policy, in.policy, vkey); err != nil {
+		return err
+	}
 	store, err := log.OpenBolt(dbPath)
 	if err != nil {
 		return err
@@ -119,56 +149,118 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 			err = fmt.Errorf("closing log store: %w", cerr)
 		}
 	}()
-	policy, err := loadWitnessPolicy(c.policy, vkey)
+	l, err := log.New(log.Config{Origin: c.origin, Signer: signer, Store: store, Indexer: log.ClaimIndex{}, Witnesses: in.policy, HTTPClient: in.witnessClient, Logger: logger})
 	if err != nil {
 		return err
 	}
-	l, err := log.New(log.Config{Origin: c.origin, Signer: signer, Store: store, Indexer: log.ClaimIndex{}, Witnesses: policy, Logger: logger})
+	svc, err := newService(c, l, in.builders, logger)
 	if err != nil {
 		return err
 	}
-	svc, err := newService(c, l, logger)
-	if err != nil {
-		return err
-	}
+	started = true
 
-	var lc net.ListenConfig
-	httpLn, err := lc.Listen(ctx, "tcp", c.httpAddr)
-	if err != nil {
-		return fmt.Errorf("http: %w", err)
+	fmt.Fprintf(stdout, "log vkey: %s\n", vkey)
+	if lns.pprof != nil {
+		fmt.Fprintf(stdout, "pprof listening on %s\n", lns.pprof.Addr())
 	}
-	grpcLn, err := lc.Listen(ctx, "tcp", c.grpcAddr)
-	if err != nil {
-		httpLn.Close()
-		return fmt.Errorf("grpc: %w", err)
-	}
-	fmt.Fprintf(stdout, "http listening on %s\ngrpc listening on %s\n", httpLn.Addr(), grpcLn.Addr())
+	fmt.Fprintf(stdout, "http listening on %s\ngrpc listening on %s\n", lns.http.Addr(), lns.grpc.Addr())
 	logger.InfoContext(ctx, "serving log",
 		slog.String("origin", c.origin),
 		slog.Int64("tree_size", l.Checkpoint().Size),
-		slog.String("http_addr", httpLn.Addr().String()),
-		slog.String("grpc_addr", grpcLn.Addr().String()),
+		slog.String("http_addr", lns.http.Addr().String()),
+		slog.String("grpc_addr", lns.grpc.Addr().String()),
+		slog.Bool("tls", in.tls != nil),
 		slog.String("data", c.data))
 
+	httpSrv := newHTTPServer(l, logger)
+	httpSrv.TLSConfig = in.tls
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return l.Run(gctx) })
-	g.Go(func() error { return serveHTTP(gctx, newHTTPServer(l, logger, c.pprof), httpLn) })
-	g.Go(func() error { return serveGRPC(gctx, grpcLn, svc) })
+	g.Go(func() error { return serveHTTP(gctx, httpSrv, lns.http) })
+	g.Go(func() error { return serveGRPC(gctx, lns.grpc, svc, in.tls) })
+	if lns.pprof != nil {
+		g.Go(func() error { return serveHTTP(gctx, newPprofServer(logger), lns.pprof) })
+	}
 	err = g.Wait()
 	logger.InfoContext(ctx, "stopped", slog.Int64("tree_size", l.Checkpoint().Size))
 	return err
 }
 
+// serveInputs is what serve reads from files other than its data directory.
+type serveInputs struct {
+	tls           *tls.Config     // nil: plaintext
+	policy        *tiles.Policy   // nil: no witnesses
+	witnessClient *http.Client    // nil: http.DefaultClient
+	builders      map[string]bool // nil: any builder key
+}
+
+// loadServeInputs reads and checks every file serve needs besides its data
+// directory.
+func loadServeInputs(c serveConfig) (in serveInputs, err error) {
+	if in.tls, err = loadServerTLS(c.tlsCert, c.tlsKey); err != nil {
+		return in, err
+	}
+	if in.policy, err = readWitnessPolicy(c.policy); err != nil {
+		return in, err
+	}
+	if in.witnessClient, err = httpClientFor(c.witnessCA); err != nil {
+		return in, fmt.Errorf("--witness-tls-ca: %w", err)
+	}
+	if in.builders, err = readBuilders(c.builders); err != nil {
+		return in, err
+	}
+	return in, nil
+}
+
+// serveListeners are serve's listening sockets; pprof is nil unless asked for.
+type serveListeners struct{ http, grpc, pprof net.Listener }
+
+// listenServe listens on serve's addresses, so that a port in use fails
+// the start before the data directory is touched.
+func listenServe(ctx context.Context, c serveConfig) (lns serveListeners, err error) {
+	defer func() {
+		if err != nil {
+			lns.close()
+		}
+	}()
+	var lc net.ListenConfig
+	if lns.http, err = lc.Listen(ctx, "tcp", c.httpAddr); err != nil {
+		return lns, fmt.Errorf("http: %w", err)
+	}
+	if lns.grpc, err = lc.Listen(ctx, "tcp", c.grpcAddr); err != nil {
+		return lns, fmt.Errorf("grpc: %w", err)
+	}
+	if c.pprof != "" {
+		if lns.pprof, err = listenLoopback(ctx, "--pprof", c.pprof); err != nil {
+			return lns, err
+		}
+	}
+	return lns, nil
+}
+
+func (lns serveListeners) close() {
+	for _, ln := range []net.Listener{lns.http, lns.grpc, lns.pprof} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+}
+
 // newHTTPServer returns a server for the log's tlog-tiles API at "/" and
 // its metrics at "/metrics".
-func newHTTPServer(l *log.Log, logger *slog.Logger, withPprof bool) *http.Server {
-	mux := newServerMux(l.Handler(), "attestlog_log_", l.Metrics())
-	if withPprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	}
+func newHTTPServer(l *log.Log, logger *slog.Logger) *http.Server {
+	return newHTTPServerFor(newServerMux(l.Handler(), "attestlog_log_", l.Metrics()), logger)
+}
+
+// newPprofServer returns a server for Go's profiles under /debug/pprof/,
+// which serve runs on its own loopback listener: they reveal memory
+// contents and cost CPU, so they stay off the public port.
+func newPprofServer(logger *slog.Logger) *http.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return newHTTPServerFor(mux, logger)
 }
 
@@ -176,7 +268,13 @@ func newHTTPServer(l *log.Log, logger *slog.Logger, withPprof bool) *http.Server
 // waiting up to shutdownTimeout for in-flight requests.
 func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http: %w", err)
@@ -195,9 +293,8 @@ func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	return nil
 }
 
-// loadWitnessPolicy reads the log's witness policy, if any. A log line in it
-// must be this log's own key.
-func loadWitnessPolicy(path, vkey string) (*tiles.Policy, error) {
+// readWitnessPolicy reads the log's witness policy, if any.
+func readWitnessPolicy(path string) (*tiles.Policy, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -209,39 +306,62 @@ func loadWitnessPolicy(path, vkey string) (*tiles.Policy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	for _, l := range p.Logs {
-		if l.VKey != vkey {
-			return nil, fmt.Errorf("%s: lists log %s, but this log's key is %s", path, l.VKey, vkey)
-		}
-	}
 	return p, nil
 }
 
+// checkPolicyLogKey checks that a log line in the witness policy p, read
+// from path, is this log's own key.
+func checkPolicyLogKey(path string, p *tiles.Policy, vkey string) error {
+	if p == nil {
+		return nil
+	}
+	for _, l := range p.Logs {
+		if l.VKey != vkey {
+			return fmt.Errorf("%s: lists log %s, but this log's key is %s", path, l.VKey, vkey)
+		}
+	}
+	return nil
+}
+
+// readBuilders reads the builder allowlist, if any.
+func readBuilders(path string) (map[string]bool, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading builder allowlist: %w", err)
+	}
+	builders, err := log.ParseBuilders(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return builders, nil
+}
+
 // newService opens the artifact archive in the data directory and returns
-// the log's gRPC service, with the builder allowlist and rate limits.
-func newService(c serveConfig, l *log.Log, logger *slog.Logger) (*log.Service, error) {
+// the log's gRPC service, with the builder allowlist (nil: any key) and
+// rate limits.
+func newService(c serveConfig, l *log.Log, builders map[string]bool, logger *slog.Logger) (*log.Service, error) {
 	a, err := archive.Open(filepath.Join(c.data, "archive"), archive.Config{MaxSize: c.maxSize, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
 	cfg := log.ServiceConfig{GlobalRate: c.rate, BuilderRate: c.perKey, Logger: logger}
-	if c.builders != "" {
-		b, err := os.ReadFile(c.builders)
-		if err != nil {
-			return nil, fmt.Errorf("reading builder allowlist: %w", err)
-		}
-		if cfg.Builders, err = log.ParseBuilders(b); err != nil {
-			return nil, fmt.Errorf("%s: %w", c.builders, err)
-		}
-	}
+	cfg.Builders = builders
 	return log.NewService(l, a, cfg)
 }
 
 // serveGRPC serves the log's LogService with the gRPC health and reflection
-// services on ln until ctx is done, then reports NOT_SERVING and stops
-// gracefully, waiting up to shutdownTimeout for in-flight calls.
-func serveGRPC(ctx context.Context, ln net.Listener, svc pb.LogServiceServer) error {
-	srv := grpc.NewServer(log.GRPCServerOptions()...)
+// services on ln, over TLS with tlsConfig unless it is nil, until ctx is
+// done, then reports NOT_SERVING and stops gracefully, waiting up to
+// shutdownTimeout for in-flight calls.
+func serveGRPC(ctx context.Context, ln net.Listener, svc pb.LogServiceServer, tlsConfig *tls.Config) error {
+	opts := log.GRPCServerOptions()
+	if tlsConfig != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsConfig)))
+	}
+	srv := grpc.NewServer(opts...)
 	pb.RegisterLogServiceServer(srv, svc)
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)

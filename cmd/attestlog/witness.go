@@ -36,6 +36,8 @@ type witnessConfig struct {
 	name     string
 	logs     string
 	level    slog.Level
+	tlsCert  string // PEM certificate chain; with tlsKey, HTTP over TLS
+	tlsKey   string // PEM private key of tlsCert
 }
 
 // parseWitnessFlags parses the flags of witness. Each flag's default comes
@@ -48,6 +50,8 @@ func parseWitnessFlags(args []string, stderr io.Writer) (witnessConfig, error) {
 	flags.StringVar(&c.httpAddr, "http", envOr("ATTESTLOG_WITNESS_HTTP", "127.0.0.1:7390"), "HTTP listen `addr`ess (env ATTESTLOG_WITNESS_HTTP)")
 	flags.StringVar(&c.name, "name", envOr("ATTESTLOG_WITNESS_NAME", "localhost/witness"), "witness `name`, the name of its key (env ATTESTLOG_WITNESS_NAME)")
 	flags.StringVar(&c.logs, "logs", envOr("ATTESTLOG_WITNESS_LOGS", ""), "trusted logs `file`, lines \"log <vkey> [<requests per day>]\"; required (env ATTESTLOG_WITNESS_LOGS)")
+	flags.StringVar(&c.tlsCert, "tls-cert", envOr("ATTESTLOG_WITNESS_TLS_CERT", ""), "PEM `file` of the certificate chain; with --tls-key, HTTP is served over TLS (env ATTESTLOG_WITNESS_TLS_CERT)")
+	flags.StringVar(&c.tlsKey, "tls-key", envOr("ATTESTLOG_WITNESS_TLS_KEY", ""), "PEM `file` of the TLS private key (env ATTESTLOG_WITNESS_TLS_KEY)")
 	level := flags.String("log-level", envOr("ATTESTLOG_WITNESS_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env ATTESTLOG_WITNESS_LOG_LEVEL)")
 	if err := parseFlags(flags, args); err != nil {
 		return c, err
@@ -60,6 +64,9 @@ func parseWitnessFlags(args []string, stderr io.Writer) (witnessConfig, error) {
 	}
 	if err := c.level.UnmarshalText([]byte(*level)); err != nil {
 		return c, usageErrorf("witness: --log-level: %v", err)
+	}
+	if err := checkKeyName(c.name); err != nil {
+		return c, usageErrorf("witness: --name %q: %v", c.name, err)
 	}
 	return c, nil
 }
@@ -74,14 +81,29 @@ func serveWitness(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.level}))
+	// Everything that can fail without the data directory fails before it
+	// is created; what fails later removes what this start created.
 	logs, err := readLogsFile(c.logs)
 	if err != nil {
 		return err
 	}
-
-	if err := os.MkdirAll(c.data, 0o700); err != nil {
-		return fmt.Errorf("creating data directory: %w", err)
+	tlsConfig, err := loadServerTLS(c.tlsCert, c.tlsKey)
+	if err != nil {
+		return err
 	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", c.httpAddr)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	defer ln.Close() // the server closes it too; this is for a failed start
+	dir, err := createDataDir(c.data)
+	if err != nil {
+		return err
+	}
+	started := false
+	defer dir.cleanUpFailedStart(&err, &started)
+
 	dbPath := filepath.Join(c.data, witnessDBFile)
 	_, statErr := os.Stat(dbPath)
 	skey, err := openWitnessKey(c.data, c.name, errors.Is(statErr, fs.ErrNotExist))
@@ -100,20 +122,19 @@ func serveWitness(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := writeVerifierKey(filepath.Join(c.data, witnessVkeyFile), w.VerifierKey()); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "witness vkey: %s\n", w.VerifierKey())
+	started = true
 
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", c.httpAddr)
-	if err != nil {
-		return fmt.Errorf("http: %w", err)
-	}
+	fmt.Fprintf(stdout, "witness vkey: %s\n", w.VerifierKey())
 	fmt.Fprintf(stdout, "http listening on %s\n", ln.Addr())
 	logger.InfoContext(ctx, "serving witness",
 		slog.String("name", w.Name()),
 		slog.Int("logs", len(logs)),
 		slog.String("http_addr", ln.Addr().String()),
+		slog.Bool("tls", tlsConfig != nil),
 		slog.String("data", c.data))
-	err = serveHTTP(ctx, newWitnessHTTPServer(w, logger), ln)
+	srv := newWitnessHTTPServer(w, logger)
+	srv.TLSConfig = tlsConfig
+	err = serveHTTP(ctx, srv, ln)
 	logger.InfoContext(ctx, "stopped")
 	return err
 }
