@@ -11,9 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/attestlog/attestlog/log/claim"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -74,29 +73,12 @@ func openLogKey(dir, origin string, create bool) (signer note.Signer, vkey strin
 	return signer, vkey, nil
 }
 
-// checkKeyName reports why name cannot name a signed-note key (and so a
-// log's origin or a witness), or nil if it can. The rules are
-// golang.org/x/mod/sumdb/note's: non-empty valid UTF-8 with no white space
-// and no '+'; note.GenerateKey does not check them, so a bad name would
-// give a key file that no signer accepts. Control and bidirectional
-// formatting characters are refused too: names are shown to people.
+// checkKeyName is [claim.CheckKeyName] with a hint, for the names of logs
+// (origins) and witnesses: note.GenerateKey does not check names, so a bad
+// one would give a key file that no signer accepts.
 func checkKeyName(name string) error {
-	const want = `a valid name is like "example.com/attestlog": no spaces, no '+', no control characters`
-	switch {
-	case name == "":
-		return errors.New("empty; " + want)
-	case !utf8.ValidString(name):
-		return errors.New("not valid UTF-8; " + want)
-	case strings.ContainsRune(name, '+'):
-		return errors.New("contains '+', which separates the fields of a key; " + want)
-	}
-	for _, r := range name {
-		switch {
-		case unicode.IsSpace(r):
-			return fmt.Errorf("contains white space %U; %s", r, want)
-		case unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r):
-			return fmt.Errorf("contains control character %U; %s", r, want)
-		}
+	if err := claim.CheckKeyName(name); err != nil {
+		return fmt.Errorf(`%w; a valid name is like "example.com/attestlog": no spaces, no '+', no control characters`, err)
 	}
 	return nil
 }
