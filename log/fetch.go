@@ -16,12 +16,16 @@ const CheckpointPath = "checkpoint"
 // "tile/entries/<N>[.p/<W>]". It serves exactly the resources of the latest
 // checkpoint's tree and of every earlier one (partial tiles included), and
 // returns an error wrapping [ErrNotFound] and fs.ErrNotExist for anything
-// else, or wrapping [tiles.ErrMalformedPath] for a malformed path.
+// else, or wrapping [tiles.ErrMalformedPath] for a malformed path. The
+// checkpoint fails with [Log.Status]'s error while that is not nil.
 // The caller owns the returned slice. Fetch is the one reader behind the
 // HTTP API and the invariant checker.
 func (l *Log) Fetch(ctx context.Context, path string) ([]byte, error) {
 	cp := l.Checkpoint()
 	if path == CheckpointPath {
+		if err := l.Status(); err != nil {
+			return nil, err
+		}
 		pub := l.Published()
 		if pub == nil {
 			return nil, notFound("no checkpoint has met the witness quorum yet")

@@ -115,8 +115,10 @@ func (s *Service) grpcError(ctx context.Context, err error) error {
 		code = codes.ResourceExhausted
 	case errors.Is(err, errNotAllowed):
 		code = codes.PermissionDenied
-	case errors.Is(err, errUnclaimed):
+	case errors.Is(err, errUnclaimed), errors.Is(err, ErrRolledBack):
 		code = codes.FailedPrecondition
+	case errors.Is(err, ErrUnconfirmed):
+		code = codes.Unavailable
 	case errors.Is(err, ErrPushback):
 		code = codes.ResourceExhausted
 	case errors.Is(err, ErrOutOfRange):
@@ -238,8 +240,13 @@ func hashBytes(hs []tlog.Hash) [][]byte {
 	return out
 }
 
-// GetCheckpoint implements [pb.LogServiceServer].
-func (s *Service) GetCheckpoint(context.Context, *pb.GetCheckpointRequest) (*pb.GetCheckpointResponse, error) {
+// GetCheckpoint implements [pb.LogServiceServer]. It fails as
+// [Log.Status] does, so that no checkpoint of a store that may be rolled
+// back is served.
+func (s *Service) GetCheckpoint(ctx context.Context, _ *pb.GetCheckpointRequest) (*pb.GetCheckpointResponse, error) {
+	if err := s.log.Status(); err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
 	resp := &pb.GetCheckpointResponse{Checkpoint: s.log.Checkpoint().Note}
 	if w := s.log.Published(); w != nil {
 		resp.WitnessedCheckpoint = w.Note

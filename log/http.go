@@ -24,13 +24,20 @@ const (
 //	GET /tile/entries/<N>[.p/<W>]
 //	GET /healthz
 //
-// Malformed paths get 400, resources beyond the latest checkpoint 404. Mount
-// it under a prefix with [http.StripPrefix].
+// Malformed paths get 400, resources beyond the latest checkpoint 404.
+// While [Log.Status] reports an error (the first witness round after a
+// start, or a store shown rolled back), /checkpoint and /healthz answer 503
+// with that error as a one-line body; tiles are still served. Mount it
+// under a prefix with [http.StripPrefix].
 func (l *Log) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /checkpoint", l.serveResource)
 	mux.HandleFunc("GET /tile/", l.serveResource)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := l.Status(); err != nil {
+			http.Error(w, err.Error(), httpStatus(err))
+			return
+		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
@@ -84,6 +91,8 @@ func httpStatus(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound
+	case errors.Is(err, ErrUnconfirmed), errors.Is(err, ErrRolledBack):
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

@@ -35,6 +35,9 @@ type Log struct {
 	// checkpoint with a witness quorum, written by the witnessing loop.
 	witnessing *witnessing
 	witnessed  atomic.Pointer[Signed]
+	// rolledBack is set, once, by the witnessing loop when a witness shows
+	// the store to be rolled back; see [Log.Status].
+	rolledBack atomic.Pointer[RolledBackError]
 }
 
 // Signed is a signed checkpoint note and its parsed body.
@@ -150,7 +153,9 @@ func (l *Log) Checkpoint() *Signed { return l.latest.Load() }
 // Add queues e for sequencing and returns at once. The returned wait blocks
 // until e has a durable index: its own new one, or that of an identical entry
 // already in the log. A full queue fails at once with [ErrPushback]; an entry
-// over 65,535 bytes with [ErrEntryTooLarge]. Add copies e.
+// over 65,535 bytes with [ErrEntryTooLarge]; a rolled-back log with a
+// [*RolledBackError]. After a start with a witness policy, no entry gets an
+// index before the first witness round (see [Log.Status]). Add copies e.
 func (l *Log) Add(e []byte) (wait func(context.Context) (int64, error)) {
 	p, err := l.enqueue(e, nil)
 	return func(ctx context.Context) (int64, error) {
@@ -187,6 +192,9 @@ func (l *Log) enqueue(e []byte, parsed any) (*pending, error) {
 	if len(e) > tiles.MaxEntrySize {
 		return nil, fmt.Errorf("%w: %d bytes", ErrEntryTooLarge, len(e))
 	}
+	if rb := l.rolledBack.Load(); rb != nil {
+		return nil, rb
+	}
 	p := &pending{entry: bytes.Clone(e), parsed: parsed, hash: tlog.RecordHash(e), done: make(chan struct{})}
 	select {
 	case l.queue <- p:
@@ -215,8 +223,11 @@ func (l *Log) wait(ctx context.Context, p *pending) error {
 
 // Run sequences queued entries until ctx is done. Each step takes everything
 // queued while the previous one committed (up to MaxBatchSize), so a lone
-// appender waits for no timer. It returns nil when ctx is done, or an error
-// if the store failed and the tree could not be reloaded from it.
+// appender waits for no timer. With a witness policy, it sequences nothing
+// until the witnessing loop's first round has confirmed the store, and
+// fails every entry with the [*RolledBackError] once the store is shown
+// rolled back. It returns nil when ctx is done, or an error if the store
+// failed and the tree could not be reloaded from it.
 func (l *Log) Run(ctx context.Context) error {
 	defer close(l.stopped)
 	if l.witnessing != nil {
@@ -226,6 +237,11 @@ func (l *Log) Run(ctx context.Context) error {
 		defer wg.Wait()
 		defer cancel()
 		l.poke()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-l.witnessing.confirmed:
+		}
 	}
 	batch := make([]*pending, 0, l.cfg.MaxBatchSize)
 	for {
@@ -243,6 +259,11 @@ func (l *Log) Run(ctx context.Context) error {
 			default:
 				break drain
 			}
+		}
+		if rb := l.rolledBack.Load(); rb != nil {
+			resolveAll(batch, rb)
+			clear(batch)
+			continue
 		}
 		if err := l.sequence(batch); err != nil {
 			l.log.ErrorContext(ctx, "sequencing batch", slog.Int("entries", len(batch)), slog.Any("err", err))

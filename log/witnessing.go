@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/attestlog/attestlog/witness"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // DefaultWitnessInterval is the default shortest time between two rounds of
@@ -30,8 +32,19 @@ const witnessTimeout = 10 * time.Second
 type witnessPeer struct {
 	w      tiles.PolicyWitness
 	client *witness.Client
-	size   int64 // the witness's latest cosigned size as far as we know; owned by the loop
+	// The fields below are owned by the loop.
+	size    int64   // the witness's latest cosigned size as far as we know
+	refused *treeID // the last checkpoint it refused for good, never sent to it again
+	lie     int64   // the size of the last unproven refusal logged, so that it is logged once
 }
+
+// A treeID names a checkpoint's tree.
+type treeID struct {
+	size int64
+	hash tlog.Hash
+}
+
+func idOf(cp *Signed) treeID { return treeID{cp.Size, cp.Hash} }
 
 // witnessing is the state of the loop that collects cosignatures.
 type witnessing struct {
@@ -40,13 +53,22 @@ type witnessing struct {
 	interval time.Duration
 	kick     chan struct{} // poked after each commit; capacity 1
 	metrics  *witnessMetrics
+	self     note.Verifier // the log's own key, to check checkpoints witnesses serve
+	// confirmed is closed by the loop once its first round has heard from
+	// every witness or given up; see [Log.Status].
+	confirmed chan struct{}
 }
 
 func newWitnessing(cfg Config) (*witnessing, error) {
 	if cfg.Witnesses == nil {
 		return nil, nil
 	}
-	w := &witnessing{policy: cfg.Witnesses, interval: cfg.WitnessInterval, kick: make(chan struct{}, 1), metrics: newWitnessMetrics()}
+	self, err := selfVerifier(cfg)
+	if err != nil {
+		return nil, err
+	}
+	w := &witnessing{policy: cfg.Witnesses, interval: cfg.WitnessInterval, kick: make(chan struct{}, 1), metrics: newWitnessMetrics(),
+		self: self, confirmed: make(chan struct{})}
 	if w.interval == 0 {
 		w.interval = DefaultWitnessInterval
 	}
@@ -61,10 +83,14 @@ func newWitnessing(cfg Config) (*witnessing, error) {
 
 // Published returns the checkpoint the log publishes at /checkpoint: with a
 // witness policy, the latest one whose cosignatures meet the quorum (nil
-// before the first); without, the latest one it signed.
+// before the first, and nil while [Log.Status] reports an error); without,
+// the latest one it signed.
 func (l *Log) Published() *Signed {
 	if l.witnessing == nil {
 		return l.Checkpoint()
+	}
+	if l.Status() != nil {
+		return nil
 	}
 	return l.witnessed.Load()
 }
@@ -81,9 +107,12 @@ func (l *Log) poke() {
 
 // witnessLoop requests cosignatures for the newest checkpoint after each
 // commit, at most once per interval, and retries after an interval while
-// the published checkpoint lags, until ctx is done.
+// the published checkpoint lags, until ctx is done. Its first round, for
+// the stored checkpoint, confirms the store (see [Log.Status]); once the
+// store is shown rolled back it sends nothing more.
 func (l *Log) witnessLoop(ctx context.Context) {
 	w := l.witnessing
+	first := true
 	var last time.Time
 	retry := time.NewTimer(0)
 	defer retry.Stop()
@@ -103,25 +132,50 @@ func (l *Log) witnessLoop(ctx context.Context) {
 		}
 		last = time.Now()
 		cp := l.Checkpoint()
-		if pub := l.witnessed.Load(); pub != nil && pub.Size == cp.Size && pub.Hash == cp.Hash {
+		if pub := l.witnessed.Load(); !first && pub != nil && pub.Size == cp.Size && pub.Hash == cp.Hash {
 			continue
 		}
-		if !l.witnessRound(ctx, cp) {
+		published, answered := l.witnessRound(ctx, cp)
+		if first {
+			if ctx.Err() != nil {
+				return
+			}
+			first = false
+			if answered == 0 {
+				l.log.WarnContext(ctx, "no witness answered the first round after the start: the log cannot tell whether its store was rolled back, and goes on with the stored checkpoint",
+					slog.Int64("tree_size", cp.Size))
+			}
+			close(w.confirmed)
+		}
+		if l.rolledBack.Load() != nil {
+			return
+		}
+		if !published {
 			retry.Reset(w.interval)
 		}
 	}
 }
 
 // witnessRound asks every witness to cosign cp and publishes cp with the
-// cosignatures that verify if they meet the quorum. It reports whether it did.
-func (l *Log) witnessRound(ctx context.Context, cp *Signed) bool {
+// cosignatures that verify if they meet the quorum. It reports whether it
+// did, and how many witnesses answered at all.
+func (l *Log) witnessRound(ctx context.Context, cp *Signed) (published bool, answered int) {
 	w := l.witnessing
 	lines := make([][]byte, len(w.peers))
+	heard := make([]bool, len(w.peers))
 	var wg sync.WaitGroup
 	for i, p := range w.peers {
-		wg.Go(func() { lines[i] = l.cosign(ctx, p, cp) })
+		wg.Go(func() { lines[i], heard[i] = l.cosign(ctx, p, cp) })
 	}
 	wg.Wait()
+	for _, h := range heard {
+		if h {
+			answered++
+		}
+	}
+	if l.rolledBack.Load() != nil {
+		return false, answered
+	}
 	msg := bytes.Clone(cp.Note)
 	cosigned := map[string]bool{}
 	for i, p := range w.peers {
@@ -133,17 +187,17 @@ func (l *Log) witnessRound(ctx context.Context, cp *Signed) bool {
 	w.metrics.lag.Set(float64(cp.Size - l.publishedSize()))
 	if !w.policy.Satisfied(cosigned) {
 		l.log.WarnContext(ctx, "witness quorum not met", slog.Int64("tree_size", cp.Size), slog.Int("cosignatures", len(cosigned)))
-		return false
+		return false, answered
 	}
 	if err := l.store.SetWitnessed(msg); err != nil {
 		l.log.ErrorContext(ctx, "storing witnessed checkpoint", slog.Any("err", err))
-		return false
+		return false, answered
 	}
 	l.witnessed.Store(&Signed{Note: msg, Checkpoint: cp.Checkpoint})
 	w.metrics.lag.Set(float64(l.Checkpoint().Size - cp.Size))
 	w.metrics.published.SetToCurrentTime()
 	l.log.DebugContext(ctx, "published witnessed checkpoint", slog.Int64("tree_size", cp.Size), slog.Int("cosignatures", len(cosigned)))
-	return true
+	return true, answered
 }
 
 func (l *Log) publishedSize() int64 {
@@ -155,18 +209,22 @@ func (l *Log) publishedSize() int64 {
 
 // cosign asks one witness to cosign cp, with a consistency proof from the
 // size it is known to have, retrying once from the size a 409 names. It
-// returns the witness's cosignature lines that verify, or nil.
-func (l *Log) cosign(ctx context.Context, p *witnessPeer, cp *Signed) []byte {
+// returns the witness's cosignature lines that verify, or nil, and whether
+// the witness answered at all. A 409 naming a size larger than cp's, or a
+// 422, is judged by [Log.judgeRefusal]; a checkpoint the witness refused
+// for good is not sent to it again.
+func (l *Log) cosign(ctx context.Context, p *witnessPeer, cp *Signed) (own []byte, answered bool) {
 	m := l.witnessing.metrics
+	if p.refused != nil && *p.refused == idOf(cp) {
+		return nil, false
+	}
 	for attempt := 0; ; attempt++ {
 		proof, err := l.ConsistencyProof(p.size, cp.Size)
 		if err != nil {
-			// The witness has cosigned a larger tree than ours: this log was
-			// rolled back or forked, and no witness should help it.
-			m.requests.WithLabelValues(p.w.Name, "ahead").Inc()
-			l.log.ErrorContext(ctx, "witness is ahead of the log", slog.String("witness", p.w.Name), slog.Int64("witness_size", p.size), slog.Int64("tree_size", cp.Size))
-			p.size = 0 // ask again from scratch next time, in case the hint was wrong
-			return nil
+			m.requests.WithLabelValues(p.w.Name, "error").Inc()
+			l.log.ErrorContext(ctx, "proving consistency for a witness", slog.String("witness", p.w.Name), slog.Int64("witness_size", p.size), slog.Any("err", err))
+			p.size = 0 // ask again from scratch next time
+			return nil, answered
 		}
 		rctx, cancel := context.WithTimeout(ctx, witnessTimeout)
 		t0 := time.Now()
@@ -177,30 +235,44 @@ func (l *Log) cosign(ctx context.Context, p *witnessPeer, cp *Signed) []byte {
 		var status *witness.StatusError
 		switch {
 		case errors.As(err, &conflict):
+			answered = true
+			if conflict.Size > cp.Size {
+				// The witness says it cosigned a larger tree than ours:
+				// this store was rolled back, or the witness lies.
+				m.requests.WithLabelValues(p.w.Name, "ahead").Inc()
+				l.judgeRefusal(ctx, p, cp, conflict.Size)
+				return nil, true
+			}
 			m.requests.WithLabelValues(p.w.Name, "409").Inc()
 			p.size = conflict.Size
 			if attempt == 0 {
 				continue
 			}
-			return nil
+			return nil, true
 		case errors.As(err, &status):
 			m.requests.WithLabelValues(p.w.Name, strconv.Itoa(status.Code)).Inc()
+			if status.Code == http.StatusUnprocessableEntity {
+				// A checkpoint this log signed, with a proof from its own
+				// tree, is inconsistent with what the witness cosigned.
+				l.judgeRefusal(ctx, p, cp, 0)
+				return nil, true
+			}
 			l.log.WarnContext(ctx, "witness refused checkpoint", slog.String("witness", p.w.Name), slog.Int64("tree_size", cp.Size), slog.Any("err", err))
-			return nil
+			return nil, true
 		case err != nil:
 			m.requests.WithLabelValues(p.w.Name, "error").Inc()
 			l.log.WarnContext(ctx, "witness unreachable", slog.String("witness", p.w.Name), slog.Any("err", err))
-			return nil
+			return nil, answered
 		}
 		own, err := ownCosignature(p.w.Verifier, cp.Note, lines)
 		if err != nil {
 			m.requests.WithLabelValues(p.w.Name, "bad cosignature").Inc()
 			l.log.ErrorContext(ctx, "witness returned a bad cosignature", slog.String("witness", p.w.Name), slog.Any("err", err))
-			return nil
+			return nil, true
 		}
 		m.requests.WithLabelValues(p.w.Name, "200").Inc()
 		p.size = cp.Size
-		return own
+		return own, true
 	}
 }
 
@@ -228,10 +300,11 @@ func ownCosignature(v note.Verifier, checkpoint, lines []byte) ([]byte, error) {
 
 // witnessMetrics are the witnessing loop's collectors.
 type witnessMetrics struct {
-	requests  *prometheus.CounterVec   // by witness and outcome (status code, "error", "ahead", "bad cosignature")
-	latency   *prometheus.HistogramVec // by witness
-	lag       prometheus.Gauge
-	published prometheus.Gauge
+	requests   *prometheus.CounterVec   // by witness and outcome (status code, "ahead" for a 409 beyond the tree, "error", "bad cosignature")
+	latency    *prometheus.HistogramVec // by witness
+	lag        prometheus.Gauge
+	published  prometheus.Gauge
+	rolledBack prometheus.Gauge
 }
 
 func newWitnessMetrics() *witnessMetrics {
@@ -249,9 +322,12 @@ func newWitnessMetrics() *witnessMetrics {
 		published: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "witnessed_published_timestamp_seconds", Help: "When a witnessed checkpoint was last published.",
 		}),
+		rolledBack: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rolled_back", Help: "1 once a witness has shown the store to be rolled back or forked: appends are refused until an operator restores it.",
+		}),
 	}
 }
 
 func (m *witnessMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.requests, m.latency, m.lag, m.published}
+	return []prometheus.Collector{m.requests, m.latency, m.lag, m.published, m.rolledBack}
 }

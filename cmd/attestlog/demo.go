@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -22,6 +23,7 @@ import (
 	"github.com/attestlog/attestlog/client/grpcsource"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/attestlog/attestlog/tiles"
+	"github.com/attestlog/attestlog/witness"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -123,6 +125,7 @@ type demoRun struct {
 	conn                        *grpc.ClientConn
 	witnesses                   []*demoWitness
 	snapshot                    string // copy of logData taken before the mirror's claim
+	forced                      bool   // the log runs without its witness policy
 
 	policy     *client.Policy
 	state      *client.State
@@ -171,7 +174,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) (err err
 		{"Every builder attests and submits its claim and binary", d.submit},
 		{"A client verifies both binaries", d.verify},
 		{"The investigator pulls the evidence of the mismatch", d.investigate},
-		{"The log is rolled back to before the mirror's claim", d.rollback},
+		{"The log is restored to before the mirror's claim", d.rollback},
 	}
 	for i, s := range steps {
 		fmt.Fprintf(stdout, "\n%d. %s\n", i+1, s.title)
@@ -184,7 +187,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) (err err
 		return err
 	}
 	fmt.Fprintf(stdout, "\nSummary: 4 of 4 trusted builders reproduced hello and the client trusted it; the mirror's backdoored build was refused, flagged as a mismatch and kept as evidence.\n")
-	fmt.Fprintf(stdout, "The rolled-back log was refused by all 3 witnesses and caught by the client's remembered state. The demo took %.1fs.\n", time.Since(start).Seconds())
+	fmt.Fprintf(stdout, "The restored log stopped itself when its witnesses showed it the newer tree; forced to fork, it was refused by all 3 witnesses and caught by the client's remembered state. The demo took %.1fs.\n", time.Since(start).Seconds())
 	return nil
 }
 
@@ -299,12 +302,16 @@ func (d *demoRun) startServers(ctx context.Context) error {
 }
 
 // startLog starts the log on d.logHTTP and d.logGRPC (port 0 the first
-// time, then the ports it got, or new ones if those were taken meanwhile)
-// and connects to its gRPC API.
+// time, then the ports it got, or new ones if those were taken meanwhile),
+// with its witness policy unless d.forced, and connects to its gRPC API.
 func (d *demoRun) startLog(ctx context.Context) error {
+	policy := d.logPolicy
+	if d.forced {
+		policy = ""
+	}
 	start := func() (*demoServer, error) {
 		return startDemoServer(ctx, []string{"serve", "--data", d.logData, "--http", d.logHTTP, "--grpc", d.logGRPC,
-			"--origin", demoOrigin, "--policy", d.logPolicy, "--builders=", "--rate", "0", "--builder-rate", "0", "--log-level", d.level},
+			"--origin", demoOrigin, "--policy=" + policy, "--builders=", "--rate", "0", "--builder-rate", "0", "--log-level", d.level},
 			[]string{"log vkey:", "http listening on", "grpc listening on"}, d.srvErr)
 	}
 	var err error
@@ -671,11 +678,28 @@ func (d *demoRun) rollback(ctx context.Context) error {
 	if err := d.startLog(ctx); err != nil {
 		return err
 	}
-	// To hide the rewind, the log appends another claim in the mirror's
-	// place: the mirror now claims the honest digest.
+	// To hide the rewind, the operator appends another claim in the
+	// mirror's place: the mirror now claims the honest digest.
 	m := d.mirror()
 	cover := filepath.Join(m.home, "cover-up.claim.json")
 	if err := d.attest(ctx, m, d.builders[0].bin, cover); err != nil {
+		return err
+	}
+	refusal, health, err := d.logStopsItself(ctx, m, cover)
+	if err != nil {
+		return err
+	}
+	d.say("The log was stopped, its data directory replaced by the copy from before the mirror's claim (tree size %d), and restarted. Before acknowledging anything, the restarted log asked its witnesses to confirm its checkpoint: they had cosigned tree size %d, and served that checkpoint, signed by the log's own key. So the log stopped itself. Asked to log a cover-up claim in the mirror's place (the mirror now claiming the honest digest), it refused:",
+		m.index, d.remembered.Size)
+	fmt.Fprintf(d.out, "     %s\n", refusal)
+	d.say("Its /checkpoint publishes nothing and its /healthz answers 503 (%q) until the operator restores the data directory the witnesses saw; its entries and tiles are still served.", health)
+
+	// The operator forces it: no witness policy, so the log asks no one.
+	if err := d.stopLog(); err != nil {
+		return err
+	}
+	d.forced = true
+	if err := d.startLog(ctx); err != nil {
 		return err
 	}
 	if err := d.submitClaim(ctx, m, cover, false); err != nil {
@@ -686,15 +710,52 @@ func (d *demoRun) rollback(ctx context.Context) error {
 		return err
 	}
 	if fork.Size != d.remembered.Size || fork.Hash == d.remembered.Hash {
-		return fmt.Errorf("the rolled-back log signed tree size %d, root %x; want size %d with a root other than %x",
+		return fmt.Errorf("the forced log signed tree size %d, root %x; want size %d with a root other than %x",
 			fork.Size, fork.Hash, d.remembered.Size, d.remembered.Hash)
 	}
-	d.say("The log was stopped, its data directory replaced by the copy from before the mirror's claim, and restarted. To hide the gap it appended a different claim at index %d (the mirror now claims the honest digest), and signed a checkpoint of tree size %d again, with another root hash.",
+	d.say("The operator forced it: restarted the log without its witness policy, so that it asks no one, and appended the cover-up claim at index %d. The log signed a checkpoint of tree size %d again, with another root hash: a fork.",
 		m.index, fork.Size)
-	if err := d.witnessesRefuse(ctx); err != nil {
+	if err := d.witnessesRefuse(ctx, forkNote); err != nil {
 		return err
 	}
 	return d.clientDetects(ctx, forkNote)
+}
+
+// logStopsItself checks that the restored log refuses the claim in the
+// file cover and fails /healthz, and returns both messages.
+func (d *demoRun) logStopsItself(ctx context.Context, b *demoBuilder, cover string) (refusal, health string, err error) {
+	err = d.submitClaim(ctx, b, cover, false)
+	if err == nil {
+		return "", "", errors.New("the restored log accepted a claim at the index its witnesses saw another at")
+	}
+	for _, l := range strings.Split(err.Error(), "\n") {
+		if _, msg, ok := strings.Cut(l, "log: store rolled back"); ok {
+			refusal = "log: store rolled back" + msg
+		}
+	}
+	if refusal == "" {
+		return "", "", fmt.Errorf("the restored log refused the claim for another reason: %w", err)
+	}
+	if i := strings.Index(refusal, "; appends are refused"); i > 0 {
+		refusal = refusal[:i] + "."
+	}
+	code, body, err := demoGetStatus(ctx, "http://"+d.logHTTP+"/healthz")
+	if err != nil {
+		return "", "", err
+	}
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "rolled back") {
+		return "", "", fmt.Errorf("the restored log's /healthz: %d %q, want 503", code, body)
+	}
+	if code, _, err := demoGetStatus(ctx, "http://"+d.logHTTP+"/checkpoint"); err != nil || code != http.StatusServiceUnavailable {
+		return "", "", fmt.Errorf("the restored log's /checkpoint: %d (%v), want 503", code, err)
+	}
+	if code, _, err := demoGetStatus(ctx, fmt.Sprintf("http://%s/tile/entries/000.p/%d", d.logHTTP, b.index)); err != nil || code != http.StatusOK {
+		return "", "", fmt.Errorf("the restored log's entries: %d (%v), want 200", code, err)
+	}
+	if i := strings.Index(body, ": witness"); i > 0 {
+		body = body[:i]
+	}
+	return refusal, strings.TrimSpace(body), nil
 }
 
 // signedCheckpoint returns the log's latest signed checkpoint, which the
@@ -708,31 +769,32 @@ func (d *demoRun) signedCheckpoint(ctx context.Context) (tiles.Checkpoint, []byt
 	return cp, resp.GetCheckpoint(), err
 }
 
-// witnessesRefuse checks that every witness kept the fork as evidence and
-// still serves the checkpoint the client remembers, and that the log's
-// published checkpoint did not advance.
-func (d *demoRun) witnessesRefuse(ctx context.Context) error {
+// witnessesRefuse asks every witness to cosign the forked checkpoint, as
+// the operator would, and checks that each refuses it with a 422, keeps it
+// as evidence and still serves the checkpoint the client remembers.
+func (d *demoRun) witnessesRefuse(ctx context.Context, forkNote []byte) error {
 	var reason string
 	for _, w := range d.witnesses {
 		base := "http://" + w.addr
-		err := demoPoll(ctx, w.name+" keeps evidence of the fork", demoWait, func() (bool, error) {
-			b, err := demoGet(ctx, base+"/evidence")
-			if err != nil {
-				return false, err
-			}
-			var list []struct{ Reason string }
-			if err := json.Unmarshal(b, &list); err != nil {
-				return false, fmt.Errorf("%s/evidence: %w", base, err)
-			}
-			if len(list) > 0 {
-				reason = list[0].Reason
-			}
-			return len(list) > 0, nil
-		})
+		wc := &witness.Client{URL: base + "/"}
+		_, err := wc.AddCheckpoint(ctx, d.remembered.Size, nil, forkNote)
+		var st *witness.StatusError
+		if !errors.As(err, &st) || st.Code != http.StatusUnprocessableEntity {
+			return fmt.Errorf("%s answered the forked checkpoint with %v, want a 422 refusal", w.name, err)
+		}
+		b, err := demoGet(ctx, base+"/evidence")
 		if err != nil {
 			return err
 		}
-		b, err := demoGet(ctx, base+"/"+originHashHex(demoOrigin)+"/checkpoint")
+		var list []struct{ Reason string }
+		if err := json.Unmarshal(b, &list); err != nil {
+			return fmt.Errorf("%s/evidence: %w", base, err)
+		}
+		if len(list) == 0 {
+			return fmt.Errorf("%s kept no evidence of the fork", w.name)
+		}
+		reason = list[0].Reason
+		b, err = demoGet(ctx, base+"/"+originHashHex(demoOrigin)+"/checkpoint")
 		if err != nil {
 			return err
 		}
@@ -741,19 +803,8 @@ func (d *demoRun) witnessesRefuse(ctx context.Context) error {
 			return fmt.Errorf("%s's latest cosigned checkpoint is not the one the client remembers (size %d): %v", w.name, cp.Size, err)
 		}
 	}
-	b, err := demoGet(ctx, "http://"+d.logHTTP+"/checkpoint")
-	if err != nil {
-		return err
-	}
-	pub, err := client.OpenCheckpoint(b, d.policy.TLog.Logs[0].Verifier)
-	if err != nil {
-		return fmt.Errorf("the log's /checkpoint: %w", err)
-	}
-	if pub.Size >= d.remembered.Size {
-		return fmt.Errorf("the rolled-back log published a checkpoint of size %d", pub.Size)
-	}
-	d.say("The witnesses refused it. w1, w2 and w3 each kept it as evidence (GET /evidence: %q) and still vouch only for the size-%d tree holding the mirror's claim. Without a quorum the log's published /checkpoint does not advance: it stays at size %d, from before the rollback.",
-		reason, d.remembered.Size, pub.Size)
+	d.say("The operator asked the witnesses to cosign it anyway. The witnesses refused it: w1, w2 and w3 each answered 422, kept it as evidence (GET /evidence: %q) and still vouch only for the size-%d tree holding the mirror's claim. Without a quorum, no client that needs witnesses accepts the fork.",
+		reason, d.remembered.Size)
 	return nil
 }
 
@@ -764,7 +815,7 @@ func originHashHex(origin string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// clientDetects shows the client the log's latest signed checkpoint, which
+// clientDetects shows the client the forked log's signed checkpoint, which
 // its remembered state must reject with evidence, and verifies again.
 func (d *demoRun) clientDetects(ctx context.Context, forkNote []byte) error {
 	logOnly, err := tiles.ParsePolicy([]byte("log " + d.logVKey + "\nquorum none\n"))
@@ -794,10 +845,10 @@ func (d *demoRun) clientDetects(ctx context.Context, forkNote []byte) error {
 	if err != nil {
 		return err
 	}
-	if v.ExitCode()&client.ExitVerifyErr == 0 || v.Inconsistency == nil {
-		return fmt.Errorf("verify against the rolled-back log: exit code %d, problems %v", v.ExitCode(), v.Problems)
+	if v.ExitCode()&client.ExitVerifyErr == 0 || v.QuorumMet {
+		return fmt.Errorf("verify against the forked log: exit code %d, problems %v", v.ExitCode(), v.Problems)
 	}
-	d.say("Verifying even the honest binary against this log now fails, exit code %d (%s): the log cannot prove that its witnessed checkpoint (size %d) is a prefix of the tree the client remembers, because it no longer holds that tree. Evidence: %s.",
-		v.ExitCode(), exitMeaning(v.ExitCode()), v.Checkpoint.Size, v.Evidence)
+	d.say("Verifying even the honest binary against this log now fails, exit code %d (%s): the only checkpoint it can show is the fork, which no witness cosigned.",
+		v.ExitCode(), exitMeaning(v.ExitCode()))
 	return nil
 }

@@ -226,6 +226,26 @@ func demoGet(ctx context.Context, url string) ([]byte, error) {
 	return b, nil
 }
 
+// demoGetStatus fetches url and returns its status code and body.
+func demoGetStatus(ctx context.Context, url string) (int, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return 0, "", fmt.Errorf("GET %s: %w", url, err)
+	}
+	return resp.StatusCode, string(b), nil
+}
+
 // demoPoll calls cond every 50ms until it reports true, fails, or timeout passes.
 func demoPoll(ctx context.Context, what string, timeout time.Duration, cond func() (bool, error)) error {
 	deadline := time.Now().Add(timeout)

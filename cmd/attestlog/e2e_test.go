@@ -174,29 +174,55 @@ func TestEndToEndProcesses(t *testing.T) {
 		t.Fatalf("offline verify: exit %d\n%s", code, out)
 	}
 
-	// Rollback: restore the copy and append something else at the mirror's index.
+	// Rollback: restore the copy. The restarted log asks its witnesses
+	// first; they have cosigned size 4 and show it, so it stops itself.
 	logProc.stop()
 	os.RemoveAll(logData)
 	copyDir(t, backup, logData)
 	logProc = start([]string{"http listening on", "grpc listening on"}, replaceArg(replaceArg(serveArgs, "--http", httpAddr), "--grpc", grpcAddr)...)
-	submit("latecomer", honest["author"])
+	must("keygen", "-o", filepath.Join(dir, "latecomer"), "builder.example/latecomer")
+	lateClaim := filepath.Join(dir, "latecomer.claim.json")
+	must("attest", "--key", filepath.Join(dir, "latecomer.key"), "--recipe", recipe, "--source", "git+https://example.org/hello",
+		"--commit", commit, "--platform", runtime.GOOS+"/"+runtime.GOARCH, "-o", lateClaim, honest["author"])
+	if out, code := al("submit", "--log", grpcAddr, "--log-vkey", logVKey, lateClaim); code == 0 ||
+		!strings.Contains(out, "store rolled back") || !strings.Contains(out, "tree size 4, this log holds tree size 3") {
+		t.Fatalf("submit to the restored log: exit %d, want a refusal naming the sizes 4 and 3\n%s", code, out)
+	}
+	if code, body := httpStatusBody(t, "http://"+httpAddr+"/healthz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "rolled back") {
+		t.Fatalf("the restored log's /healthz: %d %q, want 503", code, body)
+	}
+	if out, code := al("verify", "--policy", pf, "--log", grpcAddr, honest["author"]); code == 0 || !strings.Contains(out, "store rolled back") {
+		t.Fatalf("verify against the restored log: exit %d, want a failure saying the store is rolled back\n%s", code, out)
+	}
+	evidenceCount := func(w *proc) int {
+		_, b := httpStatusBody(t, "http://"+w.get("http listening on")+"/evidence")
+		var list []json.RawMessage
+		json.Unmarshal([]byte(b), &list)
+		return len(list)
+	}
 	for i, w := range witnesses {
-		waitFor(t, fmt.Sprintf("witness w%d keeps evidence of the fork", i+1), func() bool {
-			resp, err := http.Get("http://" + w.get("http listening on") + "/evidence")
-			if err != nil {
-				return false
-			}
-			defer resp.Body.Close()
-			var list []json.RawMessage
-			json.NewDecoder(resp.Body).Decode(&list)
-			return len(list) > 0
-		})
+		if n := evidenceCount(w); n != 0 {
+			t.Fatalf("witness w%d stored %d evidence records: the restored log sent it a fork", i+1, n)
+		}
 	}
-	out, code := al("verify", "--policy", pf, "--log", grpcAddr, honest["author"])
+
+	// The operator forces it: without its witness policy the log asks no
+	// one, and appends a fork. No witness cosigns it, and a client that
+	// needs no witness at all still catches it with its remembered state.
+	logProc.stop()
+	noPolicy := replaceArg(replaceArg(replaceArg(serveArgs, "--http", httpAddr), "--grpc", grpcAddr), "--policy", "")
+	logProc = start([]string{"http listening on", "grpc listening on"}, noPolicy...)
+	must("submit", "--log", grpcAddr, "--log-vkey", logVKey, lateClaim)
+	if out, code := al("verify", "--policy", pf, "--log", grpcAddr, honest["author"]); code&8 == 0 {
+		t.Fatalf("verify against the forced fork: exit %d, want bit 8 (no witness quorum)\n%s", code, out)
+	}
+	logOnly := filepath.Join(dir, "log-only-policy")
+	os.WriteFile(logOnly, []byte(strings.Replace(clientPolicy, "quorum q\n", "quorum none\n", 1)), 0o644)
+	out, code := al("verify", "--policy", logOnly, "--log", grpcAddr, honest["author"])
 	if code&8 == 0 || !strings.Contains(out, "evidence") {
-		t.Fatalf("verify against the rolled-back log: exit %d, want bit 8 and an evidence file\n%s", code, out)
+		t.Fatalf("verify of the fork with a log-only policy: exit %d, want bit 8 and an evidence file\n%s", code, out)
 	}
-	t.Logf("the rolled-back log was refused by the witnesses and caught by the client (exit %d)", code)
+	t.Logf("the restored log stopped itself; its forced fork was caught by the client's remembered state (exit %d)", code)
 }
 
 // waitPublished waits until the log at httpAddr publishes a checkpoint of the given size.

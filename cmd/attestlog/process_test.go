@@ -39,6 +39,23 @@ type proc struct {
 	mu    sync.Mutex
 	lines map[string]string // "http listening on" etc. -> the rest of the line
 	done  chan struct{}
+	errs  strings.Builder // its standard error, guarded by mu
+}
+
+// stderr returns what the process wrote to its standard error so far.
+func (p *proc) stderr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.errs.String()
+}
+
+// procStderr collects a proc's standard error under its mutex.
+type procStderr struct{ p *proc }
+
+func (w procStderr) Write(b []byte) (int, error) {
+	w.p.mu.Lock()
+	defer w.p.mu.Unlock()
+	return w.p.errs.Write(b)
 }
 
 // startProc runs "attestlog args..." as a new process (this test binary,
@@ -59,14 +76,14 @@ func startProgram(t *testing.T, program string, env, want []string, args ...stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = io.Discard
+	p := &proc{cmd: cmd, lines: map[string]string{}, done: make(chan struct{})}
+	cmd.Stderr = procStderr{p}
 	if testing.Verbose() {
-		cmd.Stderr = os.Stderr
+		cmd.Stderr = io.MultiWriter(os.Stderr, procStderr{p})
 	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, lines: map[string]string{}, done: make(chan struct{})}
 	ready := make(chan struct{})
 	go func() {
 		defer close(p.done)
