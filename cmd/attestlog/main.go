@@ -126,10 +126,13 @@
 //	--name NAME       ATTESTLOG_WITNESS_NAME       localhost/witness    witness name, the name of its key
 //	--logs FILE       ATTESTLOG_WITNESS_LOGS       (required)           trusted logs
 //	--log-level LEVEL ATTESTLOG_WITNESS_LOG_LEVEL  info                 debug, info, warn or error
+//	--max-evidence N  ATTESTLOG_WITNESS_MAX_EVIDENCE 1000             evidence records kept per log
+//	--refresh-interval D ATTESTLOG_WITNESS_REFRESH_INTERVAL 1m        when a replay gets a fresh cosignature
 //
 // The logs file has one line per trusted log key, '#' comments and blank
 // lines; the origin is the key's name, and the optional number is the log's
-// budget of add-checkpoint requests per day (see witness.ParseLogs):
+// budget of new cosignatures per day; refusals and replays spend none of it
+// (see witness.ParseLogs and witness.Witness.AddCheckpoint):
 //
 //	log <signed-note Ed25519 vkey> [<requests per day>]
 //
