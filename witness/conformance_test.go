@@ -536,6 +536,8 @@ func TestOpenErrors(t *testing.T) {
 		{"empty origin", func(c *witness.Config) { c.Logs[0].Origin = "" }, "empty origin"},
 		{"no keys", func(c *witness.Config) { c.Logs[0].Keys = nil }, "has no keys"},
 		{"negative budget", func(c *witness.Config) { c.Logs[0].RequestsPerDay = -1 }, "negative budget"},
+		{"negative MaxEvidence", func(c *witness.Config) { c.MaxEvidence = -1 }, "negative MaxEvidence"},
+		{"negative RefreshInterval", func(c *witness.Config) { c.RefreshInterval = -time.Second }, "negative RefreshInterval"},
 		{"malformed vkey", func(c *witness.Config) { c.Logs[0].Keys = []string{"nope"} }, "malformed verifier key"},
 		{"key of another origin", func(c *witness.Config) { c.Logs[0].Keys = []string{other.vkey} }, `key named "other.test/log"`},
 		{"key twice", func(c *witness.Config) { c.Logs[0].Keys = []string{l.vkey, l.vkey} }, "listed twice"},

@@ -302,20 +302,28 @@ func (w *Witness) decide(tx *bolt.Tx, l *logConfig, req request, body []byte, n 
 		}
 		*spent = true
 	}
+	cosig, err := w.cosignAndStore(tx, l, cp, n, received)
+	return outcome{cosig: cosig, refresh: refresh}, err
+}
+
+// cosignAndStore cosigns cp, the body of the opened note n, with a timestamp
+// no earlier than any used before, and stores it as l's latest cosigned
+// checkpoint, with the timestamp, in tx.
+func (w *Witness) cosignAndStore(tx *bolt.Tx, l *logConfig, cp tiles.Checkpoint, n *note.Note, now time.Time) ([]byte, error) {
 	last, err := getTimestamp(tx)
 	if err != nil {
-		return outcome{}, err
+		return nil, err
 	}
-	ts := nextTimestamp(last, received)
+	ts := nextTimestamp(last, now)
 	cosig := w.cosigner.cosign(ts, []byte(n.Text))
-	st = logState{size: cp.Size, root: cp.Hash, note: cosignedNote(n, cosig)}
+	st := logState{size: cp.Size, root: cp.Hash, note: cosignedNote(n, cosig)}
 	if err := putLogState(tx, l.origin, st); err != nil {
-		return outcome{}, err
+		return nil, err
 	}
 	if err := putTimestamp(tx, ts); err != nil {
-		return outcome{}, err
+		return nil, err
 	}
-	return outcome{cosig: cosig, refresh: refresh}, nil
+	return cosig, nil
 }
 
 // keepEvidence refuses req, whose checkpoint the failed check msg shows to

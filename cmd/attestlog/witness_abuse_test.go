@@ -3,12 +3,15 @@ package main
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -168,4 +171,27 @@ func TestWitnessAbuseBudget(t *testing.T) {
 	l.grow(t, 14, 1<<62)
 	b, _ := witnessRequest(t, &l.tree, 13, 14, signer)
 	postWant(t, url, b, 1, http.StatusTooManyRequests, "the 11th new checkpoint within the burst")
+}
+
+func TestWitnessEvidenceFlags(t *testing.T) {
+	for _, name := range []string{"ATTESTLOG_WITNESS_MAX_EVIDENCE", "ATTESTLOG_WITNESS_REFRESH_INTERVAL"} {
+		t.Setenv(name, "")
+	}
+	c, err := parseWitnessFlags([]string{"--logs", "l", "--max-evidence", "5", "--refresh-interval", "30s"}, io.Discard)
+	if err != nil || c.maxEvidence != 5 || c.refresh != 30*time.Second {
+		t.Errorf("parseWitnessFlags = %+v, %v; want max evidence 5, refresh 30s", c, err)
+	}
+	for _, args := range [][]string{
+		{"--max-evidence", "0"}, {"--max-evidence", "-1"}, {"--max-evidence", "x"},
+		{"--refresh-interval", "0s"}, {"--refresh-interval", "-1m"}, {"--refresh-interval", "60"},
+	} {
+		if _, err := parseWitnessFlags(append([]string{"--logs", "l"}, args...), io.Discard); !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), args[0]) {
+			t.Errorf("parseWitnessFlags(%q) = %v, want a usage error naming %s", args, err, args[0])
+		}
+	}
+	t.Setenv("ATTESTLOG_WITNESS_MAX_EVIDENCE", "7")
+	t.Setenv("ATTESTLOG_WITNESS_REFRESH_INTERVAL", "2m")
+	if c, err := parseWitnessFlags([]string{"--logs", "l"}, io.Discard); err != nil || c.maxEvidence != 7 || c.refresh != 2*time.Minute {
+		t.Errorf("parseWitnessFlags from env = %+v, %v; want max evidence 7, refresh 2m", c, err)
+	}
 }
