@@ -9,7 +9,7 @@ import (
 // budget is smaller: a log that restarts may retry a few times in a row.
 const minBurst = 10
 
-// A budget limits a log's add-checkpoint requests to a number per day: a
+// A budget limits a log's new cosignatures to a number per day: a
 // token bucket refilled continuously, holding a twenty-fourth of the daily
 // budget (an hour's worth) but at least minBurst. It is the generic cell
 // rate algorithm, in integer nanoseconds so that Retry-After is exact. It
@@ -37,6 +37,15 @@ func newBudget(perDay int64, now time.Time) *budget {
 // returns false and how long until one is. A clock that goes backwards
 // makes the budget stricter, never looser.
 func (b *budget) take(now time.Time) (ok bool, retryAfter time.Duration) {
+	return b.spend(now, true)
+}
+
+// check is take without spending: it reports whether take would succeed now.
+func (b *budget) check(now time.Time) (ok bool, retryAfter time.Duration) {
+	return b.spend(now, false)
+}
+
+func (b *budget) spend(now time.Time, commit bool) (ok bool, retryAfter time.Duration) {
 	if b == nil {
 		return true, 0
 	}
@@ -50,6 +59,8 @@ func (b *budget) take(now time.Time) (ok bool, retryAfter time.Duration) {
 	if excess := tat.Sub(now) - b.window; excess > 0 {
 		return false, excess
 	}
-	b.tat = tat
+	if commit {
+		b.tat = tat
+	}
 	return true, 0
 }

@@ -28,7 +28,22 @@ type Config struct {
 	// Now is the clock; nil means time.Now. Cosignature timestamps are its
 	// Unix seconds, but never earlier than a timestamp already used.
 	Now func() time.Time
+	// MaxEvidence is the most [Evidence] records the witness keeps per log;
+	// zero means DefaultMaxEvidence. Past it, new evidence of that log is
+	// dropped and counted, and the oldest records stay: the first fork shown
+	// is the one that matters.
+	MaxEvidence int
+	// RefreshInterval is how old the cosignature of a log's latest cosigned
+	// checkpoint may get before a request replaying that checkpoint gets a
+	// fresh one instead of the stored one; zero means DefaultRefreshInterval.
+	RefreshInterval time.Duration
 }
+
+// Defaults of [Config] fields.
+const (
+	DefaultMaxEvidence     = 1000
+	DefaultRefreshInterval = time.Minute
+)
 
 // A Log is a log the witness trusts.
 type Log struct {
@@ -37,9 +52,9 @@ type Log struct {
 	// Keys are the log's signed-note Ed25519 verifier keys, each named Origin.
 	// A checkpoint needs a valid signature by at least one of them.
 	Keys []string
-	// RequestsPerDay, if positive, is the log's budget of add-checkpoint
-	// requests with a valid signature; see [Witness.AddCheckpoint]. Zero
-	// means no limit.
+	// RequestsPerDay, if positive, is the log's budget of new cosignatures
+	// per day: only requests that lead to a new cosignature spend it; see
+	// [Witness.AddCheckpoint]. Zero means no limit.
 	RequestsPerDay int64
 }
 
@@ -137,6 +152,7 @@ type logConfig struct {
 	origin    string
 	verifiers note.Verifiers
 	budget    *budget // nil if unlimited
+	drops     dropWarner
 }
 
 // validate checks c and returns it with defaults filled in, and its logs by origin.
@@ -152,6 +168,18 @@ func (c Config) validate() (Config, map[string]*logConfig, error) {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	switch {
+	case c.MaxEvidence < 0:
+		return c, nil, fmt.Errorf("witness: config: negative MaxEvidence %d", c.MaxEvidence)
+	case c.MaxEvidence == 0:
+		c.MaxEvidence = DefaultMaxEvidence
+	}
+	switch {
+	case c.RefreshInterval < 0:
+		return c, nil, fmt.Errorf("witness: config: negative RefreshInterval %v", c.RefreshInterval)
+	case c.RefreshInterval == 0:
+		c.RefreshInterval = DefaultRefreshInterval
 	}
 	logs := make(map[string]*logConfig, len(c.Logs))
 	keys := make(map[keyID]bool)

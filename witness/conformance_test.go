@@ -138,12 +138,13 @@ func TestConformance(t *testing.T) {
 		p[0][0] ^= 1
 		checkRefused(t, e.tw.post(t, requestBody(5, p, e.l.checkpoint(t, 8))), http.StatusUnprocessableEntity, "consistency proof from size 5 to 8 does not verify")
 		checkRefused(t, e.tw.post(t, requestBody(5, nil, e.l.checkpoint(t, 8))), http.StatusUnprocessableEntity, "does not verify")
-		// A proof for a forked tree, internally consistent.
+		// A proof for a forked tree, internally consistent: it proves a fork.
 		fork := newTestLog(t, origin)
 		fork.signer, fork.salt = e.l.signer, " forked"
 		body := requestBody(5, fork.proof(t, 5, 8), fork.checkpoint(t, 8))
-		checkRefused(t, e.tw.post(t, body), http.StatusUnprocessableEntity, "does not verify")
-		checkEvidence(t, e.tw, 3)
+		checkRefused(t, e.tw.post(t, body), http.StatusUnprocessableEntity, "does not verify: it leads to the checkpoint's root from a tree of size 5 with root")
+		// Only the fork is evidence: the bad proofs show nothing about the log.
+		checkEvidence(t, e.tw, 1)
 	})
 
 	t.Run("422 old size equals checkpoint size but the root differs", func(t *testing.T) {
@@ -354,12 +355,14 @@ func TestEvidence(t *testing.T) {
 	forkTime := tw.clock.Now()
 	checkRefused(t, tw.post(t, forkBody), http.StatusUnprocessableEntity, "has root")
 
+	fork := newFork(t, l)
+	forkProof := requestBody(5, fork.proof(t, 5, 12), fork.checkpoint(t, 12))
+	checkRefused(t, tw.post(t, forkProof), http.StatusUnprocessableEntity, "does not verify")
+
+	// Neither a junk proof nor a 409, 400, 403 or 404 is evidence.
 	p := l.proof(t, 5, 12)
 	p[len(p)-1][3] ^= 0x40
-	badProof := requestBody(5, p, l.checkpoint(t, 12))
-	checkRefused(t, tw.post(t, badProof), http.StatusUnprocessableEntity, "does not verify")
-
-	// Neither a 409 nor a 400, 403 or 404 is evidence.
+	checkRefused(t, tw.post(t, requestBody(5, p, l.checkpoint(t, 12))), http.StatusUnprocessableEntity, "does not verify")
 	checkConflict(t, tw.post(t, requestBody(3, p, l.checkpoint(t, 12))), 5)
 	tw.post(t, requestBody(5, nil, corruptLastSignature(t, signNote(t, fmt.Sprintf("%s\n5\n%s\n", l.origin, b64(tlog.Hash{9})), l.signer))))
 
@@ -367,13 +370,13 @@ func TestEvidence(t *testing.T) {
 	if len(list) != 2 {
 		return
 	}
-	if e := list[0]; e.ID != 1 || e.Origin != l.origin || !strings.Contains(e.Reason, "has root") || !e.Time.Equal(forkTime) || e.Request != "" || e.Latest != "" {
+	if e := list[0]; e.ID != 1 || e.Origin != l.origin || !strings.Contains(e.Reason, "has root") || !e.Time.Equal(forkTime) || e.Seen != 1 || !e.LastTime.Equal(forkTime) || e.Request != "" || e.Latest != "" {
 		t.Errorf("evidence list[0] = %+v", e)
 	}
 	if e := list[1]; e.ID != 2 || !strings.Contains(e.Reason, "does not verify") {
 		t.Errorf("evidence list[1] = %+v", e)
 	}
-	for i, want := range [][]byte{forkBody, badProof} {
+	for i, want := range [][]byte{forkBody, forkProof} {
 		resp := tw.get(t, fmt.Sprintf("/evidence/%d", i+1))
 		var e witness.Evidence
 		if err := json.Unmarshal(resp.body, &e); err != nil || resp.code != http.StatusOK || resp.typ != "application/json" {
@@ -388,7 +391,7 @@ func TestEvidence(t *testing.T) {
 	tw.stop(t)
 	tw.start(t)
 	checkEvidence(t, tw, 2)
-	if e, err := tw.Evidence(2); err != nil || e.Request != string(badProof) {
+	if e, err := tw.Evidence(2); err != nil || e.Request != string(forkProof) {
 		t.Errorf("Evidence(2) = %+v, %v", e, err)
 	}
 }
@@ -487,16 +490,17 @@ func TestBudget(t *testing.T) {
 		checkRefused(t, tw.post(t, unknown.request(t, 0, 1)), http.StatusNotFound, "")
 		checkRefused(t, tw.post(t, impostor.request(t, 0, 1)), http.StatusForbidden, "")
 	}
-	// Every validly signed request does, whatever its outcome.
-	cp := l.checkpoint(t, 4)
-	tw.checkCosigned(t, tw.post(t, requestBody(0, nil, cp)), cp)
-	for range 4 {
-		checkConflict(t, tw.post(t, requestBody(0, nil, cp)), 4)
+	// Only requests that lead to a new cosignature do; see also
+	// TestBudgetOnlyNewCosignatures.
+	tw.checkCosigned(t, tw.post(t, requestBody(0, nil, l.checkpoint(t, 4))), l.checkpoint(t, 4))
+	for range 20 {
+		checkConflict(t, tw.post(t, l.request(t, 0, 5)), 4)
 	}
-	for range 5 {
-		tw.checkCosigned(t, tw.post(t, requestBody(4, nil, cp)), cp)
+	for s := int64(4); s < 13; s++ {
+		tw.checkCosigned(t, tw.post(t, l.request(t, s, s+1)), l.checkpoint(t, s+1))
 	}
-	resp := tw.post(t, requestBody(4, nil, cp))
+	next := l.request(t, 13, 14)
+	resp := tw.post(t, next)
 	checkRefused(t, resp, http.StatusTooManyRequests, "budget of example.test/log spent")
 	if got := resp.hdr.Get("Retry-After"); got != "8640" {
 		t.Errorf("Retry-After %q, want 8640", got)
@@ -506,13 +510,13 @@ func TestBudget(t *testing.T) {
 		tw.checkCosigned(t, tw.post(t, other.request(t, s, s+1)), other.checkpoint(t, s+1))
 	}
 	tw.clock.add(8000 * time.Second)
-	resp = tw.post(t, requestBody(4, nil, cp))
+	resp = tw.post(t, next)
 	if got := resp.hdr.Get("Retry-After"); resp.code != http.StatusTooManyRequests || got != "640" {
 		t.Errorf("after 8000s: %d, Retry-After %q; want 429, 640", resp.code, got)
 	}
 	tw.clock.add(640 * time.Second)
-	tw.checkCosigned(t, tw.post(t, requestBody(4, nil, cp)), cp)
-	checkRefused(t, tw.post(t, requestBody(4, nil, cp)), http.StatusTooManyRequests, "")
+	tw.checkCosigned(t, tw.post(t, next), l.checkpoint(t, 14))
+	checkRefused(t, tw.post(t, l.request(t, 14, 15)), http.StatusTooManyRequests, "")
 }
 
 func TestOpenErrors(t *testing.T) {
@@ -532,6 +536,8 @@ func TestOpenErrors(t *testing.T) {
 		{"empty origin", func(c *witness.Config) { c.Logs[0].Origin = "" }, "empty origin"},
 		{"no keys", func(c *witness.Config) { c.Logs[0].Keys = nil }, "has no keys"},
 		{"negative budget", func(c *witness.Config) { c.Logs[0].RequestsPerDay = -1 }, "negative budget"},
+		{"negative MaxEvidence", func(c *witness.Config) { c.MaxEvidence = -1 }, "negative MaxEvidence"},
+		{"negative RefreshInterval", func(c *witness.Config) { c.RefreshInterval = -time.Second }, "negative RefreshInterval"},
 		{"malformed vkey", func(c *witness.Config) { c.Logs[0].Keys = []string{"nope"} }, "malformed verifier key"},
 		{"key of another origin", func(c *witness.Config) { c.Logs[0].Keys = []string{other.vkey} }, `key named "other.test/log"`},
 		{"key twice", func(c *witness.Config) { c.Logs[0].Keys = []string{l.vkey, l.vkey} }, "listed twice"},

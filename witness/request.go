@@ -36,6 +36,7 @@ type request struct {
 	old        int64
 	proof      []tlog.Hash
 	note       []byte           // the signed checkpoint note, verbatim
+	text       string           // its text, the checkpoint body
 	checkpoint tiles.Checkpoint // its body, parsed
 }
 
@@ -98,7 +99,7 @@ func parseRequest(body []byte) (request, error) {
 	if !errors.As(err, &unverified) {
 		return bad("checkpoint is not a signed note")
 	}
-	r.note = rest
+	r.note, r.text = rest, unverified.Note.Text
 	if r.checkpoint, err = tiles.ParseCheckpoint([]byte(unverified.Note.Text)); err != nil {
 		return bad("%v", err)
 	}

@@ -217,3 +217,14 @@ func TestBudgetTake(t *testing.T) {
 		t.Error("nil budget refused a request")
 	}
 }
+
+func FuzzLastCosignature(f *testing.F) {
+	f.Add([]byte("example.test/log\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n— example.test/log AAAAAAAA\n— w " + strings.Repeat("A", 102) + "==\n"))
+	f.Add([]byte("\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		line, _, err := lastCosignature(b)
+		if err == nil && (!bytes.HasSuffix(b, line) || bytes.Count(line, []byte("\n")) != 1) {
+			t.Fatalf("lastCosignature(%q) = %q, not the last line", b, line)
+		}
+	})
+}

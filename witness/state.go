@@ -11,20 +11,30 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// The bbolt file of a witness holds three buckets:
+// The bbolt file of a witness holds these buckets:
 //
-//	meta      "timestamp" -> the latest cosignature timestamp used, uint64 big-endian Unix seconds
-//	logs      origin -> tree size (uint64 big-endian) || root hash (32 bytes) || cosigned checkpoint note
-//	evidence  uint64 big-endian sequence number -> JSON of an [Evidence]
+//	meta            "timestamp" -> the latest cosignature timestamp used, uint64 big-endian Unix seconds
+//	logs            origin -> tree size (uint64 big-endian) || root hash (32 bytes) || cosigned checkpoint note
+//	evidence        uint64 big-endian ID -> JSON of an [Evidence], written once
+//	evidence-index  SHA-256 of the refused checkpoint's body -> its evidence ID
+//	evidence-seen   evidence ID -> times seen (uint64) || last seen (int64 Unix nanoseconds), big-endian
+//	evidence-count  origin -> number of evidence records of the log (uint64 big-endian)
 //
 // The cosigned checkpoint note of a log is the latest checkpoint the witness
 // cosigned for it: the body, the log's signatures that the witness verified,
-// and the witness's cosignature. A log's entry and the timestamp are written
-// in the same transaction.
+// and the witness's cosignature, whose line is last. A log's entry and the
+// timestamp are written in the same transaction. The evidence record, its
+// index entry, its seen entry and its log's count are written in one
+// transaction too; a repeat rewrites only the small seen entry. Files written
+// before the index existed get it (and the counts) built on open; a record
+// without a seen entry was seen once, at its Time.
 var (
-	bucketMeta     = []byte("meta")
-	bucketLogs     = []byte("logs")
-	bucketEvidence = []byte("evidence")
+	bucketMeta          = []byte("meta")
+	bucketLogs          = []byte("logs")
+	bucketEvidence      = []byte("evidence")
+	bucketEvidenceIndex = []byte("evidence-index")
+	bucketEvidenceSeen  = []byte("evidence-seen")
+	bucketEvidenceCount = []byte("evidence-count")
 
 	keyTimestamp = []byte("timestamp")
 )
@@ -56,10 +66,14 @@ func openState(path string) (*bolt.DB, error) {
 	// other; the fsync is the cost they share.
 	db.MaxBatchDelay = batchDelay
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketLogs, bucketEvidence} {
+		indexed := tx.Bucket(bucketEvidenceIndex) != nil
+		for _, name := range [][]byte{bucketMeta, bucketLogs, bucketEvidence, bucketEvidenceIndex, bucketEvidenceSeen, bucketEvidenceCount} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
+		}
+		if !indexed {
+			return indexEvidence(tx)
 		}
 		return nil
 	})

@@ -1,16 +1,22 @@
 package witness
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/attestlog/attestlog/tiles"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	bolt "go.etcd.io/bbolt"
@@ -28,6 +34,9 @@ type Witness struct {
 	metrics  *metrics
 	log      *slog.Logger
 	now      func() time.Time
+
+	maxEvidence int           // Config.MaxEvidence
+	refresh     time.Duration // Config.RefreshInterval
 }
 
 // Open opens the witness whose state is the bbolt file at path, creating the
@@ -53,6 +62,9 @@ func Open(path string, c Config) (*Witness, error) {
 		byHash:   make(map[string]string, len(logs)),
 		log:      c.Logger,
 		now:      c.Now,
+
+		maxEvidence: c.MaxEvidence,
+		refresh:     c.RefreshInterval,
 	}
 	var origins []string
 	for _, l := range c.Logs {
@@ -88,16 +100,27 @@ func (w *Witness) VerifierKey() string { return w.cosigner.vkey }
 //	400  body malformed or larger than MaxRequestSize, or more than MaxProofLines proof lines
 //	404  origin unknown
 //	403  no valid signature by a trusted key of the log, or an invalid one
-//	429  the log's budget is spent; only requests that got this far count against it
 //	400  old size larger than the checkpoint's size
 //	409  old size is not the size of the latest cosigned checkpoint (0 if none); Error.Size is that size
 //	422  size 0 with a root other than the empty tree's hash
 //	422  old size 0 with a non-empty proof
 //	422  old size equal to the checkpoint's size but a different root (a fork)
 //	422  consistency proof does not verify
+//	429  the log's budget is spent
 //
-// A checkpoint refused with 422 other than for a non-empty proof at old
-// size 0 is kept as [Evidence]. Any other error is internal.
+// A replay of the latest cosigned checkpoint (old size and size both its size,
+// the same checkpoint body) is answered with the stored cosignature, or, if
+// that is older than Config.RefreshInterval, with a fresh one that replaces
+// it. Only a request that gets a cosignature of a new checkpoint spends the
+// log's budget: refusals and replays never do, so they cannot starve the log,
+// and each keeps the status code above whatever the budget.
+//
+// A 422 is kept as [Evidence] if the signed checkpoint alone shows a fork:
+// a size 0 with another root, another root at the cosigned size, or a
+// consistency proof that leads to the checkpoint's root from a tree of the
+// cosigned size with another root than the cosigned one. A proof that does
+// not lead to the checkpoint's root shows nothing about the log and is not
+// kept. Any other error is internal.
 func (w *Witness) AddCheckpoint(ctx context.Context, body []byte) ([]byte, error) {
 	_, cosig, err := w.addCheckpoint(ctx, body)
 	return cosig, err
@@ -121,11 +144,6 @@ func (w *Witness) addCheckpoint(ctx context.Context, body []byte) (origin string
 	if err != nil {
 		return l.origin, nil, signatureError(l.origin, err)
 	}
-	if ok, retry := l.budget.take(w.now()); !ok {
-		e := refuse(http.StatusTooManyRequests, "budget of %s spent; retry in %v", l.origin, retry.Round(time.Second))
-		e.RetryAfter = retry
-		return l.origin, nil, e
-	}
 	if req.old > req.checkpoint.Size {
 		return l.origin, nil, refuse(http.StatusBadRequest, "old size %d larger than checkpoint size %d", req.old, req.checkpoint.Size)
 	}
@@ -148,50 +166,103 @@ func signatureError(origin string, err error) error {
 }
 
 // commit checks req against the stored state of its log and, if it is
-// consistent, cosigns its checkpoint and stores it, in one transaction that
-// it shares with other requests. n is the opened checkpoint note.
+// consistent, cosigns its checkpoint and stores it. n is the opened
+// checkpoint note.
 func (w *Witness) commit(ctx context.Context, l *logConfig, req request, body []byte, n *note.Note) ([]byte, error) {
 	received := w.now()
 	var out outcome
-	// bbolt runs this function again, alone, if another one in its batch
-	// fails, so it must set out afresh and return an error only for a
-	// storage failure, never for a refusal.
-	err := w.db.Batch(func(tx *bolt.Tx) error {
+	// Most refusals and every replay change nothing: they are decided in a
+	// read-only transaction, which costs no fsync, so that a stranger's
+	// requests cost little. Requests that write share a transaction with the
+	// others in flight (bbolt's DB.Batch), and are decided again in it.
+	err := w.db.View(func(tx *bolt.Tx) error {
 		var err error
-		out, err = w.decide(tx, l, req, body, n, received)
+		out, err = w.decide(tx, l, req, body, n, received, nil)
 		return err
 	})
-	cp := req.checkpoint
-	switch {
-	case err != nil:
+	if err == nil && out.write {
+		spent := false
+		// bbolt runs this function again, alone, if another one in its batch
+		// fails, so it must set out afresh, spend the budget at most once,
+		// and return an error only for a storage failure, never for a refusal.
+		err = w.db.Batch(func(tx *bolt.Tx) error {
+			var err error
+			out, err = w.decide(tx, l, req, body, n, received, &spent)
+			return err
+		})
+	}
+	if err != nil {
 		return nil, fmt.Errorf("witness: storing checkpoint of %s: %w", l.origin, err)
-	case out.evidence != nil:
-		w.metrics.evidence.WithLabelValues(l.origin).Inc()
-		w.log.ErrorContext(ctx, "kept evidence of an inconsistent checkpoint",
-			slog.String("origin", l.origin), slog.Uint64("evidence_id", out.evidence.ID),
-			slog.String("reason", out.evidence.Reason), slog.Int64("old_size", req.old), slog.Int64("tree_size", cp.Size))
-		return nil, out.refusal
-	case out.refusal != nil:
+	}
+	w.report(ctx, l, req, out, received)
+	if out.refusal != nil {
 		return nil, out.refusal
 	}
-	w.metrics.cosignatures.WithLabelValues(l.origin).Inc()
-	w.log.DebugContext(ctx, "cosigned checkpoint", slog.String("origin", l.origin), slog.Int64("tree_size", cp.Size))
 	return out.cosig, nil
+}
+
+// report counts and logs what the transaction decided for req.
+func (w *Witness) report(ctx context.Context, l *logConfig, req request, out outcome, now time.Time) {
+	m, cp := w.metrics, req.checkpoint
+	attrs := []any{slog.String("origin", l.origin), slog.Int64("old_size", req.old), slog.Int64("tree_size", cp.Size)}
+	switch {
+	case out.kept == keptNew:
+		m.evidence.WithLabelValues(l.origin).Inc()
+		w.log.ErrorContext(ctx, "kept evidence of an inconsistent checkpoint",
+			append(attrs, slog.Uint64("evidence_id", out.evidence.ID), slog.String("reason", out.evidence.Reason))...)
+	case out.kept == keptRepeat:
+		m.repeats.WithLabelValues(l.origin).Inc()
+		w.log.DebugContext(ctx, "checkpoint already kept as evidence",
+			append(attrs, slog.Uint64("evidence_id", out.evidence.ID), slog.Int64("seen", out.evidence.Seen))...)
+	case out.kept == keptDropped:
+		m.dropped.WithLabelValues(l.origin).Inc()
+		if warn, dropped := l.drops.drop(now); warn {
+			w.log.WarnContext(ctx, "dropping evidence of an inconsistent checkpoint: the log has the most evidence records kept; the oldest are kept, see GET evidence",
+				append(attrs, slog.Int("max_evidence", w.maxEvidence), slog.Int64("dropped", dropped))...)
+		}
+	case out.badProof:
+		m.badProofs.WithLabelValues(l.origin).Inc()
+		w.log.DebugContext(ctx, "refused a consistency proof that proves nothing", attrs...)
+	case out.replay:
+		m.replays.WithLabelValues(l.origin).Inc()
+		w.log.DebugContext(ctx, "answered a replay with the stored cosignature", attrs...)
+	case out.cosig != nil:
+		m.cosignatures.WithLabelValues(l.origin).Inc()
+		w.log.DebugContext(ctx, "cosigned checkpoint", append(attrs, slog.Bool("refresh", out.refresh))...)
+	}
 }
 
 // An outcome is what the transaction of an add-checkpoint request decided:
 // a refusal, possibly with evidence, or a cosignature.
 type outcome struct {
 	refusal  *Error
-	evidence *Evidence // stored, with its ID set
-	cosig    []byte
+	write    bool      // decided in a read-only transaction: the request needs a writable one
+	evidence *Evidence // with its ID and Seen set, unless kept is keptDropped
+	kept     keep
+	badProof bool   // refused for a proof that proves nothing
+	cosig    []byte // the cosignature line
+	replay   bool   // cosig is the stored one of the latest cosigned checkpoint
+	refresh  bool   // cosig is a fresh one of the latest cosigned checkpoint
 }
 
-// decide runs in tx: it compares req.old with the stored size of its log,
-// checks consistency against the stored root, and either stores evidence or
-// cosigns and stores the new checkpoint with its timestamp. It returns an
-// error only if storage fails; everything it did is then rolled back.
-func (w *Witness) decide(tx *bolt.Tx, l *logConfig, req request, body []byte, n *note.Note, received time.Time) (outcome, error) {
+// A keep is what became of a refused checkpoint that is evidence.
+type keep int
+
+const (
+	keptNone    keep = iota
+	keptNew          // stored as a new record
+	keptRepeat       // counted on the record of the same checkpoint
+	keptDropped      // dropped: the log has MaxEvidence records
+)
+
+// decide compares req.old with the stored size of its log, checks
+// consistency against the stored root, and either refuses (keeping evidence
+// if the checkpoint is evidence), answers a replay, or cosigns and stores the
+// new checkpoint with its timestamp. In a read-only tx it stops with
+// outcome.write where it would write; in a writable one, spent records
+// whether the budget was spent, across reruns. It returns an error only if
+// storage fails; everything it did is then rolled back.
+func (w *Witness) decide(tx *bolt.Tx, l *logConfig, req request, body []byte, n *note.Note, received time.Time, spent *bool) (outcome, error) {
 	st, err := getLogState(tx, l.origin)
 	if err != nil {
 		return outcome{}, err
@@ -199,62 +270,200 @@ func (w *Witness) decide(tx *bolt.Tx, l *logConfig, req request, body []byte, n 
 	if req.old != st.size {
 		return outcome{refusal: conflict(req.old, st.size)}, nil
 	}
-	if msg, keep := checkConsistency(st, req); msg != "" {
-		out := outcome{refusal: refuse(http.StatusUnprocessableEntity, "%s", msg)}
-		if keep {
-			out.evidence = &Evidence{Origin: l.origin, Reason: msg, Time: received, Request: string(body), Latest: string(st.note)}
-			out.evidence.ID, err = putEvidence(tx, *out.evidence)
-		}
-		return out, err
+	cp := req.checkpoint
+	switch msg, v := checkConsistency(st, req); v {
+	case badProof:
+		return outcome{refusal: refuse(http.StatusUnprocessableEntity, "%s", msg), badProof: true}, nil
+	case misplacedProof:
+		return outcome{refusal: refuse(http.StatusUnprocessableEntity, "%s", msg)}, nil
+	case inconsistent:
+		return w.keepEvidence(tx, l, req, body, st, msg, received)
 	}
+	refresh := false
+	if req.old == cp.Size && st.note != nil && bytes.HasPrefix(st.note, append([]byte(req.text), '\n')) {
+		cosig, ts, err := lastCosignature(st.note)
+		if err != nil {
+			return outcome{}, fmt.Errorf("%w: state of %s: %v", errCorrupt, l.origin, err)
+		}
+		if received.Sub(time.Unix(int64(ts), 0)) <= w.refresh {
+			return outcome{cosig: cosig, replay: true}, nil
+		}
+		// Bounded by the refresh interval, so it spends no budget.
+		refresh = true
+	} else if ok, retry := l.budget.check(received); !ok {
+		return outcome{refusal: tooManyRequests(l.origin, retry)}, nil
+	}
+	if !tx.Writable() {
+		return outcome{write: true}, nil
+	}
+	if !refresh && !*spent {
+		if ok, retry := l.budget.take(received); !ok {
+			return outcome{refusal: tooManyRequests(l.origin, retry)}, nil
+		}
+		*spent = true
+	}
+	cosig, err := w.cosignAndStore(tx, l, cp, n, received)
+	return outcome{cosig: cosig, refresh: refresh}, err
+}
+
+// cosignAndStore cosigns cp, the body of the opened note n, with a timestamp
+// no earlier than any used before, and stores it as l's latest cosigned
+// checkpoint, with the timestamp, in tx.
+func (w *Witness) cosignAndStore(tx *bolt.Tx, l *logConfig, cp tiles.Checkpoint, n *note.Note, now time.Time) ([]byte, error) {
 	last, err := getTimestamp(tx)
+	if err != nil {
+		return nil, err
+	}
+	ts := nextTimestamp(last, now)
+	cosig := w.cosigner.cosign(ts, []byte(n.Text))
+	st := logState{size: cp.Size, root: cp.Hash, note: cosignedNote(n, cosig)}
+	if err := putLogState(tx, l.origin, st); err != nil {
+		return nil, err
+	}
+	if err := putTimestamp(tx, ts); err != nil {
+		return nil, err
+	}
+	return cosig, nil
+}
+
+// keepEvidence refuses req, whose checkpoint the failed check msg shows to
+// be inconsistent with st, and keeps it as evidence: a new record, a repeat
+// counted on the record of the same checkpoint, or nothing if the log
+// already has MaxEvidence records.
+func (w *Witness) keepEvidence(tx *bolt.Tx, l *logConfig, req request, body []byte, st logState, msg string, received time.Time) (outcome, error) {
+	out := outcome{refusal: refuse(http.StatusUnprocessableEntity, "%s", msg)}
+	k := keyOf(req.text)
+	id, found, err := lookupEvidence(tx, k)
 	if err != nil {
 		return outcome{}, err
 	}
-	ts := nextTimestamp(last, w.now())
-	cosig := w.cosigner.cosign(ts, []byte(n.Text))
-	st = logState{size: req.checkpoint.Size, root: req.checkpoint.Hash, note: cosignedNote(n, cosig)}
-	if err := putLogState(tx, l.origin, st); err != nil {
-		return outcome{}, err
+	count := int64(0)
+	if !found {
+		if count, err = evidenceCount(tx, l.origin); err != nil {
+			return outcome{}, err
+		}
 	}
-	if err := putTimestamp(tx, ts); err != nil {
-		return outcome{}, err
+	switch {
+	case !found && count >= int64(w.maxEvidence):
+		out.kept = keptDropped
+		return out, nil
+	case !tx.Writable():
+		return outcome{write: true}, nil
+	case found:
+		out.kept = keptRepeat
+		out.evidence = &Evidence{ID: id, Origin: l.origin, Reason: msg}
+		out.evidence.Seen, err = seenAgain(tx, id, received)
+		return out, err
 	}
-	return outcome{cosig: cosig}, nil
+	e := Evidence{Origin: l.origin, Reason: msg, Time: received, Request: string(body), Latest: string(st.note)}
+	e.ID, err = putEvidence(tx, k, e)
+	out.kept, out.evidence = keptNew, &e
+	return out, err
+}
+
+// tooManyRequests is the 429 for origin, whose budget allows another
+// cosignature after retry.
+func tooManyRequests(origin string, retry time.Duration) *Error {
+	e := refuse(http.StatusTooManyRequests, "budget of %s spent; retry in %v", origin, retry.Round(time.Second))
+	e.RetryAfter = retry
+	return e
 }
 
 // emptyRoot is the RFC 6962 root hash of the empty tree, SHA-256("").
 var emptyRoot = tlog.Hash(sha256.Sum256(nil))
 
+// A verdict is what checkConsistency found.
+type verdict int
+
+const (
+	consistent     verdict = iota
+	misplacedProof         // a proof where none belongs: the client's mistake
+	badProof               // a proof that does not verify and proves nothing about the log
+	inconsistent           // the signed checkpoint cannot be consistent with st: evidence
+)
+
 // checkConsistency returns what is wrong with req's checkpoint given the
-// state st whose size is req.old, or "" if nothing is; keep reports whether
-// the failure is evidence against the log rather than a client's mistake.
-// The checks and messages follow c2sp.org/tlog-witness's 422 rules.
-func checkConsistency(st logState, req request) (msg string, keep bool) {
+// state st whose size is req.old, or "" and consistent if nothing is. The
+// checks and messages follow c2sp.org/tlog-witness's 422 rules.
+//
+// A consistency proof that does not verify is evidence only if it proves a
+// fork: the root it implies for the new tree is the checkpoint's, so the log
+// signed a tree whose prefix of the cosigned size has another root than the
+// cosigned one (see tiles.ConsistencyRoots). If the implied new root is not
+// the checkpoint's, the proof is junk that anyone could send: it shows
+// nothing about the log. When the cosigned size is a power of two, the proof
+// leaves out the old root, so no proof can show a fork at that size.
+func checkConsistency(st logState, req request) (string, verdict) {
 	cp := req.checkpoint
 	switch {
 	case cp.Size == 0 && cp.Hash != emptyRoot:
-		return fmt.Sprintf("checkpoint of size 0 has root %s, not the empty tree's %s", b64(cp.Hash), b64(emptyRoot)), true
+		return fmt.Sprintf("checkpoint of size 0 has root %s, not the empty tree's %s", b64(cp.Hash), b64(emptyRoot)), inconsistent
 	case req.old == 0 && len(req.proof) > 0:
-		return fmt.Sprintf("old size 0 needs an empty consistency proof, got %d lines", len(req.proof)), false
+		return fmt.Sprintf("old size 0 needs an empty consistency proof, got %d lines", len(req.proof)), misplacedProof
 	case req.old == 0:
-		return "", false
+		return "", consistent
 	case req.old == cp.Size && cp.Hash != st.root:
-		return fmt.Sprintf("checkpoint of size %d has root %s, but the witness cosigned root %s at that size", cp.Size, b64(cp.Hash), b64(st.root)), true
+		return fmt.Sprintf("checkpoint of size %d has root %s, but the witness cosigned root %s at that size", cp.Size, b64(cp.Hash), b64(st.root)), inconsistent
 	case req.old == cp.Size && len(req.proof) > 0:
-		return fmt.Sprintf("old size equals checkpoint size %d, so the consistency proof must be empty, got %d lines", cp.Size, len(req.proof)), false
+		return fmt.Sprintf("old size equals checkpoint size %d, so the consistency proof must be empty, got %d lines", cp.Size, len(req.proof)), misplacedProof
+	case req.old == cp.Size:
+		return "", consistent
 	}
 	p := make([][]byte, len(req.proof))
 	for i := range req.proof {
 		p[i] = req.proof[i][:]
 	}
-	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, uint64(req.old), uint64(cp.Size), p, st.root[:], cp.Hash[:]); err != nil {
-		return fmt.Sprintf("consistency proof from size %d to %d does not verify", req.old, cp.Size), true
+	if proof.VerifyConsistency(rfc6962.DefaultHasher, uint64(req.old), uint64(cp.Size), p, st.root[:], cp.Hash[:]) == nil {
+		return "", consistent
 	}
-	return "", false
+	msg := fmt.Sprintf("consistency proof from size %d to %d does not verify", req.old, cp.Size)
+	oldRoot, newRoot, err := tiles.ConsistencyRoots(req.old, cp.Size, st.root, req.proof)
+	if err != nil || newRoot != cp.Hash || oldRoot == st.root {
+		return msg, badProof
+	}
+	return fmt.Sprintf("%s: it leads to the checkpoint's root from a tree of size %d with root %s, but the witness cosigned root %s at that size",
+		msg, req.old, b64(oldRoot), b64(st.root)), inconsistent
 }
 
 func b64(h tlog.Hash) string { return base64.StdEncoding.EncodeToString(h[:]) }
+
+// lastCosignature returns the last line of a stored cosigned note, the
+// witness's cosignature (see cosignedNote), and its timestamp.
+func lastCosignature(n []byte) (line []byte, ts uint64, err error) {
+	if len(n) == 0 || n[len(n)-1] != '\n' {
+		return nil, 0, errors.New("cosigned note does not end in a newline")
+	}
+	line = n[bytes.LastIndexByte(n[:len(n)-1], '\n')+1:]
+	_, sig64, _ := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(string(line), "— "), "\n"), " ")
+	sig, err := base64.StdEncoding.DecodeString(sig64)
+	if err != nil || len(sig) != 4+8+ed25519.SignatureSize {
+		return nil, 0, fmt.Errorf("last line of the cosigned note %q is not a cosignature", line)
+	}
+	return bytes.Clone(line), binary.BigEndian.Uint64(sig[4:]), nil
+}
+
+// A dropWarner rate-limits the warning that a log's evidence is dropped, to
+// one per dropWarnInterval. It is safe for concurrent use.
+type dropWarner struct {
+	mu      sync.Mutex
+	last    time.Time // guarded by mu: when the last warning was due; zero if never
+	dropped int64     // guarded by mu: drops since then
+}
+
+const dropWarnInterval = time.Hour
+
+// drop counts a drop at now and reports whether to warn now, and how many
+// drops the warning covers.
+func (d *dropWarner) drop(now time.Time) (warn bool, dropped int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.dropped++
+	if !d.last.IsZero() && now.Sub(d.last) < dropWarnInterval && !now.Before(d.last) {
+		return false, 0
+	}
+	d.last, dropped, d.dropped = now, d.dropped, 0
+	return true, dropped
+}
 
 // cosignedNote returns the checkpoint note the witness serves to monitors:
 // n's text, the log signatures the witness verified, and its cosignature.

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/attestlog/attestlog/witness"
-	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -107,9 +106,6 @@ func TestStorageFailure(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	a, b := newTestLog(t, "a.example.test/log"), newTestLog(t, "b.example.test/log")
 	tw := newTestWitness(t, []*testLog{a, b}, nil)
-	reg := prometheus.NewRegistry()
-	prometheus.WrapRegistererWithPrefix("attestlog_witness_", reg).MustRegister(tw.Metrics()...)
-
 	tw.post(t, a.request(t, 0, 5))
 	tw.post(t, a.request(t, 5, 6))
 	tw.post(t, a.request(t, 0, 6))                                                                // 409
@@ -117,30 +113,7 @@ func TestMetrics(t *testing.T) {
 	tw.post(t, newTestLog(t, "unknown.test/log").request(t, 0, 1))                                // 404
 	tw.post(t, []byte("garbage"))                                                                 // 400
 
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := make(map[string]float64)
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			var labels []string
-			for _, l := range m.GetLabel() {
-				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
-			}
-			key := f.GetName()
-			if len(labels) > 0 {
-				key += "{" + strings.Join(labels, ",") + "}"
-			}
-			switch {
-			case m.GetCounter() != nil:
-				got[key] = m.GetCounter().GetValue()
-			case m.GetHistogram() != nil:
-				got[key] = float64(m.GetHistogram().GetSampleCount())
-			}
-		}
-	}
-	for key, want := range map[string]float64{
+	checkMetrics(t, tw, map[string]float64{
 		`attestlog_witness_add_checkpoint_requests_total{code="200",origin="a.example.test/log"}`: 2,
 		`attestlog_witness_add_checkpoint_requests_total{code="409",origin="a.example.test/log"}`: 1,
 		`attestlog_witness_add_checkpoint_requests_total{code="422",origin="a.example.test/log"}`: 1,
@@ -151,9 +124,5 @@ func TestMetrics(t *testing.T) {
 		`attestlog_witness_evidence_total{origin="a.example.test/log"}`:                           1,
 		`attestlog_witness_evidence_total{origin="b.example.test/log"}`:                           0,
 		`attestlog_witness_add_checkpoint_seconds`:                                                6,
-	} {
-		if v, ok := got[key]; !ok || v != want {
-			t.Errorf("%s = %v (present: %v), want %v", key, v, ok, want)
-		}
-	}
+	})
 }

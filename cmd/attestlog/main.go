@@ -149,13 +149,17 @@
 //	--log-level LEVEL ATTESTLOG_WITNESS_LOG_LEVEL  info                 debug, info, warn or error
 //	--tls-cert FILE   ATTESTLOG_WITNESS_TLS_CERT   (none)               PEM certificate chain: HTTP over TLS
 //	--tls-key FILE    ATTESTLOG_WITNESS_TLS_KEY    (none)               its PEM private key; both or neither
+//	--max-evidence N  ATTESTLOG_WITNESS_MAX_EVIDENCE 1000               evidence records kept per log
+//	--refresh-interval D
+//	                  ATTESTLOG_WITNESS_REFRESH_INTERVAL 1m             when a replay gets a fresh cosignature
 //
 // NAME must be a valid signed-note key name, as serve's origin. Like
 // serve, a witness that fails to start leaves no data behind.
 //
 // The logs file has one line per trusted log key, '#' comments and blank
 // lines; the origin is the key's name, and the optional number is the log's
-// budget of add-checkpoint requests per day (see witness.ParseLogs):
+// budget of new cosignatures per day; refusals and replays spend none of it
+// (see witness.ParseLogs and witness.Witness.AddCheckpoint):
 //
 //	log <signed-note Ed25519 vkey> [<requests per day>]
 //

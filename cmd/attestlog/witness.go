@@ -13,7 +13,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/attestlog/attestlog/witness"
 	"golang.org/x/mod/sumdb/note"
@@ -38,6 +40,9 @@ type witnessConfig struct {
 	level    slog.Level
 	tlsCert  string // PEM certificate chain; with tlsKey, HTTP over TLS
 	tlsKey   string // PEM private key of tlsCert
+
+	maxEvidence int           // 0: witness.DefaultMaxEvidence
+	refresh     time.Duration // 0: witness.DefaultRefreshInterval
 }
 
 // parseWitnessFlags parses the flags of witness. Each flag's default comes
@@ -49,12 +54,28 @@ func parseWitnessFlags(args []string, stderr io.Writer) (witnessConfig, error) {
 	flags.StringVar(&c.data, "data", envOr("ATTESTLOG_WITNESS_DATA", "./attestlog-witness"), "state `dir`ectory: witness.key, witness.vkey, witness.db (env ATTESTLOG_WITNESS_DATA)")
 	flags.StringVar(&c.httpAddr, "http", envOr("ATTESTLOG_WITNESS_HTTP", "127.0.0.1:7390"), "HTTP listen `addr`ess (env ATTESTLOG_WITNESS_HTTP)")
 	flags.StringVar(&c.name, "name", envOr("ATTESTLOG_WITNESS_NAME", "localhost/witness"), "witness `name`, the name of its key (env ATTESTLOG_WITNESS_NAME)")
-	flags.StringVar(&c.logs, "logs", envOr("ATTESTLOG_WITNESS_LOGS", ""), "trusted logs `file`, lines \"log <vkey> [<requests per day>]\"; required (env ATTESTLOG_WITNESS_LOGS)")
+	flags.StringVar(&c.logs, "logs", envOr("ATTESTLOG_WITNESS_LOGS", ""), "trusted logs `file`, lines \"log <vkey> [<new cosignatures per day>]\"; required (env ATTESTLOG_WITNESS_LOGS)")
 	flags.StringVar(&c.tlsCert, "tls-cert", envOr("ATTESTLOG_WITNESS_TLS_CERT", ""), "PEM `file` of the certificate chain; with --tls-key, HTTP is served over TLS (env ATTESTLOG_WITNESS_TLS_CERT)")
 	flags.StringVar(&c.tlsKey, "tls-key", envOr("ATTESTLOG_WITNESS_TLS_KEY", ""), "PEM `file` of the TLS private key (env ATTESTLOG_WITNESS_TLS_KEY)")
 	level := flags.String("log-level", envOr("ATTESTLOG_WITNESS_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env ATTESTLOG_WITNESS_LOG_LEVEL)")
+	maxEvidence := flags.String("max-evidence", envOr("ATTESTLOG_WITNESS_MAX_EVIDENCE", ""), fmt.Sprintf("most evidence `records` kept per log; past it new evidence is dropped and counted (default %d) (env ATTESTLOG_WITNESS_MAX_EVIDENCE)", witness.DefaultMaxEvidence))
+	refresh := flags.String("refresh-interval", envOr("ATTESTLOG_WITNESS_REFRESH_INTERVAL", ""), fmt.Sprintf("`duration` after which a replay of a log's latest cosigned checkpoint gets a fresh cosignature instead of the stored one (default %v) (env ATTESTLOG_WITNESS_REFRESH_INTERVAL)", witness.DefaultRefreshInterval))
 	if err := parseFlags(flags, args); err != nil {
 		return c, err
+	}
+	if *maxEvidence != "" {
+		n, err := strconv.Atoi(*maxEvidence)
+		if err != nil || n <= 0 {
+			return c, usageErrorf("witness: --max-evidence %q is not a positive number", *maxEvidence)
+		}
+		c.maxEvidence = n
+	}
+	if *refresh != "" {
+		d, err := time.ParseDuration(*refresh)
+		if err != nil || d <= 0 {
+			return c, usageErrorf("witness: --refresh-interval %q is not a positive duration such as 60s", *refresh)
+		}
+		c.refresh = d
 	}
 	if flags.NArg() > 0 {
 		return c, usageErrorf("witness: unexpected argument %q", flags.Arg(0))
@@ -110,7 +131,7 @@ func serveWitness(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	w, err := witness.Open(dbPath, witness.Config{Key: skey, Logs: logs, Logger: logger})
+	w, err := witness.Open(dbPath, witness.Config{Key: skey, Logs: logs, Logger: logger, MaxEvidence: c.maxEvidence, RefreshInterval: c.refresh})
 	if err != nil {
 		return err
 	}
