@@ -55,7 +55,7 @@ func parseMonitorFlags(args []string, stderr io.Writer) (monitorConfig, error) {
 	registerState(fs, &c.state, ", and where the monitor is")
 	fs.BoolVar(&c.once, "once", false, "run one pass and exit")
 	fs.DurationVar(&c.interval, "interval", defaultMonitorInterval, "time between passes")
-	fs.DurationVar(&c.maxAge, "max-age", defaultMonitorMaxAge, "a finding unless a witness of the policy cosigned the checkpoint within this `duration`; 0 checks no age")
+	fs.DurationVar(&c.maxAge, "max-age", defaultMonitorMaxAge, "a finding unless a witness of the policy cosigned the checkpoint within this `duration`; 0 checks no age (needed for a policy of quorum none)")
 	fs.StringVar(&c.exec, "exec", "", "run sh -c `CMD` for each new claim, with the entry on standard input and ATTESTLOG_* variables")
 	fs.BoolVar(&c.json, "json", false, "print each pass's report as JSON")
 	pos, err := parseArgs(fs, args)
