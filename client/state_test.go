@@ -335,3 +335,35 @@ func FuzzParseEvidence(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCheckEvidence checks that CheckEvidence never panics on a file, and
+// that evidence holds only with a finding of its own.
+func FuzzCheckEvidence(f *testing.F) {
+	w := newWorld(f)
+	p := w.policy(f)
+	a, b := &fakeLog{w: w}, &fakeLog{w: w}
+	a.append(f, []byte("one"), []byte("two"), []byte("three"))
+	b.append(f, []byte("one"), []byte("deux"), []byte("trois"))
+	pr, err := tlog.ProveTree(3, 2, b.reader())
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range []*client.Evidence{
+		{Origin: testOrigin, OlderSize: 2, NewerSize: 3, Older: string(a.note(f, 2)), Newer: string(b.note(f, 3)), Proof: pr},
+		{Origin: testOrigin, OlderSize: 3, NewerSize: 3, Older: string(a.note(f, 3)), Newer: string(b.note(f, 3))},
+		{Origin: testOrigin, OlderSize: 1, NewerSize: 3, Older: string(a.note(f, 1)), Newer: string(a.note(f, 3)), Proof: []tlog.Hash{{1}, {2}}},
+	} {
+		e.Format, e.Description, e.Time = client.EvidenceFormat, fileClaim, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		data, err := e.Marshal()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		finding, err := client.CheckEvidence(p, data)
+		if err == nil && (finding == "" || strings.Contains(finding, fileClaim)) {
+			t.Fatalf("CheckEvidence(%q) holds with the finding %q", data, finding)
+		}
+	})
+}
