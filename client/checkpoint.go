@@ -1,7 +1,9 @@
 package client
 
 import (
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/attestlog/attestlog/tiles"
 	"golang.org/x/mod/sumdb/note"
@@ -23,4 +25,26 @@ func OpenCheckpoint(msg []byte, v note.Verifier) (tiles.Checkpoint, error) {
 		return tiles.Checkpoint{}, fmt.Errorf("checkpoint origin %q differs from log key name %q", cp.Origin, v.Name())
 	}
 	return cp, nil
+}
+
+// checkFreshness returns an error unless a witness of the policy cosigned
+// vc within maxAge before now. The newest timestamp among the
+// cosignatures that verified under the policy (vc.Cosigners) dates the
+// checkpoint: some witness saw it as the log's latest then. A checkpoint
+// without such cosignatures (policy "quorum none") is never fresh.
+func checkFreshness(vc *tiles.VerifiedCheckpoint, maxAge time.Duration, now time.Time) error {
+	var newest time.Time
+	for _, t := range vc.Cosigners {
+		if t.After(newest) {
+			newest = t
+		}
+	}
+	switch {
+	case newest.IsZero():
+		return errors.New("no cosignature by a witness of the policy dates the checkpoint")
+	case now.Sub(newest) > maxAge:
+		return fmt.Errorf("the newest cosignature is from %s, %s before now, more than the maximum age %s",
+			newest.UTC().Format(time.RFC3339), now.Sub(newest).Round(time.Second), maxAge)
+	}
+	return nil
 }

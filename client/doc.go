@@ -24,14 +24,17 @@
 // Verify reads a log through the small [Source] interface. Its gRPC
 // implementation is in the subpackage grpcsource, so that this package links
 // no gRPC; [BundleSource] answers from an offline [Bundle], whose file
-// embeds c2sp.org/tlog-proof proofs. When a checkpoint contradicts the
-// remembered one, [State] keeps both signed notes and the proof in an
-// evidence file that [CheckEvidence] re-verifies anywhere.
+// embeds c2sp.org/tlog-proof proofs. When a checkpoint is not shown
+// consistent with the remembered one, Verify fails; when the two signed
+// notes and the proof prove a fork, [State] keeps them in an evidence file
+// that [CheckEvidence] re-verifies anywhere. A proof that merely fails is
+// no evidence: it blames whoever served it, not the log.
 //
 // # Monitors
 //
 // [MonitorLog] follows a log pass by pass from where it stopped: it checks
-// each new witnessed checkpoint against the policy and for consistency,
+// each new witnessed checkpoint against the policy, for consistency and
+// for staleness (smaller than remembered, or older than a maximum age),
 // authenticates every new hash tile and entry bundle, re-verifies every new
 // claim from its entry alone, derives its own index of builds (which
 // claims name which digest, which builds are mismatched), and compares it
@@ -43,7 +46,8 @@
 // What the package leaves out: a Source is trusted to be complete (a lookup
 // may leave out a claim unseen; monitors that read every entry find that);
 // only Ed25519 keys are supported; witness cosignatures are checked but
-// their timestamps bound freshness only when asked ([VerifyOptions.MaxAge]).
+// their timestamps bound freshness only when asked ([VerifyOptions.MaxAge],
+// [MonitorConfig.MaxAge]).
 //
 // It imports no storage, gRPC or metrics code: a verifier that links it
 // stays small. Everything here is safe for concurrent use.

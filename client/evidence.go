@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"time"
 
 	"github.com/attestlog/attestlog/tiles"
-	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -21,8 +21,10 @@ var ErrMalformedEvidence = errors.New("client: malformed evidence")
 
 // An InconsistencyError means two checkpoints for one origin, both signed by
 // the log, cannot both be honest: equal tree sizes with different root
-// hashes, or a consistency proof between them that fails. It keeps the
-// signed notes and the proof as received, so that they can be published.
+// hashes, or a consistency proof that leads to the newer root hash and
+// gives the older size another root hash (the rule of [CheckEvidence]). It
+// keeps the signed notes and the proof as received, so that they can be
+// published.
 type InconsistencyError struct {
 	Origin string
 	// Older is the note with the smaller tree size (with equal sizes, the
@@ -100,39 +102,51 @@ func ParseEvidence(b []byte) (*Evidence, error) {
 	return e, nil
 }
 
-// CheckEvidence checks an evidence file independently of whoever wrote it:
-// both notes must carry a valid signature by a log of p named by the
-// evidence's origin, the sizes must be the notes', and the notes must be
-// inconsistent: equal sizes with different root hashes, or a proof that
-// does not prove the older tree a prefix of the newer. It returns nil if
-// the evidence holds.
+// CheckEvidence checks an evidence file independently of whoever wrote it,
+// and returns its own finding, in its own words, if the evidence holds. It
+// holds only when the tool can prove the inconsistency itself: both notes
+// carry a valid signature by a log of p named by the evidence's origin,
+// the sizes are the notes', and either
 //
-// A failed proof shows that whoever served it could not prove consistency.
-// It is conclusive only if the log itself cannot either: ask it for the
-// proof between the two sizes again.
-func CheckEvidence(p *Policy, b []byte) error {
+//   - the notes have one tree size and different root hashes; or
+//   - the older note's size is smaller, and the proof is a consistency
+//     proof that leads to the newer note's root hash and implies, for the
+//     older size, a root hash other than the older note's.
+//
+// (A signed checkpoint of size 0 whose root hash is not the empty tree's
+// holds too: no tree has it.) Everything else does not hold, and the error
+// says why in the tool's words: a proof that does not lead to the newer
+// root shows nothing about the log, however the file describes it, and a
+// proof from a tree size that is a power of two can never show a fork
+// (RFC 6962 proofs leave that tree's root out). The file's description is
+// never part of the finding or the error.
+func CheckEvidence(p *Policy, b []byte) (finding string, err error) {
 	e, err := ParseEvidence(b)
 	if err != nil {
-		return err
+		return "", err
 	}
 	older, err := openLogNote(p, e.Origin, []byte(e.Older))
 	if err != nil {
-		return fmt.Errorf("client: evidence: older note: %w", err)
+		return "", fmt.Errorf("client: evidence: the older checkpoint is not signed by the log: %w", err)
 	}
 	newer, err := openLogNote(p, e.Origin, []byte(e.Newer))
 	if err != nil {
-		return fmt.Errorf("client: evidence: newer note: %w", err)
+		return "", fmt.Errorf("client: evidence: the newer checkpoint is not signed by the log: %w", err)
 	}
 	switch {
 	case older.Size != e.OlderSize || newer.Size != e.NewerSize:
-		return fmt.Errorf("client: evidence: sizes %d and %d, but the notes have %d and %d", e.OlderSize, e.NewerSize, older.Size, newer.Size)
+		return "", fmt.Errorf("client: evidence: sizes %d and %d, but the notes have %d and %d", e.OlderSize, e.NewerSize, older.Size, newer.Size)
 	case older.Size > newer.Size:
-		return fmt.Errorf("client: evidence: the older note has the larger size")
+		return "", fmt.Errorf("client: evidence: the older note has the larger size")
 	}
-	if checkConsistency(older, newer, e.Proof) == nil {
-		return errors.New("client: evidence: the notes are consistent; nothing is proven")
+	err = checkConsistency(older, newer, e.Proof)
+	if err == nil {
+		return "", fmt.Errorf("client: evidence: the proof is consistent: the tree of size %d is a prefix of the tree of size %d, no fork", older.Size, newer.Size)
 	}
-	return nil
+	if !isFork(err) {
+		return "", fmt.Errorf("client: evidence: %w", err)
+	}
+	return fmt.Sprintf("log %s signed checkpoints of tree sizes %d and %d that cannot both be honest: %v", older.Origin, older.Size, newer.Size, err), nil
 }
 
 // openLogNote verifies a checkpoint note with any log of p whose origin is origin.
@@ -150,19 +164,71 @@ func openLogNote(p *Policy, origin string, msg []byte) (tiles.Checkpoint, error)
 	return tiles.Checkpoint{}, err
 }
 
-// checkConsistency checks that older's tree is a prefix of newer's, which
-// is at least as large, with proof.
+// A consistencyError is what [checkConsistency] found wrong with two
+// checkpoints and a proof: either a fork, which the checkpoints and proof
+// prove, or a proof that shows nothing.
+type consistencyError struct {
+	fork   bool
+	reason string
+}
+
+func (e *consistencyError) Error() string { return e.reason }
+
+// isFork reports whether err is a [consistencyError] proving a fork.
+func isFork(err error) bool {
+	var ce *consistencyError
+	return errors.As(err, &ce) && ce.fork
+}
+
+// checkConsistency decides what two checkpoints of one log, older's size
+// no larger than newer's, and p, a consistency proof from older's size to
+// newer's, show. It is the one rule of what is evidence of a fork: for
+// [CheckEvidence], for [State] and for [MonitorLog]. It returns nil if
+// they show older's tree a prefix of newer's, and otherwise a
+// [*consistencyError] that is a fork when the checkpoints themselves
+// cannot both be honest:
+//
+//   - equal sizes with different root hashes;
+//   - size 0 with a root hash other than the empty tree's;
+//   - a proof that leads to newer's root hash (by [tiles.ConsistencyRoots])
+//     and implies another root hash for older's size than older's.
+//
+// Any other failure (a malformed proof, one that does not lead to newer's
+// root hash) shows nothing about the log: only that whoever made the proof
+// could not prove consistency.
 func checkConsistency(older, newer tiles.Checkpoint, p []tlog.Hash) error {
+	fork := func(format string, args ...any) error {
+		return &consistencyError{fork: true, reason: fmt.Sprintf(format, args...)}
+	}
+	nothing := func(format string, args ...any) error {
+		return &consistencyError{reason: fmt.Sprintf(format, args...)}
+	}
 	switch {
 	case older.Size > newer.Size:
-		return fmt.Errorf("tree size %d is larger than %d", older.Size, newer.Size)
+		return nothing("tree size %d is larger than %d", older.Size, newer.Size)
 	case older.Size == newer.Size && older.Hash != newer.Hash:
-		return fmt.Errorf("equal tree sizes %d with different root hashes", older.Size)
+		return fork("equal tree sizes %d with different root hashes", older.Size)
+	case older.Size == newer.Size:
+		return nil
 	case older.Size == 0 && older.Hash != emptyRoot():
-		return errors.New("a tree of size 0 whose root hash is not that of the empty tree")
+		return fork("a tree of size 0 whose root hash is not that of the empty tree")
+	case older.Size == 0:
+		return nil
 	}
-	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, uint64(older.Size), uint64(newer.Size), hashSlices(p), older.Hash[:], newer.Hash[:]); err != nil {
-		return fmt.Errorf("consistency proof from tree size %d to %d: %v", older.Size, newer.Size, err)
+	oldRoot, newRoot, err := tiles.ConsistencyRoots(older.Size, newer.Size, older.Hash, p)
+	switch {
+	case err != nil:
+		return nothing("the consistency proof from tree size %d to %d is malformed, so it shows nothing: %v", older.Size, newer.Size, err)
+	case newRoot != newer.Hash && bits.OnesCount64(uint64(older.Size)) == 1:
+		return nothing("the consistency proof from tree size %d to %d does not lead to the root hash of tree size %d: "+
+			"it shows nothing (and from a tree size that is a power of two, a proof leaves the older root out, so no proof can show a fork)",
+			older.Size, newer.Size, newer.Size)
+	case newRoot != newer.Hash:
+		return nothing("the consistency proof from tree size %d to %d does not lead to the root hash of tree size %d: it shows nothing",
+			older.Size, newer.Size, newer.Size)
+	case oldRoot != older.Hash:
+		return fork("the consistency proof leads to the root hash of tree size %d and gives tree size %d the root hash %v, not the signed %v",
+			newer.Size, older.Size, oldRoot, older.Hash)
 	}
 	return nil
 }

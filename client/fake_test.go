@@ -213,6 +213,9 @@ type fakeSource struct {
 	tamperDigest func(lk *client.Lookup)
 	// consistencyErr, if set, is the error of ConsistencyProof.
 	consistencyErr error
+	// proofFrom, if set, is the log whose tree ConsistencyProof proves,
+	// instead of log: a junk proof for log's checkpoints.
+	proofFrom *fakeLog
 }
 
 func (s *fakeSource) Checkpoint(context.Context) ([]byte, error) {
@@ -268,8 +271,12 @@ func (s *fakeSource) ConsistencyProof(_ context.Context, oldSize, newSize int64)
 	if s.consistencyErr != nil {
 		return nil, s.consistencyErr
 	}
-	if newSize > int64(len(s.log.entries)) {
+	l := s.log
+	if s.proofFrom != nil {
+		l = s.proofFrom
+	}
+	if newSize > int64(len(l.entries)) {
 		return nil, errors.New("fake: tree size past the log")
 	}
-	return tlog.ProveTree(newSize, oldSize, s.log.reader())
+	return tlog.ProveTree(newSize, oldSize, l.reader())
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/attestlog/attestlog/log/claim"
 	"github.com/attestlog/attestlog/tiles"
@@ -20,6 +21,7 @@ import (
 const (
 	FindingCheckpoint       = "checkpoint"        // the checkpoint fails the policy (signature, witness quorum)
 	FindingInconsistency    = "inconsistency"     // the checkpoint contradicts a remembered one; see MonitorReport.Evidence
+	FindingStale            = "stale checkpoint"  // the checkpoint is smaller than a remembered one, or older than MaxAge
 	FindingTile             = "tile"              // a hash tile does not authenticate against the checkpoint
 	FindingBundle           = "bundle"            // an entry bundle's entries do not hash to their leaves
 	FindingEntry            = "malformed entry"   // a logged entry is not a well-formed claim
@@ -77,6 +79,12 @@ type MonitorConfig struct {
 	Index IndexSource
 	// State holds the checkpoints remembered per log and the monitor state.
 	State *State
+	// MaxAge, if positive, bounds how old the checkpoint may be, as
+	// [VerifyOptions.MaxAge] does: if no witness of the policy cosigned it
+	// within MaxAge, that is a stale-checkpoint finding.
+	MaxAge time.Duration
+	// Now is the clock of MaxAge; nil means time.Now.
+	Now func() time.Time
 	// OnClaim, if set, is called for each new valid claim of the pass, in
 	// index order, after every check and before the state advances. If it
 	// fails, the pass fails and the state stays: the next pass calls it
@@ -140,10 +148,14 @@ type Finding struct {
 // first time) to the log's current witnessed checkpoint:
 //
 //  1. The checkpoint must carry the log's signature and meet the witness
-//     quorum, and be consistent with the checkpoint the state remembers for
-//     the log ([State.Update]) and with the one the monitor last reached.
-//     Consistency proofs towards the new checkpoint are computed from its
-//     authenticated tiles, not asked for.
+//     quorum; with cfg.MaxAge, be fresh; be consistent with the checkpoint
+//     the state remembers for the log ([State.Update]) and with the one the
+//     monitor last reached; and be no smaller than either (a smaller one,
+//     even consistent, is a stale view: a lagging mirror or a rolled-back
+//     log). Consistency proofs towards the new checkpoint are computed from
+//     its authenticated tiles, not asked for; a proof towards a larger
+//     remembered one is asked of cfg.Index. Evidence is written only when
+//     the proof proves a fork ([CheckEvidence]).
 //  2. Every hash tile covering a new entry is authenticated against the
 //     checkpoint (tlog.TileHashReader); every new entry bundle is re-hashed
 //     against the authenticated leaf hashes.
@@ -160,7 +172,8 @@ type Finding struct {
 //     below the checkpoint's size, with the same claims and recipes.
 //
 // Then cfg.OnClaim runs for each new claim, and the monitor state advances
-// to the checkpoint. If step 1 or 2 finds anything, the pass stops there and
+// to the checkpoint. If step 1 or 2 finds anything (but a checkpoint older
+// than cfg.MaxAge, whose entries are still authentic), the pass stops there and
 // the state stays, so every later pass reports it again. Findings of steps
 // 3 to 5 leave the state advancing (the index is derived from authenticated
 // entries), but digests with findings are looked up again by the next
@@ -190,6 +203,18 @@ func MonitorLog(ctx context.Context, cfg MonitorConfig) (*MonitorReport, error) 
 		return r, nil
 	}
 	r.Checkpoint = string(msg)
+	if cfg.MaxAge > 0 {
+		now := time.Now
+		if cfg.Now != nil {
+			now = cfg.Now
+		}
+		switch err := checkFreshness(vc, cfg.MaxAge, now()); {
+		case err != nil && len(vc.Cosigners) == 0:
+			r.find(FindingStale, nil, "the checkpoint of tree size %d has no date: %v (a policy of quorum none dates no checkpoint: turn the age check off)", vc.Size, err)
+		case err != nil:
+			r.find(FindingStale, nil, "the checkpoint of tree size %d is too old: %v", vc.Size, err)
+		}
+	}
 	ms, err := cfg.State.loadMonitor(vc)
 	if err != nil {
 		return r, err
@@ -198,9 +223,6 @@ func MonitorLog(ctx context.Context, cfg MonitorConfig) (*MonitorReport, error) 
 	mp := &monitorPass{cfg: cfg, r: r, vc: vc, ms: ms, w: newTileWalker(ctx, cfg.Tiles, tlog.Tree{N: vc.Size, Hash: vc.Hash})}
 	if ok, err := mp.consistent(ctx); !ok || err != nil {
 		return r, err
-	}
-	if vc.Size < ms.Size {
-		return r, nil // an older view: nothing new to read, and the state stays
 	}
 	digests := map[string]bool{}
 	if ok, err := mp.entries(ctx, digests); !ok || err != nil {
@@ -254,45 +276,60 @@ func (r *MonitorReport) tamper(err error) bool {
 	return true
 }
 
-// consistent does step 1 of MonitorLog after the policy check, and reports
-// whether the checkpoint is consistent with everything remembered.
+// consistent does step 1 of MonitorLog after the policy and freshness
+// checks, and reports whether the checkpoint is consistent with everything
+// remembered and no smaller.
 func (mp *monitorPass) consistent(ctx context.Context) (bool, error) {
-	err := mp.cfg.State.Update(ctx, mp.vc, tileProofs{index: mp.cfg.Index, w: mp.w})
+	vc, ms, src := mp.vc, mp.ms, tileProofs{index: mp.cfg.Index, w: mp.w}
+	remembered, err := mp.cfg.State.update(ctx, vc, src)
+	if ok, err := mp.judge(remembered.Size, err); !ok || err != nil {
+		return ok, err
+	}
+	newest := remembered.Size
+	if ms.Size > 0 && (ms.Size != remembered.Size || ms.hash != remembered.Hash) {
+		monitored := tiles.Checkpoint{Origin: vc.Origin, Size: ms.Size, Hash: ms.hash}
+		if ms.Size > vc.Size {
+			err = mp.cfg.State.compare(ctx, src, vc.Note, []byte(ms.Checkpoint), vc.Checkpoint, monitored)
+		} else {
+			err = mp.cfg.State.compare(ctx, src, []byte(ms.Checkpoint), vc.Note, monitored, vc.Checkpoint)
+		}
+		if ok, err := mp.judge(ms.Size, err); !ok || err != nil {
+			return ok, err
+		}
+		newest = max(newest, ms.Size)
+	}
+	if vc.Size < newest {
+		mp.r.find(FindingStale, nil, "the checkpoint has tree size %d, smaller than the tree size %d remembered: a stale view of the log "+
+			"(a lagging mirror or a rolled-back log), though a prefix of the remembered tree", vc.Size, newest)
+		return false, nil
+	}
+	return true, nil
+}
+
+// judge records what State.compare found comparing the checkpoint with a
+// remembered one of tree size size, and reports whether the pass may go
+// on. It returns an error only when the monitor could not ask.
+func (mp *monitorPass) judge(size int64, err error) (bool, error) {
 	var ie *InconsistencyError
+	var ce *consistencyError
 	switch {
+	case err == nil:
+		return true, nil
 	case errors.As(err, &ie):
 		mp.r.find(FindingInconsistency, nil, "%v", err)
 		mp.r.Evidence = ie.Evidence
-		return false, nil
 	case mp.r.tamper(err):
-		return false, nil
-	case err != nil:
+	case size > mp.vc.Size && errors.Is(err, errConsistencyProof):
+		mp.r.find(FindingStale, nil, "the checkpoint has tree size %d, smaller than the tree size %d remembered, and the log does not show it a prefix of the remembered tree: %v",
+			mp.vc.Size, size, err)
+	case errors.As(err, &ce):
+		// The proof came from the checkpoint's authenticated tiles: a fork,
+		// which only a proof from a tree size that is a power of two fails
+		// to show portably.
+		mp.r.find(FindingInconsistency, nil, "the tree of the checkpoint (tree size %d, authenticated from its tiles) does not extend the remembered tree of size %d, so the log forked; no evidence file was written: %v",
+			mp.vc.Size, size, ce)
+	default:
 		return false, err
-	}
-	old := mp.ms
-	if old.Size == 0 || old.Size > mp.vc.Size {
-		return true, nil // an older checkpoint than the monitored one was checked by State.Update
-	}
-	h, err := tlog.TreeHash(old.Size, mp.w)
-	if mp.r.tamper(err) {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	if h == old.hash {
-		return true, nil
-	}
-	p, err := tlog.ProveTree(mp.vc.Size, old.Size, mp.w)
-	if mp.r.tamper(err) {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	reason := fmt.Errorf("the tree of size %d gives the monitored tree of size %d the root hash %v, not %v", mp.vc.Size, old.Size, h, old.hash)
-	err = mp.cfg.State.inconsistent(mp.vc.Origin, []byte(old.Checkpoint), mp.vc.Note, p, reason)
-	mp.r.find(FindingInconsistency, nil, "%v", err)
-	if errors.As(err, &ie) {
-		mp.r.Evidence = ie.Evidence
 	}
 	return false, nil
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/log/claim"
@@ -386,12 +387,21 @@ func TestMonitorFindsForks(t *testing.T) {
 	tests := []struct {
 		desc                 string
 		monitored, served    int64 // sizes of log A the monitor reached, and of fork B served
+		indexA               bool  // the index's consistency proofs are from log A (the remembered tree), not B
 		rememberVerifiedOnly bool  // only the monitor state remembers, the client state does not
+		wantFinding          string
+		wantEvidence         bool
 	}{
-		{desc: "equal-size fork", monitored: 4, served: 4},
-		{desc: "larger inconsistent checkpoint", monitored: 4, served: 6},
-		{desc: "smaller non-prefix checkpoint", monitored: 6, served: 4},
-		{desc: "larger inconsistent checkpoint, client state lost", monitored: 4, served: 6, rememberVerifiedOnly: true},
+		{desc: "equal-size fork", monitored: 4, served: 4, wantFinding: "inconsistency", wantEvidence: true},
+		{desc: "larger inconsistent checkpoint", monitored: 3, served: 6, wantFinding: "inconsistency", wantEvidence: true},
+		// From a tree size that is a power of two no proof is evidence,
+		// but the tiles authenticated against the new checkpoint show the fork.
+		{desc: "larger inconsistent checkpoint, from a power of two", monitored: 4, served: 6, wantFinding: "inconsistency"},
+		{desc: "smaller non-prefix checkpoint, proven by the log", monitored: 6, served: 5, indexA: true, wantFinding: "inconsistency", wantEvidence: true},
+		// The index's proof is of B's tree: it shows nothing against A's
+		// remembered checkpoint; the smaller checkpoint is stale.
+		{desc: "smaller non-prefix checkpoint, the proof shows nothing", monitored: 6, served: 5, wantFinding: "stale checkpoint"},
+		{desc: "larger inconsistent checkpoint, client state lost", monitored: 3, served: 6, rememberVerifiedOnly: true, wantFinding: "inconsistency", wantEvidence: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -407,26 +417,36 @@ func TestMonitorFindsForks(t *testing.T) {
 				c.append(t, l.entries[:size]...)
 				return c
 			}
-			run := func(l *fakeLog, size int64) *client.MonitorReport {
+			run := func(l, index *fakeLog, size int64) *client.MonitorReport {
 				r, err := client.MonitorLog(context.Background(), client.MonitorConfig{Policy: p, State: st,
 					Tiles: &fakeTiles{log: full(l, size), checkpoint: l.note(t, size, 1, 2)},
-					Index: &fakeIndex{fakeSource: &fakeSource{t: t, log: l}}})
+					Index: &fakeIndex{fakeSource: &fakeSource{t: t, log: index}}})
 				if err != nil {
 					t.Fatal(err)
 				}
 				return r
 			}
-			checkReport(t, run(a, tt.monitored), 0, tt.monitored, int(tt.monitored), "", true)
+			checkReport(t, run(a, a, tt.monitored), 0, tt.monitored, int(tt.monitored), "", true)
 			if tt.rememberVerifiedOnly {
 				os.Remove(filepath.Join(st.Dir(), originHashOf(testOrigin)+".checkpoint"))
 			}
-			r := run(b, tt.served)
-			checkReport(t, r, tt.monitored, tt.served, 0, "inconsistency", false)
+			index := b
+			if tt.indexA {
+				index = a
+			}
+			r := run(b, index, tt.served)
+			checkReport(t, r, tt.monitored, tt.served, 0, tt.wantFinding, false)
+			if !tt.wantEvidence {
+				if r.Evidence != "" {
+					t.Errorf("evidence %s written, want none", r.Evidence)
+				}
+				return
+			}
 			ev, err := os.ReadFile(r.Evidence)
 			if err != nil {
 				t.Fatalf("evidence file: %v", err)
 			}
-			if err := client.CheckEvidence(p, ev); err != nil {
+			if _, err := client.CheckEvidence(p, ev); err != nil {
 				t.Errorf("CheckEvidence: %v\n%s", err, ev)
 			}
 		})
@@ -517,4 +537,50 @@ func signWith(t *testing.T, w *world, msg []byte, vkey string, seed byte) []byte
 		t.Fatal(err)
 	}
 	return out
+}
+
+func TestMonitorStaleCheckpoint(t *testing.T) {
+	mw := newMonitorWorld(t)
+	w := mw.w
+	mw.grow(t, w.claimEntry(t, "hello", good, "linux/amd64", "ci-a"), w.claimEntry(t, "hello", good, "linux/amd64", "alice"),
+		w.claimEntry(t, "hello", good, "linux/amd64", "bob"))
+	checkReport(t, mw.pass(t), 0, 3, 3, "", true)
+	latest := mw.tiles.checkpoint
+
+	// A mirror still serving the checkpoint of size 2, a prefix of size 3.
+	mw.tiles.checkpoint = mw.log.note(t, 2, 1, 2)
+	for range 2 { // and again: the state did not go back
+		r := mw.pass(t)
+		checkReport(t, r, 3, 2, 0, "stale checkpoint", false)
+		if d := firstDetail(r); !strings.Contains(d, "tree size 2, smaller than the tree size 3 remembered") {
+			t.Errorf("finding %q, want both sizes", d)
+		}
+	}
+	mw.tiles.checkpoint = latest
+	checkReport(t, mw.pass(t), 3, 3, 0, "", true)
+
+	// MaxAge: the witnesses cosigned the checkpoint just now.
+	run := func(now time.Time) *client.MonitorReport {
+		r, err := client.MonitorLog(context.Background(), client.MonitorConfig{Policy: mw.p, Tiles: mw.tiles, Index: mw.index, State: mw.state,
+			MaxAge: 24 * time.Hour, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	checkReport(t, run(time.Now()), 3, 3, 0, "", true)
+	r := run(time.Now().Add(25 * time.Hour))
+	checkReport(t, r, 3, 3, 0, "stale checkpoint", true)
+	if d := firstDetail(r); !strings.Contains(d, "the checkpoint of tree size 3 is too old: the newest cosignature is from") ||
+		!strings.Contains(d, "more than the maximum age 24h0m0s") {
+		t.Errorf("finding %q, want the cosignature's age", d)
+	}
+}
+
+// firstDetail returns the detail of the report's first finding, or "".
+func firstDetail(r *client.MonitorReport) string {
+	if len(r.Findings) == 0 {
+		return ""
+	}
+	return r.Findings[0].Detail
 }

@@ -86,65 +86,75 @@ func (s *State) Checkpoint(origin string) ([]byte, error) {
 //   - vc is smaller: a consistency proof from vc's size to the remembered
 //     one must verify; the remembered note stays.
 //
-// On an inconsistency Update writes an evidence file ([Evidence]) and
-// returns an error wrapping an [*InconsistencyError]. If src cannot give a
-// proof, the error wraps the source's. The remembered note must verify with
-// vc's log key: after a log key rotation, remove the file.
+// When the two notes and the proof prove a fork, by the rule of
+// [CheckEvidence], Update writes an evidence file ([Evidence]) and returns
+// an error wrapping an [*InconsistencyError]. A proof that fails without
+// proving a fork (junk, or from a tree size that is a power of two) shows
+// only that src could not prove consistency: the error then blames src,
+// and no evidence is written. Either error, and src failing to give a
+// proof, leave the remembered note as it was. The remembered note must
+// verify with vc's log key: after a log key rotation, remove the file.
 func (s *State) Update(ctx context.Context, vc *tiles.VerifiedCheckpoint, src Source) error {
+	_, err := s.update(ctx, vc, src)
+	return err
+}
+
+// update is Update, also returning the checkpoint remembered before it
+// (the zero Checkpoint if none).
+func (s *State) update(ctx context.Context, vc *tiles.VerifiedCheckpoint, src Source) (tiles.Checkpoint, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	path := s.path(vc.Origin)
 	msg, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return s.write(path, vc.Note)
+		return tiles.Checkpoint{}, s.write(path, vc.Note)
 	}
 	if err != nil {
-		return fmt.Errorf("client: reading remembered checkpoint: %w", err)
+		return tiles.Checkpoint{}, fmt.Errorf("client: reading remembered checkpoint: %w", err)
 	}
 	old, err := OpenCheckpoint(msg, vc.Log.Verifier)
 	if err != nil {
-		return fmt.Errorf("client: remembered checkpoint %s: %w (if the log's key changed, remove the file)", path, err)
+		return tiles.Checkpoint{}, fmt.Errorf("client: remembered checkpoint %s: %w (if the log's key changed, remove the file)", path, err)
 	}
+	if vc.Size < old.Size {
+		return old, s.compare(ctx, src, vc.Note, msg, vc.Checkpoint, old)
+	}
+	if err := s.compare(ctx, src, msg, vc.Note, old, vc.Checkpoint); err != nil {
+		return old, err
+	}
+	if vc.Size > old.Size {
+		return old, s.write(path, vc.Note)
+	}
+	return old, nil
+}
+
+// compare checks two checkpoints of one log, older's size no larger than
+// newer's, with their verified notes, asking src for the consistency proof
+// between them if one is needed. It returns nil if they are consistent; an
+// error wrapping an [*InconsistencyError], with the evidence written, if
+// they prove a fork ([checkConsistency]); otherwise an error wrapping
+// errConsistencyProof (and, for a proof that shows nothing, a
+// [*consistencyError]).
+func (s *State) compare(ctx context.Context, src Source, olderNote, newerNote []byte, older, newer tiles.Checkpoint) error {
+	var p []tlog.Hash
+	if older.Size > 0 && older.Size < newer.Size {
+		var err error
+		if p, err = src.ConsistencyProof(ctx, older.Size, newer.Size); err != nil {
+			return fmt.Errorf("%w from tree size %d to %d: %w", errConsistencyProof, older.Size, newer.Size, err)
+		}
+	}
+	err := checkConsistency(older, newer, p)
 	switch {
-	case vc.Size > old.Size:
-		p, err := consistencyProof(ctx, src, old.Size, vc.Size)
-		if err != nil {
-			return err
-		}
-		if err := checkConsistency(old, vc.Checkpoint, p); err != nil {
-			return s.inconsistent(vc.Origin, msg, vc.Note, p, err)
-		}
-		return s.write(path, vc.Note)
-	case vc.Size == old.Size:
-		if err := checkConsistency(old, vc.Checkpoint, nil); err != nil {
-			return s.inconsistent(vc.Origin, msg, vc.Note, nil, err)
-		}
+	case err == nil:
 		return nil
-	default:
-		p, err := consistencyProof(ctx, src, vc.Size, old.Size)
-		if err != nil {
-			return err
-		}
-		if err := checkConsistency(vc.Checkpoint, old, p); err != nil {
-			return s.inconsistent(vc.Origin, vc.Note, msg, p, err)
-		}
-		return nil
+	case isFork(err):
+		return s.inconsistent(older.Origin, olderNote, newerNote, p, err)
 	}
+	return fmt.Errorf("%w that holds: %w (the source is wrong or lying; this is no evidence against the log)", errConsistencyProof, err)
 }
 
-// consistencyProof asks src for a proof, except from the empty tree, which needs none.
-func consistencyProof(ctx context.Context, src Source, oldSize, newSize int64) ([]tlog.Hash, error) {
-	if oldSize == 0 {
-		return nil, nil
-	}
-	p, err := src.ConsistencyProof(ctx, oldSize, newSize)
-	if err != nil {
-		return nil, fmt.Errorf("%w from tree size %d to %d: %w", errConsistencyProof, oldSize, newSize, err)
-	}
-	return p, nil
-}
-
-// inconsistent writes the evidence of a fork and returns the error.
+// inconsistent writes the evidence of a fork that checkConsistency proved
+// and returns the error.
 func (s *State) inconsistent(origin string, older, newer []byte, p []tlog.Hash, reason error) error {
 	now := time.Now
 	if s.Now != nil {

@@ -184,20 +184,8 @@ func (vf *verification) checkpoint(ctx context.Context, opts VerifyOptions) (boo
 		}
 	}
 	if opts.MaxAge > 0 {
-		var newest time.Time
-		for _, t := range vc.Cosigners {
-			if t.After(newest) {
-				newest = t
-			}
-		}
-		now := opts.Now()
-		switch {
-		case newest.IsZero():
-			vf.problem("freshness", nil, "no cosignature by a witness of the policy dates the checkpoint")
-			return false, nil
-		case now.Sub(newest) > opts.MaxAge:
-			vf.problem("freshness", nil, "the newest cosignature is from %s, %s before now, more than the maximum age %s",
-				newest.UTC().Format(time.RFC3339), now.Sub(newest).Round(time.Second), opts.MaxAge)
+		if err := checkFreshness(vc, opts.MaxAge, opts.Now()); err != nil {
+			vf.problem("freshness", nil, "%v", err)
 			return false, nil
 		}
 	}

@@ -836,7 +836,7 @@ func (d *demoRun) clientDetects(ctx context.Context, forkNote []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := client.CheckEvidence(d.policy, b); err != nil {
+	if _, err := client.CheckEvidence(d.policy, b); err != nil {
 		return fmt.Errorf("the evidence file does not hold: %w", err)
 	}
 	d.say("The client remembers the size-%d checkpoint it verified in step 4. Shown the log's latest signed checkpoint, it found %s: two checkpoints signed by the log's own key that cannot both be true. It wrote the proof, both signed notes, to %s; anyone with the log's public key can check it (client.CheckEvidence).",

@@ -228,11 +228,14 @@
 //	8   a proof, signature or checkpoint failed (witness quorum, consistency, freshness)
 //	16  verify could not decide: bad command line, unreadable file, policy or bundle, log unreachable
 //
-// When a checkpoint is inconsistent with the remembered one, verify keeps
-// the remembered one, writes an evidence file to the state directory, names
-// it and sets bit 8. "verify --policy FILE --evidence FILE" checks an
-// evidence file anywhere: exit 0 if it proves the log signed inconsistent
-// checkpoints, 8 if it does not, 16 if it is malformed.
+// When a checkpoint is not shown consistent with the remembered one, verify
+// keeps the remembered one and sets bit 8; only if the two signed
+// checkpoints and the proof prove a fork (see client.CheckEvidence) does it
+// write an evidence file to the state directory and name it. "verify
+// --policy FILE --evidence FILE" checks an evidence file anywhere: exit 0,
+// with its own finding, if it proves the log signed inconsistent
+// checkpoints, 8 if it does not, 16 if it is malformed. It never prints the
+// file's description.
 //
 // Bundle writes to -o OUT what verify --bundle needs: the log's witnessed
 // checkpoint, every claim naming the digest of FILE (or DIGEST, 64 hex
@@ -249,7 +252,10 @@
 // env ATTESTLOG_LOG_HTTP, default the URL on the policy's log line) and
 // the log's answers over gRPC (--log), and reports (see client.MonitorLog):
 // a checkpoint failing the policy or inconsistent with the remembered one
-// (with an evidence file), a hash tile or entry bundle that does not
+// (with an evidence file if it is proven), a stale checkpoint (smaller than
+// the remembered one, naming both sizes, or not cosigned by a witness of
+// the policy within --max-age, default 24h, 0 for no limit), a hash tile
+// or entry bundle that does not
 // authenticate, an entry that is no valid claim or carries a bad signature,
 // a claim LookupByDigest hides or invents, and a mismatch ListMismatches
 // leaves out or invents, recomputed from the entries. Each pass prints one
@@ -307,7 +313,7 @@ const usage = `usage:
 	attestlog verify --policy FILE [--log ADDR | --bundle FILE] [--require NAME]... [-k N] [--state DIR] [--max-age D] [--json] (FILE | --digest HEX)
 	attestlog verify --policy FILE --evidence FILE
 	attestlog bundle [--log ADDR] [--policy FILE] [--state DIR] (FILE | DIGEST) -o OUT
-	attestlog monitor --policy FILE [--log ADDR] [--http URL] [--state DIR] [--once] [--interval D] [--exec CMD] [--json]
+	attestlog monitor --policy FILE [--log ADDR] [--http URL] [--state DIR] [--once] [--interval D] [--max-age D] [--exec CMD] [--json]
 	attestlog demo [--verbose] [--keep]
 	attestlog help
 

@@ -22,6 +22,9 @@ const (
 	defaultMonitorInterval = 10 * time.Second
 	// maxClaimLines bounds the claims one human-readable report lists.
 	maxClaimLines = 50
+	// defaultMonitorMaxAge bounds how long ago a witness of the policy
+	// must have cosigned the checkpoint a monitor is shown.
+	defaultMonitorMaxAge = 24 * time.Hour
 )
 
 // monitorConfig is the command line of monitor.
@@ -32,6 +35,7 @@ type monitorConfig struct {
 	state    string
 	once     bool
 	interval time.Duration
+	maxAge   time.Duration
 	exec     string
 	json     bool
 }
@@ -51,6 +55,7 @@ func parseMonitorFlags(args []string, stderr io.Writer) (monitorConfig, error) {
 	registerState(fs, &c.state, ", and where the monitor is")
 	fs.BoolVar(&c.once, "once", false, "run one pass and exit")
 	fs.DurationVar(&c.interval, "interval", defaultMonitorInterval, "time between passes")
+	fs.DurationVar(&c.maxAge, "max-age", defaultMonitorMaxAge, "a finding unless a witness of the policy cosigned the checkpoint within this `duration`; 0 checks no age (needed for a policy of quorum none)")
 	fs.StringVar(&c.exec, "exec", "", "run sh -c `CMD` for each new claim, with the entry on standard input and ATTESTLOG_* variables")
 	fs.BoolVar(&c.json, "json", false, "print each pass's report as JSON")
 	pos, err := parseArgs(fs, args)
@@ -66,6 +71,8 @@ func parseMonitorFlags(args []string, stderr io.Writer) (monitorConfig, error) {
 		return c, usageErrorf("monitor: --state must name a directory: the monitor remembers where it is")
 	case c.interval <= 0:
 		return c, usageErrorf("monitor: --interval %v is not positive", c.interval)
+	case c.maxAge < 0:
+		return c, usageErrorf("monitor: --max-age %v is negative", c.maxAge)
 	}
 	return c, nil
 }
@@ -100,7 +107,7 @@ func monitor(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return operational(err)
 	}
-	cfg := client.MonitorConfig{Policy: p, Tiles: client.HTTPFetcher{Base: c.http, Client: hc}, Index: grpcsource.New(lc.conn), State: st}
+	cfg := client.MonitorConfig{Policy: p, Tiles: client.HTTPFetcher{Base: c.http, Client: hc}, Index: grpcsource.New(lc.conn), State: st, MaxAge: c.maxAge}
 	if c.exec != "" {
 		cfg.OnClaim = func(ctx context.Context, mc client.MonitorClaim) error { return runExec(ctx, c.exec, mc, stderr) }
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,10 +14,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/log"
+	"github.com/attestlog/attestlog/log/logtest"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
+	"github.com/attestlog/attestlog/witness"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // monitorLog is a test log with the claims the monitor tests follow: three
@@ -179,5 +184,100 @@ func TestMonitorFindsTampering(t *testing.T) {
 	}
 	if _, err := client.CheckLog(t.Context(), client.HTTPFetcher{Base: tl.httpURL}, tl.l.Verifier); err != nil {
 		t.Errorf("CheckLog of the log itself: %v", err)
+	}
+}
+
+// checkpointProxy serves base's resources, but msg as the checkpoint: a
+// mirror that lags behind, or forges cosignatures' times.
+func checkpointProxy(t *testing.T, base string, msg []byte) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/checkpoint" {
+			w.Write(msg)
+			return
+		}
+		resp, err := http.Get(strings.TrimSuffix(base, "/") + r.URL.Path)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/"
+}
+
+// cosignedAt returns the log's checkpoint note msg with its witnesses'
+// cosignatures replaced by ones made at the time at: the same witness keys,
+// in witnesses whose clock says at.
+func cosignedAt(t *testing.T, tl *testLog, msg []byte, at time.Time) []byte {
+	t.Helper()
+	text, _, _ := strings.Cut(string(msg), "\n\n")
+	out, err := note.Sign(&note.Note{Text: text + "\n"}, tl.logSigner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logOnly := bytes.Clone(out)
+	for i := range 2 {
+		wskey, _ := seeded(t, fmt.Sprintf("w%d.example", i), byte(30+i))
+		w, err := witness.Open(filepath.Join(t.TempDir(), "witness.db"), witness.Config{Key: wskey,
+			Logs: []witness.Log{{Origin: logtest.Origin, Keys: []string{tl.logVKey}}}, Now: func() time.Time { return at }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(w.Handler())
+		t.Cleanup(func() { srv.Close(); w.Close() })
+		lines, err := (&witness.Client{URL: srv.URL}).AddCheckpoint(t.Context(), 0, nil, logOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, lines...)
+	}
+	return out
+}
+
+func TestMonitorFindsStaleCheckpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a log with witnesses")
+	}
+	tl := newTestLog(t)
+	tl.addClaim(t, "met", "hello", sha256Hex(binaryOf("met")), "ci-a")
+	tl.addClaim(t, "met", "hello", sha256Hex(binaryOf("met")), "alice")
+	tl.waitWitnessed(t)
+	note2 := tl.l.Published().Note
+	tl.addClaim(t, "met", "hello", sha256Hex(binaryOf("met")), "bob")
+	tl.waitWitnessed(t)
+	policy, state := tl.policy(t, ""), t.TempDir()
+	monitorArgs := func(http, state string, more ...string) []string {
+		return append([]string{"monitor", "--once", "--log", tl.grpcAddr, "--http", http, "--policy", policy, "--state", state}, more...)
+	}
+	if code, out := runCode(t, monitorArgs(tl.httpURL, state)...); code != 0 || !strings.Contains(out, "tree size 0 -> 3") {
+		t.Fatalf("monitor against the log: exit %d\n%s", code, out)
+	}
+
+	// A mirror serving the witnessed checkpoint of size 2, a prefix.
+	lagging := checkpointProxy(t, tl.httpURL, note2)
+	want := "FINDING stale checkpoint: the checkpoint has tree size 2, smaller than the tree size 3 remembered"
+	for pass := range 2 { // the state stays: reported again
+		code, out := runCode(t, monitorArgs(lagging, state)...)
+		if code != client.ExitVerifyErr || !strings.Contains(out, want) || !strings.Contains(out, "1 FINDINGS (the state did not advance)") {
+			t.Fatalf("monitor pass %d through a mirror serving size 2: exit %d, want 8 and %q\n%s", pass, code, want, out)
+		}
+	}
+	if code, out := runCode(t, monitorArgs(tl.httpURL, state)...); code != 0 || !strings.Contains(out, "tree size 3 -> 3") {
+		t.Fatalf("monitor against the log again: exit %d\n%s", code, out)
+	}
+
+	// A mirror serving the checkpoint of size 3 as witnesses cosigned it two days ago.
+	old := checkpointProxy(t, tl.httpURL, cosignedAt(t, tl, tl.l.Published().Note, time.Now().Add(-48*time.Hour)))
+	want = "FINDING stale checkpoint: the checkpoint of tree size 3 is too old: the newest cosignature is from "
+	code, out := runCode(t, monitorArgs(old, t.TempDir())...)
+	if code != client.ExitVerifyErr || !strings.Contains(out, want) || !strings.Contains(out, "more than the maximum age 24h0m0s") {
+		t.Fatalf("monitor through a mirror serving a checkpoint cosigned 48 h ago: exit %d, want 8 and %q\n%s", code, want, out)
+	}
+	if code, out := runCode(t, monitorArgs(old, t.TempDir(), "--max-age", "72h")...); code != 0 {
+		t.Fatalf("monitor --max-age 72h through that mirror: exit %d, want 0\n%s", code, out)
 	}
 }

@@ -66,7 +66,7 @@ func TestSoak(t *testing.T) {
 	wg.Go(func() {
 		for ctx.Err() == nil {
 			var out strings.Builder
-			err := run(ctx, []string{"monitor", "--once", "--policy", policy, "--log", grpcAddr, "--http", "http://" + httpAddr, "--state", filepath.Join(dir, "monitor")}, &out, &out)
+			err := run(ctx, []string{"monitor", "--once", "--policy", policy, "--log", grpcAddr, "--http", "http://" + httpAddr, "--state", filepath.Join(dir, "monitor"), "--max-age", "0"}, &out, &out)
 			mu.Lock()
 			if ctx.Err() == nil {
 				monitorPasses++

@@ -411,10 +411,14 @@ func TestVerifyFindsForks(t *testing.T) {
 	tests := []struct {
 		desc           string
 		tree, forkSize int64
+		// wantEvidence: the fork's answers prove it. A smaller fork's
+		// proof leads to its own tree's root, not the remembered one: it
+		// shows nothing, and verify fails without evidence.
+		wantEvidence bool
 	}{
-		{"equal-size fork", size, size},
-		{"smaller non-prefix checkpoint", size, size - 1},
-		{"larger inconsistent checkpoint", size + 2, size + 2},
+		{"equal-size fork", size, size, true},
+		{"smaller non-prefix checkpoint", size, size - 1, false},
+		{"larger inconsistent checkpoint", size + 2, size + 2, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -427,6 +431,12 @@ func TestVerifyFindsForks(t *testing.T) {
 			}
 			code, out := runCode(t, verifyArgs(tl.fork(t, tt.tree, tt.forkSize))...)
 			out = squeeze(out)
+			if !tt.wantEvidence {
+				if code&client.ExitVerifyErr == 0 || !strings.Contains(out, "problem: consistency: client: no consistency proof that holds") || strings.Contains(out, "evidence:") {
+					t.Fatalf("verify against the fork: exit %d, want bit 8, a consistency problem and no evidence\n%s", code, out)
+				}
+				return
+			}
 			if code&client.ExitVerifyErr == 0 || !strings.Contains(out, "problem: consistency: client: checkpoints of example.test/attestlog are inconsistent") {
 				t.Fatalf("verify against the fork: exit %d, want bit 8 and an inconsistency\n%s", code, out)
 			}
@@ -435,10 +445,10 @@ func TestVerifyFindsForks(t *testing.T) {
 			if !ok || filepath.Dir(path) != state {
 				t.Fatalf("no evidence file in the state directory named:\n%s", out)
 			}
-			if err := client.CheckEvidence(p, readBytes(t, path)); err != nil {
+			if _, err := client.CheckEvidence(p, readBytes(t, path)); err != nil {
 				t.Errorf("CheckEvidence(%s): %v", path, err)
 			}
-			if code, out := runCode(t, "verify", "--policy", policy, "--evidence", path); code != 0 || !strings.Contains(out, "evidence holds: log example.test/attestlog signed checkpoints of sizes") {
+			if code, out := runCode(t, "verify", "--policy", policy, "--evidence", path); code != 0 || !strings.Contains(out, "evidence holds: log example.test/attestlog signed checkpoints of tree sizes") {
 				t.Errorf("verify --evidence: exit %d\n%s", code, out)
 			}
 			// The remembered checkpoint is still the log's: it verifies on.
@@ -457,7 +467,7 @@ func TestVerifyFindsForks(t *testing.T) {
 		}
 		path := filepath.Join(t.TempDir(), "evidence.json")
 		writeFile(t, path, b)
-		if code, out := runCode(t, "verify", "--policy", policy, "--evidence", path); code != client.ExitVerifyErr || !strings.Contains(out, "nothing is proven") {
+		if code, out := runCode(t, "verify", "--policy", policy, "--evidence", path); code != client.ExitVerifyErr || !strings.Contains(out, "no fork") {
 			t.Errorf("verify --evidence of consistent notes: exit %d\n%s", code, out)
 		}
 		writeFile(t, path, []byte("{}\n"))
@@ -465,6 +475,114 @@ func TestVerifyFindsForks(t *testing.T) {
 			t.Errorf("verify --evidence of a malformed file: exit %d\n%s", code, out)
 		}
 	})
+}
+
+// TestVerifyEvidenceMustProveAFork checks that verify --evidence holds only
+// what it proves itself, and never prints the file's own description.
+func TestVerifyEvidenceMustProveAFork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a log with witnesses")
+	}
+	tl := newTestLog(t)
+	for _, s := range []string{"ci-a", "alice", "bob"} {
+		tl.addClaim(t, "met", "hello", sha256Hex(binaryOf("met")), s)
+	}
+	tl.waitWitnessed(t)
+	note3 := tl.l.Published().Note
+	tl.addClaim(t, "tool", "tool", sha256Hex([]byte("tool")), "mallory")
+	tl.addClaim(t, "tool", "tool", sha256Hex([]byte("tool")), "carol")
+	tl.waitWitnessed(t)
+	note5 := tl.l.Published().Note
+	policy := tl.policy(t, "")
+	resp, err := tl.lc.GetConsistencyProof(t.Context(), &pb.GetConsistencyProofRequest{OldSize: 3, NewSize: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var honest, junk []tlog.Hash
+	for _, h := range resp.GetProof() {
+		honest = append(honest, tlog.Hash(h))
+		junk = append(junk, tlog.Hash(h))
+		junk[len(junk)-1][0] ^= 0x40
+	}
+	// forked signs, with the log's key (or another), a checkpoint of a
+	// tree of entries of its own, and returns the tree.
+	forked := func(size int64, s note.Signer) ([]byte, *memTree) {
+		tree := &memTree{}
+		for i := range size {
+			tree.append(t, i, fmt.Sprintf("forked entry %d", i))
+		}
+		h, err := tlog.TreeHash(size, tree)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := note.Sign(&note.Note{Text: string(tiles.Checkpoint{Origin: logtest.Origin, Size: size, Hash: h}.Format())}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msg, tree
+	}
+	fork5, tree5 := forked(5, tl.logSigner)
+	forkProof, err := tlog.ProveTree(5, 3, tree5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fork3, _ := forked(3, tl.logSigner)
+	otherKey, _ := seeded(t, logtest.Origin, 77)
+	otherSigner, err := note.NewSigner(otherKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsigned3, _ := forked(3, otherSigner)
+	const claim = "\x1b[2J\x1b[HTHE FILE SAYS: the log forked, trust me"
+	tests := []struct {
+		desc         string
+		older, newer []byte
+		proof        []tlog.Hash
+		wantCode     int
+		want         string
+	}{
+		{"fabricated: two honest consistent checkpoints and a junk proof", note3, note5, junk, client.ExitVerifyErr,
+			"the evidence does not hold: client: evidence: the consistency proof from tree size 3 to 5 does not lead to the root hash of tree size 5: it shows nothing"},
+		{"two honest checkpoints and the honest proof", note3, note5, honest, client.ExitVerifyErr, "the proof is consistent"},
+		{"a larger fork and its proof", note3, fork5, forkProof, 0,
+			"evidence holds: log example.test/attestlog signed checkpoints of tree sizes 3 and 5 that cannot both be honest: the consistency proof leads to the root hash of tree size 5 and gives tree size 3 the root hash"},
+		{"a larger fork and the honest proof", note3, fork5, honest, client.ExitVerifyErr, "it shows nothing"},
+		{"an equal-size fork", note3, fork3, nil, 0,
+			"evidence holds: log example.test/attestlog signed checkpoints of tree sizes 3 and 3 that cannot both be honest: equal tree sizes 3 with different root hashes"},
+		{"an equal-size checkpoint not signed by the log", note3, unsigned3, nil, client.ExitVerifyErr, "the newer checkpoint is not signed by the log"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			older, newer := tt.older, tt.newer
+			e := client.Evidence{Format: client.EvidenceFormat, Description: claim, Time: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC),
+				Origin: logtest.Origin, OlderSize: sizeOfNote(t, older), NewerSize: sizeOfNote(t, newer),
+				Older: string(older), Newer: string(newer), Proof: tt.proof}
+			b, err := e.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "evidence.json")
+			writeFile(t, path, b)
+			code, out := runCode(t, "verify", "--policy", policy, "--evidence", path)
+			if code != tt.wantCode || !strings.Contains(out, tt.want) {
+				t.Errorf("verify --evidence: exit %d, want %d and %q\n%s", code, tt.wantCode, tt.want, out)
+			}
+			if strings.Contains(out, "THE FILE SAYS") || strings.Contains(out, "\x1b") {
+				t.Errorf("verify --evidence printed the file's description:\n%q", out)
+			}
+		})
+	}
+}
+
+// sizeOfNote returns the tree size of a checkpoint note, unverified.
+func sizeOfNote(t *testing.T, msg []byte) int64 {
+	t.Helper()
+	text, _, _ := bytes.Cut(msg, []byte("\n\n"))
+	cp, err := tiles.ParseCheckpoint(append(text, '\n'))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cp.Size
 }
 
 func TestVerifyUsage(t *testing.T) {
