@@ -3,6 +3,8 @@ package client
 import (
 	"time"
 
+	"github.com/attestlog/attestlog/log/claim"
+
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -112,6 +114,10 @@ type Identity struct {
 	Platform string `json:"platform"`
 	Artifact string `json:"artifact"`
 }
+
+// ID returns the identity's ID, 64 lowercase hex digits ([claim.Identity.ID]):
+// the identifier of its mismatch.
+func (id Identity) ID() string { return claim.Identity(id).ID() }
 
 // An IgnoredSigner is a key the policy does not trust that signed claims
 // naming the digest.
