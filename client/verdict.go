@@ -129,7 +129,7 @@ type IgnoredSigner struct {
 // A Problem is one verification failure.
 type Problem struct {
 	// What failed: "checkpoint", "consistency", "freshness", "lookup",
-	// "inclusion proof", "entry", "signature" or "statement".
+	// "hidden claim", "inclusion proof", "entry", "signature" or "statement".
 	What  string `json:"what"`
 	Index *int64 `json:"index,omitempty"` // the claim's index, for claim problems
 	Err   string `json:"error"`
