@@ -18,8 +18,20 @@
 // claim naming the digest is proven included and carries valid signatures;
 // each trusted identity votes once; the policy's agree rule counts silent
 // builders as no; a trusted builder who claimed another digest for the same
-// build is a conflict. The [Verdict] says who agreed, who was silent, who
-// disagreed, what failed, and the exit code of attestlog verify.
+// build is a conflict, found through the lookup by source. The [Verdict]
+// says who agreed, who was silent, who disagreed, what failed, and the exit
+// code of attestlog verify.
+//
+// Verify also cross-checks the two lookups it makes: a claim the lookup by
+// digest returned that the lookup by source for its build leaves out is a
+// "hidden claim" problem (exit 8). That catches a log whose indexes
+// disagree, for example one that drops a claim from the lookup by source
+// only, which is how a dissenting claim would be hidden from the conflict
+// check. It cannot catch a log that hides a dissenting claim from every
+// lookup alike: a verifier sees only answers, and an answer that leaves a
+// claim out everywhere is consistent. Only a monitor catches that, by
+// reading every entry (and, later, a verifiable index that proves lookups
+// complete).
 //
 // Verify reads a log through the small [Source] interface. Its gRPC
 // implementation is in the subpackage grpcsource, so that this package links
@@ -37,14 +49,18 @@
 // for staleness (smaller than remembered, or older than a maximum age),
 // authenticates every new hash tile and entry bundle, re-verifies every new
 // claim from its entry alone, derives its own index of builds (which
-// claims name which digest, which builds are mismatched), and compares it
-// with what the log answers through an [IndexSource]: a claim that a
-// lookup by digest hides or invents, or a mismatch the log's list leaves out
-// or invents, is a [Finding]. This is what keeps [Source]'s completeness
-// honest. Its position and index live in the [State] directory.
+// claims name which digest, which claims are about which source commit and
+// platform, which builds are mismatched), and compares it with what the log
+// answers through an [IndexSource]: a claim that a lookup by digest or by
+// source hides or invents, or a mismatch the log's list leaves out or
+// invents, is a [Finding]. Which lookups must return an entry is
+// claim.Keys, the same definition the log's index uses. This is what keeps
+// [Source]'s completeness honest. Its position and index live in the
+// [State] directory.
 //
 // What the package leaves out: a Source is trusted to be complete (a lookup
-// may leave out a claim unseen; monitors that read every entry find that);
+// may leave out a claim unseen, if every lookup leaves it out alike;
+// monitors that read every entry find that);
 // only Ed25519 keys are supported; witness cosignatures are checked but
 // their timestamps bound freshness only when asked ([VerifyOptions.MaxAge],
 // [MonitorConfig.MaxAge]).

@@ -211,6 +211,8 @@ type fakeSource struct {
 	tamper func(lk *client.Lookup)
 	// tamperDigest, if set, changes the answers of ClaimsByDigest only.
 	tamperDigest func(lk *client.Lookup)
+	// tamperSource, if set, changes the answers of ClaimsBySource only.
+	tamperSource func(lk *client.Lookup)
 	// consistencyErr, if set, is the error of ConsistencyProof.
 	consistencyErr error
 	// proofFrom, if set, is the log whose tree ConsistencyProof proves,
@@ -262,9 +264,13 @@ func (s *fakeSource) ClaimsByDigest(_ context.Context, d string, size int64) (cl
 }
 
 func (s *fakeSource) ClaimsBySource(_ context.Context, source, commit, platform string, size int64) (client.Lookup, error) {
-	return s.lookup(size, func(c *claim.Claim) bool {
-		return c.Source == source && c.Commit == commit && c.Platform == platform
+	lk, err := s.lookup(size, func(c *claim.Claim) bool {
+		return c.Source == source && c.Commit == commit && (platform == "" || c.Platform == platform)
 	})
+	if err == nil && s.tamperSource != nil {
+		s.tamperSource(&lk)
+	}
+	return lk, err
 }
 
 func (s *fakeSource) ConsistencyProof(_ context.Context, oldSize, newSize int64) ([]tlog.Hash, error) {

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"time"
+	"strings"
 
 	"github.com/attestlog/attestlog/log/claim"
 	"github.com/attestlog/attestlog/tiles"
@@ -27,23 +28,27 @@ const (
 	FindingEntry            = "malformed entry"   // a logged entry is not a well-formed claim
 	FindingSignature        = "bad signature"     // a logged claim carries a signature that does not verify
 	FindingLookup           = "lookup"            // a lookup answer is malformed: bad proof, index twice or out of range
-	FindingHiddenClaim      = "hidden claim"      // a lookup by digest left out a claim naming the digest
-	FindingInventedClaim    = "invented claim"    // a lookup by digest returned an index that is no valid claim naming it
+	FindingHiddenClaim      = "hidden claim"      // a lookup (by digest or by source) left out a claim it must return
+	FindingInventedClaim    = "invented claim"    // a lookup returned an index that is no valid claim it names
 	FindingMissingMismatch  = "missing mismatch"  // the log does not list (all of) a mismatch its entries show
 	FindingInventedMismatch = "invented mismatch" // the log lists a mismatch (or a claim in one) its entries do not show
 )
 
-// lookupsInFlight bounds the ClaimsByDigest calls of a monitor pass.
+// lookupsInFlight bounds the lookups in flight of a monitor pass.
 const lookupsInFlight = 4
 
 // An IndexSource answers what a log derives from its entries: the claims
-// naming a digest and the list of mismatches, plus consistency proofs. It is
+// naming a digest, the claims about a source commit (and platform), and the
+// list of mismatches, plus consistency proofs. It is
 // what [MonitorLog] checks against the entries; package client/grpcsource
 // implements it over the log's gRPC API. Implementations MUST be safe for
 // concurrent use, and return errors only when they cannot answer.
 type IndexSource interface {
 	// ClaimsByDigest is [Source.ClaimsByDigest].
 	ClaimsByDigest(ctx context.Context, sha256 string, treeSize int64) (Lookup, error)
+	// ClaimsBySource is [Source.ClaimsBySource]; an empty platform asks
+	// for the claims about the source commit on every platform.
+	ClaimsBySource(ctx context.Context, source, commit, platform string, treeSize int64) (Lookup, error)
 	// ConsistencyProof is [Source.ConsistencyProof].
 	ConsistencyProof(ctx context.Context, oldSize, newSize int64) ([]tlog.Hash, error)
 	// Mismatches returns every mismatch the log lists, as it lists them.
@@ -52,10 +57,14 @@ type IndexSource interface {
 
 // A Mismatch is a build identity for which claims name different artifact
 // digests: as a log lists it, or as [MonitorLog] derives it from entries.
+// There is at most one per build identity.
 type Mismatch struct {
-	// ID is the index of the claim that created the mismatch: the first
-	// claim naming a digest other than the identity's first one.
-	ID       int64            `json:"id"`
+	// ID identifies the mismatch: its identity's ID ([Identity.ID]).
+	ID string `json:"id"`
+	// Claim is the index of the claim that created the mismatch: the first
+	// claim naming a digest other than the identity's first one. A claim
+	// with several subjects can create several mismatches.
+	Claim    int64            `json:"claim"`
 	Identity Identity         `json:"identity"`
 	Digests  []MismatchDigest `json:"digests"` // in order of first appearance
 }
@@ -104,9 +113,11 @@ type MonitorReport struct {
 	Entries    int64  `json:"entries"`    // new entries read
 	// Claims are the new entries that are valid claims, in index order.
 	Claims []MonitorClaim `json:"claims"`
-	// Digests is how many digests were looked up; Mismatches how many
-	// mismatches the entries up to Size show.
+	// Digests is how many digests were looked up, Sources how many
+	// lookups by source were made; Mismatches how many mismatches the
+	// entries up to Size show.
 	Digests    int `json:"digests_checked"`
+	Sources    int `json:"sources_checked"`
 	Mismatches int `json:"mismatches"`
 	// Findings are what the log did wrong; empty if nothing.
 	Findings []Finding `json:"findings"`
@@ -139,7 +150,7 @@ type Finding struct {
 	Kind     string `json:"kind"`               // one of the Finding* constants
 	Index    *int64 `json:"index,omitempty"`    // the entry concerned, if one
 	SHA256   string `json:"sha256,omitempty"`   // the digest looked up, if any
-	Mismatch *int64 `json:"mismatch,omitempty"` // the mismatch ID concerned, if one
+	Mismatch string `json:"mismatch,omitempty"` // the ID of the mismatch concerned, if one
 	Detail   string `json:"detail"`
 }
 
@@ -168,8 +179,16 @@ type Finding struct {
 //     checkpoint, must return exactly the claims the index holds: one left
 //     out is a hidden claim, one that does not name the digest an invented
 //     one.
+//     Likewise, for the source commit of every new claim (and every lookup
+//     by source with a finding in an earlier pass), cfg.Index's lookups by
+//     source, for every platform and for the claim's platform, must return
+//     exactly the claims the index holds about it: a log that hides a
+//     dissenting claim from the lookup by source, which [Verify] uses to
+//     find conflicts, is caught here. Which lookups must return an entry
+//     is [claim.Keys], the definition the log's index uses.
 //  5. The mismatches the index shows must be exactly those cfg.Index lists
-//     below the checkpoint's size, with the same claims and recipes.
+//     below the checkpoint's size, one per build identity, with the same
+//     identity ID, creating claim, claims and recipes.
 //
 // Then cfg.OnClaim runs for each new claim, and the monitor state advances
 // to the checkpoint. If step 1 or 2 finds anything (but a checkpoint older
@@ -177,8 +196,8 @@ type Finding struct {
 // the state stays, so every later pass reports it again. Findings of steps
 // 3 to 5 leave the state advancing (the index is derived from authenticated
 // entries), but digests with findings are looked up again by the next
-// passes until their answers are right, and mismatches are compared in full
-// on every pass.
+// passes until their answers are right (so are lookups by source), and
+// mismatches are compared in full on every pass.
 //
 // MonitorLog returns an error, with the report so far, only when it could
 // not ask (the fetcher or index failed, the state directory failed,
@@ -220,7 +239,8 @@ func MonitorLog(ctx context.Context, cfg MonitorConfig) (*MonitorReport, error) 
 		return r, err
 	}
 	r.OldSize = ms.Size
-	mp := &monitorPass{cfg: cfg, r: r, vc: vc, ms: ms, w: newTileWalker(ctx, cfg.Tiles, tlog.Tree{N: vc.Size, Hash: vc.Hash})}
+	mp := &monitorPass{cfg: cfg, r: r, vc: vc, ms: ms, w: newTileWalker(ctx, cfg.Tiles, tlog.Tree{N: vc.Size, Hash: vc.Hash}),
+		sources: map[SourceLookup]bool{}}
 	if ok, err := mp.consistent(ctx); !ok || err != nil {
 		return r, err
 	}
@@ -235,6 +255,13 @@ func MonitorLog(ctx context.Context, cfg MonitorConfig) (*MonitorReport, error) 
 	if err != nil {
 		return r, err
 	}
+	for _, l := range ms.RecheckSources {
+		mp.sources[l] = true
+	}
+	recheckSources, err := mp.sourceLookups(ctx)
+	if err != nil {
+		return r, err
+	}
 	if err := mp.mismatches(ctx); err != nil {
 		return r, err
 	}
@@ -245,7 +272,7 @@ func MonitorLog(ctx context.Context, cfg MonitorConfig) (*MonitorReport, error) 
 			}
 		}
 	}
-	ms.Size, ms.Checkpoint, ms.Recheck = vc.Size, string(vc.Note), recheck
+	ms.Size, ms.Checkpoint, ms.Recheck, ms.RecheckSources = vc.Size, string(vc.Note), recheck, recheckSources
 	if err := cfg.State.saveMonitor(ms); err != nil {
 		return r, err
 	}
@@ -260,6 +287,9 @@ type monitorPass struct {
 	vc  *tiles.VerifiedCheckpoint
 	ms  *monitorState
 	w   *tileWalker
+	// sources are the lookups by source to check: those of new claims and
+	// those with findings in the last pass.
+	sources map[SourceLookup]bool
 }
 
 func (r *MonitorReport) find(kind string, index *int64, format string, args ...any) {
@@ -402,14 +432,19 @@ func (mp *monitorPass) entry(idx int64, e []byte, digests map[string]bool) {
 		mp.r.find(FindingEntry, &idx, "%v", err)
 		return
 	}
-	mc := MonitorClaim{Index: idx, Source: c.Source, Commit: c.Commit, Platform: c.Platform, Recipe: c.Recipe, Entry: e}
-	for _, s := range ent.Signatures {
-		mc.Signers = append(mc.Signers, s.VKey)
-	}
-	for _, s := range c.Subjects {
+	keys := claim.Keys(ent, c)
+	mc := MonitorClaim{Index: idx, Source: c.Source, Commit: c.Commit, Platform: c.Platform, Recipe: c.Recipe, Entry: e, Signers: keys.Builders}
+	subjectDigests := make([]string, len(c.Subjects))
+	for j, s := range c.Subjects {
 		mc.Subjects = append(mc.Subjects, MonitorSubject{Name: s.Name, SHA256: s.SHA256})
-		mp.ms.add(Identity{Source: c.Source, Commit: c.Commit, Platform: c.Platform, Artifact: s.Name}, s.SHA256, idx, c.Recipe)
-		digests[s.SHA256] = true
+		subjectDigests[j] = s.SHA256
+	}
+	mp.ms.add(idx, keys, subjectDigests, c.Recipe)
+	for _, d := range keys.Digests {
+		digests[d] = true
+	}
+	for _, l := range sourceLookups(keys.Build) {
+		mp.sources[l] = true
 	}
 	mp.r.Claims = append(mp.r.Claims, mc)
 }
@@ -450,34 +485,75 @@ func (mp *monitorPass) lookups(ctx context.Context, digests []string) ([]string,
 
 // judgeLookup compares a lookup's answer for d with the monitor's index.
 func (mp *monitorPass) judgeLookup(d string, lk Lookup) {
+	mp.judgeAnswer("by digest", "naming the digest", mp.ms.byDigest[d], lk)
+}
+
+// sourceLookups does the lookups by source of step 4 of MonitorLog and
+// returns those with findings. The lookups run concurrently; their answers
+// are judged in order.
+func (mp *monitorPass) sourceLookups(ctx context.Context) ([]SourceLookup, error) {
+	lookups := slices.SortedFunc(maps.Keys(mp.sources), func(a, b SourceLookup) int {
+		return cmp.Or(strings.Compare(a.Source, b.Source), strings.Compare(a.Commit, b.Commit), strings.Compare(a.Platform, b.Platform))
+	})
+	mp.r.Sources = len(lookups)
+	answers := make([]Lookup, len(lookups))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(lookupsInFlight)
+	for i, l := range lookups {
+		g.Go(func() error {
+			lk, err := mp.cfg.Index.ClaimsBySource(gctx, l.Source, l.Commit, l.Platform, mp.vc.Size)
+			if err != nil {
+				return fmt.Errorf("looking up claims about %s: %w", l, err)
+			}
+			answers[i] = lk
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var recheck []SourceLookup
+	for i, l := range lookups {
+		before := len(mp.r.Findings)
+		mp.judgeAnswer(fmt.Sprintf("by source (%s)", l), "about that source commit", mp.ms.bySource[l], answers[i])
+		if len(mp.r.Findings) > before {
+			recheck = append(recheck, l)
+		}
+	}
+	return recheck, nil
+}
+
+// judgeAnswer compares the answer of a lookup (named "by ...") with the claims
+// the monitor's index says it must return, which are what.
+func (mp *monitorPass) judgeAnswer(lookup, what string, want []int64, lk Lookup) {
 	size, root := mp.vc.Size, mp.vc.Hash
-	want := map[int64]bool{}
-	for _, idx := range mp.ms.byDigest[d] {
-		want[idx] = true
+	wanted := map[int64]bool{}
+	for _, idx := range want {
+		wanted[idx] = true
 	}
 	got := map[int64]bool{}
 	for _, pc := range lk.Claims {
 		idx := pc.Index
 		switch {
 		case idx < 0 || idx >= size:
-			mp.r.find(FindingLookup, &idx, "the lookup returned an index outside the tree of size %d", size)
+			mp.r.find(FindingLookup, &idx, "the lookup %s returned an index outside the tree of size %d", lookup, size)
 			continue
 		case got[idx]:
-			mp.r.find(FindingLookup, &idx, "the lookup returned this index twice")
+			mp.r.find(FindingLookup, &idx, "the lookup %s returned this index twice", lookup)
 			continue
 		}
 		got[idx] = true
 		leaf := tlog.RecordHash(pc.Entry)
 		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(idx), uint64(size), leaf[:], hashSlices(pc.Proof), root[:]); err != nil {
-			mp.r.find(FindingLookup, &idx, "the entry returned does not verify against the checkpoint of size %d: %v", size, err)
+			mp.r.find(FindingLookup, &idx, "the entry the lookup %s returned does not verify against the checkpoint of size %d: %v", lookup, size, err)
 		}
-		if !want[idx] {
-			mp.r.find(FindingInventedClaim, &idx, "the lookup by digest returned this entry, which is not a valid claim naming the digest")
+		if !wanted[idx] {
+			mp.r.find(FindingInventedClaim, &idx, "the lookup %s returned this entry, which is not a valid claim %s", lookup, what)
 		}
 	}
-	for _, idx := range mp.ms.byDigest[d] {
+	for _, idx := range want {
 		if !got[idx] {
-			mp.r.find(FindingHiddenClaim, &idx, "the lookup by digest against the tree of size %d left out this claim naming the digest", size)
+			mp.r.find(FindingHiddenClaim, &idx, "the lookup %s against the tree of size %d left out this claim %s", lookup, size, what)
 		}
 	}
 }
@@ -490,10 +566,14 @@ func (mp *monitorPass) mismatches(ctx context.Context) error {
 	}
 	derived := mp.ms.mismatches()
 	mp.r.Mismatches = len(derived)
-	byID := map[int64]Mismatch{}
+	byID := map[string]Mismatch{}
 	for _, m := range listed {
-		if m.ID >= mp.vc.Size {
+		switch {
+		case m.Claim < 0 || m.Claim >= mp.vc.Size:
 			continue // created past the checkpoint
+		case m.ID != m.Identity.ID():
+			mp.findMismatch(FindingInventedMismatch, m.ID, "the log lists a mismatch of %s under the ID %s, which is not that identity's", describeIdentity(m.Identity), m.ID)
+			continue
 		}
 		if _, ok := byID[m.ID]; ok {
 			mp.findMismatch(FindingInventedMismatch, m.ID, "the log lists this mismatch twice")
@@ -506,10 +586,9 @@ func (mp *monitorPass) mismatches(ctx context.Context) error {
 		delete(byID, m.ID)
 		switch {
 		case !ok:
-			mp.findMismatch(FindingMissingMismatch, m.ID, "the log does not list the mismatch of %s that claim %d created", describeIdentity(m.Identity), m.ID)
-		case l.Identity != m.Identity:
-			mp.findMismatch(FindingMissingMismatch, m.ID, "the log lists mismatch %d as %s, the entries show it for %s", m.ID, describeIdentity(l.Identity), describeIdentity(m.Identity))
-			mp.findMismatch(FindingInventedMismatch, m.ID, "the log lists mismatch %d for %s, which the entries do not show", m.ID, describeIdentity(l.Identity))
+			mp.findMismatch(FindingMissingMismatch, m.ID, "the log does not list the mismatch of %s that claim %d created", describeIdentity(m.Identity), m.Claim)
+		case l.Claim != m.Claim:
+			mp.findMismatch(FindingMissingMismatch, m.ID, "the log lists the mismatch of %s as created by claim %d, the entries show claim %d", describeIdentity(m.Identity), l.Claim, m.Claim)
 		default:
 			mp.compareMismatch(m, l)
 		}
@@ -560,8 +639,8 @@ func (mp *monitorPass) compareMismatch(derived, listed Mismatch) {
 	}
 }
 
-func (mp *monitorPass) findMismatch(kind string, id int64, format string, args ...any) {
-	mp.r.Findings = append(mp.r.Findings, Finding{Kind: kind, Mismatch: &id, Detail: fmt.Sprintf(format, args...)})
+func (mp *monitorPass) findMismatch(kind string, id string, format string, args ...any) {
+	mp.r.Findings = append(mp.r.Findings, Finding{Kind: kind, Mismatch: id, Detail: fmt.Sprintf(format, args...)})
 }
 
 func describeIdentity(id Identity) string {

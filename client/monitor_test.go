@@ -80,7 +80,7 @@ func (x *fakeIndex) Mismatches(context.Context) ([]client.Mismatch, error) {
 			cid := client.Identity{Source: id.Source, Commit: id.Commit, Platform: id.Platform, Artifact: id.Artifact}
 			m := seen[cid]
 			if m == nil {
-				m = &client.Mismatch{ID: -1, Identity: cid}
+				m = &client.Mismatch{ID: cid.ID(), Claim: -1, Identity: cid}
 				seen[cid] = m
 			}
 			k := slices.IndexFunc(m.Digests, func(d client.MismatchDigest) bool { return d.SHA256 == sub.SHA256 })
@@ -88,7 +88,7 @@ func (x *fakeIndex) Mismatches(context.Context) ([]client.Mismatch, error) {
 				k = len(m.Digests)
 				m.Digests = append(m.Digests, client.MismatchDigest{SHA256: sub.SHA256})
 				if k == 1 {
-					m.ID = int64(i)
+					m.Claim = int64(i)
 				}
 			}
 			m.Digests[k].Claims = append(m.Digests[k].Claims, int64(i))
@@ -96,11 +96,11 @@ func (x *fakeIndex) Mismatches(context.Context) ([]client.Mismatch, error) {
 		}
 	}
 	for _, m := range seen {
-		if m.ID >= 0 {
+		if m.Claim >= 0 {
 			out = append(out, *m)
 		}
 	}
-	slices.SortFunc(out, func(a, b client.Mismatch) int { return int(a.ID - b.ID) })
+	slices.SortFunc(out, func(a, b client.Mismatch) int { return int(a.Claim - b.Claim) })
 	if x.tamperMismatches != nil {
 		out = x.tamperMismatches(out)
 	}
@@ -152,7 +152,13 @@ func (mw *monitorWorld) pass(t *testing.T) *client.MonitorReport {
 	return r
 }
 
-// findings returns the report's findings as "kind@index" or "kind#mismatch".
+// mismatchOf returns the ID of the mismatch of artifact in the test build.
+func mismatchOf(artifact string) string {
+	return client.Identity{Source: testSource, Commit: testCommit, Platform: "linux/amd64", Artifact: artifact}.ID()
+}
+
+// findings returns the report's findings as "kind@index" or
+// "kind#artifact", for a mismatch of an artifact of the test build.
 func findings(r *client.MonitorReport) string {
 	var out []string
 	for _, f := range r.Findings {
@@ -160,8 +166,14 @@ func findings(r *client.MonitorReport) string {
 		if f.Index != nil {
 			s += fmt.Sprintf("@%d", *f.Index)
 		}
-		if f.Mismatch != nil {
-			s += fmt.Sprintf("#%d", *f.Mismatch)
+		if f.Mismatch != "" {
+			name := f.Mismatch
+			for _, a := range []string{"hello", "other"} {
+				if f.Mismatch == mismatchOf(a) {
+					name = a
+				}
+			}
+			s += "#" + name
 		}
 		out = append(out, s)
 	}
@@ -251,17 +263,22 @@ func TestMonitorFindsLies(t *testing.T) {
 		want   string
 		saved  bool
 	}{
-		{desc: "hidden claim", tamper: func(t *testing.T, mw *monitorWorld) { mw.index.tamper = dropIndex(good, 1) },
+		{desc: "hidden claim", tamper: func(t *testing.T, mw *monitorWorld) { mw.index.tamperDigest = dropIndex(good, 1) },
 			want: "hidden claim@1", saved: true},
+		{desc: "dissenting claim hidden by source", tamper: func(t *testing.T, mw *monitorWorld) {
+			mw.index.tamperSource = func(lk *client.Lookup) {
+				lk.Claims = slices.DeleteFunc(lk.Claims, func(pc client.ProvenClaim) bool { return pc.Index == 2 })
+			}
+		}, want: "hidden claim@2 hidden claim@2", saved: true},
 		{desc: "invented claim", tamper: func(t *testing.T, mw *monitorWorld) {
-			mw.index.tamper = func(lk *client.Lookup) {
+			mw.index.tamperDigest = func(lk *client.Lookup) {
 				if len(lk.Claims) > 0 && namesDigestOf(lk.Claims[0].Entry, evil) {
 					lk.Claims = append(lk.Claims, client.ProvenClaim{Index: 3, Entry: mw.log.entries[3], Proof: proveRecord(t, mw.log, 4, 3)})
 				}
 			}
 		}, want: "invented claim@3", saved: true},
 		{desc: "lookup with a bad proof", tamper: func(t *testing.T, mw *monitorWorld) {
-			mw.index.tamper = func(lk *client.Lookup) {
+			mw.index.tamperDigest = func(lk *client.Lookup) {
 				for i := range lk.Claims {
 					if lk.Claims[i].Index == 0 {
 						lk.Claims[i].Proof[0][0] ^= 1
@@ -270,7 +287,7 @@ func TestMonitorFindsLies(t *testing.T) {
 			}
 		}, want: "lookup@0", saved: true},
 		{desc: "lookup index twice", tamper: func(t *testing.T, mw *monitorWorld) {
-			mw.index.tamper = func(lk *client.Lookup) {
+			mw.index.tamperDigest = func(lk *client.Lookup) {
 				if len(lk.Claims) == 2 {
 					lk.Claims = append(lk.Claims, lk.Claims[1])
 				}
@@ -278,28 +295,28 @@ func TestMonitorFindsLies(t *testing.T) {
 		}, want: "lookup@1", saved: true},
 		{desc: "missing mismatch", tamper: func(t *testing.T, mw *monitorWorld) {
 			mw.index.tamperMismatches = func([]client.Mismatch) []client.Mismatch { return nil }
-		}, want: "missing mismatch#2", saved: true},
+		}, want: "missing mismatch#hello", saved: true},
 		{desc: "mismatch missing a claim", tamper: func(t *testing.T, mw *monitorWorld) {
 			mw.index.tamperMismatches = func(ms []client.Mismatch) []client.Mismatch {
 				ms[0].Digests[0].Claims, ms[0].Digests[0].Recipes = ms[0].Digests[0].Claims[:1], ms[0].Digests[0].Recipes[:1]
 				return ms
 			}
-		}, want: "missing mismatch#2", saved: true},
+		}, want: "missing mismatch#hello", saved: true},
 		{desc: "invented mismatch", tamper: func(t *testing.T, mw *monitorWorld) {
 			mw.index.tamperMismatches = func(ms []client.Mismatch) []client.Mismatch {
-				return append(ms, client.Mismatch{ID: 3, Identity: client.Identity{Source: testSource, Commit: testCommit, Platform: "linux/amd64", Artifact: "other"},
+				return append(ms, client.Mismatch{ID: mismatchOf("other"), Claim: 3, Identity: client.Identity{Source: testSource, Commit: testCommit, Platform: "linux/amd64", Artifact: "other"},
 					Digests: []client.MismatchDigest{{SHA256: sha("o"), Claims: []int64{3}, Recipes: []string{sha("recipe")}}, {SHA256: good, Claims: []int64{3}, Recipes: []string{sha("recipe")}}}})
 			}
-		}, want: "invented mismatch#3", saved: true},
+		}, want: "invented mismatch#other", saved: true},
 		{desc: "mismatch with another recipe", tamper: func(t *testing.T, mw *monitorWorld) {
 			mw.index.tamperMismatches = func(ms []client.Mismatch) []client.Mismatch {
 				ms[0].Digests[1].Recipes[0] = sha("other recipe")
 				return ms
 			}
-		}, want: "invented mismatch#2", saved: true},
+		}, want: "invented mismatch#hello", saved: true},
 		{desc: "mismatch past the checkpoint is ignored", tamper: func(t *testing.T, mw *monitorWorld) {
 			mw.index.tamperMismatches = func(ms []client.Mismatch) []client.Mismatch {
-				return append(ms, client.Mismatch{ID: 9, Identity: client.Identity{Source: testSource}})
+				return append(ms, client.Mismatch{ID: client.Identity{Source: testSource}.ID(), Claim: 9, Identity: client.Identity{Source: testSource}})
 			}
 		}, want: "", saved: true},
 		{desc: "tampered leaf hash", tamper: func(t *testing.T, mw *monitorWorld) {
@@ -323,7 +340,7 @@ func TestMonitorFindsLies(t *testing.T) {
 			ent, _ := claim.ParseEntry(mw.w.claimEntry(t, "bad", sha("bad"), "linux/amd64", "bob"))
 			ent.Signatures[0].Sig[0] ^= 1
 			mw.grow(t, ent.Marshal())
-		}, want: "bad signature@4", saved: true},
+		}, want: "bad signature@4 invented claim@4 invented claim@4", saved: true}, // the lookups by source return it
 		{desc: "logged entry that is no claim", tamper: func(t *testing.T, mw *monitorWorld) {
 			mw.grow(t, []byte("not a claim"))
 		}, want: "malformed entry@4", saved: true},
@@ -342,14 +359,14 @@ func TestMonitorFindsLies(t *testing.T) {
 
 	t.Run("finding repeated until the log answers right", func(t *testing.T) {
 		mw := setup(t)
-		mw.index.tamper = dropIndex(good, 1)
-		checkReport(t, mw.pass(t), 0, 4, 4, "hidden claim@1", true)
-		checkReport(t, mw.pass(t), 4, 4, 0, "hidden claim@1", true)
+		mw.index.tamper = dropIndex(good, 1) // by digest and by source
+		checkReport(t, mw.pass(t), 0, 4, 4, "hidden claim@1 hidden claim@1 hidden claim@1", true)
+		checkReport(t, mw.pass(t), 4, 4, 0, "hidden claim@1 hidden claim@1 hidden claim@1", true)
 		mw.index.tamper = nil
 		r := mw.pass(t)
 		checkReport(t, r, 4, 4, 0, "", true)
-		if r.Digests != 1 {
-			t.Errorf("looked up %d digests, want the one rechecked", r.Digests)
+		if r.Digests != 1 || r.Sources != 2 {
+			t.Errorf("looked up %d digests and %d sources, want the ones rechecked (1 and 2)", r.Digests, r.Sources)
 		}
 		checkReport(t, mw.pass(t), 4, 4, 0, "", true)
 	})

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/attestlog/attestlog/log/claim"
 	"github.com/attestlog/attestlog/tiles"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -32,23 +33,55 @@ const MonitorStateFormat = "attestlog.dev/monitor/v1"
 //	      "digests": [{"sha256": "...", "claims": [0, 4], "recipes": ["...", "..."]}]
 //	    }
 //	  ],
-//	  "recheck": ["<digest whose lookup had a finding>"]
+//	  "recheck": ["<digest whose lookup had a finding>"],
+//	  "recheck_sources": [{"source": "...", "commit": "...", "platform": "<or empty: all>"}]
 //	}
 //
 // Builds are every build identity the first size entries claim, sorted by
 // source, commit, platform and artifact; digests in order of first
-// appearance, claims in index order. It is replaced atomically.
+// appearance, claims in index order. recheck_sources, the lookups by source
+// that had a finding, is left out when empty (as files written before it
+// existed are). It is replaced atomically.
 type monitorState struct {
-	Format     string         `json:"format"`
-	Origin     string         `json:"origin"`
-	Size       int64          `json:"size"`
-	Checkpoint string         `json:"checkpoint"`
-	Builds     []derivedBuild `json:"builds"`
-	Recheck    []string       `json:"recheck"`
+	Format         string         `json:"format"`
+	Origin         string         `json:"origin"`
+	Size           int64          `json:"size"`
+	Checkpoint     string         `json:"checkpoint"`
+	Builds         []derivedBuild `json:"builds"`
+	Recheck        []string       `json:"recheck"`
+	RecheckSources []SourceLookup `json:"recheck_sources,omitempty"`
 
-	hash     tlog.Hash          // the checkpoint's root hash
-	builds   map[Identity]int   // -> index in Builds
-	byDigest map[string][]int64 // digest -> claim indexes, in log order
+	hash     tlog.Hash                // the checkpoint's root hash
+	builds   map[Identity]int         // -> index in Builds
+	byDigest map[string][]int64       // digest -> claim indexes, in log order
+	bySource map[SourceLookup][]int64 // lookup by source -> claim indexes, in log order
+	// digestAt is, per build, where each digest is in its Digests, so that
+	// adding a claim costs the same however many digests a build has.
+	digestAt map[Identity]map[string]int
+}
+
+// A SourceLookup is a lookup by source: a normalised source URI, a full
+// commit and a platform, or every platform if Platform is empty.
+type SourceLookup struct {
+	Source   string `json:"source"`
+	Commit   string `json:"commit"`
+	Platform string `json:"platform"`
+}
+
+func (l SourceLookup) String() string {
+	if l.Platform == "" {
+		return fmt.Sprintf("%s@%s, every platform", l.Source, l.Commit)
+	}
+	return fmt.Sprintf("%s@%s, platform %s", l.Source, l.Commit, l.Platform)
+}
+
+// sourceLookups returns the lookups by source that must return a claim
+// about build b: by its source and commit, for every platform and for its own.
+func sourceLookups(b claim.Build) [2]SourceLookup {
+	all := SourceLookup{Source: b.Source, Commit: b.Commit}
+	one := all
+	one.Platform = b.Platform
+	return [2]SourceLookup{all, one}
 }
 
 // A derivedBuild is one build identity of a monitor's index.
@@ -85,23 +118,34 @@ func (s *State) loadMonitor(vc *tiles.VerifiedCheckpoint) (*monitorState, error)
 	}
 	ms.hash = cp.Hash
 	for _, b := range ms.Builds {
-		for _, d := range b.Digests {
-			if len(d.Claims) == 0 || len(d.Claims) != len(d.Recipes) || slices.ContainsFunc(d.Claims, func(i int64) bool { return i < 0 || i >= ms.Size }) {
+		at := map[string]int{}
+		ms.digestAt[b.Identity] = at
+		for k, d := range b.Digests {
+			if _, ok := at[d.SHA256]; ok || len(d.Claims) == 0 || len(d.Claims) != len(d.Recipes) || slices.ContainsFunc(d.Claims, func(i int64) bool { return i < 0 || i >= ms.Size }) {
 				return nil, fmt.Errorf("client: monitor state %s: build %s: malformed digest %s", path, describeIdentity(b.Identity), d.SHA256)
 			}
+			at[d.SHA256] = k
 			ms.byDigest[d.SHA256] = append(ms.byDigest[d.SHA256], d.Claims...)
+			for _, l := range sourceLookups(claim.Build{Source: b.Identity.Source, Commit: b.Identity.Commit, Platform: b.Identity.Platform}) {
+				ms.bySource[l] = append(ms.bySource[l], d.Claims...)
+			}
 		}
 	}
 	for d, idx := range ms.byDigest {
 		slices.Sort(idx)
 		ms.byDigest[d] = slices.Compact(idx)
 	}
+	for l, idx := range ms.bySource {
+		slices.Sort(idx)
+		ms.bySource[l] = slices.Compact(idx)
+	}
 	return ms, nil
 }
 
 func newMonitorState(origin string) *monitorState {
 	return &monitorState{Format: MonitorStateFormat, Origin: origin, Builds: []derivedBuild{}, Recheck: []string{},
-		builds: map[Identity]int{}, byDigest: map[string][]int64{}}
+		builds: map[Identity]int{}, byDigest: map[string][]int64{}, bySource: map[SourceLookup][]int64{},
+		digestAt: map[Identity]map[string]int{}}
 }
 
 func parseMonitorState(b []byte) (*monitorState, error) {
@@ -140,38 +184,58 @@ func (s *State) saveMonitor(ms *monitorState) error {
 	return s.write(s.monitorPath(ms.Origin), b)
 }
 
-// add records that the claim at idx gives id the digest, with recipe.
-// Claims are added in increasing index order.
-func (ms *monitorState) add(id Identity, digest string, idx int64, recipe string) {
-	i, ok := ms.builds[id]
-	if !ok {
-		i = len(ms.Builds)
-		ms.builds[id] = i
-		ms.Builds = append(ms.Builds, derivedBuild{Identity: id})
+// add records the claim at idx with its index keys and recipe. Claims are
+// added in increasing index order. Its cost does not depend on how many
+// claims or digests a build already has.
+func (ms *monitorState) add(idx int64, keys claim.IndexKeys, digests []string, recipe string) {
+	for j, cid := range keys.Identities {
+		id, digest := Identity(cid), digests[j]
+		i, ok := ms.builds[id]
+		if !ok {
+			i = len(ms.Builds)
+			ms.builds[id] = i
+			ms.Builds = append(ms.Builds, derivedBuild{Identity: id})
+			ms.digestAt[id] = map[string]int{}
+		}
+		b := &ms.Builds[i]
+		k, ok := ms.digestAt[id][digest]
+		if !ok {
+			k = len(b.Digests)
+			ms.digestAt[id][digest] = k
+			b.Digests = append(b.Digests, MismatchDigest{SHA256: digest})
+		}
+		b.Digests[k].Claims = append(b.Digests[k].Claims, idx)
+		b.Digests[k].Recipes = append(b.Digests[k].Recipes, recipe)
 	}
-	b := &ms.Builds[i]
-	k := slices.IndexFunc(b.Digests, func(d MismatchDigest) bool { return d.SHA256 == digest })
-	if k < 0 {
-		k = len(b.Digests)
-		b.Digests = append(b.Digests, MismatchDigest{SHA256: digest})
+	for _, d := range keys.Digests {
+		ms.byDigest[d] = appendIndex(ms.byDigest[d], idx)
 	}
-	b.Digests[k].Claims = append(b.Digests[k].Claims, idx)
-	b.Digests[k].Recipes = append(b.Digests[k].Recipes, recipe)
-	if list := ms.byDigest[digest]; len(list) == 0 || list[len(list)-1] != idx {
-		ms.byDigest[digest] = append(list, idx)
+	for _, l := range sourceLookups(keys.Build) {
+		ms.bySource[l] = appendIndex(ms.bySource[l], idx)
 	}
 }
 
-// mismatches returns the mismatches the index shows, by ID: a build with
-// more than one digest was mismatched by the first claim of its second.
+// appendIndex appends idx to a list in increasing order unless it ends it.
+func appendIndex(list []int64, idx int64) []int64 {
+	if len(list) > 0 && list[len(list)-1] == idx {
+		return list
+	}
+	return append(list, idx)
+}
+
+// mismatches returns the mismatches the index shows, one per build with
+// more than one digest, which the first claim of its second digest created;
+// in the order of the creating claims, then of the identities.
 func (ms *monitorState) mismatches() []Mismatch {
 	var out []Mismatch
 	for _, b := range ms.Builds {
 		if len(b.Digests) > 1 {
-			out = append(out, Mismatch{ID: b.Digests[1].Claims[0], Identity: b.Identity, Digests: b.Digests})
+			out = append(out, Mismatch{ID: b.Identity.ID(), Claim: b.Digests[1].Claims[0], Identity: b.Identity, Digests: b.Digests})
 		}
 	}
-	slices.SortFunc(out, func(a, b Mismatch) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b Mismatch) int {
+		return cmp.Or(cmp.Compare(a.Claim, b.Claim), compareIdentities(a.Identity, b.Identity))
+	})
 	return out
 }
 

@@ -3,6 +3,8 @@ package client
 import (
 	"time"
 
+	"github.com/attestlog/attestlog/log/claim"
+
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -113,6 +115,10 @@ type Identity struct {
 	Artifact string `json:"artifact"`
 }
 
+// ID returns the identity's ID, 64 lowercase hex digits ([claim.Identity.ID]):
+// the identifier of its mismatch.
+func (id Identity) ID() string { return claim.Identity(id).ID() }
+
 // An IgnoredSigner is a key the policy does not trust that signed claims
 // naming the digest.
 type IgnoredSigner struct {
@@ -123,7 +129,7 @@ type IgnoredSigner struct {
 // A Problem is one verification failure.
 type Problem struct {
 	// What failed: "checkpoint", "consistency", "freshness", "lookup",
-	// "inclusion proof", "entry", "signature" or "statement".
+	// "hidden claim", "inclusion proof", "entry", "signature" or "statement".
 	What  string `json:"what"`
 	Index *int64 `json:"index,omitempty"` // the claim's index, for claim problems
 	Err   string `json:"error"`

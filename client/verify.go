@@ -88,6 +88,14 @@ const lookupConcurrency = 4
 //     Only claims signed by a trusted key bring their builds into this
 //     step: otherwise anyone could tie a digest to a build whose trusted
 //     builders made something else, and fail its verification.
+//  5. The two lookups must agree: every verified claim naming the digest
+//     about a build looked up in step 4 must be in that lookup's answer. A
+//     claim the lookup by source leaves out is a "hidden claim" problem: a
+//     log that hides a claim from the lookup by source could hide a
+//     dissenting claim the same way. What this cannot catch is a log that
+//     hides a dissenting claim from every lookup consistently; only a
+//     monitor ([MonitorLog]), which recomputes every index from the
+//     entries, catches that.
 //
 // With opts.K the agree rule of step 3 is "at least K trusted identities";
 // with opts.Require the named builders or groups must agree as well.
@@ -110,7 +118,7 @@ func Verify(ctx context.Context, p *Policy, src Source, sha256 string, opts Veri
 	}
 	vf := &verification{p: p, src: src, opts: opts, v: &Verdict{Digest: d, Agree: p.Agree, K: opts.K, Required: slices.Clone(opts.Require)},
 		votes: map[string]*Vote{}, conflicted: map[string]bool{}, ignored: map[string]*IgnoredSigner{},
-		checked: map[int64]checkedClaim{}, byDigest: map[int64]bool{}, conflicts: map[Conflict]bool{}}
+		checked: map[int64]checkedClaim{}, byDigest: map[int64]bool{}, builds: map[int64]build{}, conflicts: map[Conflict]bool{}}
 	ok, err := vf.checkpoint(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -137,6 +145,7 @@ type verification struct {
 	ignored    map[string]*IgnoredSigner // vkey -> claims
 	checked    map[int64]checkedClaim    // index -> result of checking it
 	byDigest   map[int64]bool            // verified claims naming the digest
+	builds     map[int64]build           // the build of each of them
 	conflicts  map[Conflict]bool         // dedup of v.Disagreed
 }
 
@@ -227,8 +236,9 @@ func (vf *verification) claims(ctx context.Context) error {
 			continue
 		}
 		vf.byDigest[pc.Index] = true
+		b := build{c.Source, c.Commit, c.Platform}
+		vf.builds[pc.Index] = b
 		if vf.vote(pc.Index, sigs) {
-			b := build{c.Source, c.Commit, c.Platform}
 			if builds[b] == nil {
 				builds[b] = map[string]bool{}
 			}
@@ -313,8 +323,20 @@ func (vf *verification) checkBuilds(ctx context.Context, builds map[build]map[st
 				vf.conflict(pc.Index, id, s.SHA256, sigs)
 			}
 		}
+		vf.crossCheck(b, seen)
 	}
 	return nil
+}
+
+// crossCheck does step 5 of Verify for build b, whose lookup by source
+// returned the indexes in returned.
+func (vf *verification) crossCheck(b build, returned map[int64]bool) {
+	for _, idx := range slices.Sorted(maps.Keys(vf.byDigest)) {
+		if vf.builds[idx] == b && !returned[idx] {
+			vf.problem("hidden claim", &idx, "the lookup by source (%s@%s, platform %s) left out this claim naming %s, which the lookup by digest returned: the log hides claims from its index by source",
+				b.source, b.commit, b.platform, vf.v.Digest)
+		}
+	}
 }
 
 // conflict records the trusted signers of a claim giving id another digest.

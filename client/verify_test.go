@@ -182,6 +182,13 @@ func TestVerify(t *testing.T) {
 				s.tamperDigest = func(lk *client.Lookup) { lk.Claims = lk.Claims[:2] }
 			},
 			wantCode: client.ExitNoQuorum | client.ExitVerifyErr, wantAgreed: "ci alice", wantSilent: "bob carol", wantProblems: "lookup@2"},
+		{desc: "lookup by source hides a claim the lookup by digest returned", entries: []entrySpec{e(good, "ci-a"), e(good, "alice"), e(good, "bob")},
+			source: func(s *fakeSource) {
+				s.tamperSource = func(lk *client.Lookup) {
+					lk.Claims = slices.DeleteFunc(lk.Claims, func(pc client.ProvenClaim) bool { return pc.Index == 2 })
+				}
+			},
+			wantCode: client.ExitVerifyErr, wantAgreed: "ci alice bob", wantSilent: "carol", wantProblems: "hidden claim@2"},
 		{desc: "lookup returns an index twice", entries: []entrySpec{e(good, "ci-a"), e(good, "alice"), e(good, "bob")},
 			source: func(s *fakeSource) {
 				s.tamperDigest = func(lk *client.Lookup) { lk.Claims = append(lk.Claims, lk.Claims[0]) }

@@ -21,7 +21,8 @@ type BoltStore struct {
 var _ Store = (*BoltStore)(nil)
 
 // OpenBolt opens or creates the bbolt store at path. It fails if another
-// process has the file open.
+// process has the file open. A store of an older layout is migrated, in one
+// transaction, and one of a newer layout refused (see schema.go).
 //
 // A damaged file is refused with an error wrapping [ErrCorrupt]: the file is
 // checked before bbolt maps it, and bbolt's panics on damaged pages become
@@ -48,7 +49,7 @@ func OpenBolt(path string) (s *BoltStore, err error) {
 				return err
 			}
 		}
-		return nil
+		return migrate(tx)
 	})
 	if err != nil {
 		db.Close()

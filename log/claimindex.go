@@ -11,24 +11,36 @@ import (
 	"github.com/attestlog/attestlog/log/claim"
 )
 
-// Index spaces of [ClaimIndex]. Keys end in the big-endian entry index, so a
-// prefix scan lists claims in log order:
+// Index spaces of [ClaimIndex]. Keys of the first four end in the
+// big-endian entry index, so a prefix scan lists claims in log order:
 //
-//	digest           sha256 (32) || index -> ""
-//	source           H(source, commit) (32) || index -> platform
-//	identity         H(identity) (32) || index -> artifact sha256 (32) || recipe sha256 (32)
-//	builder          H(vkey) (32) || index -> ""
-//	mismatch         id (8, the index of the claim that created it) -> identity, JSON
-//	mismatch-ident   H(identity) (32) -> id (8)
+//	digest               sha256 (32) || index -> ""
+//	source               H(source, commit) (32) || index -> platform
+//	identity             K(identity) (32) || index -> artifact sha256 (32) || recipe sha256 (32)
+//	builder              H(vkey) (32) || index -> ""
+//	mismatch-identity    K(identity) (32) -> order (12) || identity, JSON
+//	mismatch-order       order (12) -> K(identity) (32)
 //
-// H is SHA-256 over the fields joined by NUL bytes, which no field contains.
+// H is SHA-256 over the fields joined by NUL bytes, which no field contains;
+// K is [claim.Identity.Key], the same hash over the four identity fields. A
+// mismatch is identified by its build identity: there is at most one per
+// identity, and a claim with several subjects can create several. Its order
+// is the index of the claim that created it (8 bytes) and the position of
+// the subject in that claim (4 bytes), big-endian, which is how mismatches
+// are listed. Which keys an entry belongs under is [claim.Keys]; monitors
+// recompute the same keys from the entries.
+//
+// Schema version 1 (before mismatches were keyed by identity) had the spaces
+// "mismatch" (index of the creating claim -> identity) and "mismatch-ident";
+// [OpenBolt] migrates it (schema.go).
 const (
-	spaceDigest        = "digest"
-	spaceSource        = "source"
-	spaceIdentity      = "identity"
-	spaceBuilder       = "builder"
-	spaceMismatch      = "mismatch"
-	spaceMismatchIdent = "mismatch-ident"
+	spaceDigest           = "digest"
+	spaceSource           = "source"
+	spaceIdentity         = "identity"
+	spaceBuilder          = "builder"
+	spaceMismatchIdentity = "mismatch-identity"
+	spaceMismatchOrder    = "mismatch-order"
+	mismatchOrderSize     = 12
 )
 
 // ClaimIndex indexes build claims (log/claim entries) by artifact digest, by
@@ -52,11 +64,18 @@ func hashFields(fields ...string) []byte {
 }
 
 func identityKey(id claim.Identity) []byte {
-	return hashFields(id.Source, id.Commit, id.Platform, id.Artifact)
+	k := id.Key()
+	return k[:]
 }
 
 func withIndex(prefix []byte, i int64) []byte {
 	return binary.BigEndian.AppendUint64(bytes.Clone(prefix), uint64(i))
+}
+
+// mismatchOrder encodes where a mismatch is listed: after the mismatches of
+// earlier claims, and of earlier subjects of the same claim.
+func mismatchOrder(claimIndex int64, subject int) []byte {
+	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, uint64(claimIndex)), uint32(subject))
 }
 
 // A ParsedClaim is a claim entry with its statement, as [ClaimIndex] reads
@@ -78,13 +97,14 @@ func parseClaim(e NewEntry) (ParsedClaim, error) {
 	return ParsedClaim{Entry: ent, Claim: c}, err
 }
 
-// Index implements [Indexer].
+// Index implements [Indexer]. Its cost per claim does not depend on how
+// many claims or digests an identity already has: see isNewMismatch.
 func (ClaimIndex) Index(s Store, first int64, entries []NewEntry) ([]IndexWrite, error) {
 	var out []IndexWrite
 	put := func(space string, k, v []byte) { out = append(out, IndexWrite{Space: space, Key: k, Value: v}) }
-	// Per identity: the digests seen earlier in this batch, and whether it
-	// became a mismatch in this batch.
-	batchDigests := map[string]map[string]bool{}
+	// Per identity key: its first digest (in the store or this batch), and
+	// whether it became a mismatch in this batch.
+	firstDigest := map[string][]byte{}
 	batchMismatch := map[string]bool{}
 	for i, e := range entries {
 		idx := first + int64(i)
@@ -92,59 +112,67 @@ func (ClaimIndex) Index(s Store, first int64, entries []NewEntry) ([]IndexWrite,
 		if err != nil {
 			return nil, fmt.Errorf("entry %d: %w", idx, err)
 		}
-		ent, c := pc.Entry, pc.Claim
-		for _, sig := range ent.Signatures {
-			put(spaceBuilder, withIndex(hashFields(sig.VKey), idx), nil)
+		c := pc.Claim
+		keys := claim.Keys(pc.Entry, c)
+		for _, vkey := range keys.Builders {
+			put(spaceBuilder, withIndex(hashFields(vkey), idx), nil)
 		}
-		put(spaceSource, withIndex(hashFields(c.Source, c.Commit), idx), []byte(c.Platform))
-		recipe, _ := hex.DecodeString(c.Recipe)
-		ids := c.Identities()
-		for j, sub := range c.Subjects {
-			digest, _ := hex.DecodeString(sub.SHA256)
+		put(spaceSource, withIndex(hashFields(keys.Build.Source, keys.Build.Commit), idx), []byte(keys.Build.Platform))
+		for _, d := range keys.Digests {
+			digest, _ := hex.DecodeString(d)
 			put(spaceDigest, withIndex(digest, idx), nil)
-			id := ids[j]
+		}
+		recipe, _ := hex.DecodeString(c.Recipe)
+		for j, id := range keys.Identities {
+			digest, _ := hex.DecodeString(c.Subjects[j].SHA256)
 			ik := identityKey(id)
 			put(spaceIdentity, withIndex(ik, idx), append(bytes.Clone(digest), recipe...))
-			mismatch, err := isNewMismatch(s, ik, digest, batchDigests, batchMismatch)
+			mismatch, err := isNewMismatch(s, ik, digest, firstDigest, batchMismatch)
 			if err != nil {
 				return nil, fmt.Errorf("entry %d: %w", idx, err)
 			}
 			if mismatch {
 				rec, _ := json.Marshal(id)
-				put(spaceMismatch, binary.BigEndian.AppendUint64(nil, uint64(idx)), rec)
-				put(spaceMismatchIdent, ik, binary.BigEndian.AppendUint64(nil, uint64(idx)))
+				order := mismatchOrder(idx, j)
+				put(spaceMismatchIdentity, ik, append(bytes.Clone(order), rec...))
+				put(spaceMismatchOrder, order, ik)
 				batchMismatch[string(ik)] = true
 			}
-			if batchDigests[string(ik)] == nil {
-				batchDigests[string(ik)] = map[string]bool{}
-			}
-			batchDigests[string(ik)][string(digest)] = true
 		}
 	}
 	return out, nil
 }
 
 // isNewMismatch reports whether a claim of digest for the identity with key
-// ik creates a mismatch: another digest was claimed for it before, and no
-// mismatch was recorded for it yet.
-func isNewMismatch(s Store, ik, digest []byte, batchDigests map[string]map[string]bool, batchMismatch map[string]bool) (bool, error) {
+// ik creates a mismatch: no mismatch was recorded for it yet, and its first
+// claim names another digest. An identity without a mismatch has one digest
+// in all its claims, so its first claim stands for every one: the check
+// reads two keys whatever the number of claims already recorded (a scan of
+// them all made every append to a busy build slower). firstDigest caches
+// each identity's first digest for the batch; batchMismatch holds the
+// identities mismatched earlier in the batch.
+func isNewMismatch(s Store, ik, digest []byte, firstDigest map[string][]byte, batchMismatch map[string]bool) (bool, error) {
 	if batchMismatch[string(ik)] {
 		return false, nil
 	}
-	if v, err := s.IndexGet(spaceMismatchIdent, ik); err != nil || v != nil {
+	if v, err := s.IndexGet(spaceMismatchIdentity, ik); err != nil || v != nil {
 		return false, err
 	}
-	for d := range batchDigests[string(ik)] {
-		if d != string(digest) {
-			return true, nil
+	want, ok := firstDigest[string(ik)]
+	if !ok {
+		err := s.IndexScan(spaceIdentity, ik, func(_, v []byte) bool {
+			want = bytes.Clone(v[:sha256.Size])
+			return false
+		})
+		if err != nil {
+			return false, err
 		}
+		if want == nil {
+			want = digest
+		}
+		firstDigest[string(ik)] = want
 	}
-	differs := false
-	err := s.IndexScan(spaceIdentity, ik, func(_, v []byte) bool {
-		differs = !bytes.Equal(v[:sha256.Size], digest)
-		return !differs
-	})
-	return differs, err
+	return !bytes.Equal(want, digest), nil
 }
 
 // scanIndexes returns the entry indexes at the end of the keys under prefix
@@ -198,10 +226,17 @@ func (c ClaimIndex) HasDigest(s Store, sha256Hex string, limit int64) (bool, err
 // A MismatchRecord is a build identity for which claims name different
 // artifact digests.
 type MismatchRecord struct {
-	ID       int64 // index of the claim that created the mismatch
+	// Claim is the index of the claim that created the mismatch (the first
+	// to name a second digest), and Subject the position of the identity's
+	// subject in it. Together they order mismatches; the identity names one.
+	Claim    int64
+	Subject  int
 	Identity claim.Identity
 	Digests  []MismatchDigest // in order of first appearance
 }
+
+// ID returns the mismatch's identifier: its identity ID, 64 hex digits.
+func (m MismatchRecord) ID() string { return m.Identity.ID() }
 
 // A MismatchDigest is one digest claimed for a mismatched build.
 type MismatchDigest struct {
@@ -210,50 +245,104 @@ type MismatchDigest struct {
 	Recipes []string // their recipe digests, in the same order
 }
 
-// Mismatches returns up to n mismatches with IDs greater than after and
-// below limit, oldest first, with every claim involved.
-func (c ClaimIndex) Mismatches(s Store, after int64, n int, limit int64) ([]MismatchRecord, error) {
-	var ids []int64
-	var raws [][]byte
-	err := s.IndexScan(spaceMismatch, nil, func(k, v []byte) bool {
-		id := int64(binary.BigEndian.Uint64(k))
-		if id > after && id < limit {
-			ids, raws = append(ids, id), append(raws, bytes.Clone(v))
+// A MismatchCursor is where a page of [ClaimIndex.Mismatches] starts: after
+// the mismatch created by subject Subject of claim Claim. The zero value
+// with Claim -1 starts at the beginning.
+type MismatchCursor struct {
+	Claim   int64
+	Subject int
+}
+
+// Mismatches returns up to n mismatches created below limit and listed
+// after cursor, in order (claim index, then subject position), with every
+// claim involved below limit.
+func (c ClaimIndex) Mismatches(s Store, after MismatchCursor, n int, limit int64) ([]MismatchRecord, error) {
+	var keys [][]byte
+	var from []byte
+	if after.Claim >= 0 {
+		from = mismatchOrder(after.Claim, after.Subject)
+	}
+	err := s.IndexScan(spaceMismatchOrder, nil, func(k, v []byte) bool {
+		if int64(binary.BigEndian.Uint64(k)) >= limit {
+			return false
 		}
-		return len(ids) < n && id < limit
+		if bytes.Compare(k, from) > 0 {
+			keys = append(keys, bytes.Clone(v))
+		}
+		return len(keys) < n
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]MismatchRecord, len(ids))
-	for i := range ids {
-		if out[i], err = c.mismatch(s, ids[i], raws[i], limit); err != nil {
+	out := make([]MismatchRecord, 0, len(keys))
+	for _, ik := range keys {
+		m, ok, err := c.mismatch(s, ik, limit)
+		if err != nil {
 			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: mismatch order lists identity %x, which has no mismatch", ErrCorrupt, ik)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Mismatch returns the mismatch of the identity with the given key
+// ([claim.Identity.Key]), if one was created below limit.
+func (c ClaimIndex) Mismatch(s Store, key [sha256.Size]byte, limit int64) (MismatchRecord, bool, error) {
+	return c.mismatch(s, key[:], limit)
+}
+
+// MismatchesOfClaim returns the mismatches that the claim at index created,
+// if it is below limit, in subject order. Before mismatches were keyed by
+// identity, the creating claim's index was their ID: this answers it.
+func (c ClaimIndex) MismatchesOfClaim(s Store, index, limit int64) ([]MismatchRecord, error) {
+	if index < 0 || index >= limit {
+		return nil, nil
+	}
+	var keys [][]byte
+	err := s.IndexScan(spaceMismatchOrder, binary.BigEndian.AppendUint64(nil, uint64(index)), func(_, v []byte) bool {
+		keys = append(keys, bytes.Clone(v))
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []MismatchRecord
+	for _, ik := range keys {
+		m, ok, err := c.mismatch(s, ik, limit)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, m)
 		}
 	}
 	return out, nil
 }
 
-// Mismatch returns the mismatch with the given ID, if it exists below limit.
-func (c ClaimIndex) Mismatch(s Store, id, limit int64) (MismatchRecord, bool, error) {
-	if id < 0 || id >= limit {
-		return MismatchRecord{}, false, nil
-	}
-	raw, err := s.IndexGet(spaceMismatch, binary.BigEndian.AppendUint64(nil, uint64(id)))
+// mismatch reads the mismatch of identity key ik, with its claims below limit.
+func (ClaimIndex) mismatch(s Store, ik []byte, limit int64) (MismatchRecord, bool, error) {
+	raw, err := s.IndexGet(spaceMismatchIdentity, ik)
 	if err != nil || raw == nil {
 		return MismatchRecord{}, false, err
 	}
-	m, err := c.mismatch(s, id, raw, limit)
-	return m, err == nil, err
-}
-
-func (ClaimIndex) mismatch(s Store, id int64, raw []byte, limit int64) (MismatchRecord, error) {
-	m := MismatchRecord{ID: id}
-	if err := json.Unmarshal(raw, &m.Identity); err != nil {
-		return m, fmt.Errorf("%w: mismatch %d: %v", ErrCorrupt, id, err)
+	if len(raw) < mismatchOrderSize {
+		return MismatchRecord{}, false, fmt.Errorf("%w: mismatch %x: %d bytes", ErrCorrupt, ik, len(raw))
+	}
+	m := MismatchRecord{Claim: int64(binary.BigEndian.Uint64(raw)), Subject: int(binary.BigEndian.Uint32(raw[8:]))}
+	if m.Claim >= limit {
+		return MismatchRecord{}, false, nil
+	}
+	if err := json.Unmarshal(raw[mismatchOrderSize:], &m.Identity); err != nil {
+		return m, false, fmt.Errorf("%w: mismatch %x: %v", ErrCorrupt, ik, err)
+	}
+	if !bytes.Equal(identityKey(m.Identity), ik) {
+		return m, false, fmt.Errorf("%w: mismatch %x holds the identity of %s", ErrCorrupt, ik, m.Identity.ID())
 	}
 	pos := map[string]int{}
-	err := s.IndexScan(spaceIdentity, identityKey(m.Identity), func(k, v []byte) bool {
+	err = s.IndexScan(spaceIdentity, ik, func(k, v []byte) bool {
 		idx := int64(binary.BigEndian.Uint64(k[len(k)-8:]))
 		if idx >= limit {
 			return false
@@ -269,5 +358,5 @@ func (ClaimIndex) mismatch(s Store, id int64, raw []byte, limit int64) (Mismatch
 		m.Digests[i].Recipes = append(m.Digests[i].Recipes, r)
 		return true
 	})
-	return m, err
+	return m, err == nil, err
 }

@@ -349,20 +349,22 @@ func (s *Service) LookupBySource(ctx context.Context, req *pb.LookupBySourceRequ
 	return &pb.LookupBySourceResponse{Checkpoint: cp.Note, Claims: claims}, nil
 }
 
-// ListMismatches implements [pb.LogServiceServer]. The page token is the ID
-// of the last mismatch of the previous page.
+// ListMismatches implements [pb.LogServiceServer]. The page token is
+// "<claim>.<subject>", the order of the last mismatch of the previous page;
+// a bare "<claim>" (the tokens of schema version 1) resumes after every
+// mismatch of that claim.
 func (s *Service) ListMismatches(ctx context.Context, req *pb.ListMismatchesRequest) (*pb.ListMismatchesResponse, error) {
 	n := int(req.GetPageSize())
 	if n == 0 {
 		n = defaultPageSize
 	}
-	after := int64(-1)
+	after := MismatchCursor{Claim: -1}
 	if t := req.GetPageToken(); t != "" {
-		v, err := strconv.ParseInt(t, 10, 64)
-		if err != nil || v < 0 {
+		c, ok := parseMismatchToken(t)
+		if !ok {
 			return nil, s.grpcError(ctx, fmt.Errorf("%w: page_token %q", errBadRequest, t))
 		}
-		after = v
+		after = c
 	}
 	if n > maxPageSize {
 		return nil, s.grpcError(ctx, fmt.Errorf("%w: page_size %d, at most %d", errBadRequest, n, maxPageSize))
@@ -380,24 +382,64 @@ func (s *Service) ListMismatches(ctx context.Context, req *pb.ListMismatchesRequ
 		resp.Mismatches = append(resp.Mismatches, pm)
 	}
 	if len(ms) == n {
-		resp.NextPageToken = strconv.FormatInt(ms[len(ms)-1].ID, 10)
+		last := ms[len(ms)-1]
+		resp.NextPageToken = fmt.Sprintf("%d.%d", last.Claim, last.Subject)
 	}
 	return resp, nil
 }
 
-// GetMismatch implements [pb.LogServiceServer].
+// parseMismatchToken parses a ListMismatches page token.
+func parseMismatchToken(t string) (MismatchCursor, bool) {
+	claimText, subjectText, hasSubject := strings.Cut(t, ".")
+	c, err := strconv.ParseInt(claimText, 10, 64)
+	if err != nil || c < 0 || strconv.FormatInt(c, 10) != claimText {
+		return MismatchCursor{}, false
+	}
+	if !hasSubject {
+		return MismatchCursor{Claim: c, Subject: math.MaxUint32}, true
+	}
+	sub, err := strconv.ParseUint(subjectText, 10, 32)
+	if err != nil || strconv.FormatUint(sub, 10) != subjectText {
+		return MismatchCursor{}, false
+	}
+	return MismatchCursor{Claim: c, Subject: int(sub)}, true
+}
+
+// GetMismatch implements [pb.LogServiceServer]: by identity_id, or by the
+// index of the claim that created the mismatch if that claim created one.
 func (s *Service) GetMismatch(ctx context.Context, req *pb.GetMismatchRequest) (*pb.GetMismatchResponse, error) {
-	id, err := toInt64("id", req.GetId())
-	if err != nil {
-		return nil, s.grpcError(ctx, err)
-	}
 	cp := s.log.Checkpoint()
-	m, ok, err := s.index.Mismatch(s.log.store, id, cp.Size)
-	if err != nil {
-		return nil, s.grpcError(ctx, err)
-	}
-	if !ok {
-		return nil, status.Errorf(codes.NotFound, "no mismatch %d", id)
+	var m MismatchRecord
+	if idText := req.GetIdentityId(); idText != "" {
+		key, err := claim.ParseIdentityID(idText)
+		if err != nil {
+			return nil, s.grpcError(ctx, fmt.Errorf("%w: identity_id: %v", errBadRequest, err))
+		}
+		var ok bool
+		if m, ok, err = s.index.Mismatch(s.log.store, key, cp.Size); err != nil {
+			return nil, s.grpcError(ctx, err)
+		} else if !ok {
+			return nil, status.Errorf(codes.NotFound, "no mismatch %s", idText)
+		}
+	} else {
+		id, err := toInt64("id", req.GetId())
+		if err != nil {
+			return nil, s.grpcError(ctx, err)
+		}
+		ms, err := s.index.MismatchesOfClaim(s.log.store, id, cp.Size)
+		switch {
+		case err != nil:
+			return nil, s.grpcError(ctx, err)
+		case len(ms) == 0:
+			return nil, status.Errorf(codes.NotFound, "claim %d created no mismatch", id)
+		case len(ms) > 1:
+			ids := make([]string, len(ms))
+			for i, m := range ms {
+				ids[i] = m.ID()
+			}
+			return nil, s.grpcError(ctx, fmt.Errorf("%w: claim %d created %d mismatches (%s): ask for one by identity_id", errBadRequest, id, len(ms), strings.Join(ids, ", ")))
+		}
+		m = ms[0]
 	}
 	pm, err := s.mismatchProto(m)
 	if err != nil {
@@ -416,8 +458,8 @@ func (s *Service) GetMismatch(ctx context.Context, req *pb.GetMismatchRequest) (
 }
 
 func (s *Service) mismatchProto(m MismatchRecord) (*pb.Mismatch, error) {
-	pm := &pb.Mismatch{Id: uint64(m.ID), SourceUri: m.Identity.Source, Commit: m.Identity.Commit,
-		Platform: m.Identity.Platform, Artifact: m.Identity.Artifact}
+	pm := &pb.Mismatch{Id: uint64(m.Claim), SourceUri: m.Identity.Source, Commit: m.Identity.Commit,
+		Platform: m.Identity.Platform, Artifact: m.Identity.Artifact, IdentityId: m.ID(), Subject: uint32(m.Subject)}
 	for _, d := range m.Digests {
 		_, archived, err := s.archive.Stat(d.SHA256)
 		if err != nil {

@@ -29,8 +29,9 @@ func (s *pagedMismatches) ListMismatches(_ context.Context, req *pb.ListMismatch
 	}
 	resp := &pb.ListMismatchesResponse{}
 	for i := start; i < min(start+2, s.n); i++ {
-		resp.Mismatches = append(resp.Mismatches, &pb.Mismatch{Id: uint64(10 + i), SourceUri: "git+https://example.org/x", Commit: strings.Repeat("a", 40),
-			Platform: "linux/amd64", Artifact: "a" + strconv.Itoa(i), Digests: []*pb.MismatchDigest{
+		id := client.Identity{Source: "git+https://example.org/x", Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "a" + strconv.Itoa(i)}
+		resp.Mismatches = append(resp.Mismatches, &pb.Mismatch{Id: uint64(10 + i), IdentityId: id.ID(), SourceUri: id.Source, Commit: id.Commit,
+			Platform: id.Platform, Artifact: id.Artifact, Digests: []*pb.MismatchDigest{
 				{Sha256: sha("1"), ClaimIndexes: []uint64{uint64(i)}, Recipes: []string{sha("r")}},
 				{Sha256: sha("2"), ClaimIndexes: []uint64{uint64(10 + i), 20}, Recipes: []string{sha("r"), sha("s")}}}})
 	}
@@ -66,7 +67,7 @@ func TestMismatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) != 5 || ms[4].ID != 14 || ms[4].Identity != (client.Identity{Source: "git+https://example.org/x", Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "a4"}) ||
+	if len(ms) != 5 || ms[4].Claim != 14 || ms[4].ID != ms[4].Identity.ID() || ms[4].Identity != (client.Identity{Source: "git+https://example.org/x", Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "a4"}) ||
 		len(ms[4].Digests) != 2 || ms[4].Digests[1].SHA256 != sha("2") || ms[4].Digests[1].Claims[0] != 14 || ms[4].Digests[1].Recipes[1] != sha("s") {
 		t.Errorf("Mismatches = %+v", ms)
 	}

@@ -180,11 +180,11 @@ func (s *Source) Mismatches(ctx context.Context) ([]client.Mismatch, error) {
 
 // mismatch converts a listed mismatch at the edge.
 func mismatch(m *pb.Mismatch) (client.Mismatch, error) {
-	id, err := toInt64("mismatch id", m.GetId())
+	c, err := toInt64("mismatch id", m.GetId())
 	if err != nil {
 		return client.Mismatch{}, err
 	}
-	cm := client.Mismatch{ID: id, Identity: client.Identity{Source: m.GetSourceUri(), Commit: m.GetCommit(),
+	cm := client.Mismatch{ID: m.GetIdentityId(), Claim: c, Identity: client.Identity{Source: m.GetSourceUri(), Commit: m.GetCommit(),
 		Platform: m.GetPlatform(), Artifact: m.GetArtifact()}}
 	for _, d := range m.GetDigests() {
 		md := client.MismatchDigest{SHA256: d.GetSha256(), Recipes: slices.Clone(d.GetRecipes())}

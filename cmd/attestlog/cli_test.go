@@ -182,7 +182,7 @@ func TestClientFlow(t *testing.T) {
 		ms[0].Digests[0].SHA256 != sha256Hex(good) || ms[0].Digests[1].SHA256 != sha256Hex(evil) || ms[0].Artifact != "hello" {
 		t.Fatalf("mismatches = %+v, want one with both digests archived", ms)
 	}
-	if out := runOK(t, "mismatches", "--log", s.grpcAddr); !strings.Contains(out, fmt.Sprintf("mismatch %d: git+https://example.org/hello@%s", ms[0].ID, commit)) {
+	if out := runOK(t, "mismatches", "--log", s.grpcAddr); !strings.Contains(out, fmt.Sprintf("mismatch %s: git+https://example.org/hello@%s", ms[0].ID, commit)) {
 		t.Errorf("mismatches printed:\n%s", out)
 	}
 
@@ -497,7 +497,7 @@ func TestClientUsage(t *testing.T) {
 		{args: []string{"evidence"}, wantErr: "want \"evidence pull ID -o DIR\""},
 		{args: []string{"evidence", "push", "1"}, wantErr: "want \"evidence pull ID -o DIR\""},
 		{args: []string{"evidence", "pull", "-o", "d"}, wantErr: "want one mismatch ID"},
-		{args: []string{"evidence", "pull", "x", "-o", "d"}, wantErr: `mismatch ID "x"`},
+		{args: []string{"evidence", "pull", "x", "-o", "d"}, wantErr: `mismatch ID "x" is neither`},
 		{args: []string{"evidence", "pull", "3"}, wantErr: "-o DIR is required"},
 	} {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -565,22 +565,26 @@ func TestCheckMismatchClaims(t *testing.T) {
 		return &claim.Claim{Subjects: []claim.Subject{{Name: "hello", SHA256: d}}, Source: "git+https://example.org/x",
 			Commit: strings.Repeat("a", 40), Platform: platform}
 	}
-	m := mismatchJSON{ID: 1, Source: "git+https://example.org/x", Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "hello",
+	id := claim.Identity{Source: "git+https://example.org/x", Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "hello"}.ID()
+	m := mismatchJSON{ID: id, Claim: 1, Source: "git+https://example.org/x", Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "hello",
 		Digests: []mismatchDigestJSON{{SHA256: d1, ClaimIndexes: []int64{0}}, {SHA256: d2, ClaimIndexes: []int64{1}}}}
 	good := []verifiedClaim{{Index: 0, Claim: c(d1, "linux/amd64")}, {Index: 1, Claim: c(d2, "linux/amd64")}}
-	if err := checkMismatchClaims(1, m, good); err != nil {
-		t.Fatalf("checkMismatchClaims of a true mismatch: %v", err)
+	for _, ref := range []mismatchRef{{id: id}, {claim: 1}} {
+		if err := checkMismatchClaims(ref, m, good); err != nil {
+			t.Fatalf("checkMismatchClaims(%s) of a true mismatch: %v", ref, err)
+		}
 	}
 	for _, tt := range []struct {
 		name    string
-		id      int64
+		id      mismatchRef
 		vcs     []verifiedClaim
 		wantErr string
 	}{
-		{"other id", 2, good, "answered with mismatch 1"},
-		{"claim missing", 1, good[:1], "claim 1 is listed but not proven"},
-		{"other platform", 1, []verifiedClaim{good[0], {Index: 1, Claim: c(d2, "linux/arm64")}}, "claim 1 does not claim"},
-		{"other digest", 1, []verifiedClaim{good[0], {Index: 1, Claim: c(d1, "linux/amd64")}}, "claim 1 does not claim"},
+		{"other id", mismatchRef{id: strings.Repeat("0", 64)}, good, "answered with mismatch " + id},
+		{"other claim", mismatchRef{claim: 2}, good, "created by claim 1"},
+		{"claim missing", mismatchRef{id: id}, good[:1], "claim 1 is listed but not proven"},
+		{"other platform", mismatchRef{id: id}, []verifiedClaim{good[0], {Index: 1, Claim: c(d2, "linux/arm64")}}, "claim 1 does not claim"},
+		{"other digest", mismatchRef{id: id}, []verifiedClaim{good[0], {Index: 1, Claim: c(d1, "linux/amd64")}}, "claim 1 does not claim"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := checkMismatchClaims(tt.id, m, tt.vcs); err == nil || !strings.Contains(err.Error(), tt.wantErr) {

@@ -27,9 +27,42 @@ var errNotArchived = errors.New("not in the archive")
 // evidenceConfig is the command line of evidence pull.
 type evidenceConfig struct {
 	log  logFlags
-	id   int64
+	ref  mismatchRef
 	out  string
 	diff bool
+}
+
+// A mismatchRef names a mismatch: by its ID (the identity ID, 64 hex
+// digits), or, if id is empty, by the index of the claim that created it,
+// which named mismatches before they were keyed by identity.
+type mismatchRef struct {
+	id    string
+	claim int64
+}
+
+func parseMismatchRef(s string) (mismatchRef, error) {
+	if _, err := claim.ParseIdentityID(s); err == nil {
+		return mismatchRef{id: s}, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || strconv.FormatInt(n, 10) != s {
+		return mismatchRef{}, fmt.Errorf("mismatch ID %q is neither an ID from \"attestlog mismatches\" (64 hex digits) nor the index of the claim that created it", s)
+	}
+	return mismatchRef{claim: n}, nil
+}
+
+func (r mismatchRef) String() string {
+	if r.id != "" {
+		return r.id
+	}
+	return fmt.Sprintf("created by claim %d", r.claim)
+}
+
+func (r mismatchRef) request() *pb.GetMismatchRequest {
+	if r.id != "" {
+		return &pb.GetMismatchRequest{IdentityId: r.id}
+	}
+	return &pb.GetMismatchRequest{Id: uint64(r.claim)}
 }
 
 func parseEvidenceFlags(args []string, stderr io.Writer) (evidenceConfig, error) {
@@ -57,8 +90,8 @@ func parseEvidenceFlags(args []string, stderr io.Writer) (evidenceConfig, error)
 	if len(pos) != 1 {
 		return c, usageErrorf("evidence pull: want one mismatch ID, got %d arguments", len(pos))
 	}
-	if c.id, err = strconv.ParseInt(pos[0], 10, 64); err != nil || c.id < 0 {
-		return c, usageErrorf("evidence pull: mismatch ID %q is not an index", pos[0])
+	if c.ref, err = parseMismatchRef(pos[0]); err != nil {
+		return c, usageErrorf("evidence pull: %v", err)
 	}
 	if c.out == "" {
 		return c, usageErrorf("evidence pull: -o DIR is required")
@@ -80,15 +113,15 @@ func evidence(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer lc.Close()
-	resp, err := lc.GetMismatch(ctx, &pb.GetMismatchRequest{Id: uint64(c.id)})
+	resp, err := lc.GetMismatch(ctx, c.ref.request())
 	if err != nil {
-		return fmt.Errorf("getting mismatch %d: %w", c.id, err)
+		return fmt.Errorf("getting mismatch %s: %w", c.ref, err)
 	}
-	m, vcs, cpStatus, err := lc.verifyMismatch(c.id, resp)
+	m, vcs, cpStatus, err := lc.verifyMismatch(c.ref, resp)
 	if err != nil {
-		return fmt.Errorf("mismatch %d does not verify: %w", c.id, err)
+		return fmt.Errorf("mismatch %s does not verify: %w", c.ref, err)
 	}
-	fmt.Fprintf(stdout, "mismatch %d: %s@%s %s %s\n", m.ID, termSafe(m.Source), termSafe(m.Commit), termSafe(m.Platform), termSafe(m.Artifact))
+	printMismatchHeader(stdout, m)
 	fmt.Fprintf(stdout, "%d claims, proofs verified against %s\n", len(vcs), termSafe(cpStatus))
 	if err := writeEvidence(c.out, m, resp.GetCheckpoint(), vcs); err != nil {
 		return err
@@ -111,7 +144,7 @@ func evidence(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // verifyMismatch verifies every claim of a mismatch like lookup does, and
 // that the claims say what the mismatch says: each listed claim names the
 // build identity with its digest. cpStatus describes the checkpoint.
-func (lc *logClient) verifyMismatch(id int64, resp *pb.GetMismatchResponse) (m mismatchJSON, vcs []verifiedClaim, cpStatus string, err error) {
+func (lc *logClient) verifyMismatch(ref mismatchRef, resp *pb.GetMismatchResponse) (m mismatchJSON, vcs []verifiedClaim, cpStatus string, err error) {
 	if m, err = newMismatchJSON(resp.GetMismatch()); err != nil {
 		return m, nil, "", err
 	}
@@ -122,15 +155,15 @@ func (lc *logClient) verifyMismatch(id int64, resp *pb.GetMismatchResponse) (m m
 	if vcs, err = verifyProvenClaims(cp, resp.GetClaims()); err != nil {
 		return m, nil, "", err
 	}
-	if err := checkMismatchClaims(id, m, vcs); err != nil {
+	if err := checkMismatchClaims(ref, m, vcs); err != nil {
 		return m, nil, "", err
 	}
 	return m, vcs, checkpointStatus(cp, verified), nil
 }
 
-func checkMismatchClaims(id int64, m mismatchJSON, vcs []verifiedClaim) error {
-	if m.ID != id {
-		return fmt.Errorf("the log answered with mismatch %d", m.ID)
+func checkMismatchClaims(ref mismatchRef, m mismatchJSON, vcs []verifiedClaim) error {
+	if ref.id != "" && m.ID != ref.id || ref.id == "" && m.Claim != ref.claim {
+		return fmt.Errorf("the log answered with mismatch %s, created by claim %d", m.ID, m.Claim)
 	}
 	if len(m.Digests) < 2 {
 		return fmt.Errorf("%d digests: not a mismatch", len(m.Digests))

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 )
 
@@ -82,8 +83,13 @@ func (lc *logClient) allMismatches(ctx context.Context) ([]mismatchJSON, error) 
 	}
 }
 
+// printMismatchHeader prints the line that names a mismatch.
+func printMismatchHeader(w io.Writer, m mismatchJSON) {
+	fmt.Fprintf(w, "mismatch %s: %s@%s %s %s (created by claim %d)\n", termSafe(m.ID), termSafe(m.Source), termSafe(m.Commit), termSafe(m.Platform), termSafe(m.Artifact), m.Claim)
+}
+
 func printMismatch(w io.Writer, m mismatchJSON) {
-	fmt.Fprintf(w, "mismatch %d: %s@%s %s %s\n", m.ID, termSafe(m.Source), termSafe(m.Commit), termSafe(m.Platform), termSafe(m.Artifact))
+	printMismatchHeader(w, m)
 	for _, d := range m.Digests {
 		idx := make([]string, len(d.ClaimIndexes))
 		for i, n := range d.ClaimIndexes {
@@ -99,9 +105,13 @@ func printMismatch(w io.Writer, m mismatchJSON) {
 }
 
 // mismatchJSON is the JSON form of a mismatch, printed by mismatches
-// --json and written by evidence pull as mismatch.json.
+// --json and written by evidence pull as mismatch.json. ID is the identity
+// ID, which names the mismatch; Claim the index of the claim that created
+// it and Subject the position of the build's artifact in that claim.
 type mismatchJSON struct {
-	ID       int64                `json:"id"`
+	ID       string               `json:"id"`
+	Claim    int64                `json:"claim"`
+	Subject  int                  `json:"subject"`
 	Source   string               `json:"source"`
 	Commit   string               `json:"commit"`
 	Platform string               `json:"platform"`
@@ -117,12 +127,20 @@ type mismatchDigestJSON struct {
 }
 
 func newMismatchJSON(m *pb.Mismatch) (mismatchJSON, error) {
-	id, err := toInt64("mismatch id", m.GetId())
+	c, err := toInt64("mismatch id", m.GetId())
 	if err != nil {
 		return mismatchJSON{}, err
 	}
-	j := mismatchJSON{ID: id, Source: m.GetSourceUri(), Commit: m.GetCommit(), Platform: m.GetPlatform(),
-		Artifact: m.GetArtifact(), Digests: []mismatchDigestJSON{}}
+	j := mismatchJSON{ID: m.GetIdentityId(), Claim: c, Subject: int(m.GetSubject()), Source: m.GetSourceUri(), Commit: m.GetCommit(),
+		Platform: m.GetPlatform(), Artifact: m.GetArtifact(), Digests: []mismatchDigestJSON{}}
+	id := claim.Identity{Source: j.Source, Commit: j.Commit, Platform: j.Platform, Artifact: j.Artifact}.ID()
+	switch j.ID {
+	case "":
+		j.ID = id // a log older than identity IDs
+	case id:
+	default:
+		return mismatchJSON{}, fmt.Errorf("the log names the mismatch of %s@%s %s %s %q, not its identity ID %s", j.Source, j.Commit, j.Platform, j.Artifact, j.ID, id)
+	}
 	for _, d := range m.GetDigests() {
 		dj := mismatchDigestJSON{SHA256: d.GetSha256(), ClaimIndexes: []int64{},
 			Recipes: append([]string{}, d.GetRecipes()...), Archived: d.GetArchived()}

@@ -210,8 +210,8 @@ func printMonitorReport(w io.Writer, r *client.MonitorReport, asJSON bool) error
 		if f.SHA256 != "" {
 			at = append(at, "sha256 "+f.SHA256)
 		}
-		if f.Mismatch != nil {
-			at = append(at, fmt.Sprintf("mismatch %d", *f.Mismatch))
+		if f.Mismatch != "" {
+			at = append(at, "mismatch "+termSafe(f.Mismatch))
 		}
 		where := ""
 		if len(at) > 0 {

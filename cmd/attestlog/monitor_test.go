@@ -18,6 +18,7 @@ import (
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/log"
+	"github.com/attestlog/attestlog/log/claim"
 	"github.com/attestlog/attestlog/log/logtest"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/attestlog/attestlog/witness"
@@ -279,5 +280,134 @@ func TestMonitorFindsStaleCheckpoint(t *testing.T) {
 	}
 	if code, out := runCode(t, monitorArgs(old, t.TempDir(), "--max-age", "72h")...); code != 0 {
 		t.Fatalf("monitor --max-age 72h through that mirror: exit %d, want 0\n%s", code, out)
+	}
+}
+
+// sourceDroppingService is a malicious LogService: the real log's, except
+// that LookupBySource leaves out the claim at one index. LookupByDigest
+// still returns it.
+type sourceDroppingService struct {
+	*log.Service
+	drop uint64
+}
+
+func (s sourceDroppingService) LookupBySource(ctx context.Context, req *pb.LookupBySourceRequest) (*pb.LookupBySourceResponse, error) {
+	resp, err := s.Service.LookupBySource(ctx, req)
+	if err == nil {
+		resp.Claims = slices.DeleteFunc(resp.Claims, func(pc *pb.ProvenClaim) bool { return pc.GetIndex() == s.drop })
+	}
+	return resp, err
+}
+
+// TestMonitorFindsClaimHiddenBySource: a log hiding carol's dissenting claim
+// (entry 3) from LookupBySource, the lookup verify finds conflicts with, is
+// caught by the monitor, every pass until it answers right.
+func TestMonitorFindsClaimHiddenBySource(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a log with witnesses")
+	}
+	tl, policy := monitorLog(t)
+	lying := serveTestGRPC(t, sourceDroppingService{Service: tl.svc, drop: 3})
+	state := t.TempDir()
+	want := []string{
+		"FINDING hidden claim (entry 3): the lookup by source (git+https://example.org/met@" + commitOf("met") + ", every platform) against the tree of size 5 left out this claim about that source commit",
+		"FINDING hidden claim (entry 3): the lookup by source (git+https://example.org/met@" + commitOf("met") + ", platform linux/amd64) against the tree of size 5 left out this claim about that source commit",
+		": 2 FINDINGS",
+	}
+	for pass := range 2 {
+		code, out := runCode(t, "monitor", "--once", "--log", lying, "--policy", policy, "--state", state)
+		for _, w := range want {
+			if code != client.ExitVerifyErr || !strings.Contains(out, w) {
+				t.Fatalf("monitor pass %d against a log hiding claim 3 by source: exit %d, want 8 and %q\n%s", pass, code, w, out)
+			}
+		}
+	}
+	if code, out := runCode(t, "monitor", "--once", "--log", tl.grpcAddr, "--policy", policy, "--state", state); code != 0 || !strings.HasSuffix(strings.TrimSpace(out), ": OK") {
+		t.Fatalf("monitor against the honest log: exit %d\n%s", code, out)
+	}
+}
+
+// TestVerifyFindsClaimHiddenBySource: verify refuses an answer whose lookup
+// by source leaves out a claim its lookup by digest returned, naming it.
+func TestVerifyFindsClaimHiddenBySource(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a log with witnesses")
+	}
+	tl, policy := monitorLog(t)
+	lying := serveTestGRPC(t, sourceDroppingService{Service: tl.svc, drop: 3})
+	evil := sha256Hex([]byte("evil"))
+	code, out := runCode(t, "verify", "--log", lying, "--policy", policy, "--state", "", "--digest", evil)
+	want := "problem:     hidden claim, claim 3: the lookup by source (git+https://example.org/met@" + commitOf("met") + ", platform linux/amd64) left out this claim naming " + evil
+	if code&client.ExitVerifyErr == 0 || !strings.Contains(out, want) {
+		t.Fatalf("verify through a log hiding claim 3 by source: exit %d, want bit 8 and %q\n%s", code, want, out)
+	}
+	if code, out := runCode(t, "verify", "--log", tl.grpcAddr, "--policy", policy, "--state", "", "--digest", evil); code&client.ExitVerifyErr != 0 {
+		t.Fatalf("verify through the honest log: exit %d\n%s", code, out)
+	}
+}
+
+// twoSubjectClaim appends a claim by signer that the build "pair" made the
+// artifacts a and b with the given contents, and returns its index.
+func (tl *testLog) addTwoSubjectClaim(t *testing.T, a, b, signer string) int64 {
+	t.Helper()
+	c := &claim.Claim{
+		Subjects: []claim.Subject{{Name: "a", SHA256: sha256Hex([]byte(a))}, {Name: "b", SHA256: sha256Hex([]byte(b))}},
+		Source:   "git+https://example.org/pair", Commit: commitOf("pair"), Recipe: sha256Hex([]byte("recipe")),
+		Platform: "linux/amd64", BuilderID: "https://builders.example/" + signer,
+	}
+	st, err := claim.NewStatement(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := claim.SignStatement(st, tl.builders[signer])
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := tl.lc.AddClaim(t.Context(), &pb.AddClaimRequest{Envelope: e.Envelope()})
+	if err != nil {
+		t.Fatalf("AddClaim: %v", err)
+	}
+	return int64(resp.GetClaim().GetIndex())
+}
+
+// TestTwoMismatchesOfOneClaim: a claim that disagrees on both artifacts of
+// a build creates two mismatches; the CLI lists both, evidence pull takes
+// each ID, and an honest log passes the monitor with no findings, pass
+// after pass.
+func TestTwoMismatchesOfOneClaim(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a log with witnesses")
+	}
+	tl := newTestLog(t)
+	tl.addTwoSubjectClaim(t, "a1", "b1", "alice")
+	creator := tl.addTwoSubjectClaim(t, "a2", "b2", "bob")
+	tl.waitWitnessed(t)
+	policy := tl.policy(t, "")
+
+	var ms []mismatchJSON
+	if err := json.Unmarshal([]byte(runOK(t, "mismatches", "--log", tl.grpcAddr, "--json")), &ms); err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 2 || ms[0].Artifact != "a" || ms[1].Artifact != "b" || ms[0].Claim != creator || ms[1].Claim != creator ||
+		ms[0].Subject != 0 || ms[1].Subject != 1 || ms[0].ID == ms[1].ID {
+		t.Fatalf("mismatches = %+v, want one for each artifact, both created by claim %d", ms, creator)
+	}
+	for _, m := range ms {
+		out := runOK(t, "evidence", "pull", "--log", tl.grpcAddr, "--log-vkey", tl.logVKey, m.ID, "-o", filepath.Join(t.TempDir(), "evidence"))
+		if !strings.Contains(out, "mismatch "+m.ID+": git+https://example.org/pair@"+commitOf("pair")+" linux/amd64 "+m.Artifact) {
+			t.Errorf("evidence pull %s printed:\n%s", m.ID, out)
+		}
+	}
+	err := run(t.Context(), []string{"evidence", "pull", "--log", tl.grpcAddr, "--log-vkey", tl.logVKey, fmt.Sprint(creator), "-o", t.TempDir()}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "created 2 mismatches") {
+		t.Errorf("evidence pull by the creating claim's index = %v, want it to ask for one of the two", err)
+	}
+
+	state := t.TempDir()
+	for pass := range 2 {
+		code, out := runCode(t, "monitor", "--once", "--log", tl.grpcAddr, "--policy", policy, "--state", state)
+		if code != 0 || !strings.Contains(out, "2 mismatches: OK") {
+			t.Fatalf("monitor pass %d against the honest log: exit %d, want 0 and 2 mismatches\n%s", pass, code, out)
+		}
 	}
 }

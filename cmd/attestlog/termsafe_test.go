@@ -167,7 +167,7 @@ func TestHumanOutputEscapes(t *testing.T) {
 	t.Run("monitor", func(t *testing.T) {
 		r := &client.MonitorReport{Origin: h, Evidence: h,
 			Claims:   []client.MonitorClaim{{Signers: []string{h + "+1234abcd+AAAA"}, Source: h, Commit: h, Platform: h, Subjects: []client.MonitorSubject{{Name: h, SHA256: h}}}},
-			Findings: []client.Finding{{Kind: client.FindingInventedMismatch, Index: &idx, SHA256: h, Mismatch: &idx, Detail: h}}}
+			Findings: []client.Finding{{Kind: client.FindingInventedMismatch, Index: &idx, SHA256: h, Mismatch: h, Detail: h}}}
 		var b bytes.Buffer
 		if err := printMonitorReport(&b, r, false); err != nil {
 			t.Fatal(err)

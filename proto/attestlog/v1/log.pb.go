@@ -1252,9 +1252,12 @@ func (x *ListMismatchesResponse) GetNextPageToken() string {
 }
 
 // Mismatch is a build identity for which claims name different digests.
+// There is at most one per build identity, and identity_id names it.
 type Mismatch struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Identifier of the mismatch: the index of the claim that created it.
+	// Index of the claim that created the mismatch (the first to name a second
+	// digest). Not unique: a claim with several subjects can create several
+	// mismatches; identity_id is the identifier.
 	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Normalised source URI.
 	SourceUri string `protobuf:"bytes,2,opt,name=source_uri,json=sourceUri,proto3" json:"source_uri,omitempty"`
@@ -1265,7 +1268,13 @@ type Mismatch struct {
 	// Artifact name.
 	Artifact string `protobuf:"bytes,5,opt,name=artifact,proto3" json:"artifact,omitempty"`
 	// Every digest claimed for this build, in order of first appearance.
-	Digests       []*MismatchDigest `protobuf:"bytes,6,rep,name=digests,proto3" json:"digests,omitempty"`
+	Digests []*MismatchDigest `protobuf:"bytes,6,rep,name=digests,proto3" json:"digests,omitempty"`
+	// Identifier of the mismatch: the lowercase hex SHA-256 of source_uri,
+	// commit, platform and artifact joined by NUL bytes.
+	IdentityId string `protobuf:"bytes,7,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	// Position of the build's subject in the claim that created the mismatch;
+	// mismatches are listed by (id, subject).
+	Subject       uint32 `protobuf:"varint,8,opt,name=subject,proto3" json:"subject,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1340,6 +1349,20 @@ func (x *Mismatch) GetDigests() []*MismatchDigest {
 		return x.Digests
 	}
 	return nil
+}
+
+func (x *Mismatch) GetIdentityId() string {
+	if x != nil {
+		return x.IdentityId
+	}
+	return ""
+}
+
+func (x *Mismatch) GetSubject() uint32 {
+	if x != nil {
+		return x.Subject
+	}
+	return 0
 }
 
 // MismatchDigest is one of the disagreeing digests.
@@ -1418,8 +1441,11 @@ func (x *MismatchDigest) GetArchived() bool {
 // GetMismatchRequest names a mismatch.
 type GetMismatchRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Identifier from ListMismatches.
-	Id            uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Index of the claim that created the mismatch, used only if identity_id is
+	// empty; refused if that claim created several mismatches.
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Identifier from ListMismatches (Mismatch.identity_id).
+	IdentityId    string `protobuf:"bytes,2,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1459,6 +1485,13 @@ func (x *GetMismatchRequest) GetId() uint64 {
 		return x.Id
 	}
 	return 0
+}
+
+func (x *GetMismatchRequest) GetIdentityId() string {
+	if x != nil {
+		return x.IdentityId
+	}
+	return ""
 }
 
 // GetMismatchResponse is a mismatch with its evidence.
@@ -1605,7 +1638,7 @@ const file_attestlog_v1_log_proto_rawDesc = "" +
 	"\n" +
 	"mismatches\x18\x01 \x03(\v2\x16.attestlog.v1.MismatchR\n" +
 	"mismatches\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc1\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xfc\x01\n" +
 	"\bMismatch\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1d\n" +
 	"\n" +
@@ -1613,14 +1646,19 @@ const file_attestlog_v1_log_proto_rawDesc = "" +
 	"\x06commit\x18\x03 \x01(\tR\x06commit\x12\x1a\n" +
 	"\bplatform\x18\x04 \x01(\tR\bplatform\x12\x1a\n" +
 	"\bartifact\x18\x05 \x01(\tR\bartifact\x126\n" +
-	"\adigests\x18\x06 \x03(\v2\x1c.attestlog.v1.MismatchDigestR\adigests\"\x83\x01\n" +
+	"\adigests\x18\x06 \x03(\v2\x1c.attestlog.v1.MismatchDigestR\adigests\x12\x1f\n" +
+	"\videntity_id\x18\a \x01(\tR\n" +
+	"identityId\x12\x18\n" +
+	"\asubject\x18\b \x01(\rR\asubject\"\x83\x01\n" +
 	"\x0eMismatchDigest\x12\x16\n" +
 	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12#\n" +
 	"\rclaim_indexes\x18\x02 \x03(\x04R\fclaimIndexes\x12\x18\n" +
 	"\arecipes\x18\x03 \x03(\tR\arecipes\x12\x1a\n" +
-	"\barchived\x18\x04 \x01(\bR\barchived\"$\n" +
+	"\barchived\x18\x04 \x01(\bR\barchived\"E\n" +
 	"\x12GetMismatchRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x04R\x02id\"\x9c\x01\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1f\n" +
+	"\videntity_id\x18\x02 \x01(\tR\n" +
+	"identityId\"\x9c\x01\n" +
 	"\x13GetMismatchResponse\x122\n" +
 	"\bmismatch\x18\x01 \x01(\v2\x16.attestlog.v1.MismatchR\bmismatch\x12\x1e\n" +
 	"\n" +
