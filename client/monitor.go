@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"time"
 	"strings"
+	"time"
 
 	"github.com/attestlog/attestlog/log/claim"
 	"github.com/attestlog/attestlog/tiles"
