@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/attestlog/attestlog/log/claim"
+	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
+	"golang.org/x/mod/sumdb/note"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+)
+
+// bigClaims returns n distinct valid claims, each a DSSE envelope of about
+// size bytes: the statement carries padding in its predicate, which the
+// profile allows, so that the entry stays under 64 KiB.
+func bigClaims(t *testing.T, n, size int) [][]byte {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, "bounds.attestlog.dev/builder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := claim.Key{Signer: signer, VKey: vkey}
+	// base64 makes the envelope 4/3 of the payload.
+	pad := strings.Repeat("p", size*3/4-1200)
+	out := make([][]byte, n)
+	var nonce [16]byte
+	rand.Read(nonce[:])
+	for i := range out {
+		h := sha256.Sum256(fmt.Appendf(nil, "%x %d", nonce, i))
+		st, err := claim.NewStatement(&claim.Claim{
+			Subjects: []claim.Subject{{Name: "big", SHA256: hex.EncodeToString(h[:])}},
+			Source:   "git+https://bounds.attestlog.dev/project", Commit: hex.EncodeToString(h[:20]),
+			Recipe: hex.EncodeToString(h[:]), Platform: "linux/amd64", BuilderID: "https://bounds.attestlog.dev",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(st, &m); err != nil {
+			t.Fatal(err)
+		}
+		m["predicate"].(map[string]any)["buildDefinition"].(map[string]any)["internalParameters"] = map[string]any{"padding": pad}
+		if st, err = json.Marshal(m); err != nil {
+			t.Fatal(err)
+		}
+		e, err := claim.SignStatement(st, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = e.Envelope()
+	}
+	return out
+}
+
+// vmRSS returns the resident set size of process pid, from /proc.
+func vmRSS(pid int) (int64, error) { return procStatus(pid, "VmRSS") }
+
+// procStatus returns a size field ("VmRSS", "RssAnon") of /proc/<pid>/status, in bytes.
+func procStatus(pid int, field string) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
+
+// retryDelay returns the RetryInfo delay of a status, or 0 if it has none.
+func retryDelay(st *status.Status) time.Duration {
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			return ri.GetRetryDelay().AsDuration()
+		}
+	}
+	return 0
+}
+
+// TestServeMemoryBoundedUnderBurst sends 2,048 concurrent AddClaim calls of
+// about 78 KB each to a real serve process, over 16 connections so that the
+// per-connection stream limit does not queue them on the client, and samples
+// the server's VmRSS during and after the burst. The server must stay under
+// 256 MiB by refusing what it cannot hold with ResourceExhausted and a
+// RetryInfo, and answer everything else.
+func TestServeMemoryBoundedUnderBurst(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector multiplies the server's memory use")
+	}
+	const calls, size, conns, limit = 2048, 78_000, 16, 256 << 20
+	envs := bigClaims(t, calls, size)
+	p := startProc(t, []string{"http listening on", "grpc listening on"}, "serve", "--data", filepath.Join(t.TempDir(), "data"),
+		"--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--log-level", "warn")
+	pid := p.cmd.Process.Pid
+
+	var peak, peakAnon atomic.Int64
+	stopSampling := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			if rss, err := vmRSS(pid); err == nil && rss > peak.Load() {
+				peak.Store(rss)
+			}
+			if rss, err := procStatus(pid, "RssAnon"); err == nil && rss > peakAnon.Load() {
+				peakAnon.Store(rss)
+			}
+			select {
+			case <-stopSampling:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	defer func() { close(stopSampling); <-sampled }()
+
+	clients := make([]pb.LogServiceClient, conns)
+	for i := range clients {
+		conn, err := grpc.NewClient(p.get("grpc listening on"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		clients[i] = pb.NewLogServiceClient(conn)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	var (
+		wg                  sync.WaitGroup
+		mu                  sync.Mutex
+		ok, exhausted       int
+		minRetry, zeroRetry = time.Duration(1 << 62), 0
+		other               []error
+	)
+	start := make(chan struct{})
+	for i, env := range envs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := clients[i%conns].AddClaim(ctx, &pb.AddClaimRequest{Envelope: env})
+			mu.Lock()
+			defer mu.Unlock()
+			st := status.Convert(err)
+			switch {
+			case err == nil:
+				ok++
+			case st.Code() == codes.ResourceExhausted:
+				exhausted++
+				if d := retryDelay(st); d <= 0 {
+					zeroRetry++
+				} else {
+					minRetry = min(minRetry, d)
+				}
+			default:
+				other = append(other, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	during := peak.Load()
+	time.Sleep(2 * time.Second) // after the burst: memory must not grow further
+	after, err := vmRSS(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d calls: %d appended, %d refused with ResourceExhausted (smallest RetryInfo %v); peak VmRSS %d MiB (anonymous %d MiB), %d MiB 2 s after",
+		calls, ok, exhausted, minRetry, peak.Load()>>20, peakAnon.Load()>>20, after>>20)
+	if len(other) > 0 {
+		t.Errorf("%d calls failed otherwise, e.g. %v", len(other), other[0])
+	}
+	if peak.Load() >= limit {
+		t.Errorf("peak VmRSS %d MiB (%d MiB during the burst), want under %d MiB", peak.Load()>>20, during>>20, limit>>20)
+	}
+	if exhausted == 0 {
+		t.Errorf("no call was refused with ResourceExhausted: the server took all %d claims (%d MB) at once", calls, calls*size/1_000_000)
+	}
+	if zeroRetry > 0 {
+		t.Errorf("%d ResourceExhausted refusals carried no RetryInfo or a zero delay", zeroRetry)
+	}
+	if ok == 0 {
+		t.Errorf("no claim was appended")
+	}
+}
