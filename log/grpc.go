@@ -127,7 +127,7 @@ func (s *Service) grpcError(ctx context.Context, err error) error {
 		return retryStatus(err.Error(), minRetryDelay)
 	case errors.Is(err, context.Canceled):
 		code = codes.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, errUploadIdle):
 		code = codes.DeadlineExceeded
 	case errors.Is(err, claim.ErrMalformedEnvelope), errors.Is(err, claim.ErrMalformedEntry),
 		errors.Is(err, claim.ErrInvalidClaim), errors.Is(err, claim.ErrBadKey),

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"golang.org/x/mod/sumdb/note"
@@ -207,5 +209,18 @@ func TestServeMemoryBoundedUnderBurst(t *testing.T) {
 	}
 	if ok == 0 {
 		t.Errorf("no claim was appended")
+	}
+}
+
+var defaultServeBounds = serveBounds{claimBytes: log.DefaultMaxClaimBytes, uploadIdle: log.DefaultUploadIdleTimeout, uploadBytes: log.DefaultMaxUploadBytes}
+
+func TestServeBoundsFlags(t *testing.T) {
+	t.Setenv("ATTESTLOG_UPLOAD_IDLE_TIMEOUT", "5s")
+	c, err := parseServeFlags([]string{"--max-claim-bytes", "1000", "--max-upload-bytes", "2000"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (serveBounds{claimBytes: 1000, uploadIdle: 5 * time.Second, uploadBytes: 2000}); c.bounds != want {
+		t.Errorf("bounds %+v, want %+v", c.bounds, want)
 	}
 }

@@ -44,6 +44,8 @@ type serveConfig struct {
 	maxSize  int64   // largest artifact upload in bytes
 	pprof    bool    // serve net/http/pprof under /debug/pprof/
 	policy   string  // witness policy file (c2sp.org/tlog-policy); empty publishes every checkpoint
+
+	bounds serveBounds // memory and temporary space
 }
 
 // parseServeFlags parses the flags of serve. Each flag's default comes from
@@ -60,6 +62,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	flags.Float64Var(&c.rate, "rate", envFloat("ATTESTLOG_RATE", 0), "most claims per second overall, 0 for no limit (env ATTESTLOG_RATE)")
 	flags.Float64Var(&c.perKey, "builder-rate", envFloat("ATTESTLOG_BUILDER_RATE", 0), "most claims per second per builder key, 0 for no limit (env ATTESTLOG_BUILDER_RATE)")
 	flags.Int64Var(&c.maxSize, "max-artifact-size", int64(envFloat("ATTESTLOG_MAX_ARTIFACT_SIZE", float64(archive.DefaultMaxSize))), "largest artifact upload in `bytes` (env ATTESTLOG_MAX_ARTIFACT_SIZE)")
+	c.bounds.register(flags)
 	flags.StringVar(&c.policy, "policy", envOr("ATTESTLOG_POLICY", ""), "witness policy `file` (c2sp.org/tlog-policy with witness URLs); publish only checkpoints meeting its quorum (env ATTESTLOG_POLICY)")
 	flags.BoolVar(&c.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ on the HTTP address (for operators; keep it off in public)")
 	level := flags.String("log-level", envOr("ATTESTLOG_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env ATTESTLOG_LOG_LEVEL)")
@@ -224,7 +227,8 @@ func newService(c serveConfig, l *log.Log, logger *slog.Logger) (*log.Service, e
 	if err != nil {
 		return nil, err
 	}
-	cfg := log.ServiceConfig{GlobalRate: c.rate, BuilderRate: c.perKey, Logger: logger}
+	cfg := log.ServiceConfig{GlobalRate: c.rate, BuilderRate: c.perKey, Logger: logger,
+		MaxClaimBytes: c.bounds.claimBytes, UploadIdleTimeout: c.bounds.uploadIdle, MaxUploadBytes: c.bounds.uploadBytes}
 	if c.builders != "" {
 		b, err := os.ReadFile(c.builders)
 		if err != nil {
