@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +29,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // bigClaims returns n distinct valid claims, each a DSSE envelope of about
@@ -222,5 +225,98 @@ func TestServeBoundsFlags(t *testing.T) {
 	}
 	if want := (serveBounds{claimBytes: 1000, uploadIdle: 5 * time.Second, uploadBytes: 2000}); c.bounds != want {
 		t.Errorf("bounds %+v, want %+v", c.bounds, want)
+	}
+}
+
+// writeClaims writes n distinct signed claims to files and returns their paths.
+func writeClaims(t *testing.T, n int) []string {
+	t.Helper()
+	envs, err := signedClaims(1, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	paths := make([]string, n)
+	for i, env := range envs {
+		paths[i] = filepath.Join(dir, fmt.Sprintf("c%d.claim.json", i))
+		writeFile(t, paths[i], env)
+	}
+	return paths
+}
+
+// TestSubmitRetriesWhenBusy submits three claims to a log that takes one
+// per second: the log refuses the second and third with ResourceExhausted
+// and a RetryInfo of 1s, and submit must wait, say so, and log all three.
+func TestSubmitRetriesWhenBusy(t *testing.T) {
+	clearClientEnv(t)
+	s := startServe(t, []string{"serve", "--data", t.TempDir(), "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--rate", "1"})
+	paths := writeClaims(t, 3)
+	var stdout, stderr bytes.Buffer
+	err := run(t.Context(), append([]string{"submit", "--log", s.grpcAddr}, paths...), &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("submit: %v\nstderr:\n%s", err, stderr.String())
+	}
+	if n := strings.Count(stdout.String(), "logged "); n != 3 {
+		t.Errorf("submit logged %d claims, want 3:\n%s", n, stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "the log is busy with") || !strings.Contains(stderr.String(), "retrying in 1.") {
+		t.Errorf("submit did not say it was retrying after the log's 1s RetryInfo:\n%s", stderr.String())
+	}
+}
+
+// TestSubmitRetryBounded checks that submit gives up, without waiting, when
+// the log's RetryInfo is beyond --retry-time, and at once with --retries 1.
+func TestSubmitRetryBounded(t *testing.T) {
+	clearClientEnv(t)
+	s := startServe(t, []string{"serve", "--data", t.TempDir(), "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--rate", "0.01"})
+	paths := writeClaims(t, 3)
+	runOK(t, "submit", "--log", s.grpcAddr, paths[0])
+	for _, tt := range []struct {
+		flags   []string
+		wantErr string
+	}{
+		{[]string{"--retry-time", "5s"}, "gave up: waiting 1m40"},
+		{[]string{"--retries", "1"}, "gave up after 1 attempts"},
+	} {
+		start := time.Now()
+		var stderr bytes.Buffer
+		err := run(t.Context(), append(append([]string{"submit", "--log", s.grpcAddr}, tt.flags...), paths[1]), io.Discard, &stderr)
+		if status.Code(err) != codes.ResourceExhausted {
+			t.Errorf("submit %v = %v, want the log's ResourceExhausted", tt.flags, err)
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("submit %v = %v, want an error containing %q", tt.flags, err, tt.wantErr)
+		}
+		if d := time.Since(start); d > 3*time.Second || strings.Contains(stderr.String(), "retrying") {
+			t.Errorf("submit %v waited %v, stderr %q; want it to give up at once", tt.flags, d, stderr.String())
+		}
+	}
+}
+
+// TestRetryPolicyWaits checks the waits of a retry policy with a fake
+// clock: the log's RetryInfo plus a jitter below a doubling backoff.
+func TestRetryPolicyWaits(t *testing.T) {
+	busy, err := status.New(codes.ResourceExhausted, "busy").WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(2 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(0, 0)
+	var waits []time.Duration
+	p := retryPolicy{attempts: 4, maxTime: time.Minute, base: time.Second,
+		jitter: func(n int64) int64 { return n - 1 },
+		sleep:  func(_ context.Context, d time.Duration) error { waits = append(waits, d); now = now.Add(d); return nil },
+		now:    func() time.Time { return now }}
+	calls := 0
+	err = p.do(t.Context(), "x", io.Discard, func() error { calls++; return fmt.Errorf("wrapped: %w", busy.Err()) })
+	if calls != 4 || err == nil || !strings.Contains(err.Error(), "gave up after 4 attempts") {
+		t.Errorf("%d calls, err %v; want 4 calls and a give-up error", calls, err)
+	}
+	want := []time.Duration{3*time.Second - 1, 4*time.Second - 1, 6*time.Second - 1}
+	if !slices.Equal(waits, want) {
+		t.Errorf("waits %v, want %v", waits, want)
+	}
+	calls = 0
+	if err := p.do(t.Context(), "x", io.Discard, func() error { calls++; return status.Error(codes.InvalidArgument, "bad") }); calls != 1 || err == nil {
+		t.Errorf("InvalidArgument: %d calls, err %v; want one call, no retry", calls, err)
 	}
 }
