@@ -320,3 +320,83 @@ func TestRetryPolicyWaits(t *testing.T) {
 		t.Errorf("InvalidArgument: %d calls, err %v; want one call, no retry", calls, err)
 	}
 }
+
+// TestEvidencePullPastBadArtifact damages the archived copy of one side of
+// a mismatch on the log's disk: evidence pull must still pull the other
+// side, report the damaged one and fail at the end; uploading the right
+// bytes again through submit must repair the archive, after which the pull
+// succeeds.
+func TestEvidencePullPastBadArtifact(t *testing.T) {
+	clearClientEnv(t)
+	data := filepath.Join(t.TempDir(), "data")
+	s := startServe(t, []string{"serve", "--data", data, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0"})
+	work := t.TempDir()
+	good := bytes.Repeat([]byte("honest binary "), 30_000)
+	evil := append(bytes.Clone(good), "backdoor"...)
+	bins := map[string][]byte{sha256Hex(good): good, sha256Hex(evil): evil}
+	claimFile := map[string]string{}
+	for i, bin := range [][]byte{good, evil} {
+		skey, vkey := keyPair(t, fmt.Sprintf("builder%d.example/b", i))
+		signer, err := note.NewSigner(skey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := claim.NewStatement(&claim.Claim{
+			Subjects: []claim.Subject{{Name: "hello", SHA256: sha256Hex(bin)}},
+			Source:   "git+https://example.org/hello", Commit: "0123456789abcdef0123456789abcdef01234567",
+			Recipe: sha256Hex([]byte("recipe")), Platform: "linux/amd64", BuilderID: "https://example.org/builder",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := claim.SignStatement(st, claim.Key{Signer: signer, VKey: vkey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(work, fmt.Sprint(i))
+		writeFile(t, filepath.Join(dir, "hello"), bin)
+		writeFile(t, filepath.Join(dir, "claim.json"), e.Envelope())
+		claimFile[sha256Hex(bin)] = filepath.Join(dir, "claim.json")
+		runOK(t, "submit", "--log", s.grpcAddr, "--artifact", filepath.Join(dir, "hello"), filepath.Join(dir, "claim.json"))
+	}
+	var ms []mismatchJSON
+	if err := json.Unmarshal([]byte(runOK(t, "mismatches", "--log", s.grpcAddr, "--json")), &ms); err != nil || len(ms) != 1 || len(ms[0].Digests) != 2 {
+		t.Fatalf("mismatches = %+v, %v; want one with two digests", ms, err)
+	}
+	// Damage the side that is pulled first, so that the other comes after it.
+	bad, other := ms[0].Digests[0].SHA256, ms[0].Digests[1].SHA256
+	obj := filepath.Join(data, "archive", "objects", bad[:2], bad[2:4], bad)
+	chmod(t, obj, 0o644)
+	damaged := bytes.Clone(bins[bad])
+	damaged[1000] ^= 0xff
+	writeFile(t, obj, damaged)
+
+	pull := func(out string) (string, string, error) {
+		var stdout, stderr bytes.Buffer
+		err := run(t.Context(), []string{"evidence", "pull", "--log", s.grpcAddr, fmt.Sprint(ms[0].ID), "-o", out}, &stdout, &stderr)
+		return stdout.String(), stderr.String(), err
+	}
+	out := filepath.Join(work, "evidence")
+	stdout, stderr, err := pull(out)
+	if err == nil || !strings.Contains(err.Error(), "1 of 2 artifacts could not be pulled: sha256 "+bad) {
+		t.Errorf("evidence pull with a damaged artifact = %v, want an error naming it", err)
+	}
+	if !strings.Contains(stderr, "could not pull sha256 "+bad) || !strings.Contains(stderr, "damaged") {
+		t.Errorf("evidence pull did not report the damaged artifact on stderr:\n%s", stderr)
+	}
+	if got, err := os.ReadFile(filepath.Join(out, "artifacts", other, "hello")); err != nil || !bytes.Equal(got, bins[other]) {
+		t.Errorf("the intact artifact after the damaged one was not pulled (%v); stdout:\n%s", err, stdout)
+	}
+	if _, err := os.Stat(filepath.Join(out, "artifacts", bad, "hello")); err == nil {
+		t.Errorf("evidence pull kept a file for the damaged artifact")
+	}
+
+	// The right bytes again repair the archive: not "already stored".
+	dir := filepath.Dir(claimFile[bad])
+	if got := runOK(t, "submit", "--log", s.grpcAddr, "--artifact", filepath.Join(dir, "hello"), claimFile[bad]); !strings.Contains(got, "(already stored: no)") {
+		t.Errorf("re-uploading the right bytes printed:\n%s\nwant already stored: no", got)
+	}
+	if _, stderr, err := pull(filepath.Join(work, "evidence2")); err != nil {
+		t.Errorf("evidence pull after the repair: %v\n%s", err, stderr)
+	}
+}
