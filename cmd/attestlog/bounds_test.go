@@ -160,7 +160,7 @@ func TestServeMemoryBoundedUnderBurst(t *testing.T) {
 		wg                  sync.WaitGroup
 		mu                  sync.Mutex
 		ok, exhausted       int
-		minRetry, zeroRetry = time.Duration(1 << 62), 0
+		minRetry, zeroRetry = time.Duration(0), 0
 		other               []error
 	)
 	start := make(chan struct{})
@@ -180,8 +180,8 @@ func TestServeMemoryBoundedUnderBurst(t *testing.T) {
 				exhausted++
 				if d := retryDelay(st); d <= 0 {
 					zeroRetry++
-				} else {
-					minRetry = min(minRetry, d)
+				} else if minRetry == 0 || d < minRetry {
+					minRetry = d
 				}
 			default:
 				other = append(other, err)
