@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -115,13 +116,22 @@ func retryDelay(st *status.Status) time.Duration {
 // 256 MiB by refusing what it cannot hold with ResourceExhausted and a
 // RetryInfo, and answer everything else.
 func TestServeMemoryBoundedUnderBurst(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector multiplies the server's memory use")
-	}
 	const calls, size, conns, limit = 2048, 78_000, 16, 256 << 20
 	envs := bigClaims(t, calls, size)
-	p := startProc(t, []string{"http listening on", "grpc listening on"}, "serve", "--data", filepath.Join(t.TempDir(), "data"),
-		"--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--log-level", "warn")
+	serveArgs := []string{"serve", "--data", filepath.Join(t.TempDir(), "data"), "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--log-level", "warn"}
+	want := []string{"http listening on", "grpc listening on"}
+	var p *proc
+	if raceEnabled {
+		// The race detector multiplies memory use: measure a server built
+		// without it (as TestEndToEndProcesses builds one).
+		bin := filepath.Join(t.TempDir(), "attestlog")
+		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
+		p = startProgram(t, bin, nil, want, serveArgs...)
+	} else {
+		p = startProc(t, want, serveArgs...)
+	}
 	pid := p.cmd.Process.Pid
 
 	var peak, peakAnon atomic.Int64

@@ -3,5 +3,5 @@
 package main
 
 // raceEnabled reports that the race detector is on: it multiplies memory
-// use, so memory bounds cannot be measured under it.
+// use, so memory bounds are measured on a server built without it.
 const raceEnabled = true
