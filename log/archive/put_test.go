@@ -225,3 +225,41 @@ func TestPutKeepsIntactObject(t *testing.T) {
 		t.Errorf("an upload replaced an intact object's file")
 	}
 }
+
+// TestConcurrentRepairs races uploads of the right bytes for a corrupt
+// object: all succeed, exactly one replaces it, and the object ends intact.
+func TestConcurrentRepairs(t *testing.T) {
+	dir := t.TempDir()
+	a := openArchive(t, dir, archive.Config{})
+	data := randomBytes(200<<10, 13)
+	put(t, a, data)
+	path := filepath.Join(dir, "objects", objectFiles(t, dir)[0])
+	if err := errors.Join(os.Chmod(path, 0o644), os.Truncate(path, 10)); err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan archive.Result, 8)
+	for range cap(results) {
+		go func() {
+			res, err := a.Put(t.Context(), hexDigest(data), int64(len(data)), bytes.NewReader(data))
+			if err != nil {
+				t.Error(err)
+			}
+			results <- res
+		}()
+	}
+	repaired := 0
+	for range cap(results) {
+		if res := <-results; res.Repaired {
+			repaired++
+		} else if !res.AlreadyStored {
+			t.Errorf("a concurrent upload neither repaired nor found the object: %+v", res)
+		}
+	}
+	if repaired != 1 {
+		t.Errorf("%d uploads replaced the object, want exactly 1", repaired)
+	}
+	if got := readObject(t, a, hexDigest(data)); !bytes.Equal(got, data) {
+		t.Errorf("object reads back %d other bytes", len(got))
+	}
+	assertTmpEmpty(t, dir)
+}
