@@ -40,6 +40,20 @@ type ServiceConfig struct {
 	// GlobalRate and BuilderRate limit AddClaim calls per second, overall
 	// and per builder key; zero means no limit.
 	GlobalRate, BuilderRate float64
+	// MaxClaimBytes bounds the bytes of claim envelopes that AddClaim calls
+	// hold at once, from their arrival until they are answered; past it
+	// AddClaim answers ResourceExhausted with a RetryInfo. Default
+	// DefaultMaxClaimBytes.
+	MaxClaimBytes int64
+	// UploadIdleTimeout is how long an upload may send nothing before it
+	// is aborted and its temporary file deleted. Default DefaultUploadIdleTimeout.
+	UploadIdleTimeout time.Duration
+	// MaxUploadBytes bounds the declared sizes of the uploads in progress
+	// together, and so the temporary space they hold; past it an upload is
+	// refused with ResourceExhausted and a RetryInfo. An upload larger
+	// than the whole bound is admitted only when no other is in progress.
+	// Default DefaultMaxUploadBytes.
+	MaxUploadBytes int64
 	// Logger receives the service's logs; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -57,6 +71,9 @@ type Service struct {
 	cfg     ServiceConfig
 	limiter *rateLimiter
 	logger  *slog.Logger
+	// claimBytes and uploadBytes bound the envelopes of AddClaim calls and
+	// the declared sizes of uploads in progress.
+	claimBytes, uploadBytes budget
 }
 
 var _ pb.LogServiceServer = (*Service)(nil)
@@ -73,8 +90,22 @@ func NewService(l *Log, a *archive.Archive, cfg ServiceConfig) (*Service, error)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{log: l, archive: a, cfg: cfg, logger: cfg.Logger,
-		limiter: newRateLimiter(cfg.GlobalRate, cfg.BuilderRate, cfg.Now)}, nil
+	if cfg.MaxClaimBytes < 0 || cfg.UploadIdleTimeout < 0 || cfg.MaxUploadBytes < 0 {
+		return nil, errors.New("log: service: negative MaxClaimBytes, UploadIdleTimeout or MaxUploadBytes")
+	}
+	if cfg.MaxClaimBytes == 0 {
+		cfg.MaxClaimBytes = DefaultMaxClaimBytes
+	}
+	if cfg.UploadIdleTimeout == 0 {
+		cfg.UploadIdleTimeout = DefaultUploadIdleTimeout
+	}
+	if cfg.MaxUploadBytes == 0 {
+		cfg.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	s := &Service{log: l, archive: a, cfg: cfg, logger: cfg.Logger,
+		limiter: newRateLimiter(cfg.GlobalRate, cfg.BuilderRate, cfg.Now)}
+	s.claimBytes.max, s.uploadBytes.max = cfg.MaxClaimBytes, cfg.MaxUploadBytes
+	return s, nil
 }
 
 // Errors of the service's own checks, mapped to codes by grpcError.
@@ -84,25 +115,19 @@ var (
 	errBadRequest = errors.New("log: bad request")
 )
 
-// rateLimitedError carries how long the caller should wait.
-type rateLimitedError struct{ retry time.Duration }
-
-func (e rateLimitedError) Error() string {
-	return fmt.Sprintf("log: rate limit exceeded, retry in %v", e.retry.Round(time.Millisecond))
-}
-
 // grpcError maps an error to a gRPC status: the one place the gRPC API turns
 // errors into codes. Internal errors are logged and not sent.
 func (s *Service) grpcError(ctx context.Context, err error) error {
-	var rl rateLimitedError
+	var rl retryLaterError
 	code := codes.Internal
 	switch {
 	case errors.As(err, &rl):
-		st, _ := status.New(codes.ResourceExhausted, err.Error()).WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(rl.retry)})
-		return st.Err()
+		return retryStatus(err.Error(), rl.retry)
+	case errors.Is(err, ErrPushback):
+		return retryStatus(err.Error(), minRetryDelay)
 	case errors.Is(err, context.Canceled):
 		code = codes.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, errUploadIdle):
 		code = codes.DeadlineExceeded
 	case errors.Is(err, claim.ErrMalformedEnvelope), errors.Is(err, claim.ErrMalformedEntry),
 		errors.Is(err, claim.ErrInvalidClaim), errors.Is(err, claim.ErrBadKey),
@@ -119,8 +144,6 @@ func (s *Service) grpcError(ctx context.Context, err error) error {
 		code = codes.FailedPrecondition
 	case errors.Is(err, ErrUnconfirmed):
 		code = codes.Unavailable
-	case errors.Is(err, ErrPushback):
-		code = codes.ResourceExhausted
 	case errors.Is(err, ErrOutOfRange):
 		code = codes.OutOfRange
 	case errors.Is(err, archive.ErrNotFound):
@@ -143,6 +166,16 @@ func (s *Service) grpcError(ctx context.Context, err error) error {
 	return status.Error(code, err.Error())
 }
 
+// retryStatus is a ResourceExhausted status with a RetryInfo of at least
+// minRetryDelay.
+func retryStatus(msg string, retry time.Duration) error {
+	st, err := status.New(codes.ResourceExhausted, msg).WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(retryDelay(retry))})
+	if err != nil {
+		return status.Error(codes.ResourceExhausted, msg) // RetryInfo always marshals; keep the code if not
+	}
+	return st.Err()
+}
+
 // toInt64 converts a proto size or index at the edge.
 func toInt64(name string, v uint64) (int64, error) {
 	if v > math.MaxInt64 {
@@ -154,6 +187,13 @@ func toInt64(name string, v uint64) (int64, error) {
 // AddClaim implements [pb.LogServiceServer]. Parsing and signature checks
 // run on the caller's goroutine, before the entry reaches the sequencer.
 func (s *Service) AddClaim(ctx context.Context, req *pb.AddClaimRequest) (*pb.AddClaimResponse, error) {
+	// The envelope and what is derived from it stay in memory until the
+	// claim is sequenced; the budget bounds them across calls.
+	n := int64(len(req.GetEnvelope()))
+	if !s.claimBytes.take(n) {
+		return nil, s.grpcError(ctx, retryLaterError{reason: "too many claims in flight", retry: minRetryDelay})
+	}
+	defer s.claimBytes.release(n)
 	entry, c, err := s.validate(req.GetEnvelope())
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
@@ -163,7 +203,7 @@ func (s *Service) AddClaim(ctx context.Context, req *pb.AddClaimRequest) (*pb.Ad
 		keys[i] = sig.VKey
 	}
 	if d, ok := s.limiter.allow(keys); !ok {
-		return nil, s.grpcError(ctx, rateLimitedError{d})
+		return nil, s.grpcError(ctx, retryLaterError{reason: "rate limit exceeded", retry: d})
 	}
 	raw := entry.Marshal()
 	idx, dup, err := s.log.AppendParsed(ctx, raw, ParsedClaim{Entry: entry, Claim: c})

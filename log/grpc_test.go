@@ -311,3 +311,29 @@ func TestGRPCRateLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestGRPCRetryInfoWholeSeconds checks that a refusal never carries a
+// RetryInfo under one second, which clients reading whole seconds take for
+// "retry now": at 1,000 claims/s the real wait is 1 ms.
+func TestGRPCRetryInfoWholeSeconds(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	cl := newClaimLog(t, log.ServiceConfig{GlobalRate: 1000, Now: func() time.Time { return now }}, archive.Config{})
+	alice := testBuilder(t, "alice.example/a")
+	var st *status.Status
+	for i := 0; st.Code() != codes.ResourceExhausted; i++ {
+		if i > 1000 {
+			t.Fatal("1,001 claims in one instant at 1,000/s were all accepted")
+		}
+		_, err := cl.client.AddClaim(t.Context(), &pb.AddClaimRequest{Envelope: envelope(t, buildClaim(fmt.Appendf(nil, "bin %d", i), "a"), alice)})
+		st = status.Convert(err)
+	}
+	for _, d := range st.Details() {
+		if r, ok := d.(*errdetails.RetryInfo); ok {
+			if got := r.GetRetryDelay(); got.GetSeconds() < 1 || got.GetNanos() != 0 {
+				t.Fatalf("RetryInfo %v, want whole seconds, at least 1", got.AsDuration())
+			}
+			return
+		}
+	}
+	t.Fatalf("ResourceExhausted without RetryInfo: %v", st.Details())
+}

@@ -2,8 +2,10 @@ package log
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"google.golang.org/grpc"
@@ -11,10 +13,14 @@ import (
 
 // UploadArtifact implements [pb.LogServiceServer]: a header naming a digest
 // that a logged claim names, then chunks, streamed into the archive, which
-// verifies the digest and size and keeps nothing of a failed upload.
+// verifies the digest and size and keeps nothing of a failed upload. An
+// upload that sends nothing for UploadIdleTimeout is aborted, and the
+// declared sizes of the uploads in progress are bounded by MaxUploadBytes.
 func (s *Service) UploadArtifact(stream grpc.ClientStreamingServer[pb.UploadArtifactRequest, pb.UploadArtifactResponse]) error {
 	ctx := stream.Context()
-	first, err := stream.Recv()
+	r := &chunkReader{recv: stream.Recv, idle: s.cfg.UploadIdleTimeout}
+	defer r.close()
+	first, err := r.next()
 	if err != nil {
 		return s.grpcError(ctx, fmt.Errorf("%w: reading upload header: %w", errBadRequest, err))
 	}
@@ -33,30 +39,96 @@ func (s *Service) UploadArtifact(stream grpc.ClientStreamingServer[pb.UploadArti
 	if !ok {
 		return s.grpcError(ctx, fmt.Errorf("%w: %s", errUnclaimed, h.GetSha256()))
 	}
-	res, err := s.archive.Put(ctx, h.GetSha256(), size, &chunkReader{recv: stream.Recv})
+	// The archive refuses more than the declared size, so the declared
+	// size bounds the temporary file of this upload.
+	if !s.uploadBytes.take(size) {
+		return s.grpcError(ctx, retryLaterError{reason: fmt.Sprintf("uploads in progress hold the temporary space for %d bytes", s.uploadBytes.max), retry: minRetryDelay})
+	}
+	defer s.uploadBytes.release(size)
+	res, err := s.archive.Put(ctx, h.GetSha256(), size, r)
 	if err != nil {
 		return s.grpcError(ctx, err)
 	}
 	return stream.SendAndClose(&pb.UploadArtifactResponse{Sha256: res.Digest.String(), Size: uint64(res.Size), AlreadyStored: res.AlreadyStored})
 }
 
-// chunkReader reads the chunks of an upload stream as one byte stream.
+// errUploadIdle means an upload sent nothing for the idle timeout.
+var errUploadIdle = errors.New("log: upload idle")
+
+// chunkReader reads the chunks of an upload stream as one byte stream. Each
+// message must arrive within idle of asking for it: stream.Recv cannot be
+// interrupted, so one goroutine receives and the reader waits with a timer.
 type chunkReader struct {
 	recv func() (*pb.UploadArtifactRequest, error)
+	idle time.Duration
 	buf  []byte
+	err  error // sticky: the error that ended reading
+
+	want    chan struct{}   // asks the receiving goroutine for one message; closed by close
+	results chan recvResult // its answers, at most one outstanding
+}
+
+type recvResult struct {
+	m   *pb.UploadArtifactRequest
+	err error
+}
+
+// next returns the next message of the stream, or errUploadIdle if none
+// arrives within r.idle.
+func (r *chunkReader) next() (*pb.UploadArtifactRequest, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	if r.want == nil {
+		r.want, r.results = make(chan struct{}), make(chan recvResult, 1)
+		go func() {
+			// Ends when close closes want, or after a receive error; a
+			// receive still blocked after an idle timeout ends with the
+			// stream, once the handler has returned.
+			for range r.want {
+				m, err := r.recv()
+				r.results <- recvResult{m, err}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	r.want <- struct{}{}
+	t := time.NewTimer(r.idle)
+	defer t.Stop()
+	select {
+	case res := <-r.results:
+		if res.err != nil {
+			r.err = res.err
+		}
+		return res.m, res.err
+	case <-t.C:
+		r.err = fmt.Errorf("%w: nothing received for %v; aborted, nothing was stored", errUploadIdle, r.idle)
+		return nil, r.err
+	}
+}
+
+// close stops the receiving goroutine once it is done with its receive.
+func (r *chunkReader) close() {
+	if r.want != nil {
+		close(r.want)
+	}
 }
 
 func (r *chunkReader) Read(p []byte) (int, error) {
 	for len(r.buf) == 0 {
-		m, err := r.recv()
+		m, err := r.next()
 		if err != nil {
 			return 0, err // io.EOF when the client closed the stream
 		}
 		if m.GetHeader() != nil {
-			return 0, fmt.Errorf("%w: a second upload header", errBadRequest)
+			r.err = fmt.Errorf("%w: a second upload header", errBadRequest)
+			return 0, r.err
 		}
 		if len(m.GetChunk()) > maxChunkSize {
-			return 0, fmt.Errorf("%w: chunk of %d bytes, at most %d", errBadRequest, len(m.GetChunk()), maxChunkSize)
+			r.err = fmt.Errorf("%w: chunk of %d bytes, at most %d", errBadRequest, len(m.GetChunk()), maxChunkSize)
+			return 0, r.err
 		}
 		r.buf = m.GetChunk()
 	}

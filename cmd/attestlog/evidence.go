@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
@@ -127,18 +128,20 @@ func evidence(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s: mismatch.json, checkpoint and %d claims with proofs\n", termSafe(c.out), len(vcs))
-	bins, err := lc.pullArtifacts(ctx, c.out, m, stdout)
-	if err != nil {
-		return err
-	}
+	// A bad artifact does not stop the others: evidence is worth having
+	// even when one binary of it cannot be had. Its error comes last.
+	bins, pullErr := lc.pullArtifacts(ctx, c.out, m, stdout, stderr)
 	if !c.diff {
-		return nil
+		return pullErr
 	}
 	if len(bins) != 2 {
 		fmt.Fprintf(stderr, "attestlog: not diffing: %d binaries pulled, --diff compares exactly 2\n", len(bins))
-		return nil
+		return pullErr
 	}
-	return diffBinaries(ctx, bins[0], bins[1], stdout, stderr)
+	if err := diffBinaries(ctx, bins[0], bins[1], stdout, stderr); err != nil {
+		return errors.Join(err, pullErr)
+	}
+	return pullErr
 }
 
 // verifyMismatch verifies every claim of a mismatch like lookup does, and
@@ -226,13 +229,14 @@ func writeEvidence(dir string, m mismatchJSON, checkpoint []byte, vcs []verified
 }
 
 // pullArtifacts downloads every digest of m that the archive holds into
-// dir/artifacts/<sha256>/<artifact>, and reports the others. It returns the
-// paths written.
-func (lc *logClient) pullArtifacts(ctx context.Context, dir string, m mismatchJSON, stdout io.Writer) ([]string, error) {
+// dir/artifacts/<sha256>/<artifact>, and reports the others. It goes on
+// past an artifact that fails to download, says so on stderr, and returns
+// the paths written with an error naming every failed digest.
+func (lc *logClient) pullArtifacts(ctx context.Context, dir string, m mismatchJSON, stdout, stderr io.Writer) ([]string, error) {
 	if filepath.Base(m.Artifact) != m.Artifact || m.Artifact == "." || m.Artifact == ".." {
 		return nil, fmt.Errorf("artifact name %q is not a file name", m.Artifact) // checked by claim.ParseStatement too
 	}
-	var paths []string
+	var paths, failed []string
 	for _, d := range m.Digests {
 		dst := filepath.Join(dir, "artifacts", d.SHA256, m.Artifact)
 		n, err := lc.download(ctx, d.SHA256, dst)
@@ -240,12 +244,28 @@ func (lc *logClient) pullArtifacts(ctx context.Context, dir string, m mismatchJS
 			fmt.Fprintf(stdout, "not in the archive: sha256 %s\n", termSafe(d.SHA256))
 			continue
 		} else if err != nil {
-			return nil, fmt.Errorf("downloading sha256 %s: %w", d.SHA256, err)
+			if ctx.Err() != nil {
+				return paths, fmt.Errorf("downloading sha256 %s: %w", d.SHA256, err)
+			}
+			fmt.Fprintf(stderr, "attestlog: could not pull sha256 %s (kept nothing of it): %s\n", termSafe(d.SHA256), termSafeText(describeDownloadError(err)))
+			failed = append(failed, d.SHA256)
+			continue
 		}
 		fmt.Fprintf(stdout, "downloaded %s (%d bytes, sha256 verified)\n", termSafe(dst), n)
 		paths = append(paths, dst)
 	}
+	if len(failed) > 0 {
+		return paths, fmt.Errorf("%d of %d artifacts could not be pulled: sha256 %s", len(failed), len(m.Digests), strings.Join(failed, ", "))
+	}
 	return paths, nil
+}
+
+// describeDownloadError explains the gRPC status of a failed download.
+func describeDownloadError(err error) string {
+	if status.Code(err) == codes.DataLoss {
+		return fmt.Sprintf("the log's archived copy is damaged (%v); its operator can repair it by uploading the right bytes again", err)
+	}
+	return err.Error()
 }
 
 // download streams an artifact into dst, verifying its digest; on any

@@ -81,7 +81,7 @@ func TestServeFlagsFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := serveConfig{data: "/env/data", httpAddr: ":3", grpcAddr: ":2", origin: "flag.example/log", level: slog.LevelDebug,
-		builders: "/env/builders", rate: 100, perKey: 7, maxSize: 1000}
+		builders: "/env/builders", rate: 100, perKey: 7, maxSize: 1000, bounds: defaultServeBounds}
 	if c != want {
 		t.Errorf("parseServeFlags = %+v, want %+v", c, want)
 	}
@@ -96,7 +96,8 @@ func TestServeFlagDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := serveConfig{data: "./attestlog-data", httpAddr: "127.0.0.1:7380", grpcAddr: "127.0.0.1:7381", origin: "localhost/attestlog", maxSize: archive.DefaultMaxSize}
+	want := serveConfig{data: "./attestlog-data", httpAddr: "127.0.0.1:7380", grpcAddr: "127.0.0.1:7381", origin: "localhost/attestlog", maxSize: archive.DefaultMaxSize,
+		bounds: defaultServeBounds}
 	if c != want {
 		t.Errorf("parseServeFlags = %+v, want %+v", c, want)
 	}

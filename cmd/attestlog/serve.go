@@ -51,6 +51,8 @@ type serveConfig struct {
 	// witnessCA is a PEM bundle of the CAs trusted for https witness URLs;
 	// empty: the system roots.
 	witnessCA string
+
+	bounds serveBounds // memory and temporary space
 }
 
 // parseServeFlags parses the flags of serve. Each flag's default comes from
@@ -67,6 +69,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	flags.Float64Var(&c.rate, "rate", envFloat("ATTESTLOG_RATE", 0), "most claims per second overall, 0 for no limit (env ATTESTLOG_RATE)")
 	flags.Float64Var(&c.perKey, "builder-rate", envFloat("ATTESTLOG_BUILDER_RATE", 0), "most claims per second per builder key, 0 for no limit (env ATTESTLOG_BUILDER_RATE)")
 	flags.Int64Var(&c.maxSize, "max-artifact-size", int64(envFloat("ATTESTLOG_MAX_ARTIFACT_SIZE", float64(archive.DefaultMaxSize))), "largest artifact upload in `bytes` (env ATTESTLOG_MAX_ARTIFACT_SIZE)")
+	c.bounds.register(flags)
 	flags.StringVar(&c.policy, "policy", envOr("ATTESTLOG_POLICY", ""), "witness policy `file` (c2sp.org/tlog-policy with witness URLs); publish only checkpoints meeting its quorum (env ATTESTLOG_POLICY)")
 	flags.StringVar(&c.pprof, "pprof", envOr("ATTESTLOG_PPROF", ""), "serve Go profiles under /debug/pprof/ on this loopback `addr`ess, e.g. 127.0.0.1:6060; default off (env ATTESTLOG_PPROF)")
 	flags.StringVar(&c.tlsCert, "tls-cert", envOr("ATTESTLOG_TLS_CERT", ""), "PEM `file` of the certificate chain; with --tls-key, HTTP and gRPC are served over TLS (env ATTESTLOG_TLS_CERT)")
@@ -347,7 +350,8 @@ func newService(c serveConfig, l *log.Log, builders map[string]bool, logger *slo
 	if err != nil {
 		return nil, err
 	}
-	cfg := log.ServiceConfig{GlobalRate: c.rate, BuilderRate: c.perKey, Logger: logger}
+	cfg := log.ServiceConfig{GlobalRate: c.rate, BuilderRate: c.perKey, Logger: logger,
+		MaxClaimBytes: c.bounds.claimBytes, UploadIdleTimeout: c.bounds.uploadIdle, MaxUploadBytes: c.bounds.uploadBytes}
 	cfg.Builders = builders
 	return log.NewService(l, a, cfg)
 }

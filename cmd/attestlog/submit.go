@@ -8,11 +8,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // uploadChunkSize is the size of the chunks submit uploads.
@@ -29,6 +34,7 @@ type submitConfig struct {
 	log       logFlags
 	artifacts repeatedFlag
 	claims    []string
+	retry     retryPolicy
 }
 
 func parseSubmitFlags(args []string, stderr io.Writer) (submitConfig, error) {
@@ -41,12 +47,18 @@ func parseSubmitFlags(args []string, stderr io.Writer) (submitConfig, error) {
 	}
 	c.log.register(fs)
 	fs.Var(&c.artifacts, "artifact", "upload `file` to the log's archive once the claims are logged; a submitted claim must name its digest (repeatable)")
+	c.retry = defaultRetryPolicy()
+	fs.IntVar(&c.retry.attempts, "retries", c.retry.attempts, "most `attempts` per claim or artifact while the log answers that it is busy (ResourceExhausted); 1 never retries")
+	fs.DurationVar(&c.retry.maxTime, "retry-time", c.retry.maxTime, "most `time` to spend retrying one claim or artifact")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return c, err
 	}
 	if c.claims = pos; len(c.claims) == 0 {
 		return c, usageErrorf("submit: no CLAIM file to submit")
+	}
+	if c.retry.attempts < 1 || c.retry.maxTime < 0 {
+		return c, usageErrorf("submit: --retries must be at least 1 and --retry-time not negative")
 	}
 	return c, nil
 }
@@ -92,16 +104,89 @@ func submit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintln(stderr, "attestlog: no --log-vkey: receipts' checkpoint signatures are not verified")
 	}
 	for _, s := range subs {
-		if err := lc.submitClaim(ctx, s, stdout); err != nil {
+		err := c.retry.do(ctx, s.path, stderr, func() error { return lc.submitClaim(ctx, s, stdout) })
+		if err != nil {
 			return err
 		}
 	}
 	for _, u := range ups {
-		if err := lc.uploadArtifact(ctx, u, stdout, stderr); err != nil {
+		err := c.retry.do(ctx, u.path, stderr, func() error { return lc.uploadArtifact(ctx, u, stdout, stderr) })
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// A retryPolicy retries a call while the log answers ResourceExhausted
+// (overloaded, rate-limited, out of temporary space): it waits the
+// RetryInfo delay the log sent plus a jittered exponential backoff, for at
+// most attempts calls and maxTime in all.
+type retryPolicy struct {
+	attempts int
+	maxTime  time.Duration
+	base     time.Duration                                    // first backoff; doubled per attempt up to maxBackoff
+	jitter   func(n int64) int64                              // uniform in [0, n)
+	sleep    func(ctx context.Context, d time.Duration) error // waits d or until ctx is done
+	now      func() time.Time
+}
+
+// maxBackoff caps the backoff added to the log's RetryInfo delay.
+const maxBackoff = 30 * time.Second
+
+func defaultRetryPolicy() retryPolicy {
+	return retryPolicy{attempts: 6, maxTime: 2 * time.Minute, base: 500 * time.Millisecond,
+		jitter: mathrand.Int64N, sleep: sleepContext, now: time.Now}
+}
+
+func sleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// do calls f until it succeeds, fails otherwise than ResourceExhausted, or
+// the policy's attempts or time run out, saying on stderr each time it waits.
+func (p retryPolicy) do(ctx context.Context, what string, stderr io.Writer, f func() error) error {
+	start := p.now()
+	for attempt := 1; ; attempt++ {
+		err := f()
+		var se interface{ GRPCStatus() *status.Status }
+		if err == nil || !errors.As(err, &se) || se.GRPCStatus().Code() != codes.ResourceExhausted {
+			return err
+		}
+		st := se.GRPCStatus()
+		if attempt >= p.attempts {
+			return fmt.Errorf("%w (gave up after %d attempts; --retries allows more)", err, attempt)
+		}
+		wait := serverDelay(st)
+		if backoff := min(maxBackoff, p.base<<min(attempt-1, 16)); backoff > 0 {
+			wait += time.Duration(p.jitter(int64(backoff)))
+		}
+		if spent := p.now().Sub(start); spent+wait > p.maxTime {
+			return fmt.Errorf("%w (gave up: waiting %v more would pass --retry-time %v)", err, wait.Round(time.Millisecond), p.maxTime)
+		}
+		fmt.Fprintf(stderr, "attestlog: the log is busy with %s (%s); retrying in %v, attempt %d of %d\n",
+			what, st.Message(), wait.Round(time.Millisecond), attempt+1, p.attempts)
+		if err := p.sleep(ctx, wait); err != nil {
+			return fmt.Errorf("%s: waiting to retry: %w", what, err)
+		}
+	}
+}
+
+// serverDelay returns the RetryInfo delay of a status, or 0 without one.
+func serverDelay(st *status.Status) time.Duration {
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay().IsValid() {
+			return max(0, ri.GetRetryDelay().AsDuration())
+		}
+	}
+	return 0
 }
 
 // readSubmissions reads claim files and checks each one's form, signatures

@@ -28,6 +28,9 @@ type Archive struct {
 	maxSize int64
 	log     *slog.Logger
 
+	// repairMu serialises the replacement of corrupt objects.
+	repairMu sync.Mutex
+
 	// durable holds the shard directories (string paths) known to exist with
 	// their directory entries fsynced, so that each is synced once per Open
 	// rather than once per Put. It is safe for concurrent use on its own.

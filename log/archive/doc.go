@@ -13,7 +13,12 @@
 //     its length matches the declared size and its bytes hash to the claimed
 //     digest. A refused upload leaves nothing behind.
 //   - Identical bytes are stored once, however many builders upload them,
-//     concurrently or not. The first stored copy is never rewritten.
+//     concurrently or not. A stored copy that still hashes to its name is
+//     never rewritten.
+//   - A stored copy that no longer does (bit rot, tampering) is repaired by
+//     uploading the right bytes again: [Archive.Put] verifies the stored
+//     object when its digest is uploaded again, and if it is corrupt
+//     replaces it with the verified upload in one rename, logging a warning.
 //   - A stored object is durable when Put returns: the file and the directory
 //     entries leading to it are fsynced.
 //   - A read is verified too: [Object.Read] hashes what it serves and, at the
@@ -23,7 +28,8 @@
 //
 // # No deletion
 //
-// There is deliberately no delete or overwrite API: archived binaries are
+// There is deliberately no delete or overwrite API (a repair replaces only
+// bytes that no longer match their name, with bytes that do): archived binaries are
 // evidence, and an investigator must be able to fetch both sides of a
 // mismatch years later. An operator-side legal takedown, if ever needed, is a
 // separate procedure that is itself logged and visible; it is not part of

@@ -23,6 +23,9 @@ type Result struct {
 	// AlreadyStored is true if identical bytes were stored before, by this
 	// upload's predecessors or by a concurrent one; the stored copy was kept.
 	AlreadyStored bool
+	// Repaired is true if a stored object under the digest no longer hashed
+	// to it and this upload replaced it.
+	Repaired bool
 }
 
 // Put stores the artifact read from r under its digest sha256Hex, which must
@@ -31,7 +34,9 @@ type Result struct {
 // if they hash to sha256Hex and their count matches size; it checks ctx
 // between reads. If the object is already stored, Put still reads and
 // verifies r, so that the uploader proves it has the bytes, and keeps the
-// stored copy.
+// stored copy if it still hashes to its digest; if it does not (bit rot,
+// tampering), Put stores the upload in its place, atomically, and logs a
+// warning. A stored object that is intact is never replaced.
 //
 // The error wraps [ErrMalformedDigest], [ErrTooLarge] (more than MaxSize
 // bytes declared or received), [ErrSizeMismatch] (more than size bytes),
@@ -54,11 +59,17 @@ func (a *Archive) Put(ctx context.Context, sha256Hex string, size int64, r io.Re
 	_, err = os.Lstat(final)
 	switch {
 	case err == nil:
-		n, err := a.receive(ctx, want, size, r, io.Discard)
+		intact, err := a.intact(final, want)
 		if err != nil {
 			return Result{}, err
 		}
-		return Result{Digest: want, Size: n, AlreadyStored: true}, nil
+		if intact {
+			n, err := a.receive(ctx, want, size, r, io.Discard)
+			if err != nil {
+				return Result{}, err
+			}
+			return Result{Digest: want, Size: n, AlreadyStored: true}, nil
+		}
 	case !errors.Is(err, fs.ErrNotExist):
 		return Result{}, fmt.Errorf("archive: checking for object %s: %w", want, err)
 	}
@@ -81,9 +92,65 @@ func (a *Archive) Put(ctx context.Context, sha256Hex string, size int64, r io.Re
 	if err != nil {
 		return Result{}, err
 	}
+	res := Result{Digest: want, Size: n, AlreadyStored: stored}
+	if stored {
+		if res.Repaired, err = a.repair(ctx, f.Name(), want); err != nil {
+			return Result{}, err
+		}
+		res.AlreadyStored = !res.Repaired
+	}
 	a.log.DebugContext(ctx, "stored artifact", slog.String("sha256", want.String()),
-		slog.Int64("size", n), slog.Bool("already_stored", stored))
-	return Result{Digest: want, Size: n, AlreadyStored: stored}, nil
+		slog.Int64("size", n), slog.Bool("already_stored", res.AlreadyStored), slog.Bool("repaired", res.Repaired))
+	return res, nil
+}
+
+// intact reports whether the object stored at path is a regular file whose
+// bytes hash to d.
+func (a *Archive) intact(path string, d Digest) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("archive: opening object %s to verify it: %w", d, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("archive: stat of object %s: %w", d, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return false, nil
+	}
+	h := sha256.New()
+	if _, err := io.CopyBuffer(h, f, make([]byte, copyBufferSize)); err != nil {
+		return false, fmt.Errorf("archive: reading object %s to verify it: %w", d, err)
+	}
+	return sum(h) == d, nil
+}
+
+// repair replaces the object d, if it is still corrupt, by the verified,
+// durable, read-only file at verified. It reports whether it replaced it.
+// Repairs are serialised, so that of concurrent uploads one replaces the
+// corrupt object and the others find it intact.
+func (a *Archive) repair(ctx context.Context, verified string, d Digest) (bool, error) {
+	a.repairMu.Lock()
+	defer a.repairMu.Unlock()
+	final := a.objectPath(d)
+	if ok, err := a.intact(final, d); err != nil || ok {
+		return false, err
+	}
+	// A rename replaces its target atomically: a reader sees the corrupt
+	// file or the good one, never a mixture, and an intact object was
+	// never renamed over (checked above, under repairMu). It cannot replace
+	// a directory: an empty one planted there is removed first.
+	if fi, err := os.Lstat(final); err == nil && fi.IsDir() {
+		if err := os.Remove(final); err != nil {
+			return false, fmt.Errorf("archive: removing directory in place of object %s: %w", d, err)
+		}
+	}
+	if err := os.Rename(verified, final); err != nil {
+		return false, fmt.Errorf("archive: replacing corrupt object %s: %w", d, err)
+	}
+	a.log.WarnContext(ctx, "replaced a corrupt archived object with a verified upload", slog.String("sha256", d.String()))
+	return true, syncDir(filepath.Dir(final))
 }
 
 // receive copies r to w, refusing more than size bytes (or MaxSize if size is

@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -130,4 +133,133 @@ func TestDigestMismatchNamesBothDigests(t *testing.T) {
 			t.Errorf("error %q does not name %s", err, d)
 		}
 	}
+}
+
+// TestPutRepairsCorrupt damages a stored object in several ways: uploading
+// the wrong bytes again must not touch it, and uploading the right bytes
+// must replace it, where it used to answer "already stored" and keep the
+// damaged file for ever.
+func TestPutRepairsCorrupt(t *testing.T) {
+	data := randomBytes(300<<10, 11)
+	for _, tc := range []struct {
+		name   string
+		tamper func(path string) error
+	}{
+		{"flipped byte", func(path string) error {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			b[len(b)/2] ^= 0x01
+			return os.WriteFile(path, b, 0o444)
+		}},
+		{"truncated", func(path string) error { return os.Truncate(path, 100) }},
+		{"replaced by a directory", func(path string) error { return errors.Join(os.Remove(path), os.Mkdir(path, 0o700)) }},
+		{"replaced by a symlink", func(path string) error {
+			other := filepath.Join(filepath.Dir(path), "other")
+			return errors.Join(os.WriteFile(other, []byte("other"), 0o444), os.Remove(path), os.Symlink(other, path))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var logs bytes.Buffer
+			a := openArchive(t, dir, archive.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			put(t, a, data)
+			path := filepath.Join(dir, "objects", objectFiles(t, dir)[0])
+			if err := os.Chmod(path, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.tamper(path); err != nil {
+				t.Fatal(err)
+			}
+			damaged := tree(t, dir)
+			wrong := bytes.Clone(data)
+			wrong[0] ^= 0xff
+			if _, err := a.Put(t.Context(), hexDigest(data), int64(len(wrong)), bytes.NewReader(wrong)); !errors.Is(err, archive.ErrDigestMismatch) {
+				t.Fatalf("Put of other bytes = %v, want ErrDigestMismatch", err)
+			}
+			assertSameTree(t, damaged, tree(t, dir))
+
+			res := put(t, a, data)
+			if !res.Repaired || res.AlreadyStored {
+				t.Fatalf("re-upload of the right bytes: %+v, want Repaired and not AlreadyStored", res)
+			}
+			if got := readObject(t, a, hexDigest(data)); !bytes.Equal(got, data) {
+				t.Fatalf("repaired object reads back %d other bytes", len(got))
+			}
+			fi, err := os.Lstat(path)
+			if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o444 {
+				t.Fatalf("repaired object: %v, %v; want a regular file, mode 0444", fi.Mode(), err)
+			}
+			assertTmpEmpty(t, dir)
+			if !strings.Contains(logs.String(), "level=WARN msg=\"replaced a corrupt archived object") || !strings.Contains(logs.String(), hexDigest(data)) {
+				t.Errorf("no WARN naming the repaired object in the logs:\n%s", logs.String())
+			}
+			if res := put(t, a, data); !res.AlreadyStored || res.Repaired {
+				t.Errorf("upload after the repair: %+v, want AlreadyStored", res)
+			}
+		})
+	}
+}
+
+// TestPutKeepsIntactObject checks that an upload of an intact object's
+// bytes never replaces its file.
+func TestPutKeepsIntactObject(t *testing.T) {
+	dir := t.TempDir()
+	a := openArchive(t, dir, archive.Config{})
+	data := randomBytes(100<<10, 12)
+	put(t, a, data)
+	path := filepath.Join(dir, "objects", objectFiles(t, dir)[0])
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := put(t, a, data); !res.AlreadyStored || res.Repaired {
+		t.Fatalf("second upload: %+v, want AlreadyStored", res)
+	}
+	after, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) {
+		t.Errorf("an upload replaced an intact object's file")
+	}
+}
+
+// TestConcurrentRepairs races uploads of the right bytes for a corrupt
+// object: all succeed, exactly one replaces it, and the object ends intact.
+func TestConcurrentRepairs(t *testing.T) {
+	dir := t.TempDir()
+	a := openArchive(t, dir, archive.Config{})
+	data := randomBytes(200<<10, 13)
+	put(t, a, data)
+	path := filepath.Join(dir, "objects", objectFiles(t, dir)[0])
+	if err := errors.Join(os.Chmod(path, 0o644), os.Truncate(path, 10)); err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan archive.Result, 8)
+	for range cap(results) {
+		go func() {
+			res, err := a.Put(t.Context(), hexDigest(data), int64(len(data)), bytes.NewReader(data))
+			if err != nil {
+				t.Error(err)
+			}
+			results <- res
+		}()
+	}
+	repaired := 0
+	for range cap(results) {
+		if res := <-results; res.Repaired {
+			repaired++
+		} else if !res.AlreadyStored {
+			t.Errorf("a concurrent upload neither repaired nor found the object: %+v", res)
+		}
+	}
+	if repaired != 1 {
+		t.Errorf("%d uploads replaced the object, want exactly 1", repaired)
+	}
+	if got := readObject(t, a, hexDigest(data)); !bytes.Equal(got, data) {
+		t.Errorf("object reads back %d other bytes", len(got))
+	}
+	assertTmpEmpty(t, dir)
 }
