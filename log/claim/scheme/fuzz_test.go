@@ -281,3 +281,19 @@ func TestSeedsVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestVerifyConcurrently: Verifiers are safe for concurrent use (go-crypto
+// caches signature checks inside an OpenPGP entity; run with -race).
+func TestVerifyConcurrently(t *testing.T) {
+	var wg sync.WaitGroup
+	for _, s := range seeds(t) {
+		for range 4 {
+			wg.Go(func() {
+				if err := s.verifier.Verify(s.message, s.signature); err != nil {
+					t.Errorf("%s: %v", s.verifier.Scheme(), err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+}
