@@ -41,8 +41,12 @@ func TestFirstByIsBounded(t *testing.T) {
 		}, func(limit int64) ([]int64, error) { return ix.ByDigest(cl.Store, c.Subjects[0].SHA256, limit) }},
 		{"source", func(n int, limit int64) ([]int64, bool, error) {
 			return ix.FirstBySource(cl.Store, c.Source, c.Commit, "linux/amd64", n, limit)
-		}, func(limit int64) ([]int64, error) { return ix.BySource(cl.Store, c.Source, c.Commit, "linux/amd64", limit) }},
-		{"builder", func(n int, limit int64) ([]int64, bool, error) { return ix.FirstByBuilder(cl.Store, alice.VKey, n, limit) },
+		}, func(limit int64) ([]int64, error) {
+			return ix.BySource(cl.Store, c.Source, c.Commit, "linux/amd64", limit)
+		}},
+		{"builder", func(n int, limit int64) ([]int64, bool, error) {
+			return ix.FirstByBuilder(cl.Store, alice.VKey, n, limit)
+		},
 			func(limit int64) ([]int64, error) { return ix.ByBuilder(cl.Store, alice.VKey, limit) }},
 	}
 	for _, tt := range tests {
