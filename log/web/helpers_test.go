@@ -38,7 +38,7 @@ type site struct {
 	vkey    string
 	now     time.Time
 	// Indexes and digests of the claims added by newSite.
-	good, other, hostile int64
+	good, other, hostile    int64
 	goodDigest, otherDigest string
 	builder                 claim.Key
 	mismatchID              string
