@@ -2,8 +2,11 @@ package web
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/attestlog/attestlog/log"
 )
 
 func FuzzParseQuery(f *testing.F) {
@@ -59,5 +62,26 @@ func TestRateTracker(t *testing.T) {
 	}
 	if n := len(tr.samples); n > int(rateWindow/time.Minute)+2 {
 		t.Errorf("%d samples kept", n)
+	}
+}
+
+func TestHealthOf(t *testing.T) {
+	rb := &log.RolledBackError{Witness: "w1", WitnessSize: 9, TreeSize: 5, Checkpoint: []byte("x")}
+	tests := []struct {
+		err         error
+		class, want string
+	}{
+		{nil, "ok", "healthy"},
+		{log.ErrUnconfirmed, "warn", "starting"},
+		{fmt.Errorf("wrapped: %w", rb), "bad", "rolled back"},
+	}
+	for _, tt := range tests {
+		h := healthOf(tt.err)
+		if h.Class != tt.class || h.Label != tt.want {
+			t.Errorf("healthOf(%v) = %+v, want %s %s", tt.err, h, tt.class, tt.want)
+		}
+	}
+	if h := healthOf(rb); !strings.Contains(h.Msg, "witness w1 has cosigned tree size 9") || !strings.Contains(h.Msg, "restore") {
+		t.Errorf("rolled back: %q does not say what happened and what to do", h.Msg)
 	}
 }
