@@ -208,7 +208,8 @@ func TestMethodNotAllowed(t *testing.T) {
 	if resp.code != http.StatusMethodNotAllowed {
 		t.Errorf("POST /evidence: %d, want 405", resp.code)
 	}
-	for _, p := range []string{"/", "/nope", "/add-checkpoint/", "/x/y/checkpoint", "/evidence/0", "/evidence/01", "/evidence/x", "/evidence/1"} {
+	// "/" is the status page (TestStatusPage).
+	for _, p := range []string{"/nope", "/add-checkpoint/", "/x/y/checkpoint", "/evidence/0", "/evidence/01", "/evidence/x", "/evidence/1"} {
 		if resp := tw.get(t, p); resp.code != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", p, resp.code)
 		}

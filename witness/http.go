@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/attestlog/attestlog/internal/webui"
 )
 
 // Content types of the witness's responses.
@@ -21,6 +23,8 @@ const (
 // Handler returns the witness's HTTP API, rooted at "/", where the submission
 // and monitoring prefixes of c2sp.org/tlog-witness are the same:
 //
+//	GET  /                        HTML status page: logs, latest cosigned sizes, evidence
+//	GET  /static/style.css        its style sheet
 //	POST /add-checkpoint          cosign a checkpoint; see [Witness.AddCheckpoint]
 //	GET  /<origin hash>/checkpoint  the latest cosigned checkpoint of a log, by the
 //	                              lowercase hex SHA-256 of its origin; 404 if none
@@ -48,6 +52,10 @@ func (w *Witness) route(rw http.ResponseWriter, r *http.Request) {
 	var serve func(http.ResponseWriter, *http.Request, string)
 	arg := ""
 	switch {
+	case p == "/":
+		serve = w.servePage
+	case p == webui.StylePath:
+		serve = func(rw http.ResponseWriter, r *http.Request, _ string) { webui.ServeStyle(rw, r) }
 	case p == "/healthz":
 		serve = serveHealth
 	case p == "/evidence":

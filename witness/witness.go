@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -37,6 +38,7 @@ type Witness struct {
 
 	maxEvidence int           // Config.MaxEvidence
 	refresh     time.Duration // Config.RefreshInterval
+	page        *template.Template
 }
 
 // Open opens the witness whose state is the bbolt file at path, creating the
@@ -73,6 +75,10 @@ func Open(path string, c Config) (*Witness, error) {
 		origins = append(origins, l.Origin)
 	}
 	w.metrics = newMetrics(origins)
+	if err := w.parsePage(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return w, nil
 }
 

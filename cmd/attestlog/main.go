@@ -57,6 +57,7 @@
 //
 // HTTP endpoints:
 //
+//	GET /                           status pages (HTML): /claims, /search, /mismatches, /artifacts/<sha256>; see log/web
 //	GET /checkpoint                 the latest signed checkpoint (c2sp.org/tlog-tiles)
 //	GET /tile/<L>/<N>[.p/<W>]       hash tiles
 //	GET /tile/entries/<N>[.p/<W>]   entry bundles
@@ -171,6 +172,7 @@
 //
 // HTTP endpoints:
 //
+//	GET  /                         status page (HTML): logs, latest cosigned sizes, evidence
 //	POST /add-checkpoint           c2sp.org/tlog-witness
 //	GET  /<sha256 hex of origin>/checkpoint  latest cosigned checkpoint of a log
 //	GET  /evidence[/<id>]          inconsistent checkpoints kept as evidence (JSON)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/archive"
+	"github.com/attestlog/attestlog/log/web"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/attestlog/attestlog/tiles"
 	"golang.org/x/sync/errgroup"
@@ -156,7 +157,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	if err != nil {
 		return err
 	}
-	svc, err := newService(c, l, in.builders, logger)
+	svc, a, err := newService(c, l, in.builders, logger)
+	if err != nil {
+		return err
+	}
+	pages, err := web.New(web.Config{Log: l, Store: store, Archive: a, VerifierKey: vkey, Witnesses: in.policy, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -175,7 +180,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		slog.Bool("tls", in.tls != nil),
 		slog.String("data", c.data))
 
-	httpSrv := newHTTPServer(l, logger)
+	httpSrv := newHTTPServer(l, pages, logger)
 	httpSrv.TLSConfig = in.tls
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return l.Run(gctx) })
@@ -249,10 +254,10 @@ func (lns serveListeners) close() {
 	}
 }
 
-// newHTTPServer returns a server for the log's tlog-tiles API at "/" and
-// its metrics at "/metrics".
-func newHTTPServer(l *log.Log, logger *slog.Logger) *http.Server {
-	return newHTTPServerFor(newServerMux(l.Handler(), "attestlog_log_", l.Metrics()), logger)
+// newHTTPServer returns a server for the log's status pages and tlog-tiles
+// API at "/" and its metrics at "/metrics".
+func newHTTPServer(l *log.Log, pages *web.Site, logger *slog.Logger) *http.Server {
+	return newHTTPServerFor(newServerMux(pages.Handler(), "attestlog_log_", l.Metrics()), logger)
 }
 
 // newPprofServer returns a server for Go's profiles under /debug/pprof/,
@@ -344,16 +349,17 @@ func readBuilders(path string) (map[string]bool, error) {
 
 // newService opens the artifact archive in the data directory and returns
 // the log's gRPC service, with the builder allowlist (nil: any key) and
-// rate limits.
-func newService(c serveConfig, l *log.Log, builders map[string]bool, logger *slog.Logger) (*log.Service, error) {
+// rate limits, and the archive.
+func newService(c serveConfig, l *log.Log, builders map[string]bool, logger *slog.Logger) (*log.Service, *archive.Archive, error) {
 	a, err := archive.Open(filepath.Join(c.data, "archive"), archive.Config{MaxSize: c.maxSize, Logger: logger})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfg := log.ServiceConfig{GlobalRate: c.rate, BuilderRate: c.perKey, Logger: logger,
 		MaxClaimBytes: c.bounds.claimBytes, UploadIdleTimeout: c.bounds.uploadIdle, MaxUploadBytes: c.bounds.uploadBytes}
 	cfg.Builders = builders
-	return log.NewService(l, a, cfg)
+	svc, err := log.NewService(l, a, cfg)
+	return svc, a, err
 }
 
 // serveGRPC serves the log's LogService with the gRPC health and reflection
