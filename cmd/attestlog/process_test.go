@@ -161,48 +161,65 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// A witnessedLog is a log key in a data directory and witness processes
+// that trust it, with a witness policy file naming them.
+type witnessedLog struct {
+	dir, logData, logVKey string
+	logsFile, policyFile  string
+	policy                *tiles.Policy
+	names                 []string // the witnesses' names in the policy
+	witnesses             []*proc  // by policy order; see start
+}
+
+// newWitnessedLog makes a log key under a new temporary directory and
+// starts one witness process per name (key name NAME.example, state in
+// dir/NAME), with a policy that needs quorum of them.
+func newWitnessedLog(t *testing.T, quorum int, names ...string) *witnessedLog {
+	t.Helper()
+	dir := t.TempDir()
+	wl := &witnessedLog{dir: dir, logData: filepath.Join(dir, "log"), logsFile: filepath.Join(dir, "logs"),
+		policyFile: filepath.Join(dir, "policy"), names: names, witnesses: make([]*proc, len(names))}
+	os.MkdirAll(wl.logData, 0o700)
+	var stdout strings.Builder
+	if err := run(context.Background(), []string{"keygen", "-o", filepath.Join(wl.logData, "log"), "localhost/attestlog"}, &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	wl.logVKey = strings.TrimSpace(stdout.String())
+	writeFile(t, wl.logsFile, []byte("log "+wl.logVKey+"\n"))
+	policyText := "log " + wl.logVKey + "\n"
+	for i, name := range names {
+		w := wl.start(t, i, "127.0.0.1:0")
+		policyText += fmt.Sprintf("witness %s %s http://%s/\n", name, w.get("witness vkey:"), w.get("http listening on"))
+	}
+	if len(names) == 1 && quorum == 1 {
+		policyText += "quorum " + names[0] + "\n"
+	} else {
+		policyText += fmt.Sprintf("group q %d %s\nquorum q\n", quorum, strings.Join(names, " "))
+	}
+	writeFile(t, wl.policyFile, []byte(policyText))
+	var err error
+	if wl.policy, err = tiles.ParsePolicy([]byte(policyText)); err != nil {
+		t.Fatal(err)
+	}
+	return wl
+}
+
+// start starts (or restarts) witness i listening on addr, and returns it.
+func (wl *witnessedLog) start(t *testing.T, i int, addr string) *proc {
+	t.Helper()
+	wl.witnesses[i] = startProc(t, []string{"witness vkey:", "http listening on"}, "witness", "--data", filepath.Join(wl.dir, wl.names[i]),
+		"--http", addr, "--name", wl.names[i]+".example", "--logs", wl.logsFile)
+	return wl.witnesses[i]
+}
+
 // TestProcessesWitnessQuorum runs one log and three witnesses as separate
 // processes on loopback, with a quorum of 2 of 3.
 func TestProcessesWitnessQuorum(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	dir := t.TempDir()
-	logData := filepath.Join(dir, "log")
-	os.MkdirAll(logData, 0o700)
-	var stdout strings.Builder
-	if err := run(context.Background(), []string{"keygen", "-o", filepath.Join(logData, "log"), "localhost/attestlog"}, &stdout, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	logVKey := strings.TrimSpace(stdout.String())
-	logsFile := filepath.Join(dir, "logs")
-	os.WriteFile(logsFile, []byte("log "+logVKey+"\n"), 0o644)
-
-	type wit struct {
-		p          *proc
-		data, addr string
-	}
-	ws := make([]*wit, 3)
-	startWitness := func(i int, addr string) {
-		w := ws[i]
-		w.p = startProc(t, []string{"witness vkey:", "http listening on"}, "witness", "--data", w.data, "--http", addr,
-			"--name", fmt.Sprintf("w%d.example", i), "--logs", logsFile)
-		w.addr = w.p.get("http listening on")
-	}
-	policyText := "log " + logVKey + "\n"
-	for i := range ws {
-		ws[i] = &wit{data: filepath.Join(dir, fmt.Sprintf("w%d", i))}
-		startWitness(i, "127.0.0.1:0")
-		policyText += fmt.Sprintf("witness w%d %s http://%s/\n", i, ws[i].p.get("witness vkey:"), ws[i].addr)
-	}
-	policyText += "group q 2 w0 w1 w2\nquorum q\n"
-	policyFile := filepath.Join(dir, "policy")
-	os.WriteFile(policyFile, []byte(policyText), 0o644)
-	policy, err := tiles.ParsePolicy([]byte(policyText))
-	if err != nil {
-		t.Fatal(err)
-	}
-
+	wl := newWitnessedLog(t, 2, "w0", "w1", "w2")
+	logData, policyFile, policy := wl.logData, wl.policyFile, wl.policy
 	lp := startProc(t, []string{"http listening on", "grpc listening on"}, "serve", "--data", logData,
 		"--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--policy", policyFile)
 	conn, err := grpc.NewClient(lp.get("grpc listening on"), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -232,18 +249,19 @@ func TestProcessesWitnessQuorum(t *testing.T) {
 	add(10)
 	waitFor(t, "size 10 is published with a quorum", published(10))
 
-	ws[2].p.stop()
+	wl.witnesses[2].stop()
 	add(10)
 	waitFor(t, "size 20 is published with one witness stopped", published(20))
 
-	ws[1].p.stop()
+	w1 := wl.witnesses[1].get("http listening on")
+	wl.witnesses[1].stop()
 	add(10)                     // appends succeed without witnesses
 	time.Sleep(3 * time.Second) // several witnessing rounds, which must not publish
 	if vc := publishedCheckpoint(t, httpAddr, policy); vc.Size != 20 {
 		t.Fatalf("published size %d with two of three witnesses stopped, want 20", vc.Size)
 	}
 
-	startWitness(1, ws[1].addr) // the same witness, state and address
+	wl.start(t, 1, w1) // the same witness, state and address
 	waitFor(t, "size 30 is published once a second witness is back", published(30))
 	if vc := publishedCheckpoint(t, httpAddr, policy); len(vc.Cosigners) < 2 {
 		t.Fatalf("published with %d cosignatures", len(vc.Cosigners))

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
-	"github.com/attestlog/attestlog/tiles"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -31,30 +30,11 @@ func TestProcessesRestoredStore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	dir := t.TempDir()
-	logData := filepath.Join(dir, "log")
-	os.MkdirAll(logData, 0o700)
-	var stdout strings.Builder
-	if err := run(context.Background(), []string{"keygen", "-o", filepath.Join(logData, "log"), "localhost/attestlog"}, &stdout, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	logVKey := strings.TrimSpace(stdout.String())
-	logsFile := filepath.Join(dir, "logs")
-	os.WriteFile(logsFile, []byte("log "+logVKey+"\n"), 0o644)
-	policyText := "log " + logVKey + "\n"
+	wl := newWitnessedLog(t, 2, "w0", "w1", "w2")
+	dir, logData, policyFile, policy := wl.dir, wl.logData, wl.policyFile, wl.policy
 	var witnessAddrs []string
-	for i := range 3 {
-		w := startProc(t, []string{"witness vkey:", "http listening on"}, "witness", "--data", filepath.Join(dir, fmt.Sprintf("w%d", i)),
-			"--http", "127.0.0.1:0", "--name", fmt.Sprintf("w%d.example", i), "--logs", logsFile)
+	for _, w := range wl.witnesses {
 		witnessAddrs = append(witnessAddrs, w.get("http listening on"))
-		policyText += fmt.Sprintf("witness w%d %s http://%s/\n", i, w.get("witness vkey:"), w.get("http listening on"))
-	}
-	policyText += "group q 2 w0 w1 w2\nquorum q\n"
-	policyFile := filepath.Join(dir, "policy")
-	os.WriteFile(policyFile, []byte(policyText), 0o644)
-	policy, err := tiles.ParsePolicy([]byte(policyText))
-	if err != nil {
-		t.Fatal(err)
 	}
 	envs, err := signedClaims(3, 4)
 	if err != nil {

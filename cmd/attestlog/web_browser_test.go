@@ -16,7 +16,6 @@ import (
 
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
-	"github.com/attestlog/attestlog/tiles"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"golang.org/x/mod/sumdb/note"
@@ -139,25 +138,8 @@ func webHostileStatement(t *testing.T) []byte {
 // and the hostile claim's markup stays text and runs nothing.
 func TestWebPagesInBrowser(t *testing.T) {
 	ctx := newBrowser(t)
-	dir := t.TempDir()
-	logData := filepath.Join(dir, "log")
-	os.MkdirAll(logData, 0o700)
-	var stdout strings.Builder
-	if err := run(context.Background(), []string{"keygen", "-o", filepath.Join(logData, "log"), "localhost/attestlog"}, &stdout, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	logVKey := strings.TrimSpace(stdout.String())
-	logsFile := filepath.Join(dir, "logs")
-	writeFile(t, logsFile, []byte("log "+logVKey+"\n"))
-	wp := startProc(t, []string{"witness vkey:", "http listening on"}, "witness", "--data", filepath.Join(dir, "w1"), "--http", "127.0.0.1:0",
-		"--name", "w1.example", "--logs", logsFile)
-	policyText := fmt.Sprintf("log %s\nwitness w1 %s http://%s/\nquorum w1\n", logVKey, wp.get("witness vkey:"), wp.get("http listening on"))
-	policyFile := filepath.Join(dir, "policy")
-	writeFile(t, policyFile, []byte(policyText))
-	policy, err := tiles.ParsePolicy([]byte(policyText))
-	if err != nil {
-		t.Fatal(err)
-	}
+	wl := newWitnessedLog(t, 1, "w1")
+	logData, logVKey, policyFile, policy, wp := wl.logData, wl.logVKey, wl.policyFile, wl.policy, wl.witnesses[0]
 	lp := startProc(t, []string{"http listening on", "grpc listening on"}, "serve", "--data", logData,
 		"--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--policy", policyFile)
 	httpAddr := lp.get("http listening on")
