@@ -8,8 +8,8 @@
 //
 // It is the body of "attestlog demo". The command passes in a [Runner] that
 // runs its own subcommands (keygen, serve, witness, attest, submit,
-// evidence), so that the demo drives the code a user runs. The story is in
-// [steps]; each step checks what it shows and fails rather than tell
+// evidence), so that the demo drives the code a user runs. The story is a
+// table of steps; each step checks what it shows and fails rather than tell
 // something that did not happen.
 //
 // Run may be called concurrently: each run has its own directory, and its
