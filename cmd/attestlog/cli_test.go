@@ -518,47 +518,6 @@ func TestClientUsage(t *testing.T) {
 	}
 }
 
-func TestFirstDifference(t *testing.T) {
-	big := bytes.Repeat([]byte{7}, 200_000)
-	changed := bytes.Clone(big)
-	changed[70_000] = 8
-	for _, tt := range []struct {
-		name      string
-		a, b      []byte
-		wantOff   int64
-		wantEqual bool
-	}{
-		{"both empty", nil, nil, 0, true},
-		{"equal", big, big, 200_000, true},
-		{"first byte", []byte("a"), []byte("b"), 0, false},
-		{"past a buffer", big, changed, 70_000, false},
-		{"prefix", big[:100_000], big, 100_000, false},
-		{"empty prefix", nil, []byte("x"), 0, false},
-		{"longer first", big, big[:65536], 65536, false},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			off, equal, err := firstDifference(bytes.NewReader(tt.a), bytes.NewReader(tt.b))
-			if err != nil || off != tt.wantOff || equal != tt.wantEqual {
-				t.Errorf("firstDifference = %d, %v, %v, want %d, %v", off, equal, err, tt.wantOff, tt.wantEqual)
-			}
-		})
-	}
-}
-
-func TestCompareFilesPrefix(t *testing.T) {
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	writeFile(t, a, []byte("hello world"))
-	writeFile(t, b, []byte("hello"))
-	var out bytes.Buffer
-	if err := compareFiles(a, b, &out); err != nil {
-		t.Fatal(err)
-	}
-	if want := fmt.Sprintf("%s: 11 bytes\n%s: 5 bytes\n%s is a prefix of %s\n", a, b, b, a); out.String() != want {
-		t.Errorf("compareFiles printed %q, want %q", out.String(), want)
-	}
-}
-
 func TestCheckMismatchClaims(t *testing.T) {
 	d1, d2 := sha256Hex([]byte("1")), sha256Hex([]byte("2"))
 	c := func(d, platform string) *claim.Claim {

@@ -10,12 +10,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/attestlog/attestlog/client/bindiff"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"google.golang.org/grpc/codes"
@@ -340,85 +340,13 @@ func receiveArtifact(st pb.LogService_GetArtifactClient, first *pb.GetArtifactRe
 // diffBinaries compares two binaries: with diffoscope if it is in PATH,
 // streaming its report, else by size and first differing byte.
 func diffBinaries(ctx context.Context, a, b string, stdout, stderr io.Writer) error {
-	if p, err := exec.LookPath("diffoscope"); err == nil {
-		cmd := exec.CommandContext(ctx, p, a, b)
-		cmd.Stdout, cmd.Stderr = stdout, stderr
-		err := cmd.Run()
-		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && ee.ExitCode() == 1 {
-			return nil // diffoscope exits 1 when the files differ
-		}
-		if err != nil {
-			return fmt.Errorf("diffoscope: %w", err)
-		}
-		return nil
+	if err := bindiff.Diffoscope(ctx, a, b, stdout, stderr); !errors.Is(err, bindiff.ErrNoDiffoscope) {
+		return err
 	}
-	return compareFiles(a, b, stdout)
-}
-
-// compareFiles prints the sizes of two files and where they first differ.
-func compareFiles(a, b string, w io.Writer) error {
-	fa, err := os.Open(a)
+	c, err := bindiff.CompareFiles(a, b)
 	if err != nil {
 		return err
 	}
-	defer fa.Close()
-	fb, err := os.Open(b)
-	if err != nil {
-		return err
-	}
-	defer fb.Close()
-	off, equal, err := firstDifference(fa, fb)
-	if err != nil {
-		return fmt.Errorf("comparing %s and %s: %w", a, b, err)
-	}
-	sa, err := fa.Seek(0, io.SeekEnd)
-	if err != nil {
-		return err
-	}
-	sb, err := fb.Seek(0, io.SeekEnd)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "%s: %d bytes\n%s: %d bytes\n", termSafe(a), sa, termSafe(b), sb)
-	switch {
-	case equal:
-		fmt.Fprintln(w, "the files are identical")
-	case off == min(sa, sb) && sa < sb:
-		fmt.Fprintf(w, "%s is a prefix of %s\n", termSafe(a), termSafe(b))
-	case off == min(sa, sb) && sb < sa:
-		fmt.Fprintf(w, "%s is a prefix of %s\n", termSafe(b), termSafe(a))
-	default:
-		fmt.Fprintf(w, "first difference at byte offset %d (%#x)\n", off, off)
-	}
+	fmt.Fprint(stdout, c.Describe(termSafe(a), termSafe(b)))
 	return nil
-}
-
-// firstDifference returns the offset of the first byte where a and b
-// differ, which is the length of the shorter if it is a prefix of the
-// other, or equal if they are the same.
-func firstDifference(a, b io.Reader) (off int64, equal bool, err error) {
-	ba, bb := make([]byte, 64<<10), make([]byte, 64<<10)
-	for {
-		na, err := io.ReadFull(a, ba)
-		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-			return 0, false, err
-		}
-		nb, err := io.ReadFull(b, bb)
-		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-			return 0, false, err
-		}
-		n := min(na, nb)
-		for i := range n {
-			if ba[i] != bb[i] {
-				return off + int64(i), false, nil
-			}
-		}
-		off += int64(n)
-		if na != nb {
-			return off, false, nil
-		}
-		if na < len(ba) {
-			return off, true, nil
-		}
-	}
 }
