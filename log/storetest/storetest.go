@@ -131,7 +131,7 @@ func fill(t *testing.T, s log.Store) *chain {
 	b.Tiles[log.TileID{Level: 0, N: 0}] = bytes.Repeat([]byte{1}, 7*32)
 	b.Index = []log.IndexWrite{
 		{Space: "a", Key: []byte("k2"), Value: []byte("first")},
-		{Space: "a", Key: []byte("k2"), Value: []byte("v2")}, // the later write in a batch wins
+		{Space: "a", Key: []byte("k2"), Value: []byte("v2")},  // the later write in a batch wins
 		{Space: "a", Key: []byte("k1"), Value: []byte("v1'")}, // and a later batch
 		{Space: "a", Key: []byte("k3"), Value: []byte{}},
 	}
