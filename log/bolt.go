@@ -3,7 +3,6 @@ package log
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -185,10 +184,6 @@ func recoverCorrupt(err *error, panicOnFault bool) {
 	}
 }
 
-// errStaleBatch means a batch did not start at the stored tree size: a bug in
-// the sequencer or a second writer.
-var errStaleBatch = errors.New("log: batch does not start at the stored tree size")
-
 // Commit implements [Store].
 func (s *BoltStore) Commit(batch *Batch) (err error) {
 	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
@@ -199,7 +194,13 @@ func (s *BoltStore) Commit(batch *Batch) (err error) {
 			size = int64(binary.BigEndian.Uint64(v))
 		}
 		if size != batch.Start {
-			return fmt.Errorf("%w: batch starts at %d, store has %d entries", errStaleBatch, batch.Start, size)
+			return fmt.Errorf("%w: batch starts at %d, store has %d entries", ErrStaleBatch, batch.Start, size)
+		}
+		// A root record of another size was left by an attestlog that did
+		// not keep roots; only the size can be compared then.
+		if v := meta.Get(keyRoot); len(v) == 8+tlog.HashSize && int64(binary.BigEndian.Uint64(v)) == size &&
+			!bytes.Equal(v[8:], batch.PrevRoot[:]) {
+			return fmt.Errorf("%w: batch extends a tree of size %d with root %v, the store's has root %x", ErrStaleBatch, size, batch.PrevRoot, v[8:])
 		}
 		entries, dedup, tileBucket := tx.Bucket(bucketEntries), tx.Bucket(bucketDedup), tx.Bucket(bucketTiles)
 		entries.FillPercent = 1
@@ -230,7 +231,11 @@ func (s *BoltStore) Commit(batch *Batch) (err error) {
 		if err := meta.Put(keyCheckpoint, batch.Checkpoint); err != nil {
 			return fmt.Errorf("storing checkpoint: %w", err)
 		}
-		return meta.Put(keySize, indexKey(batch.Start+int64(len(batch.Entries))))
+		newSize := indexKey(batch.Start + int64(len(batch.Entries)))
+		if err := meta.Put(keyRoot, append(bytes.Clone(newSize), batch.Root[:]...)); err != nil {
+			return fmt.Errorf("storing root: %w", err)
+		}
+		return meta.Put(keySize, newSize)
 	})
 }
 

@@ -227,7 +227,8 @@ func (l *Log) wait(ctx context.Context, p *pending) error {
 // until the witnessing loop's first round has confirmed the store, and
 // fails every entry with the [*RolledBackError] once the store is shown
 // rolled back. It returns nil when ctx is done, or an error if the store
-// failed and the tree could not be reloaded from it.
+// failed and the tree could not be reloaded from it, or refused a batch
+// with [ErrStaleBatch] (another writer, or a store replaced under it).
 func (l *Log) Run(ctx context.Context) error {
 	defer close(l.stopped)
 	if l.witnessing != nil {
@@ -267,6 +268,11 @@ func (l *Log) Run(ctx context.Context) error {
 		}
 		if err := l.sequence(batch); err != nil {
 			l.log.ErrorContext(ctx, "sequencing batch", slog.Int("entries", len(batch)), slog.Any("err", err))
+			if errors.Is(err, ErrStaleBatch) {
+				// Another writer extended the store, or it was replaced by an
+				// older copy: going on would sign a second tree.
+				return fmt.Errorf("log: stopping: %w", err)
+			}
 			if err := l.reload(); err != nil {
 				return err
 			}
@@ -348,6 +354,10 @@ func (l *Log) confirmDuplicates(hashes []tlog.Hash, existing []int64) error {
 // transaction. With no entries it stores the checkpoint of the current tree.
 func (l *Log) commit(entries []NewEntry, hashes []tlog.Hash, batch []*pending) error {
 	start := l.tree.size
+	prev, err := l.tree.root()
+	if err != nil {
+		return err
+	}
 	changed, err := l.tree.appendLeaves(hashes)
 	if err != nil {
 		return err
@@ -372,7 +382,7 @@ func (l *Log) commit(entries []NewEntry, hashes []tlog.Hash, batch []*pending) e
 	for i, e := range entries {
 		raw[i] = e.Bytes
 	}
-	err = l.store.Commit(&Batch{Start: start, Entries: raw, Hashes: hashes, Tiles: changed, Checkpoint: msg, Index: index})
+	err = l.store.Commit(&Batch{Start: start, PrevRoot: prev, Root: root, Entries: raw, Hashes: hashes, Tiles: changed, Checkpoint: msg, Index: index})
 	if err != nil {
 		return fmt.Errorf("%w: committing entries [%d, %d): %w", ErrStorage, start, l.tree.size, err)
 	}

@@ -15,6 +15,8 @@ import (
 //
 //	meta     "checkpoint" -> latest signed checkpoint note
 //	         "size"       -> tree size of that checkpoint, uint64 big-endian
+//	         "root"       -> tree size (uint64 big-endian) || root hash, written
+//	                         with "size"; Commit compares a batch's PrevRoot with it
 //	         "witnessed"  -> latest checkpoint note with a witness quorum
 //	         "schema"     -> layout version, uint64 big-endian (schemaVersion)
 //	entries  uint64 big-endian index -> entry bytes
@@ -40,6 +42,7 @@ var (
 
 	keyCheckpoint = []byte("checkpoint")
 	keySize       = []byte("size")
+	keyRoot       = []byte("root")
 	keyWitnessed  = []byte("witnessed")
 	keySchema     = []byte("schema")
 )

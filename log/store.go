@@ -9,6 +9,13 @@ import (
 // ErrNotFound is returned by a [Store] for a tile or entry it does not hold.
 var ErrNotFound = errors.New("log: not found")
 
+// ErrStaleBatch is returned by [Store.Commit] for a batch that does not
+// extend the stored tree: its Start is not the stored tree size, or its
+// PrevRoot not the stored root. The writer's view of the tree is stale
+// (another writer committed, or the store was restored from an older copy);
+// [Log.Run] stops on it rather than overwrite what the store holds.
+var ErrStaleBatch = errors.New("log: batch does not extend the stored tree")
+
 // A TileID names a hash tile by level and index. The entries of the tree are
 // stored one by one, not as tiles.
 type TileID struct {
@@ -22,6 +29,11 @@ type Batch struct {
 	// Start is the index of Entries[0]; it equals the tree size of the
 	// checkpoint before this batch.
 	Start int64
+	// PrevRoot is the root hash of the tree of size Start that the batch
+	// extends, and Root that of the tree of size Start+len(Entries), which
+	// Checkpoint signs. A Store keeps Root beside the tree size and compares
+	// (Start, PrevRoot) with them in Commit: a compare-and-swap.
+	PrevRoot, Root tlog.Hash
 	// Entries are the new entries, in index order.
 	Entries [][]byte
 	// Hashes are the leaf hashes of Entries, for the deduplication index.
@@ -79,7 +91,10 @@ type Store interface {
 	SetWitnessed(note []byte) error
 	// Commit stores b atomically and durably: when it returns nil, all of b
 	// survives a crash; when it returns an error, none of b is stored.
-	// Implementations MUST refuse a batch whose Start is not the stored tree size.
+	// Implementations MUST refuse, with an error wrapping [ErrStaleBatch],
+	// a batch whose Start is not the stored tree size, or whose PrevRoot is
+	// not the stored root (a store that never stored a root, being new or of
+	// an older layout, compares the size only). An empty index key is an error.
 	Commit(b *Batch) error
 	// Close releases the store. It must not be called concurrently with other methods.
 	Close() error

@@ -46,7 +46,10 @@ type faultRecord struct {
 // in the archive and verifies, every checkpoint a receipt carried is
 // consistent with the restarted log's, and the invariant checker passes
 // over HTTP. Three kills by default; ATTESTLOG_FAULT_ITERATIONS for more.
-func TestFaultKillLog(t *testing.T) {
+func TestFaultKillLog(t *testing.T) { faultKillLog(t) }
+
+// faultKillLog is TestFaultKillLog, with extra flags for every serve.
+func faultKillLog(t *testing.T, extra ...string) {
 	if testing.Short() {
 		t.Skip("kills processes")
 	}
@@ -58,8 +61,8 @@ func TestFaultKillLog(t *testing.T) {
 	rng := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	total := &faultRecord{claims: map[int64][]byte{}, uploads: map[string][]byte{}, checkpoints: map[string]bool{}}
 	for i := range iterations {
-		p := startProc(t, []string{"log vkey:", "http listening on", "grpc listening on"}, "serve", "--data", data,
-			"--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--log-level", "error")
+		p := startProc(t, []string{"log vkey:", "http listening on", "grpc listening on"}, append([]string{"serve", "--data", data,
+			"--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--log-level", "error"}, extra...)...)
 		verifier, err := note.NewVerifier(p.get("log vkey:"))
 		if err != nil {
 			t.Fatal(err)
@@ -95,7 +98,7 @@ func TestFaultKillLog(t *testing.T) {
 		}
 		total.mu.Unlock()
 	}
-	p := startProc(t, []string{"log vkey:", "http listening on", "grpc listening on"}, "serve", "--data", data, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0")
+	p := startProc(t, []string{"log vkey:", "http listening on", "grpc listening on"}, append([]string{"serve", "--data", data, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0"}, extra...)...)
 	verifier, _ := note.NewVerifier(p.get("log vkey:"))
 	conn, err := grpc.NewClient(p.get("grpc listening on"), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

@@ -15,10 +15,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/archive"
+	"github.com/attestlog/attestlog/log/pgstore"
 	"github.com/attestlog/attestlog/log/web"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/attestlog/attestlog/tiles"
@@ -37,6 +39,7 @@ const shutdownTimeout = 10 * time.Second
 // serveConfig is the command line of serve.
 type serveConfig struct {
 	data     string
+	store    string // URL of a PostgreSQL database for the log's state; empty: log.db in data
 	httpAddr string
 	grpcAddr string
 	origin   string
@@ -63,6 +66,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	flags := flag.NewFlagSet("serve", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	flags.StringVar(&c.data, "data", envOr("ATTESTLOG_DATA", "./attestlog-data"), "state `dir`ectory: log.key, log.vkey, log.db (env ATTESTLOG_DATA)")
+	flags.StringVar(&c.store, "store", envOr("ATTESTLOG_STORE", ""), "postgres://user:password@host:port/database `URL` of the PostgreSQL database holding the log's state; default the bbolt file log.db in --data (env ATTESTLOG_STORE)")
 	flags.StringVar(&c.httpAddr, "http", envOr("ATTESTLOG_HTTP", "127.0.0.1:7380"), "HTTP listen `addr`ess (env ATTESTLOG_HTTP)")
 	flags.StringVar(&c.grpcAddr, "grpc", envOr("ATTESTLOG_GRPC", "127.0.0.1:7381"), "gRPC listen `addr`ess (env ATTESTLOG_GRPC)")
 	flags.StringVar(&c.origin, "origin", envOr("ATTESTLOG_ORIGIN", "localhost/attestlog"), "checkpoint `origin` and signing key name (env ATTESTLOG_ORIGIN)")
@@ -82,6 +86,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if flags.NArg() > 0 {
 		return c, usageErrorf("serve: unexpected argument %q", flags.Arg(0))
+	}
+	if c.store != "" && !strings.HasPrefix(c.store, "postgres://") && !strings.HasPrefix(c.store, "postgresql://") {
+		return c, usageErrorf("serve: --store %s: not a postgres:// URL", pgstore.Redact(c.store))
 	}
 	if err := c.level.UnmarshalText([]byte(*level)); err != nil {
 		return c, usageErrorf("serve: --log-level: %v", err)
@@ -144,7 +151,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	if err := checkPolicyLogKey(c.policy, in.policy, vkey); err != nil {
 		return err
 	}
-	store, err := log.OpenBolt(dbPath)
+	store, err := openStore(ctx, c, dbPath, vkey, logger)
 	if err != nil {
 		return err
 	}
@@ -178,7 +185,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		slog.String("http_addr", lns.http.Addr().String()),
 		slog.String("grpc_addr", lns.grpc.Addr().String()),
 		slog.Bool("tls", in.tls != nil),
-		slog.String("data", c.data))
+		slog.String("data", c.data),
+		slog.String("store", storeName(c, dbPath)))
 
 	httpSrv := newHTTPServer(l, pages, logger)
 	httpSrv.TLSConfig = in.tls
@@ -192,6 +200,30 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	err = g.Wait()
 	logger.InfoContext(ctx, "stopped", slog.Int64("tree_size", l.Checkpoint().Size))
 	return err
+}
+
+// openStore opens the log's state: the PostgreSQL database of --store, or
+// else the bbolt file at dbPath.
+func openStore(ctx context.Context, c serveConfig, dbPath, vkey string, logger *slog.Logger) (log.Store, error) {
+	if _, err := os.Stat(dbPath); c.store != "" && err == nil {
+		return nil, fmt.Errorf("%s holds a log on bbolt, and --store names a PostgreSQL database: the key in %s must sign one tree only; use a data directory without %s with --store, or drop --store", dbPath, c.data, dbFile)
+	}
+	if c.store != "" {
+		return pgstore.Open(ctx, pgstore.Config{URL: c.store, Origin: c.origin, VKey: vkey, Logger: logger})
+	}
+	s, err := log.OpenBolt(dbPath)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// storeName names the log's store for logs, without a password.
+func storeName(c serveConfig, dbPath string) string {
+	if c.store != "" {
+		return pgstore.Redact(c.store)
+	}
+	return dbPath
 }
 
 // serveInputs is what serve reads from files other than its data directory.

@@ -1,0 +1,471 @@
+package pgstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/attestlog/attestlog/log"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+const (
+	// DefaultTimeout is the default bound on one call of a Store.
+	DefaultTimeout = time.Minute
+	// DefaultConnectTimeout is the default bound on connecting at Open.
+	DefaultConnectTimeout = 10 * time.Second
+	// DefaultMaxConns is the default size of the connection pool, unless
+	// the URL sets pool_max_conns.
+	DefaultMaxConns = 16
+)
+
+// Config configures a [Store]. URL, Origin and VKey are required; every
+// other zero value means the documented default.
+type Config struct {
+	// URL is the database's postgres:// (or postgresql://) URL, with the
+	// parameters of libpq and pgxpool, e.g.
+	// "postgres://attestlog:secret@db.example:5432/attestlog?sslmode=verify-full".
+	URL string
+	// Origin and VKey name the log: a new database records them, an
+	// existing one must hold the same (see [ErrOtherLog]).
+	Origin, VKey string
+	// Timeout bounds each call; default DefaultTimeout.
+	Timeout time.Duration
+	// ConnectTimeout bounds connecting at Open; default DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// Logger receives warnings about the server's settings; nil discards them.
+	Logger *slog.Logger
+}
+
+// A Store is a [log.Store] in a PostgreSQL database. It is safe for
+// concurrent use.
+type Store struct {
+	pool    *pgxpool.Pool
+	timeout time.Duration
+	// forceSync is set when the server's default synchronous_commit is off,
+	// which would make Commit return before its batch is durable.
+	forceSync bool
+}
+
+var _ log.Store = (*Store)(nil)
+
+// Open connects to the database at cfg.URL, creates the log's tables if
+// the database has none, and checks that it holds the log cfg names. An
+// unreachable database fails with an error naming the URL (without its
+// password) and what to check.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.Origin == "" || cfg.VKey == "" {
+		return nil, errors.New("pgstore: config: origin and verifier key are required")
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	where := Redact(cfg.URL)
+	pc, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: parsing the PostgreSQL URL %s: %w", where, err)
+	}
+	if !strings.Contains(cfg.URL, "pool_max_conns") {
+		pc.MaxConns = DefaultMaxConns
+	}
+	pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout+cfg.Timeout)
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: opening PostgreSQL at %s: %w", where, err)
+	}
+	s := &Store{pool: pool, timeout: cfg.Timeout}
+	if err := s.open(ctx, cfg, where); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) open(ctx context.Context, cfg Config, where string) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("pgstore: connecting to PostgreSQL at %s: %w (check that the server runs and listens there, that its pg_hba.conf admits this host, and the user, password and database name in the URL)", where, err)
+	}
+	var fsync, syncCommit string
+	if err := s.pool.QueryRow(ctx, `SELECT current_setting('fsync'), current_setting('synchronous_commit')`).Scan(&fsync, &syncCommit); err != nil {
+		return fmt.Errorf("pgstore: reading the settings of PostgreSQL at %s: %w", where, err)
+	}
+	if fsync != "on" {
+		cfg.Logger.WarnContext(ctx, "PostgreSQL runs with fsync off: a crash of its machine can lose acknowledged entries", slog.String("store", where))
+	}
+	s.forceSync = syncCommit == "off"
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return initSchema(ctx, tx, cfg.Origin, cfg.VKey, tlog.Hash(rfc6962.DefaultHasher.EmptyRoot()))
+	})
+	if err != nil {
+		return fmt.Errorf("pgstore: %s: %w", where, err)
+	}
+	return nil
+}
+
+// Redact returns the PostgreSQL URL u without its password, for messages.
+func Redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(a PostgreSQL URL that does not parse)"
+	}
+	if p.User != nil {
+		p.User = url.User(p.User.Username())
+	}
+	q := p.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") {
+			q.Set(k, "xxxxx")
+		}
+	}
+	p.RawQuery = q.Encode()
+	return p.String()
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+func (s *Store) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), s.timeout)
+}
+
+// Checkpoint implements [log.Store].
+func (s *Store) Checkpoint() ([]byte, error) { return s.metaNote("checkpoint") }
+
+// Witnessed implements [log.Store].
+func (s *Store) Witnessed() ([]byte, error) { return s.metaNote("witnessed") }
+
+func (s *Store) metaNote(column string) ([]byte, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	var n []byte
+	if err := s.pool.QueryRow(ctx, `SELECT `+column+` FROM attestlog_meta`).Scan(&n); err != nil {
+		return nil, fmt.Errorf("pgstore: reading the %s: %w", column, err)
+	}
+	return n, nil
+}
+
+// SetWitnessed implements [log.Store].
+func (s *Store) SetWitnessed(note []byte) error {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	if _, err := s.pool.Exec(ctx, `UPDATE attestlog_meta SET witnessed = $1`, nonNil(note)); err != nil {
+		return fmt.Errorf("pgstore: storing the witnessed checkpoint: %w", err)
+	}
+	return nil
+}
+
+// Tiles implements [log.Store].
+func (s *Store) Tiles(ids []log.TileID) ([][]byte, error) {
+	out := make([][]byte, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	levels, ns := make([]int16, len(ids)), make([]int64, len(ids))
+	for i, id := range ids {
+		levels[i], ns[i] = int16(id.Level), id.N
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT q.i, t.data
+		FROM unnest($1::smallint[], $2::bigint[]) WITH ORDINALITY AS q(level, n, i)
+		JOIN attestlog_tiles t ON t.level = q.level AND t.n = q.n`, levels, ns)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: reading tiles: %w", err)
+	}
+	var i int64
+	var data []byte
+	_, err = pgx.ForEachRow(rows, []any{&i, &data}, func() error {
+		out[i-1] = data
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: reading tiles: %w", err)
+	}
+	return out, nil
+}
+
+// Entries implements [log.Store].
+func (s *Store) Entries(start int64, n int) ([][]byte, error) {
+	out := make([][]byte, 0, max(n, 0))
+	if n <= 0 {
+		return out, nil
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT idx, data FROM attestlog_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx`, start, start+int64(n))
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: reading entries: %w", err)
+	}
+	var idx int64
+	var data []byte
+	want := start
+	_, err = pgx.ForEachRow(rows, []any{&idx, &data}, func() error {
+		if idx == want {
+			out = append(out, data)
+			want++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: reading entries: %w", err)
+	}
+	if len(out) < n {
+		return nil, fmt.Errorf("entry %d: %w", want, log.ErrNotFound)
+	}
+	return out, nil
+}
+
+// Lookup implements [log.Store].
+func (s *Store) Lookup(hashes []tlog.Hash) ([]int64, error) {
+	out := make([]int64, len(hashes))
+	pos := make(map[tlog.Hash][]int, len(hashes))
+	keys := make([][]byte, len(hashes))
+	for i := range hashes {
+		out[i] = -1
+		pos[hashes[i]] = append(pos[hashes[i]], i)
+		keys[i] = hashes[i][:]
+	}
+	if len(hashes) == 0 {
+		return out, nil
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT hash, idx FROM attestlog_dedup WHERE hash = ANY($1::bytea[])`, keys)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: reading the dedup index: %w", err)
+	}
+	var h []byte
+	var idx int64
+	_, err = pgx.ForEachRow(rows, []any{&h, &idx}, func() error {
+		if len(h) != tlog.HashSize {
+			return fmt.Errorf("%w: dedup record with a hash of %d bytes", log.ErrCorrupt, len(h))
+		}
+		for _, i := range pos[tlog.Hash(h)] {
+			out[i] = idx
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: reading the dedup index: %w", err)
+	}
+	return out, nil
+}
+
+// IndexGet implements [log.Store].
+func (s *Store) IndexGet(space string, key []byte) ([]byte, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	var v []byte
+	err := s.pool.QueryRow(ctx, `SELECT value FROM attestlog_index WHERE space = $1 AND key = $2`, space, nonNil(key)).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: reading index %s: %w", space, err)
+	}
+	return v, nil
+}
+
+// IndexScan implements [log.Store]. The scan is one statement, so one
+// view; fn runs as rows arrive, and rows after it returns false are still
+// read from the connection (not decoded), which costs little for the
+// narrow prefixes the log scans.
+func (s *Store) IndexScan(space string, prefix []byte, fn func(key, value []byte) bool) error {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	q := `SELECT key, value FROM attestlog_index WHERE space = $1 AND key >= $2 ORDER BY key`
+	args := []any{space, nonNil(prefix)}
+	if end := prefixEnd(prefix); end != nil {
+		q = `SELECT key, value FROM attestlog_index WHERE space = $1 AND key >= $2 AND key < $3 ORDER BY key`
+		args = append(args, end)
+	}
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("pgstore: scanning index %s: %w", space, err)
+	}
+	defer rows.Close()
+	var k, v []byte
+	for rows.Next() {
+		if err := rows.Scan(&k, &v); err != nil {
+			return fmt.Errorf("pgstore: scanning index %s: %w", space, err)
+		}
+		if !fn(k, v) {
+			break
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("pgstore: scanning index %s: %w", space, err)
+	}
+	return nil
+}
+
+// prefixEnd returns the least key greater than every key with the prefix
+// p, or nil if there is none (p is empty or all 0xff).
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+// Commit implements [log.Store]. Its first statement swaps the stored
+// (tree size, root) for the batch's new one, and only if it was (Start,
+// PrevRoot), which also locks the row against a concurrent Commit until
+// this one ends. As with any database, an error reported by the final
+// COMMIT (a connection lost at that moment) leaves it unknown whether the
+// batch was stored; [log.Log] reloads its tree from the store after any
+// failed commit, which covers both outcomes.
+func (s *Store) Commit(b *log.Batch) error {
+	writes, err := lastWrites(b.Index)
+	if err != nil {
+		return err
+	}
+	if len(b.Hashes) != len(b.Entries) {
+		return fmt.Errorf("pgstore: batch of %d entries with %d hashes", len(b.Entries), len(b.Hashes))
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if s.forceSync {
+			if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = on`); err != nil {
+				return err
+			}
+		}
+		size := b.Start + int64(len(b.Entries))
+		tag, err := tx.Exec(ctx, `UPDATE attestlog_meta SET tree_size = $1, root = $2, checkpoint = $3 WHERE tree_size = $4 AND root = $5`,
+			size, b.Root[:], nonNil(b.Checkpoint), b.Start, b.PrevRoot[:])
+		if err != nil {
+			return fmt.Errorf("storing the checkpoint: %w", err)
+		}
+		if tag.RowsAffected() != 1 {
+			return staleError(ctx, tx, b)
+		}
+		batch := &pgx.Batch{}
+		queueEntries(batch, b)
+		queueTiles(batch, b.Tiles)
+		queueIndex(batch, writes)
+		return tx.SendBatch(ctx, batch).Close()
+	})
+	if err != nil {
+		return fmt.Errorf("pgstore: committing entries [%d, %d): %w", b.Start, b.Start+int64(len(b.Entries)), err)
+	}
+	return nil
+}
+
+// staleError describes why the compare-and-swap of b failed.
+func staleError(ctx context.Context, tx pgx.Tx, b *log.Batch) error {
+	var size int64
+	var root []byte
+	if err := tx.QueryRow(ctx, `SELECT tree_size, root FROM attestlog_meta`).Scan(&size, &root); err != nil {
+		return fmt.Errorf("%w: and reading the stored tree size: %w", log.ErrStaleBatch, err)
+	}
+	if size != b.Start {
+		return fmt.Errorf("%w: batch starts at %d, the database has %d entries (another writer, or a database restored under this one)", log.ErrStaleBatch, b.Start, size)
+	}
+	return fmt.Errorf("%w: batch extends a tree of size %d with root %v, the database's has root %x", log.ErrStaleBatch, size, b.PrevRoot, root)
+}
+
+func queueEntries(batch *pgx.Batch, b *log.Batch) {
+	if len(b.Entries) == 0 {
+		return
+	}
+	idxs := make([]int64, len(b.Entries))
+	data := make([][]byte, len(b.Entries))
+	// A hash twice in one batch keeps its last index, as bbolt's Put does;
+	// one INSERT may not update a row twice.
+	last := make(map[tlog.Hash]int64, len(b.Hashes))
+	for i, e := range b.Entries {
+		idxs[i], data[i] = b.Start+int64(i), nonNil(e)
+		last[b.Hashes[i]] = idxs[i]
+	}
+	hashes := make([][]byte, 0, len(last))
+	hidx := make([]int64, 0, len(last))
+	for i := range b.Hashes {
+		if h := b.Hashes[i]; last[h] == b.Start+int64(i) {
+			hashes, hidx = append(hashes, h[:]), append(hidx, last[h])
+		}
+	}
+	batch.Queue(`INSERT INTO attestlog_entries (idx, data) SELECT * FROM unnest($1::bigint[], $2::bytea[])`, idxs, data)
+	batch.Queue(`INSERT INTO attestlog_dedup (hash, idx) SELECT * FROM unnest($1::bytea[], $2::bigint[])
+		ON CONFLICT (hash) DO UPDATE SET idx = excluded.idx`, hashes, hidx)
+}
+
+func queueTiles(batch *pgx.Batch, tiles map[log.TileID][]byte) {
+	if len(tiles) == 0 {
+		return
+	}
+	levels, ns, data := make([]int16, 0, len(tiles)), make([]int64, 0, len(tiles)), make([][]byte, 0, len(tiles))
+	for id, d := range tiles {
+		levels, ns, data = append(levels, int16(id.Level)), append(ns, id.N), append(data, nonNil(d))
+	}
+	batch.Queue(`INSERT INTO attestlog_tiles (level, n, data) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])
+		ON CONFLICT (level, n) DO UPDATE SET data = excluded.data`, levels, ns, data)
+}
+
+func queueIndex(batch *pgx.Batch, writes []log.IndexWrite) {
+	if len(writes) == 0 {
+		return
+	}
+	spaces, keys, values := make([]string, len(writes)), make([][]byte, len(writes)), make([][]byte, len(writes))
+	for i, w := range writes {
+		spaces[i], keys[i], values[i] = w.Space, w.Key, nonNil(w.Value)
+	}
+	batch.Queue(`INSERT INTO attestlog_index (space, key, value) SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[])
+		ON CONFLICT (space, key) DO UPDATE SET value = excluded.value`, spaces, keys, values)
+}
+
+// lastWrites returns the index writes with only the last write of each
+// (space, key), in order, as bbolt would leave them, and refuses an empty
+// key, which bbolt cannot store.
+func lastWrites(ws []log.IndexWrite) ([]log.IndexWrite, error) {
+	type sk struct{ space, key string }
+	last := make(map[sk]int, len(ws))
+	for i, w := range ws {
+		if len(w.Key) == 0 {
+			return nil, fmt.Errorf("pgstore: index %s: empty key", w.Space)
+		}
+		last[sk{w.Space, string(w.Key)}] = i
+	}
+	if len(last) == len(ws) {
+		return ws, nil
+	}
+	out := make([]log.IndexWrite, 0, len(last))
+	for i, w := range ws {
+		if last[sk{w.Space, string(w.Key)}] == i {
+			out = append(out, w)
+		}
+	}
+	return out, nil
+}
+
+// nonNil returns b, or an empty slice for nil, which pgx would send as NULL.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
