@@ -237,3 +237,46 @@ func TestProveRefusesWrongList(t *testing.T) {
 		}
 	}
 }
+
+func TestParseNode(t *testing.T) {
+	l := Leaf{Key: DigestKey("a"), Count: 2, Last: 7, Head: ListHead([]int64{3, 7})}
+	for _, n := range []Node{{Hash: Hash{1, 2}}, leafNode(l)} {
+		b, _ := n.AppendBinary(nil)
+		if got, err := ParseNode(b); err != nil || got != n {
+			t.Errorf("ParseNode(%x) = %+v, %v; want %+v", b, got, err, n)
+		}
+	}
+	enc := func(l Leaf) []byte { b, _ := leafNode(l).AppendBinary(nil); return b }
+	for _, tc := range []struct {
+		desc string
+		b    []byte
+		want string
+	}{
+		{"empty", nil, "0 bytes"},
+		{"unknown tag", append([]byte{2}, make([]byte, 32)...), "33 bytes starting 0x02"},
+		{"inner node too long", append([]byte{0}, make([]byte, 33)...), "34 bytes"},
+		{"leaf with no index", enc(Leaf{Key: l.Key, Count: 0, Last: 0}), "has count 0"},
+		{"leaf with a negative count", enc(Leaf{Key: l.Key, Count: -1, Last: 0}), "has count -1"},
+		{"leaf with too few indexes for its last", enc(Leaf{Key: l.Key, Count: 3, Last: 1, Head: l.Head}), "has 3 distinct indexes but the last is 1"},
+		{"one index, another head", enc(Leaf{Key: l.Key, Count: 1, Last: 1, Head: l.Head}), "has one index, 1, but another list head"},
+	} {
+		if _, err := ParseNode(tc.b); !errors.Is(err, ErrMalformedNode) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: ParseNode = %v, want ErrMalformedNode containing %q", tc.desc, err, tc.want)
+		}
+	}
+}
+
+func TestPositionBinary(t *testing.T) {
+	k := Key{0xff, 0xff, 0xff}
+	seen := map[string]Position{}
+	for _, p := range []Position{{}, {Depth: 1, Prefix: prefix(k, 1)}, {Depth: 8, Prefix: prefix(k, 8)}, {Depth: 9, Prefix: prefix(k, 9)}, {Depth: 1}, {Depth: 256, Prefix: k}} {
+		b, _ := p.AppendBinary(nil)
+		if q, dup := seen[string(b)]; dup {
+			t.Errorf("positions %s and %s share the storage key %x", p, q, b)
+		}
+		seen[string(b)] = p
+	}
+	if b, _ := (Position{Depth: 9, Prefix: prefix(k, 9)}).AppendBinary(nil); string(b) != "\x00\x09\xff\x80" {
+		t.Errorf("storage key of 9/ff80 = %x, want 0009ff80", b)
+	}
+}
