@@ -49,8 +49,8 @@ var (
 func Prove(s Store, key Key, indexes []int64) (*Proof, error) {
 	p := &Proof{}
 	var pos Position
+	n, ok, err := s.Get(pos)
 	for {
-		n, ok, err := s.Get(pos)
 		if err != nil {
 			return nil, fmt.Errorf("vindex: reading node %s: %w", pos, err)
 		}
@@ -69,20 +69,19 @@ func Prove(s Store, key Key, indexes []int64) (*Proof, error) {
 			}
 			p.Indexes = indexes
 			return p, nil
-		}
-		if pos.Depth == MaxDepth {
+		case pos.Depth == MaxDepth:
 			return nil, fmt.Errorf("vindex: inner node at %s, below which no key can differ: the store is corrupt", pos)
 		}
 		b := key.bit(int(pos.Depth))
-		sib, ok, err := s.Get(pos.child(1 - b))
-		if err != nil {
-			return nil, fmt.Errorf("vindex: reading node %s: %w", pos.child(1-b), err)
-		}
-		if !ok {
-			sib.Hash = EmptyHash
-		}
-		p.Siblings = append(p.Siblings, sib.Hash)
+		p.Siblings = append(p.Siblings, n.Children[1-b])
 		pos = pos.child(b)
+		if n.Children[b] == EmptyHash {
+			ok = false
+			continue
+		}
+		if n, ok, err = s.Get(pos); err == nil && !ok {
+			return nil, fmt.Errorf("vindex: node %s is missing below an inner node: the store is corrupt", pos)
+		}
 	}
 }
 

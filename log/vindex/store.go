@@ -51,18 +51,30 @@ type Leaf struct {
 	Head  Hash  // ListHead of the indexes
 }
 
-// A Node is what a [Store] holds at a position: an inner node with two
-// children, or a leaf, the only key of its subtree. An empty subtree holds
-// no node.
+// A Node is what a [Store] holds at a position: an inner node, with the
+// hashes of its two children, or a leaf, the only key of its subtree. An
+// empty subtree holds no node. A node does not store its own hash: its
+// parent holds it, and [Node.Hash] recomputes it.
 type Node struct {
-	// Hash is the subtree's hash. For a leaf it is the leaf hash of Leaf.
-	Hash Hash
-	// IsLeaf says whether Leaf is set, that is whether the node is a leaf.
+	// IsLeaf says whether the node is a leaf (Leaf is set) or an inner
+	// node (Children are set).
 	IsLeaf bool
 	Leaf   Leaf
+	// Children are the hashes of an inner node's children, on the 0 and the
+	// 1 side of the next key bit; [EmptyHash] for an empty child, which at
+	// most one of them is.
+	Children [2]Hash
 }
 
-func leafNode(l Leaf) Node { return Node{Hash: l.hash(), IsLeaf: true, Leaf: l} }
+// Hash returns the hash of the subtree whose root is n.
+func (n *Node) Hash() Hash {
+	if n.IsLeaf {
+		return n.Leaf.hash()
+	}
+	return nodeHash(&n.Children[0], &n.Children[1])
+}
+
+func leafNode(l Leaf) Node { return Node{IsLeaf: true, Leaf: l} }
 
 // A Store holds the nodes of one map, by position. [Update] reads and
 // writes it; [Prove] and [Root] only read. Every method may be called with
@@ -92,14 +104,13 @@ const (
 // AppendBinary appends the storage encoding of n, for backends that keep
 // nodes as bytes:
 //
-//	inner node: 0x00 || hash (32)
+//	inner node: 0x00 || child 0 hash (32) || child 1 hash (32)
 //	leaf:       0x01 || key (32) || count (8, big-endian) || last (8) || head (32)
 //
-// A leaf's hash is not stored: [ParseNode] recomputes it. It implements
-// [encoding.BinaryAppender].
+// It implements [encoding.BinaryAppender].
 func (n Node) AppendBinary(b []byte) ([]byte, error) {
 	if !n.IsLeaf {
-		return append(append(b, nodeTagInner), n.Hash[:]...), nil
+		return append(append(append(b, nodeTagInner), n.Children[0][:]...), n.Children[1][:]...), nil
 	}
 	l := &n.Leaf
 	b = append(append(b, nodeTagLeaf), l.Key[:]...)
@@ -109,14 +120,18 @@ func (n Node) AppendBinary(b []byte) ([]byte, error) {
 }
 
 // ParseNode parses the storage encoding written by [Node.AppendBinary],
-// strictly: a leaf must have a count of at least 1, a last index of at
+// strictly: an inner node must have a non-empty child, a leaf must have a count of at least 1, a last index of at
 // least count-1 (indexes are distinct and non-negative), and a count of 1
 // must come with the head of the one-index list. It returns
 // [ErrMalformedNode] otherwise. It does not retain b.
 func ParseNode(b []byte) (Node, error) {
 	switch {
-	case len(b) == 1+HashSize && b[0] == nodeTagInner:
-		return Node{Hash: Hash(b[1:])}, nil
+	case len(b) == 1+2*HashSize && b[0] == nodeTagInner:
+		n := Node{Children: [2]Hash{Hash(b[1:33]), Hash(b[33:])}}
+		if n.Children == [2]Hash{} {
+			return Node{}, fmt.Errorf("%w: inner node with two empty children", ErrMalformedNode)
+		}
+		return n, nil
 	case len(b) == 1+2*HashSize+16 && b[0] == nodeTagLeaf:
 		l := Leaf{Key: Key(b[1:33])}
 		l.Count = int64(binary.BigEndian.Uint64(b[33:]))
@@ -148,35 +163,51 @@ func (l *Leaf) check() error {
 // recomputes a map from the log's entries. It is not safe for concurrent
 // use. The zero value is an empty map.
 type MemStore struct {
-	inner  map[Position]Hash
-	leaves map[Position]Node // with the leaf hash, so that Get need not recompute it
+	// One map for both kinds, so that a leaf turning into an inner node is
+	// overwritten in place: deleting from a Go map leaves tombstones that
+	// made every later miss probe longer (a third of Update's time).
+	nodes map[Position]memNode
+}
+
+// A memNode is a Node in 88 bytes: an inner node's children in a and b, or
+// a leaf's key in a and head in b.
+type memNode struct {
+	a, b        Hash
+	count, last int64
+	leaf        bool
 }
 
 // Get implements [Store]. It never fails.
 func (m *MemStore) Get(p Position) (Node, bool, error) {
-	if h, ok := m.inner[p]; ok {
-		return Node{Hash: h}, true, nil
+	n, ok := m.nodes[p]
+	switch {
+	case !ok:
+		return Node{}, false, nil
+	case n.leaf:
+		return leafNode(Leaf{Key: Key(n.a), Count: n.count, Last: n.last, Head: n.b}), true, nil
 	}
-	if n, ok := m.leaves[p]; ok {
-		return n, true, nil
-	}
-	return Node{}, false, nil
+	return Node{Children: [2]Hash{n.a, n.b}}, true, nil
 }
 
 // Put implements [Store]. It never fails.
 func (m *MemStore) Put(p Position, n Node) error {
-	if m.inner == nil {
-		m.inner, m.leaves = map[Position]Hash{}, map[Position]Node{}
+	if m.nodes == nil {
+		m.nodes = map[Position]memNode{}
 	}
 	if n.IsLeaf {
-		delete(m.inner, p)
-		m.leaves[p] = n
+		m.nodes[p] = memNode{a: Hash(n.Leaf.Key), b: n.Leaf.Head, count: n.Leaf.Count, last: n.Leaf.Last, leaf: true}
 	} else {
-		delete(m.leaves, p)
-		m.inner[p] = n.Hash
+		m.nodes[p] = memNode{a: n.Children[0], b: n.Children[1]}
 	}
 	return nil
 }
 
 // Len returns the number of nodes in m: inner nodes and leaves.
-func (m *MemStore) Len() (inner, leaves int) { return len(m.inner), len(m.leaves) }
+func (m *MemStore) Len() (inner, leaves int) {
+	for _, n := range m.nodes {
+		if n.leaf {
+			leaves++
+		}
+	}
+	return len(m.nodes) - leaves, leaves
+}

@@ -19,7 +19,7 @@ func Root(s Store) (Hash, error) {
 	if err != nil || !ok {
 		return EmptyHash, err
 	}
-	return n.Hash, nil
+	return n.Hash(), nil
 }
 
 // Update applies a batch of additions to the map in s and returns its new
@@ -48,7 +48,7 @@ func Update(s Store, adds []Addition) (Hash, error) {
 		if !ok {
 			return EmptyHash, nil
 		}
-		return root.Hash, nil
+		return root.Hash(), nil
 	}
 	u := updater{s: s}
 	h, err := u.update(Position{}, root, ok, gs)
@@ -142,25 +142,33 @@ func (u *updater) update(p Position, cur Node, present bool, gs []group) (Hash, 
 		return EmptyHash, fmt.Errorf("vindex: inner node at %s, below which no key can differ: the store is corrupt", p)
 	}
 	i := split(gs, p.Depth)
-	var h [2]Hash
+	h := cur.Children
 	for side, part := range [2][]group{gs[:i], gs[i:]} {
-		c := p.child(byte(side))
-		n, ok, err := u.s.Get(c)
-		if err != nil {
-			return EmptyHash, fmt.Errorf("vindex: reading node %s: %w", c, err)
+		if len(part) == 0 {
+			continue
 		}
-		switch {
-		case len(part) > 0:
-			if h[side], err = u.update(c, n, ok, part); err != nil {
-				return EmptyHash, err
+		c := p.child(byte(side))
+		var n Node
+		if h[side] != EmptyHash {
+			var ok bool
+			var err error
+			if n, ok, err = u.s.Get(c); err != nil {
+				return EmptyHash, fmt.Errorf("vindex: reading node %s: %w", c, err)
+			} else if !ok {
+				return EmptyHash, fmt.Errorf("vindex: node %s is missing below an inner node: the store is corrupt", c)
 			}
-		case ok:
-			h[side] = n.Hash
+		}
+		var err error
+		if h[side], err = u.update(c, n, h[side] != EmptyHash, part); err != nil {
+			return EmptyHash, err
 		}
 	}
-	n := Node{Hash: nodeHash(&h[0], &h[1])}
-	u.put(p, n)
-	return n.Hash, nil
+	return u.putInner(p, h), nil
+}
+
+func (u *updater) putInner(p Position, children [2]Hash) Hash {
+	u.put(p, Node{Children: children})
+	return nodeHash(&children[0], &children[1])
 }
 
 // fill builds the subtree at p, empty in the store, from gs (at least one
@@ -171,9 +179,8 @@ func (u *updater) fill(p Position, gs []group) (Hash, error) {
 		if err != nil {
 			return EmptyHash, err
 		}
-		n := leafNode(l)
-		u.put(p, n)
-		return n.Hash, nil
+		u.put(p, leafNode(l))
+		return l.hash(), nil
 	}
 	// Distinct keys sharing the first Depth bits differ in a later bit, so
 	// p.Depth < MaxDepth here.
@@ -187,9 +194,7 @@ func (u *updater) fill(p Position, gs []group) (Hash, error) {
 			}
 		}
 	}
-	n := Node{Hash: nodeHash(&h[0], &h[1])}
-	u.put(p, n)
-	return n.Hash, nil
+	return u.putInner(p, h), nil
 }
 
 // split returns the number of groups whose key has bit depth 0: since gs is

@@ -240,7 +240,7 @@ func TestProveRefusesWrongList(t *testing.T) {
 
 func TestParseNode(t *testing.T) {
 	l := Leaf{Key: DigestKey("a"), Count: 2, Last: 7, Head: ListHead([]int64{3, 7})}
-	for _, n := range []Node{{Hash: Hash{1, 2}}, leafNode(l)} {
+	for _, n := range []Node{{Children: [2]Hash{{1, 2}}}, {Children: [2]Hash{{}, {3}}}, leafNode(l)} {
 		b, _ := n.AppendBinary(nil)
 		if got, err := ParseNode(b); err != nil || got != n {
 			t.Errorf("ParseNode(%x) = %+v, %v; want %+v", b, got, err, n)
@@ -253,8 +253,9 @@ func TestParseNode(t *testing.T) {
 		want string
 	}{
 		{"empty", nil, "0 bytes"},
-		{"unknown tag", append([]byte{2}, make([]byte, 32)...), "33 bytes starting 0x02"},
-		{"inner node too long", append([]byte{0}, make([]byte, 33)...), "34 bytes"},
+		{"unknown tag", append([]byte{2}, make([]byte, 64)...), "65 bytes starting 0x02"},
+		{"inner node too long", append([]byte{0}, make([]byte, 65)...), "66 bytes"},
+		{"inner node with no child", append([]byte{0}, make([]byte, 64)...), "inner node with two empty children"},
 		{"leaf with no index", enc(Leaf{Key: l.Key, Count: 0, Last: 0}), "has count 0"},
 		{"leaf with a negative count", enc(Leaf{Key: l.Key, Count: -1, Last: 0}), "has count -1"},
 		{"leaf with too few indexes for its last", enc(Leaf{Key: l.Key, Count: 3, Last: 1, Head: l.Head}), "has 3 distinct indexes but the last is 1"},
