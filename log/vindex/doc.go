@@ -112,47 +112,59 @@
 //
 // The map's root is bound to what witnesses cosign by putting it in the log
 // itself. At a bounded interval (every K entries or T seconds, whichever
-// comes first, when there are new entries) the sequencer appends an
+// comes first, when there are new entries) the log appends an
 // index-commitment entry: a small entry of its own type, not a claim, that
-// names a size N and the root of the map over the entries [0, N), and it
-// appends it at index N exactly, in the same transaction that updates the
-// map. So:
+// names a size N and the root of the map over the entries [0, N). Its N is
+// at most its own index, and grows from one commitment to the next. The
+// simplest sequencer updates the map in the transaction that appends the
+// commitment and names its own index as N; one that keeps the map's hashing
+// off its critical path lets an indexer catch up to some N and appends the
+// commitment a little later. Then:
 //
-//   - The commitment is an entry of the witnessed tree. A log that showed two
-//     clients two roots for one N would have to show them two different
-//     entries at index N, that is two trees that are not consistent, which
-//     witnesses refuse to cosign. This is as strong as the log's
+//   - A commitment is an entry of the witnessed tree. To show two clients
+//     two roots in the commitment at index c, a log would have to show them
+//     two different entries at c, that is two trees that are not consistent,
+//     which witnesses refuse to cosign. This is as strong as the log's
 //     non-equivocation itself. A checkpoint extension line would be weaker:
-//     a witness checks the tree's consistency, not extension lines, and
+//     a witness checks the consistency of trees, not extension lines, and
 //     cosigns two checkpoints of one size and root with different lines.
-//   - There is at most one commitment per size, since the commitment for N
-//     sits at index N; and the map over [0, N) is a function of the entries,
-//     so two commitments of one log can only agree or be provably wrong.
-//   - A client verifies a lookup at a witnessed checkpoint of size S by: the
-//     commitment entry at some c < S with its inclusion proof; the map proof
-//     for the key against its root, which gives every matching entry in
-//     [0, c); and the tail, the entries [c+1, S), which it reads from the
-//     tiles and runs through [ClaimKeys] itself. The interval bounds the
-//     tail, and the client refuses a commitment with a tail longer than its
-//     policy allows. Completeness then holds for [0, S) with no trust in the
-//     log, provided the committed root is right.
+//   - The map over [0, N) is a function of the entries, so two commitments
+//     that name one N with two roots are, both being in the witnessed log,
+//     evidence on their own that the log lied.
+//   - A client verifies a lookup at a witnessed checkpoint of size S with:
+//     a commitment entry at some c < S, naming N, with its inclusion proof;
+//     the map proof for the key against its root, which gives every
+//     matching entry in [0, N); and the tail, the entries [N, S), which it
+//     reads from the tiles (authenticated by the checkpoint) and runs
+//     through [ClaimKeys] itself. The interval bounds the tail, and the
+//     client refuses a commitment whose tail is longer than its policy
+//     allows. Completeness then holds for [0, S) with no trust in the log,
+//     provided the committed root is right.
 //   - Whether the root is right is what a monitor checks, once for everyone:
 //     it recomputes the map from the entries and compares roots at every
 //     commitment. A wrong root is portable evidence signed by the log and its
 //     witnesses: the commitment entry with its inclusion proof in a
 //     witnessed checkpoint, plus either the log's own verified proof for a
 //     key that contradicts an entry (an entry below N under the key that
-//     the list omits, or a listed index whose entry is not under the key),
-//     checkable in milliseconds, or the size N alone, checkable by
+//     the list omits, or a listed index whose entry is not under the key or
+//     not below N), checkable in milliseconds, or N alone, checkable by
 //     recomputing the map from the log's tiles. Hiding a claim from a lookup
 //     therefore needs a provably wrong commitment in the witnessed log.
+//
+// What the map costs the sequencer is mostly SHA-256 and node reads and
+// writes: about (depth - log2(batch)) nodes per addition, with five or six
+// additions per claim. Committing every K entries amortises the upper
+// levels over a whole interval; an indexer beside the sequencer (the second
+// form above) takes the rest off the append path. BENCHMARKS.md has the
+// figures.
 //
 // # How the rest of attestlog uses this package (next slice)
 //
 //   - Sequencer (package log): for each sequenced claim, the additions of
-//     [ClaimAdditions]; at the interval, [Update] on a bbolt Store in the
-//     batch's transaction, then the commitment entry at the next index.
-//     Recovery needs nothing more: additions are recomputed from entries.
+//     [ClaimAdditions]; at the interval, [Update] on a bbolt Store (in the
+//     batch's transaction, or by an indexer that follows the sequenced
+//     entries), then the commitment entry. Recovery needs nothing more:
+//     additions are recomputed from the entries after the last commitment.
 //   - Proto: lookup responses (by digest, by source, by identity, by
 //     builder) carry the commitment entry's index, bytes and inclusion
 //     proof, and the encoded proof for the lookup's key.
