@@ -86,8 +86,10 @@
 // [Proof.Verify] recomputes the root. The path of a key from a given root is
 // unique, since each node's hash fixes its children, so a root admits at
 // most one answer per key: every client shown the same root gets the same
-// list, whatever the log wants. Verify also refuses a path that ends beside
-// an empty sibling, which no map holds, so that each answer has one proof.
+// list, whatever the log wants. Verify also refuses what no correctly built
+// map holds (a path ending beside an empty sibling, an absence leaf off the
+// key's path, a list out of order); [ParseProof] bounds nothing but what
+// the bytes hold, so callers cap the size of a proof they read.
 //
 // # Storage and updates
 //
