@@ -254,7 +254,8 @@ func vindexVectors() error {
 		return nil
 	}
 	reencode := func(p *vindex.Proof, _ []byte) []byte { b, _ := p.AppendBinary(nil); return b }
-	absent := vindex.DigestKey(digest(5000))
+	absent, near := vindex.DigestKey(digest(5000)), vindex.DigestKey(digest(7))
+	near[vindex.HashSize-1] ^= 1
 	for _, c := range []struct {
 		desc    string
 		key     vindex.Key
@@ -264,7 +265,8 @@ func vindexVectors() error {
 		{"presence, one index", vindex.DigestKey(digest(7)), nil, ""},
 		{"presence, the builder's 24 indexes", builder, nil, ""},
 		{"presence, a leaf at depth 256", twin, nil, ""},
-		{"absence", absent, nil, ""},
+		{"absence at an empty subtree", absent, nil, ""},
+		{"absence at another key's leaf", near, nil, ""},
 		{"dropped index", builder, func(p *vindex.Proof, _ []byte) []byte { p.Indexes = p.Indexes[1:]; return reencode(p, nil) }, "do not lead to map root"},
 		{"added index", shared, func(p *vindex.Proof, _ []byte) []byte { p.Indexes = append(p.Indexes, 30); return reencode(p, nil) }, "do not lead to map root"},
 		{"wrong root", shared, func(_ *vindex.Proof, b []byte) []byte { return b }, "do not lead to map root"},
