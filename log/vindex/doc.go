@@ -103,8 +103,10 @@
 //
 // A database backend (bbolt now, PostgreSQL for scale-out) stores
 // [Position.AppendBinary] -> [Node.AppendBinary] ([ParseNode] reads it back)
-// and runs one Update in one transaction. Two refinements fit behind the
-// same interface: versions, so that proofs can be served for an older
+// and runs one Update in one transaction. A backend across a network need
+// not pay a round trip per level: the positions an Update or a Prove reads
+// are the prefixes of its keys, so it can fetch them for a whole batch in
+// one query first. Two refinements fit behind the same interface: versions, so that proofs can be served for an older
 // commitment while witnesses catch up (write each Update's nodes under the
 // commitment's size and let Get at a size return the newest node at or
 // below it), and strata, so that one record holds 8 levels of a path (as a

@@ -50,7 +50,7 @@ func Update(s Store, adds []Addition) (Hash, error) {
 		}
 		return root.Hash(), nil
 	}
-	u := updater{s: s, writes: make([]write, 0, 16*len(gs))}
+	u := updater{s: s, writes: make([]write, 0, 4*len(gs))}
 	h, err := u.update(Position{}, root, ok, gs)
 	if err != nil {
 		return EmptyHash, err
