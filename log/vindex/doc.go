@@ -169,9 +169,10 @@
 //     batch's transaction, or by an indexer that follows the sequenced
 //     entries), then the commitment entry. Recovery needs nothing more:
 //     additions are recomputed from the entries after the last commitment.
-//   - Proto: lookup responses (by digest, by source, by identity, by
-//     builder) carry the commitment entry's index, bytes and inclusion
-//     proof, and the encoded proof for the lookup's key.
+//   - Proto: lookup responses (by digest and by source today, by identity
+//     and by builder key once served: the map already holds those keys)
+//     carry the commitment entry's index, bytes and inclusion proof, and
+//     the encoded proof for the lookup's key.
 //   - Client: checks the checkpoint (signatures, witness quorum,
 //     consistency), the commitment's inclusion, [VerifyProof], and the tail
 //     from tiles; the claims returned must be exactly the verified list plus
