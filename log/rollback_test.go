@@ -244,6 +244,9 @@ func TestLyingWitness(t *testing.T) {
 		{desc: "no checkpoint", serve: func(rw http.ResponseWriter) { http.NotFound(rw, nil) }, halts: true},
 	} {
 		t.Run(tt.desc, func(t *testing.T) {
+			// The previous case's log signed with the same key: its larger
+			// checkpoint must never be served to this one.
+			current.Store(nil)
 			ws := []*testWitness{newTestWitness(t, "w0.example", 67), newTestWitness(t, "w1.example", 68), newTestWitness(t, "w2.example", 69)}
 			lyingWitness(ws[2], tt.serve)
 			var logs logBuffer
