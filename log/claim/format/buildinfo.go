@@ -40,7 +40,7 @@ var (
 )
 
 // ParseBuildinfo parses the text of a .buildinfo file (clearsigned ones
-// through [scheme.ParseClearsigned] first, then with "\n" appended) with
+// through [scheme.ParseClearsigned] first, see [ParseDeb822]) with
 // [ParseDeb822] and checks the fields attestlog maps: exactly one
 // paragraph; Format "1.0"; Source "<name>" or "<name> (<version>)";
 // Version; Architecture (architecture names and "source"); a single

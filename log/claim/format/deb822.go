@@ -52,7 +52,8 @@ func (p Paragraph) Get(name string) (Deb822Field, bool) {
 // tabs, a line of only spaces, trailing spaces, carriage returns and other
 // control characters, invalid UTF-8, blank lines other than one between
 // paragraphs, and empty documents. FormatDeb822 of the result returns b.
-// Text from [scheme.ParseClearsigned] lacks the final "\n": add it.
+// Text from [scheme.ParseClearsigned] lacks the file's final "\n" when the
+// signer was gpg --clearsign (Debian's buildd signing keeps it): add it.
 func ParseDeb822(b []byte) ([]Paragraph, error) {
 	switch {
 	case len(b) == 0:

@@ -120,8 +120,13 @@ func openBuildinfo(v scheme.Verifier, d Document) (*Claim, error) {
 		if signed, sig, err = scheme.ParseClearsigned(d.Signed); err != nil {
 			return nil, fmt.Errorf("format: buildinfo: %w", err)
 		}
-		// The clearsigned text ends without the newline of its last line.
-		text = append(bytes.Clone(signed), '\n')
+		// gpg --clearsign leaves the newline ending the file out of the
+		// signed text; Debian's buildd signing keeps it (the document then
+		// has a blank line before the signature). Both are the file.
+		text = signed
+		if !bytes.HasSuffix(text, []byte("\n")) {
+			text = append(bytes.Clone(text), '\n')
+		}
 	} else if err := needSignature(d); err != nil {
 		return nil, err
 	}
