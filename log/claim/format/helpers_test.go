@@ -110,3 +110,13 @@ func openPGPKey(t *testing.T, path string) *scheme.OpenPGPKey {
 	}
 	return keys[0]
 }
+
+// clearsignedText returns the text a clearsigned document signs.
+func clearsignedText(t testing.TB, doc []byte) []byte {
+	t.Helper()
+	text, _, err := scheme.ParseClearsigned(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}

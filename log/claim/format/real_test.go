@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
@@ -216,6 +217,16 @@ func TestInTotoRunLink(t *testing.T) {
 	if len(c.Subjects) != 1 || c.Subjects[0] != (format.Subject{Name: "hello_2.10-3_amd64.deb", SHA256: sum(deb), Platform: "linux/amd64"}) || c.Recipe != sum(bi) || c.Scheme != scheme.Ed25519 {
 		t.Fatalf("claim %+v", c)
 	}
+	// Supplied fields stay apart; one the signature covers is refused.
+	c, err = format.Open(key, format.Document{Kind: format.Link, Signed: b, Supplied: format.Annotations{Source: "git+https://salsa.debian.org/debian/hello.git", Commit: strings.Repeat("ab", 20)}})
+	if err != nil || c.Source != "" || c.Supplied.Source != "git+https://salsa.debian.org/debian/hello" || !c.DigestOnly() || c.Identities() != nil {
+		t.Fatalf("supplied source: %+v, %v", c, err)
+	}
+	_, err = format.Open(key, format.Document{Kind: format.Link, Signed: b, Supplied: format.Annotations{Recipe: strings.Repeat("0", 64)}})
+	wantError(t, "supplied recipe over a signed one", err, "already names recipe")
+	_, err = format.Open(key, format.Document{Kind: format.Link, Signed: b, Supplied: format.Annotations{Commit: "main"}})
+	wantError(t, "supplied branch name", err, "supplied commit", "not a full commit hash")
+
 	// The canonical form of the whole link parses back to the same link.
 	if l2, err := format.ParseLink(l.Canonical()); err != nil || !bytes.Equal(l2.SignedBytes(), l.SignedBytes()) {
 		t.Fatalf("canonical link does not parse back: %v", err)
