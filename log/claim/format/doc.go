@@ -76,7 +76,8 @@
 //
 // buildinfo ([ParseBuildinfo], [MapBuildinfo]): the text is deb822
 // ([ParseDeb822]; a clearsigned file goes through [scheme.ParseClearsigned]
-// first). Source is "deb:<Source name>@<Version>"; the .dsc's sha256 from
+// first, and gets back the final newline that gpg --clearsign leaves out
+// of the signed text and Debian's buildd signing keeps). Source is "deb:<Source name>@<Version>"; the .dsc's sha256 from
 // Checksums-Sha256, when listed, is SourceDigest; every other file of
 // Checksums-Sha256 is a subject, with the platform of its Debian
 // architecture suffix (amd64 linux/amd64, arm64 linux/arm64, armhf
