@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/attestlog/attestlog/log/claim/format"
+	"github.com/attestlog/attestlog/log/claim/scheme"
 )
 
 const hexA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -274,4 +275,19 @@ func TestParseKind(t *testing.T) {
 	}
 	_, err := format.ParseKind("rpm")
 	wantError(t, "unknown kind", err, "unknown format", "sha256sums")
+}
+
+func TestOpenArguments(t *testing.T) {
+	key, err := scheme.ParseEd25519Key(strings.Repeat("ab", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = format.Open(key, format.Document{Kind: "rpm", Signed: []byte("x")})
+	wantError(t, "unknown kind", err, "unknown format")
+	_, err = format.Open(key, format.Document{Kind: format.SHA256Sums, Signed: []byte(hexA + "  a\n"), Signature: []byte("s"), File: []byte("f")})
+	wantError(t, "a file with a SHA256SUMS", err, "only with a minisign signature")
+	_, err = format.Open(key, format.Document{Kind: format.Minisign, Signature: []byte("s")})
+	wantError(t, "minisign with an ed25519 key", err, "not minisign")
+	_, err = format.Open(key, format.Document{Kind: format.Link, Signed: []byte("{}"), Signature: []byte("s")})
+	wantError(t, "a detached signature with a link", err, "carries its signature")
 }
