@@ -54,6 +54,16 @@ func TestMinisign(t *testing.T) {
 			// signature fails, though the file signature still holds.
 			changed := bytes.Replace(sig, []byte("commit:5ad9"), []byte("commit:0000"), 1)
 			wantVerify(t, "changed trusted comment", k.Verify(msg, changed), "global signature over the trusted comment")
+			// OpenComment checks the trusted comment without the file.
+			if got, err := k.OpenComment(sig); err != nil || got != trusted {
+				t.Fatalf("OpenComment = %q, %v; want %q", got, err, trusted)
+			}
+			_, err = k.OpenComment(changed)
+			wantVerify(t, "OpenComment of a changed trusted comment", err, "global signature over the trusted comment")
+			_, err = other.OpenComment(sig)
+			wantVerify(t, "OpenComment with another key", err, "signature is by key "+zsf.KeyID())
+			_, err = k.OpenComment(flip(sig, 80))
+			wantVerify(t, "OpenComment of a changed file signature", err, "global signature")
 			// The untrusted comment is not.
 			relabelled := bytes.Replace(sig, []byte("signature from minisign secret key"), []byte("anything"), 1)
 			if err := k.Verify(msg, relabelled); err != nil {
