@@ -103,6 +103,11 @@
 //	--platform P              os/arch[/variant] or any; default the running platform
 //	--builder-id URI          default https://attestlog.dev/builders/<key name>
 //	--ref REF                 annotation; default HEAD's branch or exact tag; empty omits it
+//	--allow-dirty             attest HEAD of a checkout with uncommitted changes
+//
+// Without --commit, attest refuses a checkout with changes HEAD does not
+// hold (git status --porcelain: modified, staged, or untracked and not
+// ignored), naming the files; the artifact FILEs and -o FILE do not count.
 //
 // # submit, lookup, mismatches, evidence
 //
