@@ -16,7 +16,12 @@
 //	attestlog bundle [flags] (FILE | DIGEST) -o OUT
 //	attestlog monitor --policy FILE [flags]
 //	attestlog demo [--verbose] [--keep]
-//	attestlog help
+//	attestlog version
+//	attestlog help [COMMAND]
+//
+// Version (also --version) prints the module version, VCS revision and
+// commit time, whether the build's checkout was modified, and the Go
+// version, from the binary's build information.
 //
 // # serve
 //
@@ -416,6 +421,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return monitor(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return demo(ctx, args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		printVersion(stdout)
+		return nil
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
