@@ -34,10 +34,6 @@ func parseAttestFlags(args []string, stderr io.Writer) (attestConfig, error) {
 	var c attestConfig
 	fs := flag.NewFlagSet("attest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: attestlog attest --recipe FILE|sha256:HEX --key PREFIX.key [flags] FILE...")
-		fs.PrintDefaults()
-	}
 	fs.StringVar(&c.dir, "dir", ".", "the git checkout the artifacts were built from")
 	fs.StringVar(&c.commit, "commit", "", "full commit hash, 40 or 64 hex digits (default: git rev-parse HEAD)")
 	fs.StringVar(&c.source, "source", "", "source repository `URI` (default: git remote get-url origin, as git+https://host/path)")

@@ -32,11 +32,6 @@ func parseBundleFlags(args []string, stderr io.Writer) (bundleConfig, error) {
 	var c bundleConfig
 	flags := flag.NewFlagSet("bundle", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	flags.Usage = func() {
-		fmt.Fprintln(flags.Output(), "usage: attestlog bundle [flags] (FILE | DIGEST) -o OUT")
-		flags.PrintDefaults()
-		fmt.Fprintln(flags.Output(), "exit status: 0 written; with --policy, the verdict's bits if the bundle does not verify (nothing written); 16 could not bundle")
-	}
 	c.log.registerAddr(flags)
 	flags.StringVar(&c.policy, "policy", envOr("ATTESTLOG_POLICY_FILE", ""), "client policy `file`: write the bundle only if it verifies under it (env ATTESTLOG_POLICY_FILE)")
 	flags.StringVar(&c.state, "state", "", "state `dir`ectory of the verifier that will use the bundle: add a consistency proof from its remembered checkpoint")

@@ -70,10 +70,7 @@ func parseEvidenceFlags(args []string, stderr io.Writer) (evidenceConfig, error)
 	var c evidenceConfig
 	fs := flag.NewFlagSet("evidence pull", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: attestlog evidence pull [--log ADDR] [--log-vkey FILE|VKEY] ID -o DIR [--diff]")
-		fs.PrintDefaults()
-	}
+	setUsage(fs) // before "evidence -h", which does not reach parseFlags
 	c.log.register(fs)
 	fs.StringVar(&c.out, "o", "", "write the evidence to `dir`ectory; required")
 	fs.BoolVar(&c.diff, "diff", false, "compare the two binaries: with diffoscope if it is in PATH, else the first differing byte")

@@ -26,10 +26,6 @@ func parseLookupFlags(args []string, stderr io.Writer) (lookupConfig, error) {
 	var c lookupConfig
 	fs := flag.NewFlagSet("lookup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: attestlog lookup [flags] (FILE | --digest HEX | --source URI --commit C [--platform P])")
-		fs.PrintDefaults()
-	}
 	c.log.register(fs)
 	fs.StringVar(&c.digest, "digest", "", "look up claims naming this artifact sha256 `hex`")
 	fs.StringVar(&c.source, "source", "", "look up claims about this source repository `URI` (with --commit)")

@@ -311,28 +311,6 @@ import (
 	"syscall"
 )
 
-const usage = `usage:
-	attestlog serve [--data DIR] [--http ADDR] [--grpc ADDR] [--origin ORIGIN] [--tls-cert FILE --tls-key FILE] [--pprof ADDR] [--log-level LEVEL]
-	attestlog keygen [-o PREFIX] NAME
-	attestlog witness --logs FILE [--data DIR] [--http ADDR] [--name NAME] [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]
-	attestlog attest --recipe FILE|sha256:HEX --key PREFIX.key [--dir DIR] [--commit C] [--source URI] [--platform P] [--ref REF] [-o FILE] FILE...
-	attestlog submit [--log ADDR] [--log-vkey FILE|VKEY] [--artifact FILE]... CLAIM...
-	attestlog lookup [--log ADDR] [--log-vkey FILE|VKEY] [--json] (FILE | --digest HEX | --source URI --commit C [--platform P])
-	attestlog mismatches [--log ADDR] [--json]
-	attestlog evidence pull [--log ADDR] [--log-vkey FILE|VKEY] ID -o DIR [--diff]
-	attestlog verify --policy FILE [--log ADDR | --bundle FILE] [--require NAME]... [-k N] [--state DIR] [--max-age D] [--json] (FILE | --digest HEX)
-	attestlog verify --policy FILE --evidence FILE
-	attestlog bundle [--log ADDR] [--policy FILE] [--state DIR] (FILE | DIGEST) -o OUT
-	attestlog monitor --policy FILE [--log ADDR] [--http URL] [--state DIR] [--once] [--interval D] [--max-age D] [--exec CMD] [--json]
-	attestlog demo [--verbose] [--keep]
-	attestlog help
-
-Run "attestlog <subcommand> -h" for a subcommand's flags.
-`
-
-// subcommands lists the subcommands for usage errors.
-const subcommands = "serve, witness, keygen, attest, submit, lookup, mismatches, evidence, verify, bundle, monitor, bench, demo or help"
-
 // A usageError is a bad command line; main exits with status 2 (verify,
 // bundle and monitor wrap it in an exitError with exitOperational).
 type usageError struct{ err error }
@@ -391,7 +369,7 @@ func main() {
 // is done, for serve when ctx is done and everything has shut down.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		printUsage(stderr)
 		return usageErrorf("no subcommand; want %s", subcommands)
 	}
 	switch args[0] {
@@ -407,6 +385,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return attest(ctx, args[1:], stdout, stderr)
 	case "submit":
 		return submit(ctx, args[1:], stdout, stderr)
+	case "receipt":
+		return receiptCmd(args[1:], stdout, stderr)
 	case "lookup":
 		return lookup(ctx, args[1:], stdout, stderr)
 	case "mismatches":
@@ -425,16 +405,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		printVersion(stdout)
 		return nil
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
+		return help(ctx, args[1:], stdout)
 	}
 	return usageErrorf("unknown subcommand %q; want %s", args[0], subcommands)
 }
 
 // parseFlags parses args with fs. A bad flag is a [usageError]; -h is
 // flag.ErrHelp, which subcommands report as success once fs has printed its
-// usage.
+// usage, in the style of every command (see setUsage).
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	setUsage(fs)
 	err := fs.Parse(args)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		return usageError{fmt.Errorf("%s: %w", fs.Name(), err)}

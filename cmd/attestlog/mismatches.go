@@ -21,10 +21,6 @@ func mismatches(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var lf logFlags
 	fs := flag.NewFlagSet("mismatches", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: attestlog mismatches [--log ADDR] [--json]")
-		fs.PrintDefaults()
-	}
 	lf.registerAddr(fs)
 	asJSON := fs.Bool("json", false, "print a JSON array of the mismatches")
 	pos, err := parseArgs(fs, args)

@@ -44,11 +44,6 @@ func parseMonitorFlags(args []string, stderr io.Writer) (monitorConfig, error) {
 	var c monitorConfig
 	fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: attestlog monitor --policy FILE [flags]")
-		fs.PrintDefaults()
-		fmt.Fprintln(fs.Output(), "exit status: 0 nothing found; 8 the log misbehaved (findings printed); 16 could not monitor")
-	}
 	c.log.registerAddr(fs)
 	fs.StringVar(&c.http, "http", envOr("ATTESTLOG_LOG_HTTP", ""), "the log's tlog-tiles base `URL`; default the URL on the policy's log line (env ATTESTLOG_LOG_HTTP)")
 	registerPolicy(fs, &c.policy)

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -73,4 +77,117 @@ func TestVersion(t *testing.T) {
 	if got := formatVersion(bi); got != want {
 		t.Errorf("formatVersion = %q, want %q", got, want)
 	}
+}
+
+// TestUsagePage checks the usage page and every command's -h: the page
+// lists every command with one line; "help CMD" and "CMD -h" print CMD's
+// usage lines and its flags written as the README writes them.
+func TestUsagePage(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if err := run(t.Context(), nil, &stdout, &stderr); !errors.As(err, new(usageError)) {
+		t.Fatalf("attestlog with no arguments = %v, want a usage error", err)
+	}
+	for _, name := range []string{"serve", "witness", "keygen", "attest", "submit", "receipt", "lookup", "mismatches", "evidence", "verify", "bundle", "monitor", "bench", "demo", "version", "help"} {
+		if !regexp.MustCompile(`(?m)^  ` + name + ` +\S`).MatchString(stderr.String()) {
+			t.Errorf("the usage page has no line for %s:\n%s", name, stderr.String())
+		}
+	}
+	goStyle := regexp.MustCompile(`(?m)^  -[a-z][a-z-]+`) // Go's default: "  -data dir"
+	for _, c := range commands {
+		for _, args := range [][]string{{"help", c.name}, {c.name, "-h"}} {
+			if c.name == "version" || c.name == "help" && args[0] == "help" && len(args) == 1 {
+				continue
+			}
+			var out bytes.Buffer
+			if c.name == "help" {
+				args = []string{"help", "help"}
+			}
+			if err := run(t.Context(), args, &out, &out); err != nil {
+				t.Errorf("attestlog %q = %v", args, err)
+			}
+			if !strings.HasPrefix(out.String(), "usage: attestlog "+c.name) {
+				t.Errorf("attestlog %q printed %q, want it to start with \"usage: attestlog %s\"", args, out.String(), c.name)
+			}
+			if m := goStyle.FindString(out.String()); m != "" {
+				t.Errorf("attestlog %q writes flag %q in Go's style, want --flag:\n%s", args, m, out.String())
+			}
+		}
+	}
+	out := runOK(t, "help", "serve")
+	for _, want := range []string{"--policy FILE", "--builders FILE", "--rate N", "--pprof ADDR", "(default 127.0.0.1:7381)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("attestlog help serve lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestReceiptCommand checks a receipt submit saved, offline, and refuses
+// one checked against another log key, one whose proof was changed, and
+// one saved beside another claim.
+func TestReceiptCommand(t *testing.T) {
+	clearClientEnv(t)
+	repo, _ := gitRepo(t)
+	work := t.TempDir()
+	runOK(t, "keygen", "-o", filepath.Join(work, "k"), "example.test/builder")
+	writeFile(t, filepath.Join(work, "bin"), []byte("binary"))
+	claimPath := filepath.Join(work, "claim.json")
+	runOK(t, "attest", "--dir", repo, "--recipe", "sha256:"+sha256Hex(nil), "--key", filepath.Join(work, "k.key"), "-o", claimPath, filepath.Join(work, "bin"))
+	data := t.TempDir()
+	s := startServe(t, []string{"serve", "--data", data, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--origin", "example.test/receipt"})
+	out := runOK(t, "submit", "--log", s.grpcAddr, claimPath)
+	rec := claimPath + ".receipt.json"
+	if !strings.Contains(out, "receipt saved to "+rec) {
+		t.Errorf("submit printed %q, want it to name the receipt file %s", out, rec)
+	}
+	out = runOK(t, "receipt", "--log-vkey", s.vkey, rec)
+	if want := rec + ": verified: claim at index 0 of example.test/receipt, tree size 1 (signature verified); signed by example.test/builder: git+https://example.org/hello@"; !strings.HasPrefix(out, want) {
+		t.Errorf("receipt printed %q, want it to start with %q", out, want)
+	}
+	_, otherKey := keyPair(t, "example.test/receipt")
+	if err := runErr(t, "receipt", "--log-vkey", otherKey, rec); !strings.Contains(err, "does not verify") {
+		t.Errorf("receipt with another log key = %q, want it not to verify", err)
+	}
+	if err := runErr(t, "receipt", rec); !strings.Contains(err, "--log-vkey (or ATTESTLOG_LOG_VKEY) is required") {
+		t.Errorf("receipt without a key = %q", err)
+	}
+	b := readBytes(t, rec)
+	var r receipt
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	r.Index = 1
+	bad := filepath.Join(work, "bad.receipt.json")
+	writeFile(t, bad, mustJSON(t, r))
+	if err := runErr(t, "receipt", "--log-vkey", s.vkey, bad); !strings.Contains(err, "outside the tree") {
+		t.Errorf("receipt with another index = %q", err)
+	}
+	other := filepath.Join(work, "other.json")
+	runOK(t, "attest", "--dir", repo, "--recipe", "sha256:"+sha256Hex([]byte("x")), "--key", filepath.Join(work, "k.key"), "-o", other, filepath.Join(work, "bin"))
+	writeFile(t, other+".receipt.json", b)
+	if err := runErr(t, "receipt", "--log-vkey", s.vkey, other+".receipt.json"); !strings.Contains(err, "not a receipt for the claim") {
+		t.Errorf("receipt beside another claim = %q", err)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func FuzzParseReceipt(f *testing.F) {
+	f.Add([]byte(`{"index": 0, "tree_size": 1, "entry": "YQ==", "inclusion_proof": [], "checkpoint": "x"}`))
+	f.Add([]byte(`{"index": 0} {}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := parseReceipt(b)
+		if err != nil {
+			return
+		}
+		if r.Checkpoint == "" || len(r.Entry) == 0 {
+			t.Fatalf("parseReceipt(%q) accepted a receipt with no checkpoint or entry", b)
+		}
+	})
 }

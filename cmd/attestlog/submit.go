@@ -41,10 +41,6 @@ func parseSubmitFlags(args []string, stderr io.Writer) (submitConfig, error) {
 	var c submitConfig
 	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: attestlog submit [--log ADDR] [--log-vkey FILE|VKEY] [--artifact FILE]... CLAIM...")
-		fs.PrintDefaults()
-	}
 	c.log.register(fs)
 	fs.Var(&c.artifacts, "artifact", "upload `file` to the log's archive once the claims are logged; a submitted claim must name its digest (repeatable)")
 	c.retry = defaultRetryPolicy()
@@ -254,10 +250,12 @@ func (lc *logClient) submitClaim(ctx context.Context, s submission, stdout io.Wr
 		}
 		return fmt.Errorf("the log's receipt for %s does not verify (%s): %w", s.path, kept, err)
 	}
-	if err := writeReceipt(s.path+".receipt.json", rec); err != nil {
+	saved := s.path + ".receipt.json"
+	if err := writeReceipt(saved, rec); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "logged %s at index %d (duplicate: %s)\n", termSafe(s.path), rec.Index, yesNo(r.GetDuplicate()))
+	fmt.Fprintf(stdout, "logged %s at index %d (duplicate: %s); receipt saved to %s (\"attestlog receipt FILE\" checks it offline)\n",
+		termSafe(s.path), rec.Index, yesNo(r.GetDuplicate()), termSafe(saved))
 	return nil
 }
 

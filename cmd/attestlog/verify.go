@@ -51,11 +51,6 @@ func parseVerifyFlags(args []string, stderr io.Writer) (verifyConfig, error) {
 	var c verifyConfig
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: attestlog verify --policy FILE [flags] (FILE | --digest HEX)\n       attestlog verify --policy FILE --evidence FILE")
-		fs.PrintDefaults()
-		fmt.Fprintln(fs.Output(), "exit status: 0 trusted; else the sum of 1 no claims, 2 builder quorum not met, 4 conflict by a trusted builder,\n8 proof, signature or checkpoint failure; 16 could not verify (usage, unreadable file or policy, log unreachable)")
-	}
 	c.log.registerAddr(fs)
 	registerPolicy(fs, &c.policy)
 	fs.StringVar(&c.bundle, "bundle", "", "verify offline from this bundle `file` (attestlog bundle); nothing is dialled")
