@@ -20,12 +20,13 @@ import (
 
 // bundleConfig is the command line of bundle.
 type bundleConfig struct {
-	log    logFlags
-	policy string // optional: verify the bundle before writing it
-	state  string // optional: add a consistency proof from its remembered size
-	file   string
-	digest string
-	out    string
+	log        logFlags
+	policy     string // verify the bundle before writing it; empty only with unverified
+	unverified bool   // write the bundle without a policy to verify it under
+	state      string // optional: add a consistency proof from its remembered size
+	file       string
+	digest     string
+	out        string
 }
 
 func parseBundleFlags(args []string, stderr io.Writer) (bundleConfig, error) {
@@ -34,6 +35,7 @@ func parseBundleFlags(args []string, stderr io.Writer) (bundleConfig, error) {
 	flags.SetOutput(stderr)
 	c.log.registerAddr(flags)
 	flags.StringVar(&c.policy, "policy", envOr("ATTESTLOG_POLICY_FILE", ""), "client policy `file`: write the bundle only if it verifies under it (env ATTESTLOG_POLICY_FILE)")
+	flags.BoolVar(&c.unverified, "unverified", false, "write the bundle without --policy, verifying nothing: proofs, signatures and quorums are left to whoever uses it")
 	flags.StringVar(&c.state, "state", "", "state `dir`ectory of the verifier that will use the bundle: add a consistency proof from its remembered checkpoint")
 	flags.StringVar(&c.out, "o", "", "write the bundle to this `file` (required)")
 	pos, err := parseArgs(flags, args)
@@ -54,6 +56,12 @@ func parseBundleFlags(args []string, stderr io.Writer) (bundleConfig, error) {
 		return c, usageErrorf("bundle: %q is neither a file nor a sha256 digest", pos[0])
 	} else {
 		return c, err
+	}
+	switch {
+	case c.policy == "" && !c.unverified:
+		return c, usageErrorf("bundle: --policy FILE (or ATTESTLOG_POLICY_FILE) is required: bundle writes only a bundle that verifies under it; --unverified writes one that nothing checked")
+	case c.policy != "" && c.unverified:
+		return c, usageErrorf("bundle: --unverified and --policy contradict each other: give one")
 	}
 	return c, nil
 }
@@ -118,6 +126,9 @@ func makeBundle(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "wrote %s: sha256 %s, %d claims naming it and %d more about its builds, proven against %s tree size %d\n",
 		termSafe(c.out), termSafe(b.Digest), len(b.Claims), len(b.SourceClaims), termSafe(cp.Origin), cp.Size)
+	if p == nil {
+		fmt.Fprintln(stdout, "NOT VERIFIED (--unverified): no proof, signature, witness quorum or builder was checked; \"attestlog verify --bundle\" checks it")
+	}
 	if from > 0 && from != cp.Size {
 		fmt.Fprintf(stdout, "with a consistency proof between the remembered tree size %d and %d\n", from, cp.Size)
 	}

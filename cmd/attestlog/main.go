@@ -252,7 +252,8 @@
 // digits) and every claim about the same builds, each with a
 // c2sp.org/tlog-proof (format: client.Bundle). With --policy it writes the
 // bundle only if it verifies offline under that policy, else exits with the
-// verdict's bits. With --state DIR it adds the consistency proof from the
+// verdict's bits. Without --policy it refuses, unless --unverified, which
+// writes a bundle that nothing checked and says so. With --state DIR it adds the consistency proof from the
 // checkpoint DIR remembers, so that a verifier holding that state can use
 // the bundle offline. Other failures exit 16.
 //

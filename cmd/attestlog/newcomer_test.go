@@ -191,3 +191,20 @@ func FuzzParseReceipt(f *testing.F) {
 		}
 	})
 }
+
+// TestSubmitBinaryInsteadOfClaim submits a binary as a claim: submit says
+// it looks like one and suggests --artifact, before dialling anything.
+func TestSubmitBinaryInsteadOfClaim(t *testing.T) {
+	clearClientEnv(t)
+	bin := filepath.Join(t.TempDir(), "hello")
+	writeFile(t, bin, append([]byte("\x7fELF\x02\x01\x01\x00"), bytes.Repeat([]byte{0, 1, 2, 0xff}, 10_000_000)...))
+	err := runErr(t, "submit", "--log", dialTrap(t), bin)
+	if want := bin + " looks like a binary, not a claim (a JSON DSSE envelope that attest writes); did you mean --artifact " + bin + "?"; err != want {
+		t.Errorf("submit of a binary = %q, want %q", err, want)
+	}
+	text := filepath.Join(t.TempDir(), "notes.json")
+	writeFile(t, text, []byte(strings.Repeat("é", 300))) // 600 bytes: the 512th cuts a rune
+	if err := runErr(t, "submit", "--log", dialTrap(t), text); strings.Contains(err, "looks like a binary") {
+		t.Errorf("submit of UTF-8 text = %q, want a claim parse error, not a binary", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
@@ -190,6 +191,9 @@ func serverDelay(st *status.Status) time.Duration {
 func readSubmissions(paths []string) ([]submission, error) {
 	subs := make([]submission, len(paths))
 	for i, p := range paths {
+		if looksBinary(p) {
+			return nil, fmt.Errorf("%s looks like a binary, not a claim (a JSON DSSE envelope that attest writes); did you mean --artifact %s?", p, p)
+		}
 		env, err := readLimited(p, claim.MaxEnvelopeSize)
 		if err != nil {
 			return nil, err
@@ -209,6 +213,31 @@ func readSubmissions(paths []string) ([]submission, error) {
 		subs[i] = submission{path: p, env: env, entry: e.Marshal(), claim: cl}
 	}
 	return subs, nil
+}
+
+// looksBinary reports whether the file at path starts like a binary rather
+// than text: a NUL byte or invalid UTF-8 in its first 512 bytes. A claim is
+// JSON, which has neither. An unreadable file is left to the caller.
+func looksBinary(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	buf := make([]byte, 512)
+	n, _ := io.ReadFull(f, buf)
+	head := buf[:n]
+	if n == len(buf) { // the limit may have cut the last rune
+		for i := n - 1; i >= 0 && i >= n-utf8.UTFMax; i-- {
+			if utf8.RuneStart(head[i]) {
+				if !utf8.FullRune(head[i:]) {
+					head = head[:i]
+				}
+				break
+			}
+		}
+	}
+	return bytes.IndexByte(head, 0) >= 0 || !utf8.Valid(head)
 }
 
 // hashUploads hashes the artifacts and checks that a submitted claim names

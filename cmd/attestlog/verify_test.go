@@ -612,6 +612,8 @@ func TestVerifyUsage(t *testing.T) {
 		{args: []string{"bundle", hex64}, wantErr: "-o OUT is required", usage: true},
 		{args: []string{"bundle", "-o", "out"}, wantErr: "want one FILE or DIGEST", usage: true},
 		{args: []string{"bundle", "-o", "out", "nonsense"}, wantErr: "neither a file nor a sha256 digest", usage: true},
+		{args: []string{"bundle", "-o", "out", hex64}, wantErr: "--policy FILE (or ATTESTLOG_POLICY_FILE) is required", usage: true},
+		{args: []string{"bundle", "--unverified", "--policy", "p", "-o", "out", hex64}, wantErr: "contradict", usage: true},
 		{args: []string{"monitor"}, wantErr: "--policy (or ATTESTLOG_POLICY_FILE) is required", usage: true},
 		{args: []string{"monitor", "--policy", policy, "--state", ""}, wantErr: "--state must name a directory", usage: true},
 		{args: []string{"monitor", "--policy", policy, "--interval", "0s"}, wantErr: "--interval", usage: true},
