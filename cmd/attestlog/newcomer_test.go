@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -207,4 +208,32 @@ func TestSubmitBinaryInsteadOfClaim(t *testing.T) {
 	if err := runErr(t, "submit", "--log", dialTrap(t), text); strings.Contains(err, "looks like a binary") {
 		t.Errorf("submit of UTF-8 text = %q, want a claim parse error, not a binary", err)
 	}
+}
+
+// TestConnectionErrors points --log at nothing, at serve's HTTP port, at a
+// URL and at a host without a port: each error says what is wrong and
+// what to try instead of gRPC's dial text alone.
+func TestConnectionErrors(t *testing.T) {
+	clearClientEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nothing := ln.Addr().String()
+	ln.Close()
+	s := startServe(t, []string{"serve", "--data", t.TempDir(), "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0"})
+	for _, tt := range []struct{ log, want string }{
+		{nothing, "nothing is listening at " + nothing + ": is attestlog serve running there? --log is serve's gRPC address (--grpc, default 127.0.0.1:7381), not its HTTP one"},
+		{s.httpAddr, s.httpAddr + " answers HTTP/1.1, not gRPC: it is an HTTP port, such as serve's --http (default 127.0.0.1:7380); give --log serve's gRPC address"},
+		{"http://" + s.grpcAddr, "or HOST:PORT for plaintext (such as 127.0.0.1:7381, serve's --grpc): --log takes the log's gRPC address, not a URL of its HTTP API"},
+		{"127.0.0.1", `--log "127.0.0.1": want HOST:PORT with a port number, such as 127.0.0.1:7381`},
+		{s.grpcAddr + "/", "want HOST:PORT with a port number"},
+	} {
+		for _, cmd := range [][]string{{"mismatches"}, {"lookup", "--digest", strings.Repeat("ab", 32)}} {
+			if err := runErr(t, append(cmd, "--log", tt.log)...); !strings.Contains(err, tt.want) {
+				t.Errorf("%s --log %s = %q, want it to contain %q", cmd[0], tt.log, err, tt.want)
+			}
+		}
+	}
+	runOK(t, "mismatches", "--log", s.grpcAddr)
 }
