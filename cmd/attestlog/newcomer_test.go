@@ -11,6 +11,9 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/log/claim"
 )
 
 // TestServeStoreInUse starts a second serve on the data directory of a
@@ -236,4 +239,46 @@ func TestConnectionErrors(t *testing.T) {
 		}
 	}
 	runOK(t, "mismatches", "--log", s.grpcAddr)
+}
+
+// TestVerifyNamesOtherDigests verifies both digests of a build for which ci,
+// alice and bob claimed one digest and mallory, whom the policy does not
+// trust, another: mallory's says what the trusted builders claimed instead
+// of calling them silent, and the trusted one names the open mismatch.
+func TestVerifyNamesOtherDigests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a log with witnesses")
+	}
+	clearClientEnv(t)
+	tl := newTestLog(t)
+	honest, evil := sha256Hex([]byte("honest")), sha256Hex([]byte("evil"))
+	for _, s := range []string{"ci-a", "alice", "bob"} {
+		tl.addClaim(t, "swap", "hello", honest, s)
+	}
+	tl.addClaim(t, "swap", "hello", evil, "mallory")
+	tl.waitWitnessed(t)
+	policy := tl.policy(t, "")
+	id := claim.Identity{Source: "git+https://example.org/swap", Commit: commitOf("swap"), Platform: "linux/amd64", Artifact: "hello"}.ID()
+
+	code, out := runCode(t, "verify", "--log", tl.grpcAddr, "--policy", policy, "--state", "", "--digest", evil)
+	if code != client.ExitNoQuorum {
+		t.Errorf("verify of mallory's digest: exit %d, want %d\n%s", code, client.ExitNoQuorum, out)
+	}
+	want := "claimed:     ci, alice and bob claimed sha256 " + honest + " for this build (git+https://example.org/swap@" + commitOf("swap") + " linux/amd64 hello; claims 0, 1, 2)"
+	if !strings.Contains(out, want) {
+		t.Errorf("verify of mallory's digest printed\n%s\nwant the line\n%s", out, want)
+	}
+	if regexp.MustCompile(`silent: +(ci|alice|bob) `).MatchString(out) || !strings.Contains(out, "silent:      carol") {
+		t.Errorf("verify of mallory's digest calls a builder who claimed another digest silent, or carol not:\n%s", out)
+	}
+
+	code, out = runCode(t, "verify", "--log", tl.grpcAddr, "--policy", policy, "--state", "", "--digest", honest)
+	if code != 0 {
+		t.Errorf("verify of the honest digest: exit %d, want 0\n%s", code, out)
+	}
+	want = "mismatch:    open mismatch " + id + ": git+https://example.org/swap@" + commitOf("swap") + " linux/amd64 hello is also claimed as sha256 " + evil +
+		" by a key not in the policy (claim 3); \"attestlog evidence pull " + id + "\" pulls it"
+	if !strings.HasPrefix(out, "TRUSTED: ") || !strings.Contains(out, want) {
+		t.Errorf("verify of the honest digest printed\n%s\nwant TRUSTED and the line\n%s", out, want)
+	}
 }

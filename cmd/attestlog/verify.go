@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -315,6 +316,7 @@ func printVerdict(w io.Writer, v *client.Verdict, file string) error {
 		line("disagreed:", "%s (key %s; claim %d) says %s@%s %s %s is sha256 %s",
 			d.Builder, d.Key, d.Claim, d.Identity.Source, d.Identity.Commit, d.Identity.Platform, d.Identity.Artifact, d.SHA256)
 	}
+	printOthers(line, v.Others)
 	for _, ig := range v.Ignored {
 		line("ignored:", "%s (not in the policy; claims %s)", ig.VKey, joinInts(ig.Claims))
 	}
@@ -332,6 +334,58 @@ func printVerdict(w io.Writer, v *client.Verdict, file string) error {
 		line("evidence:", "%s (the log showed two inconsistent views: keep this file and report it; \"attestlog verify --evidence FILE\" checks it)", v.Evidence)
 	}
 	return nil
+}
+
+// printOthers prints the claims of other digests for builds of the digest
+// that are not conflicts: what trusted builders claimed instead for a build
+// only untrusted keys gave the digest, one line per build and digest, and
+// each open mismatch (untrusted keys giving a voted build another digest).
+func printOthers(line func(label, format string, args ...any), others []client.OtherClaim) {
+	type key struct {
+		id     client.Identity
+		digest string
+	}
+	var order []key
+	trusted := map[key][]string{}
+	claims := map[key][]int64{}
+	for _, o := range others {
+		k := key{o.Identity, o.SHA256}
+		if !o.Trusted {
+			line("mismatch:", "open mismatch %s: %s@%s %s %s is also claimed as sha256 %s by %s not in the policy (claim %d); \"attestlog evidence pull %s\" pulls it",
+				o.Identity.ID(), o.Identity.Source, o.Identity.Commit, o.Identity.Platform, o.Identity.Artifact, o.SHA256,
+				plural(len(o.Signers), "a key", "keys"), o.Claim, o.Identity.ID())
+			continue
+		}
+		if claims[k] == nil {
+			order = append(order, k)
+		}
+		for _, s := range o.Signers {
+			if !slices.Contains(trusted[k], s) {
+				trusted[k] = append(trusted[k], s)
+			}
+		}
+		claims[k] = append(claims[k], o.Claim)
+	}
+	for _, k := range order {
+		line("claimed:", "%s claimed sha256 %s for this build (%s@%s %s %s; %s %s)", joinAnd(trusted[k]), k.digest,
+			k.id.Source, k.id.Commit, k.id.Platform, k.id.Artifact, plural(len(claims[k]), "claim", "claims"), joinInts(claims[k]))
+	}
+}
+
+// joinAnd joins names as people write them: "a", "a and b", "a, b and c".
+func joinAnd(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// plural returns one if n is 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // lookedUp reports whether the verdict's claims were looked up: no problem
