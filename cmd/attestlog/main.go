@@ -269,9 +269,12 @@
 // or entry bundle that does not
 // authenticate, an entry that is no valid claim or carries a bad signature,
 // a claim LookupByDigest hides or invents, and a mismatch ListMismatches
-// leaves out or invents, recomputed from the entries. Each pass prints one
-// summary line, the new claims and one "FINDING <kind> (...)" line per
-// finding; --json prints the client.MonitorReport instead. --exec CMD runs
+// leaves out or invents, recomputed from the entries. A pass that read new
+// entries, found something or saw the number of mismatches change (every
+// pass with -v, and the first) prints one summary line, which says apart
+// whether the log answered consistently and whether builds disagree
+// (mismatches), then the new claims and one "FINDING <kind> (...)" line per
+// finding; --json prints the client.MonitorReport of every pass instead. --exec CMD runs
 // "sh -c CMD" once per new claim (again if a pass fails before the state
 // advanced), with the entry bytes on standard input, its output on standard
 // error, and ATTESTLOG_INDEX, ATTESTLOG_SHA256 and ATTESTLOG_ARTIFACT (the

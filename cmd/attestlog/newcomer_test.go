@@ -2,14 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/attestlog/attestlog/client"
@@ -280,5 +283,70 @@ func TestVerifyNamesOtherDigests(t *testing.T) {
 		" by a key not in the policy (claim 3); \"attestlog evidence pull " + id + "\" pulls it"
 	if !strings.HasPrefix(out, "TRUSTED: ") || !strings.Contains(out, want) {
 		t.Errorf("verify of the honest digest printed\n%s\nwant TRUSTED and the line\n%s", out, want)
+	}
+}
+
+// A lineBuffer collects a command's output for a test that reads it while
+// the command runs.
+type lineBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lineBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// summaries returns the lines that are not indented: a monitor's
+// summary line of each pass it printed.
+func (b *lineBuffer) summaries() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, l := range strings.Split(b.buf.String(), "\n") {
+		if l != "" && !strings.HasPrefix(l, " ") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestMonitorPrintsChanges runs two monitors of an idle log side by side,
+// one with -v: the verbose one prints every pass, the other only its first
+// and then nothing until new claims arrive.
+func TestMonitorPrintsChanges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a log with witnesses")
+	}
+	clearClientEnv(t)
+	tl, policy := monitorLog(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	var quiet, verbose lineBuffer
+	var wg sync.WaitGroup
+	for _, m := range []struct {
+		out  *lineBuffer
+		args []string
+	}{{&quiet, nil}, {&verbose, []string{"-v"}}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			args := append([]string{"monitor", "--interval", "20ms", "--log", tl.grpcAddr, "--policy", policy, "--state", t.TempDir()}, m.args...)
+			run(ctx, args, m.out, io.Discard)
+		}()
+	}
+	defer wg.Wait()
+	defer cancel()
+	waitFor(t, "the verbose monitor prints 5 passes", func() bool { return len(verbose.summaries()) >= 5 })
+	if got := quiet.summaries(); len(got) != 1 || !strings.Contains(got[0], "tree size 0 -> 5") {
+		t.Fatalf("the monitor without -v printed %d lines while the log stood still, want 1:\n%s", len(got), strings.Join(got, "\n"))
+	}
+	tl.addClaim(t, "later", "tool", sha256Hex([]byte("later")), "alice")
+	tl.waitWitnessed(t)
+	waitFor(t, "the monitor prints the new claim", func() bool { return len(quiet.summaries()) >= 2 })
+	got := quiet.summaries()
+	if len(got) != 2 || !strings.Contains(got[1], "tree size 5 -> 6, 1 new entry, 1 new claim; the log answered consistently") {
+		t.Errorf("the monitor printed\n%s\nwant the pass that read claim 5", strings.Join(got, "\n"))
 	}
 }
