@@ -124,8 +124,8 @@ func makeBundle(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := os.WriteFile(c.out, data, 0o644); err != nil {
 		return operational(fmt.Errorf("bundle: %w", err))
 	}
-	fmt.Fprintf(stdout, "wrote %s: sha256 %s, %d claims naming it and %d more about its builds, proven against %s tree size %d\n",
-		termSafe(c.out), termSafe(b.Digest), len(b.Claims), len(b.SourceClaims), termSafe(cp.Origin), cp.Size)
+	fmt.Fprintf(stdout, "wrote %s: sha256 %s, %s naming it and %d more about its builds, proven against %s tree size %d\n",
+		termSafe(c.out), termSafe(b.Digest), count(len(b.Claims), "claim", "claims"), len(b.SourceClaims), termSafe(cp.Origin), cp.Size)
 	if p == nil {
 		fmt.Fprintln(stdout, "NOT VERIFIED (--unverified): no proof, signature, witness quorum or builder was checked; \"attestlog verify --bundle\" checks it")
 	}
@@ -161,7 +161,7 @@ func checkBundle(ctx context.Context, p *client.Policy, st *client.State, data [
 		}
 		return exitError{code: code, err: errors.New("bundle: not written: it does not verify under the policy")}
 	}
-	fmt.Fprintf(stdout, "verified under the policy: TRUSTED (%d builders agree)\n", len(v.Agreed))
+	fmt.Fprintf(stdout, "verified under the policy: TRUSTED (%s)\n", count(len(v.Agreed), "builder agrees", "builders agree"))
 	return nil
 }
 

@@ -120,11 +120,11 @@ func evidence(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("mismatch %s does not verify: %w", c.ref, err)
 	}
 	printMismatchHeader(stdout, m)
-	fmt.Fprintf(stdout, "%d claims, proofs verified against %s\n", len(vcs), termSafe(cpStatus))
+	fmt.Fprintf(stdout, "%s, proofs verified against %s\n", count(len(vcs), "claim", "claims"), termSafe(cpStatus))
 	if err := writeEvidence(c.out, m, resp.GetCheckpoint(), vcs); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: mismatch.json, checkpoint and %d claims with proofs\n", termSafe(c.out), len(vcs))
+	fmt.Fprintf(stdout, "wrote %s: mismatch.json, checkpoint and %s with proofs\n", termSafe(c.out), count(len(vcs), "claim", "claims"))
 	// A bad artifact does not stop the others: evidence is worth having
 	// even when one binary of it cannot be had. Its error comes last.
 	bins, pullErr := lc.pullArtifacts(ctx, c.out, m, stdout, stderr)

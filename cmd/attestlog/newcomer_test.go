@@ -350,3 +350,41 @@ func TestMonitorPrintsChanges(t *testing.T) {
 		t.Errorf("the monitor printed\n%s\nwant the pass that read claim 5", strings.Join(got, "\n"))
 	}
 }
+
+// TestOutputGrammar checks the counts people read: one mismatch, one
+// claim, a recipe shared by several claims shown once, and an empty
+// lookup that says so instead of printing a header over nothing.
+func TestOutputGrammar(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a log with witnesses")
+	}
+	clearClientEnv(t)
+	tl := newTestLog(t)
+	honest, evil := sha256Hex([]byte("honest")), sha256Hex([]byte("evil"))
+	tl.addClaim(t, "g", "hello", honest, "alice")
+	tl.addClaim(t, "g", "hello", honest, "bob")
+	tl.addClaim(t, "g", "hello", evil, "carol")
+	tl.waitWitnessed(t)
+	recipe := short(sha256Hex([]byte("recipe")))
+
+	out := runOK(t, "mismatches", "--log", tl.grpcAddr)
+	for _, want := range []string{"  sha256 " + honest + "  claims 0,1  recipe " + recipe + "  archived no\n",
+		"  sha256 " + evil + "  claim 2  recipe " + recipe + "  archived no\n", "\n1 mismatch; the list is not signed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("mismatches printed\n%s\nwant %q", out, want)
+		}
+	}
+	out = runOK(t, "lookup", "--log", tl.grpcAddr, "--log-vkey", tl.logVKey, "--digest", evil)
+	if !strings.HasPrefix(out, "1 claim naming sha256 "+evil+", proofs verified against checkpoint") {
+		t.Errorf("lookup of one claim printed\n%s", out)
+	}
+	none := sha256Hex([]byte("nobody built this"))
+	out = runOK(t, "lookup", "--log", tl.grpcAddr, "--log-vkey", tl.logVKey, "--digest", none)
+	if want := "no claim naming sha256 " + none + " in the log's checkpoint example.test/attestlog, tree size 3\n"; out != want {
+		t.Errorf("empty lookup printed %q, want %q", out, want)
+	}
+	empty := newTestLog(t)
+	if out := runOK(t, "mismatches", "--log", empty.grpcAddr); !strings.HasPrefix(out, "no mismatches: ") {
+		t.Errorf("mismatches of a log without any printed %q", out)
+	}
+}

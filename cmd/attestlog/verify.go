@@ -303,7 +303,7 @@ func printVerdict(w io.Writer, v *client.Verdict, file string) error {
 		}
 	}
 	for _, a := range v.Agreed {
-		line("agreed:", "%s (keys %s; claims %s)", a.Builder, strings.Join(a.Keys, ", "), joinInts(a.Claims))
+		line("agreed:", "%s (%s %s; %s %s)", a.Builder, plural(len(a.Keys), "key", "keys"), strings.Join(a.Keys, ", "), plural(len(a.Claims), "claim", "claims"), joinInts(a.Claims))
 	}
 	silent := "no claim naming this digest; counts as no"
 	if !lookedUp(v) {
@@ -318,10 +318,10 @@ func printVerdict(w io.Writer, v *client.Verdict, file string) error {
 	}
 	printOthers(line, v.Others)
 	for _, ig := range v.Ignored {
-		line("ignored:", "%s (not in the policy; claims %s)", ig.VKey, joinInts(ig.Claims))
+		line("ignored:", "%s (not in the policy; %s %s)", ig.VKey, plural(len(ig.Claims), "claim", "claims"), joinInts(ig.Claims))
 	}
 	if len(v.Unwitnessed) > 0 {
-		line("unwitnessed:", "claims %s (past the witnessed checkpoint; they do not vote yet)", joinInts(v.Unwitnessed))
+		line("unwitnessed:", "%s %s (past the witnessed checkpoint; %s not vote yet)", plural(len(v.Unwitnessed), "claim", "claims"), joinInts(v.Unwitnessed), plural(len(v.Unwitnessed), "it does", "they do"))
 	}
 	for _, p := range v.Problems {
 		if p.Index != nil {
