@@ -58,7 +58,10 @@
 //	http listening on <addr>
 //	grpc listening on <addr>
 //
-// and writes structured logs (slog text format) to standard error.
+// and writes structured logs (slog text format) to standard error: at start
+// the origin, addresses, witness policy and quorum, builder allowlist and
+// rate limits; a WARN line for every mismatch a claim creates; and, at
+// most every 10 seconds, an INFO line counting the claims appended.
 //
 // HTTP endpoints:
 //

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -386,5 +387,44 @@ func TestOutputGrammar(t *testing.T) {
 	empty := newTestLog(t)
 	if out := runOK(t, "mismatches", "--log", empty.grpcAddr); !strings.HasPrefix(out, "no mismatches: ") {
 		t.Errorf("mismatches of a log without any printed %q", out)
+	}
+}
+
+// TestServeLogs runs serve as a process with a builder allowlist and
+// submits two claims that disagree: its log names the allowlist and the
+// policy at start, the mismatch at WARN, and sums up the appends at INFO.
+func TestServeLogs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process")
+	}
+	clearClientEnv(t)
+	repo, _ := gitRepo(t)
+	work := t.TempDir()
+	at := func(p string) string { return filepath.Join(work, p) }
+	var vkeys []string
+	for i, bin := range []string{"good", "evil"} {
+		vkeys = append(vkeys, strings.TrimSpace(runOK(t, "keygen", "-o", at(bin), fmt.Sprintf("builder.example/%d", i))))
+		writeFile(t, at(bin+"/hello"), []byte(bin+" binary"))
+		runOK(t, "attest", "--dir", repo, "--recipe", "sha256:"+sha256Hex(nil), "--key", at(bin+".key"), "-o", at(bin+".json"), at(bin+"/hello"))
+	}
+	writeFile(t, at("builders"), []byte(strings.Join(vkeys, "\n")+"\n"))
+	p := startProc(t, []string{"grpc listening on"}, "serve", "--data", at("data"), "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--builders", at("builders"))
+	addr := p.get("grpc listening on")
+	runOK(t, "submit", "--log", addr, at("good.json"))
+	runOK(t, "submit", "--log", addr, at("evil.json"), at("good.json"))
+	p.stop()
+	logs := p.stderr()
+	id := claim.Identity{Source: "git+https://example.org/hello", Commit: runGit(t, repo, "rev-parse", "HEAD"), Platform: runtime.GOOS + "/" + runtime.GOARCH, Artifact: "hello"}.ID()
+	for _, want := range []string{
+		`msg="serving log" `, `policy="none: every signed checkpoint is published" builders.file=` + at("builders") + ` builders.keys=2 rate=0 builder_rate=0`,
+		`level=WARN msg="mismatch: builders claim different digests for one build" mismatch=` + id + ` claim=1 source=git+https://example.org/hello`,
+		`level=INFO msg="appended claims" claims=2 duplicates=1 tree_size=2`,
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("serve's log lacks %q:\n%s", want, logs)
+		}
+	}
+	if n := strings.Count(logs, "level=WARN"); n != 1 {
+		t.Errorf("serve logged %d WARN lines, want 1 (the mismatch):\n%s", n, logs)
 	}
 }

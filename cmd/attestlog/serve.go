@@ -173,20 +173,41 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		slog.String("http_addr", lns.http.Addr().String()),
 		slog.String("grpc_addr", lns.grpc.Addr().String()),
 		slog.Bool("tls", in.tls != nil),
-		slog.String("data", c.data))
+		slog.String("data", c.data),
+		policyAttr(c.policy, in.policy),
+		allowlistAttr(c.builders, in.builders),
+		slog.Float64("rate", c.rate), slog.Float64("builder_rate", c.perKey))
 
 	httpSrv := newHTTPServer(l, logger)
 	httpSrv.TLSConfig = in.tls
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return l.Run(gctx) })
 	g.Go(func() error { return serveHTTP(gctx, httpSrv, lns.http) })
-	g.Go(func() error { return serveGRPC(gctx, lns.grpc, svc, in.tls) })
+	logged := newLoggingService(svc, logger)
+	g.Go(func() error { return logged.Run(gctx) })
+	g.Go(func() error { return serveGRPC(gctx, lns.grpc, logged, in.tls) })
 	if lns.pprof != nil {
 		g.Go(func() error { return serveHTTP(gctx, newPprofServer(logger), lns.pprof) })
 	}
 	err = g.Wait()
 	logger.InfoContext(ctx, "stopped", slog.Int64("tree_size", l.Checkpoint().Size))
 	return err
+}
+
+// policyAttr describes the witness policy for serve's start line.
+func policyAttr(path string, p *tiles.Policy) slog.Attr {
+	if p == nil {
+		return slog.String("policy", "none: every signed checkpoint is published")
+	}
+	return slog.Group("policy", slog.String("file", path), slog.Int("witnesses", len(p.Witnesses)), slog.String("quorum", p.Quorum))
+}
+
+// allowlistAttr describes the builder allowlist for serve's start line.
+func allowlistAttr(path string, builders map[string]bool) slog.Attr {
+	if builders == nil {
+		return slog.String("builders", "any key")
+	}
+	return slog.Group("builders", slog.String("file", path), slog.Int("keys", len(builders)))
 }
 
 // serveInputs is what serve reads from files other than its data directory.
