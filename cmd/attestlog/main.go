@@ -48,7 +48,10 @@
 //
 // Serve checks every file and address it needs before it creates the data
 // directory; if the start fails after that, it removes what it created
-// (a new directory, or new files in an existing one) and nothing else.
+// (a new directory, or new files in an existing one) and nothing else. It
+// refuses to start on a store another process holds, and on an archive it
+// cannot write (it writes a file in archive/tmp and links it into
+// archive/objects, as an upload does, and removes both).
 //
 // A port of 0 picks a free port. Serve prints the log's verifier key and
 // the bound addresses to standard output:

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -15,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/log/claim"
@@ -426,5 +429,39 @@ func TestServeLogs(t *testing.T) {
 	}
 	if n := strings.Count(logs, "level=WARN"); n != 1 {
 		t.Errorf("serve logged %d WARN lines, want 1 (the mismatch):\n%s", n, logs)
+	}
+}
+
+// TestServeUnwritableArchive starts serve on a data directory whose
+// archive it may not write: made immutable with chattr +i, which stops
+// root too (file modes do not). Serve refuses to start, naming the
+// archive, and leaves no file of its check behind.
+func TestServeUnwritableArchive(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	args := []string{"serve", "--data", data, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0"}
+	startServe(t, args).stop(t)
+	objects := filepath.Join(data, "archive", "objects")
+	if out, err := exec.Command("chattr", "+i", objects).CombinedOutput(); err != nil {
+		t.Skipf("cannot make %s immutable (chattr +i: %v: %s), and file modes do not stop root", objects, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("chattr", "-i", objects).CombinedOutput(); err != nil {
+			t.Errorf("chattr -i %s: %v: %s", objects, err, out)
+		}
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second) // a serve that starts runs until then
+	defer cancel()
+	runErr := run(ctx, args, io.Discard, io.Discard)
+	if runErr == nil {
+		t.Fatal("serve started with an archive it cannot write, and ran until stopped")
+	}
+	err := runErr.Error()
+	if want := "the archive " + filepath.Join(data, "archive") + " is not writable, so uploads of binaries would fail"; !strings.Contains(err, want) || !strings.Contains(err, "give the user running serve write permission on "+objects) {
+		t.Errorf("serve with an immutable archive = %q, want it to contain %q", err, want)
+	}
+	for _, d := range []string{objects, filepath.Join(data, "archive", "tmp")} {
+		if ents, err := os.ReadDir(d); err != nil || len(ents) != 0 {
+			t.Errorf("after the failed start, %s holds %v (%v), want nothing", d, ents, err)
+		}
 	}
 }

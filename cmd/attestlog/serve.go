@@ -367,14 +367,48 @@ func readBuilders(path string) (map[string]bool, error) {
 // the log's gRPC service, with the builder allowlist (nil: any key) and
 // rate limits.
 func newService(c serveConfig, l *log.Log, builders map[string]bool, logger *slog.Logger) (*log.Service, error) {
-	a, err := archive.Open(filepath.Join(c.data, "archive"), archive.Config{MaxSize: c.maxSize, Logger: logger})
+	dir := filepath.Join(c.data, "archive")
+	a, err := archive.Open(dir, archive.Config{MaxSize: c.maxSize, Logger: logger})
 	if err != nil {
+		return nil, err
+	}
+	if err := checkArchiveWritable(dir); err != nil {
 		return nil, err
 	}
 	cfg := log.ServiceConfig{GlobalRate: c.rate, BuilderRate: c.perKey, Logger: logger,
 		MaxClaimBytes: c.bounds.claimBytes, UploadIdleTimeout: c.bounds.uploadIdle, MaxUploadBytes: c.bounds.uploadBytes}
 	cfg.Builders = builders
 	return log.NewService(l, a, cfg)
+}
+
+// checkArchiveWritable checks that serve can store uploads in the archive
+// at dir, as the archive does: write a file in tmp/ and link it into
+// objects/. Without it, serve would accept claims and then fail every
+// upload of their binaries with Internal.
+func checkArchiveWritable(dir string) (err error) {
+	objects, tmp := filepath.Join(dir, "objects"), filepath.Join(dir, "tmp")
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("the archive %s is not writable, so uploads of binaries would fail: %w; give the user running serve write permission on %s and %s (and check the file system is not read-only)", dir, err, objects, tmp)
+		}
+	}()
+	f, err := os.CreateTemp(tmp, "write-check-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write([]byte("attestlog serve checks it can write here\n")); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	linked := filepath.Join(objects, ".write-check-"+filepath.Base(f.Name()))
+	if err := os.Link(f.Name(), linked); err != nil {
+		return err
+	}
+	return os.Remove(linked)
 }
 
 // serveGRPC serves the log's LogService with the gRPC health and reflection
