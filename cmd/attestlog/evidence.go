@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -236,7 +237,7 @@ func (lc *logClient) pullArtifacts(ctx context.Context, dir string, m mismatchJS
 	var paths, failed []string
 	for _, d := range m.Digests {
 		dst := filepath.Join(dir, "artifacts", d.SHA256, m.Artifact)
-		n, err := lc.download(ctx, d.SHA256, dst)
+		n, err := lc.download(ctx, d.SHA256, dst, stderr)
 		if errors.Is(err, errNotArchived) {
 			fmt.Fprintf(stdout, "not in the archive: sha256 %s\n", termSafe(d.SHA256))
 			continue
@@ -266,8 +267,9 @@ func describeDownloadError(err error) string {
 }
 
 // download streams an artifact into dst, verifying its digest; on any
-// failure it leaves nothing at dst.
-func (lc *logClient) download(ctx context.Context, digest, dst string) (n int64, err error) {
+// failure it leaves nothing at dst. It shows its progress on stderr if that
+// is a terminal.
+func (lc *logClient) download(ctx context.Context, digest, dst string, stderr io.Writer) (n int64, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	st, err := lc.GetArtifact(ctx, &pb.GetArtifactRequest{Sha256: digest})
@@ -294,7 +296,10 @@ func (lc *logClient) download(ctx context.Context, digest, dst string) (n int64,
 		}
 	}()
 	h := sha256.New()
-	if n, err = receiveArtifact(st, first, io.MultiWriter(f, h)); err != nil {
+	bar := newProgressBar(stderr, "downloading", filepath.Base(dst), int64(min(first.GetSize(), math.MaxInt64)))
+	n, err = receiveArtifact(st, first, io.MultiWriter(f, h, &progressWriter{bar: bar}))
+	bar.clear()
+	if err != nil {
 		return 0, err
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != digest {

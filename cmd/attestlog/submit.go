@@ -321,16 +321,11 @@ func writeReceipt(path string, r receipt) error {
 }
 
 // uploadArtifact streams one artifact to the log's archive, showing its
-// progress on stderr if that is a terminal.
+// progress (bytes, rate, time left) on stderr if that is a terminal.
 func (lc *logClient) uploadArtifact(ctx context.Context, u upload, stdout, stderr io.Writer) error {
-	progress := func(int64) {}
-	if isTerminal(stderr) {
-		progress = func(sent int64) {
-			fmt.Fprintf(stderr, "\ruploading %s: %d/%d bytes (%d%%)", termSafe(u.path), sent, u.size, sent*100/max(u.size, 1))
-		}
-		defer fmt.Fprint(stderr, "\r\x1b[K")
-	}
-	r, err := lc.upload(ctx, u, progress)
+	bar := newProgressBar(stderr, "uploading", u.path, u.size)
+	r, err := lc.upload(ctx, u, bar.update)
+	bar.clear()
 	if err != nil {
 		return fmt.Errorf("uploading %s: %w", u.path, err)
 	}
