@@ -9,6 +9,7 @@
 //	attestlog witness --logs FILE [flags]
 //	attestlog attest --recipe FILE|sha256:HEX --key PREFIX.key [flags] FILE...
 //	attestlog submit [flags] CLAIM...
+//	attestlog receipt --log-vkey FILE|VKEY RECEIPT...
 //	attestlog lookup [flags] (FILE | --digest HEX | --source URI --commit C)
 //	attestlog mismatches [--log ADDR] [--json]
 //	attestlog evidence pull [flags] ID -o DIR [--diff]
@@ -137,7 +138,11 @@
 //	{"index": N, "tree_size": N, "entry": "<base64>", "inclusion_proof": ["<base64>", ...], "checkpoint": "<signed note>"}
 //
 // then uploads each --artifact FILE (repeatable), whose digest a submitted
-// claim must name. Lookup prints the verified claims about a FILE, a
+// claim must name, with a progress bar on a terminal. It refuses a CLAIM
+// that looks like a binary (NUL bytes or invalid UTF-8), suggesting
+// --artifact. "attestlog receipt RECEIPT..." checks receipts offline with
+// --log-vkey: the checkpoint's signature, the inclusion proof, the claim's
+// signatures, and that the claim file beside it is the one it proves. Lookup prints the verified claims about a FILE, a
 // --digest, or a --source and --commit (optionally one --platform), as a
 // table or --json. Mismatches lists every build for which claims name
 // different digests. Evidence pull verifies one mismatch's claims and
