@@ -150,7 +150,7 @@ func TestBundleOffline(t *testing.T) {
 		tl.addClaim(t, "later", "tool", sha256Hex([]byte("tool")), "bob")
 		tl.waitWitnessed(t)
 		plain, withProof := filepath.Join(dir, "plain.bundle"), filepath.Join(dir, "proof.bundle")
-		if code, o := runCode(t, "bundle", "--log", tl.grpcAddr, bin, "-o", plain); code != 0 || strings.Contains(o, "consistency proof") {
+		if code, o := runCode(t, "bundle", "--log", tl.grpcAddr, "--unverified", bin, "-o", plain); code != 0 || strings.Contains(o, "consistency proof") || !strings.Contains(o, "NOT VERIFIED (--unverified)") {
 			t.Fatalf("bundle: exit %d\n%s", code, o)
 		}
 		code, o := runCode(t, "bundle", "--log", tl.grpcAddr, "--policy", policy, "--state", state, bin, "-o", withProof)

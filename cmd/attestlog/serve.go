@@ -186,14 +186,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		slog.String("grpc_addr", lns.grpc.Addr().String()),
 		slog.Bool("tls", in.tls != nil),
 		slog.String("data", c.data),
-		slog.String("store", storeName(c, dbPath)))
+		slog.String("store", storeName(c, dbPath)),
+		policyAttr(c.policy, in.policy),
+		allowlistAttr(c.builders, in.builders),
+		slog.Float64("rate", c.rate), slog.Float64("builder_rate", c.perKey))
 
 	httpSrv := newHTTPServer(l, pages, logger)
 	httpSrv.TLSConfig = in.tls
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return l.Run(gctx) })
 	g.Go(func() error { return serveHTTP(gctx, httpSrv, lns.http) })
-	g.Go(func() error { return serveGRPC(gctx, lns.grpc, svc, in.tls) })
+	logged := newLoggingService(svc, logger)
+	g.Go(func() error { return logged.Run(gctx) })
+	g.Go(func() error { return serveGRPC(gctx, lns.grpc, logged, in.tls) })
 	if lns.pprof != nil {
 		g.Go(func() error { return serveHTTP(gctx, newPprofServer(logger), lns.pprof) })
 	}
@@ -224,6 +229,22 @@ func storeName(c serveConfig, dbPath string) string {
 		return pgstore.Redact(c.store)
 	}
 	return dbPath
+}
+
+// policyAttr describes the witness policy for serve's start line.
+func policyAttr(path string, p *tiles.Policy) slog.Attr {
+	if p == nil {
+		return slog.String("policy", "none: every signed checkpoint is published")
+	}
+	return slog.Group("policy", slog.String("file", path), slog.Int("witnesses", len(p.Witnesses)), slog.String("quorum", p.Quorum))
+}
+
+// allowlistAttr describes the builder allowlist for serve's start line.
+func allowlistAttr(path string, builders map[string]bool) slog.Attr {
+	if builders == nil {
+		return slog.String("builders", "any key")
+	}
+	return slog.Group("builders", slog.String("file", path), slog.Int("keys", len(builders)))
 }
 
 // serveInputs is what serve reads from files other than its data directory.
@@ -383,8 +404,12 @@ func readBuilders(path string) (map[string]bool, error) {
 // the log's gRPC service, with the builder allowlist (nil: any key) and
 // rate limits, and the archive.
 func newService(c serveConfig, l *log.Log, builders map[string]bool, logger *slog.Logger) (*log.Service, *archive.Archive, error) {
-	a, err := archive.Open(filepath.Join(c.data, "archive"), archive.Config{MaxSize: c.maxSize, Logger: logger})
+	dir := filepath.Join(c.data, "archive")
+	a, err := archive.Open(dir, archive.Config{MaxSize: c.maxSize, Logger: logger})
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkArchiveWritable(dir); err != nil {
 		return nil, nil, err
 	}
 	cfg := log.ServiceConfig{GlobalRate: c.rate, BuilderRate: c.perKey, Logger: logger,
@@ -392,6 +417,36 @@ func newService(c serveConfig, l *log.Log, builders map[string]bool, logger *slo
 	cfg.Builders = builders
 	svc, err := log.NewService(l, a, cfg)
 	return svc, a, err
+}
+
+// checkArchiveWritable checks that serve can store uploads in the archive
+// at dir, as the archive does: write a file in tmp/ and link it into
+// objects/. Without it, serve would accept claims and then fail every
+// upload of their binaries with Internal.
+func checkArchiveWritable(dir string) (err error) {
+	objects, tmp := filepath.Join(dir, "objects"), filepath.Join(dir, "tmp")
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("the archive %s is not writable, so uploads of binaries would fail: %w; give the user running serve write permission on %s and %s (and check the file system is not read-only)", dir, err, objects, tmp)
+		}
+	}()
+	f, err := os.CreateTemp(tmp, "write-check-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write([]byte("attestlog serve checks it can write here\n")); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	linked := filepath.Join(objects, ".write-check-"+filepath.Base(f.Name()))
+	if err := os.Link(f.Name(), linked); err != nil {
+		return err
+	}
+	return os.Remove(linked)
 }
 
 // serveGRPC serves the log's LogService with the gRPC health and reflection
