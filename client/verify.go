@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/vindex"
 	"github.com/attestlog/attestlog/tiles"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -44,6 +45,10 @@ type VerifyOptions struct {
 	// than the number of trusted identities makes Verify fail, since it can
 	// never be met. Builders groups are still evaluated, for the verdict.
 	K int
+	// MaxTail bounds the entries after the log's index commitment that
+	// Verify reads and checks itself for each lookup (see [IndexProof]):
+	// a longer tail is a problem. Default DefaultMaxTail.
+	MaxTail int64
 }
 
 // check validates the options against the policy.
@@ -116,9 +121,13 @@ func Verify(ctx context.Context, p *Policy, src Source, sha256 string, opts Veri
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.MaxTail <= 0 {
+		opts.MaxTail = DefaultMaxTail
+	}
 	vf := &verification{p: p, src: src, opts: opts, v: &Verdict{Digest: d, Agree: p.Agree, K: opts.K, Required: slices.Clone(opts.Require)},
 		votes: map[string]*Vote{}, conflicted: map[string]bool{}, ignored: map[string]*IgnoredSigner{},
-		checked: map[int64]checkedClaim{}, byDigest: map[int64]bool{}, builds: map[int64]build{}, conflicts: map[Conflict]bool{}}
+		checked: map[int64]checkedClaim{}, byDigest: map[int64]bool{}, builds: map[int64]build{}, conflicts: map[Conflict]bool{},
+		tails: map[int64]*tail{}}
 	ok, err := vf.checkpoint(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -147,6 +156,7 @@ type verification struct {
 	byDigest   map[int64]bool            // verified claims naming the digest
 	builds     map[int64]build           // the build of each of them
 	conflicts  map[Conflict]bool         // dedup of v.Disagreed
+	tails      map[int64]*tail           // authenticated tails, by their first index
 }
 
 // checkedClaim is the outcome of checking one entry.
@@ -247,6 +257,10 @@ func (vf *verification) claims(ctx context.Context) error {
 			}
 		}
 	}
+	what := "the lookup by digest " + vf.v.Digest
+	if want, ok := vf.complete(what, vindex.DigestKey(vf.v.Digest), lk.Index); ok {
+		vf.hidden(what, want, seen)
+	}
 	return vf.checkBuilds(ctx, builds)
 }
 
@@ -322,6 +336,10 @@ func (vf *verification) checkBuilds(ctx context.Context, builds map[build]map[st
 				id := Identity{Source: c.Source, Commit: c.Commit, Platform: c.Platform, Artifact: s.Name}
 				vf.conflict(pc.Index, id, s.SHA256, sigs)
 			}
+		}
+		what := fmt.Sprintf("the lookup by source %s@%s (platform %s)", b.source, b.commit, b.platform)
+		if want, ok := vf.complete(what, vindex.BuildKey(b.source, b.commit, b.platform), results[i].Index); ok {
+			vf.hidden(what, want, seen)
 		}
 		vf.crossCheck(b, seen)
 	}
