@@ -125,4 +125,3 @@ func (b *Bundle) buildProof(source, commit, platform string) *IndexProof {
 	}
 	return b.Index.proof(b.Index.Builds[i].Proof)
 }
-

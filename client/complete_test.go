@@ -38,10 +38,10 @@ func TestVerifyIndex(t *testing.T) {
 			// Without the index proof, the verdict was "trusted".
 			wantCode: client.ExitVerifyErr, wantAgreed: "ci alice bob", wantSilent: "carol", wantIgnored: "mallory.example", wantProblems: "hidden claim@3"},
 		{desc: "log hides a dissent in the tail from the lookup by source", entries: inTail,
-			source: func(s *fakeSource) { s.tamperSource = drop(4) },
+			source:   func(s *fakeSource) { s.tamperSource = drop(4) },
 			wantCode: client.ExitVerifyErr, wantAgreed: "ci alice bob", wantSilent: "carol", wantProblems: "hidden claim@4"},
 		{desc: "log hides a claim from both lookups", entries: committed,
-			source: func(s *fakeSource) { s.tamper = drop(2) },
+			source:   func(s *fakeSource) { s.tamper = drop(2) },
 			wantCode: client.ExitNoQuorum | client.ExitConflict | client.ExitVerifyErr, wantAgreed: "ci alice", wantSilent: "bob", wantDisagreed: "carol", wantIgnored: "mallory.example",
 			wantProblems: "hidden claim@2 hidden claim@2"},
 		{desc: "tampered map proof", entries: committed,
@@ -78,7 +78,7 @@ func TestVerifyIndex(t *testing.T) {
 		{desc: "tail past the bound", entries: committed[:4], opts: func(o *client.VerifyOptions) { o.MaxTail = 3 },
 			wantCode: client.ExitConflict | client.ExitVerifyErr, wantAgreed: "ci alice bob", wantDisagreed: "carol", wantProblems: "index proof index proof"},
 		{desc: "no index proof", entries: committed,
-			source: func(s *fakeSource) { s.tamper = func(lk *client.Lookup) { lk.Index = nil } },
+			source:   func(s *fakeSource) { s.tamper = func(lk *client.Lookup) { lk.Index = nil } },
 			wantCode: client.ExitConflict | client.ExitVerifyErr, wantAgreed: "ci alice bob", wantDisagreed: "carol", wantIgnored: "mallory.example",
 			wantProblems: "index proof index proof"},
 	}
