@@ -97,10 +97,16 @@ const lookupConcurrency = 4
 //     about a build looked up in step 4 must be in that lookup's answer. A
 //     claim the lookup by source leaves out is a "hidden claim" problem: a
 //     log that hides a claim from the lookup by source could hide a
-//     dissenting claim the same way. What this cannot catch is a log that
-//     hides a dissenting claim from every lookup consistently; only a
-//     monitor ([MonitorLog]), which recomputes every index from the
-//     entries, catches that.
+//     dissenting claim the same way.
+//  6. Each lookup must be proven complete by its [IndexProof]: the log's
+//     index commitment below the checkpoint's size, included in its tree,
+//     the map proof for the lookup's key against the commitment's root, and
+//     the tail after it, authenticated against the checkpoint's root and
+//     run through the map function here (at most opts.MaxTail entries).
+//     Every entry these list that the answer left out is a "hidden claim"
+//     problem naming its index; a missing or broken proof is an "index
+//     proof" problem. What remains trusted is that the committed roots are
+//     right, which a monitor recomputing the index checks.
 //
 // With opts.K the agree rule of step 3 is "at least K trusted identities";
 // with opts.Require the named builders or groups must agree as well.
