@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/vindex"
 	"github.com/attestlog/attestlog/tiles"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -25,7 +26,7 @@ const (
 	FindingStale            = "stale checkpoint"  // the checkpoint is smaller than a remembered one, or older than MaxAge
 	FindingTile             = "tile"              // a hash tile does not authenticate against the checkpoint
 	FindingBundle           = "bundle"            // an entry bundle's entries do not hash to their leaves
-	FindingEntry            = "malformed entry"   // a logged entry is not a well-formed claim
+	FindingEntry            = "malformed entry"   // a logged entry is neither a well-formed claim nor an index commitment
 	FindingSignature        = "bad signature"     // a logged claim carries a signature that does not verify
 	FindingLookup           = "lookup"            // a lookup answer is malformed: bad proof, index twice or out of range
 	FindingHiddenClaim      = "hidden claim"      // a lookup (by digest or by source) left out a claim it must return
@@ -416,8 +417,16 @@ func (mp *monitorPass) entries(ctx context.Context, digests map[string]bool) (bo
 	return true, nil
 }
 
-// entry checks one new entry and adds its claim to the index.
+// entry checks one new entry and adds its claim to the index. An entry is
+// a claim or an index commitment (package log/vindex), which is no claim
+// and needs only to be well formed here.
 func (mp *monitorPass) entry(idx int64, e []byte, digests map[string]bool) {
+	if vindex.IsCommitment(e) {
+		if _, err := vindex.ParseCommitment(e); err != nil {
+			mp.r.find(FindingEntry, &idx, "%v", err)
+		}
+		return
+	}
 	ent, err := claim.ParseEntry(e)
 	if err != nil {
 		mp.r.find(FindingEntry, &idx, "%v", err)

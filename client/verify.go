@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/vindex"
 	"github.com/attestlog/attestlog/tiles"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -44,6 +45,10 @@ type VerifyOptions struct {
 	// than the number of trusted identities makes Verify fail, since it can
 	// never be met. Builders groups are still evaluated, for the verdict.
 	K int
+	// MaxTail bounds the entries after the log's index commitment that
+	// Verify reads and checks itself for each lookup (see [IndexProof]):
+	// a longer tail is a problem. Default DefaultMaxTail.
+	MaxTail int64
 }
 
 // check validates the options against the policy.
@@ -97,10 +102,16 @@ const lookupConcurrency = 4
 //     about a build looked up in step 4 must be in that lookup's answer. A
 //     claim the lookup by source leaves out is a "hidden claim" problem: a
 //     log that hides a claim from the lookup by source could hide a
-//     dissenting claim the same way. What this cannot catch is a log that
-//     hides a dissenting claim from every lookup consistently; only a
-//     monitor ([MonitorLog]), which recomputes every index from the
-//     entries, catches that.
+//     dissenting claim the same way.
+//  6. Each lookup must be proven complete by its [IndexProof]: the log's
+//     index commitment below the checkpoint's size, included in its tree,
+//     the map proof for the lookup's key against the commitment's root, and
+//     the tail after it, authenticated against the checkpoint's root and
+//     run through the map function here (at most opts.MaxTail entries).
+//     Every entry these list that the answer left out is a "hidden claim"
+//     problem naming its index; a missing or broken proof is an "index
+//     proof" problem. What remains trusted is that the committed roots are
+//     right, which a monitor recomputing the index checks.
 //
 // With opts.K the agree rule of step 3 is "at least K trusted identities";
 // with opts.Require the named builders or groups must agree as well.
@@ -121,9 +132,13 @@ func Verify(ctx context.Context, p *Policy, src Source, sha256 string, opts Veri
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.MaxTail <= 0 {
+		opts.MaxTail = DefaultMaxTail
+	}
 	vf := &verification{p: p, src: src, opts: opts, v: &Verdict{Digest: d, Agree: p.Agree, K: opts.K, Required: slices.Clone(opts.Require)},
 		votes: map[string]*Vote{}, conflicted: map[string]bool{}, claimedOther: map[string]bool{}, ignored: map[string]*IgnoredSigner{},
-		checked: map[int64]checkedClaim{}, byDigest: map[int64]bool{}, builds: map[int64]build{}, conflicts: map[Conflict]bool{}}
+		checked: map[int64]checkedClaim{}, byDigest: map[int64]bool{}, builds: map[int64]build{}, conflicts: map[Conflict]bool{},
+		tails: map[int64]*tail{}}
 	ok, err := vf.checkpoint(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -155,6 +170,7 @@ type verification struct {
 	byDigest     map[int64]bool            // verified claims naming the digest
 	builds       map[int64]build           // the build of each of them
 	conflicts    map[Conflict]bool         // dedup of v.Disagreed
+	tails        map[int64]*tail           // authenticated tails, by their first index
 }
 
 // checkedClaim is the outcome of checking one entry.
@@ -258,6 +274,10 @@ func (vf *verification) claims(ctx context.Context) error {
 			into[b][n] = true
 		}
 	}
+	what := "the lookup by digest " + vf.v.Digest
+	if want, ok := vf.complete(what, vindex.DigestKey(vf.v.Digest), lk.Index); ok {
+		vf.hidden(what, want, seen)
+	}
 	if len(vf.votes) > 0 || len(untrusted) > maxUntrustedBuilds {
 		untrusted = nil
 	}
@@ -351,6 +371,10 @@ func (vf *verification) checkBuilds(ctx context.Context, builds, untrusted map[b
 				}
 				vf.other(pc.Index, id, s.SHA256, sigs, builds[b][s.Name])
 			}
+		}
+		what := fmt.Sprintf("the lookup by source %s@%s (platform %s)", b.source, b.commit, b.platform)
+		if want, ok := vf.complete(what, vindex.BuildKey(b.source, b.commit, b.platform), results[i].Index); ok {
+			vf.hidden(what, want, seen)
 		}
 		vf.crossCheck(b, seen)
 	}

@@ -220,8 +220,10 @@ func TestProcessesWitnessQuorum(t *testing.T) {
 	}
 	wl := newWitnessedLog(t, 2, "w0", "w1", "w2")
 	logData, policyFile, policy := wl.logData, wl.policyFile, wl.policy
+	// No index commitment in this test's time (--index-age 1h), so that the
+	// tree sizes are the claims appended.
 	lp := startProc(t, []string{"http listening on", "grpc listening on"}, "serve", "--data", logData,
-		"--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--policy", policyFile)
+		"--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--policy", policyFile, "--index-age", "1h")
 	conn, err := grpc.NewClient(lp.get("grpc listening on"), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

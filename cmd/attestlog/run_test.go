@@ -81,7 +81,8 @@ func TestServeFlagsFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := serveConfig{data: "/env/data", httpAddr: ":3", grpcAddr: ":2", origin: "flag.example/log", level: slog.LevelDebug,
-		builders: "/env/builders", rate: 100, perKey: 7, maxSize: 1000, bounds: defaultServeBounds}
+		builders: "/env/builders", rate: 100, perKey: 7, maxSize: 1000, bounds: defaultServeBounds,
+		indexEntries: log.DefaultCommitEntries, indexAge: log.DefaultCommitAge}
 	if c != want {
 		t.Errorf("parseServeFlags = %+v, want %+v", c, want)
 	}
@@ -97,7 +98,8 @@ func TestServeFlagDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := serveConfig{data: "./attestlog-data", httpAddr: "127.0.0.1:7380", grpcAddr: "127.0.0.1:7381", origin: "localhost/attestlog", maxSize: archive.DefaultMaxSize,
-		bounds: defaultServeBounds}
+		bounds:       defaultServeBounds,
+		indexEntries: log.DefaultCommitEntries, indexAge: log.DefaultCommitAge}
 	if c != want {
 		t.Errorf("parseServeFlags = %+v, want %+v", c, want)
 	}

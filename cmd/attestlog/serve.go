@@ -38,20 +38,22 @@ const shutdownTimeout = 10 * time.Second
 
 // serveConfig is the command line of serve.
 type serveConfig struct {
-	data     string
-	store    string // URL of a PostgreSQL database for the log's state; empty: log.db in data
-	httpAddr string
-	grpcAddr string
-	origin   string
-	level    slog.Level
-	builders string  // allowlist file of builder vkeys; empty accepts every key
-	rate     float64 // AddClaim calls per second, overall; 0 is unlimited
-	perKey   float64 // AddClaim calls per second per builder key; 0 is unlimited
-	maxSize  int64   // largest artifact upload in bytes
-	pprof    string  // loopback address to serve net/http/pprof on; empty: off
-	policy   string  // witness policy file (c2sp.org/tlog-policy); empty publishes every checkpoint
-	tlsCert  string  // PEM certificate chain for HTTP and gRPC; with tlsKey, else plaintext
-	tlsKey   string  // PEM private key of tlsCert
+	data         string
+	store        string // URL of a PostgreSQL database for the log's state; empty: log.db in data
+	httpAddr     string
+	grpcAddr     string
+	origin       string
+	level        slog.Level
+	builders     string        // allowlist file of builder vkeys; empty accepts every key
+	rate         float64       // AddClaim calls per second, overall; 0 is unlimited
+	perKey       float64       // AddClaim calls per second per builder key; 0 is unlimited
+	maxSize      int64         // largest artifact upload in bytes
+	indexEntries int           // entries that make the verifiable index be committed
+	indexAge     time.Duration // longest wait for an index commitment
+	pprof        string        // loopback address to serve net/http/pprof on; empty: off
+	policy       string        // witness policy file (c2sp.org/tlog-policy); empty publishes every checkpoint
+	tlsCert      string        // PEM certificate chain for HTTP and gRPC; with tlsKey, else plaintext
+	tlsKey       string        // PEM private key of tlsCert
 	// witnessCA is a PEM bundle of the CAs trusted for https witness URLs;
 	// empty: the system roots.
 	witnessCA string
@@ -80,6 +82,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	flags.StringVar(&c.tlsCert, "tls-cert", envOr("ATTESTLOG_TLS_CERT", ""), "PEM `file` of the certificate chain; with --tls-key, HTTP and gRPC are served over TLS (env ATTESTLOG_TLS_CERT)")
 	flags.StringVar(&c.tlsKey, "tls-key", envOr("ATTESTLOG_TLS_KEY", ""), "PEM `file` of the TLS private key (env ATTESTLOG_TLS_KEY)")
 	flags.StringVar(&c.witnessCA, "witness-tls-ca", envOr("ATTESTLOG_WITNESS_TLS_CA", ""), "PEM `file` of the CA certificates trusted for https witness URLs; default the system roots (env ATTESTLOG_WITNESS_TLS_CA)")
+	flags.IntVar(&c.indexEntries, "index-entries", int(envFloat("ATTESTLOG_INDEX_ENTRIES", log.DefaultCommitEntries)), "commit the verifiable index once this many `entries` wait (env ATTESTLOG_INDEX_ENTRIES)")
+	flags.DurationVar(&c.indexAge, "index-age", log.DefaultCommitAge, "commit the verifiable index at least this often while entries wait")
 	level := flags.String("log-level", envOr("ATTESTLOG_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env ATTESTLOG_LOG_LEVEL)")
 	if err := parseFlags(flags, args); err != nil {
 		return c, err
@@ -194,7 +198,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	httpSrv := newHTTPServer(l, pages, logger)
 	httpSrv.TLSConfig = in.tls
 	g, gctx := errgroup.WithContext(ctx)
+	committer, err := log.NewIndexCommitter(l, log.IndexConfig{Entries: c.indexEntries, Age: c.indexAge, Logger: logger})
+	if err != nil {
+		return err
+	}
 	g.Go(func() error { return l.Run(gctx) })
+	g.Go(func() error { return committer.Run(gctx) })
 	g.Go(func() error { return serveHTTP(gctx, httpSrv, lns.http) })
 	logged := newLoggingService(svc, logger)
 	g.Go(func() error { return logged.Run(gctx) })
