@@ -16,6 +16,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/logging"
 )
 
 // Cache lifetimes of the objects, sent as Cache-Control.
@@ -133,7 +134,18 @@ func newClient(ctx context.Context, cfg Config) (*s3.Client, error) {
 	if awsCfg.Region == "" {
 		awsCfg.Region = "us-east-1"
 	}
+	// The SDK's own logs go to ours, as warnings, instead of its default
+	// writer, stderr; Ceph RGW sends no response checksums, which the SDK
+	// would note on every GET.
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	awsCfg.Logger = logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+		logger.Warn("aws sdk: "+fmt.Sprintf(format, v...), slog.String("class", string(c)))
+	})
 	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		o.DisableLogOutputChecksumValidationSkipped = true
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 			o.UsePathStyle = true
