@@ -109,6 +109,9 @@ func OpenArchive(ctx context.Context, cfg ArchiveConfig) (*Archive, error) {
 	return a, nil
 }
 
+// Bucket returns the archive's bucket.
+func (a *Archive) Bucket() *Bucket { return a.b }
+
 // Locked reports whether the archive's bucket has Object Lock.
 func (a *Archive) Locked() bool { return a.locked }
 

@@ -95,10 +95,27 @@ const probePrefix = ".attestlog-probe/"
 // OpenBucket connects to bucket and checks, before the log writes anything
 // there, that the bucket exists and that the store honours create-only
 // writes: it creates a probe object under .attestlog-probe/ twice and
-// requires 412 Precondition Failed the second time, then deletes it. The
+// requires 412 Precondition Failed the second time, then deletes it; a
+// versioned bucket fails this on some stores (Ceph RGW 16). The
 // error wraps [ErrNoBucket] or [ErrNoCreateOnly], or is the store's own
 // (unreachable endpoint, refused credentials).
 func OpenBucket(ctx context.Context, cfg Config, bucket string) (*Bucket, error) {
+	b, err := ConnectBucket(ctx, cfg, bucket)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.probe(ctx); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// ConnectBucket connects to bucket and checks that it exists, but not
+// that the store honours create-only writes: for the archive's bucket,
+// where versioning (which Object Lock implies) makes some stores, Ceph RGW
+// 16 among them, ignore If-None-Match, and where a probe object could not
+// be deleted. The error wraps [ErrNoBucket], or is the store's own.
+func ConnectBucket(ctx context.Context, cfg Config, bucket string) (*Bucket, error) {
 	if err := checkBucketName(bucket); err != nil {
 		return nil, err
 	}
@@ -110,8 +127,11 @@ func OpenBucket(ctx context.Context, cfg Config, bucket string) (*Bucket, error)
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
-	if err := b.check(ctx); err != nil {
-		return nil, err
+	if _, err := b.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &b.name}); err != nil {
+		if status(err) == http.StatusNotFound {
+			return nil, fmt.Errorf("%w: s3://%s; create it first (see the README)", ErrNoBucket, b.name)
+		}
+		return nil, fmt.Errorf("objstore: checking bucket s3://%s: %w", b.name, err)
 	}
 	return b, nil
 }
@@ -153,14 +173,8 @@ func newClient(ctx context.Context, cfg Config) (*s3.Client, error) {
 	}), nil
 }
 
-// check is OpenBucket's validation.
-func (b *Bucket) check(ctx context.Context) error {
-	if _, err := b.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &b.name}); err != nil {
-		if status(err) == http.StatusNotFound {
-			return fmt.Errorf("%w: s3://%s; create it first (see the README)", ErrNoBucket, b.name)
-		}
-		return fmt.Errorf("objstore: checking bucket s3://%s: %w", b.name, err)
-	}
+// probe checks that the store honours create-only writes in the bucket.
+func (b *Bucket) probe(ctx context.Context) error {
 	var r [16]byte
 	rand.Read(r[:])
 	key := probePrefix + hex.EncodeToString(r[:])
@@ -173,7 +187,7 @@ func (b *Bucket) check(ctx context.Context) error {
 			return fmt.Errorf("objstore: writing probe object s3://%s/%s: %w", b.name, key, err)
 		case i == 1 && err == nil:
 			b.deleteProbe(ctx, key)
-			return fmt.Errorf("%w: s3://%s accepted a second create of %s; use a store that answers 412 to If-None-Match: * (AWS S3, Ceph RGW 16 or later)", ErrNoCreateOnly, b.name, key)
+			return fmt.Errorf("%w: s3://%s accepted a second create of %s; use a store that answers 412 to If-None-Match: * (AWS S3; Ceph RGW 16 or later, in a bucket without versioning)", ErrNoCreateOnly, b.name, key)
 		case i == 1 && status(err) != http.StatusPreconditionFailed:
 			b.deleteProbe(ctx, key)
 			return fmt.Errorf("%w: s3://%s: a second create of %s gave %w, want 412 Precondition Failed", ErrNoCreateOnly, b.name, key, err)

@@ -124,7 +124,9 @@ func TestCreateDifferentIsAlarm(t *testing.T) {
 }
 
 // TestOpenBucketBadConfig: a missing bucket, an unreachable endpoint and a
-// store that ignores If-None-Match are refused with errors that say so.
+// store that ignores If-None-Match (a versioned bucket on Ceph RGW 16, and
+// an endpoint that answers 200 to everything) are refused with errors that
+// say so.
 func TestOpenBucketBadConfig(t *testing.T) {
 	srv := s3test.Start(t)
 	ctx := context.Background()
@@ -147,6 +149,13 @@ func TestOpenBucketBadConfig(t *testing.T) {
 	_, err = objstore.OpenBucket(tctx, cfg, "attestlog-anything")
 	if err == nil || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "s3://attestlog-anything") {
 		t.Errorf("unreachable endpoint: %v", err)
+	}
+
+	// Ceph RGW 16 ignores If-None-Match in a versioned bucket, as one
+	// with Object Lock is: a real store without create-only writes.
+	_, err = objstore.OpenBucket(ctx, srv.Config(), srv.NewBucket(t, true))
+	if !errors.Is(err, objstore.ErrNoCreateOnly) {
+		t.Logf("a versioned bucket: %v (this store honours If-None-Match there)", err)
 	}
 
 	// A wrong endpoint: an HTTP server that answers every request 200,
