@@ -40,6 +40,7 @@ const shutdownTimeout = 10 * time.Second
 type serveConfig struct {
 	data     string
 	store    string // URL of a PostgreSQL database for the log's state; empty: log.db in data
+	objects  objectsConfig
 	httpAddr string
 	grpcAddr string
 	origin   string
@@ -67,6 +68,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	flags.SetOutput(stderr)
 	flags.StringVar(&c.data, "data", envOr("ATTESTLOG_DATA", "./attestlog-data"), "state `dir`ectory: log.key, log.vkey, log.db (env ATTESTLOG_DATA)")
 	flags.StringVar(&c.store, "store", envOr("ATTESTLOG_STORE", ""), "postgres://user:password@host:port/database `URL` of the PostgreSQL database holding the log's state; default the bbolt file log.db in --data (env ATTESTLOG_STORE)")
+	c.objects.register(flags)
 	flags.StringVar(&c.httpAddr, "http", envOr("ATTESTLOG_HTTP", "127.0.0.1:7380"), "HTTP listen `addr`ess (env ATTESTLOG_HTTP)")
 	flags.StringVar(&c.grpcAddr, "grpc", envOr("ATTESTLOG_GRPC", "127.0.0.1:7381"), "gRPC listen `addr`ess (env ATTESTLOG_GRPC)")
 	flags.StringVar(&c.origin, "origin", envOr("ATTESTLOG_ORIGIN", "localhost/attestlog"), "checkpoint `origin` and signing key name (env ATTESTLOG_ORIGIN)")
@@ -89,6 +91,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if c.store != "" && !strings.HasPrefix(c.store, "postgres://") && !strings.HasPrefix(c.store, "postgresql://") {
 		return c, usageErrorf("serve: --store %s: not a postgres:// URL", pgstore.Redact(c.store))
+	}
+	if err := c.objects.parse(); err != nil {
+		return c, err
 	}
 	if err := c.level.UnmarshalText([]byte(*level)); err != nil {
 		return c, usageErrorf("serve: --log-level: %v", err)
@@ -135,6 +140,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		return err
 	}
 	defer lns.close() // the servers close them too; this is for a failed start
+	objs, err := openObjects(ctx, c.objects, c.maxSize, logger)
+	if err != nil {
+		return err
+	}
 	dir, err := createDataDir(c.data)
 	if err != nil {
 		return err
@@ -160,11 +169,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 			err = fmt.Errorf("closing log store: %w", cerr)
 		}
 	}()
-	l, err := log.New(log.Config{Origin: c.origin, Signer: signer, Store: store, Indexer: log.ClaimIndex{}, Witnesses: in.policy, HTTPClient: in.witnessClient, Logger: logger})
+	l, err := log.New(log.Config{Origin: c.origin, Signer: signer, Store: store, Indexer: log.ClaimIndex{}, Witnesses: in.policy, HTTPClient: in.witnessClient, Logger: logger, Publisher: objs.logPublisher()})
 	if err != nil {
 		return err
 	}
-	svc, a, err := newService(c, l, in.builders, logger)
+	svc, a, err := newService(c, l, objs, in.builders, logger)
 	if err != nil {
 		return err
 	}
@@ -186,12 +195,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		slog.String("grpc_addr", lns.grpc.Addr().String()),
 		slog.Bool("tls", in.tls != nil),
 		slog.String("data", c.data),
-		slog.String("store", storeName(c, dbPath)))
+		slog.String("store", storeName(c, dbPath)),
+		slog.String("objects", c.objects.url))
 
 	httpSrv := newHTTPServer(l, pages, logger)
 	httpSrv.TLSConfig = in.tls
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return l.Run(gctx) })
+	if objs.publisher != nil {
+		g.Go(func() error { return objs.publisher.Run(gctx, l) })
+	}
 	g.Go(func() error { return serveHTTP(gctx, httpSrv, lns.http) })
 	g.Go(func() error { return serveGRPC(gctx, lns.grpc, svc, in.tls) })
 	if lns.pprof != nil {
@@ -379,13 +392,18 @@ func readBuilders(path string) (map[string]bool, error) {
 	return builders, nil
 }
 
-// newService opens the artifact archive in the data directory and returns
+// newService opens the artifact archive (in the data directory unless the
+// object store has one) and returns
 // the log's gRPC service, with the builder allowlist (nil: any key) and
 // rate limits, and the archive.
-func newService(c serveConfig, l *log.Log, builders map[string]bool, logger *slog.Logger) (*log.Service, *archive.Archive, error) {
-	a, err := archive.Open(filepath.Join(c.data, "archive"), archive.Config{MaxSize: c.maxSize, Logger: logger})
-	if err != nil {
-		return nil, nil, err
+func newService(c serveConfig, l *log.Log, objs objects, builders map[string]bool, logger *slog.Logger) (*log.Service, archive.Store, error) {
+	var a archive.Store = objs.archive
+	if objs.archive == nil {
+		local, err := archive.Open(filepath.Join(c.data, "archive"), archive.Config{MaxSize: c.maxSize, Logger: logger})
+		if err != nil {
+			return nil, nil, err
+		}
+		a = local
 	}
 	cfg := log.ServiceConfig{GlobalRate: c.rate, BuilderRate: c.perKey, Logger: logger,
 		MaxClaimBytes: c.bounds.claimBytes, UploadIdleTimeout: c.bounds.uploadIdle, MaxUploadBytes: c.bounds.uploadBytes}
