@@ -36,7 +36,24 @@ install() {
 # port_free PORT: nothing listens on 127.0.0.1:PORT.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# start DIR MON RGW: start_once, up to three times: on a loaded machine the
+# OSD's first start now and then fails ("wrong fsid") and exits.
 start() {
+  local attempt
+  for attempt in 1 2 3; do
+    # A process of its own, so that set -e holds inside (it does not in a
+    # function or subshell tested by if).
+    if bash "$0" start-once "$@"; then
+      return 0
+    fi
+    echo "ceph.sh: start attempt $attempt failed; logs in $1/log:" >&2
+    tail -n 3 "$1"/log/*start*.log "$1"/log/*mkfs*.log >&2 2>/dev/null || true
+    stop "$1"
+  done
+  die "could not start Ceph in $1"
+}
+
+start_once() {
   local dir=$1 mon_port=${2:-16789} rgw_port=${3:-17480}
   have_binaries || die "ceph-mon, ceph-osd, radosgw or radosgw-admin missing; run: $0 install"
   [ -e "$dir/ceph.conf" ] && die "$dir already holds a cluster; stop it first"
@@ -131,6 +148,7 @@ stop() {
 case "${1:-}" in
 install) install ;;
 start) [ $# -ge 2 ] || die "usage: $0 start DIR [MON_PORT RGW_PORT]"; start "$2" "${3:-}" "${4:-}" ;;
+start-once) start_once "$2" "${3:-}" "${4:-}" ;;
 stop) [ $# -eq 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
 *) die "usage: $0 install | start DIR [MON_PORT RGW_PORT] | stop DIR" ;;
 esac
