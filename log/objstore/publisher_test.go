@@ -34,7 +34,9 @@ type publishing struct {
 	run    *running
 }
 
-func startPublishing(t *testing.T, srv *s3test.Server, b *objstore.Bucket, dir string) *publishing {
+// startPublishing starts a test log in dir (a new one if empty) publishing
+// to b, after appending entries.
+func startPublishing(t *testing.T, srv *s3test.Server, b *objstore.Bucket, dir string, entries ...[]byte) *publishing {
 	t.Helper()
 	pub, err := objstore.NewPublisher(objstore.PublisherConfig{Bucket: b, PollInterval: 50 * time.Millisecond})
 	if err != nil {
@@ -42,6 +44,9 @@ func startPublishing(t *testing.T, srv *s3test.Server, b *objstore.Bucket, dir s
 	}
 	l := logtest.New(t, dir, log.Config{Publisher: pub})
 	p := &publishing{srv: srv, bucket: b, pub: pub, l: l}
+	if len(entries) > 0 {
+		l.Append(t, entries...)
+	}
 	p.run = runPublisher(t, pub, l.Log)
 	return p
 }
@@ -306,15 +311,14 @@ func TestPublishAlarm(t *testing.T) {
 		if _, err := b.Create(ctx, "tile/entries/000.p/3", []byte("not our bundle"), objstore.CachePartial, "application/octet-stream"); err != nil {
 			t.Fatal(err)
 		}
-		p := startPublishing(t, srv, b, "")
-		p.l.Append(t, entry(0), entry(1), entry(2))
+		p := startPublishing(t, srv, b, "", entry(0), entry(1), entry(2))
 		err := p.run.wait(t)
 		var alarm *objstore.AlarmError
 		if !errors.As(err, &alarm) || alarm.Key != "tile/entries/000.p/3" || string(alarm.Stored) != "not our bundle" {
 			t.Fatalf("Run: %v, want an AlarmError for tile/entries/000.p/3", err)
 		}
-		if _, err := b.Fetch(ctx, objstore.CheckpointKey); err == nil {
-			t.Error("the publisher wrote a checkpoint over a bucket holding another tree")
+		if got, err := b.Fetch(ctx, objstore.CheckpointKey); err == nil {
+			t.Errorf("the publisher wrote a checkpoint over a bucket holding another tree:\n%s", got)
 		}
 	})
 	t.Run("checkpoint", func(t *testing.T) {
@@ -329,8 +333,7 @@ func TestPublishAlarm(t *testing.T) {
 		if err := b.Put(ctx, objstore.CheckpointKey, msg, objstore.CacheCheckpoint, "text/plain"); err != nil {
 			t.Fatal(err)
 		}
-		p := startPublishing(t, srv, b, "")
-		p.l.Append(t, entry(0), entry(1))
+		p := startPublishing(t, srv, b, "", entry(0), entry(1))
 		err = p.run.wait(t)
 		var alarm *objstore.AlarmError
 		if !errors.As(err, &alarm) || alarm.Key != objstore.CheckpointKey || !strings.Contains(err.Error(), "root at size 1 differs") {
