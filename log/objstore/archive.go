@@ -132,7 +132,11 @@ func (a *Archive) stat(ctx context.Context, d archive.Digest) (int64, bool, erro
 	k := key(d)
 	out, err := a.b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &a.b.name, Key: &k})
 	if status(err) == http.StatusNotFound {
-		return 0, false, nil
+		v, err := a.hiddenVersion(ctx, k)
+		if v == nil || err != nil {
+			return 0, false, err
+		}
+		return aws.ToInt64(v.Size), true, nil
 	}
 	if err != nil {
 		return 0, false, fmt.Errorf("objstore: stat of s3://%s/%s: %w", a.b.name, k, err)
@@ -140,7 +144,33 @@ func (a *Archive) stat(ctx context.Context, d archive.Digest) (int64, bool, erro
 	return aws.ToInt64(out.ContentLength), true, nil
 }
 
-// Get implements [archive.Store]. The returned Object verifies the bytes
+// hiddenVersion returns the newest stored version of key when a plain
+// DELETE has hidden it behind a delete marker, or nil. In a bucket with
+// Object Lock such a DELETE succeeds, but the locked version stays: the
+// artifact is still archived, and still served.
+func (a *Archive) hiddenVersion(ctx context.Context, k string) (*types.ObjectVersion, error) {
+	if !a.locked {
+		return nil, nil
+	}
+	out, err := a.b.client.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: &a.b.name, Prefix: &k})
+	if err != nil {
+		return nil, fmt.Errorf("objstore: listing the versions of s3://%s/%s: %w", a.b.name, k, err)
+	}
+	var newest *types.ObjectVersion
+	for i, v := range out.Versions {
+		if aws.ToString(v.Key) == k && (newest == nil || aws.ToTime(v.LastModified).After(aws.ToTime(newest.LastModified))) {
+			newest = &out.Versions[i]
+		}
+	}
+	if newest != nil {
+		a.log.WarnContext(ctx, "an archived artifact is hidden by a delete marker; serving its locked version", slog.String("bucket", a.b.name), slog.String("key", k))
+	}
+	return newest, nil
+}
+
+// Get implements [archive.Store]. An artifact that a plain DELETE hid
+// behind a delete marker in a bucket with Object Lock is still served, from
+// its locked version. The returned Object verifies the bytes
 // as they stream out, and reports [archive.ErrCorrupt] at the end if they
 // do not hash to their name. The download is not bound to a context: it
 // ends when the caller closes the Object.
@@ -150,9 +180,17 @@ func (a *Archive) Get(sha256Hex string) (*archive.Object, error) {
 		return nil, err
 	}
 	k := key(d)
-	out, err := a.b.client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &a.b.name, Key: &k})
+	ctx := context.Background()
+	out, err := a.b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &a.b.name, Key: &k})
 	if status(err) == http.StatusNotFound {
-		return nil, fmt.Errorf("%w: object %s (%w)", archive.ErrNotFound, d, fs.ErrNotExist)
+		v, verr := a.hiddenVersion(ctx, k)
+		if verr != nil {
+			return nil, verr
+		}
+		if v == nil {
+			return nil, fmt.Errorf("%w: object %s (%w)", archive.ErrNotFound, d, fs.ErrNotExist)
+		}
+		out, err = a.b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &a.b.name, Key: &k, VersionId: v.VersionId})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("objstore: reading s3://%s/%s: %w", a.b.name, k, err)

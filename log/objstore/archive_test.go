@@ -160,7 +160,7 @@ func TestArchiveCorruptRead(t *testing.T) {
 // TestArchiveObjectLock: in a bucket with Object Lock, an archived artifact
 // is stored in COMPLIANCE mode until its retention date, and deleting it
 // with the operator's own credentials (the bucket owner's) is refused; it
-// stays readable.
+// stays readable, even behind the delete marker of a plain DELETE.
 func TestArchiveObjectLock(t *testing.T) {
 	srv := s3test.Start(t)
 	now := time.Now()
@@ -191,6 +191,22 @@ func TestArchiveObjectLock(t *testing.T) {
 	got, err := readAll(t, a, digest)
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("reading the artifact after the refused deletes: %d bytes, %v", len(got), err)
+	}
+
+	// A plain DELETE succeeds in a versioned bucket, by adding a delete
+	// marker; the locked version stays, and the archive still serves it.
+	if _, err := srv.Client().DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &name, Key: &key}); err != nil {
+		t.Fatalf("plain DELETE: %v", err)
+	}
+	if _, err := srv.Client().HeadObject(ctx, &s3.HeadObjectInput{Bucket: &name, Key: &key}); err == nil {
+		t.Fatal("the delete marker hides nothing")
+	}
+	if size, ok, err := a.Stat(digest); !ok || err != nil || size != int64(len(data)) {
+		t.Errorf("Stat behind a delete marker: %d, %v, %v", size, ok, err)
+	}
+	got, err = readAll(t, a, digest)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("reading the artifact behind a delete marker: %d bytes, %v", len(got), err)
 	}
 }
 
