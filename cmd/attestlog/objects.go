@@ -8,6 +8,7 @@ import (
 
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/objstore"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // objectsConfig is the part of serve's command line about the object store.
@@ -85,4 +86,12 @@ func (o objects) logPublisher() log.Publisher {
 		return nil
 	}
 	return o.publisher
+}
+
+// metrics returns the publisher's collectors, if there is one.
+func (o objects) metrics() []prometheus.Collector {
+	if o.publisher == nil {
+		return nil
+	}
+	return o.publisher.Metrics()
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/attestlog/attestlog/log/web"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/attestlog/attestlog/tiles"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -198,7 +199,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		slog.String("store", storeName(c, dbPath)),
 		slog.String("objects", c.objects.url))
 
-	httpSrv := newHTTPServer(l, pages, logger)
+	httpSrv := newHTTPServer(l, pages, logger, objs.metrics()...)
 	httpSrv.TLSConfig = in.tls
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return l.Run(gctx) })
@@ -300,9 +301,9 @@ func (lns serveListeners) close() {
 }
 
 // newHTTPServer returns a server for the log's status pages and tlog-tiles
-// API at "/" and its metrics at "/metrics".
-func newHTTPServer(l *log.Log, pages *web.Site, logger *slog.Logger) *http.Server {
-	return newHTTPServerFor(newServerMux(pages.Handler(), "attestlog_log_", l.Metrics()), logger)
+// API at "/" and its metrics, with more, at "/metrics".
+func newHTTPServer(l *log.Log, pages *web.Site, logger *slog.Logger, more ...prometheus.Collector) *http.Server {
+	return newHTTPServerFor(newServerMux(pages.Handler(), "attestlog_log_", append(l.Metrics(), more...)), logger)
 }
 
 // newPprofServer returns a server for Go's profiles under /debug/pprof/,

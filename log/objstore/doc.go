@@ -53,7 +53,10 @@
 // retention date, so that not even the operator's credentials can delete
 // an artifact before it. Uploads stream through multipart uploads that are
 // completed only once the bytes hash to their name; reads are verified as
-// they stream out, as with the local [archive.Archive].
+// they stream out, as with the local [archive.Archive]. A plain DELETE,
+// which a versioned bucket accepts by adding a delete marker, hides an
+// artifact without removing it; the Archive still finds and serves its
+// locked version.
 //
 // # What it leaves out
 //

@@ -59,9 +59,10 @@ type PublisherConfig struct {
 // and the repair after a crash. Give it to the log as
 // [log.Config.Publisher] and run [Publisher.Run] beside [log.Log.Run].
 type Publisher struct {
-	cfg  PublisherConfig
-	log  *slog.Logger
-	kick chan struct{} // Committed's wake-up call to Run; buffered, 1
+	cfg     PublisherConfig
+	log     *slog.Logger
+	metrics *metrics
+	kick    chan struct{} // Committed's wake-up call to Run; buffered, 1
 
 	// Owned by Run.
 	uploaded    int64  // every resource of the tree of this size is in the bucket
@@ -85,7 +86,7 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 	if cfg.Uploads == 0 {
 		cfg.Uploads = DefaultUploads
 	}
-	p := &Publisher{cfg: cfg, log: cfg.Logger, kick: make(chan struct{}, 1)}
+	p := &Publisher{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), kick: make(chan struct{}, 1)}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -119,9 +120,11 @@ func (p *Publisher) Run(ctx context.Context, src Source) error {
 		case ctx.Err() != nil:
 			return nil
 		case errors.As(err, &alarm):
+			p.metrics.alarm.Set(1)
 			p.log.ErrorContext(ctx, "object store alarm: stopping", slog.String("bucket", alarm.Bucket), slog.String("key", alarm.Key), slog.Any("err", err))
 			return fmt.Errorf("objstore: stopping the publisher: %w", err)
 		case err != nil:
+			p.metrics.failures.Inc()
 			delay = min(max(2*delay, time.Second), maxRetryDelay)
 			p.log.ErrorContext(ctx, "publishing to the object store; retrying", slog.String("bucket", p.cfg.Bucket.name), slog.Duration("retry_in", delay), slog.Any("err", err))
 			select {
@@ -185,6 +188,8 @@ func (p *Publisher) resume(ctx context.Context, src Source) error {
 		return alarm(fmt.Sprintf("its root at size %d differs from the log's", cp.Size))
 	}
 	p.uploaded, p.writtenSize, p.written = cp.Size, cp.Size, msg
+	p.metrics.uploadedSize.Set(float64(cp.Size))
+	p.metrics.publishedSize.Set(float64(cp.Size))
 	p.log.InfoContext(ctx, "resuming uploads from the bucket's checkpoint", slog.String("bucket", b.name),
 		slog.Int64("uploaded_size", cp.Size), slog.Int64("tree_size", latest.Size))
 	return nil
@@ -214,6 +219,7 @@ func (p *Publisher) pass(ctx context.Context, src Source) error {
 		p.log.DebugContext(ctx, "uploaded tiles", slog.Int64("from_size", p.uploaded), slog.Int64("tree_size", latest.Size),
 			slog.Int("objects", len(ts)), slog.Duration("took", time.Since(t0)))
 		p.uploaded = latest.Size
+		p.metrics.uploadedSize.Set(float64(latest.Size))
 	}
 	pub := src.Published()
 	if pub == nil || pub.Size > p.uploaded || pub.Size < p.writtenSize || bytes.Equal(pub.Note, p.written) {
@@ -230,6 +236,7 @@ func (p *Publisher) pass(ctx context.Context, src Source) error {
 		return err
 	}
 	p.written, p.writtenSize = pub.Note, pub.Size
+	p.metrics.publishedSize.Set(float64(pub.Size))
 	p.log.DebugContext(ctx, "published checkpoint", slog.String("bucket", p.cfg.Bucket.name), slog.Int64("tree_size", pub.Size))
 	return nil
 }
@@ -274,8 +281,16 @@ func (p *Publisher) upload(ctx context.Context, src Source, ts []tlog.Tile, done
 			if t.W < tiles.Width {
 				cache = CachePartial
 			}
-			_, err = p.cfg.Bucket.Create(gctx, path, data, cache, "application/octet-stream")
-			return err
+			created, err := p.cfg.Bucket.Create(gctx, path, data, cache, "application/octet-stream")
+			switch {
+			case err != nil:
+				return err
+			case created:
+				p.metrics.created.Inc()
+			default:
+				p.metrics.existing.Inc()
+			}
+			return nil
 		})
 	}
 	return g.Wait()

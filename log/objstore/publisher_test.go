@@ -16,6 +16,7 @@ import (
 	"github.com/attestlog/attestlog/log/objstore"
 	"github.com/attestlog/attestlog/log/objstore/s3test"
 	"github.com/attestlog/attestlog/tiles"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	fmtlog "github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -295,6 +296,18 @@ func TestPublishRepairAfterCrash(t *testing.T) {
 	r, err := client.CheckLog(ctx, b, l.Verifier)
 	if err != nil || r.Checkpoint.Size != 1000 {
 		t.Fatalf("CheckLog after the repair: %+v, %v", r, err)
+	}
+	// It resumed from the bucket's checkpoint: it created exactly what the
+	// tree of 1000 has and that of 300 lacks, and met nothing already there.
+	m := pub2.Metrics() // uploaded size, checkpoint size, created, existing, ...
+	if got, want := testutil.ToFloat64(m[2]), float64(len(tiles.NewTiles(300, 1000))); got != want {
+		t.Errorf("the repairing publisher created %v objects, want %v", got, want)
+	}
+	if got := testutil.ToFloat64(m[3]); got != 0 {
+		t.Errorf("the repairing publisher met %v objects already stored, want 0", got)
+	}
+	if got := testutil.ToFloat64(m[0]); got != 1000 {
+		t.Errorf("uploaded size metric %v, want 1000", got)
 	}
 	authenticateTiles(t, ctx, b, l.Checkpoint(), entries)
 }
