@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -234,6 +235,11 @@ func (b *Bucket) Create(ctx context.Context, key string, data []byte, cacheContr
 		if status(err) != http.StatusConflict || attempt == maxCreateAttempts {
 			break
 		}
+		select { // let the racing create finish, then ask again
+		case <-ctx.Done():
+			return false, fmt.Errorf("objstore: creating s3://%s/%s: %w", b.name, key, ctx.Err())
+		case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
+		}
 	}
 	switch {
 	case err == nil:
@@ -262,6 +268,10 @@ func (b *Bucket) Put(ctx context.Context, key string, data []byte, cacheControl,
 	return nil
 }
 
+// maxFetchSize bounds what Fetch reads: a full entry bundle of 256 entries
+// of 65,535 bytes, with their length prefixes, is just over 16 MiB.
+const maxFetchSize = 17 << 20
+
 // Fetch returns the object at key, for example a tlog-tiles path, or an
 // error wrapping [fs.ErrNotExist] if there is none, as a client.Fetcher
 // does. The caller owns the returned slice.
@@ -274,9 +284,12 @@ func (b *Bucket) Fetch(ctx context.Context, key string) ([]byte, error) {
 		return nil, fmt.Errorf("objstore: reading s3://%s/%s: %w", b.name, key, err)
 	}
 	defer out.Body.Close()
-	data, err := io.ReadAll(out.Body)
+	data, err := io.ReadAll(io.LimitReader(out.Body, maxFetchSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("objstore: reading s3://%s/%s: %w", b.name, key, err)
+	}
+	if len(data) > maxFetchSize {
+		return nil, fmt.Errorf("objstore: s3://%s/%s holds more than %d bytes, more than any tlog-tiles resource", b.name, key, maxFetchSize)
 	}
 	return data, nil
 }
