@@ -53,6 +53,9 @@ type Config struct {
 	TileCacheSize int
 	// Logger receives the log's structured logs; nil discards them.
 	Logger *slog.Logger
+	// Publisher, if set, is told of each commit once it is durable; see
+	// [Publisher]. nil publishes nothing but through the Log's own API.
+	Publisher Publisher
 }
 
 func (c Config) withDefaults() (Config, error) {

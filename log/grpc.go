@@ -67,7 +67,7 @@ type ServiceConfig struct {
 type Service struct {
 	pb.UnimplementedLogServiceServer
 	log     *Log
-	archive *archive.Archive
+	archive archive.Store
 	index   ClaimIndex
 	cfg     ServiceConfig
 	limiter *rateLimiter
@@ -81,7 +81,7 @@ var _ pb.LogServiceServer = (*Service)(nil)
 
 // NewService returns the gRPC service of l, whose Config.Indexer must be a
 // [ClaimIndex], with artifacts in a.
-func NewService(l *Log, a *archive.Archive, cfg ServiceConfig) (*Service, error) {
+func NewService(l *Log, a archive.Store, cfg ServiceConfig) (*Service, error) {
 	if _, ok := l.cfg.Indexer.(ClaimIndex); !ok {
 		return nil, errors.New("log: service: the log does not index claims (Config.Indexer is not a ClaimIndex)")
 	}

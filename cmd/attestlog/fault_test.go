@@ -48,8 +48,9 @@ type faultRecord struct {
 // over HTTP. Three kills by default; ATTESTLOG_FAULT_ITERATIONS for more.
 func TestFaultKillLog(t *testing.T) { faultKillLog(t) }
 
-// faultKillLog is TestFaultKillLog, with extra flags for every serve.
-func faultKillLog(t *testing.T, extra ...string) {
+// faultKillLog is TestFaultKillLog, with extra flags for every serve. It
+// returns the last serve, which runs until the test ends (nil if skipped).
+func faultKillLog(t *testing.T, extra ...string) *proc {
 	if testing.Short() {
 		t.Skip("kills processes")
 	}
@@ -108,6 +109,7 @@ func faultKillLog(t *testing.T, extra ...string) {
 	checkNothingLost(t, pb.NewLogServiceClient(conn), p.get("http listening on"), verifier, total)
 	t.Logf("%d kills: %d acknowledged claims, %d acknowledged uploads and %d receipt checkpoints all present and consistent after restart",
 		iterations, len(total.claims), len(total.uploads), len(total.checkpoints))
+	return p
 }
 
 // faultBuilder appends claims (each for a fresh random binary) and uploads

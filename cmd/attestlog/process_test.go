@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attestlog/attestlog/log/objstore/s3test"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/attestlog/attestlog/tiles"
 	"google.golang.org/grpc"
@@ -30,7 +31,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(s3test.Main(m)) // m.Run, then stops the Ceph that s3test may have started
 }
 
 // A proc is an attestlog process started by a test.

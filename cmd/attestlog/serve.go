@@ -24,6 +24,7 @@ import (
 	"github.com/attestlog/attestlog/log/web"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/attestlog/attestlog/tiles"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -40,6 +41,7 @@ const shutdownTimeout = 10 * time.Second
 type serveConfig struct {
 	data         string
 	store        string // URL of a PostgreSQL database for the log's state; empty: log.db in data
+	objects      objectsConfig
 	httpAddr     string
 	grpcAddr     string
 	origin       string
@@ -69,6 +71,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	flags.SetOutput(stderr)
 	flags.StringVar(&c.data, "data", envOr("ATTESTLOG_DATA", "./attestlog-data"), "state `dir`ectory: log.key, log.vkey, log.db (env ATTESTLOG_DATA)")
 	flags.StringVar(&c.store, "store", envOr("ATTESTLOG_STORE", ""), "postgres://user:password@host:port/database `URL` of the PostgreSQL database holding the log's state; default the bbolt file log.db in --data (env ATTESTLOG_STORE)")
+	c.objects.register(flags)
 	flags.StringVar(&c.httpAddr, "http", envOr("ATTESTLOG_HTTP", "127.0.0.1:7380"), "HTTP listen `addr`ess (env ATTESTLOG_HTTP)")
 	flags.StringVar(&c.grpcAddr, "grpc", envOr("ATTESTLOG_GRPC", "127.0.0.1:7381"), "gRPC listen `addr`ess (env ATTESTLOG_GRPC)")
 	flags.StringVar(&c.origin, "origin", envOr("ATTESTLOG_ORIGIN", "localhost/attestlog"), "checkpoint `origin` and signing key name (env ATTESTLOG_ORIGIN)")
@@ -93,6 +96,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if c.store != "" && !strings.HasPrefix(c.store, "postgres://") && !strings.HasPrefix(c.store, "postgresql://") {
 		return c, usageErrorf("serve: --store %s: not a postgres:// URL", pgstore.Redact(c.store))
+	}
+	if err := c.objects.parse(); err != nil {
+		return c, err
 	}
 	if err := c.level.UnmarshalText([]byte(*level)); err != nil {
 		return c, usageErrorf("serve: --log-level: %v", err)
@@ -139,6 +145,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		return err
 	}
 	defer lns.close() // the servers close them too; this is for a failed start
+	objs, err := openObjects(ctx, c.objects, c.maxSize, logger)
+	if err != nil {
+		return err
+	}
 	dir, err := createDataDir(c.data)
 	if err != nil {
 		return err
@@ -164,11 +174,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 			err = fmt.Errorf("closing log store: %w", cerr)
 		}
 	}()
-	l, err := log.New(log.Config{Origin: c.origin, Signer: signer, Store: store, Indexer: log.ClaimIndex{}, Witnesses: in.policy, HTTPClient: in.witnessClient, Logger: logger})
+	l, err := log.New(log.Config{Origin: c.origin, Signer: signer, Store: store, Indexer: log.ClaimIndex{}, Witnesses: in.policy, HTTPClient: in.witnessClient, Logger: logger, Publisher: objs.logPublisher()})
 	if err != nil {
 		return err
 	}
-	svc, a, err := newService(c, l, in.builders, logger)
+	svc, a, err := newService(c, l, objs, in.builders, logger)
 	if err != nil {
 		return err
 	}
@@ -191,11 +201,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		slog.Bool("tls", in.tls != nil),
 		slog.String("data", c.data),
 		slog.String("store", storeName(c, dbPath)),
+		slog.String("objects", c.objects.url),
 		policyAttr(c.policy, in.policy),
 		allowlistAttr(c.builders, in.builders),
 		slog.Float64("rate", c.rate), slog.Float64("builder_rate", c.perKey))
 
-	httpSrv := newHTTPServer(l, pages, logger)
+	httpSrv := newHTTPServer(l, pages, logger, objs.metrics()...)
 	httpSrv.TLSConfig = in.tls
 	g, gctx := errgroup.WithContext(ctx)
 	committer, err := log.NewIndexCommitter(l, log.IndexConfig{Entries: c.indexEntries, Age: c.indexAge, Logger: logger})
@@ -204,6 +215,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	}
 	g.Go(func() error { return l.Run(gctx) })
 	g.Go(func() error { return committer.Run(gctx) })
+	if objs.publisher != nil {
+		g.Go(func() error { return objs.publisher.Run(gctx, l) })
+	}
 	g.Go(func() error { return serveHTTP(gctx, httpSrv, lns.http) })
 	logged := newLoggingService(svc, logger)
 	g.Go(func() error { return logged.Run(gctx) })
@@ -317,9 +331,9 @@ func (lns serveListeners) close() {
 }
 
 // newHTTPServer returns a server for the log's status pages and tlog-tiles
-// API at "/" and its metrics at "/metrics".
-func newHTTPServer(l *log.Log, pages *web.Site, logger *slog.Logger) *http.Server {
-	return newHTTPServerFor(newServerMux(pages.Handler(), "attestlog_log_", l.Metrics()), logger)
+// API at "/" and its metrics, with more, at "/metrics".
+func newHTTPServer(l *log.Log, pages *web.Site, logger *slog.Logger, more ...prometheus.Collector) *http.Server {
+	return newHTTPServerFor(newServerMux(pages.Handler(), "attestlog_log_", append(l.Metrics(), more...)), logger)
 }
 
 // newPprofServer returns a server for Go's profiles under /debug/pprof/,
@@ -409,17 +423,22 @@ func readBuilders(path string) (map[string]bool, error) {
 	return builders, nil
 }
 
-// newService opens the artifact archive in the data directory and returns
+// newService opens the artifact archive (in the data directory unless the
+// object store has one) and returns
 // the log's gRPC service, with the builder allowlist (nil: any key) and
 // rate limits, and the archive.
-func newService(c serveConfig, l *log.Log, builders map[string]bool, logger *slog.Logger) (*log.Service, *archive.Archive, error) {
-	dir := filepath.Join(c.data, "archive")
-	a, err := archive.Open(dir, archive.Config{MaxSize: c.maxSize, Logger: logger})
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := checkArchiveWritable(dir); err != nil {
-		return nil, nil, err
+func newService(c serveConfig, l *log.Log, objs objects, builders map[string]bool, logger *slog.Logger) (*log.Service, archive.Store, error) {
+	var a archive.Store = objs.archive
+	if objs.archive == nil {
+		dir := filepath.Join(c.data, "archive")
+		local, err := archive.Open(dir, archive.Config{MaxSize: c.maxSize, Logger: logger})
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := checkArchiveWritable(dir); err != nil {
+			return nil, nil, err
+		}
+		a = local
 	}
 	cfg := log.ServiceConfig{GlobalRate: c.rate, BuilderRate: c.perKey, Logger: logger,
 		MaxClaimBytes: c.bounds.claimBytes, UploadIdleTimeout: c.bounds.uploadIdle, MaxUploadBytes: c.bounds.uploadBytes}
