@@ -181,7 +181,7 @@ func TestRolledBackStoreForkRefused(t *testing.T) {
 		_, _, err := b.Append(context.Background(), []byte("probe"))
 		return errors.As(err, &rb)
 	})
-	if !rb.Inconsistent || rb.WitnessSize != 10 || rb.TreeSize < 12 || rb.Checkpoint == nil {
+	if !rb.Inconsistent || rb.WitnessSize != 10 || rb.TreeSize <= 5 || rb.TreeSize > 12 || rb.Checkpoint == nil { // a round may judge any forked checkpoint, 6 to 12
 		t.Errorf("RolledBackError %+v, want an inconsistency with the witness's checkpoint of size 10", rb)
 	}
 	checkHalted(t, b, ws, 12)
