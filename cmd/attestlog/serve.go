@@ -86,7 +86,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	flags.StringVar(&c.tlsKey, "tls-key", envOr("ATTESTLOG_TLS_KEY", ""), "PEM `file` of the TLS private key (env ATTESTLOG_TLS_KEY)")
 	flags.StringVar(&c.witnessCA, "witness-tls-ca", envOr("ATTESTLOG_WITNESS_TLS_CA", ""), "PEM `file` of the CA certificates trusted for https witness URLs; default the system roots (env ATTESTLOG_WITNESS_TLS_CA)")
 	flags.IntVar(&c.indexEntries, "index-entries", int(envFloat("ATTESTLOG_INDEX_ENTRIES", log.DefaultCommitEntries)), "commit the verifiable index once this many `entries` wait (env ATTESTLOG_INDEX_ENTRIES)")
-	flags.DurationVar(&c.indexAge, "index-age", log.DefaultCommitAge, "commit the verifiable index at least this often while entries wait")
+	flags.DurationVar(&c.indexAge, "index-age", envDuration("ATTESTLOG_INDEX_AGE", log.DefaultCommitAge), "commit the verifiable index at least this often while entries wait (env ATTESTLOG_INDEX_AGE)")
 	level := flags.String("log-level", envOr("ATTESTLOG_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env ATTESTLOG_LOG_LEVEL)")
 	if err := parseFlags(flags, args); err != nil {
 		return c, err
