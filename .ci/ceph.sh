@@ -120,7 +120,9 @@ EOF
     [ "$i" = 240 ] && die "radosgw did not listen on $rgw_port in 120 s; see $dir/log"
     sleep 0.5
   done
-  radosgw-admin "${c[@]}" user create --uid=attestlog --display-name=attestlog \
+  # Bounded: on a loaded machine radosgw-admin has been seen to hang; a
+  # failed attempt is stopped and started again by start.
+  timeout 120 radosgw-admin "${c[@]}" user create --uid=attestlog --display-name=attestlog \
     --access-key="$access_key" --secret="$secret_key" >/dev/null
   echo "ATTESTLOG_TEST_S3=http://$access_key:$secret_key@127.0.0.1:$rgw_port"
 }
