@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/log/vindex"
@@ -126,4 +127,45 @@ func proveEntry(t *testing.T, mw *monitorWorld, idx int64) []tlog.Hash {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// FuzzCheckIndexEvidence: ParseIndexEvidence accepts only its own spelling
+// (parse then marshal gives the same bytes), and CheckEvidence never panics
+// on an index evidence file and holds only with a finding.
+func FuzzCheckIndexEvidence(f *testing.F) {
+	w := newWorld(f)
+	p := w.policy(f)
+	l := &fakeLog{w: w}
+	l.append(f, w.claimEntry(f, "x", good, "linux/amd64", "bob"), w.claimEntry(f, "y", good, "linux/amd64", "carol"))
+	l.hidden = map[int64]bool{0: true}
+	l.commit(f, 2)
+	ip := l.indexProof(f, vindex.DigestKey(good), 3)
+	incl, err := tlog.ProveRecord(3, 0, l.reader())
+	if err != nil {
+		f.Fatal(err)
+	}
+	ev := &client.IndexEvidence{Format: client.IndexEvidenceFormat, Description: "left out", Time: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC),
+		Origin: testOrigin, Checkpoint: string(l.note(f, 3, 1, 2)), Key: vindex.DigestKey(good).String(), MapProof: ip.MapProof,
+		Commitment: client.ProvenEntryJSON{Index: ip.Commitment.Index, Entry: ip.Commitment.Entry, Proof: ip.Commitment.Proof},
+		Entry:      client.ProvenEntryJSON{Index: 0, Entry: l.entries[0], Proof: incl}}
+	data, err := ev.Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := client.CheckEvidence(p, data); err != nil {
+		f.Fatalf("seed evidence does not hold: %v", err)
+	}
+	f.Add(data)
+	f.Add([]byte(`{"format":"attestlog.dev/evidence/index/v1"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if e, err := client.ParseIndexEvidence(b); err == nil {
+			again, err := e.Marshal()
+			if err != nil || !bytes.Equal(again, b) {
+				t.Fatalf("ParseIndexEvidence(%q).Marshal() = %q, %v", b, again, err)
+			}
+		}
+		if finding, err := client.CheckEvidence(p, b); err == nil && finding == "" {
+			t.Fatal("evidence holds with no finding")
+		}
+	})
 }
