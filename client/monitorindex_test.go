@@ -2,6 +2,8 @@ package client_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"encoding/json"
 	"os"
 	"strings"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/log/vindex"
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -168,4 +171,40 @@ func FuzzCheckIndexEvidence(f *testing.F) {
 			t.Fatal("evidence holds with no finding")
 		}
 	})
+}
+
+// TestCheckLogChecksIndex: CheckLog recomputes the index from the entries
+// and refuses a log with an index commitment whose root is not the map of
+// the entries below its size, or one that names a size past itself.
+func TestCheckLogChecksIndex(t *testing.T) {
+	w := newWorld(t)
+	v, err := note.NewVerifier(w.logVKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(l *fakeLog) (client.CheckReport, error) {
+		size := int64(len(l.entries))
+		return client.CheckLog(context.Background(), &fakeTiles{log: l, checkpoint: l.note(t, size)}, v)
+	}
+	l := &fakeLog{w: w}
+	l.append(t, manyClaims(t, w, 0, 300)...)
+	l.commit(t, 300)
+	l.append(t, manyClaims(t, w, 300, 5)...)
+	l.commit(t, 303)
+	if r, err := check(l); err != nil || r.Commitments != 2 {
+		t.Fatalf("CheckLog(honest log) = %+v, %v; want 2 commitments checked", r, err)
+	}
+
+	l.hidden = map[int64]bool{302: true}
+	l.commit(t, 306)
+	if _, err := check(l); !errors.Is(err, client.ErrCheck) || !strings.Contains(err.Error(), "entry 307: the index commitment at 307 gives the map of the entries below 306 the root") {
+		t.Errorf("CheckLog(log with a wrong root) = %v, want ErrCheck naming commitment 307", err)
+	}
+
+	l = &fakeLog{w: w}
+	l.append(t, manyClaims(t, w, 0, 2)...)
+	l.append(t, vindex.Commitment{Size: 3}.Marshal())
+	if _, err := check(l); !errors.Is(err, client.ErrCheck) || !strings.Contains(err.Error(), "names size 3, past itself") {
+		t.Errorf("CheckLog(log with a commitment past itself) = %v, want ErrCheck", err)
+	}
 }
