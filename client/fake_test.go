@@ -145,6 +145,9 @@ type fakeLog struct {
 	w       *world
 	entries [][]byte
 	hashes  []tlog.Hash
+	// hidden are entries a lying log leaves out of its map (and so of the
+	// roots it commits) and of its lookups.
+	hidden map[int64]bool
 }
 
 func (l *fakeLog) reader() tlog.HashReader {
@@ -276,6 +279,9 @@ func (l *fakeLog) mapOf(t testing.TB, n int64) (*vindex.MemStore, map[vindex.Key
 	lists := map[vindex.Key][]int64{}
 	var adds []vindex.Addition
 	for i, e := range l.entries[:n] {
+		if l.hidden[int64(i)] {
+			continue
+		}
 		keys, _ := vindex.EntryKeys(e)
 		for _, k := range keys {
 			adds = append(adds, vindex.Addition{Key: k, Index: int64(i)})
@@ -310,7 +316,7 @@ func (s *fakeSource) lookup(size int64, key vindex.Key, match func(*claim.Claim)
 			continue
 		}
 		c, err := claim.ParseStatement(ent.Payload)
-		if err != nil || !match(c) {
+		if err != nil || !match(c) || s.log.hidden[int64(i)] {
 			continue
 		}
 		if int64(i) >= size {

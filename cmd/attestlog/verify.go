@@ -64,7 +64,7 @@ func parseVerifyFlags(args []string, stderr io.Writer) (verifyConfig, error) {
 	registerState(fs, &c.state, "; '' remembers nothing")
 	fs.DurationVar(&c.maxAge, "max-age", 0, "fail unless a witness of the policy cosigned the checkpoint within this `duration` (e.g. 24h)")
 	fs.StringVar(&c.digest, "digest", "", "verify this artifact sha256 `hex` instead of a FILE")
-	fs.StringVar(&c.evidence, "evidence", "", "check an evidence `file` of a log's inconsistency instead: exit 0 if the signed checkpoints and proof in it prove a fork, 8 if not")
+	fs.StringVar(&c.evidence, "evidence", "", "check an evidence `file` of a log's inconsistency instead: exit 0 if the signed checkpoints and proofs in it prove a fork or a wrong index commitment, 8 if not")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return c, err
@@ -218,7 +218,7 @@ func checkEvidenceFile(p *client.Policy, path string, stdout io.Writer) error {
 	if err != nil {
 		return operational(fmt.Errorf("reading evidence: %w", err))
 	}
-	if _, err := client.ParseEvidence(b); err != nil {
+	if _, err := client.ParseAnyEvidence(b); err != nil {
 		return operational(fmt.Errorf("%s: %w", path, err))
 	}
 	// The finding is the tool's own: the file's description is its

@@ -179,7 +179,7 @@
 //     the tail's matches, and a missing one is named by its index.
 //   - Bundles: the offline tlog-proof bundle carries the same commitment,
 //     proof and tail entries, so verify --bundle checks completeness.
-//   - Monitor and CheckLog: recompute the map in a [MemStore] while reading
+//   - Monitor and CheckLog: recompute the map with a [Replay] while reading
 //     the entries and compare with each commitment's root.
 //
 // Left out: hiding keys from the log's readers (a VRF, as Key Transparency
