@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -321,7 +322,7 @@ func (c attestConfig) checkClean(ctx context.Context, commit string) error {
 		shown = append(dirty[:maxDirtyShown:maxDirtyShown], fmt.Sprintf("and %d more", len(dirty)-maxDirtyShown))
 	}
 	return fmt.Errorf("the checkout %s has changes not in commit %s (%s), so the artifacts may not be what the commit builds; commit or stash them (git stash -u), list build outputs in .gitignore, or give --allow-dirty to attest anyway",
-		c.dir, short(commit), strings.Join(shown, ", "))
+		c.dir, report.Short(commit), strings.Join(shown, ", "))
 }
 
 // dirtyFiles returns what "git status --porcelain" lists in the checkout
@@ -356,7 +357,7 @@ func dirtyFiles(ctx context.Context, dir string, outputs []string) ([]string, er
 			i++ // the record after a rename or copy is its source
 		}
 		if !skip[r[3:]] {
-			dirty = append(dirty, termSafe(r[:2]+" "+r[3:]))
+			dirty = append(dirty, report.TermSafe(r[:2]+" "+r[3:]))
 		}
 	}
 	return dirty, nil

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/transparency-dev/merkle/proof"
@@ -170,7 +171,7 @@ func TestClientFlow(t *testing.T) {
 		t.Errorf("lookup for another platform: %d claims, want 0", len(got))
 	}
 	table := runOK(t, append(lookupArgs, "--digest", "sha256:"+sha256Hex(evil))...)
-	if !strings.Contains(table, "rebuilder.example/eve") || !strings.Contains(table, short(sha256Hex(evil))) || strings.Contains(table, "author.example/alice") {
+	if !strings.Contains(table, "rebuilder.example/eve") || !strings.Contains(table, report.Short(sha256Hex(evil))) || strings.Contains(table, "author.example/alice") {
 		t.Errorf("lookup --digest table:\n%s", table)
 	}
 

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/attestlog/attestlog/client/bindiff"
+	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"google.golang.org/grpc/codes"
@@ -121,11 +122,11 @@ func evidence(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("mismatch %s does not verify: %w", c.ref, err)
 	}
 	printMismatchHeader(stdout, m)
-	fmt.Fprintf(stdout, "%s, proofs verified against %s\n", count(len(vcs), "claim", "claims"), termSafe(cpStatus))
+	fmt.Fprintf(stdout, "%s, proofs verified against %s\n", report.Count(len(vcs), "claim", "claims"), report.TermSafe(cpStatus))
 	if err := writeEvidence(c.out, m, resp.GetCheckpoint(), vcs); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: mismatch.json, checkpoint and %s with proofs\n", termSafe(c.out), count(len(vcs), "claim", "claims"))
+	fmt.Fprintf(stdout, "wrote %s: mismatch.json, checkpoint and %s with proofs\n", report.TermSafe(c.out), report.Count(len(vcs), "claim", "claims"))
 	// A bad artifact does not stop the others: evidence is worth having
 	// even when one binary of it cannot be had. Its error comes last.
 	bins, pullErr := lc.pullArtifacts(ctx, c.out, m, stdout, stderr)
@@ -239,17 +240,17 @@ func (lc *logClient) pullArtifacts(ctx context.Context, dir string, m mismatchJS
 		dst := filepath.Join(dir, "artifacts", d.SHA256, m.Artifact)
 		n, err := lc.download(ctx, d.SHA256, dst, stderr)
 		if errors.Is(err, errNotArchived) {
-			fmt.Fprintf(stdout, "not in the archive: sha256 %s\n", termSafe(d.SHA256))
+			fmt.Fprintf(stdout, "not in the archive: sha256 %s\n", report.TermSafe(d.SHA256))
 			continue
 		} else if err != nil {
 			if ctx.Err() != nil {
 				return paths, fmt.Errorf("downloading sha256 %s: %w", d.SHA256, err)
 			}
-			fmt.Fprintf(stderr, "attestlog: could not pull sha256 %s (kept nothing of it): %s\n", termSafe(d.SHA256), termSafeText(describeDownloadError(err)))
+			fmt.Fprintf(stderr, "attestlog: could not pull sha256 %s (kept nothing of it): %s\n", report.TermSafe(d.SHA256), report.TermSafeText(describeDownloadError(err)))
 			failed = append(failed, d.SHA256)
 			continue
 		}
-		fmt.Fprintf(stdout, "downloaded %s (%d bytes, sha256 verified)\n", termSafe(dst), n)
+		fmt.Fprintf(stdout, "downloaded %s (%d bytes, sha256 verified)\n", report.TermSafe(dst), n)
 		paths = append(paths, dst)
 	}
 	if len(failed) > 0 {
@@ -349,6 +350,6 @@ func diffBinaries(ctx context.Context, a, b string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(stdout, c.Describe(termSafe(a), termSafe(b)))
+	fmt.Fprint(stdout, c.Describe(report.TermSafe(a), report.TermSafe(b)))
 	return nil
 }

@@ -382,22 +382,6 @@ type receipt struct {
 	Checkpoint     string   `json:"checkpoint"`
 }
 
-// yesNo formats a bool for people.
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
-
-// short abbreviates a hex digest for tables.
-func short(hex string) string {
-	if len(hex) > 12 {
-		return hex[:12]
-	}
-	return hex
-}
-
 // parseArgs parses args with fs, allowing flags after positional
 // arguments ("evidence pull 3 -o DIR"), and returns the positional ones.
 // After "--" everything is positional.

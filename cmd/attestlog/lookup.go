@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 )
@@ -120,10 +121,10 @@ func lookup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return printClaimsJSON(stdout, vcs, resp.GetCheckpoint())
 	}
 	if len(vcs) == 0 {
-		fmt.Fprintf(stdout, "no claim %s in the log's %s\n", termSafe(c.what()), termSafe(checkpointStatus(cp, verified)))
+		fmt.Fprintf(stdout, "no claim %s in the log's %s\n", report.TermSafe(c.what()), report.TermSafe(checkpointStatus(cp, verified)))
 		return nil
 	}
-	fmt.Fprintf(stdout, "%s %s, proofs verified against %s\n", count(len(vcs), "claim", "claims"), termSafe(c.what()), termSafe(checkpointStatus(cp, verified)))
+	fmt.Fprintf(stdout, "%s %s, proofs verified against %s\n", report.Count(len(vcs), "claim", "claims"), report.TermSafe(c.what()), report.TermSafe(checkpointStatus(cp, verified)))
 	return c.printTable(stdout, vcs)
 }
 
@@ -196,8 +197,8 @@ func (c *lookupConfig) printTable(w io.Writer, vcs []verifiedClaim) error {
 			if c.digest != "" && s.SHA256 != c.digest {
 				continue
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s@%s\t%s\t%s\t%s\t%s\n", vc.Index, termSafeJoin(vc.Signers, ","),
-				termSafe(cl.Source), termSafe(short(cl.Commit)), termSafe(cl.Platform), termSafe(s.Name), termSafe(short(s.SHA256)), termSafe(short(cl.Recipe)))
+			fmt.Fprintf(tw, "%d\t%s\t%s@%s\t%s\t%s\t%s\t%s\n", vc.Index, report.TermSafeJoin(vc.Signers, ","),
+				report.TermSafe(cl.Source), report.TermSafe(report.Short(cl.Commit)), report.TermSafe(cl.Platform), report.TermSafe(s.Name), report.TermSafe(report.Short(s.SHA256)), report.TermSafe(report.Short(cl.Recipe)))
 		}
 	}
 	return tw.Flush()

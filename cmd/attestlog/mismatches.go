@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 )
@@ -54,7 +55,7 @@ func mismatches(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for _, m := range ms {
 		printMismatch(stdout, m)
 	}
-	fmt.Fprintf(stdout, "%s; the list is not signed: \"attestlog evidence pull ID\" fetches one with verified claims and proofs\n", count(len(ms), "mismatch", "mismatches"))
+	fmt.Fprintf(stdout, "%s; the list is not signed: \"attestlog evidence pull ID\" fetches one with verified claims and proofs\n", report.Count(len(ms), "mismatch", "mismatches"))
 	return nil
 }
 
@@ -86,7 +87,7 @@ func (lc *logClient) allMismatches(ctx context.Context) ([]mismatchJSON, error) 
 
 // printMismatchHeader prints the line that names a mismatch.
 func printMismatchHeader(w io.Writer, m mismatchJSON) {
-	fmt.Fprintf(w, "mismatch %s: %s@%s %s %s (created by claim %d)\n", termSafe(m.ID), termSafe(m.Source), termSafe(m.Commit), termSafe(m.Platform), termSafe(m.Artifact), m.Claim)
+	fmt.Fprintf(w, "mismatch %s: %s@%s %s %s (created by claim %d)\n", report.TermSafe(m.ID), report.TermSafe(m.Source), report.TermSafe(m.Commit), report.TermSafe(m.Platform), report.TermSafe(m.Artifact), m.Claim)
 }
 
 func printMismatch(w io.Writer, m mismatchJSON) {
@@ -98,13 +99,13 @@ func printMismatch(w io.Writer, m mismatchJSON) {
 		}
 		var recipes []string // one per claim: each recipe once
 		for _, r := range d.Recipes {
-			if !slices.Contains(recipes, short(r)) {
-				recipes = append(recipes, short(r))
+			if !slices.Contains(recipes, report.Short(r)) {
+				recipes = append(recipes, report.Short(r))
 			}
 		}
 		fmt.Fprintf(w, "  sha256 %s  %s %s  %s %s  archived %s\n",
-			termSafe(d.SHA256), plural(len(idx), "claim", "claims"), strings.Join(idx, ","),
-			plural(len(recipes), "recipe", "recipes"), termSafeJoin(recipes, ","), yesNo(d.Archived))
+			report.TermSafe(d.SHA256), report.Plural(len(idx), "claim", "claims"), strings.Join(idx, ","),
+			report.Plural(len(recipes), "recipe", "recipes"), report.TermSafeJoin(recipes, ","), report.YesNo(d.Archived))
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
 )
 
@@ -369,7 +370,7 @@ func TestOutputGrammar(t *testing.T) {
 	tl.addClaim(t, "g", "hello", honest, "bob")
 	tl.addClaim(t, "g", "hello", evil, "carol")
 	tl.waitWitnessed(t)
-	recipe := short(sha256Hex([]byte("recipe")))
+	recipe := report.Short(sha256Hex([]byte("recipe")))
 
 	out := runOK(t, "mismatches", "--log", tl.grpcAddr)
 	for _, want := range []string{"  sha256 " + honest + "  claims 0,1  recipe " + recipe + "  archived no\n",

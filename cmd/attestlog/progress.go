@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/attestlog/attestlog/client/report"
 )
 
 const (
@@ -76,7 +78,7 @@ func (p *progressBar) line(done int64, now time.Time) string {
 		rate = humanBytes(r) + "/s"
 		eta = (time.Duration(float64(p.total-done)/r*float64(time.Second)) + time.Second/2).Truncate(time.Second).String()
 	}
-	return fmt.Sprintf("%s %s [%s] %s / %s  %s  ETA %s", p.verb, termSafe(p.name), bar, humanBytes(float64(done)), humanBytes(float64(p.total)), rate, eta)
+	return fmt.Sprintf("%s %s [%s] %s / %s  %s  ETA %s", p.verb, report.TermSafe(p.name), bar, humanBytes(float64(done)), humanBytes(float64(p.total)), rate, eta)
 }
 
 // humanBytes formats a number of bytes in binary units: "512 B", "1.5 MiB".

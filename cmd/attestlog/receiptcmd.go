@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/attestlog/attestlog/tiles"
@@ -108,8 +109,8 @@ func receiptCmd(args []string, stdout, stderr io.Writer) error {
 			subjects = append(subjects, s.Name+" sha256 "+s.SHA256)
 		}
 		fmt.Fprintf(stdout, "%s: verified: claim at index %d of %s, tree size %d (signature verified); signed by %s: %s@%s %s %s\n",
-			termSafe(p), vc.Index, termSafe(cp.Origin), cp.Size, termSafeJoin(vc.Signers, ", "),
-			termSafe(vc.Claim.Source), termSafe(vc.Claim.Commit), termSafe(vc.Claim.Platform), termSafeJoin(subjects, ", "))
+			report.TermSafe(p), vc.Index, report.TermSafe(cp.Origin), cp.Size, report.TermSafeJoin(vc.Signers, ", "),
+			report.TermSafe(vc.Claim.Source), report.TermSafe(vc.Claim.Commit), report.TermSafe(vc.Claim.Platform), report.TermSafeJoin(subjects, ", "))
 	}
 	return errors.Join(errs...)
 }

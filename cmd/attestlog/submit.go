@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -284,7 +285,7 @@ func (lc *logClient) submitClaim(ctx context.Context, s submission, stdout io.Wr
 		return err
 	}
 	fmt.Fprintf(stdout, "logged %s at index %d (duplicate: %s); receipt saved to %s (\"attestlog receipt FILE\" checks it offline)\n",
-		termSafe(s.path), rec.Index, yesNo(r.GetDuplicate()), termSafe(saved))
+		report.TermSafe(s.path), rec.Index, report.YesNo(r.GetDuplicate()), report.TermSafe(saved))
 	return nil
 }
 
@@ -332,7 +333,7 @@ func (lc *logClient) uploadArtifact(ctx context.Context, u upload, stdout, stder
 	if r.GetSha256() != u.sha256 {
 		return fmt.Errorf("uploading %s: the log stored sha256 %q, want %s", u.path, r.GetSha256(), u.sha256)
 	}
-	fmt.Fprintf(stdout, "uploaded %s sha256 %s (already stored: %s)\n", termSafe(u.path), u.sha256, yesNo(r.GetAlreadyStored()))
+	fmt.Fprintf(stdout, "uploaded %s sha256 %s (already stored: %s)\n", report.TermSafe(u.path), u.sha256, report.YesNo(r.GetAlreadyStored()))
 	return nil
 }
 
