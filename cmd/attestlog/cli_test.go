@@ -240,7 +240,7 @@ func checkSubmitOutput(t *testing.T, out string, claims []string, dup, a, b, da,
 // checkReceiptFile verifies a saved receipt with nothing but the log's key.
 func checkReceiptFile(t *testing.T, claimPath string, index int64, v note.Verifier) {
 	t.Helper()
-	var r receipt
+	var r client.Receipt
 	if err := json.Unmarshal(readBytes(t, claimPath+".receipt.json"), &r); err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func checkEvidenceDir(t *testing.T, dir string, m mismatchJSON, v note.Verifier,
 			if err := json.Unmarshal(readBytes(t, filepath.Join(dir, "claims", fmt.Sprintf("%d.proof.json", i))), &p); err != nil {
 				t.Fatal(err)
 			}
-			if err := verifyInclusion(cp, p.Index, p.TreeSize, entry, p.InclusionProof); err != nil || p.Index != i {
+			if err := client.VerifyInclusion(cp, p.Index, p.TreeSize, entry, p.InclusionProof); err != nil || p.Index != i {
 				t.Errorf("claim %d: proof for index %d: %v", i, p.Index, err)
 			}
 		}
@@ -320,7 +320,7 @@ func TestCheckReceipt(t *testing.T) {
 	data := t.TempDir()
 	s := startServe(t, []string{"serve", "--data", data, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--origin", "example.test/receipt"})
 	runOK(t, "submit", "--log", s.grpcAddr, claimPath)
-	var r receipt
+	var r client.Receipt
 	if err := json.Unmarshal(readBytes(t, claimPath+".receipt.json"), &r); err != nil {
 		t.Fatal(err)
 	}
@@ -528,7 +528,7 @@ func TestCheckMismatchClaims(t *testing.T) {
 	id := claim.Identity{Source: "git+https://example.org/x", Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "hello"}.ID()
 	m := mismatchJSON{ID: id, Claim: 1, Source: "git+https://example.org/x", Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "hello",
 		Digests: []mismatchDigestJSON{{SHA256: d1, ClaimIndexes: []int64{0}}, {SHA256: d2, ClaimIndexes: []int64{1}}}}
-	good := []verifiedClaim{{Index: 0, Claim: c(d1, "linux/amd64")}, {Index: 1, Claim: c(d2, "linux/amd64")}}
+	good := []client.VerifiedClaim{{Index: 0, Claim: c(d1, "linux/amd64")}, {Index: 1, Claim: c(d2, "linux/amd64")}}
 	for _, ref := range []mismatchRef{{id: id}, {claim: 1}} {
 		if err := checkMismatchClaims(ref, m, good); err != nil {
 			t.Fatalf("checkMismatchClaims(%s) of a true mismatch: %v", ref, err)
@@ -537,14 +537,14 @@ func TestCheckMismatchClaims(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
 		id      mismatchRef
-		vcs     []verifiedClaim
+		vcs     []client.VerifiedClaim
 		wantErr string
 	}{
 		{"other id", mismatchRef{id: strings.Repeat("0", 64)}, good, "answered with mismatch " + id},
 		{"other claim", mismatchRef{claim: 2}, good, "created by claim 1"},
 		{"claim missing", mismatchRef{id: id}, good[:1], "claim 1 is listed but not proven"},
-		{"other platform", mismatchRef{id: id}, []verifiedClaim{good[0], {Index: 1, Claim: c(d2, "linux/arm64")}}, "claim 1 does not claim"},
-		{"other digest", mismatchRef{id: id}, []verifiedClaim{good[0], {Index: 1, Claim: c(d1, "linux/amd64")}}, "claim 1 does not claim"},
+		{"other platform", mismatchRef{id: id}, []client.VerifiedClaim{good[0], {Index: 1, Claim: c(d2, "linux/arm64")}}, "claim 1 does not claim"},
+		{"other digest", mismatchRef{id: id}, []client.VerifiedClaim{good[0], {Index: 1, Claim: c(d1, "linux/amd64")}}, "claim 1 does not claim"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := checkMismatchClaims(tt.id, m, tt.vcs); err == nil || !strings.Contains(err.Error(), tt.wantErr) {

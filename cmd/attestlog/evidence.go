@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/bindiff"
 	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
@@ -146,7 +147,7 @@ func evidence(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // verifyMismatch verifies every claim of a mismatch like lookup does, and
 // that the claims say what the mismatch says: each listed claim names the
 // build identity with its digest. cpStatus describes the checkpoint.
-func (lc *logClient) verifyMismatch(ref mismatchRef, resp *pb.GetMismatchResponse) (m mismatchJSON, vcs []verifiedClaim, cpStatus string, err error) {
+func (lc *logClient) verifyMismatch(ref mismatchRef, resp *pb.GetMismatchResponse) (m mismatchJSON, vcs []client.VerifiedClaim, cpStatus string, err error) {
 	if m, err = newMismatchJSON(resp.GetMismatch()); err != nil {
 		return m, nil, "", err
 	}
@@ -163,7 +164,7 @@ func (lc *logClient) verifyMismatch(ref mismatchRef, resp *pb.GetMismatchRespons
 	return m, vcs, checkpointStatus(cp, verified), nil
 }
 
-func checkMismatchClaims(ref mismatchRef, m mismatchJSON, vcs []verifiedClaim) error {
+func checkMismatchClaims(ref mismatchRef, m mismatchJSON, vcs []client.VerifiedClaim) error {
 	if ref.id != "" && m.ID != ref.id || ref.id == "" && m.Claim != ref.claim {
 		return fmt.Errorf("the log answered with mismatch %s, created by claim %d", m.ID, m.Claim)
 	}
@@ -202,7 +203,7 @@ type proofJSON struct {
 
 // writeEvidence writes dir/mismatch.json, dir/checkpoint and each claim's
 // entry and proof in dir/claims.
-func writeEvidence(dir string, m mismatchJSON, checkpoint []byte, vcs []verifiedClaim) error {
+func writeEvidence(dir string, m mismatchJSON, checkpoint []byte, vcs []client.VerifiedClaim) error {
 	if err := os.MkdirAll(filepath.Join(dir, "claims"), 0o755); err != nil {
 		return err
 	}

@@ -19,11 +19,8 @@ import (
 	"strings"
 
 	"github.com/attestlog/attestlog/client"
-	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/attestlog/attestlog/tiles"
-	"github.com/transparency-dev/merkle/proof"
-	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -269,22 +266,11 @@ func checkpointStatus(cp tiles.Checkpoint, verified bool) string {
 	return s
 }
 
-// A verifiedClaim is a logged claim whose entry parsed, whose signatures
-// verified and whose inclusion proof verified against a checkpoint.
-type verifiedClaim struct {
-	Index, TreeSize int64
-	Entry           []byte   // the entry bytes as logged
-	Proof           [][]byte // inclusion proof against the checkpoint
-	Parsed          *claim.Entry
-	Claim           *claim.Claim
-	Signers         []string // key names, in signature order
-}
-
 // verifyProvenClaims checks every claim against cp: the entry is a
 // canonical claim entry, every signature verifies and the inclusion proof
 // leads to cp's root hash. It stops at the first failure.
-func verifyProvenClaims(cp tiles.Checkpoint, pcs []*pb.ProvenClaim) ([]verifiedClaim, error) {
-	out := make([]verifiedClaim, len(pcs))
+func verifyProvenClaims(cp tiles.Checkpoint, pcs []*pb.ProvenClaim) ([]client.VerifiedClaim, error) {
+	out := make([]client.VerifiedClaim, len(pcs))
 	for i, pc := range pcs {
 		vc, err := verifyProvenClaim(cp, pc)
 		if err != nil {
@@ -295,30 +281,16 @@ func verifyProvenClaims(cp tiles.Checkpoint, pcs []*pb.ProvenClaim) ([]verifiedC
 	return out, nil
 }
 
-func verifyProvenClaim(cp tiles.Checkpoint, pc *pb.ProvenClaim) (verifiedClaim, error) {
-	vc := verifiedClaim{Entry: pc.GetEntry(), Proof: proofHashes(pc)}
-	var err error
-	if vc.Index, err = toInt64("index", pc.GetIndex()); err != nil {
-		return vc, err
-	}
-	if vc.TreeSize, err = toInt64("tree size", pc.GetTreeSize()); err != nil {
-		return vc, err
-	}
-	if err := verifyInclusion(cp, vc.Index, vc.TreeSize, vc.Entry, vc.Proof); err != nil {
-		return vc, err
-	}
-	if vc.Parsed, err = claim.ParseEntry(vc.Entry); err != nil {
-		return vc, err
-	}
-	verifiers, err := vc.Parsed.Verify()
+func verifyProvenClaim(cp tiles.Checkpoint, pc *pb.ProvenClaim) (client.VerifiedClaim, error) {
+	index, err := toInt64("index", pc.GetIndex())
 	if err != nil {
-		return vc, err
+		return client.VerifiedClaim{}, err
 	}
-	for _, v := range verifiers {
-		vc.Signers = append(vc.Signers, v.Name())
+	treeSize, err := toInt64("tree size", pc.GetTreeSize())
+	if err != nil {
+		return client.VerifiedClaim{}, err
 	}
-	vc.Claim, err = claim.ParseStatement(vc.Parsed.Payload)
-	return vc, err
+	return client.VerifyClaim(cp, index, treeSize, pc.GetEntry(), proofHashes(pc))
 }
 
 // proofHashes returns the inclusion proof of pc, empty rather than nil so
@@ -328,22 +300,6 @@ func proofHashes(pc *pb.ProvenClaim) [][]byte {
 		return p
 	}
 	return [][]byte{}
-}
-
-// verifyInclusion checks an RFC 6962 inclusion proof of entry at index in
-// the tree of cp, which must have size treeSize.
-func verifyInclusion(cp tiles.Checkpoint, index, treeSize int64, entry []byte, p [][]byte) error {
-	if treeSize != cp.Size {
-		return fmt.Errorf("proof is for tree size %d, the checkpoint has size %d", treeSize, cp.Size)
-	}
-	if index < 0 || index >= treeSize {
-		return fmt.Errorf("index %d is outside the tree of size %d", index, treeSize)
-	}
-	leaf := rfc6962.DefaultHasher.HashLeaf(entry)
-	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(index), uint64(treeSize), leaf, p, cp.Hash[:]); err != nil {
-		return fmt.Errorf("inclusion proof does not verify against the checkpoint: %w", err)
-	}
-	return nil
 }
 
 // toInt64 converts a proto index or size, refusing values above 2^63-1.
@@ -367,19 +323,6 @@ func hashFile(path string) (digest string, size int64, err error) {
 		return "", 0, fmt.Errorf("reading %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), size, nil
-}
-
-// A receipt is the proof that a claim is in the log, saved by submit as
-// <claim>.receipt.json. It verifies offline with the log's verifier key:
-// the checkpoint's signature, then the inclusion proof of the entry at
-// index in the tree of size tree_size against the checkpoint's root hash.
-// []byte fields are standard base64.
-type receipt struct {
-	Index          int64    `json:"index"`
-	TreeSize       int64    `json:"tree_size"`
-	Entry          []byte   `json:"entry"`
-	InclusionProof [][]byte `json:"inclusion_proof"`
-	Checkpoint     string   `json:"checkpoint"`
 }
 
 // parseArgs parses args with fs, allowing flags after positional

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
@@ -162,7 +163,7 @@ func (c *lookupConfig) request(ctx context.Context, lc *logClient) (lookupAnswer
 
 // checkAnswers checks that every claim the log returned is about what was
 // asked: a log cannot pad an answer with unrelated, valid claims.
-func (c *lookupConfig) checkAnswers(vcs []verifiedClaim) error {
+func (c *lookupConfig) checkAnswers(vcs []client.VerifiedClaim) error {
 	for _, vc := range vcs {
 		cl := vc.Claim
 		switch {
@@ -188,7 +189,7 @@ func namesDigest(cl *claim.Claim, digest string) bool {
 
 // printTable prints one row per artifact; a digest lookup shows only the
 // artifacts with that digest.
-func (c *lookupConfig) printTable(w io.Writer, vcs []verifiedClaim) error {
+func (c *lookupConfig) printTable(w io.Writer, vcs []client.VerifiedClaim) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "INDEX\tSIGNERS\tSOURCE@COMMIT\tPLATFORM\tARTIFACT\tSHA256\tRECIPE")
 	for _, vc := range vcs {
@@ -232,7 +233,7 @@ type subjectJSON struct {
 	SHA256 string `json:"sha256"`
 }
 
-func printClaimsJSON(w io.Writer, vcs []verifiedClaim, checkpoint []byte) error {
+func printClaimsJSON(w io.Writer, vcs []client.VerifiedClaim, checkpoint []byte) error {
 	out := make([]claimJSON, len(vcs))
 	for i, vc := range vcs {
 		cl := vc.Claim

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
@@ -195,7 +196,7 @@ func readSubmissions(paths []string) ([]submission, error) {
 		if looksBinary(p) {
 			return nil, fmt.Errorf("%s looks like a binary, not a claim (a JSON DSSE envelope that attest writes); did you mean --artifact %s?", p, p)
 		}
-		env, err := readLimited(p, claim.MaxEnvelopeSize)
+		env, err := client.ReadFileLimited(p, claim.MaxEnvelopeSize)
 		if err != nil {
 			return nil, err
 		}
@@ -293,9 +294,9 @@ func (lc *logClient) submitClaim(ctx context.Context, s submission, stdout io.Wr
 // the inclusion proof against the checkpoint, and the checkpoint's
 // signature if the log's key is known. It returns the receipt even when a
 // check fails.
-func (lc *logClient) checkReceipt(entry []byte, r *pb.AddClaimResponse) (receipt, error) {
+func (lc *logClient) checkReceipt(entry []byte, r *pb.AddClaimResponse) (client.Receipt, error) {
 	pc := r.GetClaim()
-	rec := receipt{Entry: pc.GetEntry(), InclusionProof: proofHashes(pc), Checkpoint: string(r.GetCheckpoint())}
+	rec := client.Receipt{Entry: pc.GetEntry(), InclusionProof: proofHashes(pc), Checkpoint: string(r.GetCheckpoint())}
 	var err error
 	if rec.Index, err = toInt64("index", pc.GetIndex()); err != nil {
 		return rec, err
@@ -310,10 +311,10 @@ func (lc *logClient) checkReceipt(entry []byte, r *pb.AddClaimResponse) (receipt
 	if err != nil {
 		return rec, err
 	}
-	return rec, verifyInclusion(cp, rec.Index, rec.TreeSize, rec.Entry, rec.InclusionProof)
+	return rec, client.VerifyInclusion(cp, rec.Index, rec.TreeSize, rec.Entry, rec.InclusionProof)
 }
 
-func writeReceipt(path string, r receipt) error {
+func writeReceipt(path string, r client.Receipt) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
@@ -387,21 +388,4 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-// readLimited reads the file at path, refusing one larger than n bytes.
-func readLimited(path string, n int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, n+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if int64(len(b)) > n {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, n)
-	}
-	return b, nil
 }

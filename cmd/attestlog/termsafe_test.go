@@ -149,10 +149,10 @@ func TestHumanOutputEscapes(t *testing.T) {
 		}
 	})
 	t.Run("lookup", func(t *testing.T) {
-		vc := verifiedClaim{Signers: []string{h, h}, Claim: &claim.Claim{Source: h, Commit: h, Platform: h, Recipe: h,
+		vc := client.VerifiedClaim{Signers: []string{h, h}, Claim: &claim.Claim{Source: h, Commit: h, Platform: h, Recipe: h,
 			Subjects: []claim.Subject{{Name: h, SHA256: h}}}}
 		var b bytes.Buffer
-		if err := (&lookupConfig{}).printTable(&b, []verifiedClaim{vc}); err != nil {
+		if err := (&lookupConfig{}).printTable(&b, []client.VerifiedClaim{vc}); err != nil {
 			t.Fatal(err)
 		}
 		checkTermOutput(t, "lookup's table", b.String(), escapedESC, escapedCSI)
