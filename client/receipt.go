@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/attestlog/attestlog/log/claim"
@@ -137,21 +135,4 @@ func VerifyInclusion(cp tiles.Checkpoint, index, treeSize int64, entry []byte, p
 		return fmt.Errorf("inclusion proof does not verify against the checkpoint: %w", err)
 	}
 	return nil
-}
-
-// ReadFileLimited reads the file at path, refusing one larger than n bytes.
-func ReadFileLimited(path string, n int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, n+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if int64(len(b)) > n {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, n)
-	}
-	return b, nil
 }

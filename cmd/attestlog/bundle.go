@@ -82,7 +82,7 @@ func makeBundle(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	if c.file != "" {
-		if c.digest, _, err = hashFile(c.file); err != nil {
+		if c.digest, _, err = client.HashFile(c.file); err != nil {
 			return operational(err)
 		}
 	}

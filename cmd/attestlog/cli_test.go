@@ -427,46 +427,6 @@ func TestAttestKeyPair(t *testing.T) {
 	}
 }
 
-func TestSourceURI(t *testing.T) {
-	for _, tt := range []struct {
-		remote, want, wantErr string
-	}{
-		{remote: "https://example.org/hello.git", want: "git+https://example.org/hello"},
-		{remote: "https://Example.ORG/hello/", want: "git+https://example.org/hello"},
-		{remote: "https://example.org:8443/group/hello", want: "git+https://example.org:8443/group/hello"},
-		{remote: "https://user:token@example.org/hello.git", want: "git+https://example.org/hello"},
-		{remote: "git@github.com:owner/repo.git", want: "git+https://github.com/owner/repo"},
-		{remote: "github.com:owner/repo", want: "git+https://github.com/owner/repo"},
-		{remote: "git@example.org:/srv/repo.git", want: "git+https://example.org/srv/repo"},
-		{remote: "ssh://git@gitlab.example.org/group/sub/repo.git", want: "git+https://gitlab.example.org/group/sub/repo"},
-		{remote: "ssh://git@example.org:2222/x/y.git", want: "git+https://example.org/x/y"},
-		{remote: "git+https://example.org/hello", want: "git+https://example.org/hello"},
-		{remote: "http://example.org/hello", wantErr: "scheme http cannot be mapped to https"},
-		{remote: "git://example.org/hello", wantErr: "scheme git cannot be mapped"},
-		{remote: "file:///srv/repo.git", wantErr: "scheme file cannot be mapped"},
-		{remote: "/srv/repo.git", wantErr: "not a remote URL"},
-		{remote: "../repo", wantErr: "not a remote URL"},
-		{remote: "git@example.org:~user/repo", wantErr: "want [user@]host:path"},
-		{remote: "git@:repo", wantErr: "want [user@]host:path"},
-		{remote: "https://example.org/", wantErr: "no repository path"},
-		{remote: "https://example.org/hello?x=1", wantErr: "no query or fragment"},
-		{remote: "ssh:///path", wantErr: "want a host"},
-	} {
-		t.Run(tt.remote, func(t *testing.T) {
-			got, err := sourceURI(tt.remote)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Errorf("sourceURI(%q) = %q, %v, want error containing %q", tt.remote, got, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Errorf("sourceURI(%q) = %q, %v, want %q", tt.remote, got, err, tt.want)
-			}
-		})
-	}
-}
-
 func TestClientUsage(t *testing.T) {
 	clearClientEnv(t)
 	hex64 := strings.Repeat("0", 64)

@@ -3,14 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math"
 	"net"
 	"net/url"
@@ -308,21 +305,6 @@ func toInt64(name string, v uint64) (int64, error) {
 		return 0, fmt.Errorf("%s %d is larger than 2^63-1", name, v)
 	}
 	return int64(v), nil
-}
-
-// hashFile returns the hex sha256 and the size of the file at path,
-// reading it as a stream.
-func hashFile(path string) (digest string, size int64, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if size, err = io.Copy(h, f); err != nil {
-		return "", 0, fmt.Errorf("reading %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), size, nil
 }
 
 // parseArgs parses args with fs, allowing flags after positional

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/attestlog/attestlog/client"
+	gitattest "github.com/attestlog/attestlog/client/attest"
 	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
@@ -71,7 +72,7 @@ func (c *lookupConfig) check() error {
 		if c.source == "" || c.commit == "" {
 			return usageErrorf("lookup: --source and --commit go together")
 		}
-		if c.source, err = sourceURI(c.source); err != nil {
+		if c.source, err = gitattest.SourceURI(c.source); err != nil {
 			return usageErrorf("lookup: --source: %v", err)
 		}
 		if c.commit, err = claim.NormaliseCommit(c.commit); err != nil {
@@ -91,7 +92,7 @@ func lookup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if c.file != "" {
-		if c.digest, _, err = hashFile(c.file); err != nil {
+		if c.digest, _, err = client.HashFile(c.file); err != nil {
 			return err
 		}
 	}

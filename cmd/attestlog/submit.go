@@ -253,7 +253,7 @@ func hashUploads(paths []string, subs []submission) ([]upload, error) {
 	}
 	ups := make([]upload, len(paths))
 	for i, p := range paths {
-		d, size, err := hashFile(p)
+		d, size, err := client.HashFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("hashing artifact: %w", err)
 		}

@@ -156,7 +156,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return checkEvidenceFile(p, c.evidence, stdout)
 	}
 	if c.file != "" {
-		if c.digest, _, err = hashFile(c.file); err != nil {
+		if c.digest, _, err = client.HashFile(c.file); err != nil {
 			return operational(err)
 		}
 	}
