@@ -19,6 +19,7 @@ import (
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/bindiff"
 	"github.com/attestlog/attestlog/client/report"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/progress"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"google.golang.org/grpc/codes"
@@ -298,9 +299,9 @@ func (lc *logClient) download(ctx context.Context, digest, dst string, stderr io
 		}
 	}()
 	h := sha256.New()
-	bar := newProgressBar(stderr, "downloading", filepath.Base(dst), int64(min(first.GetSize(), math.MaxInt64)))
-	n, err = receiveArtifact(st, first, io.MultiWriter(f, h, &progressWriter{bar: bar}))
-	bar.clear()
+	bar := progress.New(stderr, "downloading", filepath.Base(dst), int64(min(first.GetSize(), math.MaxInt64)))
+	n, err = receiveArtifact(st, first, io.MultiWriter(f, h, &progress.Writer{Bar: bar}))
+	bar.Clear()
 	if err != nil {
 		return 0, err
 	}

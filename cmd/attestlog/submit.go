@@ -16,6 +16,7 @@ import (
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/report"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/progress"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -325,9 +326,9 @@ func writeReceipt(path string, r client.Receipt) error {
 // uploadArtifact streams one artifact to the log's archive, showing its
 // progress (bytes, rate, time left) on stderr if that is a terminal.
 func (lc *logClient) uploadArtifact(ctx context.Context, u upload, stdout, stderr io.Writer) error {
-	bar := newProgressBar(stderr, "uploading", u.path, u.size)
-	r, err := lc.upload(ctx, u, bar.update)
-	bar.clear()
+	bar := progress.New(stderr, "uploading", u.path, u.size)
+	r, err := lc.upload(ctx, u, bar.Update)
+	bar.Clear()
 	if err != nil {
 		return fmt.Errorf("uploading %s: %w", u.path, err)
 	}
@@ -378,14 +379,4 @@ func (lc *logClient) upload(ctx context.Context, u upload, progress func(sent in
 		return nil, fmt.Errorf("%s changed while uploading: %d bytes, hashed %d", u.path, sent, u.size)
 	}
 	return r, err
-}
-
-// isTerminal reports whether w is a terminal (a character device).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
