@@ -187,7 +187,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		return err
 	}
 	started = true
+	announceServe(ctx, stdout, logger, c, in, lns, l, vkey, dbPath)
+	err = runServe(ctx, c, in, lns, l, svc, pages, objs, logger)
+	logger.InfoContext(ctx, "stopped", slog.Int64("tree_size", l.Checkpoint().Size))
+	return err
+}
 
+// announceServe prints the log's verifier key and bound addresses to stdout,
+// and logs what serve runs with.
+func announceServe(ctx context.Context, stdout io.Writer, logger *slog.Logger, c serveConfig, in serveInputs, lns serveListeners, l *log.Log, vkey, dbPath string) {
 	fmt.Fprintf(stdout, "log vkey: %s\n", vkey)
 	if lns.pprof != nil {
 		fmt.Fprintf(stdout, "pprof listening on %s\n", lns.pprof.Addr())
@@ -205,7 +213,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		policyAttr(c.policy, in.policy),
 		allowlistAttr(c.builders, in.builders),
 		slog.Float64("rate", c.rate), slog.Float64("builder_rate", c.perKey))
+}
 
+// runServe runs the log, its index committer and publisher, and its
+// servers until ctx is done or one of them fails.
+func runServe(ctx context.Context, c serveConfig, in serveInputs, lns serveListeners, l *log.Log, svc *log.Service, pages *web.Site, objs objects, logger *slog.Logger) error {
 	httpSrv := newHTTPServer(l, pages, logger, objs.metrics()...)
 	httpSrv.TLSConfig = in.tls
 	g, gctx := errgroup.WithContext(ctx)
@@ -225,9 +237,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	if lns.pprof != nil {
 		g.Go(func() error { return serveHTTP(gctx, newPprofServer(logger), lns.pprof) })
 	}
-	err = g.Wait()
-	logger.InfoContext(ctx, "stopped", slog.Int64("tree_size", l.Checkpoint().Size))
-	return err
+	return g.Wait()
 }
 
 // openStore opens the log's state: the PostgreSQL database of --store, or
