@@ -175,7 +175,7 @@ func TestClientFlow(t *testing.T) {
 		t.Errorf("lookup --digest table:\n%s", table)
 	}
 
-	var ms []mismatchJSON
+	var ms []report.Mismatch
 	if err := json.Unmarshal([]byte(runOK(t, "mismatches", "--log", s.grpcAddr, "--json")), &ms); err != nil {
 		t.Fatal(err)
 	}
@@ -257,16 +257,16 @@ func checkReceiptFile(t *testing.T, claimPath string, index int64, v note.Verifi
 	}
 }
 
-func lookupJSON(t *testing.T, args ...string) []claimJSON {
+func lookupJSON(t *testing.T, args ...string) []report.ClaimJSON {
 	t.Helper()
-	var got []claimJSON
+	var got []report.ClaimJSON
 	if err := json.Unmarshal([]byte(runOK(t, args...)), &got); err != nil {
 		t.Fatal(err)
 	}
 	return got
 }
 
-func signerNames(cs []claimJSON) string {
+func signerNames(cs []report.ClaimJSON) string {
 	var names []string
 	for _, c := range cs {
 		for _, s := range c.Signers {
@@ -279,9 +279,9 @@ func signerNames(cs []claimJSON) string {
 
 // checkEvidenceDir checks everything evidence pull wrote, using only the
 // files and the log's key.
-func checkEvidenceDir(t *testing.T, dir string, m mismatchJSON, v note.Verifier, bins map[string][]byte) {
+func checkEvidenceDir(t *testing.T, dir string, m report.Mismatch, v note.Verifier, bins map[string][]byte) {
 	t.Helper()
-	var got mismatchJSON
+	var got report.Mismatch
 	if err := json.Unmarshal(readBytes(t, filepath.Join(dir, "mismatch.json")), &got); err != nil {
 		t.Fatal(err)
 	}
@@ -486,8 +486,8 @@ func TestCheckMismatchClaims(t *testing.T) {
 			Commit: strings.Repeat("a", 40), Platform: platform}
 	}
 	id := claim.Identity{Source: "git+https://example.org/x", Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "hello"}.ID()
-	m := mismatchJSON{ID: id, Claim: 1, Source: "git+https://example.org/x", Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "hello",
-		Digests: []mismatchDigestJSON{{SHA256: d1, ClaimIndexes: []int64{0}}, {SHA256: d2, ClaimIndexes: []int64{1}}}}
+	m := report.Mismatch{ID: id, Claim: 1, Source: "git+https://example.org/x", Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "hello",
+		Digests: []report.MismatchDigest{{SHA256: d1, ClaimIndexes: []int64{0}}, {SHA256: d2, ClaimIndexes: []int64{1}}}}
 	good := []client.VerifiedClaim{{Index: 0, Claim: c(d1, "linux/amd64")}, {Index: 1, Claim: c(d2, "linux/amd64")}}
 	for _, ref := range []mismatchRef{{id: id}, {claim: 1}} {
 		if err := checkMismatchClaims(ref, m, good); err != nil {

@@ -123,7 +123,7 @@ func evidence(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("mismatch %s does not verify: %w", c.ref, err)
 	}
-	printMismatchHeader(stdout, m)
+	report.PrintMismatchHeader(stdout, m)
 	fmt.Fprintf(stdout, "%s, proofs verified against %s\n", report.Count(len(vcs), "claim", "claims"), report.TermSafe(cpStatus))
 	if err := writeEvidence(c.out, m, resp.GetCheckpoint(), vcs); err != nil {
 		return err
@@ -148,7 +148,7 @@ func evidence(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // verifyMismatch verifies every claim of a mismatch like lookup does, and
 // that the claims say what the mismatch says: each listed claim names the
 // build identity with its digest. cpStatus describes the checkpoint.
-func (lc *logClient) verifyMismatch(ref mismatchRef, resp *pb.GetMismatchResponse) (m mismatchJSON, vcs []client.VerifiedClaim, cpStatus string, err error) {
+func (lc *logClient) verifyMismatch(ref mismatchRef, resp *pb.GetMismatchResponse) (m report.Mismatch, vcs []client.VerifiedClaim, cpStatus string, err error) {
 	if m, err = newMismatchJSON(resp.GetMismatch()); err != nil {
 		return m, nil, "", err
 	}
@@ -165,7 +165,7 @@ func (lc *logClient) verifyMismatch(ref mismatchRef, resp *pb.GetMismatchRespons
 	return m, vcs, checkpointStatus(cp, verified), nil
 }
 
-func checkMismatchClaims(ref mismatchRef, m mismatchJSON, vcs []client.VerifiedClaim) error {
+func checkMismatchClaims(ref mismatchRef, m report.Mismatch, vcs []client.VerifiedClaim) error {
 	if ref.id != "" && m.ID != ref.id || ref.id == "" && m.Claim != ref.claim {
 		return fmt.Errorf("the log answered with mismatch %s, created by claim %d", m.ID, m.Claim)
 	}
@@ -204,7 +204,7 @@ type proofJSON struct {
 
 // writeEvidence writes dir/mismatch.json, dir/checkpoint and each claim's
 // entry and proof in dir/claims.
-func writeEvidence(dir string, m mismatchJSON, checkpoint []byte, vcs []client.VerifiedClaim) error {
+func writeEvidence(dir string, m report.Mismatch, checkpoint []byte, vcs []client.VerifiedClaim) error {
 	if err := os.MkdirAll(filepath.Join(dir, "claims"), 0o755); err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ func writeEvidence(dir string, m mismatchJSON, checkpoint []byte, vcs []client.V
 // dir/artifacts/<sha256>/<artifact>, and reports the others. It goes on
 // past an artifact that fails to download, says so on stderr, and returns
 // the paths written with an error naming every failed digest.
-func (lc *logClient) pullArtifacts(ctx context.Context, dir string, m mismatchJSON, stdout, stderr io.Writer) ([]string, error) {
+func (lc *logClient) pullArtifacts(ctx context.Context, dir string, m report.Mismatch, stdout, stderr io.Writer) ([]string, error) {
 	if filepath.Base(m.Artifact) != m.Artifact || m.Artifact == "." || m.Artifact == ".." {
 		return nil, fmt.Errorf("artifact name %q is not a file name", m.Artifact) // checked by claim.ParseStatement too
 	}

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/attestlog/attestlog/client"
 	gitattest "github.com/attestlog/attestlog/client/attest"
@@ -120,14 +118,14 @@ func lookup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if !verified {
 			fmt.Fprintln(stderr, "attestlog: no --log-vkey: the checkpoint signature is not verified")
 		}
-		return printClaimsJSON(stdout, vcs, resp.GetCheckpoint())
+		return report.PrintClaimsJSON(stdout, vcs, resp.GetCheckpoint())
 	}
 	if len(vcs) == 0 {
 		fmt.Fprintf(stdout, "no claim %s in the log's %s\n", report.TermSafe(c.what()), report.TermSafe(checkpointStatus(cp, verified)))
 		return nil
 	}
 	fmt.Fprintf(stdout, "%s %s, proofs verified against %s\n", report.Count(len(vcs), "claim", "claims"), report.TermSafe(c.what()), report.TermSafe(checkpointStatus(cp, verified)))
-	return c.printTable(stdout, vcs)
+	return report.PrintClaimsTable(stdout, vcs, c.digest)
 }
 
 // what says what was looked up: "naming sha256 X", "about SOURCE@COMMIT".
@@ -186,71 +184,4 @@ func namesDigest(cl *claim.Claim, digest string) bool {
 		}
 	}
 	return false
-}
-
-// printTable prints one row per artifact; a digest lookup shows only the
-// artifacts with that digest.
-func (c *lookupConfig) printTable(w io.Writer, vcs []client.VerifiedClaim) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "INDEX\tSIGNERS\tSOURCE@COMMIT\tPLATFORM\tARTIFACT\tSHA256\tRECIPE")
-	for _, vc := range vcs {
-		cl := vc.Claim
-		for _, s := range cl.Subjects {
-			if c.digest != "" && s.SHA256 != c.digest {
-				continue
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s@%s\t%s\t%s\t%s\t%s\n", vc.Index, report.TermSafeJoin(vc.Signers, ","),
-				report.TermSafe(cl.Source), report.TermSafe(report.Short(cl.Commit)), report.TermSafe(cl.Platform), report.TermSafe(s.Name), report.TermSafe(report.Short(s.SHA256)), report.TermSafe(report.Short(cl.Recipe)))
-		}
-	}
-	return tw.Flush()
-}
-
-// claimJSON is the --json form of a verified claim. []byte fields are
-// standard base64; the checkpoint is the signed note the proof is against.
-type claimJSON struct {
-	Index          int64         `json:"index"`
-	TreeSize       int64         `json:"tree_size"`
-	Signers        []signerJSON  `json:"signers"`
-	Source         string        `json:"source"`
-	SourceRef      string        `json:"source_ref,omitempty"`
-	Commit         string        `json:"commit"`
-	Platform       string        `json:"platform"`
-	Recipe         string        `json:"recipe"`
-	BuilderID      string        `json:"builder_id"`
-	Subjects       []subjectJSON `json:"subjects"`
-	Entry          []byte        `json:"entry"`
-	InclusionProof [][]byte      `json:"inclusion_proof"`
-	Checkpoint     string        `json:"checkpoint"`
-}
-
-type signerJSON struct {
-	Name string `json:"name"`
-	VKey string `json:"vkey"`
-}
-
-type subjectJSON struct {
-	Name   string `json:"name"`
-	SHA256 string `json:"sha256"`
-}
-
-func printClaimsJSON(w io.Writer, vcs []client.VerifiedClaim, checkpoint []byte) error {
-	out := make([]claimJSON, len(vcs))
-	for i, vc := range vcs {
-		cl := vc.Claim
-		j := claimJSON{Index: vc.Index, TreeSize: vc.TreeSize, Source: cl.Source, SourceRef: cl.SourceRef,
-			Commit: cl.Commit, Platform: cl.Platform, Recipe: cl.Recipe, BuilderID: cl.BuilderID,
-			Entry: vc.Entry, InclusionProof: vc.Proof, Checkpoint: string(checkpoint),
-			Signers: []signerJSON{}, Subjects: []subjectJSON{}}
-		for k, s := range vc.Parsed.Signatures {
-			j.Signers = append(j.Signers, signerJSON{Name: vc.Signers[k], VKey: s.VKey})
-		}
-		for _, s := range cl.Subjects {
-			j.Subjects = append(j.Subjects, subjectJSON{Name: s.Name, SHA256: s.SHA256})
-		}
-		out[i] = j
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
 }
