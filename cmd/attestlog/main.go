@@ -326,17 +326,16 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 )
 
 // A usageError is a bad command line; main exits with status 2 (verify,
 // bundle and monitor wrap it in an exitError with exitOperational).
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
+type usageError = usage.Error
 
 func usageErrorf(format string, args ...any) error {
-	return usageError{fmt.Errorf(format, args...)}
+	return usage.Errorf(format, args...)
 }
 
 // An exitError makes main exit with its code: verify's verdict bits, or
@@ -434,7 +433,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	setUsage(fs)
 	err := fs.Parse(args)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		return usageError{fmt.Errorf("%s: %w", fs.Name(), err)}
+		return usageError{Err: fmt.Errorf("%s: %w", fs.Name(), err)}
 	}
 	return err
 }

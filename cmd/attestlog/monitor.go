@@ -15,6 +15,7 @@ import (
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/grpcsource"
 	"github.com/attestlog/attestlog/client/report"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/netconf"
 )
 
 const (
@@ -98,7 +99,7 @@ func monitor(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return operational(err)
 	}
 	defer lc.Close()
-	hc, err := httpClientFor(c.log.ca) // --tls-ca serves https tiles too
+	hc, err := netconf.HTTPClientFor(c.log.ca) // --tls-ca serves https tiles too
 	if err != nil {
 		return operational(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/netconf"
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/archive"
 	"github.com/attestlog/attestlog/log/pgstore"
@@ -291,13 +292,13 @@ type serveInputs struct {
 // loadServeInputs reads and checks every file serve needs besides its data
 // directory.
 func loadServeInputs(c serveConfig) (in serveInputs, err error) {
-	if in.tls, err = loadServerTLS(c.tlsCert, c.tlsKey); err != nil {
+	if in.tls, err = netconf.LoadServerTLS(c.tlsCert, c.tlsKey); err != nil {
 		return in, err
 	}
 	if in.policy, err = readWitnessPolicy(c.policy); err != nil {
 		return in, err
 	}
-	if in.witnessClient, err = httpClientFor(c.witnessCA); err != nil {
+	if in.witnessClient, err = netconf.HTTPClientFor(c.witnessCA); err != nil {
 		return in, fmt.Errorf("--witness-tls-ca: %w", err)
 	}
 	if in.builders, err = readBuilders(c.builders); err != nil {
@@ -325,7 +326,7 @@ func listenServe(ctx context.Context, c serveConfig) (lns serveListeners, err er
 		return lns, fmt.Errorf("grpc: %w", err)
 	}
 	if c.pprof != "" {
-		if lns.pprof, err = listenLoopback(ctx, "--pprof", c.pprof); err != nil {
+		if lns.pprof, err = netconf.ListenLoopback(ctx, "--pprof", c.pprof); err != nil {
 			return lns, err
 		}
 	}
