@@ -20,6 +20,7 @@ import (
 	"github.com/attestlog/attestlog/client/bindiff"
 	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/progress"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"google.golang.org/grpc/codes"
@@ -74,7 +75,7 @@ func parseEvidenceFlags(args []string, stderr io.Writer) (evidenceConfig, error)
 	var c evidenceConfig
 	fs := flag.NewFlagSet("evidence pull", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	setUsage(fs) // before "evidence -h", which does not reach parseFlags
+	usage.Set(fs) // before "evidence -h", which does not reach parseFlags
 	c.log.register(fs)
 	fs.StringVar(&c.out, "o", "", "write the evidence to `dir`ectory; required")
 	fs.BoolVar(&c.diff, "diff", false, "compare the two binaries: with diffoscope if it is in PATH, else the first differing byte")

@@ -21,6 +21,7 @@ import (
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/report"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"github.com/attestlog/attestlog/log/claim"
 )
 
@@ -105,20 +106,20 @@ func TestUsagePage(t *testing.T) {
 		}
 	}
 	goStyle := regexp.MustCompile(`(?m)^  -[a-z][a-z-]+`) // Go's default: "  -data dir"
-	for _, c := range commands {
-		for _, args := range [][]string{{"help", c.name}, {c.name, "-h"}} {
-			if c.name == "version" || c.name == "help" && args[0] == "help" && len(args) == 1 {
+	for _, c := range usage.Commands {
+		for _, args := range [][]string{{"help", c.Name}, {c.Name, "-h"}} {
+			if c.Name == "version" || c.Name == "help" && args[0] == "help" && len(args) == 1 {
 				continue
 			}
 			var out bytes.Buffer
-			if c.name == "help" {
+			if c.Name == "help" {
 				args = []string{"help", "help"}
 			}
 			if err := run(t.Context(), args, &out, &out); err != nil {
 				t.Errorf("attestlog %q = %v", args, err)
 			}
-			if !strings.HasPrefix(out.String(), "usage: attestlog "+c.name) {
-				t.Errorf("attestlog %q printed %q, want it to start with \"usage: attestlog %s\"", args, out.String(), c.name)
+			if !strings.HasPrefix(out.String(), "usage: attestlog "+c.Name) {
+				t.Errorf("attestlog %q printed %q, want it to start with \"usage: attestlog %s\"", args, out.String(), c.Name)
 			}
 			if m := goStyle.FindString(out.String()); m != "" {
 				t.Errorf("attestlog %q writes flag %q in Go's style, want --flag:\n%s", args, m, out.String())
