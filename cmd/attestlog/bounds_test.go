@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
@@ -369,7 +370,7 @@ func TestEvidencePullPastBadArtifact(t *testing.T) {
 		claimFile[sha256Hex(bin)] = filepath.Join(dir, "claim.json")
 		runOK(t, "submit", "--log", s.grpcAddr, "--artifact", filepath.Join(dir, "hello"), filepath.Join(dir, "claim.json"))
 	}
-	var ms []mismatchJSON
+	var ms []report.Mismatch
 	if err := json.Unmarshal([]byte(runOK(t, "mismatches", "--log", s.grpcAddr, "--json")), &ms); err != nil || len(ms) != 1 || len(ms[0].Digests) != 2 {
 		t.Fatalf("mismatches = %+v, %v; want one with two digests", ms, err)
 	}

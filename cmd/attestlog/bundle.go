@@ -14,6 +14,7 @@ import (
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/grpcsource"
+	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
 	"github.com/attestlog/attestlog/tiles"
 )
@@ -81,7 +82,7 @@ func makeBundle(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	if c.file != "" {
-		if c.digest, _, err = hashFile(c.file); err != nil {
+		if c.digest, _, err = client.HashFile(c.file); err != nil {
 			return operational(err)
 		}
 	}
@@ -125,7 +126,7 @@ func makeBundle(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return operational(fmt.Errorf("bundle: %w", err))
 	}
 	fmt.Fprintf(stdout, "wrote %s: sha256 %s, %s naming it and %d more about its builds, proven against %s tree size %d\n",
-		termSafe(c.out), termSafe(b.Digest), count(len(b.Claims), "claim", "claims"), len(b.SourceClaims), termSafe(cp.Origin), cp.Size)
+		report.TermSafe(c.out), report.TermSafe(b.Digest), report.Count(len(b.Claims), "claim", "claims"), len(b.SourceClaims), report.TermSafe(cp.Origin), cp.Size)
 	if p == nil {
 		fmt.Fprintln(stdout, "NOT VERIFIED (--unverified): no proof, signature, witness quorum or builder was checked; \"attestlog verify --bundle\" checks it")
 	}
@@ -156,12 +157,12 @@ func checkBundle(ctx context.Context, p *client.Policy, st *client.State, data [
 		return operational(fmt.Errorf("bundle: verifying: %w", err))
 	}
 	if code := v.ExitCode(); code != 0 {
-		if err := printVerdict(stdout, v, ""); err != nil {
+		if err := report.PrintVerdict(stdout, v, ""); err != nil {
 			return operational(err)
 		}
 		return exitError{code: code, err: errors.New("bundle: not written: it does not verify under the policy")}
 	}
-	fmt.Fprintf(stdout, "verified under the policy: TRUSTED (%s)\n", count(len(v.Agreed), "builder agrees", "builders agree"))
+	fmt.Fprintf(stdout, "verified under the policy: TRUSTED (%s)\n", report.Count(len(v.Agreed), "builder agrees", "builders agree"))
 	return nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/transparency-dev/merkle/proof"
@@ -170,11 +171,11 @@ func TestClientFlow(t *testing.T) {
 		t.Errorf("lookup for another platform: %d claims, want 0", len(got))
 	}
 	table := runOK(t, append(lookupArgs, "--digest", "sha256:"+sha256Hex(evil))...)
-	if !strings.Contains(table, "rebuilder.example/eve") || !strings.Contains(table, short(sha256Hex(evil))) || strings.Contains(table, "author.example/alice") {
+	if !strings.Contains(table, "rebuilder.example/eve") || !strings.Contains(table, report.Short(sha256Hex(evil))) || strings.Contains(table, "author.example/alice") {
 		t.Errorf("lookup --digest table:\n%s", table)
 	}
 
-	var ms []mismatchJSON
+	var ms []report.Mismatch
 	if err := json.Unmarshal([]byte(runOK(t, "mismatches", "--log", s.grpcAddr, "--json")), &ms); err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +240,7 @@ func checkSubmitOutput(t *testing.T, out string, claims []string, dup, a, b, da,
 // checkReceiptFile verifies a saved receipt with nothing but the log's key.
 func checkReceiptFile(t *testing.T, claimPath string, index int64, v note.Verifier) {
 	t.Helper()
-	var r receipt
+	var r client.Receipt
 	if err := json.Unmarshal(readBytes(t, claimPath+".receipt.json"), &r); err != nil {
 		t.Fatal(err)
 	}
@@ -256,16 +257,16 @@ func checkReceiptFile(t *testing.T, claimPath string, index int64, v note.Verifi
 	}
 }
 
-func lookupJSON(t *testing.T, args ...string) []claimJSON {
+func lookupJSON(t *testing.T, args ...string) []report.ClaimJSON {
 	t.Helper()
-	var got []claimJSON
+	var got []report.ClaimJSON
 	if err := json.Unmarshal([]byte(runOK(t, args...)), &got); err != nil {
 		t.Fatal(err)
 	}
 	return got
 }
 
-func signerNames(cs []claimJSON) string {
+func signerNames(cs []report.ClaimJSON) string {
 	var names []string
 	for _, c := range cs {
 		for _, s := range c.Signers {
@@ -278,9 +279,9 @@ func signerNames(cs []claimJSON) string {
 
 // checkEvidenceDir checks everything evidence pull wrote, using only the
 // files and the log's key.
-func checkEvidenceDir(t *testing.T, dir string, m mismatchJSON, v note.Verifier, bins map[string][]byte) {
+func checkEvidenceDir(t *testing.T, dir string, m report.Mismatch, v note.Verifier, bins map[string][]byte) {
 	t.Helper()
-	var got mismatchJSON
+	var got report.Mismatch
 	if err := json.Unmarshal(readBytes(t, filepath.Join(dir, "mismatch.json")), &got); err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +299,7 @@ func checkEvidenceDir(t *testing.T, dir string, m mismatchJSON, v note.Verifier,
 			if err := json.Unmarshal(readBytes(t, filepath.Join(dir, "claims", fmt.Sprintf("%d.proof.json", i))), &p); err != nil {
 				t.Fatal(err)
 			}
-			if err := verifyInclusion(cp, p.Index, p.TreeSize, entry, p.InclusionProof); err != nil || p.Index != i {
+			if err := client.VerifyInclusion(cp, p.Index, p.TreeSize, entry, p.InclusionProof); err != nil || p.Index != i {
 				t.Errorf("claim %d: proof for index %d: %v", i, p.Index, err)
 			}
 		}
@@ -319,7 +320,7 @@ func TestCheckReceipt(t *testing.T) {
 	data := t.TempDir()
 	s := startServe(t, []string{"serve", "--data", data, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--origin", "example.test/receipt"})
 	runOK(t, "submit", "--log", s.grpcAddr, claimPath)
-	var r receipt
+	var r client.Receipt
 	if err := json.Unmarshal(readBytes(t, claimPath+".receipt.json"), &r); err != nil {
 		t.Fatal(err)
 	}
@@ -426,46 +427,6 @@ func TestAttestKeyPair(t *testing.T) {
 	}
 }
 
-func TestSourceURI(t *testing.T) {
-	for _, tt := range []struct {
-		remote, want, wantErr string
-	}{
-		{remote: "https://example.org/hello.git", want: "git+https://example.org/hello"},
-		{remote: "https://Example.ORG/hello/", want: "git+https://example.org/hello"},
-		{remote: "https://example.org:8443/group/hello", want: "git+https://example.org:8443/group/hello"},
-		{remote: "https://user:token@example.org/hello.git", want: "git+https://example.org/hello"},
-		{remote: "git@github.com:owner/repo.git", want: "git+https://github.com/owner/repo"},
-		{remote: "github.com:owner/repo", want: "git+https://github.com/owner/repo"},
-		{remote: "git@example.org:/srv/repo.git", want: "git+https://example.org/srv/repo"},
-		{remote: "ssh://git@gitlab.example.org/group/sub/repo.git", want: "git+https://gitlab.example.org/group/sub/repo"},
-		{remote: "ssh://git@example.org:2222/x/y.git", want: "git+https://example.org/x/y"},
-		{remote: "git+https://example.org/hello", want: "git+https://example.org/hello"},
-		{remote: "http://example.org/hello", wantErr: "scheme http cannot be mapped to https"},
-		{remote: "git://example.org/hello", wantErr: "scheme git cannot be mapped"},
-		{remote: "file:///srv/repo.git", wantErr: "scheme file cannot be mapped"},
-		{remote: "/srv/repo.git", wantErr: "not a remote URL"},
-		{remote: "../repo", wantErr: "not a remote URL"},
-		{remote: "git@example.org:~user/repo", wantErr: "want [user@]host:path"},
-		{remote: "git@:repo", wantErr: "want [user@]host:path"},
-		{remote: "https://example.org/", wantErr: "no repository path"},
-		{remote: "https://example.org/hello?x=1", wantErr: "no query or fragment"},
-		{remote: "ssh:///path", wantErr: "want a host"},
-	} {
-		t.Run(tt.remote, func(t *testing.T) {
-			got, err := sourceURI(tt.remote)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Errorf("sourceURI(%q) = %q, %v, want error containing %q", tt.remote, got, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Errorf("sourceURI(%q) = %q, %v, want %q", tt.remote, got, err, tt.want)
-			}
-		})
-	}
-}
-
 func TestClientUsage(t *testing.T) {
 	clearClientEnv(t)
 	hex64 := strings.Repeat("0", 64)
@@ -525,9 +486,9 @@ func TestCheckMismatchClaims(t *testing.T) {
 			Commit: strings.Repeat("a", 40), Platform: platform}
 	}
 	id := claim.Identity{Source: "git+https://example.org/x", Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "hello"}.ID()
-	m := mismatchJSON{ID: id, Claim: 1, Source: "git+https://example.org/x", Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "hello",
-		Digests: []mismatchDigestJSON{{SHA256: d1, ClaimIndexes: []int64{0}}, {SHA256: d2, ClaimIndexes: []int64{1}}}}
-	good := []verifiedClaim{{Index: 0, Claim: c(d1, "linux/amd64")}, {Index: 1, Claim: c(d2, "linux/amd64")}}
+	m := report.Mismatch{ID: id, Claim: 1, Source: "git+https://example.org/x", Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "hello",
+		Digests: []report.MismatchDigest{{SHA256: d1, ClaimIndexes: []int64{0}}, {SHA256: d2, ClaimIndexes: []int64{1}}}}
+	good := []client.VerifiedClaim{{Index: 0, Claim: c(d1, "linux/amd64")}, {Index: 1, Claim: c(d2, "linux/amd64")}}
 	for _, ref := range []mismatchRef{{id: id}, {claim: 1}} {
 		if err := checkMismatchClaims(ref, m, good); err != nil {
 			t.Fatalf("checkMismatchClaims(%s) of a true mismatch: %v", ref, err)
@@ -536,14 +497,14 @@ func TestCheckMismatchClaims(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
 		id      mismatchRef
-		vcs     []verifiedClaim
+		vcs     []client.VerifiedClaim
 		wantErr string
 	}{
 		{"other id", mismatchRef{id: strings.Repeat("0", 64)}, good, "answered with mismatch " + id},
 		{"other claim", mismatchRef{claim: 2}, good, "created by claim 1"},
 		{"claim missing", mismatchRef{id: id}, good[:1], "claim 1 is listed but not proven"},
-		{"other platform", mismatchRef{id: id}, []verifiedClaim{good[0], {Index: 1, Claim: c(d2, "linux/arm64")}}, "claim 1 does not claim"},
-		{"other digest", mismatchRef{id: id}, []verifiedClaim{good[0], {Index: 1, Claim: c(d1, "linux/amd64")}}, "claim 1 does not claim"},
+		{"other platform", mismatchRef{id: id}, []client.VerifiedClaim{good[0], {Index: 1, Claim: c(d2, "linux/arm64")}}, "claim 1 does not claim"},
+		{"other digest", mismatchRef{id: id}, []client.VerifiedClaim{good[0], {Index: 1, Claim: c(d1, "linux/amd64")}}, "claim 1 does not claim"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := checkMismatchClaims(tt.id, m, tt.vcs); err == nil || !strings.Contains(err.Error(), tt.wantErr) {

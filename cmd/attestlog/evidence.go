@@ -16,7 +16,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/bindiff"
+	"github.com/attestlog/attestlog/client/report"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/progress"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"google.golang.org/grpc/codes"
@@ -71,7 +75,7 @@ func parseEvidenceFlags(args []string, stderr io.Writer) (evidenceConfig, error)
 	var c evidenceConfig
 	fs := flag.NewFlagSet("evidence pull", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	setUsage(fs) // before "evidence -h", which does not reach parseFlags
+	usage.Set(fs) // before "evidence -h", which does not reach parseFlags
 	c.log.register(fs)
 	fs.StringVar(&c.out, "o", "", "write the evidence to `dir`ectory; required")
 	fs.BoolVar(&c.diff, "diff", false, "compare the two binaries: with diffoscope if it is in PATH, else the first differing byte")
@@ -120,12 +124,12 @@ func evidence(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("mismatch %s does not verify: %w", c.ref, err)
 	}
-	printMismatchHeader(stdout, m)
-	fmt.Fprintf(stdout, "%s, proofs verified against %s\n", count(len(vcs), "claim", "claims"), termSafe(cpStatus))
+	report.PrintMismatchHeader(stdout, m)
+	fmt.Fprintf(stdout, "%s, proofs verified against %s\n", report.Count(len(vcs), "claim", "claims"), report.TermSafe(cpStatus))
 	if err := writeEvidence(c.out, m, resp.GetCheckpoint(), vcs); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: mismatch.json, checkpoint and %s with proofs\n", termSafe(c.out), count(len(vcs), "claim", "claims"))
+	fmt.Fprintf(stdout, "wrote %s: mismatch.json, checkpoint and %s with proofs\n", report.TermSafe(c.out), report.Count(len(vcs), "claim", "claims"))
 	// A bad artifact does not stop the others: evidence is worth having
 	// even when one binary of it cannot be had. Its error comes last.
 	bins, pullErr := lc.pullArtifacts(ctx, c.out, m, stdout, stderr)
@@ -145,7 +149,7 @@ func evidence(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // verifyMismatch verifies every claim of a mismatch like lookup does, and
 // that the claims say what the mismatch says: each listed claim names the
 // build identity with its digest. cpStatus describes the checkpoint.
-func (lc *logClient) verifyMismatch(ref mismatchRef, resp *pb.GetMismatchResponse) (m mismatchJSON, vcs []verifiedClaim, cpStatus string, err error) {
+func (lc *logClient) verifyMismatch(ref mismatchRef, resp *pb.GetMismatchResponse) (m report.Mismatch, vcs []client.VerifiedClaim, cpStatus string, err error) {
 	if m, err = newMismatchJSON(resp.GetMismatch()); err != nil {
 		return m, nil, "", err
 	}
@@ -162,7 +166,7 @@ func (lc *logClient) verifyMismatch(ref mismatchRef, resp *pb.GetMismatchRespons
 	return m, vcs, checkpointStatus(cp, verified), nil
 }
 
-func checkMismatchClaims(ref mismatchRef, m mismatchJSON, vcs []verifiedClaim) error {
+func checkMismatchClaims(ref mismatchRef, m report.Mismatch, vcs []client.VerifiedClaim) error {
 	if ref.id != "" && m.ID != ref.id || ref.id == "" && m.Claim != ref.claim {
 		return fmt.Errorf("the log answered with mismatch %s, created by claim %d", m.ID, m.Claim)
 	}
@@ -201,7 +205,7 @@ type proofJSON struct {
 
 // writeEvidence writes dir/mismatch.json, dir/checkpoint and each claim's
 // entry and proof in dir/claims.
-func writeEvidence(dir string, m mismatchJSON, checkpoint []byte, vcs []verifiedClaim) error {
+func writeEvidence(dir string, m report.Mismatch, checkpoint []byte, vcs []client.VerifiedClaim) error {
 	if err := os.MkdirAll(filepath.Join(dir, "claims"), 0o755); err != nil {
 		return err
 	}
@@ -230,7 +234,7 @@ func writeEvidence(dir string, m mismatchJSON, checkpoint []byte, vcs []verified
 // dir/artifacts/<sha256>/<artifact>, and reports the others. It goes on
 // past an artifact that fails to download, says so on stderr, and returns
 // the paths written with an error naming every failed digest.
-func (lc *logClient) pullArtifacts(ctx context.Context, dir string, m mismatchJSON, stdout, stderr io.Writer) ([]string, error) {
+func (lc *logClient) pullArtifacts(ctx context.Context, dir string, m report.Mismatch, stdout, stderr io.Writer) ([]string, error) {
 	if filepath.Base(m.Artifact) != m.Artifact || m.Artifact == "." || m.Artifact == ".." {
 		return nil, fmt.Errorf("artifact name %q is not a file name", m.Artifact) // checked by claim.ParseStatement too
 	}
@@ -239,17 +243,17 @@ func (lc *logClient) pullArtifacts(ctx context.Context, dir string, m mismatchJS
 		dst := filepath.Join(dir, "artifacts", d.SHA256, m.Artifact)
 		n, err := lc.download(ctx, d.SHA256, dst, stderr)
 		if errors.Is(err, errNotArchived) {
-			fmt.Fprintf(stdout, "not in the archive: sha256 %s\n", termSafe(d.SHA256))
+			fmt.Fprintf(stdout, "not in the archive: sha256 %s\n", report.TermSafe(d.SHA256))
 			continue
 		} else if err != nil {
 			if ctx.Err() != nil {
 				return paths, fmt.Errorf("downloading sha256 %s: %w", d.SHA256, err)
 			}
-			fmt.Fprintf(stderr, "attestlog: could not pull sha256 %s (kept nothing of it): %s\n", termSafe(d.SHA256), termSafeText(describeDownloadError(err)))
+			fmt.Fprintf(stderr, "attestlog: could not pull sha256 %s (kept nothing of it): %s\n", report.TermSafe(d.SHA256), report.TermSafeText(describeDownloadError(err)))
 			failed = append(failed, d.SHA256)
 			continue
 		}
-		fmt.Fprintf(stdout, "downloaded %s (%d bytes, sha256 verified)\n", termSafe(dst), n)
+		fmt.Fprintf(stdout, "downloaded %s (%d bytes, sha256 verified)\n", report.TermSafe(dst), n)
 		paths = append(paths, dst)
 	}
 	if len(failed) > 0 {
@@ -296,9 +300,9 @@ func (lc *logClient) download(ctx context.Context, digest, dst string, stderr io
 		}
 	}()
 	h := sha256.New()
-	bar := newProgressBar(stderr, "downloading", filepath.Base(dst), int64(min(first.GetSize(), math.MaxInt64)))
-	n, err = receiveArtifact(st, first, io.MultiWriter(f, h, &progressWriter{bar: bar}))
-	bar.clear()
+	bar := progress.New(stderr, "downloading", filepath.Base(dst), int64(min(first.GetSize(), math.MaxInt64)))
+	n, err = receiveArtifact(st, first, io.MultiWriter(f, h, &progress.Writer{Bar: bar}))
+	bar.Clear()
 	if err != nil {
 		return 0, err
 	}
@@ -349,6 +353,6 @@ func diffBinaries(ctx context.Context, a, b string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(stdout, c.Describe(termSafe(a), termSafe(b)))
+	fmt.Fprint(stdout, c.Describe(report.TermSafe(a), report.TermSafe(b)))
 	return nil
 }

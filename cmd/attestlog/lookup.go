@@ -2,14 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
+	"github.com/attestlog/attestlog/client"
+	gitattest "github.com/attestlog/attestlog/client/attest"
+	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 )
@@ -69,7 +70,7 @@ func (c *lookupConfig) check() error {
 		if c.source == "" || c.commit == "" {
 			return usageErrorf("lookup: --source and --commit go together")
 		}
-		if c.source, err = sourceURI(c.source); err != nil {
+		if c.source, err = gitattest.SourceURI(c.source); err != nil {
 			return usageErrorf("lookup: --source: %v", err)
 		}
 		if c.commit, err = claim.NormaliseCommit(c.commit); err != nil {
@@ -89,7 +90,7 @@ func lookup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if c.file != "" {
-		if c.digest, _, err = hashFile(c.file); err != nil {
+		if c.digest, _, err = client.HashFile(c.file); err != nil {
 			return err
 		}
 	}
@@ -117,14 +118,14 @@ func lookup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if !verified {
 			fmt.Fprintln(stderr, "attestlog: no --log-vkey: the checkpoint signature is not verified")
 		}
-		return printClaimsJSON(stdout, vcs, resp.GetCheckpoint())
+		return report.PrintClaimsJSON(stdout, vcs, resp.GetCheckpoint())
 	}
 	if len(vcs) == 0 {
-		fmt.Fprintf(stdout, "no claim %s in the log's %s\n", termSafe(c.what()), termSafe(checkpointStatus(cp, verified)))
+		fmt.Fprintf(stdout, "no claim %s in the log's %s\n", report.TermSafe(c.what()), report.TermSafe(checkpointStatus(cp, verified)))
 		return nil
 	}
-	fmt.Fprintf(stdout, "%s %s, proofs verified against %s\n", count(len(vcs), "claim", "claims"), termSafe(c.what()), termSafe(checkpointStatus(cp, verified)))
-	return c.printTable(stdout, vcs)
+	fmt.Fprintf(stdout, "%s %s, proofs verified against %s\n", report.Count(len(vcs), "claim", "claims"), report.TermSafe(c.what()), report.TermSafe(checkpointStatus(cp, verified)))
+	return report.PrintClaimsTable(stdout, vcs, c.digest)
 }
 
 // what says what was looked up: "naming sha256 X", "about SOURCE@COMMIT".
@@ -161,7 +162,7 @@ func (c *lookupConfig) request(ctx context.Context, lc *logClient) (lookupAnswer
 
 // checkAnswers checks that every claim the log returned is about what was
 // asked: a log cannot pad an answer with unrelated, valid claims.
-func (c *lookupConfig) checkAnswers(vcs []verifiedClaim) error {
+func (c *lookupConfig) checkAnswers(vcs []client.VerifiedClaim) error {
 	for _, vc := range vcs {
 		cl := vc.Claim
 		switch {
@@ -183,71 +184,4 @@ func namesDigest(cl *claim.Claim, digest string) bool {
 		}
 	}
 	return false
-}
-
-// printTable prints one row per artifact; a digest lookup shows only the
-// artifacts with that digest.
-func (c *lookupConfig) printTable(w io.Writer, vcs []verifiedClaim) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "INDEX\tSIGNERS\tSOURCE@COMMIT\tPLATFORM\tARTIFACT\tSHA256\tRECIPE")
-	for _, vc := range vcs {
-		cl := vc.Claim
-		for _, s := range cl.Subjects {
-			if c.digest != "" && s.SHA256 != c.digest {
-				continue
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s@%s\t%s\t%s\t%s\t%s\n", vc.Index, termSafeJoin(vc.Signers, ","),
-				termSafe(cl.Source), termSafe(short(cl.Commit)), termSafe(cl.Platform), termSafe(s.Name), termSafe(short(s.SHA256)), termSafe(short(cl.Recipe)))
-		}
-	}
-	return tw.Flush()
-}
-
-// claimJSON is the --json form of a verified claim. []byte fields are
-// standard base64; the checkpoint is the signed note the proof is against.
-type claimJSON struct {
-	Index          int64         `json:"index"`
-	TreeSize       int64         `json:"tree_size"`
-	Signers        []signerJSON  `json:"signers"`
-	Source         string        `json:"source"`
-	SourceRef      string        `json:"source_ref,omitempty"`
-	Commit         string        `json:"commit"`
-	Platform       string        `json:"platform"`
-	Recipe         string        `json:"recipe"`
-	BuilderID      string        `json:"builder_id"`
-	Subjects       []subjectJSON `json:"subjects"`
-	Entry          []byte        `json:"entry"`
-	InclusionProof [][]byte      `json:"inclusion_proof"`
-	Checkpoint     string        `json:"checkpoint"`
-}
-
-type signerJSON struct {
-	Name string `json:"name"`
-	VKey string `json:"vkey"`
-}
-
-type subjectJSON struct {
-	Name   string `json:"name"`
-	SHA256 string `json:"sha256"`
-}
-
-func printClaimsJSON(w io.Writer, vcs []verifiedClaim, checkpoint []byte) error {
-	out := make([]claimJSON, len(vcs))
-	for i, vc := range vcs {
-		cl := vc.Claim
-		j := claimJSON{Index: vc.Index, TreeSize: vc.TreeSize, Source: cl.Source, SourceRef: cl.SourceRef,
-			Commit: cl.Commit, Platform: cl.Platform, Recipe: cl.Recipe, BuilderID: cl.BuilderID,
-			Entry: vc.Entry, InclusionProof: vc.Proof, Checkpoint: string(checkpoint),
-			Signers: []signerJSON{}, Subjects: []subjectJSON{}}
-		for k, s := range vc.Parsed.Signatures {
-			j.Signers = append(j.Signers, signerJSON{Name: vc.Signers[k], VKey: s.VKey})
-		}
-		for _, s := range cl.Subjects {
-			j.Subjects = append(j.Subjects, subjectJSON{Name: s.Name, SHA256: s.SHA256})
-		}
-		out[i] = j
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
 }

@@ -326,17 +326,16 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 )
 
 // A usageError is a bad command line; main exits with status 2 (verify,
 // bundle and monitor wrap it in an exitError with exitOperational).
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
+type usageError = usage.Error
 
 func usageErrorf(format string, args ...any) error {
-	return usageError{fmt.Errorf(format, args...)}
+	return usage.Errorf(format, args...)
 }
 
 // An exitError makes main exit with its code: verify's verdict bits, or
@@ -386,8 +385,8 @@ func main() {
 // is done, for serve when ctx is done and everything has shut down.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		printUsage(stderr)
-		return usageErrorf("no subcommand; want %s", subcommands)
+		usage.PrintPage(stderr)
+		return usageErrorf("no subcommand; want %s", usage.Subcommands)
 	}
 	switch args[0] {
 	case "serve":
@@ -424,17 +423,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "help", "-h", "-help", "--help":
 		return help(ctx, args[1:], stdout)
 	}
-	return usageErrorf("unknown subcommand %q; want %s", args[0], subcommands)
+	return usageErrorf("unknown subcommand %q; want %s", args[0], usage.Subcommands)
 }
 
 // parseFlags parses args with fs. A bad flag is a [usageError]; -h is
 // flag.ErrHelp, which subcommands report as success once fs has printed its
-// usage, in the style of every command (see setUsage).
+// usage, in the style of every command (see usage.Set).
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	setUsage(fs)
+	usage.Set(fs)
 	err := fs.Parse(args)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		return usageError{fmt.Errorf("%s: %w", fs.Name(), err)}
+		return usageError{Err: fmt.Errorf("%s: %w", fs.Name(), err)}
 	}
 	return err
 }

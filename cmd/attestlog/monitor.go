@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -15,13 +14,13 @@ import (
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/grpcsource"
+	"github.com/attestlog/attestlog/client/report"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/netconf"
 )
 
 const (
 	// defaultMonitorInterval is the time between two monitor passes.
 	defaultMonitorInterval = 10 * time.Second
-	// maxClaimLines bounds the claims one human-readable report lists.
-	maxClaimLines = 50
 	// defaultMonitorMaxAge bounds how long ago a witness of the policy
 	// must have cosigned the checkpoint a monitor is shown.
 	defaultMonitorMaxAge = 24 * time.Hour
@@ -100,7 +99,7 @@ func monitor(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return operational(err)
 	}
 	defer lc.Close()
-	hc, err := httpClientFor(c.log.ca) // --tls-ca serves https tiles too
+	hc, err := netconf.HTTPClientFor(c.log.ca) // --tls-ca serves https tiles too
 	if err != nil {
 		return operational(err)
 	}
@@ -117,11 +116,11 @@ func monitor(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		case err != nil && c.once:
 			return operational(fmt.Errorf("monitor: %w", err))
 		case err != nil:
-			fmt.Fprintf(stderr, "attestlog: monitor: %s (trying again in %v)\n", termSafe(err.Error()), c.interval)
+			fmt.Fprintf(stderr, "attestlog: monitor: %s (trying again in %v)\n", report.TermSafe(err.Error()), c.interval)
 		default:
 			found = found || len(r.Findings) > 0
 			if c.verbose || c.json || changed(r, prevMismatches) {
-				if err := printMonitorReport(stdout, r, c.json); err != nil {
+				if err := report.PrintMonitorReport(stdout, r, c.json); err != nil {
 					return operational(err)
 				}
 			}
@@ -173,77 +172,8 @@ func runExec(ctx context.Context, command string, mc client.MonitorClaim, stderr
 	return nil
 }
 
-// count formats n things: "1 tile", "2 tiles".
-func count(n int, one, many string) string { return count64(int64(n), one, many) }
-
-func count64(n int64, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 // changed reports whether a pass is worth a line: it read new entries,
 // found something, did not advance, or the mismatches changed in number.
 func changed(r *client.MonitorReport, prevMismatches int) bool {
 	return r.OldSize != r.Size || len(r.Findings) > 0 || !r.Saved || r.Evidence != "" || r.Mismatches != prevMismatches
-}
-
-func printMonitorReport(w io.Writer, r *client.MonitorReport, asJSON bool) error {
-	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
-	}
-	checked := fmt.Sprintf("%s and %s authenticated, %s looked up", count(r.Tiles, "tile", "tiles"),
-		count(r.Bundles, "entry bundle", "entry bundles"), count(r.Digests, "digest", "digests"))
-	logState := "the log answered consistently (" + checked + ")"
-	if n := len(r.Findings); n > 0 {
-		logState = fmt.Sprintf("the log MISBEHAVED: %s below (%s)", count(n, "FINDING", "FINDINGS"), checked)
-	}
-	builds := "builds agree: no mismatch"
-	if r.Mismatches > 0 {
-		builds = "builds disagree: " + count(r.Mismatches, "mismatch", "mismatches") + " (\"attestlog mismatches\" lists them)"
-	}
-	if !r.Saved {
-		builds += " (the state did not advance)"
-	}
-	fmt.Fprintf(w, "%s %s: tree size %d -> %d, %s, %s; %s; %s\n",
-		time.Now().UTC().Format(time.RFC3339), termSafe(r.Origin), r.OldSize, r.Size, count64(r.Entries, "new entry", "new entries"),
-		count(len(r.Claims), "new claim", "new claims"), logState, builds)
-	for i, c := range r.Claims {
-		if i == maxClaimLines {
-			fmt.Fprintf(w, "  ... and %d more claims (--json lists all)\n", len(r.Claims)-i)
-			break
-		}
-		var keys []string
-		for _, s := range c.Signers {
-			keys = append(keys, strings.SplitN(s, "+", 2)[0])
-		}
-		for _, s := range c.Subjects {
-			fmt.Fprintf(w, "  claim %d: %s@%s %s %s sha256 %s, by %s\n", c.Index, termSafe(c.Source), termSafe(c.Commit), termSafe(c.Platform),
-				termSafe(s.Name), termSafe(s.SHA256), termSafeJoin(keys, ", "))
-		}
-	}
-	for _, f := range r.Findings {
-		var at []string
-		if f.Index != nil {
-			at = append(at, fmt.Sprintf("entry %d", *f.Index))
-		}
-		if f.SHA256 != "" {
-			at = append(at, "sha256 "+f.SHA256)
-		}
-		if f.Mismatch != "" {
-			at = append(at, "mismatch "+termSafe(f.Mismatch))
-		}
-		where := ""
-		if len(at) > 0 {
-			where = " (" + strings.Join(at, ", ") + ")"
-		}
-		fmt.Fprintf(w, "  FINDING %s%s: %s\n", f.Kind, termSafe(where), termSafe(f.Detail))
-	}
-	if r.Evidence != "" {
-		fmt.Fprintf(w, "  evidence: %s\n", termSafe(r.Evidence))
-	}
-	return nil
 }

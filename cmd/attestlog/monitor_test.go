@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/claim"
 	"github.com/attestlog/attestlog/log/logtest"
@@ -384,7 +385,7 @@ func TestTwoMismatchesOfOneClaim(t *testing.T) {
 	tl.waitWitnessed(t)
 	policy := tl.policy(t, "")
 
-	var ms []mismatchJSON
+	var ms []report.Mismatch
 	if err := json.Unmarshal([]byte(runOK(t, "mismatches", "--log", tl.grpcAddr, "--json")), &ms); err != nil {
 		t.Fatal(err)
 	}

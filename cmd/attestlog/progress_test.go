@@ -12,55 +12,14 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/progress"
 )
 
-func TestProgressBarLine(t *testing.T) {
-	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	p := &progressBar{verb: "uploading", name: "hello", total: 30 << 20, start: start}
-	for _, tt := range []struct {
-		done    int64
-		elapsed time.Duration
-		want    string
-	}{
-		{12 << 20, 3 * time.Second, "uploading hello [=========>              ] 12.0 MiB / 30.0 MiB  4.0 MiB/s  ETA 5s"},
-		{0, 0, "uploading hello [>                       ] 0 B / 30.0 MiB  -  ETA -"},
-		{30 << 20, 10 * time.Second, "uploading hello [========================] 30.0 MiB / 30.0 MiB  3.0 MiB/s  ETA 0s"},
-	} {
-		if got := p.line(tt.done, start.Add(tt.elapsed)); got != tt.want {
-			t.Errorf("line(%d after %v) =\n%q, want\n%q", tt.done, tt.elapsed, got, tt.want)
-		}
-	}
-	p.name = "evil\x1b[2Jname"
-	if got := p.line(0, start); !strings.Contains(got, `evil\x1b[2Jname`) {
-		t.Errorf("line shows the name %q unescaped: %q", p.name, got)
-	}
-}
-
-// TestProgressBarRedraws checks that the bar redraws at most every
-// progressRedraw, and always for the last byte.
-func TestProgressBarRedraws(t *testing.T) {
-	var out bytes.Buffer
-	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	now := start
-	p := &progressBar{w: &out, verb: "downloading", name: "hello", total: 100, start: start, now: func() time.Time { return now }}
-	for i, step := range []struct {
-		after time.Duration
-		done  int64
-	}{{10 * time.Millisecond, 10}, {20 * time.Millisecond, 20}, {150 * time.Millisecond, 50}, {160 * time.Millisecond, 100}} {
-		now = start.Add(step.after)
-		p.update(step.done)
-		if got, want := strings.Count(out.String(), "\r\x1b[K"), []int{1, 1, 2, 3}[i]; got != want {
-			t.Errorf("after update(%d) at %v: %d redraws, want %d", step.done, step.after, got, want)
-		}
-	}
-}
-
-// TestProgressBarOnlyOnTerminal checks where a bar is shown: on a terminal
-// (a pseudo-terminal here), not in a buffer or a pipe.
 func TestProgressBarOnlyOnTerminal(t *testing.T) {
 	var buf bytes.Buffer
-	if p := newProgressBar(&buf, "uploading", "x", 1); p != nil {
-		t.Error("newProgressBar on a buffer is not nil")
+	if p := progress.New(&buf, "uploading", "x", 1); p != nil {
+		t.Error("progress.New on a buffer is not nil")
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -68,17 +27,17 @@ func TestProgressBarOnlyOnTerminal(t *testing.T) {
 	}
 	defer r.Close()
 	defer w.Close()
-	if p := newProgressBar(w, "uploading", "x", 1); p != nil {
-		t.Error("newProgressBar on a pipe is not nil")
+	if p := progress.New(w, "uploading", "x", 1); p != nil {
+		t.Error("progress.New on a pipe is not nil")
 	}
 	_, tty := openPTY(t)
-	p := newProgressBar(tty, "uploading", "x", 1)
+	p := progress.New(tty, "uploading", "x", 1)
 	if p == nil {
-		t.Fatal("newProgressBar on a terminal is nil")
+		t.Fatal("progress.New on a terminal is nil")
 	}
-	var nilBar *progressBar
-	nilBar.update(1) // no-ops
-	nilBar.clear()
+	var nilBar *progress.Bar
+	nilBar.Update(1) // no-ops
+	nilBar.Clear()
 }
 
 // openPTY returns both sides of a new Linux pseudo-terminal: what is

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/archive"
 	"golang.org/x/mod/sumdb/note"
@@ -36,7 +37,7 @@ func TestUsage(t *testing.T) {
 		usage   bool   // a usageError
 	}{
 		{args: nil, wantErr: "no subcommand", usage: true},
-		{args: []string{"frobnicate"}, wantErr: `unknown subcommand "frobnicate"; want ` + subcommands, usage: true},
+		{args: []string{"frobnicate"}, wantErr: `unknown subcommand "frobnicate"; want ` + usage.Subcommands, usage: true},
 		{args: []string{"help"}},
 		{args: []string{"-h"}},
 		{args: []string{"serve", "-h"}},

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/netconf"
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/archive"
 	"github.com/attestlog/attestlog/log/pgstore"
@@ -187,7 +188,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		return err
 	}
 	started = true
+	announceServe(ctx, stdout, logger, c, in, lns, l, vkey, dbPath)
+	err = runServe(ctx, c, in, lns, l, svc, pages, objs, logger)
+	logger.InfoContext(ctx, "stopped", slog.Int64("tree_size", l.Checkpoint().Size))
+	return err
+}
 
+// announceServe prints the log's verifier key and bound addresses to stdout,
+// and logs what serve runs with.
+func announceServe(ctx context.Context, stdout io.Writer, logger *slog.Logger, c serveConfig, in serveInputs, lns serveListeners, l *log.Log, vkey, dbPath string) {
 	fmt.Fprintf(stdout, "log vkey: %s\n", vkey)
 	if lns.pprof != nil {
 		fmt.Fprintf(stdout, "pprof listening on %s\n", lns.pprof.Addr())
@@ -205,7 +214,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		policyAttr(c.policy, in.policy),
 		allowlistAttr(c.builders, in.builders),
 		slog.Float64("rate", c.rate), slog.Float64("builder_rate", c.perKey))
+}
 
+// runServe runs the log, its index committer and publisher, and its
+// servers until ctx is done or one of them fails.
+func runServe(ctx context.Context, c serveConfig, in serveInputs, lns serveListeners, l *log.Log, svc *log.Service, pages *web.Site, objs objects, logger *slog.Logger) error {
 	httpSrv := newHTTPServer(l, pages, logger, objs.metrics()...)
 	httpSrv.TLSConfig = in.tls
 	g, gctx := errgroup.WithContext(ctx)
@@ -225,9 +238,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	if lns.pprof != nil {
 		g.Go(func() error { return serveHTTP(gctx, newPprofServer(logger), lns.pprof) })
 	}
-	err = g.Wait()
-	logger.InfoContext(ctx, "stopped", slog.Int64("tree_size", l.Checkpoint().Size))
-	return err
+	return g.Wait()
 }
 
 // openStore opens the log's state: the PostgreSQL database of --store, or
@@ -281,13 +292,13 @@ type serveInputs struct {
 // loadServeInputs reads and checks every file serve needs besides its data
 // directory.
 func loadServeInputs(c serveConfig) (in serveInputs, err error) {
-	if in.tls, err = loadServerTLS(c.tlsCert, c.tlsKey); err != nil {
+	if in.tls, err = netconf.LoadServerTLS(c.tlsCert, c.tlsKey); err != nil {
 		return in, err
 	}
 	if in.policy, err = readWitnessPolicy(c.policy); err != nil {
 		return in, err
 	}
-	if in.witnessClient, err = httpClientFor(c.witnessCA); err != nil {
+	if in.witnessClient, err = netconf.HTTPClientFor(c.witnessCA); err != nil {
 		return in, fmt.Errorf("--witness-tls-ca: %w", err)
 	}
 	if in.builders, err = readBuilders(c.builders); err != nil {
@@ -315,7 +326,7 @@ func listenServe(ctx context.Context, c serveConfig) (lns serveListeners, err er
 		return lns, fmt.Errorf("grpc: %w", err)
 	}
 	if c.pprof != "" {
-		if lns.pprof, err = listenLoopback(ctx, "--pprof", c.pprof); err != nil {
+		if lns.pprof, err = netconf.ListenLoopback(ctx, "--pprof", c.pprof); err != nil {
 			return lns, err
 		}
 	}

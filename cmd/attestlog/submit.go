@@ -14,6 +14,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/client/report"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/progress"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -194,7 +197,7 @@ func readSubmissions(paths []string) ([]submission, error) {
 		if looksBinary(p) {
 			return nil, fmt.Errorf("%s looks like a binary, not a claim (a JSON DSSE envelope that attest writes); did you mean --artifact %s?", p, p)
 		}
-		env, err := readLimited(p, claim.MaxEnvelopeSize)
+		env, err := client.ReadFileLimited(p, claim.MaxEnvelopeSize)
 		if err != nil {
 			return nil, err
 		}
@@ -251,7 +254,7 @@ func hashUploads(paths []string, subs []submission) ([]upload, error) {
 	}
 	ups := make([]upload, len(paths))
 	for i, p := range paths {
-		d, size, err := hashFile(p)
+		d, size, err := client.HashFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("hashing artifact: %w", err)
 		}
@@ -284,7 +287,7 @@ func (lc *logClient) submitClaim(ctx context.Context, s submission, stdout io.Wr
 		return err
 	}
 	fmt.Fprintf(stdout, "logged %s at index %d (duplicate: %s); receipt saved to %s (\"attestlog receipt FILE\" checks it offline)\n",
-		termSafe(s.path), rec.Index, yesNo(r.GetDuplicate()), termSafe(saved))
+		report.TermSafe(s.path), rec.Index, report.YesNo(r.GetDuplicate()), report.TermSafe(saved))
 	return nil
 }
 
@@ -292,9 +295,9 @@ func (lc *logClient) submitClaim(ctx context.Context, s submission, stdout io.Wr
 // the inclusion proof against the checkpoint, and the checkpoint's
 // signature if the log's key is known. It returns the receipt even when a
 // check fails.
-func (lc *logClient) checkReceipt(entry []byte, r *pb.AddClaimResponse) (receipt, error) {
+func (lc *logClient) checkReceipt(entry []byte, r *pb.AddClaimResponse) (client.Receipt, error) {
 	pc := r.GetClaim()
-	rec := receipt{Entry: pc.GetEntry(), InclusionProof: proofHashes(pc), Checkpoint: string(r.GetCheckpoint())}
+	rec := client.Receipt{Entry: pc.GetEntry(), InclusionProof: proofHashes(pc), Checkpoint: string(r.GetCheckpoint())}
 	var err error
 	if rec.Index, err = toInt64("index", pc.GetIndex()); err != nil {
 		return rec, err
@@ -309,10 +312,10 @@ func (lc *logClient) checkReceipt(entry []byte, r *pb.AddClaimResponse) (receipt
 	if err != nil {
 		return rec, err
 	}
-	return rec, verifyInclusion(cp, rec.Index, rec.TreeSize, rec.Entry, rec.InclusionProof)
+	return rec, client.VerifyInclusion(cp, rec.Index, rec.TreeSize, rec.Entry, rec.InclusionProof)
 }
 
-func writeReceipt(path string, r receipt) error {
+func writeReceipt(path string, r client.Receipt) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
@@ -323,16 +326,16 @@ func writeReceipt(path string, r receipt) error {
 // uploadArtifact streams one artifact to the log's archive, showing its
 // progress (bytes, rate, time left) on stderr if that is a terminal.
 func (lc *logClient) uploadArtifact(ctx context.Context, u upload, stdout, stderr io.Writer) error {
-	bar := newProgressBar(stderr, "uploading", u.path, u.size)
-	r, err := lc.upload(ctx, u, bar.update)
-	bar.clear()
+	bar := progress.New(stderr, "uploading", u.path, u.size)
+	r, err := lc.upload(ctx, u, bar.Update)
+	bar.Clear()
 	if err != nil {
 		return fmt.Errorf("uploading %s: %w", u.path, err)
 	}
 	if r.GetSha256() != u.sha256 {
 		return fmt.Errorf("uploading %s: the log stored sha256 %q, want %s", u.path, r.GetSha256(), u.sha256)
 	}
-	fmt.Fprintf(stdout, "uploaded %s sha256 %s (already stored: %s)\n", termSafe(u.path), u.sha256, yesNo(r.GetAlreadyStored()))
+	fmt.Fprintf(stdout, "uploaded %s sha256 %s (already stored: %s)\n", report.TermSafe(u.path), u.sha256, report.YesNo(r.GetAlreadyStored()))
 	return nil
 }
 
@@ -376,31 +379,4 @@ func (lc *logClient) upload(ctx context.Context, u upload, progress func(sent in
 		return nil, fmt.Errorf("%s changed while uploading: %d bytes, hashed %d", u.path, sent, u.size)
 	}
 	return r, err
-}
-
-// isTerminal reports whether w is a terminal (a character device).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-// readLimited reads the file at path, refusing one larger than n bytes.
-func readLimited(path string, n int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, n+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if int64(len(b)) > n {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, n)
-	}
-	return b, nil
 }

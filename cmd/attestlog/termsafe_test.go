@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/claim"
 	"github.com/attestlog/attestlog/log/logtest"
@@ -69,51 +70,12 @@ func checkTermOutput(t *testing.T, what, out string, want ...string) {
 	}
 }
 
-func TestTermSafe(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                                "",
-		"ci.example.org/release":          "ci.example.org/release",
-		"bäcker 例え \uFFFD C:\\x1b":        "bäcker 例え \uFFFD C:\\x1b", // printable text and backslashes stay
-		"a\x1b[2Jb":                       `a\x1b[2Jb`,
-		"line\r\nTRUSTED: x\tz":           `line\x0d\x0aTRUSTED: x\x09z`,
-		"del\x7f nul\x00":                 `del\x7f nul\x00`,
-		"csi\u009b2J nel\u0085":           `csi\u009b2J nel\u0085`,
-		"evil\u202eexe.sh":                `evil\u202eexe.sh`,
-		"\u061c\u200e\u200f\u202a\u2069x": `\u061c\u200e\u200f\u202a\u2069x`,
-		"ls\u2028ps\u2029":                `ls\u2028ps\u2029`,
-		"bad\xff\xc3utf8":                 `bad\xff\xc3utf8`,
-		"\xe2\x80\xae":                    `\u202e`,
-	} {
-		if got := termSafe(in); got != want {
-			t.Errorf("termSafe(%q) = %q, want %q", in, got, want)
-		}
-	}
-	if got := termSafeText("one\n\ttwo\x1b[2J\r"); got != "one\n\ttwo\\x1b[2J\\x0d" {
-		t.Errorf("termSafeText kept or escaped the wrong characters: %q", got)
-	}
+func TestPrintError(t *testing.T) {
 	var b bytes.Buffer
 	printError(&b, fmt.Errorf("looking up: %w", errors.New("rpc error: desc = \x1b[2J\nTRUSTED: sha256 x\u202e")))
 	if got, want := b.String(), "attestlog: looking up: rpc error: desc = \\x1b[2J\n  TRUSTED: sha256 x\\u202e\n"; got != want {
 		t.Errorf("printError printed %q, want %q", got, want)
 	}
-}
-
-func FuzzTermSafe(f *testing.F) {
-	for _, s := range []string{"", "plain", "a\x1b[2Jb\u009b\u202e\xff", "\r\n\t", "\\x1b"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := termSafe(s)
-		if c, ok := rawControl(got); ok || strings.Contains(got, "\n") {
-			t.Fatalf("termSafe(%q) = %q holds a raw %s", s, got, c)
-		}
-		if _, ok := rawControl(s); !ok && !strings.Contains(s, "\n") && got != s {
-			t.Fatalf("termSafe(%q) = %q changed safe text", s, got)
-		}
-		if text := termSafeText(s); strings.Count(text, "\n") != strings.Count(s, "\n") {
-			t.Fatalf("termSafeText(%q) = %q changed the lines", s, text)
-		}
-	})
 }
 
 func TestKeygenRefusesBadNames(t *testing.T) {
@@ -136,84 +98,6 @@ func TestKeygenRefusesBadNames(t *testing.T) {
 			t.Errorf("keygen %q wrote %d files and printed %q", name, len(ents), stdout.String())
 		}
 	}
-}
-
-// TestHumanOutputEscapes feeds every printer of a command's human output
-// hostile text in every field that comes from outside, and checks that
-// nothing reaches the terminal raw and that no field adds a line.
-func TestHumanOutputEscapes(t *testing.T) {
-	h := "x" + hostileESC + hostileCSI + hostileBidi + "\nFAKE LINE\r"
-	want := []string{escapedESC, escapedCSI, escapedBidi, `\x0aFAKE LINE\x0d`}
-	idx := int64(1)
-	id := client.Identity{Source: h, Commit: h, Platform: h, Artifact: h}
-
-	t.Run("verify", func(t *testing.T) {
-		v := &client.Verdict{Digest: h, Agree: h, Required: []string{h}, RequiredMissing: []string{h},
-			Groups:     []client.GroupResult{{Name: h}},
-			Checkpoint: &client.CheckpointInfo{Origin: h, Witnesses: []client.Cosignature{{Witness: h}}},
-			Agreed:     []client.Vote{{Builder: h, Keys: []string{h, h}, Claims: []int64{1}}}, Silent: []string{h},
-			Disagreed: []client.Conflict{{Builder: h, Key: h, Identity: id, SHA256: h}},
-			Ignored:   []client.IgnoredSigner{{VKey: h}}, Problems: []client.Problem{{What: h, Index: &idx, Err: h}, {What: h, Err: h}},
-			Evidence: h}
-		var b bytes.Buffer
-		if err := printVerdict(&b, v, h); err != nil {
-			t.Fatal(err)
-		}
-		checkTermOutput(t, "printVerdict", b.String(), want...)
-		if n := strings.Count(b.String(), "\n"); n != 13 {
-			t.Errorf("printVerdict printed %d lines, want 13:\n%s", n, b.String())
-		}
-	})
-	t.Run("monitor", func(t *testing.T) {
-		r := &client.MonitorReport{Origin: h, Evidence: h,
-			Claims:   []client.MonitorClaim{{Signers: []string{h + "+1234abcd+AAAA"}, Source: h, Commit: h, Platform: h, Subjects: []client.MonitorSubject{{Name: h, SHA256: h}}}},
-			Findings: []client.Finding{{Kind: client.FindingInventedMismatch, Index: &idx, SHA256: h, Mismatch: h, Detail: h}}}
-		var b bytes.Buffer
-		if err := printMonitorReport(&b, r, false); err != nil {
-			t.Fatal(err)
-		}
-		checkTermOutput(t, "printMonitorReport", b.String(), want...)
-		if n := strings.Count(b.String(), "\n"); n != 4 {
-			t.Errorf("printMonitorReport printed %d lines, want 4:\n%s", n, b.String())
-		}
-	})
-	t.Run("mismatches", func(t *testing.T) {
-		var b bytes.Buffer
-		printMismatch(&b, mismatchJSON{Source: h, Commit: h, Platform: h, Artifact: h,
-			Digests: []mismatchDigestJSON{{SHA256: h, Recipes: []string{h}}}})
-		checkTermOutput(t, "printMismatch", b.String(), want...)
-		if n := strings.Count(b.String(), "\n"); n != 2 {
-			t.Errorf("printMismatch printed %d lines, want 2:\n%s", n, b.String())
-		}
-	})
-	t.Run("lookup", func(t *testing.T) {
-		vc := verifiedClaim{Signers: []string{h, h}, Claim: &claim.Claim{Source: h, Commit: h, Platform: h, Recipe: h,
-			Subjects: []claim.Subject{{Name: h, SHA256: h}}}}
-		var b bytes.Buffer
-		if err := (&lookupConfig{}).printTable(&b, []verifiedClaim{vc}); err != nil {
-			t.Fatal(err)
-		}
-		checkTermOutput(t, "lookup's table", b.String(), escapedESC, escapedCSI)
-		if n := strings.Count(b.String(), "\n"); n != 2 {
-			t.Errorf("lookup's table has %d lines, want 2:\n%s", n, b.String())
-		}
-	})
-	t.Run("json", func(t *testing.T) {
-		// JSON is data: encoding/json escapes C0 controls and keeps the rest,
-		// bidi included, so that decoding gives back exactly what was sent.
-		v := &client.Verdict{Digest: h, Ignored: []client.IgnoredSigner{{VKey: h}}}
-		var b bytes.Buffer
-		if err := printVerdictJSON(&b, v); err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(b.String(), `\u001b[2J`) || !strings.Contains(b.String(), hostileBidi) || strings.Contains(b.String(), `\\x1b`) {
-			t.Errorf("verify --json does not keep the data as JSON encodes it:\n%s", b.String())
-		}
-		var back verdictJSON
-		if err := json.Unmarshal(b.Bytes(), &back); err != nil || back.Digest != h || back.Ignored[0].VKey != h {
-			t.Errorf("verify --json does not decode to what the log sent: %v, %q", err, back.Digest)
-		}
-	})
 }
 
 // hostileStatement returns the in-toto Statement of a claim that artifact
@@ -402,7 +286,7 @@ func TestHostileMismatches(t *testing.T) {
 	checkTermOutput(t, "mismatches", out, escapedESC, escapedCSI, escapedBidi)
 
 	code, out = runCode(t, "mismatches", "--log", lying, "--json")
-	var ms []mismatchJSON
+	var ms []report.Mismatch
 	if err := json.Unmarshal([]byte(out), &ms); err != nil || code != 0 || len(ms) != 2 {
 		t.Fatalf("mismatches --json: exit %d, %v\n%s", code, err, out)
 	}

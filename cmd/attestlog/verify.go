@@ -2,20 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/grpcsource"
+	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
 )
 
@@ -159,7 +156,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return checkEvidenceFile(p, c.evidence, stdout)
 	}
 	if c.file != "" {
-		if c.digest, _, err = hashFile(c.file); err != nil {
+		if c.digest, _, err = client.HashFile(c.file); err != nil {
 			return operational(err)
 		}
 	}
@@ -187,9 +184,9 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return operational(fmt.Errorf("verify: %w", err))
 	}
 	if c.json {
-		err = printVerdictJSON(stdout, v)
+		err = report.PrintVerdictJSON(stdout, v)
 	} else {
-		err = printVerdict(stdout, v, c.file)
+		err = report.PrintVerdict(stdout, v, c.file)
 	}
 	if err != nil {
 		return operational(err)
@@ -227,207 +224,6 @@ func checkEvidenceFile(p *client.Policy, path string, stdout io.Writer) error {
 	if err != nil {
 		return exitError{code: client.ExitVerifyErr, err: fmt.Errorf("the evidence does not hold: %w", err)}
 	}
-	fmt.Fprintf(stdout, "evidence holds: %s\n", termSafe(finding))
+	fmt.Fprintf(stdout, "evidence holds: %s\n", report.TermSafe(finding))
 	return nil
-}
-
-// verdictJSON is the --json output: the verdict with its exit code.
-type verdictJSON struct {
-	ExitCode int  `json:"exit_code"`
-	Trusted  bool `json:"trusted"`
-	*client.Verdict
-}
-
-func printVerdictJSON(w io.Writer, v *client.Verdict) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(verdictJSON{ExitCode: v.ExitCode(), Trusted: v.ExitCode() == 0, Verdict: v})
-}
-
-// verdictReasons names the bits of an exit code.
-func verdictReasons(code int) string {
-	var out []string
-	for _, b := range []struct {
-		bit  int
-		text string
-	}{
-		{client.ExitNoClaims, "no claims"},
-		{client.ExitNoQuorum, "builder quorum not met"},
-		{client.ExitConflict, "conflict by a trusted builder"},
-		{client.ExitVerifyErr, "verification failed"},
-	} {
-		if code&b.bit != 0 {
-			out = append(out, b.text)
-		}
-	}
-	return strings.Join(out, ", ")
-}
-
-// printVerdict prints the verdict for people: the verdict line first, then
-// one line per fact.
-func printVerdict(w io.Writer, v *client.Verdict, file string) error {
-	code := v.ExitCode()
-	what := "sha256 " + v.Digest
-	if file != "" {
-		what = file + " (" + what + ")"
-	}
-	if code == 0 {
-		fmt.Fprintf(w, "TRUSTED: %s\n", termSafe(what))
-	} else {
-		fmt.Fprintf(w, "NOT TRUSTED (exit %d: %s): %s\n", code, verdictReasons(code), termSafe(what))
-	}
-	line := func(label, format string, args ...any) {
-		fmt.Fprintf(w, "%-13s%s\n", label, termSafe(fmt.Sprintf(format, args...))) // every line quotes outside text
-	}
-	rule := "agree " + v.Agree
-	if v.K > 0 {
-		rule = fmt.Sprintf("-k %d: at least %d trusted builders agree (replaces agree %s)", v.K, v.K, v.Agree)
-	}
-	line("rule:", "%s: %s", rule, metOrNot(ruleMet(v)))
-	for _, g := range v.Groups {
-		line("group:", "%s: %d of %d needed, %d agreed (%s)", g.Name, g.K, g.Of, g.Agreed, metOrNot(g.Met))
-	}
-	for _, r := range v.Required {
-		state := "agreed"
-		for _, m := range v.RequiredMissing {
-			if m == r {
-				state = "MISSING"
-			}
-		}
-		line("required:", "%s (%s)", r, state)
-	}
-	if cp := v.Checkpoint; cp != nil {
-		line("checkpoint:", "%s, tree size %d", cp.Origin, cp.Size)
-		for _, c := range cp.Witnesses {
-			line("witness:", "%s cosigned at %s", c.Witness, c.Time.Format(time.RFC3339))
-		}
-	}
-	for _, a := range v.Agreed {
-		line("agreed:", "%s (%s %s; %s %s)", a.Builder, plural(len(a.Keys), "key", "keys"), strings.Join(a.Keys, ", "), plural(len(a.Claims), "claim", "claims"), joinInts(a.Claims))
-	}
-	silent := "no claim naming this digest; counts as no"
-	if !lookedUp(v) {
-		silent = "no vote: claims were not looked up, as the checkpoint failed"
-	}
-	for _, s := range v.Silent {
-		line("silent:", "%s (%s)", s, silent)
-	}
-	for _, d := range v.Disagreed {
-		line("disagreed:", "%s (key %s; claim %d) says %s@%s %s %s is sha256 %s",
-			d.Builder, d.Key, d.Claim, d.Identity.Source, d.Identity.Commit, d.Identity.Platform, d.Identity.Artifact, d.SHA256)
-	}
-	printOthers(line, v.Others)
-	for _, ig := range v.Ignored {
-		line("ignored:", "%s (not in the policy; %s %s)", ig.VKey, plural(len(ig.Claims), "claim", "claims"), joinInts(ig.Claims))
-	}
-	if len(v.Unwitnessed) > 0 {
-		line("unwitnessed:", "%s %s (past the witnessed checkpoint; %s not vote yet)", plural(len(v.Unwitnessed), "claim", "claims"), joinInts(v.Unwitnessed), plural(len(v.Unwitnessed), "it does", "they do"))
-	}
-	for _, p := range v.Problems {
-		if p.Index != nil {
-			line("problem:", "%s, claim %d: %s", p.What, *p.Index, p.Err)
-		} else {
-			line("problem:", "%s: %s", p.What, p.Err)
-		}
-	}
-	if v.Evidence != "" {
-		line("evidence:", "%s (the log showed two inconsistent views: keep this file and report it; \"attestlog verify --evidence FILE\" checks it)", v.Evidence)
-	}
-	return nil
-}
-
-// printOthers prints the claims of other digests for builds of the digest
-// that are not conflicts: what trusted builders claimed instead for a build
-// only untrusted keys gave the digest, one line per build and digest, and
-// each open mismatch (untrusted keys giving a voted build another digest).
-func printOthers(line func(label, format string, args ...any), others []client.OtherClaim) {
-	type key struct {
-		id     client.Identity
-		digest string
-	}
-	var order []key
-	trusted := map[key][]string{}
-	claims := map[key][]int64{}
-	for _, o := range others {
-		k := key{o.Identity, o.SHA256}
-		if !o.Trusted {
-			line("mismatch:", "open mismatch %s: %s@%s %s %s is also claimed as sha256 %s by %s not in the policy (claim %d); \"attestlog evidence pull %s\" pulls it",
-				o.Identity.ID(), o.Identity.Source, o.Identity.Commit, o.Identity.Platform, o.Identity.Artifact, o.SHA256,
-				plural(len(o.Signers), "a key", "keys"), o.Claim, o.Identity.ID())
-			continue
-		}
-		if claims[k] == nil {
-			order = append(order, k)
-		}
-		for _, s := range o.Signers {
-			if !slices.Contains(trusted[k], s) {
-				trusted[k] = append(trusted[k], s)
-			}
-		}
-		claims[k] = append(claims[k], o.Claim)
-	}
-	for _, k := range order {
-		line("claimed:", "%s claimed sha256 %s for this build (%s@%s %s %s; %s %s)", joinAnd(trusted[k]), k.digest,
-			k.id.Source, k.id.Commit, k.id.Platform, k.id.Artifact, plural(len(claims[k]), "claim", "claims"), joinInts(claims[k]))
-	}
-}
-
-// joinAnd joins names as people write them: "a", "a and b", "a, b and c".
-func joinAnd(names []string) string {
-	if len(names) < 2 {
-		return strings.Join(names, "")
-	}
-	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
-}
-
-// plural returns one if n is 1, else many.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-// lookedUp reports whether the verdict's claims were looked up: no problem
-// with the checkpoint stopped Verify before (see client.Verdict.Checkpoint).
-func lookedUp(v *client.Verdict) bool {
-	for _, p := range v.Problems {
-		if p.Index == nil && (p.What == "checkpoint" || p.What == "consistency" || p.What == "freshness") {
-			return false
-		}
-	}
-	return true
-}
-
-// ruleMet reports whether the agree rule (or -k) holds, required builders aside.
-func ruleMet(v *client.Verdict) bool {
-	if v.K > 0 {
-		return len(v.Agreed) >= v.K
-	}
-	for _, g := range v.Groups {
-		if g.Name == v.Agree {
-			return g.Met
-		}
-	}
-	for _, a := range v.Agreed {
-		if a.Builder == v.Agree {
-			return true
-		}
-	}
-	return false
-}
-
-func metOrNot(met bool) string {
-	if met {
-		return "met"
-	}
-	return "NOT met"
-}
-
-func joinInts(xs []int64) string {
-	s := make([]string, len(xs))
-	for i, x := range xs {
-		s[i] = strconv.FormatInt(x, 10)
-	}
-	return strings.Join(s, ", ")
 }

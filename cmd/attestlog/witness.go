@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/netconf"
 	"github.com/attestlog/attestlog/witness"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -108,7 +109,7 @@ func serveWitness(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	tlsConfig, err := loadServerTLS(c.tlsCert, c.tlsKey)
+	tlsConfig, err := netconf.LoadServerTLS(c.tlsCert, c.tlsKey)
 	if err != nil {
 		return err
 	}

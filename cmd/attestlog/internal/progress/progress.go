@@ -1,10 +1,16 @@
-package main
+// Package progress draws the progress bar of a transfer on a terminal, for
+// attestlog submit --artifact and evidence pull. It draws nothing when the
+// writer is not a terminal. A Bar is not safe for concurrent use.
+package progress
 
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
+
+	"github.com/attestlog/attestlog/client/report"
 )
 
 const (
@@ -15,12 +21,12 @@ const (
 	progressWidth = 24
 )
 
-// A progressBar shows the progress of a transfer on one terminal line:
+// A Bar shows the progress of a transfer on one terminal line:
 //
 //	uploading hello [=========>              ]  12.0 MiB / 30.0 MiB  4.0 MiB/s  ETA 5s
 //
 // It is nil, and its methods do nothing, when the writer is not a terminal.
-type progressBar struct {
+type Bar struct {
 	w            io.Writer
 	verb, name   string
 	total        int64
@@ -28,19 +34,19 @@ type progressBar struct {
 	now          func() time.Time
 }
 
-// newProgressBar returns a progress bar of a transfer of total bytes on w,
+// New returns a progress bar of a transfer of total bytes on w,
 // or nil if w is not a terminal.
-func newProgressBar(w io.Writer, verb, name string, total int64) *progressBar {
-	if !isTerminal(w) {
+func New(w io.Writer, verb, name string, total int64) *Bar {
+	if !IsTerminal(w) {
 		return nil
 	}
 	now := time.Now()
-	return &progressBar{w: w, verb: verb, name: name, total: total, start: now, now: time.Now}
+	return &Bar{w: w, verb: verb, name: name, total: total, start: now, now: time.Now}
 }
 
-// update redraws the bar for done bytes, at most every progressRedraw
+// Update redraws the bar for done bytes, at most every progressRedraw
 // except for the last byte.
-func (p *progressBar) update(done int64) {
+func (p *Bar) Update(done int64) {
 	if p == nil {
 		return
 	}
@@ -52,15 +58,15 @@ func (p *progressBar) update(done int64) {
 	fmt.Fprint(p.w, "\r\x1b[K"+p.line(done, now))
 }
 
-// clear erases the bar's line.
-func (p *progressBar) clear() {
+// Clear erases the bar's line.
+func (p *Bar) Clear() {
 	if p != nil {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
 }
 
 // line formats the bar for done bytes at now: bytes, rate and time left.
-func (p *progressBar) line(done int64, now time.Time) string {
+func (p *Bar) line(done int64, now time.Time) string {
 	frac := 1.0
 	if p.total > 0 {
 		frac = min(1, float64(done)/float64(p.total))
@@ -76,7 +82,7 @@ func (p *progressBar) line(done int64, now time.Time) string {
 		rate = humanBytes(r) + "/s"
 		eta = (time.Duration(float64(p.total-done)/r*float64(time.Second)) + time.Second/2).Truncate(time.Second).String()
 	}
-	return fmt.Sprintf("%s %s [%s] %s / %s  %s  ETA %s", p.verb, termSafe(p.name), bar, humanBytes(float64(done)), humanBytes(float64(p.total)), rate, eta)
+	return fmt.Sprintf("%s %s [%s] %s / %s  %s  ETA %s", p.verb, report.TermSafe(p.name), bar, humanBytes(float64(done)), humanBytes(float64(p.total)), rate, eta)
 }
 
 // humanBytes formats a number of bytes in binary units: "512 B", "1.5 MiB".
@@ -92,14 +98,25 @@ func humanBytes(n float64) string {
 	return fmt.Sprintf("%.1f %s", n, units[i])
 }
 
-// A progressWriter counts the bytes written through it into a progress bar.
-type progressWriter struct {
-	bar *progressBar
+// A Writer counts the bytes written through it into a progress bar.
+type Writer struct {
+	Bar *Bar
 	n   int64
 }
 
-func (w *progressWriter) Write(b []byte) (int, error) {
+// Write counts b and redraws the bar; it never fails.
+func (w *Writer) Write(b []byte) (int, error) {
 	w.n += int64(len(b))
-	w.bar.update(w.n)
+	w.Bar.Update(w.n)
 	return len(b), nil
+}
+
+// IsTerminal reports whether w is a terminal (a character device).
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -1,4 +1,9 @@
-package main
+// Package netconf builds attestlog's TLS configurations and connections: a
+// server's certificate, a client's CA bundle, loopback-only listeners, and
+// the gRPC connection to a log at --log, whose errors say what is wrong and
+// what to try. The command and its tests share it. Its functions are safe
+// for concurrent use.
+package netconf
 
 import (
 	"context"
@@ -9,21 +14,23 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 )
 
-// maxCAFileSize bounds what loadCAPool reads: a bundle of a few hundred
+// maxCAFileSize bounds what LoadCAPool reads: a bundle of a few hundred
 // certificates.
 const maxCAFileSize = 4 << 20
 
-// loadServerTLS returns the TLS configuration of a server with the
+// LoadServerTLS returns the TLS configuration of a server with the
 // certificate chain and private key in the PEM files certFile and keyFile,
 // or nil if both are empty (plaintext). Setting only one is an error.
-func loadServerTLS(certFile, keyFile string) (*tls.Config, error) {
+func LoadServerTLS(certFile, keyFile string) (*tls.Config, error) {
 	switch {
 	case certFile == "" && keyFile == "":
 		return nil, nil
 	case certFile == "" || keyFile == "":
-		return nil, usageErrorf("--tls-cert and --tls-key go together: give both PEM files, or neither to serve plaintext")
+		return nil, usage.Errorf("--tls-cert and --tls-key go together: give both PEM files, or neither to serve plaintext")
 	}
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
@@ -36,10 +43,10 @@ func loadServerTLS(certFile, keyFile string) (*tls.Config, error) {
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
-// loadCAPool returns the certificates of the PEM bundle at path, for
+// LoadCAPool returns the certificates of the PEM bundle at path, for
 // verifying servers signed by a private CA, or nil (the system roots) if
 // path is empty.
-func loadCAPool(path string) (*x509.CertPool, error) {
+func LoadCAPool(path string) (*x509.CertPool, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -61,35 +68,35 @@ func loadCAPool(path string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// clientTLS returns the TLS configuration of a client that trusts roots
+// ClientTLS returns the TLS configuration of a client that trusts roots
 // (nil: the system roots).
-func clientTLS(roots *x509.CertPool) *tls.Config {
+func ClientTLS(roots *x509.CertPool) *tls.Config {
 	return &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 }
 
-// httpClientFor returns an HTTP client whose https connections trust the
+// HTTPClientFor returns an HTTP client whose https connections trust the
 // CA bundle at caFile, or nil (http.DefaultClient, the system roots) if
 // caFile is empty.
-func httpClientFor(caFile string) (*http.Client, error) {
-	roots, err := loadCAPool(caFile)
+func HTTPClientFor(caFile string) (*http.Client, error) {
+	roots, err := LoadCAPool(caFile)
 	if err != nil || roots == nil {
 		return nil, err
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = clientTLS(roots)
+	tr.TLSClientConfig = ClientTLS(roots)
 	return &http.Client{Transport: tr}, nil
 }
 
-// listenLoopback listens on addr for a service that must stay on this
+// ListenLoopback listens on addr for a service that must stay on this
 // machine: addr must name a loopback interface, an IP such as 127.0.0.1 or
 // [::1], or localhost, with a port. flagName names the flag in errors.
-func listenLoopback(ctx context.Context, flagName, addr string) (net.Listener, error) {
+func ListenLoopback(ctx context.Context, flagName, addr string) (net.Listener, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, usageErrorf("%s %q: %v; want a loopback address such as 127.0.0.1:6060", flagName, addr, err)
+		return nil, usage.Errorf("%s %q: %v; want a loopback address such as 127.0.0.1:6060", flagName, addr, err)
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, usageErrorf("%s %q is not a loopback address; it serves the process's internals, so listen on 127.0.0.1, [::1] or localhost only", flagName, addr)
+		return nil, usage.Errorf("%s %q is not a loopback address; it serves the process's internals, so listen on 127.0.0.1, [::1] or localhost only", flagName, addr)
 	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)

@@ -1,0 +1,76 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/attestlog/attestlog/client"
+)
+
+// maxClaimLines bounds the claims one human-readable report lists.
+const maxClaimLines = 50
+
+// PrintMonitorReport prints one pass of attestlog monitor: with asJSON the
+// report as indented JSON, else a summary line, at most maxClaimLines lines
+// of new claims, and one line per finding.
+func PrintMonitorReport(w io.Writer, r *client.MonitorReport, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	checked := fmt.Sprintf("%s and %s authenticated, %s looked up", Count(r.Tiles, "tile", "tiles"),
+		Count(r.Bundles, "entry bundle", "entry bundles"), Count(r.Digests, "digest", "digests"))
+	logState := "the log answered consistently (" + checked + ")"
+	if n := len(r.Findings); n > 0 {
+		logState = fmt.Sprintf("the log MISBEHAVED: %s below (%s)", Count(n, "FINDING", "FINDINGS"), checked)
+	}
+	builds := "builds agree: no mismatch"
+	if r.Mismatches > 0 {
+		builds = "builds disagree: " + Count(r.Mismatches, "mismatch", "mismatches") + " (\"attestlog mismatches\" lists them)"
+	}
+	if !r.Saved {
+		builds += " (the state did not advance)"
+	}
+	fmt.Fprintf(w, "%s %s: tree size %d -> %d, %s, %s; %s; %s\n",
+		time.Now().UTC().Format(time.RFC3339), TermSafe(r.Origin), r.OldSize, r.Size, Count64(r.Entries, "new entry", "new entries"),
+		Count(len(r.Claims), "new claim", "new claims"), logState, builds)
+	for i, c := range r.Claims {
+		if i == maxClaimLines {
+			fmt.Fprintf(w, "  ... and %d more claims (--json lists all)\n", len(r.Claims)-i)
+			break
+		}
+		var keys []string
+		for _, s := range c.Signers {
+			keys = append(keys, strings.SplitN(s, "+", 2)[0])
+		}
+		for _, s := range c.Subjects {
+			fmt.Fprintf(w, "  claim %d: %s@%s %s %s sha256 %s, by %s\n", c.Index, TermSafe(c.Source), TermSafe(c.Commit), TermSafe(c.Platform),
+				TermSafe(s.Name), TermSafe(s.SHA256), TermSafeJoin(keys, ", "))
+		}
+	}
+	for _, f := range r.Findings {
+		var at []string
+		if f.Index != nil {
+			at = append(at, fmt.Sprintf("entry %d", *f.Index))
+		}
+		if f.SHA256 != "" {
+			at = append(at, "sha256 "+f.SHA256)
+		}
+		if f.Mismatch != "" {
+			at = append(at, "mismatch "+TermSafe(f.Mismatch))
+		}
+		where := ""
+		if len(at) > 0 {
+			where = " (" + strings.Join(at, ", ") + ")"
+		}
+		fmt.Fprintf(w, "  FINDING %s%s: %s\n", f.Kind, TermSafe(where), TermSafe(f.Detail))
+	}
+	if r.Evidence != "" {
+		fmt.Fprintf(w, "  evidence: %s\n", TermSafe(r.Evidence))
+	}
+	return nil
+}
