@@ -319,6 +319,60 @@ func (s *Store) IndexScan(space string, prefix []byte, fn func(key, value []byte
 	return nil
 }
 
+// IndexGetMany implements [log.Store] in one statement. Each read is the
+// first record of its space in a key range: [key, key||0x00) for a key,
+// [prefix, prefixEnd(prefix)) for a prefix, so that both bounds are index
+// conditions and no read scans past its range; a prefix without an end
+// (empty, or all 0xff) is bounded below only, which is the same range.
+func (s *Store) IndexGetMany(reads []log.IndexRead) ([][]byte, error) {
+	out := make([][]byte, len(reads))
+	if len(reads) == 0 {
+		return out, nil
+	}
+	var bSpace, uSpace []string
+	var bLo, bHi, uLo [][]byte
+	var bPos, uPos []int64
+	for i, r := range reads {
+		hi := append(bytes.Clone(r.Key), 0)
+		if r.Prefix {
+			hi = prefixEnd(r.Key)
+		}
+		if hi == nil {
+			uSpace, uLo, uPos = append(uSpace, r.Space), append(uLo, nonNil(r.Key)), append(uPos, int64(i))
+			continue
+		}
+		bSpace, bLo, bHi, bPos = append(bSpace, r.Space), append(bLo, nonNil(r.Key)), append(bHi, hi), append(bPos, int64(i))
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT q.i, r.value
+		FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::bigint[]) AS q(space, lo, hi, i)
+		CROSS JOIN LATERAL (SELECT t.value FROM attestlog_index t
+			WHERE t.space = q.space AND t.key >= q.lo AND t.key < q.hi ORDER BY t.key LIMIT 1) r
+		UNION ALL
+		SELECT q.i, r.value
+		FROM unnest($5::text[], $6::bytea[], $7::bigint[]) AS q(space, lo, i)
+		CROSS JOIN LATERAL (SELECT t.value FROM attestlog_index t
+			WHERE t.space = q.space AND t.key >= q.lo ORDER BY t.key LIMIT 1) r`,
+		bSpace, bLo, bHi, bPos, uSpace, uLo, uPos)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: reading index records: %w", err)
+	}
+	var i int64
+	var v []byte
+	_, err = pgx.ForEachRow(rows, []any{&i, &v}, func() error {
+		if i < 0 || i >= int64(len(out)) {
+			return fmt.Errorf("read %d of %d in the answer", i, len(out))
+		}
+		out[i] = nonNil(v)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: reading index records: %w", err)
+	}
+	return out, nil
+}
+
 // prefixEnd returns the least key greater than every key with the prefix
 // p, or nil if there is none (p is empty or all 0xff).
 func prefixEnd(p []byte) []byte {
