@@ -28,6 +28,10 @@ type Log struct {
 
 	hashes *tileHashes // the proof path's view of the store
 	tree   *tree       // owned by Run
+	// shared is the store if other writers share it, else nil; treeDirty
+	// (owned by Run) says that tree may be ahead of it after a failed commit.
+	shared    SharedStore
+	treeDirty bool
 	// latest is the newest committed checkpoint; written by Run after each
 	// commit, read by anyone.
 	latest atomic.Pointer[Signed]
@@ -72,6 +76,7 @@ func New(cfg Config) (*Log, error) {
 		stopped: make(chan struct{}),
 	}
 	l.metrics = newMetrics(l)
+	l.shared, _ = cfg.Store.(SharedStore)
 	if l.witnessing, err = newWitnessing(cfg); err != nil {
 		return nil, err
 	}
@@ -245,10 +250,21 @@ func (l *Log) Run(ctx context.Context) error {
 		}
 	}
 	batch := make([]*pending, 0, l.cfg.MaxBatchSize)
+	var follow <-chan time.Time // ticks while idle on a shared store
+	if l.shared != nil {
+		tick := time.NewTicker(l.cfg.FollowInterval)
+		defer tick.Stop()
+		follow = tick.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-follow:
+			if err := l.followIdle(ctx); err != nil {
+				return err
+			}
+			continue
 		case p := <-l.queue:
 			batch = append(batch[:0], p)
 		}
@@ -266,19 +282,31 @@ func (l *Log) Run(ctx context.Context) error {
 			clear(batch)
 			continue
 		}
-		if err := l.sequence(batch); err != nil {
+		if err := l.step(ctx, batch); err != nil {
 			l.log.ErrorContext(ctx, "sequencing batch", slog.Int("entries", len(batch)), slog.Any("err", err))
 			if errors.Is(err, ErrStaleBatch) {
 				// Another writer extended the store, or it was replaced by an
 				// older copy: going on would sign a second tree.
 				return fmt.Errorf("log: stopping: %w", err)
 			}
-			if err := l.reload(); err != nil {
-				return err
+			// A shared store may be unreachable for a while (a database
+			// failing over): the next step rebuilds the tree from it.
+			if l.shared == nil {
+				if err := l.reload(); err != nil {
+					return err
+				}
 			}
 		}
 		clear(batch)
 	}
+}
+
+// step sequences one batch, under the writer lock if the store is shared.
+func (l *Log) step(ctx context.Context, batch []*pending) error {
+	if l.shared != nil {
+		return l.stepShared(ctx, l.shared, batch)
+	}
+	return l.sequence(batch)
 }
 
 // sequence assigns indexes to a batch, commits it and resolves its futures.

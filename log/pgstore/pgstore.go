@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/attestlog/attestlog/log"
 	"github.com/jackc/pgx/v5"
@@ -55,7 +57,7 @@ type Store struct {
 	forceSync bool
 }
 
-var _ log.Store = (*Store)(nil)
+var _ log.SharedStore = (*Store)(nil)
 
 // Open connects to the database at cfg.URL, creates the log's tables if
 // the database has none, and checks that it holds the log cfg names. An
@@ -163,14 +165,73 @@ func (s *Store) metaNote(column string) ([]byte, error) {
 	return n, nil
 }
 
-// SetWitnessed implements [log.Store].
+// SetWitnessed implements [log.SharedStore]: a swap that stores note only
+// if the stored witnessed checkpoint is not of a larger tree, so that a
+// slow frontend cannot move it back. note must be a checkpoint note.
 func (s *Store) SetWitnessed(note []byte) error {
-	ctx, cancel := s.ctx()
-	defer cancel()
-	if _, err := s.pool.Exec(ctx, `UPDATE attestlog_meta SET witnessed = $1`, nonNil(note)); err != nil {
+	size, err := noteSize(note)
+	if err != nil {
 		return fmt.Errorf("pgstore: storing the witnessed checkpoint: %w", err)
 	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	// Every stored note passed noteSize, whose second line the cast reads.
+	tag, err := s.pool.Exec(ctx, `UPDATE attestlog_meta SET witnessed = $1
+		WHERE witnessed IS NULL OR split_part(convert_from(witnessed, 'UTF8'), E'\n', 2)::bigint <= $2`, note, size)
+	if err != nil {
+		return fmt.Errorf("pgstore: storing the witnessed checkpoint: %w", err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("%w: this one is of tree size %d", log.ErrStaleWitnessed, size)
+	}
 	return nil
+}
+
+// noteSize returns the tree size on the second line of a checkpoint note:
+// decimal, without sign or leading zeros.
+func noteSize(note []byte) (int64, error) {
+	_, rest, ok := bytes.Cut(note, []byte("\n"))
+	line, _, ok2 := bytes.Cut(rest, []byte("\n"))
+	size, err := strconv.ParseInt(string(line), 10, 64)
+	if !ok || !ok2 || err != nil || size < 0 || strconv.FormatInt(size, 10) != string(line) || !utf8.Valid(note) {
+		return 0, errors.New("not a checkpoint note (no tree size on its second line, or not UTF-8)")
+	}
+	return size, nil
+}
+
+// writerLockID is the advisory lock of [Store.LockWriter] ("attestwr").
+const writerLockID = 0x6174746573747772
+
+// LockWriter implements [log.SharedStore] with a session-level advisory
+// lock, held on a connection of its own until unlock. If that connection
+// dies (the frontend's process, or the network), PostgreSQL releases the
+// lock and another frontend takes it: Commit's swap is what keeps a
+// writer that lost the lock from overwriting, and unlock reports the loss.
+func (s *Store) LockWriter(ctx context.Context) (unlock func() error, err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: taking the writer lock: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(writerLockID)); err != nil {
+		// A cancelled wait may still have taken the lock: close the session.
+		conn.Conn().Close(context.Background())
+		conn.Release()
+		return nil, fmt.Errorf("pgstore: taking the writer lock: %w", err)
+	}
+	return func() error {
+		defer conn.Release()
+		ctx, cancel := s.ctx()
+		defer cancel()
+		var held bool
+		if err := conn.QueryRow(ctx, `SELECT pg_advisory_unlock($1)`, int64(writerLockID)).Scan(&held); err != nil {
+			conn.Conn().Close(context.Background())
+			return fmt.Errorf("pgstore: releasing the writer lock (its session ended: the lock was lost): %w", err)
+		}
+		if !held {
+			return errors.New("pgstore: releasing the writer lock: it was not held (lost with an earlier session)")
+		}
+		return nil
+	}, nil
 }
 
 // Tiles implements [log.Store].

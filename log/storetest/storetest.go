@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -204,7 +205,7 @@ func testReopen(t *testing.T, b Backend) {
 	place := b.New(t)
 	s := b.Open(t, place)
 	c := fill(t, s)
-	if err := s.SetWitnessed([]byte("witnessed note")); err != nil {
+	if err := s.SetWitnessed(checkpoint(10)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -212,7 +213,7 @@ func testReopen(t *testing.T, b Backend) {
 	}
 	s = open(t, b, place)
 	checkFilled(t, s)
-	if w, err := s.Witnessed(); err != nil || string(w) != "witnessed note" {
+	if w, err := s.Witnessed(); err != nil || !bytes.Equal(w, checkpoint(10)) {
 		t.Errorf("Witnessed() after reopening = %q, %v", w, err)
 	}
 	commit(t, s, c.next(entry(10))) // the swap continues from the stored (size, root)
@@ -413,7 +414,7 @@ func testWitnessed(t *testing.T, b Backend) {
 	s := open(t, b, b.New(t))
 	c := newChain()
 	commit(t, s, c.next(entry(0)))
-	for _, n := range []string{"first", "second"} {
+	for _, n := range []string{"test checkpoint\n1\n\n— first", "test checkpoint\n1\n\n— second"} {
 		if err := s.SetWitnessed([]byte(n)); err != nil {
 			t.Fatal(err)
 		}
@@ -422,7 +423,7 @@ func testWitnessed(t *testing.T, b Backend) {
 		}
 	}
 	commit(t, s, c.next(entry(1)))
-	if w, err := s.Witnessed(); err != nil || string(w) != "second" {
+	if w, err := s.Witnessed(); err != nil || !strings.HasSuffix(string(w), "second") {
 		t.Errorf("Witnessed() after a commit = %q, %v", w, err)
 	}
 	if cp, err := s.Checkpoint(); err != nil || !bytes.Equal(cp, checkpoint(2)) {
