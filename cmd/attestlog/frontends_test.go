@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -199,7 +201,23 @@ func TestFrontendsOneTree(t *testing.T) {
 			time.Sleep(1500 * time.Millisecond)
 			cancel()
 			wg.Wait()
+			// bench spreads its builders over every frontend named in --log.
+			var addrs []string
+			for _, fe := range fes {
+				addrs = append(addrs, fe.get("grpc listening on"))
+			}
+			var out bytes.Buffer
+			if err := run(t.Context(), []string{"bench", "--log", strings.Join(addrs, ","), "--mode", "add", "--builders", "8", "--requests", "400", "--json"}, &out, io.Discard); err != nil {
+				t.Fatal(err)
+			}
+			var br benchReport
+			if err := json.Unmarshal(out.Bytes(), &br); err != nil || br.OK != 400 {
+				t.Errorf("bench over %d frontends: %s (%v), want 400 ok", n, out.Bytes(), err)
+			}
 			r := checkOneTree(t, fes)
+			if r.Checkpoint.Size < int64(400+len(fes)) {
+				t.Errorf("the tree holds %d entries, fewer than bench's 400 claims", r.Checkpoint.Size)
+			}
 			acked := 0
 			for _, fe := range fes {
 				acked += len(fe.rec.claims)
