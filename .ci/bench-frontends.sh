@@ -3,8 +3,10 @@
 # against one serve on bbolt and 1, 2 and 4 serve frontends on one durable
 # PostgreSQL database (fsync, synchronous_commit and full_page_writes on),
 # side by side, with the CPU seconds each process used during the run.
-# Needs PostgreSQL's binaries (Debian's layout) and root (the server runs
-# as the postgres user). Usage: .ci/bench-frontends.sh [BUILDERS [REQUESTS]]
+# Needs PostgreSQL's binaries (Debian's layout), curl, GNU time and root
+# (the server runs as the postgres user). With PROFILES=DIR, the top of a
+# CPU profile of the first frontend of each run goes to DIR/NAME.top.
+# Usage: .ci/bench-frontends.sh [BUILDERS [REQUESTS]]
 set -eu
 BUILDERS=${1:-256}
 REQUESTS=${2:-30000}
@@ -20,9 +22,9 @@ cleanup() {
 trap cleanup EXIT
 go build -o "$W/attestlog" ./cmd/attestlog
 
-mkdir "$W/pg" && chown postgres: "$W/pg"
+mkdir "$W/pg" "$W/run" && chown postgres: "$W/pg" "$W/run"
 runuser -u postgres -- "$PGBIN/initdb" -D "$W/pg" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
-runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/pg" -l "$W/pg.log" -w -o "-c listen_addresses=127.0.0.1 -p 25439 -k $W" start >/dev/null
+runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/pg" -l "$W/run/server.log" -w -o "-c listen_addresses=127.0.0.1 -p 25439 -k $W/run" start >/dev/null
 PGPID=$(head -1 "$W/pg/postmaster.pid")
 
 # cpu PID...: the CPU seconds (user + system) the processes and their
@@ -54,10 +56,16 @@ run() {
 		addrs="$addrs${addrs:+,}127.0.0.1:$((port + 1))"
 	done
 	before_fe=$(cpu $fes) before_pg=$(cpu "$PGPID")
-	"$W/attestlog" bench --log "$addrs" --mode add --builders "$BUILDERS" --requests "$REQUESTS" --json >"$W/$name.json" &
+	/usr/bin/time -f "%U %S" -o "$W/$name.time" "$W/attestlog" bench --log "$addrs" --mode add --builders "$BUILDERS" --requests "$REQUESTS" --json >"$W/$name.json" &
 	b=$!
+	# A CPU profile of the first frontend, 4 s from 1 s into the run.
+	sleep 1
+	curl -s -o "$W/$name.prof" "http://127.0.0.1:17402/debug/pprof/profile?seconds=4" || true
 	wait $b
-	echo "$name: $(cat "$W/$name.json") cpu_s: frontends $(echo "$(cpu $fes) $before_fe" | awk '{print $1-$2}'), postgres $(echo "$(cpu "$PGPID") $before_pg" | awk '{print $1-$2}')"
+	echo "$name: $(cat "$W/$name.json") cpu_s: frontends $(echo "$(cpu $fes) $before_fe" | awk '{print $1-$2}'), postgres $(echo "$(cpu "$PGPID") $before_pg" | awk '{print $1-$2}'), bench $(awk '{print $1+$2}' "$W/$name.time")"
+	if [ -n "${PROFILES:-}" ]; then
+		go tool pprof -top -cum "$W/attestlog" "$W/$name.prof" 2>/dev/null | head -40 >"$PROFILES/$name.top" || true
+	fi
 	for p in $fes; do kill "$p"; done
 	for p in $fes; do wait "$p" || true; done
 }
