@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/attestlog/attestlog/tiles"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -150,4 +151,27 @@ func (l *Log) adoptWitnessed() error {
 	}
 	l.witnessed.Store(&Signed{Note: msg, Checkpoint: cp})
 	return nil
+}
+
+// storeAhead reports whether the store is shared and holds a tree of which
+// wc, a witness's checkpoint larger than the one this Log sent it, is a
+// prefix: another writer got it cosigned first, which is no rollback. The
+// next round sends a newer checkpoint.
+func (l *Log) storeAhead(wc tiles.Checkpoint) (bool, error) {
+	if l.shared == nil {
+		return false, nil
+	}
+	msg, err := l.store.Checkpoint()
+	if err != nil || msg == nil {
+		return false, err
+	}
+	stored, err := parseOwnNote(msg)
+	if err != nil || stored.Size < wc.Size {
+		return false, err
+	}
+	h, err := tlog.TreeHash(wc.Size, l.hashes)
+	if err != nil {
+		return false, fmt.Errorf("log: hashing the stored tree of size %d: %w", wc.Size, err)
+	}
+	return h == wc.Hash, nil
 }

@@ -360,3 +360,62 @@ func TestFrontendsReplicaPromotion(t *testing.T) {
 	r := checkOneTree(t, fes)
 	t.Logf("failover: %d and %d claims acknowledged before the primary stopped, %d in the tree after", before[0], before[1], r.Checkpoint.Size)
 }
+
+// TestFrontendsWitnessed runs two frontends of one log on one database
+// with a witness policy (one witness process): each asks the witness to
+// cosign its own latest checkpoint, so the witness often holds a newer one
+// (cosigned for the other frontend) than the one a frontend sends. That is
+// no rollback: both frontends must keep acknowledging and publish
+// witnessed checkpoints of one tree.
+func TestFrontendsWitnessed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL, a witness and several serve processes")
+	}
+	wl := newWitnessedLog(t, 1, "w1")
+	url := pgtest.Start(t, false).NewDatabase(t)
+	data := frontendData(t, 2)
+	for _, d := range data {
+		copyLogKey(t, wl.logData, d)
+	}
+	var fes []*frontend
+	for _, d := range data {
+		p := startProc(t, []string{"log vkey:", "http listening on", "grpc listening on"}, "serve", "--data", d,
+			"--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--log-level", "warn", "--store", url, "--policy", wl.policyFile)
+		v, _ := note.NewVerifier(p.get("log vkey:"))
+		conn, err := grpc.NewClient(p.get("grpc listening on"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		fes = append(fes, &frontend{proc: p, lc: pb.NewLogServiceClient(conn), http: p.get("http listening on"), verifier: v,
+			rec: &faultRecord{claims: map[int64][]byte{}, uploads: map[string][]byte{}, checkpoints: map[string]bool{}}})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Load on the first frontend only: the second publishes what it
+	// follows, up to FollowInterval behind, so that the witness often holds
+	// a newer checkpoint than the one the second sends.
+	wg := loadFrontends(ctx, t, fes[:1])
+	start := time.Now()
+	for time.Since(start) < 10*time.Second {
+		time.Sleep(500 * time.Millisecond)
+		for f, fe := range fes {
+			if strings.Contains(fe.stderr(), "rolled back") {
+				t.Fatalf("frontend %d says its store was rolled back:\n%s", f, fe.stderr())
+			}
+		}
+	}
+	size := fes[0].rec.len()
+	waitFor(t, "the loaded frontend still acknowledges", func() bool { return fes[0].rec.len() > size+10 })
+	cancel()
+	wg.Wait()
+	// The second frontend appends too, after all the witnessing.
+	if _, err := fes[1].lc.AddClaim(t.Context(), &pb.AddClaimRequest{Envelope: signedClaim(t, "second")}); err != nil {
+		t.Errorf("the second frontend refuses a claim: %v", err)
+	}
+	for _, fe := range fes {
+		waitFor(t, "a witnessed checkpoint is published", func() bool { return httpCheckpoint(fe.http) != nil })
+		publishedCheckpoint(t, fe.http, wl.policy)
+	}
+	checkNothingLost(t, fes[0].lc, fes[0].http, fes[0].verifier, &faultRecord{claims: fes[1].rec.claims, checkpoints: fes[1].rec.checkpoints})
+}
