@@ -33,7 +33,8 @@ type Log struct {
 	shared    SharedStore
 	treeDirty bool
 	// latest is the newest committed checkpoint; written by Run after each
-	// commit, read by anyone.
+	// commit (and, on a shared store, each time it follows the store), read
+	// by anyone.
 	latest atomic.Pointer[Signed]
 	// witnessing is nil without a witness policy; witnessed is the latest
 	// checkpoint with a witness quorum, written by the witnessing loop.
@@ -234,6 +235,10 @@ func (l *Log) wait(ctx context.Context, p *pending) error {
 // rolled back. It returns nil when ctx is done, or an error if the store
 // failed and the tree could not be reloaded from it, or refused a batch
 // with [ErrStaleBatch] (another writer, or a store replaced under it).
+// On a [SharedStore] it sequences each batch under the store's writer lock,
+// publishes what other writers commit, and rides out a store that is
+// unreachable for a while (its batches fail, it does not stop); it stops
+// with [ErrStaleBatch] when the stored tree does not extend its own.
 func (l *Log) Run(ctx context.Context) error {
 	defer close(l.stopped)
 	if l.witnessing != nil {
