@@ -62,7 +62,12 @@ run() {
 	sleep 1
 	curl -s -o "$W/$name.prof" "http://127.0.0.1:17402/debug/pprof/profile?seconds=4" || true
 	wait $b
-	echo "$name: $(cat "$W/$name.json") cpu_s: frontends $(echo "$(cpu $fes) $before_fe" | awk '{print $1-$2}'), postgres $(echo "$(cpu "$PGPID") $before_pg" | awk '{print $1-$2}'), bench $(awk '{print $1+$2}' "$W/$name.time")"
+	# Seconds the frontends' batches spent committing, waiting for the
+	# database's writer lock and holding it (PostgreSQL only), summed.
+	busy=$(for i in $(seq 0 $((n - 1))); do curl -s "http://127.0.0.1:$((17400 + 10 * i))/metrics"; done |
+		awk '/^attestlog_log_commit_seconds_sum/ {c += $2} /^attestlog_log_writer_lock_wait_seconds_sum/ {w += $2}
+			/^attestlog_log_writer_lock_held_seconds_sum/ {h += $2} END {printf "commit %.1f, lock wait %.1f, lock held %.1f", c, w, h}')
+	echo "$name: $(cat "$W/$name.json") step_s: $busy; cpu_s: frontends $(echo "$(cpu $fes) $before_fe" | awk '{print $1-$2}'), postgres $(echo "$(cpu "$PGPID") $before_pg" | awk '{print $1-$2}'), bench $(awk '{print $1+$2}' "$W/$name.time")"
 	if [ -n "${PROFILES:-}" ]; then
 		go tool pprof -top -cum "$W/attestlog" "$W/$name.prof" 2>/dev/null | head -40 >"$PROFILES/$name.top" || true
 	fi

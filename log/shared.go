@@ -46,12 +46,15 @@ type SharedStore interface {
 // first adopts the store's tree (another writer may have extended it, or a
 // failed commit of this one left the in-memory tree ahead of the store).
 func (l *Log) stepShared(ctx context.Context, s SharedStore, batch []*pending) error {
+	t0 := time.Now()
 	unlock, err := s.LockWriter(ctx)
 	if err != nil {
-		l.treeDirty = true
 		return resolveAll(batch, fmt.Errorf("%w: taking the store's writer lock: %w", ErrStorage, err))
 	}
+	t1 := time.Now()
+	l.metrics.lockWait.Observe(t1.Sub(t0).Seconds())
 	defer func() {
+		l.metrics.lockHeld.Observe(time.Since(t1).Seconds())
 		if err := unlock(); err != nil {
 			l.log.WarnContext(ctx, "the store's writer lock was lost during a batch; the store's compare-and-swap kept the tree whole", slog.Any("err", err))
 		}

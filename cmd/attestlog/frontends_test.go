@@ -215,6 +215,9 @@ func TestFrontendsOneTree(t *testing.T) {
 				t.Errorf("bench over %d frontends: %s (%v), want 400 ok", n, out.Bytes(), err)
 			}
 			r := checkOneTree(t, fes)
+			if m := httpGet(t, "http://"+fes[0].http+"/metrics", http.StatusOK, ""); !bytes.Contains(m, []byte("attestlog_log_writer_lock_held_seconds_count")) {
+				t.Errorf("/metrics of a frontend lacks the writer lock's histograms")
+			}
 			if r.Checkpoint.Size < int64(400+len(fes)) {
 				t.Errorf("the tree holds %d entries, fewer than bench's 400 claims", r.Checkpoint.Size)
 			}
