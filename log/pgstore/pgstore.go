@@ -27,6 +27,9 @@ const (
 	// DefaultMaxConns is the default size of the connection pool, unless
 	// the URL sets pool_max_conns.
 	DefaultMaxConns = 16
+	// writerConns is the size of the sequencer's own pool: the writer
+	// lock's session and one for its queries, and one to spare.
+	writerConns = 3
 )
 
 // Config configures a [Store]. URL, Origin and VKey are required; every
@@ -50,7 +53,12 @@ type Config struct {
 // A Store is a [log.Store] in a PostgreSQL database. It is safe for
 // concurrent use.
 type Store struct {
-	pool    *pgxpool.Pool
+	pool *pgxpool.Pool
+	// writer is a small pool of its own for what only the sequencer does
+	// (the writer lock, reading the checkpoint, the dedup lookup, the
+	// indexer's reads, Commit), so that it never queues behind the read
+	// path's queries for a connection.
+	writer  *pgxpool.Pool
 	timeout time.Duration
 	// forceSync is set when the server's default synchronous_commit is off,
 	// which would make Commit return before its batch is durable.
@@ -91,9 +99,16 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: opening PostgreSQL at %s: %w", where, err)
 	}
-	s := &Store{pool: pool, timeout: cfg.Timeout}
-	if err := s.open(ctx, cfg, where); err != nil {
+	wc := pc.Copy()
+	wc.MaxConns, wc.MinConns = writerConns, 0
+	writer, err := pgxpool.NewWithConfig(ctx, wc)
+	if err != nil {
 		pool.Close()
+		return nil, fmt.Errorf("pgstore: opening PostgreSQL at %s: %w", where, err)
+	}
+	s := &Store{pool: pool, writer: writer, timeout: cfg.Timeout}
+	if err := s.open(ctx, cfg, where); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -139,9 +154,10 @@ func Redact(u string) string {
 	return p.String()
 }
 
-// Close closes the connection pool.
+// Close closes the connection pools.
 func (s *Store) Close() error {
 	s.pool.Close()
+	s.writer.Close()
 	return nil
 }
 
@@ -159,7 +175,9 @@ func (s *Store) metaNote(column string) ([]byte, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	var n []byte
-	if err := s.pool.QueryRow(ctx, `SELECT `+column+` FROM attestlog_meta`).Scan(&n); err != nil {
+	// On the writer's pool: the sequencer reads the checkpoint under the
+	// writer lock, the read path answers from memory.
+	if err := s.writer.QueryRow(ctx, `SELECT `+column+` FROM attestlog_meta`).Scan(&n); err != nil {
 		return nil, fmt.Errorf("pgstore: reading the %s: %w", column, err)
 	}
 	return n, nil
@@ -208,7 +226,7 @@ const writerLockID = 0x6174746573747772
 // lock and another frontend takes it: Commit's swap is what keeps a
 // writer that lost the lock from overwriting, and unlock reports the loss.
 func (s *Store) LockWriter(ctx context.Context) (unlock func() error, err error) {
-	conn, err := s.pool.Acquire(ctx)
+	conn, err := s.writer.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: taking the writer lock: %w", err)
 	}
@@ -310,7 +328,7 @@ func (s *Store) Lookup(hashes []tlog.Hash) ([]int64, error) {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT hash, idx FROM attestlog_dedup WHERE hash = ANY($1::bytea[])`, keys)
+	rows, err := s.writer.Query(ctx, `SELECT hash, idx FROM attestlog_dedup WHERE hash = ANY($1::bytea[])`, keys)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: reading the dedup index: %w", err)
 	}
@@ -406,7 +424,7 @@ func (s *Store) IndexGetMany(reads []log.IndexRead) ([][]byte, error) {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT q.i, r.value
+	rows, err := s.writer.Query(ctx, `SELECT q.i, r.value
 		FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::bigint[]) AS q(space, lo, hi, i)
 		CROSS JOIN LATERAL (SELECT t.value FROM attestlog_index t
 			WHERE t.space = q.space AND t.key >= q.lo AND t.key < q.hi ORDER BY t.key LIMIT 1) r
@@ -464,7 +482,7 @@ func (s *Store) Commit(b *log.Batch) error {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.writer, func(tx pgx.Tx) error {
 		if s.forceSync {
 			if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = on`); err != nil {
 				return err
