@@ -16,7 +16,7 @@ import (
 // reads the store's checkpoint while it has nothing to sequence.
 const DefaultFollowInterval = 200 * time.Millisecond
 
-// ErrStaleWitnessed is returned by [SharedStore.SetWitnessed] for a note of a
+// ErrStaleWitnessed is returned by a [SharedStore]'s SetWitnessed for a note of a
 // smaller tree size than the stored one: another writer published a newer
 // witnessed checkpoint, which must not move back.
 var ErrStaleWitnessed = errors.New("log: a newer witnessed checkpoint is stored")

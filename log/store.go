@@ -101,7 +101,9 @@ type Store interface {
 	IndexGetMany(reads []IndexRead) ([][]byte, error)
 	// Witnessed returns the note stored by the last SetWitnessed, or nil.
 	Witnessed() ([]byte, error)
-	// SetWitnessed durably stores the latest witnessed checkpoint note.
+	// SetWitnessed durably stores the latest witnessed checkpoint note. A
+	// [SharedStore] refuses a note of a smaller tree than the stored one
+	// with [ErrStaleWitnessed].
 	SetWitnessed(note []byte) error
 	// Commit stores b atomically and durably: when it returns nil, all of b
 	// survives a crash; when it returns an error, none of b is stored.
