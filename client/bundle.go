@@ -37,7 +37,9 @@ var (
 // no network: a witnessed checkpoint and every claim naming the digest,
 // each with its inclusion proof against that checkpoint, plus every claim
 // about the same builds (source, commit, platform), so that conflicts can be
-// found offline. It holds no policy: the same bundle serves every verifier.
+// found offline, and the index proofs ([IndexProof]) that show both lists
+// complete: a bundle is not trusted to be complete, Verify checks it. It
+// holds no policy: the same bundle serves every verifier.
 //
 // # File format
 //
@@ -57,7 +59,16 @@ var (
 //	  "source_claims": [ <the same, for other claims about the builds> ],
 //	  "consistency": [
 //	    {"old_size": 10, "new_size": 12, "proof": ["<base64 hash>", ...]}
-//	  ]
+//	  ],
+//	  "index": {
+//	    "commitment": {"entry": "<base64>", "proof": "<c2sp.org/tlog-proof>"},
+//	    "left": ["<base64 hash>", ...],
+//	    "tail": ["<base64 entry>", ...],
+//	    "digest_proof": "<base64 map proof>",
+//	    "build_proofs": [
+//	      {"source": "...", "commit": "...", "platform": "...", "proof": "<base64 map proof>"}
+//	    ]
+//	  }
 //	}
 //
 // Each "proof" is a complete c2sp.org/tlog-proof (no extra line) whose
@@ -66,13 +77,42 @@ var (
 // order, each index once over both lists, all below the checkpoint's size.
 // Consistency proofs (optional; see [Bundle.AddConsistencyProof]) run
 // between the checkpoint's size and another size, ordered by sizes; they let
-// a verifier with a remembered checkpoint use the bundle offline.
+// a verifier with a remembered checkpoint use the bundle offline. The index
+// section holds the log's latest index commitment below the checkpoint's
+// size ("commitment" null if it has none), the tail after it with the
+// compact range before it, and the map proofs of the digest and of each
+// build, in order; a bundle made before the index has none, and then
+// Verify reports that nothing shows its lists complete.
 type Bundle struct {
 	Digest       string        // sha256 of the artifact, 64 lowercase hex digits
 	Checkpoint   []byte        // the witnessed checkpoint note, verbatim
 	Claims       []ProvenClaim // every claim naming Digest, proven against Checkpoint
 	SourceClaims []ProvenClaim // every other claim about the builds of Claims, proven against Checkpoint
 	Consistency  []ConsistencyProof
+	Index        *BundleIndex // the proofs that Claims and the lookups by build are complete; nil in older bundles
+}
+
+// A BundleIndex is the index proofs of a bundle's lookups: one commitment
+// and tail, shared by every lookup at the bundle's tree size, and one map
+// proof per lookup.
+type BundleIndex struct {
+	Commitment *ProvenClaim // proven against the bundle's checkpoint; nil if the log made none below its size
+	Left       []tlog.Hash
+	Tail       [][]byte
+	Digest     []byte       // the map proof for the bundle's digest
+	Builds     []BuildProof // the map proofs of the builds, in order
+}
+
+// A BuildProof is the map proof for the lookup of one build (source,
+// commit and platform).
+type BuildProof struct {
+	Source, Commit, Platform string
+	Proof                    []byte
+}
+
+// proof returns the IndexProof of the lookup whose map proof is mp.
+func (bi *BundleIndex) proof(mp []byte) *IndexProof {
+	return &IndexProof{Commitment: bi.Commitment, MapProof: mp, Left: slices.Clone(bi.Left), Tail: slices.Clone(bi.Tail)}
 }
 
 // A ConsistencyProof proves that the tree of size OldSize is a prefix of the
@@ -89,6 +129,22 @@ type bundleJSON struct {
 	Claims       []bundleClaim     `json:"claims"`
 	SourceClaims []bundleClaim     `json:"source_claims"`
 	Consistency  []consistencyJSON `json:"consistency"`
+	Index        *bundleIndexJSON  `json:"index,omitempty"`
+}
+
+type bundleIndexJSON struct {
+	Commitment  *bundleClaim `json:"commitment"`
+	Left        []tlog.Hash  `json:"left"`
+	Tail        [][]byte     `json:"tail"`
+	DigestProof []byte       `json:"digest_proof"`
+	BuildProofs []buildJSON  `json:"build_proofs"`
+}
+
+type buildJSON struct {
+	Source   string `json:"source"`
+	Commit   string `json:"commit"`
+	Platform string `json:"platform"`
+	Proof    []byte `json:"proof"`
 }
 
 type bundleClaim struct {
@@ -124,6 +180,10 @@ func NewBundle(ctx context.Context, src Source, sha256 string) (*Bundle, error) 
 		return nil, fmt.Errorf("looking up claims for %s: %w", d, err)
 	}
 	b := &Bundle{Digest: d, Checkpoint: msg, Claims: lk.Claims}
+	if lk.Index != nil {
+		ip := lk.Index
+		b.Index = &BundleIndex{Commitment: ip.Commitment, Left: ip.Left, Tail: ip.Tail, Digest: ip.MapProof}
+	}
 	have := map[int64]bool{}
 	builds := map[build]bool{}
 	for _, pc := range lk.Claims {
@@ -142,6 +202,9 @@ func NewBundle(ctx context.Context, src Source, sha256 string) (*Bundle, error) 
 				have[pc.Index] = true
 				b.SourceClaims = append(b.SourceClaims, pc)
 			}
+		}
+		if err := b.addBuildProof(bd, lk.Index); err != nil {
+			return nil, fmt.Errorf("client: bundling: %w", err)
 		}
 	}
 	slices.SortFunc(b.SourceClaims, func(x, y ProvenClaim) int { return cmp.Compare(x.Index, y.Index) })
@@ -241,6 +304,11 @@ func (b *Bundle) check() (int64, error) {
 			return 0, fmt.Errorf("consistency[%d]: proof of %d hashes", i, len(c.Proof))
 		}
 	}
+	if b.Index != nil {
+		if err := b.Index.check(cp.Size); err != nil {
+			return 0, err
+		}
+	}
 	return cp.Size, nil
 }
 
@@ -255,6 +323,7 @@ func (b *Bundle) Marshal() ([]byte, error) {
 	for _, c := range b.Consistency {
 		j.Consistency = append(j.Consistency, consistencyJSON{OldSize: c.OldSize, NewSize: c.NewSize, Proof: nonNil(c.Proof)})
 	}
+	j.Index = b.indexJSON()
 	return marshalCanonical(&j)
 }
 
@@ -298,6 +367,9 @@ func ParseBundle(data []byte) (*Bundle, error) {
 	}
 	for _, c := range j.Consistency {
 		b.Consistency = append(b.Consistency, ConsistencyProof{OldSize: c.OldSize, NewSize: c.NewSize, Proof: c.Proof})
+	}
+	if b.Index, err = parseBundleIndex(j.Index, b.Checkpoint); err != nil {
+		return nil, err
 	}
 	again, err := b.Marshal()
 	if err != nil {
@@ -368,7 +440,11 @@ func (s BundleSource) ClaimsByDigest(_ context.Context, sha256 string, treeSize 
 	if err := s.checkSize(treeSize); err != nil {
 		return Lookup{}, err
 	}
-	return Lookup{Claims: slices.Clone(s.Bundle.Claims)}, nil
+	lk := Lookup{Claims: slices.Clone(s.Bundle.Claims)}
+	if s.Bundle.Index != nil {
+		lk.Index = s.Bundle.Index.proof(s.Bundle.Index.Digest)
+	}
+	return lk, nil
 }
 
 // ClaimsBySource implements [Source] for the bundle's tree size: it returns
@@ -386,6 +462,7 @@ func (s BundleSource) ClaimsBySource(_ context.Context, source, commit, platform
 		}
 	}
 	slices.SortFunc(lk.Claims, func(x, y ProvenClaim) int { return cmp.Compare(x.Index, y.Index) })
+	lk.Index = s.Bundle.buildProof(source, commit, platform)
 	return lk, nil
 }
 

@@ -182,11 +182,27 @@ func TestBundleTampered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Leaving out carol's conflicting claim goes unseen: completeness is
-	// the source's to keep. The tampered entry and proof do not.
+	// Leaving out carol's conflicting claim (5) is seen offline: the
+	// bundle's index proof lists it for the build. So is bob's claim (4),
+	// which no longer parses as a claim about the build. The tampered
+	// entry and proof fail their inclusion proofs.
 	checkVerdict(t, v, verifyCase{wantCode: client.ExitNoQuorum | client.ExitVerifyErr | client.ExitConflict,
 		wantAgreed: "ci alice", wantDisagreed: "bob carol", wantIgnored: "mallory.example",
-		wantProblems: "inclusion proof@4 inclusion proof@1"})
+		wantProblems: "inclusion proof@4 inclusion proof@1 hidden claim@4 hidden claim@5"})
+	for _, pr := range v.Problems {
+		if pr.What == "hidden claim" && *pr.Index == 5 && !strings.Contains(pr.Err, "left out the claim at index 5") {
+			t.Errorf("hidden claim problem %q does not name the claim", pr.Err)
+		}
+	}
+
+	// A bundle without its index section proves nothing complete.
+	b.Index = nil
+	if v, err = client.Verify(ctx, p, client.BundleSource{Bundle: b}, good, client.VerifyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	checkVerdict(t, v, verifyCase{wantCode: client.ExitNoQuorum | client.ExitVerifyErr | client.ExitConflict,
+		wantAgreed: "ci alice", wantDisagreed: "bob carol", wantIgnored: "mallory.example",
+		wantProblems: "inclusion proof@4 index proof inclusion proof@1 index proof index proof"})
 }
 
 func TestParseBundleErrors(t *testing.T) {

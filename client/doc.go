@@ -54,13 +54,18 @@
 // answers through an [IndexSource]: a claim that a lookup by digest or by
 // source hides or invents, or a mismatch the log's list leaves out or
 // invents, is a [Finding]. Which lookups must return an entry is
-// claim.Keys, the same definition the log's index uses. This is what keeps
-// [Source]'s completeness honest. Its position and index live in the
-// [State] directory.
+// claim.Keys, the same definition the log's index uses. It also
+// recomputes the log's verifiable index (package log/vindex) from the
+// entries and checks every index commitment's root and every lookup's map
+// proof against it: a map proof that contradicts an entry is written as
+// [IndexEvidence], which [CheckEvidence] re-verifies anywhere. This is
+// what keeps the committed index, and so [Source]'s proven completeness,
+// honest. Its position and index live in the [State] directory; the
+// recomputed map lives in memory, recomputed at a process's first pass.
 //
-// What the package leaves out: a Source is trusted to be complete (a lookup
-// may leave out a claim unseen, if every lookup leaves it out alike;
-// monitors that read every entry find that);
+// What the package leaves out: a Source's index commitments are trusted
+// to be the map of the entries (a lookup is proven complete against the
+// committed map; monitors that read every entry check the map);
 // only Ed25519 keys are supported; witness cosignatures are checked but
 // their timestamps bound freshness only when asked ([VerifyOptions.MaxAge],
 // [MonitorConfig.MaxAge]).

@@ -120,7 +120,14 @@ func ParseEvidence(b []byte) (*Evidence, error) {
 // proof from a tree size that is a power of two can never show a fork
 // (RFC 6962 proofs leave that tree's root out). The file's description is
 // never part of the finding or the error.
+//
+// A file of [IndexEvidenceFormat] is checked by [CheckIndexEvidence].
 func CheckEvidence(p *Policy, b []byte) (finding string, err error) {
+	if ev, err := ParseAnyEvidence(b); err == nil {
+		if _, ok := ev.(*IndexEvidence); ok {
+			return CheckIndexEvidence(p, b)
+		}
+	}
 	e, err := ParseEvidence(b)
 	if err != nil {
 		return "", err

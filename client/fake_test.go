@@ -13,6 +13,7 @@ import (
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/vindex"
 	"github.com/attestlog/attestlog/tiles"
 	fnote "github.com/transparency-dev/formats/note"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -144,6 +145,9 @@ type fakeLog struct {
 	w       *world
 	entries [][]byte
 	hashes  []tlog.Hash
+	// hidden are entries a lying log leaves out of its map (and so of the
+	// roots it commits) and of its lookups.
+	hidden map[int64]bool
 }
 
 func (l *fakeLog) reader() tlog.HashReader {
@@ -224,15 +228,95 @@ func (s *fakeSource) Checkpoint(context.Context) ([]byte, error) {
 	return bytes.Clone(s.checkpoint), nil
 }
 
-func (s *fakeSource) lookup(size int64, match func(*claim.Claim) bool) (client.Lookup, error) {
-	var lk client.Lookup
+// indexProof returns the honest index proof for key at size: against the
+// latest commitment entry below size, if the log has one.
+func (l *fakeLog) indexProof(t testing.TB, key vindex.Key, size int64) *client.IndexProof {
+	t.Helper()
+	ip := &client.IndexProof{Left: []tlog.Hash{}}
+	var n int64
+	for i := size - 1; i >= 0; i-- {
+		c, err := vindex.ParseCommitment(l.entries[i])
+		if err != nil {
+			continue
+		}
+		p, err := tlog.ProveRecord(size, i, l.reader())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ip.Commitment = &client.ProvenClaim{Index: i, Entry: bytes.Clone(l.entries[i]), Proof: p}
+		ms, list := l.mapOf(t, c.Size)
+		mp, err := vindex.Prove(ms, key, list[key])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ip.MapProof, err = mp.AppendBinary(nil); err != nil {
+			t.Fatal(err)
+		}
+		n = c.Size
+		break
+	}
+	var start int64
+	for level := 62; level >= 0; level-- {
+		if n&(1<<level) != 0 {
+			h, err := l.reader().ReadHashes([]int64{tlog.StoredHashIndex(level, start>>level)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ip.Left = append(ip.Left, h[0])
+			start += 1 << level
+		}
+	}
+	for _, e := range l.entries[n:size] {
+		ip.Tail = append(ip.Tail, bytes.Clone(e))
+	}
+	return ip
+}
+
+// mapOf returns the map over the entries [0, n) and the list of each key.
+func (l *fakeLog) mapOf(t testing.TB, n int64) (*vindex.MemStore, map[vindex.Key][]int64) {
+	t.Helper()
+	ms := &vindex.MemStore{}
+	lists := map[vindex.Key][]int64{}
+	var adds []vindex.Addition
+	for i, e := range l.entries[:n] {
+		if l.hidden[int64(i)] {
+			continue
+		}
+		keys, _ := vindex.EntryKeys(e)
+		for _, k := range keys {
+			adds = append(adds, vindex.Addition{Key: k, Index: int64(i)})
+			lists[k] = append(lists[k], int64(i))
+		}
+	}
+	if _, err := vindex.Update(ms, adds); err != nil {
+		t.Fatal(err)
+	}
+	return ms, lists
+}
+
+// commit appends an index commitment to the entries [0, n) of l, with the
+// root the entries give, and returns it.
+func (l *fakeLog) commit(t testing.TB, n int64) vindex.Commitment {
+	t.Helper()
+	ms, _ := l.mapOf(t, n)
+	root, err := vindex.Root(ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := vindex.Commitment{Size: n, Root: root}
+	l.append(t, c.Marshal())
+	return c
+}
+
+func (s *fakeSource) lookup(size int64, key vindex.Key, match func(*claim.Claim) bool) (client.Lookup, error) {
+	lk := client.Lookup{Index: s.log.indexProof(s.t, key, size)}
 	for i, e := range s.log.entries {
 		ent, err := claim.ParseEntry(e)
 		if err != nil {
 			continue
 		}
 		c, err := claim.ParseStatement(ent.Payload)
-		if err != nil || !match(c) {
+		if err != nil || !match(c) || s.log.hidden[int64(i)] {
 			continue
 		}
 		if int64(i) >= size {
@@ -254,7 +338,7 @@ func (s *fakeSource) lookup(size int64, match func(*claim.Claim) bool) (client.L
 }
 
 func (s *fakeSource) ClaimsByDigest(_ context.Context, d string, size int64) (client.Lookup, error) {
-	lk, err := s.lookup(size, func(c *claim.Claim) bool {
+	lk, err := s.lookup(size, vindex.DigestKey(d), func(c *claim.Claim) bool {
 		return slices.ContainsFunc(c.Subjects, func(sub claim.Subject) bool { return sub.SHA256 == d })
 	})
 	if err == nil && s.tamperDigest != nil {
@@ -264,7 +348,11 @@ func (s *fakeSource) ClaimsByDigest(_ context.Context, d string, size int64) (cl
 }
 
 func (s *fakeSource) ClaimsBySource(_ context.Context, source, commit, platform string, size int64) (client.Lookup, error) {
-	lk, err := s.lookup(size, func(c *claim.Claim) bool {
+	key := vindex.SourceKey(source, commit)
+	if platform != "" {
+		key = vindex.BuildKey(source, commit, platform)
+	}
+	lk, err := s.lookup(size, key, func(c *claim.Claim) bool {
 		return c.Source == source && c.Commit == commit && (platform == "" || c.Platform == platform)
 	})
 	if err == nil && s.tamperSource != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/vindex"
 	"github.com/attestlog/attestlog/tiles"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -25,13 +26,14 @@ const (
 	FindingStale            = "stale checkpoint"  // the checkpoint is smaller than a remembered one, or older than MaxAge
 	FindingTile             = "tile"              // a hash tile does not authenticate against the checkpoint
 	FindingBundle           = "bundle"            // an entry bundle's entries do not hash to their leaves
-	FindingEntry            = "malformed entry"   // a logged entry is not a well-formed claim
+	FindingEntry            = "malformed entry"   // a logged entry is neither a well-formed claim nor an index commitment
 	FindingSignature        = "bad signature"     // a logged claim carries a signature that does not verify
 	FindingLookup           = "lookup"            // a lookup answer is malformed: bad proof, index twice or out of range
 	FindingHiddenClaim      = "hidden claim"      // a lookup (by digest or by source) left out a claim it must return
 	FindingInventedClaim    = "invented claim"    // a lookup returned an index that is no valid claim it names
 	FindingMissingMismatch  = "missing mismatch"  // the log does not list (all of) a mismatch its entries show
 	FindingInventedMismatch = "invented mismatch" // the log lists a mismatch (or a claim in one) its entries do not show
+	FindingIndex            = "wrong index"       // an index commitment, or a map proof served for one, contradicts the entries; see MonitorReport.Evidence
 )
 
 // lookupsInFlight bounds the lookups in flight of a monitor pass.
@@ -121,7 +123,8 @@ type MonitorReport struct {
 	Mismatches int `json:"mismatches"`
 	// Findings are what the log did wrong; empty if nothing.
 	Findings []Finding `json:"findings"`
-	// Evidence is the path of the evidence file of an inconsistency, if any.
+	// Evidence is the path of the evidence file of an inconsistency, or
+	// of the first wrong index commitment the pass proved, if any.
 	Evidence string `json:"evidence,omitempty"`
 	// Saved is whether the monitor state advanced to Size.
 	Saved bool `json:"saved"`
@@ -189,6 +192,18 @@ type Finding struct {
 //  5. The mismatches the index shows must be exactly those cfg.Index lists
 //     below the checkpoint's size, one per build identity, with the same
 //     identity ID, creating claim, claims and recipes.
+//  6. The verifiable index (package log/vindex): the monitor recomputes
+//     the log's map from the entries as it reads them, and every new index
+//     commitment must name a size at most its own index, no smaller than
+//     the last, and the root of the map of the entries below that size;
+//     and the map proof of every lookup of step 4, verified against its
+//     commitment, must list what the entries give. A wrong list is a
+//     [FindingIndex] with portable evidence ([IndexEvidence], in the state
+//     directory, the first of a pass): the commitment in the witnessed
+//     tree, the log's own proof and an entry it contradicts. A wrong root
+//     alone is a finding without evidence: showing it to others takes a
+//     key whose list differs, which only a lookup of that key under the
+//     commitment gives.
 //
 // Then cfg.OnClaim runs for each new claim, and the monitor state advances
 // to the checkpoint. If step 1 or 2 finds anything (but a checkpoint older
@@ -203,7 +218,11 @@ type Finding struct {
 // not ask (the fetcher or index failed, the state directory failed,
 // OnClaim failed, ctx done); what the log did wrong is in the report's
 // findings. A monitor holds the new claims of a pass in memory, and its
-// state grows with the number of claims in the log.
+// state grows with the number of claims in the log. The recomputed map is
+// kept in memory between the passes of one process (cfg.State holds it);
+// a process's first pass recomputes it from the entries the state covers,
+// read again from the tiles (BENCHMARKS.md gives the cost: about a second
+// per 100k entries on top of fetching them).
 func MonitorLog(ctx context.Context, cfg MonitorConfig) (*MonitorReport, error) {
 	if cfg.Policy == nil || cfg.Tiles == nil || cfg.Index == nil || cfg.State == nil {
 		return nil, errors.New("client: MonitorLog: Policy, Tiles, Index and State are required")
@@ -244,6 +263,11 @@ func MonitorLog(ctx context.Context, cfg MonitorConfig) (*MonitorReport, error) 
 	if ok, err := mp.consistent(ctx); !ok || err != nil {
 		return r, err
 	}
+	if err := mp.loadReplay(ctx); errors.Is(err, errReported) {
+		return r, nil
+	} else if err != nil {
+		return r, err
+	}
 	digests := map[string]bool{}
 	if ok, err := mp.entries(ctx, digests); !ok || err != nil {
 		return r, err
@@ -252,14 +276,18 @@ func MonitorLog(ctx context.Context, cfg MonitorConfig) (*MonitorReport, error) 
 		digests[d] = true
 	}
 	recheck, err := mp.lookups(ctx, slices.Sorted(maps.Keys(digests)))
-	if err != nil {
+	if errors.Is(err, errReported) {
+		return r, nil
+	} else if err != nil {
 		return r, err
 	}
 	for _, l := range ms.RecheckSources {
 		mp.sources[l] = true
 	}
 	recheckSources, err := mp.sourceLookups(ctx)
-	if err != nil {
+	if errors.Is(err, errReported) {
+		return r, nil
+	} else if err != nil {
 		return r, err
 	}
 	if err := mp.mismatches(ctx); err != nil {
@@ -276,6 +304,7 @@ func MonitorLog(ctx context.Context, cfg MonitorConfig) (*MonitorReport, error) 
 	if err := cfg.State.saveMonitor(ms); err != nil {
 		return r, err
 	}
+	cfg.State.putReplay(vc.Origin, mp.replay)
 	r.Saved = true
 	return r, nil
 }
@@ -290,6 +319,9 @@ type monitorPass struct {
 	// sources are the lookups by source to check: those of new claims and
 	// those with findings in the last pass.
 	sources map[SourceLookup]bool
+	// replay recomputes the log's map from the entries [0, ms.Size) and
+	// then each new entry.
+	replay *vindex.Replay
 }
 
 func (r *MonitorReport) find(kind string, index *int64, format string, args ...any) {
@@ -416,8 +448,19 @@ func (mp *monitorPass) entries(ctx context.Context, digests map[string]bool) (bo
 	return true, nil
 }
 
-// entry checks one new entry and adds its claim to the index.
+// entry checks one new entry and adds its claim to the index. An entry is
+// a claim or an index commitment (package log/vindex), which is no claim
+// and needs only to be well formed here.
 func (mp *monitorPass) entry(idx int64, e []byte, digests map[string]bool) {
+	if c, err := replayEntry(mp.replay, e); c != nil && err != nil {
+		mp.indexFinding(&idx, err.Error(), nil)
+	}
+	if vindex.IsCommitment(e) {
+		if _, err := vindex.ParseCommitment(e); err != nil {
+			mp.r.find(FindingEntry, &idx, "%v", err)
+		}
+		return
+	}
 	ent, err := claim.ParseEntry(e)
 	if err != nil {
 		mp.r.find(FindingEntry, &idx, "%v", err)
@@ -473,6 +516,9 @@ func (mp *monitorPass) lookups(ctx context.Context, digests []string) ([]string,
 	for i, d := range digests {
 		before := len(mp.r.Findings)
 		mp.judgeLookup(d, answers[i])
+		if err := mp.checkIndexProof(ctx, "by digest", vindex.DigestKey(d), mp.ms.byDigest[d], answers[i].Index); err != nil {
+			return nil, err
+		}
 		for k := before; k < len(mp.r.Findings); k++ {
 			mp.r.Findings[k].SHA256 = d
 		}
@@ -515,7 +561,15 @@ func (mp *monitorPass) sourceLookups(ctx context.Context) ([]SourceLookup, error
 	var recheck []SourceLookup
 	for i, l := range lookups {
 		before := len(mp.r.Findings)
-		mp.judgeAnswer(fmt.Sprintf("by source (%s)", l), "about that source commit", mp.ms.bySource[l], answers[i])
+		what := fmt.Sprintf("by source (%s)", l)
+		mp.judgeAnswer(what, "about that source commit", mp.ms.bySource[l], answers[i])
+		key := vindex.SourceKey(l.Source, l.Commit)
+		if l.Platform != "" {
+			key = vindex.BuildKey(l.Source, l.Commit, l.Platform)
+		}
+		if err := mp.checkIndexProof(ctx, what, key, mp.ms.bySource[l], answers[i].Index); err != nil {
+			return nil, err
+		}
 		if len(mp.r.Findings) > before {
 			recheck = append(recheck, l)
 		}

@@ -344,6 +344,13 @@ func TestMonitorFindsLies(t *testing.T) {
 		{desc: "logged entry that is no claim", tamper: func(t *testing.T, mw *monitorWorld) {
 			mw.grow(t, []byte("not a claim"))
 		}, want: "malformed entry@4", saved: true},
+		{desc: "logged index commitment", tamper: func(t *testing.T, mw *monitorWorld) {
+			mw.log.commit(t, int64(len(mw.log.entries)))
+			mw.grow(t)
+		}, want: "", saved: true},
+		{desc: "malformed index commitment", tamper: func(t *testing.T, mw *monitorWorld) {
+			mw.grow(t, []byte("attestlog.dev/index-commitment/v1\nsize 04\n"))
+		}, want: "malformed entry@4", saved: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {

@@ -8,10 +8,11 @@ import (
 
 // A Source is where [Verify] gets a log's material: a log's API (package
 // client/grpcsource), an offline [Bundle] ([BundleSource]), or a fake in a
-// test. Verify trusts a Source for nothing but completeness: it checks every
-// signature and proof it returns, and reports what fails. It cannot tell
-// whether a lookup left out a matching claim; only a monitor that reads every
-// entry ([CheckLog]) can.
+// test. Verify trusts a Source for nothing: it checks every signature and
+// proof it returns, including the index proof that makes each lookup's
+// answer complete ([IndexProof]), and reports what fails. What it still
+// trusts is that the log's index commitments are right, which a monitor
+// that recomputes the index from the entries checks once for everyone.
 //
 // Implementations MUST be safe for concurrent use. Methods return errors
 // only when they cannot answer (network, missing data); material that is
@@ -49,6 +50,30 @@ type Lookup struct {
 	// that no witnessed checkpoint covers yet: they cannot be proven, and do
 	// not vote. Informative only.
 	Unwitnessed []int64
+	// Index proves Claims complete for the tree size asked for; nil if the
+	// source has no such proof, which Verify reports.
+	Index *IndexProof
+}
+
+// An IndexProof proves that a lookup's answer holds every entry of a tree
+// of size S under the lookup's key (package log/vindex): the log's latest
+// index commitment below S, committing to the map over the entries
+// [0, N); the map's proof for the key, which lists the matching entries
+// below N; and the tail, the entries [N, S), which the verifier runs
+// through the map function itself.
+type IndexProof struct {
+	// Commitment is the index-commitment entry with its inclusion proof
+	// against S; nil if the log made no commitment below S (then N is 0,
+	// and the whole tree is the tail).
+	Commitment *ProvenClaim
+	// MapProof is the map's proof for the key (log/vindex encoding).
+	MapProof []byte
+	// Left are the hashes of the perfect subtrees that make up the tree
+	// of the entries [0, N), largest first; with the tail's leaf hashes
+	// they give the root of the tree of size S.
+	Left []tlog.Hash
+	// Tail are the entries [N, S) as logged.
+	Tail [][]byte
 }
 
 // A ProvenClaim is a log entry with its inclusion proof against a tree size

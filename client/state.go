@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/attestlog/attestlog/log/vindex"
 	"github.com/attestlog/attestlog/tiles"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -40,6 +41,11 @@ type State struct {
 
 	dir string
 	mu  sync.Mutex // serialises Update
+
+	replayMu sync.Mutex
+	// replays are the monitor's recomputed maps, by origin, between the
+	// passes of this process; guarded by replayMu.
+	replays map[string]*vindex.Replay
 }
 
 // OpenState returns the state kept in dir, creating the directory (mode
@@ -170,6 +176,17 @@ func (s *State) inconsistent(origin string, older, newer []byte, p []tlog.Hash, 
 	if err != nil {
 		return errors.Join(ie, err)
 	}
+	path, err := s.writeEvidence(origin, t, b)
+	if err != nil {
+		return errors.Join(ie, err)
+	}
+	ie.Evidence = path
+	return ie
+}
+
+// writeEvidence writes a new evidence file of origin's log, made at t, in
+// the state directory, and returns its path.
+func (s *State) writeEvidence(origin string, t time.Time, b []byte) (string, error) {
 	stem := originHash(origin) + "." + t.Format("20060102T150405.000000000Z")
 	for n := 0; ; n++ {
 		name := stem + ".evidence.json"
@@ -182,10 +199,9 @@ func (s *State) inconsistent(origin string, older, newer []byte, p []tlog.Hash, 
 			continue
 		}
 		if err != nil {
-			return errors.Join(ie, fmt.Errorf("client: writing evidence: %w", err))
+			return "", fmt.Errorf("client: writing evidence: %w", err)
 		}
-		ie.Evidence = path
-		return ie
+		return path, nil
 	}
 }
 

@@ -50,6 +50,14 @@ type Verdict struct {
 	// Disagreed are the verified claims by trusted builders that name
 	// another digest for a build that a vote claimed to give this digest.
 	Disagreed []Conflict `json:"disagreed"`
+	// Others are verified claims naming another digest for a build of
+	// this digest that do not count against it (no exit code bit): claims
+	// by trusted builders for a build that only untrusted signers gave this
+	// digest, looked up when no trusted builder voted (so a verdict can say
+	// what the trusted builders built instead), and claims by untrusted
+	// signers for a build a vote gave this digest (an open mismatch, which
+	// a trusted verdict names).
+	Others []OtherClaim `json:"others"`
 	// Ignored are signers of verified claims naming the digest whom the
 	// policy does not trust.
 	Ignored []IgnoredSigner `json:"ignored"`
@@ -103,6 +111,18 @@ type Conflict struct {
 	Builder  string   `json:"builder"`
 	Key      string   `json:"key"`   // key name of the policy's vkey that signed
 	Claim    int64    `json:"claim"` // index of the conflicting claim
+	Identity Identity `json:"identity"`
+	SHA256   string   `json:"sha256"` // the other digest
+}
+
+// An OtherClaim is a verified claim giving a build identity of the digest
+// another digest, which is not a [Conflict]: see [Verdict.Others].
+type OtherClaim struct {
+	// Trusted says whether Signers are builders of the policy (by name) or
+	// keys it does not trust (by verifier key).
+	Trusted  bool     `json:"trusted"`
+	Signers  []string `json:"signers"`
+	Claim    int64    `json:"claim"` // index of the claim
 	Identity Identity `json:"identity"`
 	SHA256   string   `json:"sha256"` // the other digest
 }

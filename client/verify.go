@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/vindex"
 	"github.com/attestlog/attestlog/tiles"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -44,6 +45,10 @@ type VerifyOptions struct {
 	// than the number of trusted identities makes Verify fail, since it can
 	// never be met. Builders groups are still evaluated, for the verdict.
 	K int
+	// MaxTail bounds the entries after the log's index commitment that
+	// Verify reads and checks itself for each lookup (see [IndexProof]):
+	// a longer tail is a problem. Default DefaultMaxTail.
+	MaxTail int64
 }
 
 // check validates the options against the policy.
@@ -88,14 +93,25 @@ const lookupConcurrency = 4
 //     Only claims signed by a trusted key bring their builds into this
 //     step: otherwise anyone could tie a digest to a build whose trusted
 //     builders made something else, and fail its verification.
+//     A claim by untrusted signers giving a voted build another digest is
+//     an open mismatch, listed in [Verdict.Others]. If no trusted builder
+//     voted, up to 16 builds that untrusted signers gave the digest are
+//     looked up too, and what trusted builders claimed for them is listed
+//     there (they are not silent), with no effect on the exit code.
 //  5. The two lookups must agree: every verified claim naming the digest
 //     about a build looked up in step 4 must be in that lookup's answer. A
 //     claim the lookup by source leaves out is a "hidden claim" problem: a
 //     log that hides a claim from the lookup by source could hide a
-//     dissenting claim the same way. What this cannot catch is a log that
-//     hides a dissenting claim from every lookup consistently; only a
-//     monitor ([MonitorLog]), which recomputes every index from the
-//     entries, catches that.
+//     dissenting claim the same way.
+//  6. Each lookup must be proven complete by its [IndexProof]: the log's
+//     index commitment below the checkpoint's size, included in its tree,
+//     the map proof for the lookup's key against the commitment's root, and
+//     the tail after it, authenticated against the checkpoint's root and
+//     run through the map function here (at most opts.MaxTail entries).
+//     Every entry these list that the answer left out is a "hidden claim"
+//     problem naming its index; a missing or broken proof is an "index
+//     proof" problem. What remains trusted is that the committed roots are
+//     right, which a monitor recomputing the index checks.
 //
 // With opts.K the agree rule of step 3 is "at least K trusted identities";
 // with opts.Require the named builders or groups must agree as well.
@@ -116,9 +132,13 @@ func Verify(ctx context.Context, p *Policy, src Source, sha256 string, opts Veri
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.MaxTail <= 0 {
+		opts.MaxTail = DefaultMaxTail
+	}
 	vf := &verification{p: p, src: src, opts: opts, v: &Verdict{Digest: d, Agree: p.Agree, K: opts.K, Required: slices.Clone(opts.Require)},
-		votes: map[string]*Vote{}, conflicted: map[string]bool{}, ignored: map[string]*IgnoredSigner{},
-		checked: map[int64]checkedClaim{}, byDigest: map[int64]bool{}, builds: map[int64]build{}, conflicts: map[Conflict]bool{}}
+		votes: map[string]*Vote{}, conflicted: map[string]bool{}, claimedOther: map[string]bool{}, ignored: map[string]*IgnoredSigner{},
+		checked: map[int64]checkedClaim{}, byDigest: map[int64]bool{}, builds: map[int64]build{}, conflicts: map[Conflict]bool{},
+		tails: map[int64]*tail{}}
 	ok, err := vf.checkpoint(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -140,13 +160,17 @@ type verification struct {
 	v          *Verdict
 	size       int64
 	root       tlog.Hash
-	votes      map[string]*Vote          // builder -> its vote
-	conflicted map[string]bool           // builders with a conflict
-	ignored    map[string]*IgnoredSigner // vkey -> claims
-	checked    map[int64]checkedClaim    // index -> result of checking it
-	byDigest   map[int64]bool            // verified claims naming the digest
-	builds     map[int64]build           // the build of each of them
-	conflicts  map[Conflict]bool         // dedup of v.Disagreed
+	votes      map[string]*Vote // builder -> its vote
+	conflicted map[string]bool  // builders with a conflict
+	// claimedOther are the builders that claimed another digest for a
+	// build only untrusted signers gave the digest.
+	claimedOther map[string]bool
+	ignored      map[string]*IgnoredSigner // vkey -> claims
+	checked      map[int64]checkedClaim    // index -> result of checking it
+	byDigest     map[int64]bool            // verified claims naming the digest
+	builds       map[int64]build           // the build of each of them
+	conflicts    map[Conflict]bool         // dedup of v.Disagreed
+	tails        map[int64]*tail           // authenticated tails, by their first index
 }
 
 // checkedClaim is the outcome of checking one entry.
@@ -218,7 +242,8 @@ func (vf *verification) claims(ctx context.Context) error {
 	}
 	vf.v.NoClaims = len(lk.Claims) == 0
 	vf.v.Unwitnessed = slices.Sorted(slices.Values(lk.Unwitnessed))
-	builds := map[build]map[string]bool{} // -> artifact names given this digest by a vote
+	builds := map[build]map[string]bool{}    // -> artifact names given this digest by a vote
+	untrusted := map[build]map[string]bool{} // -> artifact names given this digest by untrusted signers alone
 	seen := map[int64]bool{}
 	for _, pc := range lk.Claims {
 		c, sigs := vf.check(pc, seen)
@@ -238,17 +263,30 @@ func (vf *verification) claims(ctx context.Context) error {
 		vf.byDigest[pc.Index] = true
 		b := build{c.Source, c.Commit, c.Platform}
 		vf.builds[pc.Index] = b
+		into := untrusted
 		if vf.vote(pc.Index, sigs) {
-			if builds[b] == nil {
-				builds[b] = map[string]bool{}
-			}
-			for _, n := range names {
-				builds[b][n] = true
-			}
+			into = builds
+		}
+		if into[b] == nil {
+			into[b] = map[string]bool{}
+		}
+		for _, n := range names {
+			into[b][n] = true
 		}
 	}
-	return vf.checkBuilds(ctx, builds)
+	what := "the lookup by digest " + vf.v.Digest
+	if want, ok := vf.complete(what, vindex.DigestKey(vf.v.Digest), lk.Index); ok {
+		vf.hidden(what, want, seen)
+	}
+	if len(vf.votes) > 0 || len(untrusted) > maxUntrustedBuilds {
+		untrusted = nil
+	}
+	return vf.checkBuilds(ctx, builds, untrusted)
 }
+
+// maxUntrustedBuilds bounds the builds Verify looks up for a digest only
+// untrusted signers claimed: anyone can tie a digest to many builds.
+const maxUntrustedBuilds = 16
 
 // vote counts the signers of a verified claim naming the digest and reports
 // whether a trusted builder signed it.
@@ -279,9 +317,17 @@ func (vf *verification) vote(index int64, sigs []claim.Signature) bool {
 
 // checkBuilds does step 4 of Verify for the builds that votes gave the
 // digest, with the artifact names: the lookups by source run concurrently,
-// their results are judged in a fixed order.
-func (vf *verification) checkBuilds(ctx context.Context, builds map[build]map[string]bool) error {
-	keys := slices.SortedFunc(maps.Keys(builds), func(a, b build) int {
+// their results are judged in a fixed order. It also looks up the builds
+// that only untrusted signers gave the digest, if any, for [Verdict.Others]:
+// what trusted builders claimed for them conflicts with no vote.
+func (vf *verification) checkBuilds(ctx context.Context, builds, untrusted map[build]map[string]bool) error {
+	all := maps.Clone(builds)
+	for b := range untrusted {
+		if all[b] == nil {
+			all[b] = map[string]bool{}
+		}
+	}
+	keys := slices.SortedFunc(maps.Keys(all), func(a, b build) int {
 		return cmp.Or(strings.Compare(a.source, b.source), strings.Compare(a.commit, b.commit), strings.Compare(a.platform, b.platform))
 	})
 	results := make([]Lookup, len(keys))
@@ -316,12 +362,19 @@ func (vf *verification) checkBuilds(ctx context.Context, builds map[build]map[st
 				if s.SHA256 == vf.v.Digest && !vf.byDigest[pc.Index] {
 					vf.problem("lookup", &pc.Index, "the lookup by digest left out this claim naming %s", vf.v.Digest)
 				}
-				if s.SHA256 == vf.v.Digest || !builds[b][s.Name] {
+				if s.SHA256 == vf.v.Digest || !builds[b][s.Name] && !untrusted[b][s.Name] {
 					continue
 				}
 				id := Identity{Source: c.Source, Commit: c.Commit, Platform: c.Platform, Artifact: s.Name}
-				vf.conflict(pc.Index, id, s.SHA256, sigs)
+				if builds[b][s.Name] {
+					vf.conflict(pc.Index, id, s.SHA256, sigs)
+				}
+				vf.other(pc.Index, id, s.SHA256, sigs, builds[b][s.Name])
 			}
+		}
+		what := fmt.Sprintf("the lookup by source %s@%s (platform %s)", b.source, b.commit, b.platform)
+		if want, ok := vf.complete(what, vindex.BuildKey(b.source, b.commit, b.platform), results[i].Index); ok {
+			vf.hidden(what, want, seen)
 		}
 		vf.crossCheck(b, seen)
 	}
@@ -336,6 +389,26 @@ func (vf *verification) crossCheck(b build, returned map[int64]bool) {
 			vf.problem("hidden claim", &idx, "the lookup by source (%s@%s, platform %s) left out this claim naming %s, which the lookup by digest returned: the log hides claims from its index by source",
 				b.source, b.commit, b.platform, vf.v.Digest)
 		}
+	}
+}
+
+// other records a claim giving id another digest in [Verdict.Others]: its
+// untrusted signers if a vote gave id the digest (voted), else its trusted
+// ones.
+func (vf *verification) other(index int64, id Identity, digest string, sigs []claim.Signature, voted bool) {
+	o := OtherClaim{Trusted: !voted, Signers: []string{}, Claim: index, Identity: id, SHA256: digest}
+	for _, s := range sigs {
+		name, _, ok := vf.p.Builder(s.VKey)
+		switch {
+		case ok && !voted:
+			o.Signers = appendOnce(o.Signers, name)
+			vf.claimedOther[name] = true
+		case !ok && voted:
+			o.Signers = appendOnce(o.Signers, s.VKey)
+		}
+	}
+	if len(o.Signers) > 0 {
+		vf.v.Others = append(vf.v.Others, o)
 	}
 }
 
@@ -429,7 +502,7 @@ func (vf *verification) finish() {
 		case vote != nil:
 			slices.Sort(vote.Claims)
 			v.Agreed = append(v.Agreed, *vote)
-		case !vf.conflicted[b.Name]:
+		case !vf.conflicted[b.Name] && !vf.claimedOther[b.Name]:
 			v.Silent = append(v.Silent, b.Name)
 		}
 	}
@@ -445,6 +518,10 @@ func (vf *verification) finish() {
 	}
 	if v.Disagreed == nil {
 		v.Disagreed = []Conflict{}
+	}
+	slices.SortStableFunc(v.Others, func(a, b OtherClaim) int { return cmp.Compare(a.Claim, b.Claim) })
+	if v.Others == nil {
+		v.Others = []OtherClaim{}
 	}
 	if v.Problems == nil {
 		v.Problems = []Problem{}

@@ -23,6 +23,8 @@ type entrySpec struct {
 	artifact, digest, platform string
 	signers                    []string
 	badSignature               bool
+	// commit, if set, makes this an index commitment to every entry before it.
+	commit bool
 }
 
 func e(digest string, signers ...string) entrySpec {
@@ -52,6 +54,10 @@ func (w *world) build(t *testing.T, entries []entrySpec, size int64, witnesses [
 	t.Helper()
 	l := &fakeLog{w: w}
 	for _, es := range entries {
+		if es.commit {
+			l.commit(t, int64(len(l.entries)))
+			continue
+		}
 		b := w.claimEntry(t, es.artifact, es.digest, es.platform, es.signers...)
 		if es.badSignature {
 			ent, err := claim.ParseEntry(b)
@@ -181,14 +187,14 @@ func TestVerify(t *testing.T) {
 			source: func(s *fakeSource) {
 				s.tamperDigest = func(lk *client.Lookup) { lk.Claims = lk.Claims[:2] }
 			},
-			wantCode: client.ExitNoQuorum | client.ExitVerifyErr, wantAgreed: "ci alice", wantSilent: "bob carol", wantProblems: "lookup@2"},
+			wantCode: client.ExitNoQuorum | client.ExitVerifyErr, wantAgreed: "ci alice", wantSilent: "bob carol", wantProblems: "hidden claim@2 lookup@2"},
 		{desc: "lookup by source hides a claim the lookup by digest returned", entries: []entrySpec{e(good, "ci-a"), e(good, "alice"), e(good, "bob")},
 			source: func(s *fakeSource) {
 				s.tamperSource = func(lk *client.Lookup) {
 					lk.Claims = slices.DeleteFunc(lk.Claims, func(pc client.ProvenClaim) bool { return pc.Index == 2 })
 				}
 			},
-			wantCode: client.ExitVerifyErr, wantAgreed: "ci alice bob", wantSilent: "carol", wantProblems: "hidden claim@2"},
+			wantCode: client.ExitVerifyErr, wantAgreed: "ci alice bob", wantSilent: "carol", wantProblems: "hidden claim@2 hidden claim@2"},
 		{desc: "lookup returns an index twice", entries: []entrySpec{e(good, "ci-a"), e(good, "alice"), e(good, "bob")},
 			source: func(s *fakeSource) {
 				s.tamperDigest = func(lk *client.Lookup) { lk.Claims = append(lk.Claims, lk.Claims[0]) }

@@ -3,11 +3,17 @@ package log
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -19,8 +25,9 @@ type BoltStore struct {
 
 var _ Store = (*BoltStore)(nil)
 
-// OpenBolt opens or creates the bbolt store at path. It fails if another
-// process has the file open. A store of an older layout is migrated, in one
+// OpenBolt opens or creates the bbolt store at path. It fails, saying so,
+// if another process has the file open or the running user may not read
+// and write it. A store of an older layout is migrated, in one
 // transaction, and one of a newer layout refused (see schema.go).
 //
 // A damaged file is refused with an error wrapping [ErrCorrupt]: the file is
@@ -28,7 +35,7 @@ var _ Store = (*BoltStore)(nil)
 // errors of the call that met them.
 func OpenBolt(path string) (s *BoltStore, err error) {
 	if err := checkBoltFile(path); err != nil {
-		return nil, err
+		return nil, openError(path, err)
 	}
 	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
@@ -40,7 +47,7 @@ func OpenBolt(path string) (s *BoltStore, err error) {
 		InitialMmapSize: 1 << 30,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: opening log store %s: %w", ErrCorrupt, path, err)
+		return nil, openError(path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketMeta, bucketEntries, bucketTiles, bucketDedup} {
@@ -55,6 +62,57 @@ func OpenBolt(path string) (s *BoltStore, err error) {
 		return nil, fmt.Errorf("initialising log store %s: %w", path, err)
 	}
 	return &BoltStore{db: db}, nil
+}
+
+// openError says why the store at path could not be opened, in words an
+// operator can act on: bbolt's lock timeout is another process holding the
+// file, a permission error names the permission that is missing, and only
+// bbolt's format errors (and checkBoltFile's) say the store is corrupt.
+func openError(path string, err error) error {
+	switch {
+	case errors.Is(err, ErrCorrupt):
+		return err
+	case errors.Is(err, berrors.ErrTimeout):
+		return fmt.Errorf("log: store %s is in use by another process (another attestlog serve?); stop it, or give this one another data directory", path)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("log: no permission to open store %s: %s: %w", path, missingPermission(path), err)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch),
+		errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrInvalidMapping):
+		return fmt.Errorf("%w: opening log store %s: %w", ErrCorrupt, path, err)
+	}
+	return fmt.Errorf("opening log store %s: %w", path, err)
+}
+
+// missingPermission describes which permission the running user lacks to
+// open path for reading and writing: on the file itself, or to search its
+// directory.
+func missingPermission(path string) string {
+	uid, gid := os.Geteuid(), os.Getegid()
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Sprintf("the directory %s must be searchable (x) and writable (w) by uid %d", dir, uid)
+	}
+	perm := fi.Mode().Perm()
+	owner, group, ok := fileOwner(fi)
+	var shift uint // others' bits
+	switch {
+	case ok && owner == uid:
+		shift = 6
+	case ok && group == gid:
+		shift = 3
+	}
+	var missing []string
+	if perm&(4<<shift) == 0 {
+		missing = append(missing, "read")
+	}
+	if perm&(2<<shift) == 0 {
+		missing = append(missing, "write")
+	}
+	if len(missing) == 0 {
+		return fmt.Sprintf("the file's mode %v allows uid %d to read and write it, so the directory %s must be searchable (x) by uid %d", perm, uid, dir, uid)
+	}
+	return fmt.Sprintf("uid %d needs %s permission on it (mode %v, owner uid %d); run serve as its owner, or chmod u+rw it", uid, strings.Join(missing, " and "), perm, owner)
 }
 
 // Close closes the bbolt file.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/vindex"
 )
 
 // Index spaces of [ClaimIndex]. Keys of the first four end in the
@@ -45,7 +46,9 @@ const (
 
 // ClaimIndex indexes build claims (log/claim entries) by artifact digest, by
 // source and commit, by build identity and by builder key, and records a
-// mismatch the moment a second digest appears for one build identity. It is
+// mismatch the moment a second digest appears for one build identity.
+// Index-commitment entries (log/vindex) are not claims: it writes the
+// verifiable index's nodes they carry from the [IndexCommitter]. It is
 // an [Indexer] for the sequencer and answers lookups from the same store.
 // It holds no state and is safe for concurrent use.
 type ClaimIndex struct{}
@@ -104,8 +107,12 @@ func parseClaim(e NewEntry) (ParsedClaim, error) {
 func (ClaimIndex) Index(s Store, first int64, entries []NewEntry) ([]IndexWrite, error) {
 	parsed := make([]ParsedClaim, len(entries))
 	keys := make([]claim.IndexKeys, len(entries))
+	commitment := make([]bool, len(entries))
 	var iks [][]byte
 	for i, e := range entries {
+		if commitment[i] = vindex.IsCommitment(e.Bytes); commitment[i] {
+			continue // indexed in the second pass
+		}
 		pc, err := parseClaim(e)
 		if err != nil {
 			return nil, fmt.Errorf("entry %d: %w", first+int64(i), err)
@@ -123,6 +130,16 @@ func (ClaimIndex) Index(s Store, first int64, entries []NewEntry) ([]IndexWrite,
 	put := func(space string, k, v []byte) { out = append(out, IndexWrite{Space: space, Key: k, Value: v}) }
 	for i, pc := range parsed {
 		idx := first + int64(i)
+		if commitment[i] {
+			// Not a claim: an index commitment, which carries the map's
+			// new nodes (indexmap.go).
+			w, err := indexCommitment(s, idx, entries[i])
+			if err != nil {
+				return nil, fmt.Errorf("entry %d: %w", idx, err)
+			}
+			out = append(out, w...)
+			continue
+		}
 		c, keys := pc.Claim, keys[i]
 		for _, vkey := range keys.Builders {
 			put(spaceBuilder, withIndex(hashFields(vkey), idx), nil)

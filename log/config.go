@@ -57,6 +57,9 @@ type Config struct {
 	FollowInterval time.Duration
 	// Logger receives the log's structured logs; nil discards them.
 	Logger *slog.Logger
+	// Publisher, if set, is told of each commit once it is durable; see
+	// [Publisher]. nil publishes nothing but through the Log's own API.
+	Publisher Publisher
 }
 
 func (c Config) withDefaults() (Config, error) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/attestlog/attestlog/log/archive"
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/vindex"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"golang.org/x/mod/sumdb/tlog"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -66,7 +67,7 @@ type ServiceConfig struct {
 type Service struct {
 	pb.UnimplementedLogServiceServer
 	log     *Log
-	archive *archive.Archive
+	archive archive.Store
 	index   ClaimIndex
 	cfg     ServiceConfig
 	limiter *rateLimiter
@@ -80,7 +81,7 @@ var _ pb.LogServiceServer = (*Service)(nil)
 
 // NewService returns the gRPC service of l, whose Config.Indexer must be a
 // [ClaimIndex], with artifacts in a.
-func NewService(l *Log, a *archive.Archive, cfg ServiceConfig) (*Service, error) {
+func NewService(l *Log, a archive.Store, cfg ServiceConfig) (*Service, error) {
 	if _, ok := l.cfg.Indexer.(ClaimIndex); !ok {
 		return nil, errors.New("log: service: the log does not index claims (Config.Indexer is not a ClaimIndex)")
 	}
@@ -364,7 +365,15 @@ func (s *Service) LookupByDigest(ctx context.Context, req *pb.LookupByDigestRequ
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
-	return &pb.LookupByDigestResponse{Checkpoint: cp.Note, Claims: claims}, nil
+	size, err := lookupSize(req.GetTreeSize(), cp.Size)
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	ip, err := s.log.IndexProof(vindex.DigestKey(d), size, func(n int64) ([]int64, error) { return s.index.ByDigest(s.log.store, d, n) })
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	return &pb.LookupByDigestResponse{Checkpoint: cp.Note, Claims: claims, IndexProof: ip}, nil
 }
 
 // LookupBySource implements [pb.LogServiceServer].
@@ -378,7 +387,8 @@ func (s *Service) LookupBySource(ctx context.Context, req *pb.LookupBySourceRequ
 		return nil, s.grpcError(ctx, fmt.Errorf("%w: commit: %v", errBadRequest, err))
 	}
 	cp := s.log.Checkpoint()
-	idx, err := s.index.BySource(s.log.store, src, commit, strings.ToLower(req.GetPlatform()), cp.Size)
+	platform := strings.ToLower(req.GetPlatform())
+	idx, err := s.index.BySource(s.log.store, src, commit, platform, cp.Size)
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
@@ -386,7 +396,19 @@ func (s *Service) LookupBySource(ctx context.Context, req *pb.LookupBySourceRequ
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
-	return &pb.LookupBySourceResponse{Checkpoint: cp.Note, Claims: claims}, nil
+	size, err := lookupSize(req.GetTreeSize(), cp.Size)
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	key := vindex.SourceKey(src, commit)
+	if platform != "" {
+		key = vindex.BuildKey(src, commit, platform)
+	}
+	ip, err := s.log.IndexProof(key, size, func(n int64) ([]int64, error) { return s.index.BySource(s.log.store, src, commit, platform, n) })
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	return &pb.LookupBySourceResponse{Checkpoint: cp.Note, Claims: claims, IndexProof: ip}, nil
 }
 
 // ListMismatches implements [pb.LogServiceServer]. The page token is

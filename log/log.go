@@ -429,6 +429,9 @@ func (l *Log) commit(entries []NewEntry, hashes []tlog.Hash, batch []*pending) e
 	l.metrics.treeSize.Set(float64(cp.Size))
 	l.latest.Store(&Signed{Note: msg, Checkpoint: cp})
 	l.poke()
+	if l.cfg.Publisher != nil {
+		l.cfg.Publisher.Committed(cp.Size)
+	}
 	return nil
 }
 

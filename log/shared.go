@@ -117,6 +117,9 @@ func (l *Log) follow() error {
 		l.latest.Store(&Signed{Note: msg, Checkpoint: cp})
 		l.metrics.treeSize.Set(float64(cp.Size))
 		l.poke()
+		if l.cfg.Publisher != nil { // it publishes the whole tree
+			l.cfg.Publisher.Committed(cp.Size)
+		}
 	}
 	return nil
 }

@@ -2,7 +2,8 @@
 
 // gen writes the shared test vectors: the tlog-tiles resources of a fixed
 // log of 600 entries (testdata/log/) and inclusion and consistency proofs in
-// it (testdata/proofs.json). Everything is deterministic: fixed entries, the
+// it (testdata/proofs.json), and a verifiable-index map with its proofs
+// (testdata/vindex.json). Everything is deterministic: fixed entries, the
 // fixed logtest key, deterministic Ed25519. Run from the repository root:
 //
 //	go run ./testdata/gen.go
@@ -12,6 +13,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -19,6 +22,7 @@ import (
 
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/logtest"
+	"github.com/attestlog/attestlog/log/vindex"
 	"github.com/attestlog/attestlog/tiles"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -45,7 +49,11 @@ type consistency struct {
 }
 
 func main() {
-	if err := run(); err != nil {
+	err := run()
+	if err == nil {
+		err = vindexVectors()
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
@@ -145,4 +153,140 @@ func write(path string, data []byte) error {
 		return err
 	}
 	return os.WriteFile(path, data, 0o644)
+}
+
+// The vectors of testdata/vindex.json: how search keys derive from key
+// strings, a small map (its contents and root) and proofs in it, valid and
+// tampered. An independent verifier can check its key derivation, root
+// computation, proof parser and verifier against them.
+type vindexFile struct {
+	Keys   []vindexKey   `json:"keys"`
+	Map    []vindexEntry `json:"map"`
+	Root   string        `json:"root"`
+	Proofs []vindexProof `json:"proofs"`
+}
+
+type vindexKey struct {
+	Kind   string   `json:"kind"`
+	Fields []string `json:"fields"`
+	Key    string   `json:"key"`
+}
+
+type vindexEntry struct {
+	Key     string  `json:"key"`
+	Indexes []int64 `json:"indexes"`
+}
+
+type vindexProof struct {
+	Desc    string  `json:"desc"`
+	Key     string  `json:"key"`
+	Root    string  `json:"root"`
+	Proof   string  `json:"proof"`
+	Indexes []int64 `json:"indexes"`
+	WantErr string  `json:"want_err"`
+}
+
+func vindexVectors() error {
+	var v vindexFile
+	digest := func(i int) string {
+		h := sha256.Sum256([]byte(fmt.Sprint("artifact ", i)))
+		return hex.EncodeToString(h[:])
+	}
+	src, commit := "git+https://example.org/hello", "0123456789abcdef0123456789abcdef01234567"
+	add := func(kind string, key vindex.Key, fields ...string) {
+		v.Keys = append(v.Keys, vindexKey{kind, fields, key.String()})
+	}
+	add("digest", vindex.DigestKey(digest(0)), digest(0))
+	add("source", vindex.SourceKey(src, commit), src, commit)
+	add("build", vindex.BuildKey(src, commit, "linux/amd64"), src, commit, "linux/amd64")
+	add("builder", vindex.BuilderKey("ci+01020304+AQ"), "ci+01020304+AQ")
+
+	// 24 entries: each names its own digest, every third one a shared
+	// digest, and all are signed by one builder; two keys differ only in
+	// their last bit, so one leaf sits at depth 256.
+	builder, shared := vindex.BuilderKey("ci+01020304+AQ"), vindex.DigestKey(digest(1000))
+	twin := shared
+	twin[vindex.HashSize-1] ^= 1
+	var adds []vindex.Addition
+	for i := range int64(24) {
+		adds = append(adds, vindex.Addition{Key: vindex.DigestKey(digest(int(i))), Index: i}, vindex.Addition{Key: builder, Index: i})
+		if i%3 == 0 {
+			adds = append(adds, vindex.Addition{Key: shared, Index: i})
+		}
+	}
+	adds = append(adds, vindex.Addition{Key: twin, Index: 23})
+	s := &vindex.MemStore{}
+	root, err := vindex.Update(s, adds)
+	if err != nil {
+		return err
+	}
+	v.Root = root.String()
+	lists := map[vindex.Key][]int64{}
+	var order []vindex.Key
+	for _, a := range adds {
+		if lists[a.Key] == nil {
+			order = append(order, a.Key)
+		}
+		lists[a.Key] = append(lists[a.Key], a.Index)
+	}
+	for _, k := range order {
+		v.Map = append(v.Map, vindexEntry{k.String(), lists[k]})
+	}
+
+	proof := func(desc string, k vindex.Key, tamper func(*vindex.Proof, []byte) []byte, wantErr string) error {
+		p, err := vindex.Prove(s, k, lists[k])
+		if err != nil {
+			return err
+		}
+		b, err := p.AppendBinary(nil)
+		if err != nil {
+			return err
+		}
+		r := root
+		want := lists[k]
+		if tamper != nil {
+			b, want = tamper(p, b), nil
+			if desc == "wrong root" {
+				r[0] ^= 1
+			}
+		}
+		v.Proofs = append(v.Proofs, vindexProof{desc, k.String(), r.String(), hex.EncodeToString(b), want, wantErr})
+		return nil
+	}
+	reencode := func(p *vindex.Proof, _ []byte) []byte { b, _ := p.AppendBinary(nil); return b }
+	absent, near := vindex.DigestKey(digest(5000)), vindex.DigestKey(digest(7))
+	near[vindex.HashSize-1] ^= 1
+	for _, c := range []struct {
+		desc    string
+		key     vindex.Key
+		tamper  func(*vindex.Proof, []byte) []byte
+		wantErr string
+	}{
+		{"presence, one index", vindex.DigestKey(digest(7)), nil, ""},
+		{"presence, the builder's 24 indexes", builder, nil, ""},
+		{"presence, a leaf at depth 256", twin, nil, ""},
+		{"absence at an empty subtree", absent, nil, ""},
+		{"absence at another key's leaf", near, nil, ""},
+		{"dropped index", builder, func(p *vindex.Proof, _ []byte) []byte { p.Indexes = p.Indexes[1:]; return reencode(p, nil) }, "do not lead to map root"},
+		{"added index", shared, func(p *vindex.Proof, _ []byte) []byte { p.Indexes = append(p.Indexes, 30); return reencode(p, nil) }, "do not lead to map root"},
+		{"wrong root", shared, func(_ *vindex.Proof, b []byte) []byte { return b }, "do not lead to map root"},
+		{"presence turned into absence", shared, func(p *vindex.Proof, _ []byte) []byte { p.Indexes = nil; return reencode(p, nil) }, "is absent does not lead to map root"},
+		{"flipped sibling byte", shared, func(_ *vindex.Proof, b []byte) []byte { b[len(b)-10-32] ^= 1; return b }, "do not lead to map root"},
+		{"trailing byte", shared, func(_ *vindex.Proof, b []byte) []byte { return append(b, 0) }, "malformed proof"},
+		{"non-minimal uvarint", vindex.DigestKey(digest(7)), func(_ *vindex.Proof, b []byte) []byte { return append(b[:len(b)-1], b[len(b)-1]|0x80, 0) }, "malformed proof"},
+	} {
+		if err := proof(c.desc, c.key, c.tamper, c.wantErr); err != nil {
+			return err
+		}
+	}
+	// A proof for one key, checked for another.
+	p := v.Proofs[0]
+	p.Desc, p.Key, p.Indexes, p.WantErr = "proof of another key", vindex.DigestKey(digest(8)).String(), nil, "do not lead to map root"
+	v.Proofs = append(v.Proofs, p)
+
+	js, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return write(filepath.Join("testdata", "vindex.json"), append(js, '\n'))
 }

@@ -22,8 +22,10 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/log/vindex"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"golang.org/x/mod/sumdb/tlog"
 	"golang.org/x/sync/errgroup"
@@ -36,9 +38,23 @@ var ErrNotWitnessed = errors.New("grpcsource: the log has no witnessed checkpoin
 // proofConcurrency bounds the GetInclusionProof calls in flight.
 const proofConcurrency = 8
 
+// maxEntriesPerCall is what GetEntries returns at most (log.MaxEntriesPerCall).
+const maxEntriesPerCall = 256
+
+// maxTail bounds the tail Source reads with GetEntries for an index proof;
+// past it the proof goes without its tail, and client.Verify reports the
+// tail's length.
+const maxTail = 1 << 16
+
 // A Source is a [client.Source] that asks a log over gRPC.
 type Source struct {
 	c pb.LogServiceClient
+	// tails caches the last tail read: every lookup of one verification
+	// is proven at one tree size, usually against one commitment.
+	mu        sync.Mutex
+	tailStart int64
+	tailSize  int64
+	tail      [][]byte
 }
 
 var (
@@ -69,20 +85,95 @@ func (s *Source) Checkpoint(ctx context.Context) ([]byte, error) {
 
 // ClaimsByDigest implements [client.Source] with LookupByDigest.
 func (s *Source) ClaimsByDigest(ctx context.Context, sha256 string, treeSize int64) (client.Lookup, error) {
-	resp, err := s.c.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha256})
+	resp, err := s.c.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha256, TreeSize: uint64(max(treeSize, 0))})
 	if err != nil {
 		return client.Lookup{}, fmt.Errorf("grpcsource: LookupByDigest: %w", err)
 	}
-	return s.prove(ctx, resp.GetClaims(), treeSize)
+	return s.lookup(ctx, resp.GetClaims(), resp.GetIndexProof(), treeSize)
 }
 
 // ClaimsBySource implements [client.Source] with LookupBySource.
 func (s *Source) ClaimsBySource(ctx context.Context, source, commit, platform string, treeSize int64) (client.Lookup, error) {
-	resp, err := s.c.LookupBySource(ctx, &pb.LookupBySourceRequest{SourceUri: source, Commit: commit, Platform: platform})
+	resp, err := s.c.LookupBySource(ctx, &pb.LookupBySourceRequest{SourceUri: source, Commit: commit, Platform: platform, TreeSize: uint64(max(treeSize, 0))})
 	if err != nil {
 		return client.Lookup{}, fmt.Errorf("grpcsource: LookupBySource: %w", err)
 	}
-	return s.prove(ctx, resp.GetClaims(), treeSize)
+	return s.lookup(ctx, resp.GetClaims(), resp.GetIndexProof(), treeSize)
+}
+
+// lookup is prove plus the lookup's index proof, with its tail.
+func (s *Source) lookup(ctx context.Context, claims []*pb.ProvenClaim, ip *pb.IndexProof, treeSize int64) (client.Lookup, error) {
+	lk, err := s.prove(ctx, claims, treeSize)
+	if err != nil || ip == nil {
+		return lk, err
+	}
+	if lk.Index, err = s.indexProof(ctx, ip, treeSize); err != nil {
+		return client.Lookup{}, err
+	}
+	return lk, nil
+}
+
+// indexProof converts an index proof at the edge and reads its tail. What
+// it cannot make sense of, it passes on for client.Verify to report.
+func (s *Source) indexProof(ctx context.Context, ip *pb.IndexProof, treeSize int64) (*client.IndexProof, error) {
+	out := &client.IndexProof{MapProof: ip.GetMapProof()}
+	var err error
+	if out.Left, err = hashes(ip.GetTailLeft()); err != nil {
+		return nil, fmt.Errorf("grpcsource: index proof: compact range: %w", err)
+	}
+	var n int64
+	if e := ip.GetCommitmentEntry(); len(e) > 0 {
+		idx, err := toInt64("commitment index", ip.GetCommitmentIndex())
+		if err != nil {
+			return nil, err
+		}
+		p, err := hashes(ip.GetCommitmentInclusionProof())
+		if err != nil {
+			return nil, fmt.Errorf("grpcsource: index proof: inclusion proof of commitment %d: %w", idx, err)
+		}
+		out.Commitment = &client.ProvenClaim{Index: idx, Entry: e, Proof: p}
+		c, err := vindex.ParseCommitment(e)
+		if err != nil {
+			return out, nil
+		}
+		n = c.Size
+	}
+	if n > treeSize || treeSize-n > maxTail {
+		return out, nil
+	}
+	if out.Tail, err = s.readTail(ctx, n, treeSize); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// readTail returns the entries [start, end), from the cache or GetEntries.
+// The caller owns the slice, not the entries.
+func (s *Source) readTail(ctx context.Context, start, end int64) ([][]byte, error) {
+	s.mu.Lock()
+	if s.tail != nil && s.tailStart == start && s.tailSize == end {
+		t := slices.Clone(s.tail)
+		s.mu.Unlock()
+		return t, nil
+	}
+	s.mu.Unlock()
+	out := make([][]byte, 0, end-start)
+	for i := start; i < end; {
+		resp, err := s.c.GetEntries(ctx, &pb.GetEntriesRequest{Start: uint64(i), Count: uint32(min(end-i, maxEntriesPerCall))})
+		if err != nil {
+			return nil, fmt.Errorf("grpcsource: GetEntries(%d): %w", i, err)
+		}
+		got := resp.GetEntries()
+		if len(got) == 0 || int64(len(got)) > end-i {
+			return nil, fmt.Errorf("grpcsource: GetEntries(%d) returned %d entries, want 1 to %d", i, len(got), end-i)
+		}
+		out = append(out, got...)
+		i += int64(len(got))
+	}
+	s.mu.Lock()
+	s.tail, s.tailStart, s.tailSize = out, start, end
+	s.mu.Unlock()
+	return slices.Clone(out), nil
 }
 
 // prove turns a lookup's claims into claims proven against treeSize: it

@@ -26,6 +26,7 @@ type attestConfig struct {
 	dir, commit, source, recipe, platform string
 	key, vkey, builderID, ref, out        string
 	refSet                                bool // --ref given, possibly empty to omit the ref
+	allowDirty                            bool // attest HEAD of a checkout with uncommitted changes
 	files                                 []string
 }
 
@@ -33,10 +34,6 @@ func parseAttestFlags(args []string, stderr io.Writer) (attestConfig, error) {
 	var c attestConfig
 	fs := flag.NewFlagSet("attest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: attestlog attest --recipe FILE|sha256:HEX --key PREFIX.key [flags] FILE...")
-		fs.PrintDefaults()
-	}
 	fs.StringVar(&c.dir, "dir", ".", "the git checkout the artifacts were built from")
 	fs.StringVar(&c.commit, "commit", "", "full commit hash, 40 or 64 hex digits (default: git rev-parse HEAD)")
 	fs.StringVar(&c.source, "source", "", "source repository `URI` (default: git remote get-url origin, as git+https://host/path)")
@@ -47,6 +44,7 @@ func parseAttestFlags(args []string, stderr io.Writer) (attestConfig, error) {
 	fs.StringVar(&c.builderID, "builder-id", "", "builder `URI`, informative (default "+defaultBuilderIDPrefix+"<key name>)")
 	fs.StringVar(&c.ref, "ref", "", "git ref to note beside the source, e.g. refs/tags/v1.0; empty omits it (default: the branch or exact tag of HEAD)")
 	fs.StringVar(&c.out, "o", "", "write the claim to `file` (default standard output)")
+	fs.BoolVar(&c.allowDirty, "allow-dirty", false, "attest HEAD even if the checkout has uncommitted changes or untracked files (which the artifacts may contain)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return c, err
@@ -126,6 +124,9 @@ func (c attestConfig) claim(ctx context.Context, key claim.Key) (*claim.Claim, e
 	}
 	if cl.Commit = c.commit; cl.Commit == "" {
 		if cl.Commit, err = headCommit(ctx, c.dir); err != nil {
+			return nil, err
+		}
+		if err := c.checkClean(ctx, cl.Commit); err != nil {
 			return nil, err
 		}
 		if !c.refSet {
@@ -299,9 +300,94 @@ func headRef(ctx context.Context, dir string) string {
 	return ref
 }
 
+// maxDirtyShown bounds the files a refusal of a dirty checkout names.
+const maxDirtyShown = 10
+
+// checkClean refuses to attest HEAD (commit) of a checkout with changes
+// that are not committed: modified or staged files, and untracked files
+// that are not ignored. An honest builder who attests such a tree claims a
+// digest the commit does not give, a mismatch under their own key. The
+// artifacts and the claim file are left out: they are outputs of the build.
+func (c attestConfig) checkClean(ctx context.Context, commit string) error {
+	if c.allowDirty {
+		return nil
+	}
+	dirty, err := dirtyFiles(ctx, c.dir, append([]string{c.out}, c.files...))
+	if err != nil || len(dirty) == 0 {
+		return err
+	}
+	shown := dirty
+	if len(dirty) > maxDirtyShown {
+		shown = append(dirty[:maxDirtyShown:maxDirtyShown], fmt.Sprintf("and %d more", len(dirty)-maxDirtyShown))
+	}
+	return fmt.Errorf("the checkout %s has changes not in commit %s (%s), so the artifacts may not be what the commit builds; commit or stash them (git stash -u), list build outputs in .gitignore, or give --allow-dirty to attest anyway",
+		c.dir, short(commit), strings.Join(shown, ", "))
+}
+
+// dirtyFiles returns what "git status --porcelain" lists in the checkout
+// dir, as "XY path" (" M main.go", "?? notes.txt"), leaving out the paths
+// in outputs.
+func dirtyFiles(ctx context.Context, dir string, outputs []string) ([]string, error) {
+	top, err := git(ctx, dir, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return nil, fmt.Errorf("checking the checkout for uncommitted changes: %w", err)
+	}
+	skip := map[string]bool{}
+	for _, p := range outputs {
+		if p == "" {
+			continue
+		}
+		if rel, err := relativeTo(top, p); err == nil {
+			skip[rel] = true
+		}
+	}
+	out, err := gitOutput(ctx, dir, "status", "--porcelain=v1", "-z", "--untracked-files=all")
+	if err != nil {
+		return nil, fmt.Errorf("checking the checkout for uncommitted changes: %w", err)
+	}
+	var dirty []string
+	recs := strings.Split(strings.TrimSuffix(out, "\x00"), "\x00")
+	for i := 0; i < len(recs); i++ {
+		r := recs[i]
+		if len(r) < 4 {
+			continue
+		}
+		if r[0] == 'R' || r[0] == 'C' {
+			i++ // the record after a rename or copy is its source
+		}
+		if !skip[r[3:]] {
+			dirty = append(dirty, termSafe(r[:2]+" "+r[3:]))
+		}
+	}
+	return dirty, nil
+}
+
+// relativeTo returns path relative to the directory top, both with
+// symbolic links resolved, in git's slash form.
+func relativeTo(top, path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	if d, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		abs = filepath.Join(d, filepath.Base(abs))
+	}
+	if t, err := filepath.EvalSymlinks(top); err == nil {
+		top = t
+	}
+	rel, err := filepath.Rel(top, abs)
+	return filepath.ToSlash(rel), err
+}
+
 // git runs git -C dir args... and returns its output without surrounding
 // space.
 func git(ctx context.Context, dir string, args ...string) (string, error) {
+	out, err := gitOutput(ctx, dir, args...)
+	return strings.TrimSpace(out), err
+}
+
+// gitOutput runs git -C dir args... and returns its output as is.
+func gitOutput(ctx context.Context, dir string, args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -311,5 +397,5 @@ func git(ctx context.Context, dir string, args ...string) (string, error) {
 		}
 		return "", fmt.Errorf("git %s: %w", strings.Join(args, " "), err)
 	}
-	return strings.TrimSpace(stdout.String()), nil
+	return stdout.String(), nil
 }

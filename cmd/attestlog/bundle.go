@@ -20,25 +20,22 @@ import (
 
 // bundleConfig is the command line of bundle.
 type bundleConfig struct {
-	log    logFlags
-	policy string // optional: verify the bundle before writing it
-	state  string // optional: add a consistency proof from its remembered size
-	file   string
-	digest string
-	out    string
+	log        logFlags
+	policy     string // verify the bundle before writing it; empty only with unverified
+	unverified bool   // write the bundle without a policy to verify it under
+	state      string // optional: add a consistency proof from its remembered size
+	file       string
+	digest     string
+	out        string
 }
 
 func parseBundleFlags(args []string, stderr io.Writer) (bundleConfig, error) {
 	var c bundleConfig
 	flags := flag.NewFlagSet("bundle", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	flags.Usage = func() {
-		fmt.Fprintln(flags.Output(), "usage: attestlog bundle [flags] (FILE | DIGEST) -o OUT")
-		flags.PrintDefaults()
-		fmt.Fprintln(flags.Output(), "exit status: 0 written; with --policy, the verdict's bits if the bundle does not verify (nothing written); 16 could not bundle")
-	}
 	c.log.registerAddr(flags)
 	flags.StringVar(&c.policy, "policy", envOr("ATTESTLOG_POLICY_FILE", ""), "client policy `file`: write the bundle only if it verifies under it (env ATTESTLOG_POLICY_FILE)")
+	flags.BoolVar(&c.unverified, "unverified", false, "write the bundle without --policy, verifying nothing: proofs, signatures and quorums are left to whoever uses it")
 	flags.StringVar(&c.state, "state", "", "state `dir`ectory of the verifier that will use the bundle: add a consistency proof from its remembered checkpoint")
 	flags.StringVar(&c.out, "o", "", "write the bundle to this `file` (required)")
 	pos, err := parseArgs(flags, args)
@@ -59,6 +56,12 @@ func parseBundleFlags(args []string, stderr io.Writer) (bundleConfig, error) {
 		return c, usageErrorf("bundle: %q is neither a file nor a sha256 digest", pos[0])
 	} else {
 		return c, err
+	}
+	switch {
+	case c.policy == "" && !c.unverified:
+		return c, usageErrorf("bundle: --policy FILE (or ATTESTLOG_POLICY_FILE) is required: bundle writes only a bundle that verifies under it; --unverified writes one that nothing checked")
+	case c.policy != "" && c.unverified:
+		return c, usageErrorf("bundle: --unverified and --policy contradict each other: give one")
 	}
 	return c, nil
 }
@@ -121,8 +124,11 @@ func makeBundle(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := os.WriteFile(c.out, data, 0o644); err != nil {
 		return operational(fmt.Errorf("bundle: %w", err))
 	}
-	fmt.Fprintf(stdout, "wrote %s: sha256 %s, %d claims naming it and %d more about its builds, proven against %s tree size %d\n",
-		termSafe(c.out), termSafe(b.Digest), len(b.Claims), len(b.SourceClaims), termSafe(cp.Origin), cp.Size)
+	fmt.Fprintf(stdout, "wrote %s: sha256 %s, %s naming it and %d more about its builds, proven against %s tree size %d\n",
+		termSafe(c.out), termSafe(b.Digest), count(len(b.Claims), "claim", "claims"), len(b.SourceClaims), termSafe(cp.Origin), cp.Size)
+	if p == nil {
+		fmt.Fprintln(stdout, "NOT VERIFIED (--unverified): no proof, signature, witness quorum or builder was checked; \"attestlog verify --bundle\" checks it")
+	}
 	if from > 0 && from != cp.Size {
 		fmt.Fprintf(stdout, "with a consistency proof between the remembered tree size %d and %d\n", from, cp.Size)
 	}
@@ -155,7 +161,7 @@ func checkBundle(ctx context.Context, p *client.Policy, st *client.State, data [
 		}
 		return exitError{code: code, err: errors.New("bundle: not written: it does not verify under the policy")}
 	}
-	fmt.Fprintf(stdout, "verified under the policy: TRUSTED (%d builders agree)\n", len(v.Agreed))
+	fmt.Fprintf(stdout, "verified under the policy: TRUSTED (%s)\n", count(len(v.Agreed), "builder agrees", "builders agree"))
 	return nil
 }
 

@@ -120,11 +120,11 @@ func TestBundleOffline(t *testing.T) {
 			wantCode: client.ExitNoQuorum | client.ExitVerifyErr,
 			want: []string{fmt.Sprintf("problem: inclusion proof, claim %d:", idx[0]), fmt.Sprintf("problem: inclusion proof, claim %d:", idx[2]),
 				"agreed: alice", "silent: ci", "silent: bob"}},
-		// Leaving a claim out goes unseen offline (completeness is the
-		// bundle maker's to keep, as for any source), but can only take
-		// votes away.
+		// Leaving a claim out is seen offline: the bundle's index proof
+		// lists it.
 		{desc: "a claim left out", edit: func(b *client.Bundle) { b.Claims = b.Claims[1:] },
-			wantCode: client.ExitNoQuorum, want: []string{"silent: ci (no claim naming this digest; counts as no)"}},
+			wantCode: client.ExitNoQuorum | client.ExitVerifyErr, want: []string{"silent: ci (no claim naming this digest; counts as no)",
+				fmt.Sprintf("problem: hidden claim, claim %d: the lookup by digest", idx[0])}},
 	} {
 		t.Run(tt.desc, func(t *testing.T) {
 			code, o := offline(t, tamper(t, tt.edit), "--state", "", bin)
@@ -150,7 +150,7 @@ func TestBundleOffline(t *testing.T) {
 		tl.addClaim(t, "later", "tool", sha256Hex([]byte("tool")), "bob")
 		tl.waitWitnessed(t)
 		plain, withProof := filepath.Join(dir, "plain.bundle"), filepath.Join(dir, "proof.bundle")
-		if code, o := runCode(t, "bundle", "--log", tl.grpcAddr, bin, "-o", plain); code != 0 || strings.Contains(o, "consistency proof") {
+		if code, o := runCode(t, "bundle", "--log", tl.grpcAddr, "--unverified", bin, "-o", plain); code != 0 || strings.Contains(o, "consistency proof") || !strings.Contains(o, "NOT VERIFIED (--unverified)") {
 			t.Fatalf("bundle: exit %d\n%s", code, o)
 		}
 		code, o := runCode(t, "bundle", "--log", tl.grpcAddr, "--policy", policy, "--state", state, bin, "-o", withProof)

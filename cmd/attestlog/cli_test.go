@@ -227,7 +227,7 @@ func checkSubmitOutput(t *testing.T, out string, claims []string, dup, a, b, da,
 	stored := map[string]string{"no": "no", "yes": "yes"}[dup]
 	var want []string
 	for i, c := range claims {
-		want = append(want, fmt.Sprintf("logged %s at index %d (duplicate: %s)", c, i, dup))
+		want = append(want, fmt.Sprintf("logged %s at index %d (duplicate: %s); receipt saved to %s.receipt.json (\"attestlog receipt FILE\" checks it offline)", c, i, dup, c))
 	}
 	want = append(want, fmt.Sprintf("uploaded %s sha256 %s (already stored: %s)", a, da, stored),
 		fmt.Sprintf("uploaded %s sha256 %s (already stored: %s)", b, db, stored))

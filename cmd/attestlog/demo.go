@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 
 	demorun "github.com/attestlog/attestlog/cmd/attestlog/internal/demo"
@@ -20,10 +19,6 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoConfig, error) {
 	var c demoConfig
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: attestlog demo [--verbose] [--keep]")
-		fs.PrintDefaults()
-	}
 	fs.BoolVar(&c.verbose, "verbose", false, "show the servers' logs on standard error")
 	fs.BoolVar(&c.keep, "keep", false, "keep the demo's directory (keys, binaries, claims, evidence) instead of removing it")
 	if err := parseFlags(fs, args); err != nil {

@@ -73,7 +73,9 @@ func TestEndToEndProcesses(t *testing.T) {
 	}
 	policy += "group q 2 w1 w2 w3\nquorum q\n"
 	os.WriteFile(filepath.Join(dir, "log-policy"), []byte(policy), 0o644)
-	serveArgs := []string{"serve", "--data", logData, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--policy", filepath.Join(dir, "log-policy"), "--log-level", "error"}
+	// No index commitment in this test's time (--index-age 1h): the story
+	// counts tree sizes and claim indexes.
+	serveArgs := []string{"serve", "--data", logData, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--policy", filepath.Join(dir, "log-policy"), "--log-level", "error", "--index-age", "1h"}
 	logProc := start([]string{"http listening on", "grpc listening on"}, serveArgs...)
 	grpcAddr, httpAddr := logProc.get("grpc listening on"), logProc.get("http listening on")
 

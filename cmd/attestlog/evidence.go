@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -70,10 +71,7 @@ func parseEvidenceFlags(args []string, stderr io.Writer) (evidenceConfig, error)
 	var c evidenceConfig
 	fs := flag.NewFlagSet("evidence pull", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: attestlog evidence pull [--log ADDR] [--log-vkey FILE|VKEY] ID -o DIR [--diff]")
-		fs.PrintDefaults()
-	}
+	setUsage(fs) // before "evidence -h", which does not reach parseFlags
 	c.log.register(fs)
 	fs.StringVar(&c.out, "o", "", "write the evidence to `dir`ectory; required")
 	fs.BoolVar(&c.diff, "diff", false, "compare the two binaries: with diffoscope if it is in PATH, else the first differing byte")
@@ -123,11 +121,11 @@ func evidence(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("mismatch %s does not verify: %w", c.ref, err)
 	}
 	printMismatchHeader(stdout, m)
-	fmt.Fprintf(stdout, "%d claims, proofs verified against %s\n", len(vcs), termSafe(cpStatus))
+	fmt.Fprintf(stdout, "%s, proofs verified against %s\n", count(len(vcs), "claim", "claims"), termSafe(cpStatus))
 	if err := writeEvidence(c.out, m, resp.GetCheckpoint(), vcs); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: mismatch.json, checkpoint and %d claims with proofs\n", termSafe(c.out), len(vcs))
+	fmt.Fprintf(stdout, "wrote %s: mismatch.json, checkpoint and %s with proofs\n", termSafe(c.out), count(len(vcs), "claim", "claims"))
 	// A bad artifact does not stop the others: evidence is worth having
 	// even when one binary of it cannot be had. Its error comes last.
 	bins, pullErr := lc.pullArtifacts(ctx, c.out, m, stdout, stderr)
@@ -239,7 +237,7 @@ func (lc *logClient) pullArtifacts(ctx context.Context, dir string, m mismatchJS
 	var paths, failed []string
 	for _, d := range m.Digests {
 		dst := filepath.Join(dir, "artifacts", d.SHA256, m.Artifact)
-		n, err := lc.download(ctx, d.SHA256, dst)
+		n, err := lc.download(ctx, d.SHA256, dst, stderr)
 		if errors.Is(err, errNotArchived) {
 			fmt.Fprintf(stdout, "not in the archive: sha256 %s\n", termSafe(d.SHA256))
 			continue
@@ -269,8 +267,9 @@ func describeDownloadError(err error) string {
 }
 
 // download streams an artifact into dst, verifying its digest; on any
-// failure it leaves nothing at dst.
-func (lc *logClient) download(ctx context.Context, digest, dst string) (n int64, err error) {
+// failure it leaves nothing at dst. It shows its progress on stderr if that
+// is a terminal.
+func (lc *logClient) download(ctx context.Context, digest, dst string, stderr io.Writer) (n int64, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	st, err := lc.GetArtifact(ctx, &pb.GetArtifactRequest{Sha256: digest})
@@ -297,7 +296,10 @@ func (lc *logClient) download(ctx context.Context, digest, dst string) (n int64,
 		}
 	}()
 	h := sha256.New()
-	if n, err = receiveArtifact(st, first, io.MultiWriter(f, h)); err != nil {
+	bar := newProgressBar(stderr, "downloading", filepath.Base(dst), int64(min(first.GetSize(), math.MaxInt64)))
+	n, err = receiveArtifact(st, first, io.MultiWriter(f, h, &progressWriter{bar: bar}))
+	bar.clear()
+	if err != nil {
 		return 0, err
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != digest {

@@ -49,8 +49,14 @@ type faultRecord struct {
 // over HTTP. Three kills by default; ATTESTLOG_FAULT_ITERATIONS for more.
 func TestFaultKillLog(t *testing.T) { faultKillLog(t) }
 
-// faultKillLog is TestFaultKillLog, with extra flags for every serve.
-func faultKillLog(t *testing.T, extra ...string) { faultKillFrontends(t, 1, extra...) }
+// faultKillLog is TestFaultKillLog, with extra flags for every serve. It
+// returns the last serve, which runs until the test ends (nil if skipped).
+func faultKillLog(t *testing.T, extra ...string) *proc {
+	if procs := faultKillFrontends(t, 1, extra...); procs != nil {
+		return procs[0]
+	}
+	return nil
+}
 
 // faultKillFrontends is TestFaultKillLog with n serve processes, the
 // frontends of one log (one key, a data directory each, and with n > 1 a
@@ -58,8 +64,9 @@ func faultKillLog(t *testing.T, extra ...string) { faultKillFrontends(t, 1, extr
 // kills one frontend with SIGKILL mid-load while the others go on (they
 // must take over the store's writer lock and keep acknowledging), then
 // kills the others too; the restarted frontends must each hold everything
-// acknowledged by any of them.
-func faultKillFrontends(t *testing.T, n int, extra ...string) {
+// acknowledged by any of them. It returns the last serves, which run
+// until the test ends (nil if skipped).
+func faultKillFrontends(t *testing.T, n int, extra ...string) []*proc {
 	if testing.Short() {
 		t.Skip("kills processes")
 	}
@@ -140,6 +147,7 @@ func faultKillFrontends(t *testing.T, n int, extra ...string) {
 	}
 	t.Logf("%d kills of %d frontends: %d acknowledged claims, %d acknowledged uploads and %d receipt checkpoints all present and consistent after restart",
 		iterations, n, claims, uploads, checkpoints)
+	return procs
 }
 
 // startFrontends starts one serve per data directory, with the extra

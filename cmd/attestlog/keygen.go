@@ -18,10 +18,6 @@ import (
 func keygen(args []string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("keygen", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	flags.Usage = func() {
-		fmt.Fprintln(flags.Output(), "usage: attestlog keygen [-o PREFIX] NAME")
-		flags.PrintDefaults()
-	}
 	prefix := flags.String("o", "", "write `PREFIX`.key and PREFIX.vkey (default NAME with '/' replaced by '_')")
 	if err := parseFlags(flags, args); errors.Is(err, flag.ErrHelp) {
 		return nil

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/attestlog/attestlog/client"
@@ -94,7 +95,9 @@ func (f *logFlags) conn() (*grpc.ClientConn, error) {
 	if f.ca != "" && !useTLS {
 		return nil, usageErrorf("--tls-ca is for a log reached over TLS, but --log %s is plaintext; write --log grpcs://%s", f.addr, target)
 	}
-	opts := []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxResponseSize))}
+	h := dialHint{target: target, tls: useTLS}
+	opts := []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxResponseSize)),
+		grpc.WithChainUnaryInterceptor(h.unary), grpc.WithChainStreamInterceptor(h.stream)}
 	if useTLS {
 		roots, err := loadCAPool(f.ca)
 		if err != nil {
@@ -102,9 +105,7 @@ func (f *logFlags) conn() (*grpc.ClientConn, error) {
 		}
 		opts = append(opts, grpc.WithTransportCredentials(hintedTLS{credentials.NewTLS(clientTLS(roots)), f.ca}))
 	} else {
-		h := plaintextHint(target)
-		opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithChainUnaryInterceptor(h.unary), grpc.WithChainStreamInterceptor(h.stream))
+		opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	}
 	conn, err := grpc.NewClient(target, opts...)
 	if err != nil {
@@ -122,12 +123,17 @@ func parseLogAddr(s string) (target string, useTLS bool, err error) {
 		if s == "" {
 			return "", false, usageErrorf("--log is empty; want HOST:PORT or grpcs://HOST[:PORT]")
 		}
+		if _, port, err := net.SplitHostPort(s); err != nil || !isPort(port) {
+			return "", false, usageErrorf("--log %q: want HOST:PORT with a port number, such as %s (serve's --grpc), or grpcs://HOST[:PORT] for TLS", s, defaultLogAddr)
+		}
 		return s, false, nil
 	}
 	switch scheme {
 	case "grpcs":
 		useTLS = true
 	case "grpc":
+	case "http", "https":
+		return "", false, usageErrorf("--log %q: unknown scheme %q; want grpcs://HOST[:PORT] for TLS, or HOST:PORT for plaintext (such as %s, serve's --grpc): --log takes the log's gRPC address, not a URL of its HTTP API", s, scheme, defaultLogAddr)
 	default:
 		return "", false, usageErrorf("--log %q: unknown scheme %q; want grpcs://HOST[:PORT] for TLS, or HOST:PORT for plaintext", s, scheme)
 	}
@@ -171,24 +177,49 @@ func (h hintedTLS) Clone() credentials.TransportCredentials {
 	return hintedTLS{h.TransportCredentials.Clone(), h.ca}
 }
 
-// A plaintextHint adds a hint to the error of a plaintext call to a log
-// that serves TLS. Such a log closes the connection without a word when it
-// sees HTTP/2 instead of a TLS handshake, which gRPC reports only as a
-// failure to read the server's HTTP/2 preface.
-type plaintextHint string // the target
-
-func (h plaintextHint) hint(err error) error {
-	if s, ok := status.FromError(err); ok && s.Code() == codes.Unavailable && strings.Contains(s.Message(), "server preface") {
-		return status.Errorf(codes.Unavailable, "%s (the log closed the connection before speaking gRPC; if the log serves TLS, write --log grpcs://%s)", s.Message(), string(h))
-	}
-	return err
+// isPort reports whether s is a TCP port number.
+func isPort(s string) bool {
+	n, err := strconv.ParseUint(s, 10, 16)
+	return err == nil && strconv.FormatUint(n, 10) == s
 }
 
-func (h plaintextHint) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+// A dialHint adds to gRPC's connection errors what is wrong and what to
+// try: nothing listening at --log, an HTTP server there (serve's HTTP
+// port), or a TLS server reached in plaintext. A TLS server closes the
+// connection without a word when it sees HTTP/2 instead of a handshake,
+// which gRPC reports only as a failure to read the server's HTTP/2 preface.
+type dialHint struct {
+	target string
+	tls    bool
+}
+
+func (h dialHint) hint(err error) error {
+	s, ok := status.FromError(err)
+	if !ok || s.Code() != codes.Unavailable {
+		return err
+	}
+	msg := s.Message()
+	var hint string
+	switch {
+	case strings.Contains(msg, "connection refused"):
+		hint = fmt.Sprintf("nothing is listening at %s: is attestlog serve running there? --log is serve's gRPC address (--grpc, default %s), not its HTTP one (--http, default 127.0.0.1:7380)", h.target, defaultLogAddr)
+	case strings.Contains(msg, "looked like an HTTP/1.1 header"):
+		hint = fmt.Sprintf("%s answers HTTP/1.1, not gRPC: it is an HTTP port, such as serve's --http (default 127.0.0.1:7380); give --log serve's gRPC address (--grpc, default %s)", h.target, defaultLogAddr)
+	case strings.Contains(msg, "server preface") && !h.tls:
+		hint = fmt.Sprintf("the log closed the connection before speaking gRPC; if the log serves TLS, write --log grpcs://%s", h.target)
+	case strings.Contains(msg, "no such host"), strings.Contains(msg, "unknown port"):
+		hint = fmt.Sprintf("%s does not resolve: check the host name in --log", h.target)
+	default:
+		return err
+	}
+	return status.Errorf(codes.Unavailable, "%s (%s)", hint, msg)
+}
+
+func (h dialHint) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	return h.hint(invoker(ctx, method, req, reply, cc, opts...))
 }
 
-func (h plaintextHint) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+func (h dialHint) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	cs, err := streamer(ctx, desc, cc, method, opts...)
 	return cs, h.hint(err)
 }

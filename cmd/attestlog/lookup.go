@@ -26,10 +26,6 @@ func parseLookupFlags(args []string, stderr io.Writer) (lookupConfig, error) {
 	var c lookupConfig
 	fs := flag.NewFlagSet("lookup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: attestlog lookup [flags] (FILE | --digest HEX | --source URI --commit C [--platform P])")
-		fs.PrintDefaults()
-	}
 	c.log.register(fs)
 	fs.StringVar(&c.digest, "digest", "", "look up claims naming this artifact sha256 `hex`")
 	fs.StringVar(&c.source, "source", "", "look up claims about this source repository `URI` (with --commit)")
@@ -123,8 +119,23 @@ func lookup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return printClaimsJSON(stdout, vcs, resp.GetCheckpoint())
 	}
-	fmt.Fprintf(stdout, "%d claims, proofs verified against %s\n", len(vcs), termSafe(checkpointStatus(cp, verified)))
+	if len(vcs) == 0 {
+		fmt.Fprintf(stdout, "no claim %s in the log's %s\n", termSafe(c.what()), termSafe(checkpointStatus(cp, verified)))
+		return nil
+	}
+	fmt.Fprintf(stdout, "%s %s, proofs verified against %s\n", count(len(vcs), "claim", "claims"), termSafe(c.what()), termSafe(checkpointStatus(cp, verified)))
 	return c.printTable(stdout, vcs)
+}
+
+// what says what was looked up: "naming sha256 X", "about SOURCE@COMMIT".
+func (c *lookupConfig) what() string {
+	switch {
+	case c.digest != "":
+		return "naming sha256 " + c.digest
+	case c.platform != "":
+		return "about " + c.source + "@" + c.commit + " for " + c.platform
+	}
+	return "about " + c.source + "@" + c.commit
 }
 
 // lookupAnswer is what both lookups answer: claims proven against a checkpoint.

@@ -9,6 +9,7 @@
 //	attestlog witness --logs FILE [flags]
 //	attestlog attest --recipe FILE|sha256:HEX --key PREFIX.key [flags] FILE...
 //	attestlog submit [flags] CLAIM...
+//	attestlog receipt --log-vkey FILE|VKEY RECEIPT...
 //	attestlog lookup [flags] (FILE | --digest HEX | --source URI --commit C)
 //	attestlog mismatches [--log ADDR] [--json]
 //	attestlog evidence pull [flags] ID -o DIR [--diff]
@@ -16,7 +17,12 @@
 //	attestlog bundle [flags] (FILE | DIGEST) -o OUT
 //	attestlog monitor --policy FILE [flags]
 //	attestlog demo [--verbose] [--keep]
-//	attestlog help
+//	attestlog version
+//	attestlog help [COMMAND]
+//
+// Version (also --version) prints the module version, VCS revision and
+// commit time, whether the build's checkout was modified, and the Go
+// version, from the binary's build information.
 //
 // # serve
 //
@@ -43,7 +49,10 @@
 //
 // Serve checks every file and address it needs before it creates the data
 // directory; if the start fails after that, it removes what it created
-// (a new directory, or new files in an existing one) and nothing else.
+// (a new directory, or new files in an existing one) and nothing else. It
+// refuses to start on a store another process holds, and on an archive it
+// cannot write (it writes a file in archive/tmp and links it into
+// archive/objects, as an upload does, and removes both).
 //
 // A port of 0 picks a free port. Serve prints the log's verifier key and
 // the bound addresses to standard output:
@@ -53,7 +62,10 @@
 //	http listening on <addr>
 //	grpc listening on <addr>
 //
-// and writes structured logs (slog text format) to standard error.
+// and writes structured logs (slog text format) to standard error: at start
+// the origin, addresses, witness policy and quorum, builder allowlist and
+// rate limits; a WARN line for every mismatch a claim creates; and, at
+// most every 10 seconds, an INFO line counting the claims appended.
 //
 // HTTP endpoints:
 //
@@ -104,6 +116,11 @@
 //	--platform P              os/arch[/variant] or any; default the running platform
 //	--builder-id URI          default https://attestlog.dev/builders/<key name>
 //	--ref REF                 annotation; default HEAD's branch or exact tag; empty omits it
+//	--allow-dirty             attest HEAD of a checkout with uncommitted changes
+//
+// Without --commit, attest refuses a checkout with changes HEAD does not
+// hold (git status --porcelain: modified, staged, or untracked and not
+// ignored), naming the files; the artifact FILEs and -o FILE do not count.
 //
 // # submit, lookup, mismatches, evidence
 //
@@ -122,7 +139,11 @@
 //	{"index": N, "tree_size": N, "entry": "<base64>", "inclusion_proof": ["<base64>", ...], "checkpoint": "<signed note>"}
 //
 // then uploads each --artifact FILE (repeatable), whose digest a submitted
-// claim must name. Lookup prints the verified claims about a FILE, a
+// claim must name, with a progress bar on a terminal. It refuses a CLAIM
+// that looks like a binary (NUL bytes or invalid UTF-8), suggesting
+// --artifact. "attestlog receipt RECEIPT..." checks receipts offline with
+// --log-vkey: the checkpoint's signature, the inclusion proof, the claim's
+// signatures, and that the claim file beside it is the one it proves. Lookup prints the verified claims about a FILE, a
 // --digest, or a --source and --commit (optionally one --platform), as a
 // table or --json. Mismatches lists every build for which claims name
 // different digests. Evidence pull verifies one mismatch's claims and
@@ -244,7 +265,8 @@
 // digits) and every claim about the same builds, each with a
 // c2sp.org/tlog-proof (format: client.Bundle). With --policy it writes the
 // bundle only if it verifies offline under that policy, else exits with the
-// verdict's bits. With --state DIR it adds the consistency proof from the
+// verdict's bits. Without --policy it refuses, unless --unverified, which
+// writes a bundle that nothing checked and says so. With --state DIR it adds the consistency proof from the
 // checkpoint DIR remembers, so that a verifier holding that state can use
 // the bundle offline. Other failures exit 16.
 //
@@ -260,9 +282,12 @@
 // or entry bundle that does not
 // authenticate, an entry that is no valid claim or carries a bad signature,
 // a claim LookupByDigest hides or invents, and a mismatch ListMismatches
-// leaves out or invents, recomputed from the entries. Each pass prints one
-// summary line, the new claims and one "FINDING <kind> (...)" line per
-// finding; --json prints the client.MonitorReport instead. --exec CMD runs
+// leaves out or invents, recomputed from the entries. A pass that read new
+// entries, found something or saw the number of mismatches change (every
+// pass with -v, and the first) prints one summary line, which says apart
+// whether the log answered consistently and whether builds disagree
+// (mismatches), then the new claims and one "FINDING <kind> (...)" line per
+// finding; --json prints the client.MonitorReport of every pass instead. --exec CMD runs
 // "sh -c CMD" once per new claim (again if a pass fails before the state
 // advanced), with the entry bytes on standard input, its output on standard
 // error, and ATTESTLOG_INDEX, ATTESTLOG_SHA256 and ATTESTLOG_ARTIFACT (the
@@ -302,28 +327,6 @@ import (
 	"os/signal"
 	"syscall"
 )
-
-const usage = `usage:
-	attestlog serve [--data DIR] [--http ADDR] [--grpc ADDR] [--origin ORIGIN] [--tls-cert FILE --tls-key FILE] [--pprof ADDR] [--log-level LEVEL]
-	attestlog keygen [-o PREFIX] NAME
-	attestlog witness --logs FILE [--data DIR] [--http ADDR] [--name NAME] [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]
-	attestlog attest --recipe FILE|sha256:HEX --key PREFIX.key [--dir DIR] [--commit C] [--source URI] [--platform P] [--ref REF] [-o FILE] FILE...
-	attestlog submit [--log ADDR] [--log-vkey FILE|VKEY] [--artifact FILE]... CLAIM...
-	attestlog lookup [--log ADDR] [--log-vkey FILE|VKEY] [--json] (FILE | --digest HEX | --source URI --commit C [--platform P])
-	attestlog mismatches [--log ADDR] [--json]
-	attestlog evidence pull [--log ADDR] [--log-vkey FILE|VKEY] ID -o DIR [--diff]
-	attestlog verify --policy FILE [--log ADDR | --bundle FILE] [--require NAME]... [-k N] [--state DIR] [--max-age D] [--json] (FILE | --digest HEX)
-	attestlog verify --policy FILE --evidence FILE
-	attestlog bundle [--log ADDR] [--policy FILE] [--state DIR] (FILE | DIGEST) -o OUT
-	attestlog monitor --policy FILE [--log ADDR] [--http URL] [--state DIR] [--once] [--interval D] [--max-age D] [--exec CMD] [--json]
-	attestlog demo [--verbose] [--keep]
-	attestlog help
-
-Run "attestlog <subcommand> -h" for a subcommand's flags.
-`
-
-// subcommands lists the subcommands for usage errors.
-const subcommands = "serve, witness, keygen, attest, submit, lookup, mismatches, evidence, verify, bundle, monitor, bench, demo or help"
 
 // A usageError is a bad command line; main exits with status 2 (verify,
 // bundle and monitor wrap it in an exitError with exitOperational).
@@ -383,7 +386,7 @@ func main() {
 // is done, for serve when ctx is done and everything has shut down.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		printUsage(stderr)
 		return usageErrorf("no subcommand; want %s", subcommands)
 	}
 	switch args[0] {
@@ -399,6 +402,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return attest(ctx, args[1:], stdout, stderr)
 	case "submit":
 		return submit(ctx, args[1:], stdout, stderr)
+	case "receipt":
+		return receiptCmd(args[1:], stdout, stderr)
 	case "lookup":
 		return lookup(ctx, args[1:], stdout, stderr)
 	case "mismatches":
@@ -413,17 +418,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return monitor(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return demo(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
+	case "version", "-version", "--version":
+		printVersion(stdout)
 		return nil
+	case "help", "-h", "-help", "--help":
+		return help(ctx, args[1:], stdout)
 	}
 	return usageErrorf("unknown subcommand %q; want %s", args[0], subcommands)
 }
 
 // parseFlags parses args with fs. A bad flag is a [usageError]; -h is
 // flag.ErrHelp, which subcommands report as success once fs has printed its
-// usage.
+// usage, in the style of every command (see setUsage).
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	setUsage(fs)
 	err := fs.Parse(args)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		return usageError{fmt.Errorf("%s: %w", fs.Name(), err)}

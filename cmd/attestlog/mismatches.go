@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/attestlog/attestlog/log/claim"
@@ -21,10 +22,6 @@ func mismatches(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var lf logFlags
 	fs := flag.NewFlagSet("mismatches", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: attestlog mismatches [--log ADDR] [--json]")
-		fs.PrintDefaults()
-	}
 	lf.registerAddr(fs)
 	asJSON := fs.Bool("json", false, "print a JSON array of the mismatches")
 	pos, err := parseArgs(fs, args)
@@ -50,10 +47,14 @@ func mismatches(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		enc.SetIndent("", "  ")
 		return enc.Encode(ms)
 	}
+	if len(ms) == 0 {
+		fmt.Fprintln(stdout, "no mismatches: the log lists no build whose claims name different digests (the list is not signed)")
+		return nil
+	}
 	for _, m := range ms {
 		printMismatch(stdout, m)
 	}
-	fmt.Fprintf(stdout, "%d mismatches; the list is not signed: \"attestlog evidence pull ID\" fetches one with verified claims and proofs\n", len(ms))
+	fmt.Fprintf(stdout, "%s; the list is not signed: \"attestlog evidence pull ID\" fetches one with verified claims and proofs\n", count(len(ms), "mismatch", "mismatches"))
 	return nil
 }
 
@@ -95,12 +96,15 @@ func printMismatch(w io.Writer, m mismatchJSON) {
 		for i, n := range d.ClaimIndexes {
 			idx[i] = fmt.Sprint(n)
 		}
-		recipes := make([]string, len(d.Recipes))
-		for i, r := range d.Recipes {
-			recipes[i] = short(r)
+		var recipes []string // one per claim: each recipe once
+		for _, r := range d.Recipes {
+			if !slices.Contains(recipes, short(r)) {
+				recipes = append(recipes, short(r))
+			}
 		}
-		fmt.Fprintf(w, "  sha256 %s  claims %s  recipes %s  archived %s\n",
-			termSafe(d.SHA256), strings.Join(idx, ","), termSafeJoin(recipes, ","), yesNo(d.Archived))
+		fmt.Fprintf(w, "  sha256 %s  %s %s  %s %s  archived %s\n",
+			termSafe(d.SHA256), plural(len(idx), "claim", "claims"), strings.Join(idx, ","),
+			plural(len(recipes), "recipe", "recipes"), termSafeJoin(recipes, ","), yesNo(d.Archived))
 	}
 }
 

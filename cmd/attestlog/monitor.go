@@ -38,17 +38,13 @@ type monitorConfig struct {
 	maxAge   time.Duration
 	exec     string
 	json     bool
+	verbose  bool // a line for every pass, not only those that changed something
 }
 
 func parseMonitorFlags(args []string, stderr io.Writer) (monitorConfig, error) {
 	var c monitorConfig
 	fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: attestlog monitor --policy FILE [flags]")
-		fs.PrintDefaults()
-		fmt.Fprintln(fs.Output(), "exit status: 0 nothing found; 8 the log misbehaved (findings printed); 16 could not monitor")
-	}
 	c.log.registerAddr(fs)
 	fs.StringVar(&c.http, "http", envOr("ATTESTLOG_LOG_HTTP", ""), "the log's tlog-tiles base `URL`; default the URL on the policy's log line (env ATTESTLOG_LOG_HTTP)")
 	registerPolicy(fs, &c.policy)
@@ -58,6 +54,7 @@ func parseMonitorFlags(args []string, stderr io.Writer) (monitorConfig, error) {
 	fs.DurationVar(&c.maxAge, "max-age", defaultMonitorMaxAge, "a finding unless a witness of the policy cosigned the checkpoint within this `duration`; 0 checks no age (needed for a policy of quorum none)")
 	fs.StringVar(&c.exec, "exec", "", "run sh -c `CMD` for each new claim, with the entry on standard input and ATTESTLOG_* variables")
 	fs.BoolVar(&c.json, "json", false, "print each pass's report as JSON")
+	fs.BoolVar(&c.verbose, "v", false, "print a line for every pass; by default only a pass that read new entries, found something or saw the mismatches change prints one")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return c, err
@@ -111,7 +108,7 @@ func monitor(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if c.exec != "" {
 		cfg.OnClaim = func(ctx context.Context, mc client.MonitorClaim) error { return runExec(ctx, c.exec, mc, stderr) }
 	}
-	found := false
+	found, prevMismatches := false, -1 // the first pass prints its line
 	for {
 		r, err := client.MonitorLog(ctx, cfg)
 		switch {
@@ -123,9 +120,12 @@ func monitor(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fmt.Fprintf(stderr, "attestlog: monitor: %s (trying again in %v)\n", termSafe(err.Error()), c.interval)
 		default:
 			found = found || len(r.Findings) > 0
-			if err := printMonitorReport(stdout, r, c.json); err != nil {
-				return operational(err)
+			if c.verbose || c.json || changed(r, prevMismatches) {
+				if err := printMonitorReport(stdout, r, c.json); err != nil {
+					return operational(err)
+				}
 			}
+			prevMismatches = r.Mismatches
 		}
 		if c.once {
 			return monitorExit(found)
@@ -173,21 +173,44 @@ func runExec(ctx context.Context, command string, mc client.MonitorClaim, stderr
 	return nil
 }
 
+// count formats n things: "1 tile", "2 tiles".
+func count(n int, one, many string) string { return count64(int64(n), one, many) }
+
+func count64(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// changed reports whether a pass is worth a line: it read new entries,
+// found something, did not advance, or the mismatches changed in number.
+func changed(r *client.MonitorReport, prevMismatches int) bool {
+	return r.OldSize != r.Size || len(r.Findings) > 0 || !r.Saved || r.Evidence != "" || r.Mismatches != prevMismatches
+}
+
 func printMonitorReport(w io.Writer, r *client.MonitorReport, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	}
-	status := "OK"
+	checked := fmt.Sprintf("%s and %s authenticated, %s looked up", count(r.Tiles, "tile", "tiles"),
+		count(r.Bundles, "entry bundle", "entry bundles"), count(r.Digests, "digest", "digests"))
+	logState := "the log answered consistently (" + checked + ")"
 	if n := len(r.Findings); n > 0 {
-		status = fmt.Sprintf("%d FINDINGS", n)
+		logState = fmt.Sprintf("the log MISBEHAVED: %s below (%s)", count(n, "FINDING", "FINDINGS"), checked)
+	}
+	builds := "builds agree: no mismatch"
+	if r.Mismatches > 0 {
+		builds = "builds disagree: " + count(r.Mismatches, "mismatch", "mismatches") + " (\"attestlog mismatches\" lists them)"
 	}
 	if !r.Saved {
-		status += " (the state did not advance)"
+		builds += " (the state did not advance)"
 	}
-	fmt.Fprintf(w, "%s %s: tree size %d -> %d: %d new entries, %d new claims; %d tiles and %d entry bundles authenticated, %d digests looked up, %d mismatches: %s\n",
-		time.Now().UTC().Format(time.RFC3339), termSafe(r.Origin), r.OldSize, r.Size, r.Entries, len(r.Claims), r.Tiles, r.Bundles, r.Digests, r.Mismatches, status)
+	fmt.Fprintf(w, "%s %s: tree size %d -> %d, %s, %s; %s; %s\n",
+		time.Now().UTC().Format(time.RFC3339), termSafe(r.Origin), r.OldSize, r.Size, count64(r.Entries, "new entry", "new entries"),
+		count(len(r.Claims), "new claim", "new claims"), logState, builds)
 	for i, c := range r.Claims {
 		if i == maxClaimLines {
 			fmt.Fprintf(w, "  ... and %d more claims (--json lists all)\n", len(r.Claims)-i)

@@ -64,7 +64,7 @@ func TestMonitor(t *testing.T) {
 		}
 	}
 
-	pass("example.test/attestlog: tree size 0 -> 5: 5 new entries, 5 new claims; 1 tiles and 1 entry bundles authenticated, 3 digests looked up, 1 mismatches: OK")
+	pass("example.test/attestlog: tree size 0 -> 5, 5 new entries, 5 new claims; the log answered consistently (1 tile and 1 entry bundle authenticated, 3 digests looked up); builds disagree: 1 mismatch (\"attestlog mismatches\" lists them)\n")
 	got := calls()
 	if len(got) != 5 || got[3] != "3 hello "+sha256Hex([]byte("evil"))+" linux/amd64" {
 		t.Fatalf("--exec ran for %q", got)
@@ -82,11 +82,11 @@ func TestMonitor(t *testing.T) {
 	tl.addClaim(t, "met", "hello", sha256Hex(binaryOf("met")), "carol")
 	tl.addClaim(t, "tool", "tool", sha256Hex([]byte("another tool")), "alice") // a second mismatch
 	tl.waitWitnessed(t)
-	pass("tree size 5 -> 7: 2 new entries, 2 new claims; 1 tiles and 1 entry bundles authenticated, 2 digests looked up, 2 mismatches: OK")
+	pass("tree size 5 -> 7, 2 new entries, 2 new claims; the log answered consistently (1 tile and 1 entry bundle authenticated, 2 digests looked up); builds disagree: 2 mismatches (\"attestlog mismatches\" lists them)\n")
 	if got := calls(); len(got) != 7 || !strings.HasPrefix(got[5], "5 hello ") || !strings.HasPrefix(got[6], "6 tool ") {
 		t.Fatalf("--exec ran for %q, want each claim once", got)
 	}
-	pass("tree size 7 -> 7: 0 new entries, 0 new claims")
+	pass("tree size 7 -> 7, 0 new entries, 0 new claims")
 	if got := calls(); len(got) != 7 {
 		t.Fatalf("--exec ran again: %q", got)
 	}
@@ -126,11 +126,11 @@ func TestMonitorFindsHiddenClaim(t *testing.T) {
 	want := "FINDING hidden claim (entry 1, sha256 " + sha256Hex(binaryOf("met")) + "): the lookup by digest against the tree of size 5 left out this claim naming the digest"
 	for pass := range 2 { // reported again until the log answers right
 		code, out := runCode(t, "monitor", "--once", "--log", lying, "--policy", policy, "--state", state)
-		if code != client.ExitVerifyErr || !strings.Contains(out, want) || !strings.Contains(out, ": 1 FINDINGS") {
+		if code != client.ExitVerifyErr || !strings.Contains(out, want) || !strings.Contains(out, "the log MISBEHAVED: 1 FINDING below") {
 			t.Fatalf("monitor pass %d against a log hiding claim 1: exit %d, want 8 and %q\n%s", pass, code, want, out)
 		}
 	}
-	if code, out := runCode(t, "monitor", "--once", "--log", tl.grpcAddr, "--policy", policy, "--state", state); code != 0 || !strings.Contains(out, "1 digests looked up, 1 mismatches: OK") {
+	if code, out := runCode(t, "monitor", "--once", "--log", tl.grpcAddr, "--policy", policy, "--state", state); code != 0 || !strings.Contains(out, "1 digest looked up); builds disagree: 1 mismatch") {
 		t.Fatalf("monitor against the honest log: exit %d\n%s", code, out)
 	}
 }
@@ -263,7 +263,7 @@ func TestMonitorFindsStaleCheckpoint(t *testing.T) {
 	want := "FINDING stale checkpoint: the checkpoint has tree size 2, smaller than the tree size 3 remembered"
 	for pass := range 2 { // the state stays: reported again
 		code, out := runCode(t, monitorArgs(lagging, state)...)
-		if code != client.ExitVerifyErr || !strings.Contains(out, want) || !strings.Contains(out, "1 FINDINGS (the state did not advance)") {
+		if code != client.ExitVerifyErr || !strings.Contains(out, want) || !strings.Contains(out, "the log MISBEHAVED: 1 FINDING below") || !strings.Contains(out, "(the state did not advance)") {
 			t.Fatalf("monitor pass %d through a mirror serving size 2: exit %d, want 8 and %q\n%s", pass, code, want, out)
 		}
 	}
@@ -312,7 +312,7 @@ func TestMonitorFindsClaimHiddenBySource(t *testing.T) {
 	want := []string{
 		"FINDING hidden claim (entry 3): the lookup by source (git+https://example.org/met@" + commitOf("met") + ", every platform) against the tree of size 5 left out this claim about that source commit",
 		"FINDING hidden claim (entry 3): the lookup by source (git+https://example.org/met@" + commitOf("met") + ", platform linux/amd64) against the tree of size 5 left out this claim about that source commit",
-		": 2 FINDINGS",
+		"the log MISBEHAVED: 2 FINDINGS below",
 	}
 	for pass := range 2 {
 		code, out := runCode(t, "monitor", "--once", "--log", lying, "--policy", policy, "--state", state)
@@ -322,7 +322,7 @@ func TestMonitorFindsClaimHiddenBySource(t *testing.T) {
 			}
 		}
 	}
-	if code, out := runCode(t, "monitor", "--once", "--log", tl.grpcAddr, "--policy", policy, "--state", state); code != 0 || !strings.HasSuffix(strings.TrimSpace(out), ": OK") {
+	if code, out := runCode(t, "monitor", "--once", "--log", tl.grpcAddr, "--policy", policy, "--state", state); code != 0 || !strings.Contains(out, "the log answered consistently") {
 		t.Fatalf("monitor against the honest log: exit %d\n%s", code, out)
 	}
 }
@@ -406,7 +406,7 @@ func TestTwoMismatchesOfOneClaim(t *testing.T) {
 	state := t.TempDir()
 	for pass := range 2 {
 		code, out := runCode(t, "monitor", "--once", "--log", tl.grpcAddr, "--policy", policy, "--state", state)
-		if code != 0 || !strings.Contains(out, "2 mismatches: OK") {
+		if code != 0 || !strings.Contains(out, "the log answered consistently") || !strings.Contains(out, "builds disagree: 2 mismatches") {
 			t.Fatalf("monitor pass %d against the honest log: exit %d, want 0 and 2 mismatches\n%s", pass, code, out)
 		}
 	}

@@ -76,12 +76,14 @@ func TestServeFlagsFromEnv(t *testing.T) {
 	t.Setenv("ATTESTLOG_RATE", "100")
 	t.Setenv("ATTESTLOG_BUILDER_RATE", "5")
 	t.Setenv("ATTESTLOG_MAX_ARTIFACT_SIZE", "1000")
+	t.Setenv("ATTESTLOG_INDEX_AGE", "1m")
 	c, err := parseServeFlags([]string{"--http", ":3", "-origin=flag.example/log", "--builder-rate", "7"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := serveConfig{data: "/env/data", httpAddr: ":3", grpcAddr: ":2", origin: "flag.example/log", level: slog.LevelDebug,
-		builders: "/env/builders", rate: 100, perKey: 7, maxSize: 1000, bounds: defaultServeBounds}
+		builders: "/env/builders", rate: 100, perKey: 7, maxSize: 1000, bounds: defaultServeBounds,
+		indexEntries: log.DefaultCommitEntries, indexAge: time.Minute}
 	if c != want {
 		t.Errorf("parseServeFlags = %+v, want %+v", c, want)
 	}
@@ -89,7 +91,7 @@ func TestServeFlagsFromEnv(t *testing.T) {
 
 func TestServeFlagDefaults(t *testing.T) {
 	for _, name := range []string{"ATTESTLOG_DATA", "ATTESTLOG_HTTP", "ATTESTLOG_GRPC", "ATTESTLOG_ORIGIN", "ATTESTLOG_LOG_LEVEL",
-		"ATTESTLOG_BUILDERS", "ATTESTLOG_RATE", "ATTESTLOG_BUILDER_RATE", "ATTESTLOG_MAX_ARTIFACT_SIZE"} {
+		"ATTESTLOG_BUILDERS", "ATTESTLOG_RATE", "ATTESTLOG_BUILDER_RATE", "ATTESTLOG_MAX_ARTIFACT_SIZE", "ATTESTLOG_INDEX_AGE"} {
 		t.Setenv(name, "")
 	}
 	c, err := parseServeFlags(nil, io.Discard)
@@ -97,7 +99,8 @@ func TestServeFlagDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := serveConfig{data: "./attestlog-data", httpAddr: "127.0.0.1:7380", grpcAddr: "127.0.0.1:7381", origin: "localhost/attestlog", maxSize: archive.DefaultMaxSize,
-		bounds: defaultServeBounds}
+		bounds:       defaultServeBounds,
+		indexEntries: log.DefaultCommitEntries, indexAge: log.DefaultCommitAge}
 	if c != want {
 		t.Errorf("parseServeFlags = %+v, want %+v", c, want)
 	}

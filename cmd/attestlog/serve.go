@@ -24,6 +24,7 @@ import (
 	"github.com/attestlog/attestlog/log/web"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/attestlog/attestlog/tiles"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -38,20 +39,23 @@ const shutdownTimeout = 10 * time.Second
 
 // serveConfig is the command line of serve.
 type serveConfig struct {
-	data     string
-	store    string // URL of a PostgreSQL database for the log's state; empty: log.db in data
-	httpAddr string
-	grpcAddr string
-	origin   string
-	level    slog.Level
-	builders string  // allowlist file of builder vkeys; empty accepts every key
-	rate     float64 // AddClaim calls per second, overall; 0 is unlimited
-	perKey   float64 // AddClaim calls per second per builder key; 0 is unlimited
-	maxSize  int64   // largest artifact upload in bytes
-	pprof    string  // loopback address to serve net/http/pprof on; empty: off
-	policy   string  // witness policy file (c2sp.org/tlog-policy); empty publishes every checkpoint
-	tlsCert  string  // PEM certificate chain for HTTP and gRPC; with tlsKey, else plaintext
-	tlsKey   string  // PEM private key of tlsCert
+	data         string
+	store        string // URL of a PostgreSQL database for the log's state; empty: log.db in data
+	objects      objectsConfig
+	httpAddr     string
+	grpcAddr     string
+	origin       string
+	level        slog.Level
+	builders     string        // allowlist file of builder vkeys; empty accepts every key
+	rate         float64       // AddClaim calls per second, overall; 0 is unlimited
+	perKey       float64       // AddClaim calls per second per builder key; 0 is unlimited
+	maxSize      int64         // largest artifact upload in bytes
+	indexEntries int           // entries that make the verifiable index be committed
+	indexAge     time.Duration // longest wait for an index commitment
+	pprof        string        // loopback address to serve net/http/pprof on; empty: off
+	policy       string        // witness policy file (c2sp.org/tlog-policy); empty publishes every checkpoint
+	tlsCert      string        // PEM certificate chain for HTTP and gRPC; with tlsKey, else plaintext
+	tlsKey       string        // PEM private key of tlsCert
 	// witnessCA is a PEM bundle of the CAs trusted for https witness URLs;
 	// empty: the system roots.
 	witnessCA string
@@ -67,6 +71,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	flags.SetOutput(stderr)
 	flags.StringVar(&c.data, "data", envOr("ATTESTLOG_DATA", "./attestlog-data"), "state `dir`ectory: log.key, log.vkey, log.db (env ATTESTLOG_DATA)")
 	flags.StringVar(&c.store, "store", envOr("ATTESTLOG_STORE", ""), "postgres://user:password@host:port/database `URL` of the PostgreSQL database holding the log's state; default the bbolt file log.db in --data (env ATTESTLOG_STORE)")
+	c.objects.register(flags)
 	flags.StringVar(&c.httpAddr, "http", envOr("ATTESTLOG_HTTP", "127.0.0.1:7380"), "HTTP listen `addr`ess (env ATTESTLOG_HTTP)")
 	flags.StringVar(&c.grpcAddr, "grpc", envOr("ATTESTLOG_GRPC", "127.0.0.1:7381"), "gRPC listen `addr`ess (env ATTESTLOG_GRPC)")
 	flags.StringVar(&c.origin, "origin", envOr("ATTESTLOG_ORIGIN", "localhost/attestlog"), "checkpoint `origin` and signing key name (env ATTESTLOG_ORIGIN)")
@@ -80,6 +85,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	flags.StringVar(&c.tlsCert, "tls-cert", envOr("ATTESTLOG_TLS_CERT", ""), "PEM `file` of the certificate chain; with --tls-key, HTTP and gRPC are served over TLS (env ATTESTLOG_TLS_CERT)")
 	flags.StringVar(&c.tlsKey, "tls-key", envOr("ATTESTLOG_TLS_KEY", ""), "PEM `file` of the TLS private key (env ATTESTLOG_TLS_KEY)")
 	flags.StringVar(&c.witnessCA, "witness-tls-ca", envOr("ATTESTLOG_WITNESS_TLS_CA", ""), "PEM `file` of the CA certificates trusted for https witness URLs; default the system roots (env ATTESTLOG_WITNESS_TLS_CA)")
+	flags.IntVar(&c.indexEntries, "index-entries", int(envFloat("ATTESTLOG_INDEX_ENTRIES", log.DefaultCommitEntries)), "commit the verifiable index once this many `entries` wait (env ATTESTLOG_INDEX_ENTRIES)")
+	flags.DurationVar(&c.indexAge, "index-age", envDuration("ATTESTLOG_INDEX_AGE", log.DefaultCommitAge), "commit the verifiable index at least this often while entries wait (env ATTESTLOG_INDEX_AGE)")
 	level := flags.String("log-level", envOr("ATTESTLOG_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env ATTESTLOG_LOG_LEVEL)")
 	if err := parseFlags(flags, args); err != nil {
 		return c, err
@@ -89,6 +96,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if c.store != "" && !strings.HasPrefix(c.store, "postgres://") && !strings.HasPrefix(c.store, "postgresql://") {
 		return c, usageErrorf("serve: --store %s: not a postgres:// URL", pgstore.Redact(c.store))
+	}
+	if err := c.objects.parse(); err != nil {
+		return c, err
 	}
 	if err := c.level.UnmarshalText([]byte(*level)); err != nil {
 		return c, usageErrorf("serve: --log-level: %v", err)
@@ -135,6 +145,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		return err
 	}
 	defer lns.close() // the servers close them too; this is for a failed start
+	objs, err := openObjects(ctx, c.objects, c.maxSize, logger)
+	if err != nil {
+		return err
+	}
 	dir, err := createDataDir(c.data)
 	if err != nil {
 		return err
@@ -160,11 +174,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 			err = fmt.Errorf("closing log store: %w", cerr)
 		}
 	}()
-	l, err := log.New(log.Config{Origin: c.origin, Signer: signer, Store: store, Indexer: log.ClaimIndex{}, Witnesses: in.policy, HTTPClient: in.witnessClient, Logger: logger})
+	l, err := log.New(log.Config{Origin: c.origin, Signer: signer, Store: store, Indexer: log.ClaimIndex{}, Witnesses: in.policy, HTTPClient: in.witnessClient, Logger: logger, Publisher: objs.logPublisher()})
 	if err != nil {
 		return err
 	}
-	svc, a, err := newService(c, l, in.builders, logger)
+	svc, a, err := newService(c, l, objs, in.builders, logger)
 	if err != nil {
 		return err
 	}
@@ -186,14 +200,28 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		slog.String("grpc_addr", lns.grpc.Addr().String()),
 		slog.Bool("tls", in.tls != nil),
 		slog.String("data", c.data),
-		slog.String("store", storeName(c, dbPath)))
+		slog.String("store", storeName(c, dbPath)),
+		slog.String("objects", c.objects.url),
+		policyAttr(c.policy, in.policy),
+		allowlistAttr(c.builders, in.builders),
+		slog.Float64("rate", c.rate), slog.Float64("builder_rate", c.perKey))
 
-	httpSrv := newHTTPServer(l, pages, logger)
+	httpSrv := newHTTPServer(l, pages, logger, objs.metrics()...)
 	httpSrv.TLSConfig = in.tls
 	g, gctx := errgroup.WithContext(ctx)
+	committer, err := log.NewIndexCommitter(l, log.IndexConfig{Entries: c.indexEntries, Age: c.indexAge, Logger: logger})
+	if err != nil {
+		return err
+	}
 	g.Go(func() error { return l.Run(gctx) })
+	g.Go(func() error { return committer.Run(gctx) })
+	if objs.publisher != nil {
+		g.Go(func() error { return objs.publisher.Run(gctx, l) })
+	}
 	g.Go(func() error { return serveHTTP(gctx, httpSrv, lns.http) })
-	g.Go(func() error { return serveGRPC(gctx, lns.grpc, svc, in.tls) })
+	logged := newLoggingService(svc, logger)
+	g.Go(func() error { return logged.Run(gctx) })
+	g.Go(func() error { return serveGRPC(gctx, lns.grpc, logged, in.tls) })
 	if lns.pprof != nil {
 		g.Go(func() error { return serveHTTP(gctx, newPprofServer(logger), lns.pprof) })
 	}
@@ -224,6 +252,22 @@ func storeName(c serveConfig, dbPath string) string {
 		return pgstore.Redact(c.store)
 	}
 	return dbPath
+}
+
+// policyAttr describes the witness policy for serve's start line.
+func policyAttr(path string, p *tiles.Policy) slog.Attr {
+	if p == nil {
+		return slog.String("policy", "none: every signed checkpoint is published")
+	}
+	return slog.Group("policy", slog.String("file", path), slog.Int("witnesses", len(p.Witnesses)), slog.String("quorum", p.Quorum))
+}
+
+// allowlistAttr describes the builder allowlist for serve's start line.
+func allowlistAttr(path string, builders map[string]bool) slog.Attr {
+	if builders == nil {
+		return slog.String("builders", "any key")
+	}
+	return slog.Group("builders", slog.String("file", path), slog.Int("keys", len(builders)))
 }
 
 // serveInputs is what serve reads from files other than its data directory.
@@ -287,9 +331,9 @@ func (lns serveListeners) close() {
 }
 
 // newHTTPServer returns a server for the log's status pages and tlog-tiles
-// API at "/" and its metrics at "/metrics".
-func newHTTPServer(l *log.Log, pages *web.Site, logger *slog.Logger) *http.Server {
-	return newHTTPServerFor(newServerMux(pages.Handler(), "attestlog_log_", l.Metrics()), logger)
+// API at "/" and its metrics, with more, at "/metrics".
+func newHTTPServer(l *log.Log, pages *web.Site, logger *slog.Logger, more ...prometheus.Collector) *http.Server {
+	return newHTTPServerFor(newServerMux(pages.Handler(), "attestlog_log_", append(l.Metrics(), more...)), logger)
 }
 
 // newPprofServer returns a server for Go's profiles under /debug/pprof/,
@@ -379,19 +423,58 @@ func readBuilders(path string) (map[string]bool, error) {
 	return builders, nil
 }
 
-// newService opens the artifact archive in the data directory and returns
+// newService opens the artifact archive (in the data directory unless the
+// object store has one) and returns
 // the log's gRPC service, with the builder allowlist (nil: any key) and
 // rate limits, and the archive.
-func newService(c serveConfig, l *log.Log, builders map[string]bool, logger *slog.Logger) (*log.Service, *archive.Archive, error) {
-	a, err := archive.Open(filepath.Join(c.data, "archive"), archive.Config{MaxSize: c.maxSize, Logger: logger})
-	if err != nil {
-		return nil, nil, err
+func newService(c serveConfig, l *log.Log, objs objects, builders map[string]bool, logger *slog.Logger) (*log.Service, archive.Store, error) {
+	var a archive.Store = objs.archive
+	if objs.archive == nil {
+		dir := filepath.Join(c.data, "archive")
+		local, err := archive.Open(dir, archive.Config{MaxSize: c.maxSize, Logger: logger})
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := checkArchiveWritable(dir); err != nil {
+			return nil, nil, err
+		}
+		a = local
 	}
 	cfg := log.ServiceConfig{GlobalRate: c.rate, BuilderRate: c.perKey, Logger: logger,
 		MaxClaimBytes: c.bounds.claimBytes, UploadIdleTimeout: c.bounds.uploadIdle, MaxUploadBytes: c.bounds.uploadBytes}
 	cfg.Builders = builders
 	svc, err := log.NewService(l, a, cfg)
 	return svc, a, err
+}
+
+// checkArchiveWritable checks that serve can store uploads in the archive
+// at dir, as the archive does: write a file in tmp/ and link it into
+// objects/. Without it, serve would accept claims and then fail every
+// upload of their binaries with Internal.
+func checkArchiveWritable(dir string) (err error) {
+	objects, tmp := filepath.Join(dir, "objects"), filepath.Join(dir, "tmp")
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("the archive %s is not writable, so uploads of binaries would fail: %w; give the user running serve write permission on %s and %s (and check the file system is not read-only)", dir, err, objects, tmp)
+		}
+	}()
+	f, err := os.CreateTemp(tmp, "write-check-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write([]byte("attestlog serve checks it can write here\n")); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	linked := filepath.Join(objects, ".write-check-"+filepath.Base(f.Name()))
+	if err := os.Link(f.Name(), linked); err != nil {
+		return err
+	}
+	return os.Remove(linked)
 }
 
 // serveGRPC serves the log's LogService with the gRPC health and reflection

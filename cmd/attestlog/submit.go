@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
@@ -41,10 +42,6 @@ func parseSubmitFlags(args []string, stderr io.Writer) (submitConfig, error) {
 	var c submitConfig
 	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: attestlog submit [--log ADDR] [--log-vkey FILE|VKEY] [--artifact FILE]... CLAIM...")
-		fs.PrintDefaults()
-	}
 	c.log.register(fs)
 	fs.Var(&c.artifacts, "artifact", "upload `file` to the log's archive once the claims are logged; a submitted claim must name its digest (repeatable)")
 	c.retry = defaultRetryPolicy()
@@ -194,6 +191,9 @@ func serverDelay(st *status.Status) time.Duration {
 func readSubmissions(paths []string) ([]submission, error) {
 	subs := make([]submission, len(paths))
 	for i, p := range paths {
+		if looksBinary(p) {
+			return nil, fmt.Errorf("%s looks like a binary, not a claim (a JSON DSSE envelope that attest writes); did you mean --artifact %s?", p, p)
+		}
 		env, err := readLimited(p, claim.MaxEnvelopeSize)
 		if err != nil {
 			return nil, err
@@ -213,6 +213,31 @@ func readSubmissions(paths []string) ([]submission, error) {
 		subs[i] = submission{path: p, env: env, entry: e.Marshal(), claim: cl}
 	}
 	return subs, nil
+}
+
+// looksBinary reports whether the file at path starts like a binary rather
+// than text: a NUL byte or invalid UTF-8 in its first 512 bytes. A claim is
+// JSON, which has neither. An unreadable file is left to the caller.
+func looksBinary(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	buf := make([]byte, 512)
+	n, _ := io.ReadFull(f, buf)
+	head := buf[:n]
+	if n == len(buf) { // the limit may have cut the last rune
+		for i := n - 1; i >= 0 && i >= n-utf8.UTFMax; i-- {
+			if utf8.RuneStart(head[i]) {
+				if !utf8.FullRune(head[i:]) {
+					head = head[:i]
+				}
+				break
+			}
+		}
+	}
+	return bytes.IndexByte(head, 0) >= 0 || !utf8.Valid(head)
 }
 
 // hashUploads hashes the artifacts and checks that a submitted claim names
@@ -254,10 +279,12 @@ func (lc *logClient) submitClaim(ctx context.Context, s submission, stdout io.Wr
 		}
 		return fmt.Errorf("the log's receipt for %s does not verify (%s): %w", s.path, kept, err)
 	}
-	if err := writeReceipt(s.path+".receipt.json", rec); err != nil {
+	saved := s.path + ".receipt.json"
+	if err := writeReceipt(saved, rec); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "logged %s at index %d (duplicate: %s)\n", termSafe(s.path), rec.Index, yesNo(r.GetDuplicate()))
+	fmt.Fprintf(stdout, "logged %s at index %d (duplicate: %s); receipt saved to %s (\"attestlog receipt FILE\" checks it offline)\n",
+		termSafe(s.path), rec.Index, yesNo(r.GetDuplicate()), termSafe(saved))
 	return nil
 }
 
@@ -294,16 +321,11 @@ func writeReceipt(path string, r receipt) error {
 }
 
 // uploadArtifact streams one artifact to the log's archive, showing its
-// progress on stderr if that is a terminal.
+// progress (bytes, rate, time left) on stderr if that is a terminal.
 func (lc *logClient) uploadArtifact(ctx context.Context, u upload, stdout, stderr io.Writer) error {
-	progress := func(int64) {}
-	if isTerminal(stderr) {
-		progress = func(sent int64) {
-			fmt.Fprintf(stderr, "\ruploading %s: %d/%d bytes (%d%%)", termSafe(u.path), sent, u.size, sent*100/max(u.size, 1))
-		}
-		defer fmt.Fprint(stderr, "\r\x1b[K")
-	}
-	r, err := lc.upload(ctx, u, progress)
+	bar := newProgressBar(stderr, "uploading", u.path, u.size)
+	r, err := lc.upload(ctx, u, bar.update)
+	bar.clear()
 	if err != nil {
 		return fmt.Errorf("uploading %s: %w", u.path, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,11 +52,6 @@ func parseVerifyFlags(args []string, stderr io.Writer) (verifyConfig, error) {
 	var c verifyConfig
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: attestlog verify --policy FILE [flags] (FILE | --digest HEX)\n       attestlog verify --policy FILE --evidence FILE")
-		fs.PrintDefaults()
-		fmt.Fprintln(fs.Output(), "exit status: 0 trusted; else the sum of 1 no claims, 2 builder quorum not met, 4 conflict by a trusted builder,\n8 proof, signature or checkpoint failure; 16 could not verify (usage, unreadable file or policy, log unreachable)")
-	}
 	c.log.registerAddr(fs)
 	registerPolicy(fs, &c.policy)
 	fs.StringVar(&c.bundle, "bundle", "", "verify offline from this bundle `file` (attestlog bundle); nothing is dialled")
@@ -68,7 +64,7 @@ func parseVerifyFlags(args []string, stderr io.Writer) (verifyConfig, error) {
 	registerState(fs, &c.state, "; '' remembers nothing")
 	fs.DurationVar(&c.maxAge, "max-age", 0, "fail unless a witness of the policy cosigned the checkpoint within this `duration` (e.g. 24h)")
 	fs.StringVar(&c.digest, "digest", "", "verify this artifact sha256 `hex` instead of a FILE")
-	fs.StringVar(&c.evidence, "evidence", "", "check an evidence `file` of a log's inconsistency instead: exit 0 if the signed checkpoints and proof in it prove a fork, 8 if not")
+	fs.StringVar(&c.evidence, "evidence", "", "check an evidence `file` of a log's inconsistency instead: exit 0 if the signed checkpoints and proofs in it prove a fork or a wrong index commitment, 8 if not")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return c, err
@@ -222,7 +218,7 @@ func checkEvidenceFile(p *client.Policy, path string, stdout io.Writer) error {
 	if err != nil {
 		return operational(fmt.Errorf("reading evidence: %w", err))
 	}
-	if _, err := client.ParseEvidence(b); err != nil {
+	if _, err := client.ParseAnyEvidence(b); err != nil {
 		return operational(fmt.Errorf("%s: %w", path, err))
 	}
 	// The finding is the tool's own: the file's description is its
@@ -307,7 +303,7 @@ func printVerdict(w io.Writer, v *client.Verdict, file string) error {
 		}
 	}
 	for _, a := range v.Agreed {
-		line("agreed:", "%s (keys %s; claims %s)", a.Builder, strings.Join(a.Keys, ", "), joinInts(a.Claims))
+		line("agreed:", "%s (%s %s; %s %s)", a.Builder, plural(len(a.Keys), "key", "keys"), strings.Join(a.Keys, ", "), plural(len(a.Claims), "claim", "claims"), joinInts(a.Claims))
 	}
 	silent := "no claim naming this digest; counts as no"
 	if !lookedUp(v) {
@@ -320,11 +316,12 @@ func printVerdict(w io.Writer, v *client.Verdict, file string) error {
 		line("disagreed:", "%s (key %s; claim %d) says %s@%s %s %s is sha256 %s",
 			d.Builder, d.Key, d.Claim, d.Identity.Source, d.Identity.Commit, d.Identity.Platform, d.Identity.Artifact, d.SHA256)
 	}
+	printOthers(line, v.Others)
 	for _, ig := range v.Ignored {
-		line("ignored:", "%s (not in the policy; claims %s)", ig.VKey, joinInts(ig.Claims))
+		line("ignored:", "%s (not in the policy; %s %s)", ig.VKey, plural(len(ig.Claims), "claim", "claims"), joinInts(ig.Claims))
 	}
 	if len(v.Unwitnessed) > 0 {
-		line("unwitnessed:", "claims %s (past the witnessed checkpoint; they do not vote yet)", joinInts(v.Unwitnessed))
+		line("unwitnessed:", "%s %s (past the witnessed checkpoint; %s not vote yet)", plural(len(v.Unwitnessed), "claim", "claims"), joinInts(v.Unwitnessed), plural(len(v.Unwitnessed), "it does", "they do"))
 	}
 	for _, p := range v.Problems {
 		if p.Index != nil {
@@ -337,6 +334,58 @@ func printVerdict(w io.Writer, v *client.Verdict, file string) error {
 		line("evidence:", "%s (the log showed two inconsistent views: keep this file and report it; \"attestlog verify --evidence FILE\" checks it)", v.Evidence)
 	}
 	return nil
+}
+
+// printOthers prints the claims of other digests for builds of the digest
+// that are not conflicts: what trusted builders claimed instead for a build
+// only untrusted keys gave the digest, one line per build and digest, and
+// each open mismatch (untrusted keys giving a voted build another digest).
+func printOthers(line func(label, format string, args ...any), others []client.OtherClaim) {
+	type key struct {
+		id     client.Identity
+		digest string
+	}
+	var order []key
+	trusted := map[key][]string{}
+	claims := map[key][]int64{}
+	for _, o := range others {
+		k := key{o.Identity, o.SHA256}
+		if !o.Trusted {
+			line("mismatch:", "open mismatch %s: %s@%s %s %s is also claimed as sha256 %s by %s not in the policy (claim %d); \"attestlog evidence pull %s\" pulls it",
+				o.Identity.ID(), o.Identity.Source, o.Identity.Commit, o.Identity.Platform, o.Identity.Artifact, o.SHA256,
+				plural(len(o.Signers), "a key", "keys"), o.Claim, o.Identity.ID())
+			continue
+		}
+		if claims[k] == nil {
+			order = append(order, k)
+		}
+		for _, s := range o.Signers {
+			if !slices.Contains(trusted[k], s) {
+				trusted[k] = append(trusted[k], s)
+			}
+		}
+		claims[k] = append(claims[k], o.Claim)
+	}
+	for _, k := range order {
+		line("claimed:", "%s claimed sha256 %s for this build (%s@%s %s %s; %s %s)", joinAnd(trusted[k]), k.digest,
+			k.id.Source, k.id.Commit, k.id.Platform, k.id.Artifact, plural(len(claims[k]), "claim", "claims"), joinInts(claims[k]))
+	}
+}
+
+// joinAnd joins names as people write them: "a", "a and b", "a, b and c".
+func joinAnd(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// plural returns one if n is 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // lookedUp reports whether the verdict's claims were looked up: no problem

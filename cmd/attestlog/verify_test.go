@@ -271,7 +271,7 @@ func TestVerify(t *testing.T) {
 		want     []string // lines of the output, each a substring
 	}{
 		{desc: "quorum met", args: []string{file("met")}, wantCode: 0,
-			want: []string{"TRUSTED: " + file("met"), "rule: agree release: met", "agreed: ci (keys ci-a.example; claims " + fmt.Sprint(indexes["met"][0]) + ")",
+			want: []string{"TRUSTED: " + file("met"), "rule: agree release: met", "agreed: ci (key ci-a.example; claim " + fmt.Sprint(indexes["met"][0]) + ")",
 				"agreed: alice", "silent: carol", "witness: w", "checkpoint: example.test/attestlog, tree size 17"}},
 		{desc: "one builder silent", args: []string{file("ci-silent")}, wantCode: client.ExitNoQuorum,
 			want: []string{"NOT TRUSTED (exit 2: builder quorum not met)", "silent: ci (no claim naming this digest; counts as no)", "group: release: 2 of 2 needed, 1 agreed (NOT met)"}},
@@ -612,6 +612,8 @@ func TestVerifyUsage(t *testing.T) {
 		{args: []string{"bundle", hex64}, wantErr: "-o OUT is required", usage: true},
 		{args: []string{"bundle", "-o", "out"}, wantErr: "want one FILE or DIGEST", usage: true},
 		{args: []string{"bundle", "-o", "out", "nonsense"}, wantErr: "neither a file nor a sha256 digest", usage: true},
+		{args: []string{"bundle", "-o", "out", hex64}, wantErr: "--policy FILE (or ATTESTLOG_POLICY_FILE) is required", usage: true},
+		{args: []string{"bundle", "--unverified", "--policy", "p", "-o", "out", hex64}, wantErr: "contradict", usage: true},
 		{args: []string{"monitor"}, wantErr: "--policy (or ATTESTLOG_POLICY_FILE) is required", usage: true},
 		{args: []string{"monitor", "--policy", policy, "--state", ""}, wantErr: "--state must name a directory", usage: true},
 		{args: []string{"monitor", "--policy", policy, "--interval", "0s"}, wantErr: "--interval", usage: true},

@@ -1,8 +1,10 @@
 package archive
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -18,6 +20,21 @@ type Config struct {
 	MaxSize int64        // largest accepted artifact in bytes; default DefaultMaxSize
 	Logger  *slog.Logger // nil discards logs
 }
+
+// A Store is what the log needs of an archive: [Archive] on the local file
+// system, or another backend (log/objstore keeps artifacts in an S3 bucket).
+// Implementations MUST give the guarantees of the package documentation
+// that concern callers: Put verifies the bytes before anything is stored
+// and never replaces an intact object; Get returns an [Object] that
+// verifies the bytes as they are read; and their errors wrap the package's
+// sentinel errors. They MUST be safe for concurrent use.
+type Store interface {
+	Put(ctx context.Context, sha256Hex string, size int64, r io.Reader) (Result, error)
+	Stat(sha256Hex string) (size int64, ok bool, err error)
+	Get(sha256Hex string) (*Object, error)
+}
+
+var _ Store = (*Archive)(nil)
 
 // An Archive is a content-addressed store of artifacts in one directory; see
 // the package documentation for its layout and guarantees. It is safe for

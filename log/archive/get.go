@@ -17,7 +17,7 @@ import (
 // fails, so that the receiver does not take a truncated or tampered artifact
 // for a complete one. An Object is not safe for concurrent use.
 type Object struct {
-	f      *os.File
+	f      io.ReadCloser
 	digest Digest
 	size   int64
 	h      hash.Hash
@@ -49,7 +49,14 @@ func (a *Archive) Get(sha256Hex string) (*Object, error) {
 		f.Close()
 		return nil, fmt.Errorf("%w: object %s is a %v, not a regular file", ErrCorrupt, d, fi.Mode().Type())
 	}
-	return &Object{f: f, digest: d, size: fi.Size(), h: sha256.New()}, nil
+	return NewObject(f, d, fi.Size()), nil
+}
+
+// NewObject returns an Object that reads the artifact stored under d from r,
+// as another [Store] implementation opened it, and verifies it as it goes.
+// size is the stored size in bytes, as the backend reports it; Close closes r.
+func NewObject(r io.ReadCloser, d Digest, size int64) *Object {
+	return &Object{f: r, digest: d, size: size, h: sha256.New()}
 }
 
 // Digest returns the digest the object is stored under.
@@ -79,5 +86,5 @@ func (o *Object) Read(p []byte) (int, error) {
 	return n, o.err
 }
 
-// Close closes the object's file.
+// Close closes the object's file (or the reader given to [NewObject]).
 func (o *Object) Close() error { return o.f.Close() }

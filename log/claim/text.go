@@ -33,6 +33,13 @@ func checkText(s string) error {
 	return fmt.Errorf("%U at byte %d is %s, which may not appear here", r, i, what)
 }
 
+// CheckText returns nil if s may appear in a name people read (an artifact
+// name, a source URI, a field of a signed document shown in reports), or an
+// error naming the first forbidden character: a C0 or C1 control, DEL, a
+// Unicode line or paragraph separator or a bidi control, shown as U+XXXX.
+// s must be valid UTF-8.
+func CheckText(s string) error { return checkText(s) }
+
 // forbiddenRune reports whether r may not appear in a name people read.
 func forbiddenRune(r rune) bool {
 	return r < 0x20 || (r >= 0x7f && r < 0xa0) || r == '\u2028' || r == '\u2029' || isBidi(r)

@@ -37,7 +37,7 @@ type Config struct {
 	// Store is the Log's store, which the pages query through
 	// [log.ClaimIndex]; the Log must index claims.
 	Store   log.Store
-	Archive *archive.Archive
+	Archive archive.Store
 	// VerifierKey is the log's signed-note verifier key, shown on the home
 	// page and used to read cosignature times from witnessed checkpoints.
 	VerifierKey string

@@ -29,8 +29,9 @@
 // armored, one signature packet each ([ParseOpenPGPSignature] gives its
 // canonical binary form), and clearsigned documents ([ParseClearsigned]
 // returns the text exactly as covered and the signature). RSA, EdDSA and
-// ECDSA keys, and whatever else go-crypto verifies with its default
-// algorithm policy (which refuses MD5 and SHA-1 message hashes).
+// ECDSA keys (secp256k1 included, which go-crypto refuses by default), and
+// whatever else go-crypto verifies with its default algorithm policy
+// otherwise (which refuses MD5 and SHA-1 message hashes).
 // Validity is judged at the signature's creation time: the certificate's
 // self-signatures current then, key and subkey expiry, and revocations. So a
 // release signed in April still verifies after the key expires in June, and

@@ -180,3 +180,25 @@ func (k *MinisignKey) Open(message, signature []byte) (trustedComment string, er
 	}
 	return sig.TrustedComment, nil
 }
+
+// OpenComment checks only the key number and the global signature of a
+// minisign signature file and returns its trusted comment verbatim. It does
+// not check the signature over the file, so it proves only that the key
+// signed this trusted comment together with this file signature; a trusted
+// comment that names the file's digest is then the key's word about the
+// file, and can be re-verified without the file. [MinisignKey.Open] checks
+// both signatures.
+func (k *MinisignKey) OpenComment(signature []byte) (trustedComment string, err error) {
+	sig, err := ParseMinisignSignature(signature)
+	if err != nil {
+		return "", err
+	}
+	if sig.KeyNum != k.keyNum {
+		return "", fmt.Errorf("minisign key %s: signature is by key %s: %w", k.KeyID(), minisignKeyID(sig.KeyNum), ErrVerify)
+	}
+	global := append(sig.Signature[:], sig.TrustedComment...)
+	if !ed25519.Verify(k.key, global, sig.GlobalSignature[:]) {
+		return "", fmt.Errorf("minisign key %s: global signature over the trusted comment %q: %w", k.KeyID(), truncate(sig.TrustedComment), ErrVerify)
+	}
+	return sig.TrustedComment, nil
+}

@@ -54,14 +54,25 @@ func TestMinisign(t *testing.T) {
 			// signature fails, though the file signature still holds.
 			changed := bytes.Replace(sig, []byte("commit:5ad9"), []byte("commit:0000"), 1)
 			wantVerify(t, "changed trusted comment", k.Verify(msg, changed), "global signature over the trusted comment")
+			// OpenComment checks the trusted comment without the file.
+			if got, err := k.OpenComment(sig); err != nil || got != trusted {
+				t.Fatalf("OpenComment = %q, %v; want %q", got, err, trusted)
+			}
+			_, err = k.OpenComment(changed)
+			wantVerify(t, "OpenComment of a changed trusted comment", err, "global signature over the trusted comment")
+			_, err = other.OpenComment(sig)
+			wantVerify(t, "OpenComment with another key", err, "signature is by key "+zsf.KeyID())
+			// A flipped byte in the file signature (line 2, past the
+			// algorithm and key number), changed to another base64 digit
+			// so that the line still parses.
+			line2 := bytes.IndexByte(sig, '\n') + 1
+			_, err = k.OpenComment(flipB64(sig, line2+20))
+			wantVerify(t, "OpenComment of a changed file signature", err, "global signature")
 			// The untrusted comment is not.
 			relabelled := bytes.Replace(sig, []byte("signature from minisign secret key"), []byte("anything"), 1)
 			if err := k.Verify(msg, relabelled); err != nil {
 				t.Fatalf("changed untrusted comment: %v", err)
 			}
-			// A flipped byte in the file signature (line 2, past the
-			// algorithm and key number).
-			line2 := bytes.IndexByte(sig, '\n') + 1
 			wantVerify(t, "flipped signature byte", k.Verify(msg, flipB64(sig, line2+20)), "signature over the file")
 			if _, err := scheme.ParseMinisignSignature(append(bytes.Clone(sig), '\n')); err == nil {
 				t.Fatal("ParseMinisignSignature accepted an extra empty line")

@@ -274,7 +274,10 @@ func (k *OpenPGPKey) Verify(message, signature []byte) error {
 		return fmt.Errorf("scheme: OpenPGP signature: type %#x is not a signature over a document (binary 0x00 or text 0x01)", uint8(sig.SigType))
 	}
 	created := sig.CreationTime
-	config := &packet.Config{Time: func() time.Time { return created }}
+	// go-crypto refuses secp256k1 by default, as unusual rather than weak;
+	// guix.sigs builders sign Bitcoin Core releases with it (kvaciral's key
+	// in testdata/formats), and gpg accepts it, so accept every curve.
+	config := &packet.Config{Time: func() time.Time { return created }, RejectCurves: map[packet.Curve]bool{}}
 
 	k.mu.Lock()
 	_, _, err = openpgp.VerifyDetachedSignature(openpgp.EntityList{k.entity}, bytes.NewReader(message), bytes.NewReader(pkt), config)

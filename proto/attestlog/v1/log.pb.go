@@ -923,7 +923,10 @@ func (x *GetEntriesResponse) GetEntries() [][]byte {
 type LookupByDigestRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// sha256 of the artifact; a "sha256:" prefix and upper case are accepted.
-	Sha256        string `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Sha256 string `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// Tree size of the witnessed checkpoint the client verifies against: the
+	// index proof is for it. 0 means the size of the latest signed checkpoint.
+	TreeSize      uint64 `protobuf:"varint,2,opt,name=tree_size,json=treeSize,proto3" json:"tree_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -965,6 +968,13 @@ func (x *LookupByDigestRequest) GetSha256() string {
 	return ""
 }
 
+func (x *LookupByDigestRequest) GetTreeSize() uint64 {
+	if x != nil {
+		return x.TreeSize
+	}
+	return 0
+}
+
 // LookupBySourceRequest names a source commit.
 type LookupBySourceRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -973,7 +983,10 @@ type LookupBySourceRequest struct {
 	// Full commit hash.
 	Commit string `protobuf:"bytes,2,opt,name=commit,proto3" json:"commit,omitempty"`
 	// Optional platform, e.g. "linux/amd64"; empty means every platform.
-	Platform      string `protobuf:"bytes,3,opt,name=platform,proto3" json:"platform,omitempty"`
+	Platform string `protobuf:"bytes,3,opt,name=platform,proto3" json:"platform,omitempty"`
+	// Tree size of the witnessed checkpoint the client verifies against: the
+	// index proof is for it. 0 means the size of the latest signed checkpoint.
+	TreeSize      uint64 `protobuf:"varint,4,opt,name=tree_size,json=treeSize,proto3" json:"tree_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1029,6 +1042,13 @@ func (x *LookupBySourceRequest) GetPlatform() string {
 	return ""
 }
 
+func (x *LookupBySourceRequest) GetTreeSize() uint64 {
+	if x != nil {
+		return x.TreeSize
+	}
+	return 0
+}
+
 // LookupByDigestResponse carries every claim naming the digest, proven
 // against one checkpoint.
 type LookupByDigestResponse struct {
@@ -1036,7 +1056,9 @@ type LookupByDigestResponse struct {
 	// The signed checkpoint every proof is against.
 	Checkpoint []byte `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
 	// The matching claims, in log order.
-	Claims        []*ProvenClaim `protobuf:"bytes,2,rep,name=claims,proto3" json:"claims,omitempty"`
+	Claims []*ProvenClaim `protobuf:"bytes,2,rep,name=claims,proto3" json:"claims,omitempty"`
+	// The proof that claims is complete for the request's tree size.
+	IndexProof    *IndexProof `protobuf:"bytes,3,opt,name=index_proof,json=indexProof,proto3" json:"index_proof,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1085,6 +1107,13 @@ func (x *LookupByDigestResponse) GetClaims() []*ProvenClaim {
 	return nil
 }
 
+func (x *LookupByDigestResponse) GetIndexProof() *IndexProof {
+	if x != nil {
+		return x.IndexProof
+	}
+	return nil
+}
+
 // LookupBySourceResponse carries every claim about the source commit, proven
 // against one checkpoint.
 type LookupBySourceResponse struct {
@@ -1092,7 +1121,9 @@ type LookupBySourceResponse struct {
 	// The signed checkpoint every proof is against.
 	Checkpoint []byte `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
 	// The matching claims, in log order.
-	Claims        []*ProvenClaim `protobuf:"bytes,2,rep,name=claims,proto3" json:"claims,omitempty"`
+	Claims []*ProvenClaim `protobuf:"bytes,2,rep,name=claims,proto3" json:"claims,omitempty"`
+	// The proof that claims is complete for the request's tree size.
+	IndexProof    *IndexProof `protobuf:"bytes,3,opt,name=index_proof,json=indexProof,proto3" json:"index_proof,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1141,6 +1172,113 @@ func (x *LookupBySourceResponse) GetClaims() []*ProvenClaim {
 	return nil
 }
 
+func (x *LookupBySourceResponse) GetIndexProof() *IndexProof {
+	if x != nil {
+		return x.IndexProof
+	}
+	return nil
+}
+
+// IndexProof proves a lookup's answer complete for a tree size S (package
+// log/vindex): the log's latest index-commitment entry below S, committing
+// to the map over the entries [0, N), with its inclusion proof in the tree
+// of size S; the map's proof for the lookup's key, which lists every
+// matching entry below N; and what a client needs to authenticate the
+// entries [N, S), the tail, which it reads with GetEntries and checks
+// itself.
+type IndexProof struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Index of the index-commitment entry; meaningless without one.
+	CommitmentIndex uint64 `protobuf:"varint,1,opt,name=commitment_index,json=commitmentIndex,proto3" json:"commitment_index,omitempty"`
+	// The index-commitment entry as logged; empty if the log made no
+	// commitment below tree_size (then N is 0: the whole log is the tail).
+	CommitmentEntry []byte `protobuf:"bytes,2,opt,name=commitment_entry,json=commitmentEntry,proto3" json:"commitment_entry,omitempty"`
+	// Tree size S the proofs are for.
+	TreeSize uint64 `protobuf:"varint,3,opt,name=tree_size,json=treeSize,proto3" json:"tree_size,omitempty"`
+	// RFC 6962 inclusion proof of the commitment entry in the tree of size S.
+	CommitmentInclusionProof [][]byte `protobuf:"bytes,4,rep,name=commitment_inclusion_proof,json=commitmentInclusionProof,proto3" json:"commitment_inclusion_proof,omitempty"`
+	// The map proof for the lookup's key (log/vindex Proof encoding).
+	MapProof []byte `protobuf:"bytes,5,opt,name=map_proof,json=mapProof,proto3" json:"map_proof,omitempty"`
+	// The hashes of the perfect subtrees that make up the tree of the entries
+	// [0, N), largest first: with the leaf hashes of the tail they give the
+	// root of the tree of size S.
+	TailLeft      [][]byte `protobuf:"bytes,6,rep,name=tail_left,json=tailLeft,proto3" json:"tail_left,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IndexProof) Reset() {
+	*x = IndexProof{}
+	mi := &file_attestlog_v1_log_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IndexProof) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IndexProof) ProtoMessage() {}
+
+func (x *IndexProof) ProtoReflect() protoreflect.Message {
+	mi := &file_attestlog_v1_log_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IndexProof.ProtoReflect.Descriptor instead.
+func (*IndexProof) Descriptor() ([]byte, []int) {
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *IndexProof) GetCommitmentIndex() uint64 {
+	if x != nil {
+		return x.CommitmentIndex
+	}
+	return 0
+}
+
+func (x *IndexProof) GetCommitmentEntry() []byte {
+	if x != nil {
+		return x.CommitmentEntry
+	}
+	return nil
+}
+
+func (x *IndexProof) GetTreeSize() uint64 {
+	if x != nil {
+		return x.TreeSize
+	}
+	return 0
+}
+
+func (x *IndexProof) GetCommitmentInclusionProof() [][]byte {
+	if x != nil {
+		return x.CommitmentInclusionProof
+	}
+	return nil
+}
+
+func (x *IndexProof) GetMapProof() []byte {
+	if x != nil {
+		return x.MapProof
+	}
+	return nil
+}
+
+func (x *IndexProof) GetTailLeft() [][]byte {
+	if x != nil {
+		return x.TailLeft
+	}
+	return nil
+}
+
 // ListMismatchesRequest pages through mismatches, oldest first.
 type ListMismatchesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1154,7 +1292,7 @@ type ListMismatchesRequest struct {
 
 func (x *ListMismatchesRequest) Reset() {
 	*x = ListMismatchesRequest{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[20]
+	mi := &file_attestlog_v1_log_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +1304,7 @@ func (x *ListMismatchesRequest) String() string {
 func (*ListMismatchesRequest) ProtoMessage() {}
 
 func (x *ListMismatchesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[20]
+	mi := &file_attestlog_v1_log_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +1317,7 @@ func (x *ListMismatchesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMismatchesRequest.ProtoReflect.Descriptor instead.
 func (*ListMismatchesRequest) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{20}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListMismatchesRequest) GetPageSize() uint32 {
@@ -1209,7 +1347,7 @@ type ListMismatchesResponse struct {
 
 func (x *ListMismatchesResponse) Reset() {
 	*x = ListMismatchesResponse{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[21]
+	mi := &file_attestlog_v1_log_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1221,7 +1359,7 @@ func (x *ListMismatchesResponse) String() string {
 func (*ListMismatchesResponse) ProtoMessage() {}
 
 func (x *ListMismatchesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[21]
+	mi := &file_attestlog_v1_log_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1234,7 +1372,7 @@ func (x *ListMismatchesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMismatchesResponse.ProtoReflect.Descriptor instead.
 func (*ListMismatchesResponse) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{21}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListMismatchesResponse) GetMismatches() []*Mismatch {
@@ -1281,7 +1419,7 @@ type Mismatch struct {
 
 func (x *Mismatch) Reset() {
 	*x = Mismatch{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[22]
+	mi := &file_attestlog_v1_log_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1293,7 +1431,7 @@ func (x *Mismatch) String() string {
 func (*Mismatch) ProtoMessage() {}
 
 func (x *Mismatch) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[22]
+	mi := &file_attestlog_v1_log_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1306,7 +1444,7 @@ func (x *Mismatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Mismatch.ProtoReflect.Descriptor instead.
 func (*Mismatch) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{22}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Mismatch) GetId() uint64 {
@@ -1382,7 +1520,7 @@ type MismatchDigest struct {
 
 func (x *MismatchDigest) Reset() {
 	*x = MismatchDigest{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[23]
+	mi := &file_attestlog_v1_log_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1394,7 +1532,7 @@ func (x *MismatchDigest) String() string {
 func (*MismatchDigest) ProtoMessage() {}
 
 func (x *MismatchDigest) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[23]
+	mi := &file_attestlog_v1_log_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1407,7 +1545,7 @@ func (x *MismatchDigest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MismatchDigest.ProtoReflect.Descriptor instead.
 func (*MismatchDigest) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{23}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *MismatchDigest) GetSha256() string {
@@ -1452,7 +1590,7 @@ type GetMismatchRequest struct {
 
 func (x *GetMismatchRequest) Reset() {
 	*x = GetMismatchRequest{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[24]
+	mi := &file_attestlog_v1_log_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1464,7 +1602,7 @@ func (x *GetMismatchRequest) String() string {
 func (*GetMismatchRequest) ProtoMessage() {}
 
 func (x *GetMismatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[24]
+	mi := &file_attestlog_v1_log_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1477,7 +1615,7 @@ func (x *GetMismatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMismatchRequest.ProtoReflect.Descriptor instead.
 func (*GetMismatchRequest) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{24}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetMismatchRequest) GetId() uint64 {
@@ -1509,7 +1647,7 @@ type GetMismatchResponse struct {
 
 func (x *GetMismatchResponse) Reset() {
 	*x = GetMismatchResponse{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[25]
+	mi := &file_attestlog_v1_log_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1521,7 +1659,7 @@ func (x *GetMismatchResponse) String() string {
 func (*GetMismatchResponse) ProtoMessage() {}
 
 func (x *GetMismatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[25]
+	mi := &file_attestlog_v1_log_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1534,7 +1672,7 @@ func (x *GetMismatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMismatchResponse.ProtoReflect.Descriptor instead.
 func (*GetMismatchResponse) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{25}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetMismatchResponse) GetMismatch() *Mismatch {
@@ -1612,24 +1750,38 @@ const file_attestlog_v1_log_proto_rawDesc = "" +
 	"\x05start\x18\x01 \x01(\x04R\x05start\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\rR\x05count\".\n" +
 	"\x12GetEntriesResponse\x12\x18\n" +
-	"\aentries\x18\x01 \x03(\fR\aentries\"/\n" +
+	"\aentries\x18\x01 \x03(\fR\aentries\"L\n" +
 	"\x15LookupByDigestRequest\x12\x16\n" +
-	"\x06sha256\x18\x01 \x01(\tR\x06sha256\"j\n" +
+	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x1b\n" +
+	"\ttree_size\x18\x02 \x01(\x04R\btreeSize\"\x87\x01\n" +
 	"\x15LookupBySourceRequest\x12\x1d\n" +
 	"\n" +
 	"source_uri\x18\x01 \x01(\tR\tsourceUri\x12\x16\n" +
 	"\x06commit\x18\x02 \x01(\tR\x06commit\x12\x1a\n" +
-	"\bplatform\x18\x03 \x01(\tR\bplatform\"k\n" +
+	"\bplatform\x18\x03 \x01(\tR\bplatform\x12\x1b\n" +
+	"\ttree_size\x18\x04 \x01(\x04R\btreeSize\"\xa6\x01\n" +
 	"\x16LookupByDigestResponse\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x01 \x01(\fR\n" +
 	"checkpoint\x121\n" +
-	"\x06claims\x18\x02 \x03(\v2\x19.attestlog.v1.ProvenClaimR\x06claims\"k\n" +
+	"\x06claims\x18\x02 \x03(\v2\x19.attestlog.v1.ProvenClaimR\x06claims\x129\n" +
+	"\vindex_proof\x18\x03 \x01(\v2\x18.attestlog.v1.IndexProofR\n" +
+	"indexProof\"\xa6\x01\n" +
 	"\x16LookupBySourceResponse\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x01 \x01(\fR\n" +
 	"checkpoint\x121\n" +
-	"\x06claims\x18\x02 \x03(\v2\x19.attestlog.v1.ProvenClaimR\x06claims\"S\n" +
+	"\x06claims\x18\x02 \x03(\v2\x19.attestlog.v1.ProvenClaimR\x06claims\x129\n" +
+	"\vindex_proof\x18\x03 \x01(\v2\x18.attestlog.v1.IndexProofR\n" +
+	"indexProof\"\xf7\x01\n" +
+	"\n" +
+	"IndexProof\x12)\n" +
+	"\x10commitment_index\x18\x01 \x01(\x04R\x0fcommitmentIndex\x12)\n" +
+	"\x10commitment_entry\x18\x02 \x01(\fR\x0fcommitmentEntry\x12\x1b\n" +
+	"\ttree_size\x18\x03 \x01(\x04R\btreeSize\x12<\n" +
+	"\x1acommitment_inclusion_proof\x18\x04 \x03(\fR\x18commitmentInclusionProof\x12\x1b\n" +
+	"\tmap_proof\x18\x05 \x01(\fR\bmapProof\x12\x1b\n" +
+	"\ttail_left\x18\x06 \x03(\fR\btailLeft\"S\n" +
 	"\x15ListMismatchesRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\rR\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -1692,7 +1844,7 @@ func file_attestlog_v1_log_proto_rawDescGZIP() []byte {
 	return file_attestlog_v1_log_proto_rawDescData
 }
 
-var file_attestlog_v1_log_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_attestlog_v1_log_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_attestlog_v1_log_proto_goTypes = []any{
 	(*AddClaimRequest)(nil),             // 0: attestlog.v1.AddClaimRequest
 	(*AddClaimResponse)(nil),            // 1: attestlog.v1.AddClaimResponse
@@ -1714,49 +1866,52 @@ var file_attestlog_v1_log_proto_goTypes = []any{
 	(*LookupBySourceRequest)(nil),       // 17: attestlog.v1.LookupBySourceRequest
 	(*LookupByDigestResponse)(nil),      // 18: attestlog.v1.LookupByDigestResponse
 	(*LookupBySourceResponse)(nil),      // 19: attestlog.v1.LookupBySourceResponse
-	(*ListMismatchesRequest)(nil),       // 20: attestlog.v1.ListMismatchesRequest
-	(*ListMismatchesResponse)(nil),      // 21: attestlog.v1.ListMismatchesResponse
-	(*Mismatch)(nil),                    // 22: attestlog.v1.Mismatch
-	(*MismatchDigest)(nil),              // 23: attestlog.v1.MismatchDigest
-	(*GetMismatchRequest)(nil),          // 24: attestlog.v1.GetMismatchRequest
-	(*GetMismatchResponse)(nil),         // 25: attestlog.v1.GetMismatchResponse
+	(*IndexProof)(nil),                  // 20: attestlog.v1.IndexProof
+	(*ListMismatchesRequest)(nil),       // 21: attestlog.v1.ListMismatchesRequest
+	(*ListMismatchesResponse)(nil),      // 22: attestlog.v1.ListMismatchesResponse
+	(*Mismatch)(nil),                    // 23: attestlog.v1.Mismatch
+	(*MismatchDigest)(nil),              // 24: attestlog.v1.MismatchDigest
+	(*GetMismatchRequest)(nil),          // 25: attestlog.v1.GetMismatchRequest
+	(*GetMismatchResponse)(nil),         // 26: attestlog.v1.GetMismatchResponse
 }
 var file_attestlog_v1_log_proto_depIdxs = []int32{
 	2,  // 0: attestlog.v1.AddClaimResponse.claim:type_name -> attestlog.v1.ProvenClaim
 	4,  // 1: attestlog.v1.UploadArtifactRequest.header:type_name -> attestlog.v1.UploadHeader
 	2,  // 2: attestlog.v1.LookupByDigestResponse.claims:type_name -> attestlog.v1.ProvenClaim
-	2,  // 3: attestlog.v1.LookupBySourceResponse.claims:type_name -> attestlog.v1.ProvenClaim
-	22, // 4: attestlog.v1.ListMismatchesResponse.mismatches:type_name -> attestlog.v1.Mismatch
-	23, // 5: attestlog.v1.Mismatch.digests:type_name -> attestlog.v1.MismatchDigest
-	22, // 6: attestlog.v1.GetMismatchResponse.mismatch:type_name -> attestlog.v1.Mismatch
-	2,  // 7: attestlog.v1.GetMismatchResponse.claims:type_name -> attestlog.v1.ProvenClaim
-	0,  // 8: attestlog.v1.LogService.AddClaim:input_type -> attestlog.v1.AddClaimRequest
-	3,  // 9: attestlog.v1.LogService.UploadArtifact:input_type -> attestlog.v1.UploadArtifactRequest
-	6,  // 10: attestlog.v1.LogService.GetArtifact:input_type -> attestlog.v1.GetArtifactRequest
-	8,  // 11: attestlog.v1.LogService.GetCheckpoint:input_type -> attestlog.v1.GetCheckpointRequest
-	10, // 12: attestlog.v1.LogService.GetInclusionProof:input_type -> attestlog.v1.GetInclusionProofRequest
-	12, // 13: attestlog.v1.LogService.GetConsistencyProof:input_type -> attestlog.v1.GetConsistencyProofRequest
-	14, // 14: attestlog.v1.LogService.GetEntries:input_type -> attestlog.v1.GetEntriesRequest
-	16, // 15: attestlog.v1.LogService.LookupByDigest:input_type -> attestlog.v1.LookupByDigestRequest
-	17, // 16: attestlog.v1.LogService.LookupBySource:input_type -> attestlog.v1.LookupBySourceRequest
-	20, // 17: attestlog.v1.LogService.ListMismatches:input_type -> attestlog.v1.ListMismatchesRequest
-	24, // 18: attestlog.v1.LogService.GetMismatch:input_type -> attestlog.v1.GetMismatchRequest
-	1,  // 19: attestlog.v1.LogService.AddClaim:output_type -> attestlog.v1.AddClaimResponse
-	5,  // 20: attestlog.v1.LogService.UploadArtifact:output_type -> attestlog.v1.UploadArtifactResponse
-	7,  // 21: attestlog.v1.LogService.GetArtifact:output_type -> attestlog.v1.GetArtifactResponse
-	9,  // 22: attestlog.v1.LogService.GetCheckpoint:output_type -> attestlog.v1.GetCheckpointResponse
-	11, // 23: attestlog.v1.LogService.GetInclusionProof:output_type -> attestlog.v1.GetInclusionProofResponse
-	13, // 24: attestlog.v1.LogService.GetConsistencyProof:output_type -> attestlog.v1.GetConsistencyProofResponse
-	15, // 25: attestlog.v1.LogService.GetEntries:output_type -> attestlog.v1.GetEntriesResponse
-	18, // 26: attestlog.v1.LogService.LookupByDigest:output_type -> attestlog.v1.LookupByDigestResponse
-	19, // 27: attestlog.v1.LogService.LookupBySource:output_type -> attestlog.v1.LookupBySourceResponse
-	21, // 28: attestlog.v1.LogService.ListMismatches:output_type -> attestlog.v1.ListMismatchesResponse
-	25, // 29: attestlog.v1.LogService.GetMismatch:output_type -> attestlog.v1.GetMismatchResponse
-	19, // [19:30] is the sub-list for method output_type
-	8,  // [8:19] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	20, // 3: attestlog.v1.LookupByDigestResponse.index_proof:type_name -> attestlog.v1.IndexProof
+	2,  // 4: attestlog.v1.LookupBySourceResponse.claims:type_name -> attestlog.v1.ProvenClaim
+	20, // 5: attestlog.v1.LookupBySourceResponse.index_proof:type_name -> attestlog.v1.IndexProof
+	23, // 6: attestlog.v1.ListMismatchesResponse.mismatches:type_name -> attestlog.v1.Mismatch
+	24, // 7: attestlog.v1.Mismatch.digests:type_name -> attestlog.v1.MismatchDigest
+	23, // 8: attestlog.v1.GetMismatchResponse.mismatch:type_name -> attestlog.v1.Mismatch
+	2,  // 9: attestlog.v1.GetMismatchResponse.claims:type_name -> attestlog.v1.ProvenClaim
+	0,  // 10: attestlog.v1.LogService.AddClaim:input_type -> attestlog.v1.AddClaimRequest
+	3,  // 11: attestlog.v1.LogService.UploadArtifact:input_type -> attestlog.v1.UploadArtifactRequest
+	6,  // 12: attestlog.v1.LogService.GetArtifact:input_type -> attestlog.v1.GetArtifactRequest
+	8,  // 13: attestlog.v1.LogService.GetCheckpoint:input_type -> attestlog.v1.GetCheckpointRequest
+	10, // 14: attestlog.v1.LogService.GetInclusionProof:input_type -> attestlog.v1.GetInclusionProofRequest
+	12, // 15: attestlog.v1.LogService.GetConsistencyProof:input_type -> attestlog.v1.GetConsistencyProofRequest
+	14, // 16: attestlog.v1.LogService.GetEntries:input_type -> attestlog.v1.GetEntriesRequest
+	16, // 17: attestlog.v1.LogService.LookupByDigest:input_type -> attestlog.v1.LookupByDigestRequest
+	17, // 18: attestlog.v1.LogService.LookupBySource:input_type -> attestlog.v1.LookupBySourceRequest
+	21, // 19: attestlog.v1.LogService.ListMismatches:input_type -> attestlog.v1.ListMismatchesRequest
+	25, // 20: attestlog.v1.LogService.GetMismatch:input_type -> attestlog.v1.GetMismatchRequest
+	1,  // 21: attestlog.v1.LogService.AddClaim:output_type -> attestlog.v1.AddClaimResponse
+	5,  // 22: attestlog.v1.LogService.UploadArtifact:output_type -> attestlog.v1.UploadArtifactResponse
+	7,  // 23: attestlog.v1.LogService.GetArtifact:output_type -> attestlog.v1.GetArtifactResponse
+	9,  // 24: attestlog.v1.LogService.GetCheckpoint:output_type -> attestlog.v1.GetCheckpointResponse
+	11, // 25: attestlog.v1.LogService.GetInclusionProof:output_type -> attestlog.v1.GetInclusionProofResponse
+	13, // 26: attestlog.v1.LogService.GetConsistencyProof:output_type -> attestlog.v1.GetConsistencyProofResponse
+	15, // 27: attestlog.v1.LogService.GetEntries:output_type -> attestlog.v1.GetEntriesResponse
+	18, // 28: attestlog.v1.LogService.LookupByDigest:output_type -> attestlog.v1.LookupByDigestResponse
+	19, // 29: attestlog.v1.LogService.LookupBySource:output_type -> attestlog.v1.LookupBySourceResponse
+	22, // 30: attestlog.v1.LogService.ListMismatches:output_type -> attestlog.v1.ListMismatchesResponse
+	26, // 31: attestlog.v1.LogService.GetMismatch:output_type -> attestlog.v1.GetMismatchResponse
+	21, // [21:32] is the sub-list for method output_type
+	10, // [10:21] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_attestlog_v1_log_proto_init() }
@@ -1774,7 +1929,7 @@ func file_attestlog_v1_log_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_attestlog_v1_log_proto_rawDesc), len(file_attestlog_v1_log_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -93,8 +93,11 @@ func (d *demo) startLog(ctx context.Context) error {
 		policy = ""
 	}
 	start := func() (*server, error) {
+		// No index commitment during the demo (--index-age 1h): the story
+		// names tree sizes, which must be the claims it tells of.
 		return startServer(ctx, d.cfg.Run, []string{"serve", "--data", d.logData, "--http", d.logHTTP, "--grpc", d.logGRPC,
-			"--origin", origin, "--policy=" + policy, "--builders=", "--rate", "0", "--builder-rate", "0", "--log-level", d.level},
+			"--origin", origin, "--policy=" + policy, "--builders=", "--rate", "0", "--builder-rate", "0", "--log-level", d.level,
+			"--index-age", "1h"},
 			[]string{"log vkey:", "http listening on", "grpc listening on"}, d.srvErr)
 	}
 	var err error

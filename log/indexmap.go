@@ -1,0 +1,190 @@
+package log
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/attestlog/attestlog/log/vindex"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// The verifiable index (package log/vindex) lives in two index spaces, in
+// two slots, so that it works on every [Store] that has index spaces:
+//
+//	vindex-node   slot (1) || position ([vindex.Position.AppendBinary]) -> node ([vindex.Node.AppendBinary])
+//	vindex-slot   slot (1) -> commitment index (8) || size N (8) || root (32)
+//
+// Each slot holds one whole map: the map over the entries [0, N) that the
+// index-commitment entry at the slot's commitment index commits to. The two
+// slots hold the two latest commitments. Proofs for the newer one can only
+// be checked by clients whose witnessed checkpoint covers it, so the older
+// one serves the others until then; the [IndexCommitter] writes a third
+// commitment only once the newest is witnessed, so a client with the
+// log's witnessed checkpoint always finds a slot below its tree size.
+//
+// A slot changes only in the transaction that appends its commitment
+// entry: the committer computes the new nodes beside the sequencer and
+// hands them to [ClaimIndex.Index] with the entry (see [Log.AppendParsed]),
+// which writes them, with the slot's new state, in that entry's batch. A
+// crash therefore leaves each slot at a commitment in the log, and a
+// commitment's root is always computed from the entries.
+const (
+	spaceVindexNode = "vindex-node"
+	spaceVindexSlot = "vindex-slot"
+	indexSlots      = 2
+	slotStateSize   = 8 + 8 + vindex.HashSize
+)
+
+// A slotState is what one slot of the map holds: the map over [0, Size),
+// committed to by the index-commitment entry at Index. Index is -1 for a
+// slot never written (then Size is 0 and Root the empty map's).
+type slotState struct {
+	Slot  byte
+	Index int64
+	vindex.Commitment
+}
+
+func (st slotState) encode() []byte {
+	b := binary.BigEndian.AppendUint64(nil, uint64(st.Index))
+	b = binary.BigEndian.AppendUint64(b, uint64(st.Size))
+	return append(b, st.Root[:]...)
+}
+
+// readSlots returns the state of both slots.
+func readSlots(s Store) ([indexSlots]slotState, error) {
+	var out [indexSlots]slotState
+	for i := range out {
+		out[i] = slotState{Slot: byte(i), Index: -1}
+		v, err := s.IndexGet(spaceVindexSlot, []byte{byte(i)})
+		switch {
+		case err != nil:
+			return out, fmt.Errorf("log: reading index slot %d: %w", i, err)
+		case v == nil:
+			continue
+		case len(v) != slotStateSize:
+			return out, fmt.Errorf("%w: index slot %d holds %d bytes, want %d", ErrCorrupt, i, len(v), slotStateSize)
+		}
+		st := slotState{Slot: byte(i), Index: int64(binary.BigEndian.Uint64(v)),
+			Commitment: vindex.Commitment{Size: int64(binary.BigEndian.Uint64(v[8:])), Root: vindex.Hash(v[16:])}}
+		if st.Index < 0 || st.Size < 0 || st.Size > st.Index {
+			return out, fmt.Errorf("%w: index slot %d names commitment %d of size %d", ErrCorrupt, i, st.Index, st.Size)
+		}
+		out[i] = st
+	}
+	return out, nil
+}
+
+// newest returns the slot of the latest commitment below treeSize, or ok
+// false if neither slot holds one.
+func newest(slots [indexSlots]slotState, treeSize int64) (slotState, bool) {
+	var best slotState
+	ok := false
+	for _, st := range slots {
+		if st.Index >= 0 && st.Index < treeSize && (!ok || st.Index > best.Index) {
+			best, ok = st, true
+		}
+	}
+	return best, ok
+}
+
+// A slotStore is a [vindex.Store] over one slot of the map in a [Store].
+// With a non-nil overlay, Put writes go to the overlay, which Get reads
+// first, and the store is left alone; without one, Put fails.
+type slotStore struct {
+	s       Store
+	slot    byte
+	overlay map[vindex.Position]vindex.Node
+}
+
+func (ss *slotStore) key(p vindex.Position) []byte {
+	k, _ := p.AppendBinary([]byte{ss.slot})
+	return k
+}
+
+func (ss *slotStore) Get(p vindex.Position) (vindex.Node, bool, error) {
+	if n, ok := ss.overlay[p]; ok {
+		return n, true, nil
+	}
+	v, err := ss.s.IndexGet(spaceVindexNode, ss.key(p))
+	if err != nil || v == nil {
+		return vindex.Node{}, false, err
+	}
+	n, err := vindex.ParseNode(v)
+	if err != nil {
+		return vindex.Node{}, false, fmt.Errorf("%w: index slot %d, node %s: %w", ErrCorrupt, ss.slot, p, err)
+	}
+	return n, true, nil
+}
+
+func (ss *slotStore) Put(p vindex.Position, n vindex.Node) error {
+	if ss.overlay == nil {
+		return errors.New("log: index slot opened read-only")
+	}
+	ss.overlay[p] = n
+	return nil
+}
+
+// writes returns the overlay as index writes, in key order.
+func (ss *slotStore) writes() []IndexWrite {
+	out := make([]IndexWrite, 0, len(ss.overlay))
+	for p, n := range ss.overlay {
+		v, _ := n.AppendBinary(nil)
+		out = append(out, IndexWrite{Space: spaceVindexNode, Key: ss.key(p), Value: v})
+	}
+	slices.SortFunc(out, func(a, b IndexWrite) int { return bytes.Compare(a.Key, b.Key) })
+	return out
+}
+
+// An indexUpdate is what the [IndexCommitter] passes with a commitment
+// entry to [Log.AppendParsed]: the nodes that bring slot Base.Slot from its
+// state Base to the map the entry commits to.
+type indexUpdate struct {
+	Base   slotState
+	To     vindex.Commitment
+	Writes []IndexWrite
+}
+
+// indexCommitment returns the index writes of the commitment entry e at
+// index idx: its update's nodes and the slot's new state, if e carries an
+// update that still applies to the store. A commitment entry without one
+// (or with a stale one) is logged like any entry, but no slot serves it.
+func indexCommitment(s Store, idx int64, e NewEntry) ([]IndexWrite, error) {
+	u, ok := e.Parsed.(*indexUpdate)
+	if !ok {
+		return nil, nil
+	}
+	c, err := vindex.ParseCommitment(e.Bytes)
+	if err != nil || c != u.To || c.Size > idx {
+		return nil, nil
+	}
+	slots, err := readSlots(s)
+	if err != nil {
+		return nil, err
+	}
+	if int(u.Base.Slot) >= indexSlots || slots[u.Base.Slot] != u.Base {
+		return nil, nil
+	}
+	st := slotState{Slot: u.Base.Slot, Index: idx, Commitment: c}
+	return append(slices.Clip(u.Writes), IndexWrite{Space: spaceVindexSlot, Key: []byte{st.Slot}, Value: st.encode()}), nil
+}
+
+// compactRange returns the hashes of the perfect subtrees that make up the
+// tree of the entries [0, n), largest first: with the leaf hashes of the
+// entries [n, size) they give the root of the tree of any size past n.
+func compactRange(hr tlog.HashReader, n int64) ([]tlog.Hash, error) {
+	var idx []int64
+	var start int64
+	for level := 62; level >= 0; level-- {
+		if n&(1<<level) != 0 {
+			idx = append(idx, tlog.StoredHashIndex(level, start>>level))
+			start += 1 << level
+		}
+	}
+	if len(idx) == 0 {
+		return []tlog.Hash{}, nil
+	}
+	return hr.ReadHashes(idx)
+}

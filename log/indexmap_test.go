@@ -1,0 +1,198 @@
+package log_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/attestlog/attestlog/log"
+	"github.com/attestlog/attestlog/log/archive"
+	"github.com/attestlog/attestlog/log/vindex"
+	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+)
+
+// fakeClock is a settable clock.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+
+// mapOf recomputes the map over the log's entries [0, n) from the entries,
+// as a monitor does.
+func mapOf(t *testing.T, l *log.Log, n int64) vindex.Hash {
+	t.Helper()
+	var adds []vindex.Addition
+	for i := range n {
+		e, err := l.Entries(i, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, ok := vindex.EntryKeys(e[0])
+		if !ok {
+			t.Fatalf("entry %d is neither a claim nor a commitment", i)
+		}
+		for _, k := range keys {
+			adds = append(adds, vindex.Addition{Key: k, Index: i})
+		}
+	}
+	root, err := vindex.Update(&vindex.MemStore{}, adds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// checkIndexProof verifies a lookup's index proof against the checkpoint
+// of its tree size and returns the commitment and the indexes the map lists.
+func checkIndexProof(t *testing.T, cl *claimLog, ip *pb.IndexProof, key vindex.Key) (vindex.Commitment, []int64) {
+	t.Helper()
+	size := int64(ip.GetTreeSize())
+	root, err := cl.TreeHash(size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ip.GetCommitmentEntry()) == 0 {
+		return vindex.Commitment{}, nil
+	}
+	c, err := vindex.ParseCommitment(ip.GetCommitmentEntry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, ip.GetCommitmentIndex(), uint64(size), rfc6962.DefaultHasher.HashLeaf(ip.GetCommitmentEntry()),
+		ip.GetCommitmentInclusionProof(), root[:]); err != nil {
+		t.Fatalf("commitment %d: inclusion in the tree of size %d: %v", ip.GetCommitmentIndex(), size, err)
+	}
+	idx, err := vindex.VerifyProof(c.Root, key, ip.GetMapProof())
+	if err != nil {
+		t.Fatalf("map proof against commitment %d: %v", ip.GetCommitmentIndex(), err)
+	}
+	return c, idx
+}
+
+// TestIndexCommitter checks when the committer commits (every Entries
+// entries or Age, never for an empty tail), that each commitment's root is
+// the map recomputed from the entries, that a commitment entry is not
+// indexed as a claim, and that lookups prove against the latest commitment
+// below the tree size asked for, from either slot.
+func TestIndexCommitter(t *testing.T) {
+	ctx := context.Background()
+	cl := newClaimLog(t, log.ServiceConfig{}, archive.Config{})
+	clock := &fakeClock{t: time.Unix(1e9, 0)}
+	cfg := log.IndexConfig{Entries: 3, Age: time.Minute, Now: clock.now}
+	ic, err := log.NewIndexCommitter(cl.Log.Log, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(want int64) {
+		t.Helper()
+		got, err := ic.Step(ctx)
+		if err != nil || got != want {
+			t.Fatalf("Step() = %d, %v, want %d", got, err, want)
+		}
+	}
+	bin := []byte("the binary")
+	add := func(builder string) {
+		t.Helper()
+		if _, err := cl.client.AddClaim(ctx, &pb.AddClaimRequest{Envelope: envelope(t, buildClaim(bin, builder), testBuilder(t, builder))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(-1) // empty log
+	add("a.example")
+	add("b.example")
+	step(-1) // two entries wait, fewer than 3, for less than Age
+	clock.t = clock.t.Add(time.Minute)
+	step(2)
+	if got, want := cl.Checkpoint().Size, int64(3); got != want {
+		t.Fatalf("tree size %d after the first commitment, want %d", got, want)
+	}
+	clock.t = clock.t.Add(time.Hour)
+	step(-1) // only the commitment itself follows it
+	for _, b := range []string{"c.example", "d.example", "e.example"} {
+		add(b)
+	}
+	step(6) // three entries wait: at once
+	digest := vindex.DigestKey(sha(bin))
+	for _, tc := range []struct {
+		size     int64
+		wantAt   int64
+		wantSize int64
+		wantList []int64
+	}{
+		{size: 7, wantAt: 6, wantSize: 6, wantList: []int64{0, 1, 3, 4, 5}},
+		{size: 6, wantAt: 2, wantSize: 2, wantList: []int64{0, 1}},
+		{size: 3, wantAt: 2, wantSize: 2, wantList: []int64{0, 1}},
+	} {
+		resp, err := cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin), TreeSize: uint64(tc.size)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ip := resp.GetIndexProof()
+		c, list := checkIndexProof(t, cl, ip, digest)
+		if int64(ip.GetCommitmentIndex()) != tc.wantAt || c.Size != tc.wantSize || !slices.Equal(list, tc.wantList) {
+			t.Errorf("tree size %d: commitment %d of size %d listing %v, want %d of size %d listing %v",
+				tc.size, ip.GetCommitmentIndex(), c.Size, list, tc.wantAt, tc.wantSize, tc.wantList)
+		}
+		if want := mapOf(t, cl.Log.Log, c.Size); c.Root != want {
+			t.Errorf("commitment %d: root %s, the entries give %s", ip.GetCommitmentIndex(), c.Root, want)
+		}
+		if got, want := len(ip.GetTailLeft()), bitsSet(c.Size); got != want {
+			t.Errorf("tree size %d: %d compact range hashes, want %d", tc.size, got, want)
+		}
+	}
+	// Before the first commitment, the whole tree is the tail.
+	resp, err := cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin), TreeSize: 2})
+	if err != nil || len(resp.GetIndexProof().GetCommitmentEntry()) != 0 || len(resp.GetIndexProof().GetTailLeft()) != 0 {
+		t.Fatalf("lookup at size 2: %v, %v; want no commitment", resp.GetIndexProof(), err)
+	}
+
+	// A new committer (as after a restart) resumes from the slots: the
+	// third commitment rewrites the older slot, from size 2 to 9.
+	ic2, err := log.NewIndexCommitter(cl.Log.Log, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{"f.example", "g.example"} {
+		add(b)
+	}
+	if got, err := ic2.Step(ctx); err != nil || got != -1 {
+		t.Fatalf("Step() after a restart, two entries waiting = %d, %v, want -1", got, err)
+	}
+	clock.t = clock.t.Add(time.Minute)
+	if got, err := ic2.Step(ctx); err != nil || got != 9 {
+		t.Fatalf("Step() after a restart = %d, %v, want 9", got, err)
+	}
+	for _, tc := range []struct {
+		platform string
+		key      vindex.Key
+	}{
+		{"", vindex.SourceKey(buildClaim(bin, "").Source, buildClaim(bin, "").Commit)},
+		{"linux/amd64", vindex.BuildKey(buildClaim(bin, "").Source, buildClaim(bin, "").Commit, "linux/amd64")},
+	} {
+		c := buildClaim(bin, "")
+		resp, err := cl.client.LookupBySource(ctx, &pb.LookupBySourceRequest{SourceUri: c.Source, Commit: c.Commit, Platform: tc.platform})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm, list := checkIndexProof(t, cl, resp.GetIndexProof(), tc.key)
+		if want := []int64{0, 1, 3, 4, 5, 7, 8}; cm.Size != 9 || !slices.Equal(list, want) {
+			t.Errorf("lookup by source, platform %q: commitment of size %d listing %v, want size 9 listing %v", tc.platform, cm.Size, list, want)
+		}
+		if want := mapOf(t, cl.Log.Log, 9); cm.Root != want {
+			t.Errorf("third commitment: root %s, the entries give %s", cm.Root, want)
+		}
+	}
+	if _, err := cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin), TreeSize: 1000}); err == nil {
+		t.Error("lookup at a tree size past the log's succeeded")
+	}
+}
+
+func bitsSet(n int64) int {
+	c := 0
+	for ; n > 0; n &= n - 1 {
+		c++
+	}
+	return c
+}

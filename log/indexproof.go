@@ -1,0 +1,98 @@
+package log
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/attestlog/attestlog/log/vindex"
+	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
+)
+
+// proofAttempts bounds how often indexProof reads a slot again after a
+// commitment replaced it during the read.
+const proofAttempts = 3
+
+// lookupSize returns the tree size a lookup proves its answer for: the
+// request's, which must not exceed the latest checkpoint's, or that one.
+func lookupSize(req uint64, latest int64) (int64, error) {
+	if req == 0 {
+		return latest, nil
+	}
+	size, err := toInt64("tree_size", req)
+	if err != nil {
+		return 0, err
+	}
+	if size > latest {
+		return 0, fmt.Errorf("%w: tree_size %d, the log has %d entries", ErrOutOfRange, size, latest)
+	}
+	return size, nil
+}
+
+// IndexProof returns the proof that the entries under key in the tree of
+// the given size are the ones list gives (for each N, the indexes below N
+// under key, from the lookup index), as the gRPC lookups serve it: the
+// latest index commitment below size, its inclusion proof, the map proof
+// for key, and the compact range of the commitment's size. Without a
+// commitment below size, the proof holds only the empty compact range:
+// the whole tree is the tail.
+func (l *Log) IndexProof(key vindex.Key, size int64, list func(limit int64) ([]int64, error)) (*pb.IndexProof, error) {
+	var err error
+	for range proofAttempts {
+		var p *pb.IndexProof
+		if p, err = l.indexProof(key, size, list); !errors.Is(err, errSlotChanged) {
+			return p, err
+		}
+	}
+	return nil, err
+}
+
+// errSlotChanged means a commitment replaced the slot a proof was read from.
+var errSlotChanged = errors.New("log: the index slot changed while a proof was read from it")
+
+func (l *Log) indexProof(key vindex.Key, size int64, list func(limit int64) ([]int64, error)) (*pb.IndexProof, error) {
+	out := &pb.IndexProof{TreeSize: uint64(size), TailLeft: [][]byte{}}
+	slots, err := readSlots(l.store)
+	if err != nil {
+		return nil, err
+	}
+	st, ok := newest(slots, size)
+	if !ok {
+		return out, nil
+	}
+	idx, err := list(st.Size)
+	if err != nil {
+		return nil, err
+	}
+	mp, err := vindex.Prove(&slotStore{s: l.store, slot: st.Slot}, key, idx)
+	if err == nil {
+		err = mp.Verify(st.Root, key)
+	}
+	if err != nil {
+		if again, rerr := readSlots(l.store); rerr == nil && again[st.Slot] != st {
+			return nil, errSlotChanged
+		}
+		return nil, fmt.Errorf("%w: index slot %d (commitment %d, size %d): %w", ErrCorrupt, st.Slot, st.Index, st.Size, err)
+	}
+	entry, err := l.Entries(st.Index, 1)
+	if err != nil {
+		return nil, fmt.Errorf("log: reading index commitment %d: %w", st.Index, err)
+	}
+	if !bytes.Equal(entry[0], st.Commitment.Marshal()) {
+		return nil, fmt.Errorf("%w: index slot %d names commitment %d, which holds another entry", ErrCorrupt, st.Slot, st.Index)
+	}
+	incl, err := l.InclusionProof(st.Index, size)
+	if err != nil {
+		return nil, err
+	}
+	left, err := compactRange(l.hashes, st.Size)
+	if err != nil {
+		return nil, fmt.Errorf("log: reading the compact range of size %d: %w", st.Size, err)
+	}
+	out.CommitmentIndex, out.CommitmentEntry, out.CommitmentInclusionProof = uint64(st.Index), entry[0], hashBytes(incl)
+	if out.MapProof, err = mp.AppendBinary(nil); err != nil {
+		return nil, err
+	}
+	out.TailLeft = hashBytes(left)
+	return out, nil
+}

@@ -1,0 +1,297 @@
+package objstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/attestlog/attestlog/log"
+	"github.com/attestlog/attestlog/tiles"
+	"golang.org/x/mod/sumdb/tlog"
+	"golang.org/x/sync/errgroup"
+)
+
+// Defaults of [PublisherConfig].
+const (
+	// DefaultPollInterval is how often a Publisher looks for a newly
+	// witnessed checkpoint when no commit woke it.
+	DefaultPollInterval = time.Second
+	// DefaultUploads is how many objects a Publisher uploads at once.
+	DefaultUploads = 8
+	// maxRetryDelay bounds the wait between two failed publishing passes.
+	maxRetryDelay = time.Minute
+)
+
+// CheckpointKey is the key of the checkpoint in the bucket.
+const CheckpointKey = log.CheckpointPath
+
+// A Source is what a Publisher publishes: a [*log.Log].
+type Source interface {
+	// Checkpoint returns the latest committed checkpoint.
+	Checkpoint() *log.Signed
+	// Published returns the checkpoint to publish, or nil if there is none yet.
+	Published() *log.Signed
+	// Fetch returns a tlog-tiles resource of the committed tree.
+	Fetch(ctx context.Context, path string) ([]byte, error)
+	// TreeHash returns the root hash of the tree of the given size.
+	TreeHash(size int64) (tlog.Hash, error)
+}
+
+// PublisherConfig configures a [Publisher]. Bucket is required; every other
+// zero value means the documented default.
+type PublisherConfig struct {
+	Bucket *Bucket
+	// PollInterval is how often the Publisher looks for a newly witnessed
+	// checkpoint when no commit woke it. Default DefaultPollInterval.
+	PollInterval time.Duration
+	// Uploads is how many objects it uploads at once. Default DefaultUploads.
+	Uploads int
+	// Logger receives logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// A Publisher uploads a log's tiles, entry bundles and checkpoint to a
+// bucket after each commit; see the package documentation for the order
+// and the repair after a crash. Give it to the log as
+// [log.Config.Publisher] and run [Publisher.Run] beside [log.Log.Run].
+type Publisher struct {
+	cfg     PublisherConfig
+	log     *slog.Logger
+	metrics *metrics
+	kick    chan struct{} // Committed's wake-up call to Run; buffered, 1
+
+	// Owned by Run.
+	uploaded    int64  // every resource of the tree of this size is in the bucket
+	written     []byte // the checkpoint note last written to the bucket
+	writtenSize int64
+}
+
+var _ log.Publisher = (*Publisher)(nil)
+
+// NewPublisher returns a Publisher to cfg.Bucket.
+func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
+	switch {
+	case cfg.Bucket == nil:
+		return nil, errors.New("objstore: publisher config: no bucket")
+	case cfg.PollInterval < 0 || cfg.Uploads < 0:
+		return nil, errors.New("objstore: publisher config: negative PollInterval or Uploads")
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.Uploads == 0 {
+		cfg.Uploads = DefaultUploads
+	}
+	p := &Publisher{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), kick: make(chan struct{}, 1)}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	return p, nil
+}
+
+// Committed implements [log.Publisher]: it wakes Run, without blocking.
+func (p *Publisher) Committed(int64) {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run publishes src to the bucket until ctx is done. It first takes the
+// bucket's checkpoint as its mark (after checking that src holds the same
+// tree at that size), then publishes after each commit and whenever src
+// publishes a new checkpoint. It retries failed uploads with a growing
+// delay. It returns nil when ctx is done, or an error wrapping an
+// [*AlarmError] if the bucket holds bytes other than the log's: the caller
+// must stop the log.
+func (p *Publisher) Run(ctx context.Context, src Source) error {
+	delay := time.Duration(0)
+	resumed := false
+	t := time.NewTicker(p.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		err := p.step(ctx, src, &resumed)
+		var alarm *AlarmError
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.As(err, &alarm):
+			p.metrics.alarm.Set(1)
+			p.log.ErrorContext(ctx, "object store alarm: stopping", slog.String("bucket", alarm.Bucket), slog.String("key", alarm.Key), slog.Any("err", err))
+			return fmt.Errorf("objstore: stopping the publisher: %w", err)
+		case err != nil:
+			p.metrics.failures.Inc()
+			delay = min(max(2*delay, time.Second), maxRetryDelay)
+			p.log.ErrorContext(ctx, "publishing to the object store; retrying", slog.String("bucket", p.cfg.Bucket.name), slog.Duration("retry_in", delay), slog.Any("err", err))
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(delay):
+			}
+			continue
+		}
+		delay = 0
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p.kick:
+		case <-t.C:
+		}
+	}
+}
+
+// step resumes from the bucket's checkpoint once, then makes one pass.
+func (p *Publisher) step(ctx context.Context, src Source, resumed *bool) error {
+	if !*resumed {
+		if err := p.resume(ctx, src); err != nil {
+			return err
+		}
+		*resumed = true
+	}
+	return p.pass(ctx, src)
+}
+
+// resume sets the mark from the checkpoint in the bucket: every resource of
+// its tree was uploaded before it was written.
+func (p *Publisher) resume(ctx context.Context, src Source) error {
+	b := p.cfg.Bucket
+	msg, err := b.Fetch(ctx, CheckpointKey)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	latest := src.Checkpoint()
+	alarm := func(why string) error {
+		return &AlarmError{Bucket: b.name, Key: CheckpointKey, Stored: msg, Want: latest.Note, Reason: why}
+	}
+	cp, err := parseNoteBody(msg)
+	if err != nil {
+		return alarm(fmt.Sprintf("it is not a checkpoint (%v)", err))
+	}
+	if cp.Origin != latest.Origin {
+		return alarm(fmt.Sprintf("it is of the log %q, not %q", cp.Origin, latest.Origin))
+	}
+	if cp.Size > latest.Size {
+		return alarm(fmt.Sprintf("its tree of size %d is beyond the log's %d (a store restored from an older copy?)", cp.Size, latest.Size))
+	}
+	root, err := src.TreeHash(cp.Size)
+	if err != nil {
+		return fmt.Errorf("objstore: root of the log at the bucket's size %d: %w", cp.Size, err)
+	}
+	if root != cp.Hash {
+		return alarm(fmt.Sprintf("its root at size %d differs from the log's", cp.Size))
+	}
+	p.uploaded, p.writtenSize, p.written = cp.Size, cp.Size, msg
+	p.metrics.uploadedSize.Set(float64(cp.Size))
+	p.metrics.publishedSize.Set(float64(cp.Size))
+	p.log.InfoContext(ctx, "resuming uploads from the bucket's checkpoint", slog.String("bucket", b.name),
+		slog.Int64("uploaded_size", cp.Size), slog.Int64("tree_size", latest.Size))
+	return nil
+}
+
+// parseNoteBody parses the body of a signed checkpoint note, without
+// checking its signatures.
+func parseNoteBody(msg []byte) (tiles.Checkpoint, error) {
+	i := bytes.LastIndex(msg, []byte("\n\n"))
+	if i < 0 {
+		return tiles.Checkpoint{}, errors.New("not a signed note")
+	}
+	return tiles.ParseCheckpoint(msg[:i+1])
+}
+
+// pass uploads every resource of the latest tree that the bucket lacks,
+// then the partial tiles of the published checkpoint and the checkpoint.
+func (p *Publisher) pass(ctx context.Context, src Source) error {
+	latest := src.Checkpoint()
+	done := map[string]bool{}
+	if latest.Size > p.uploaded {
+		t0 := time.Now()
+		ts := tiles.NewTiles(p.uploaded, latest.Size)
+		if err := p.upload(ctx, src, ts, done); err != nil {
+			return err
+		}
+		p.log.DebugContext(ctx, "uploaded tiles", slog.Int64("from_size", p.uploaded), slog.Int64("tree_size", latest.Size),
+			slog.Int("objects", len(ts)), slog.Duration("took", time.Since(t0)))
+		p.uploaded = latest.Size
+		p.metrics.uploadedSize.Set(float64(latest.Size))
+	}
+	pub := src.Published()
+	if pub == nil || pub.Size > p.uploaded || pub.Size < p.writtenSize || bytes.Equal(pub.Note, p.written) {
+		// Nothing new, or a checkpoint newer than the uploads, which the
+		// next pass takes; never move the bucket's checkpoint back.
+		return nil
+	}
+	// The tree of pub may lie between two commits this publisher uploaded
+	// together: its partial tiles are not there yet.
+	if err := p.upload(ctx, src, edgeTiles(pub.Size), done); err != nil {
+		return err
+	}
+	if err := p.cfg.Bucket.Put(ctx, CheckpointKey, pub.Note, CacheCheckpoint, "text/plain; charset=utf-8"); err != nil {
+		return err
+	}
+	p.written, p.writtenSize = pub.Note, pub.Size
+	p.metrics.publishedSize.Set(float64(pub.Size))
+	p.log.DebugContext(ctx, "published checkpoint", slog.String("bucket", p.cfg.Bucket.name), slog.Int64("tree_size", pub.Size))
+	return nil
+}
+
+// edgeTiles returns the partial tiles and entry bundle of the tree of size n.
+func edgeTiles(n int64) []tlog.Tile {
+	var ts []tlog.Tile
+	for l := 0; l <= tiles.MaxLevel; l++ {
+		hashes := n >> (tiles.Height * l)
+		if hashes == 0 {
+			break
+		}
+		if w := int(hashes % tiles.Width); w != 0 {
+			t := tlog.Tile{H: tiles.Height, L: l, N: hashes / tiles.Width, W: w}
+			ts = append(ts, t)
+			if l == 0 {
+				t.L = tiles.EntriesLevel
+				ts = append(ts, t)
+			}
+		}
+	}
+	return ts
+}
+
+// upload creates the objects of ts that are not in done, reading them from
+// src, Uploads at a time, and adds them to done.
+func (p *Publisher) upload(ctx context.Context, src Source, ts []tlog.Tile, done map[string]bool) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.cfg.Uploads)
+	for _, t := range ts {
+		path := tiles.Path(t)
+		if done[path] {
+			continue
+		}
+		done[path] = true
+		g.Go(func() error {
+			data, err := src.Fetch(gctx, path)
+			if err != nil {
+				return fmt.Errorf("objstore: reading %s from the log: %w", path, err)
+			}
+			cache := CacheFull
+			if t.W < tiles.Width {
+				cache = CachePartial
+			}
+			created, err := p.cfg.Bucket.Create(gctx, path, data, cache, "application/octet-stream")
+			switch {
+			case err != nil:
+				return err
+			case created:
+				p.metrics.created.Inc()
+			default:
+				p.metrics.existing.Inc()
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}

@@ -1,0 +1,156 @@
+package vindex
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// benchMap returns a map of n random keys, one index each (0 to n-1), and
+// the keys.
+func benchMap(b *testing.B, n int) (*MemStore, []Key) {
+	b.Helper()
+	r := rand.New(rand.NewPCG(1, 2))
+	keys := make([]Key, n)
+	s := &MemStore{}
+	start := time.Now()
+	const batch = 1 << 14
+	adds := make([]Addition, 0, batch)
+	for i := range keys {
+		binary.LittleEndian.PutUint64(keys[i][:], r.Uint64())
+		binary.LittleEndian.PutUint64(keys[i][8:], r.Uint64())
+		keys[i] = DigestKey(string(keys[i][:16]))
+		adds = append(adds, Addition{keys[i], int64(i)})
+		if len(adds) == batch || i == n-1 {
+			if _, err := Update(s, adds); err != nil {
+				b.Fatal(err)
+			}
+			adds = adds[:0]
+		}
+	}
+	b.Logf("built a map of %d keys in %v", n, time.Since(start))
+	return s, keys
+}
+
+// BenchmarkUpdate measures the sequencer's work per addition: batches of
+// 256 and 4,096 additions, one in 16 to a new key and the others appending
+// to existing keys, to a map of 10k, 100k and 1M keys. Choose -benchtime so
+// that the map grows little (it reports the number of keys at the end).
+// Besides wall time per addition it reports the process's CPU time per
+// addition, which the other jobs of a shared machine disturb less.
+func BenchmarkUpdate(b *testing.B) {
+	for _, n := range []int{10_000, 100_000, 1_000_000} {
+		var s *MemStore
+		var keys []Key
+		next := int64(n)
+		for _, batch := range []int{256, 4096} {
+			b.Run(fmt.Sprintf("keys=%d/batch=%d", n, batch), func(b *testing.B) {
+				if s == nil {
+					s, keys = benchMap(b, n)
+				}
+				r := rand.New(rand.NewPCG(3, 4))
+				adds := make([]Addition, batch)
+				cpu := cpuTime()
+				for b.Loop() {
+					for i := range adds {
+						k := keys[r.IntN(len(keys))]
+						if i%16 == 0 {
+							binary.LittleEndian.PutUint64(k[:], r.Uint64())
+						}
+						adds[i] = Addition{k, next}
+						next++
+					}
+					if _, err := Update(s, adds); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/addition")
+				b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N*batch), "cpu-ns/addition")
+				_, leaves := s.Len()
+				b.ReportMetric(float64(leaves), "keys")
+			})
+		}
+	}
+}
+
+// cpuTime returns the user and system CPU time of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkProof measures proofs in a map of 1M keys: their size, and the
+// time to verify them (parse included), for a key with 1 index, a key with
+// 1,000 indexes and an absent key.
+func BenchmarkProof(b *testing.B) {
+	s, keys := benchMap(b, 1_000_000)
+	busy := keys[0]
+	list := []int64{0}
+	var adds []Addition
+	for i := range int64(999) {
+		list = append(list, 1_000_000+i*7)
+		adds = append(adds, Addition{busy, 1_000_000 + i*7})
+	}
+	root, err := Update(s, adds)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		key  Key
+		list []int64
+	}{
+		{"present-1", keys[1], []int64{1}},
+		{"present-1000", busy, list},
+		{"absent", DigestKey("absent"), nil},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			p, err := Prove(s, tc.key, tc.list)
+			if err != nil {
+				b.Fatal(err)
+			}
+			enc, _ := p.AppendBinary(nil)
+			for b.Loop() {
+				if _, err := VerifyProof(root, tc.key, enc); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(enc)), "proof-bytes")
+			b.ReportMetric(float64(len(p.Siblings)), "depth")
+		})
+	}
+	b.Run("prove-present-1", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Prove(s, keys[1], []int64{1}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkBuild measures building a map of 1M keys from nothing in one
+// Update, as a monitor starting from the log's first entry can.
+func BenchmarkBuild(b *testing.B) {
+	const n = 1_000_000
+	r := rand.New(rand.NewPCG(5, 6))
+	adds := make([]Addition, n)
+	for i := range adds {
+		binary.LittleEndian.PutUint64(adds[i].Key[:], r.Uint64())
+		binary.LittleEndian.PutUint64(adds[i].Key[8:], r.Uint64())
+		adds[i].Index = int64(i)
+	}
+	cpu := cpuTime()
+	for b.Loop() {
+		if _, err := Update(&MemStore{}, adds); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/addition")
+	b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N*n), "cpu-ns/addition")
+}

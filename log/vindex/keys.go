@@ -1,0 +1,92 @@
+package vindex
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+
+	"github.com/attestlog/attestlog/log/claim"
+)
+
+// Kinds of search key: each lookup the log answers has one.
+const (
+	kindDigest   = "digest"   // artifact sha256
+	kindSource   = "source"   // source URI and commit, all platforms
+	kindBuild    = "build"    // source URI, commit and platform
+	kindIdentity = "identity" // source URI, commit, platform and artifact name
+	kindBuilder  = "builder"  // builder verifier key
+)
+
+// searchKey returns SHA-256 over tagKey, the kind and the fields, each
+// preceded by its length as a uvarint, so that no two (kind, fields) share
+// a key string whatever bytes the fields hold.
+func searchKey(kind string, fields ...string) Key {
+	b := []byte(tagKey)
+	for _, f := range append([]string{kind}, fields...) {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	return sha256.Sum256(b)
+}
+
+// DigestKey returns the search key of the claims naming an artifact digest,
+// 64 lowercase hex digits as [claim.Claim] holds it.
+func DigestKey(sha256Hex string) Key { return searchKey(kindDigest, sha256Hex) }
+
+// SourceKey returns the search key of the claims about a source commit on
+// any platform; source is normalised as [claim.Claim] holds it.
+func SourceKey(source, commit string) Key { return searchKey(kindSource, source, commit) }
+
+// BuildKey returns the search key of the claims about a source commit on
+// one platform.
+func BuildKey(source, commit, platform string) Key {
+	return searchKey(kindBuild, source, commit, platform)
+}
+
+// IdentityKey returns the search key of the claims about one build
+// identity.
+func IdentityKey(id claim.Identity) Key {
+	return searchKey(kindIdentity, id.Source, id.Commit, id.Platform, id.Artifact)
+}
+
+// BuilderKey returns the search key of the claims signed by a builder key,
+// given as its vkey.
+func BuilderKey(vkey string) Key { return searchKey(kindBuilder, vkey) }
+
+// ClaimKeys is the map function: the search keys under which the map holds
+// a claim entry whose index keys ([claim.Keys]) are k, each once: its
+// digests, its source commit, with and without platform, its build
+// identities and its builder keys. The log's map, a client's check of the
+// tail and a monitor's recomputation all take keys from here.
+func ClaimKeys(k claim.IndexKeys) []Key {
+	keys := make([]Key, 0, len(k.Digests)+2+len(k.Identities)+len(k.Builders))
+	for _, d := range k.Digests {
+		keys = append(keys, DigestKey(d))
+	}
+	keys = append(keys, SourceKey(k.Build.Source, k.Build.Commit), BuildKey(k.Build.Source, k.Build.Commit, k.Build.Platform))
+	for _, id := range k.Identities {
+		keys = append(keys, IdentityKey(id))
+	}
+	for _, v := range k.Builders {
+		keys = append(keys, BuilderKey(v))
+	}
+	out := keys[:0]
+	seen := make(map[Key]bool, len(keys))
+	for _, key := range keys {
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, key)
+		}
+	}
+	return out
+}
+
+// ClaimAdditions returns the additions that put the claim entry at index,
+// whose index keys are k, into the map.
+func ClaimAdditions(index int64, k claim.IndexKeys) []Addition {
+	keys := ClaimKeys(k)
+	adds := make([]Addition, len(keys))
+	for i, key := range keys {
+		adds[i] = Addition{Key: key, Index: index}
+	}
+	return adds
+}

@@ -1,0 +1,213 @@
+package vindex
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// MaxDepth is the depth of the deepest possible node: a leaf whose key
+// differs from another key only in its last bit.
+const MaxDepth = 8 * HashSize
+
+// A Position names a node of the map: the subtree of the keys whose first
+// Depth bits are those of Prefix. The root is the zero Position.
+type Position struct {
+	// Depth is the number of key bits fixed by the position, 0 to [MaxDepth].
+	Depth uint16
+	// Prefix holds those bits; every later bit is zero.
+	Prefix Key
+}
+
+// child returns the position of the child of p on the side b (0 or 1).
+func (p Position) child(b byte) Position {
+	c := Position{Depth: p.Depth + 1, Prefix: p.Prefix}
+	c.Prefix[p.Depth/8] |= b << (7 - p.Depth%8)
+	return c
+}
+
+// AppendBinary appends the storage key of p: its depth (2 bytes,
+// big-endian) then the bytes of its prefix that hold the first Depth bits.
+// Distinct positions have distinct storage keys. It implements
+// [encoding.BinaryAppender].
+func (p Position) AppendBinary(b []byte) ([]byte, error) {
+	b = binary.BigEndian.AppendUint16(b, p.Depth)
+	return append(b, p.Prefix[:(int(p.Depth)+7)/8]...), nil
+}
+
+// String returns p as "depth/prefix-hex", for messages.
+func (p Position) String() string {
+	return fmt.Sprintf("%d/%x", p.Depth, p.Prefix[:(int(p.Depth)+7)/8])
+}
+
+// A Leaf is the value of one key: the list of the indexes of the log
+// entries under the key, committed to by its length, its last index and the
+// head of a hash chain over it (see [ListHead]), so that appending to the
+// list costs one hash however long it is.
+type Leaf struct {
+	Key   Key
+	Count int64 // number of indexes, at least 1
+	Last  int64 // the largest index, appended last
+	Head  Hash  // ListHead of the indexes
+}
+
+// A Node is what a [Store] holds at a position: an inner node, with the
+// hashes of its two children, or a leaf, the only key of its subtree. An
+// empty subtree holds no node. A node does not store its own hash: its
+// parent holds it, and [Node.Hash] recomputes it.
+type Node struct {
+	// IsLeaf says whether the node is a leaf (Leaf is set) or an inner
+	// node (Children are set).
+	IsLeaf bool
+	Leaf   Leaf
+	// Children are the hashes of an inner node's children, on the 0 and the
+	// 1 side of the next key bit; [EmptyHash] for an empty child, which at
+	// most one of them is.
+	Children [2]Hash
+}
+
+// Hash returns the hash of the subtree whose root is n.
+func (n *Node) Hash() Hash {
+	if n.IsLeaf {
+		return n.Leaf.hash()
+	}
+	return nodeHash(&n.Children[0], &n.Children[1])
+}
+
+func leafNode(l Leaf) Node { return Node{IsLeaf: true, Leaf: l} }
+
+// A Store holds the nodes of one map, by position. [Update] reads and
+// writes it; [Prove] and [Root] only read. Every method may be called with
+// any valid position. Implementations need not be safe for concurrent use:
+// a caller that shares one MUST serialise writers, and a backend over a
+// database runs one Update inside one transaction, so that an error rolls
+// it all back.
+type Store interface {
+	// Get returns the node at p, or ok false if the subtree at p is
+	// empty (no node was ever put there).
+	Get(p Position) (n Node, ok bool, err error)
+	// Put stores n at p, replacing what was there. The Store MUST NOT keep
+	// a reference into n past the call (Node holds no pointers).
+	Put(p Position, n Node) error
+}
+
+// ErrMalformedNode is returned by [ParseNode] for bytes that are not the
+// encoding of a node.
+var ErrMalformedNode = errors.New("vindex: malformed stored node")
+
+// Node encoding tags.
+const (
+	nodeTagInner = 0x00
+	nodeTagLeaf  = 0x01
+)
+
+// AppendBinary appends the storage encoding of n, for backends that keep
+// nodes as bytes:
+//
+//	inner node: 0x00 || child 0 hash (32) || child 1 hash (32)
+//	leaf:       0x01 || key (32) || count (8, big-endian) || last (8) || head (32)
+//
+// It implements [encoding.BinaryAppender].
+func (n Node) AppendBinary(b []byte) ([]byte, error) {
+	if !n.IsLeaf {
+		return append(append(append(b, nodeTagInner), n.Children[0][:]...), n.Children[1][:]...), nil
+	}
+	l := &n.Leaf
+	b = append(append(b, nodeTagLeaf), l.Key[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(l.Count))
+	b = binary.BigEndian.AppendUint64(b, uint64(l.Last))
+	return append(b, l.Head[:]...), nil
+}
+
+// ParseNode parses the storage encoding written by [Node.AppendBinary],
+// strictly: an inner node must have a non-empty child, a leaf must have a count of at least 1, a last index of at
+// least count-1 (indexes are distinct and non-negative), and a count of 1
+// must come with the head of the one-index list. It returns
+// [ErrMalformedNode] otherwise. It does not retain b.
+func ParseNode(b []byte) (Node, error) {
+	switch {
+	case len(b) == 1+2*HashSize && b[0] == nodeTagInner:
+		n := Node{Children: [2]Hash{Hash(b[1:33]), Hash(b[33:])}}
+		if n.Children == [2]Hash{} {
+			return Node{}, fmt.Errorf("%w: inner node with two empty children", ErrMalformedNode)
+		}
+		return n, nil
+	case len(b) == 1+2*HashSize+16 && b[0] == nodeTagLeaf:
+		l := Leaf{Key: Key(b[1:33])}
+		l.Count = int64(binary.BigEndian.Uint64(b[33:]))
+		l.Last = int64(binary.BigEndian.Uint64(b[41:]))
+		l.Head = Hash(b[49:])
+		if err := l.check(); err != nil {
+			return Node{}, fmt.Errorf("%w: %w", ErrMalformedNode, err)
+		}
+		return leafNode(l), nil
+	}
+	return Node{}, fmt.Errorf("%w: %d bytes starting %#x", ErrMalformedNode, len(b), b[:min(len(b), 1)])
+}
+
+// check reports whether l could describe a list of distinct non-negative
+// indexes.
+func (l *Leaf) check() error {
+	switch {
+	case l.Count < 1:
+		return fmt.Errorf("leaf of key %s has count %d, want at least 1", l.Key, l.Count)
+	case l.Last < l.Count-1:
+		return fmt.Errorf("leaf of key %s has %d distinct indexes but the last is %d", l.Key, l.Count, l.Last)
+	case l.Count == 1 && l.Head != chain(EmptyHash, l.Last):
+		return fmt.Errorf("leaf of key %s has one index, %d, but another list head", l.Key, l.Last)
+	}
+	return nil
+}
+
+// MemStore is an in-memory [Store], for tests and for a monitor that
+// recomputes a map from the log's entries. It is not safe for concurrent
+// use. The zero value is an empty map.
+type MemStore struct {
+	// One map for both kinds, so that a leaf turning into an inner node is
+	// overwritten in place: deleting from a Go map leaves tombstones that
+	// made every later miss probe longer (a third of Update's time).
+	nodes map[Position]memNode
+}
+
+// A memNode is a Node in 88 bytes: an inner node's children in a and b, or
+// a leaf's key in a and head in b.
+type memNode struct {
+	a, b        Hash
+	count, last int64
+	leaf        bool
+}
+
+// Get implements [Store]. It never fails.
+func (m *MemStore) Get(p Position) (Node, bool, error) {
+	n, ok := m.nodes[p]
+	switch {
+	case !ok:
+		return Node{}, false, nil
+	case n.leaf:
+		return leafNode(Leaf{Key: Key(n.a), Count: n.count, Last: n.last, Head: n.b}), true, nil
+	}
+	return Node{Children: [2]Hash{n.a, n.b}}, true, nil
+}
+
+// Put implements [Store]. It never fails.
+func (m *MemStore) Put(p Position, n Node) error {
+	if m.nodes == nil {
+		m.nodes = map[Position]memNode{}
+	}
+	if n.IsLeaf {
+		m.nodes[p] = memNode{a: Hash(n.Leaf.Key), b: n.Leaf.Head, count: n.Leaf.Count, last: n.Leaf.Last, leaf: true}
+	} else {
+		m.nodes[p] = memNode{a: n.Children[0], b: n.Children[1]}
+	}
+	return nil
+}
+
+// Len returns the number of nodes in m: inner nodes and leaves.
+func (m *MemStore) Len() (inner, leaves int) {
+	for _, n := range m.nodes {
+		if n.leaf {
+			leaves++
+		}
+	}
+	return len(m.nodes) - leaves, leaves
+}
