@@ -316,6 +316,10 @@ func (l *Log) step(ctx context.Context, batch []*pending) error {
 
 // sequence assigns indexes to a batch, commits it and resolves its futures.
 func (l *Log) sequence(batch []*pending) error {
+	batch, err := l.dropStaleCommitments(batch)
+	if err != nil {
+		return resolveAll(batch, err)
+	}
 	hashes := make([]tlog.Hash, len(batch))
 	for i, p := range batch {
 		hashes[i] = p.hash
