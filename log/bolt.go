@@ -302,3 +302,26 @@ func indexKey(i int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64
 func tileKey(id TileID) []byte {
 	return binary.BigEndian.AppendUint64([]byte{byte(id.Level)}, uint64(id.N))
 }
+
+// IndexGetMany implements [Store].
+func (s *BoltStore) IndexGetMany(reads []IndexRead) (_ [][]byte, err error) {
+	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
+	out := make([][]byte, len(reads))
+	err = s.db.View(func(tx *bolt.Tx) error {
+		for i, r := range reads {
+			b := tx.Bucket([]byte(indexBucketPrefix + r.Space))
+			if b == nil {
+				continue
+			}
+			if !r.Prefix {
+				out[i] = bytes.Clone(b.Get(r.Key))
+				continue
+			}
+			if k, v := b.Cursor().Seek(r.Key); k != nil && bytes.HasPrefix(k, r.Key) {
+				out[i] = bytes.Clone(v)
+			}
+		}
+		return nil
+	})
+	return out, err
+}

@@ -101,32 +101,46 @@ func parseClaim(e NewEntry) (ParsedClaim, error) {
 }
 
 // Index implements [Indexer]. Its cost per claim does not depend on how
-// many claims or digests an identity already has: see isNewMismatch.
+// many claims or digests an identity already has (see isNewMismatch), and
+// it reads the store once per batch, whatever the batch holds: a store
+// behind a network (PostgreSQL) is then not bound by round trips.
 func (ClaimIndex) Index(s Store, first int64, entries []NewEntry) ([]IndexWrite, error) {
+	parsed := make([]ParsedClaim, len(entries))
+	keys := make([]claim.IndexKeys, len(entries))
+	commitment := make([]bool, len(entries))
+	var iks [][]byte
+	for i, e := range entries {
+		if commitment[i] = vindex.IsCommitment(e.Bytes); commitment[i] {
+			continue // indexed in the second pass
+		}
+		pc, err := parseClaim(e)
+		if err != nil {
+			return nil, fmt.Errorf("entry %d: %w", first+int64(i), err)
+		}
+		parsed[i], keys[i] = pc, claim.Keys(pc.Entry, pc.Claim)
+		for _, id := range keys[i].Identities {
+			iks = append(iks, identityKey(id))
+		}
+	}
+	known, err := readIdentities(s, iks)
+	if err != nil {
+		return nil, err
+	}
 	var out []IndexWrite
 	put := func(space string, k, v []byte) { out = append(out, IndexWrite{Space: space, Key: k, Value: v}) }
-	// Per identity key: its first digest (in the store or this batch), and
-	// whether it became a mismatch in this batch.
-	firstDigest := map[string][]byte{}
-	batchMismatch := map[string]bool{}
-	for i, e := range entries {
+	for i, pc := range parsed {
 		idx := first + int64(i)
-		if vindex.IsCommitment(e.Bytes) {
+		if commitment[i] {
 			// Not a claim: an index commitment, which carries the map's
 			// new nodes (indexmap.go).
-			w, err := indexCommitment(s, idx, e)
+			w, err := indexCommitment(s, idx, entries[i])
 			if err != nil {
 				return nil, fmt.Errorf("entry %d: %w", idx, err)
 			}
 			out = append(out, w...)
 			continue
 		}
-		pc, err := parseClaim(e)
-		if err != nil {
-			return nil, fmt.Errorf("entry %d: %w", idx, err)
-		}
-		c := pc.Claim
-		keys := claim.Keys(pc.Entry, c)
+		c, keys := pc.Claim, keys[i]
 		for _, vkey := range keys.Builders {
 			put(spaceBuilder, withIndex(hashFields(vkey), idx), nil)
 		}
@@ -140,52 +154,80 @@ func (ClaimIndex) Index(s Store, first int64, entries []NewEntry) ([]IndexWrite,
 			digest, _ := hex.DecodeString(c.Subjects[j].SHA256)
 			ik := identityKey(id)
 			put(spaceIdentity, withIndex(ik, idx), append(bytes.Clone(digest), recipe...))
-			mismatch, err := isNewMismatch(s, ik, digest, firstDigest, batchMismatch)
-			if err != nil {
-				return nil, fmt.Errorf("entry %d: %w", idx, err)
-			}
-			if mismatch {
+			if known.isNewMismatch(ik, digest) {
 				rec, _ := json.Marshal(id)
 				order := mismatchOrder(idx, j)
 				put(spaceMismatchIdentity, ik, append(bytes.Clone(order), rec...))
 				put(spaceMismatchOrder, order, ik)
-				batchMismatch[string(ik)] = true
+				known.mismatched[string(ik)] = true
 			}
 		}
 	}
 	return out, nil
 }
 
+// identities is what a batch of claims needs to know about the build
+// identities it names, keyed by identity key.
+type identities struct {
+	// firstDigest is the artifact digest of the identity's first claim, in
+	// the store or, for an identity new to the store, in the batch.
+	firstDigest map[string][]byte
+	// mismatched holds the identities with a recorded mismatch, in the
+	// store or created earlier in the batch.
+	mismatched map[string]bool
+}
+
+// readIdentities reads, in one [Store.IndexGetMany], whether each identity
+// key has a mismatch and the first claim recorded for it.
+func readIdentities(s Store, iks [][]byte) (*identities, error) {
+	known := &identities{firstDigest: make(map[string][]byte, len(iks)), mismatched: map[string]bool{}}
+	reads := make([]IndexRead, 0, 2*len(iks))
+	seen := make(map[string]bool, len(iks))
+	for _, ik := range iks {
+		if !seen[string(ik)] {
+			seen[string(ik)] = true
+			reads = append(reads, IndexRead{Space: spaceMismatchIdentity, Key: ik}, IndexRead{Space: spaceIdentity, Key: ik, Prefix: true})
+		}
+	}
+	if len(reads) == 0 {
+		return known, nil
+	}
+	vals, err := s.IndexGetMany(reads)
+	if err != nil {
+		return nil, fmt.Errorf("reading the identities of the batch: %w", err)
+	}
+	for i := 0; i < len(reads); i += 2 {
+		ik := string(reads[i].Key)
+		if vals[i] != nil {
+			known.mismatched[ik] = true
+		}
+		if v := vals[i+1]; v != nil {
+			if len(v) < sha256.Size {
+				return nil, fmt.Errorf("%w: identity record of %x has %d bytes", ErrCorrupt, reads[i].Key, len(v))
+			}
+			known.firstDigest[ik] = v[:sha256.Size]
+		}
+	}
+	return known, nil
+}
+
 // isNewMismatch reports whether a claim of digest for the identity with key
 // ik creates a mismatch: no mismatch was recorded for it yet, and its first
 // claim names another digest. An identity without a mismatch has one digest
 // in all its claims, so its first claim stands for every one: the check
-// reads two keys whatever the number of claims already recorded (a scan of
-// them all made every append to a busy build slower). firstDigest caches
-// each identity's first digest for the batch; batchMismatch holds the
-// identities mismatched earlier in the batch.
-func isNewMismatch(s Store, ik, digest []byte, firstDigest map[string][]byte, batchMismatch map[string]bool) (bool, error) {
-	if batchMismatch[string(ik)] {
-		return false, nil
+// needs two records whatever the number of claims already recorded (a scan
+// of them all made every append to a busy build slower). A claim of an
+// identity new to the store becomes its first.
+func (k *identities) isNewMismatch(ik, digest []byte) bool {
+	if k.mismatched[string(ik)] {
+		return false
 	}
-	if v, err := s.IndexGet(spaceMismatchIdentity, ik); err != nil || v != nil {
-		return false, err
-	}
-	want, ok := firstDigest[string(ik)]
+	want, ok := k.firstDigest[string(ik)]
 	if !ok {
-		err := s.IndexScan(spaceIdentity, ik, func(_, v []byte) bool {
-			want = bytes.Clone(v[:sha256.Size])
-			return false
-		})
-		if err != nil {
-			return false, err
-		}
-		if want == nil {
-			want = digest
-		}
-		firstDigest[string(ik)] = want
+		k.firstDigest[string(ik)] = digest
+		return false
 	}
-	return !bytes.Equal(want, digest), nil
+	return !bytes.Equal(want, digest)
 }
 
 // scanIndexes returns the entry indexes at the end of the keys under prefix

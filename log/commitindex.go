@@ -98,7 +98,12 @@ func (c *IndexCommitter) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		if _, err := c.Step(ctx); err != nil && ctx.Err() == nil {
+		switch _, err := c.Step(ctx); {
+		case errors.Is(err, errStaleCommitment):
+			// Another frontend's committer was first; the next step starts
+			// from its commitment.
+			c.cfg.Logger.DebugContext(ctx, "committing the index", slog.Any("err", err))
+		case err != nil && ctx.Err() == nil:
 			c.cfg.Logger.ErrorContext(ctx, "committing the index", slog.Any("err", err))
 		}
 	}

@@ -51,6 +51,10 @@ type Config struct {
 	// TileCacheSize is how many expanded hash tiles (about 16 KiB each) the
 	// proof path caches. Default DefaultTileCacheSize; negative disables the cache.
 	TileCacheSize int
+	// FollowInterval is how often a Log on a [SharedStore] reads the
+	// store's checkpoint while idle, to publish what other writers
+	// committed. Default DefaultFollowInterval.
+	FollowInterval time.Duration
 	// Logger receives the log's structured logs; nil discards them.
 	Logger *slog.Logger
 	// Publisher, if set, is told of each commit once it is durable; see
@@ -68,8 +72,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("log: config: signer key name " + c.Signer.Name() + " differs from origin " + c.Origin)
 	case c.Store == nil:
 		return c, errors.New("log: config: no store")
-	case c.QueueSize < 0 || c.MaxBatchSize < 0:
-		return c, errors.New("log: config: negative queue or batch size")
+	case c.QueueSize < 0 || c.MaxBatchSize < 0 || c.FollowInterval < 0:
+		return c, errors.New("log: config: negative queue size, batch size or follow interval")
 	}
 	if c.QueueSize == 0 {
 		c.QueueSize = DefaultQueueSize
@@ -79,6 +83,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxBatchSize == 0 {
 		c.MaxBatchSize = DefaultMaxBatchSize
+	}
+	if c.FollowInterval == 0 {
+		c.FollowInterval = DefaultFollowInterval
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

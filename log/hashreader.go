@@ -136,3 +136,18 @@ func (r *tileHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	}
 	return out, nil
 }
+
+// remember caches the tiles a commit wrote, so that the receipts' proofs
+// against the new checkpoint, which every appender of the batch asks for
+// at once, are not each a read of the store.
+func (r *tileHashes) remember(tiles map[TileID][]byte) {
+	if r.max <= 0 {
+		return
+	}
+	for id, data := range tiles {
+		key := expandedKey{id, len(data) / tlog.HashSize}
+		if r.cached(key) == nil {
+			r.add(expand(key, data))
+		}
+	}
+}

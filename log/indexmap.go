@@ -188,3 +188,40 @@ func compactRange(hr tlog.HashReader, n int64) ([]tlog.Hash, error) {
 	}
 	return hr.ReadHashes(idx)
 }
+
+// errStaleCommitment fails the append of an index commitment whose base
+// slot changed after the [IndexCommitter] read it.
+var errStaleCommitment = errors.New("log: another index commitment was logged first; the committer retries from the new state")
+
+// dropStaleCommitments fails, and takes out of batch, every index
+// commitment whose update no longer applies to the store: another
+// committer's commitment came first (frontends sharing a store each run
+// one). Logged, it would name a smaller size than the commitment before
+// it, which clients refuse ("commitments must grow"). The sequencer calls
+// it before it assigns indexes, so that the check and the commit see one
+// state (on a shared store, under the writer lock).
+func (l *Log) dropStaleCommitments(batch []*pending) ([]*pending, error) {
+	var slots *[indexSlots]slotState
+	kept := batch[:0]
+	for _, p := range batch {
+		u, ok := p.parsed.(*indexUpdate)
+		if !ok {
+			kept = append(kept, p)
+			continue
+		}
+		if slots == nil {
+			s, err := readSlots(l.store)
+			if err != nil {
+				return batch, err
+			}
+			slots = &s
+		}
+		if int(u.Base.Slot) < indexSlots && slots[u.Base.Slot] == u.Base {
+			kept = append(kept, p)
+			continue
+		}
+		p.err = errStaleCommitment
+		close(p.done)
+	}
+	return kept, nil
+}

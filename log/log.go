@@ -28,8 +28,13 @@ type Log struct {
 
 	hashes *tileHashes // the proof path's view of the store
 	tree   *tree       // owned by Run
+	// shared is the store if other writers share it, else nil; treeDirty
+	// (owned by Run) says that tree may be ahead of it after a failed commit.
+	shared    SharedStore
+	treeDirty bool
 	// latest is the newest committed checkpoint; written by Run after each
-	// commit, read by anyone.
+	// commit (and, on a shared store, each time it follows the store), read
+	// by anyone.
 	latest atomic.Pointer[Signed]
 	// witnessing is nil without a witness policy; witnessed is the latest
 	// checkpoint with a witness quorum, written by the witnessing loop.
@@ -72,6 +77,7 @@ func New(cfg Config) (*Log, error) {
 		stopped: make(chan struct{}),
 	}
 	l.metrics = newMetrics(l)
+	l.shared, _ = cfg.Store.(SharedStore)
 	if l.witnessing, err = newWitnessing(cfg); err != nil {
 		return nil, err
 	}
@@ -229,6 +235,10 @@ func (l *Log) wait(ctx context.Context, p *pending) error {
 // rolled back. It returns nil when ctx is done, or an error if the store
 // failed and the tree could not be reloaded from it, or refused a batch
 // with [ErrStaleBatch] (another writer, or a store replaced under it).
+// On a [SharedStore] it sequences each batch under the store's writer lock,
+// publishes what other writers commit, and rides out a store that is
+// unreachable for a while (its batches fail, it does not stop); it stops
+// with [ErrStaleBatch] when the stored tree does not extend its own.
 func (l *Log) Run(ctx context.Context) error {
 	defer close(l.stopped)
 	if l.witnessing != nil {
@@ -245,10 +255,21 @@ func (l *Log) Run(ctx context.Context) error {
 		}
 	}
 	batch := make([]*pending, 0, l.cfg.MaxBatchSize)
+	var follow <-chan time.Time // ticks while idle on a shared store
+	if l.shared != nil {
+		tick := time.NewTicker(l.cfg.FollowInterval)
+		defer tick.Stop()
+		follow = tick.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-follow:
+			if err := l.followIdle(ctx); err != nil {
+				return err
+			}
+			continue
 		case p := <-l.queue:
 			batch = append(batch[:0], p)
 		}
@@ -266,23 +287,39 @@ func (l *Log) Run(ctx context.Context) error {
 			clear(batch)
 			continue
 		}
-		if err := l.sequence(batch); err != nil {
+		if err := l.step(ctx, batch); err != nil {
 			l.log.ErrorContext(ctx, "sequencing batch", slog.Int("entries", len(batch)), slog.Any("err", err))
 			if errors.Is(err, ErrStaleBatch) {
 				// Another writer extended the store, or it was replaced by an
 				// older copy: going on would sign a second tree.
 				return fmt.Errorf("log: stopping: %w", err)
 			}
-			if err := l.reload(); err != nil {
-				return err
+			// A shared store may be unreachable for a while (a database
+			// failing over): the next step rebuilds the tree from it.
+			if l.shared == nil {
+				if err := l.reload(); err != nil {
+					return err
+				}
 			}
 		}
 		clear(batch)
 	}
 }
 
+// step sequences one batch, under the writer lock if the store is shared.
+func (l *Log) step(ctx context.Context, batch []*pending) error {
+	if l.shared != nil {
+		return l.stepShared(ctx, l.shared, batch)
+	}
+	return l.sequence(batch)
+}
+
 // sequence assigns indexes to a batch, commits it and resolves its futures.
 func (l *Log) sequence(batch []*pending) error {
+	batch, err := l.dropStaleCommitments(batch)
+	if err != nil {
+		return resolveAll(batch, err)
+	}
 	hashes := make([]tlog.Hash, len(batch))
 	for i, p := range batch {
 		hashes[i] = p.hash
@@ -388,6 +425,10 @@ func (l *Log) commit(entries []NewEntry, hashes []tlog.Hash, batch []*pending) e
 	}
 	if batch != nil { // not the first, empty checkpoint of a new log
 		l.metrics.observeCommit(time.Since(t0), len(entries), len(batch))
+	}
+	if l.shared != nil {
+		// A store behind a network: spare it the receipts' tile reads.
+		l.hashes.remember(changed)
 	}
 	l.metrics.treeSize.Set(float64(cp.Size))
 	l.latest.Store(&Signed{Note: msg, Checkpoint: cp})

@@ -15,6 +15,9 @@ type metrics struct {
 	pushback     prometheus.Counter
 	batchSize    prometheus.Histogram
 	commit       prometheus.Histogram
+	// lockWait and lockHeld time the writer lock of a SharedStore: how long
+	// a step waited for it, and held it.
+	lockWait, lockHeld prometheus.Histogram
 }
 
 func newMetrics(l *Log) *metrics {
@@ -42,6 +45,14 @@ func newMetrics(l *Log) *metrics {
 			Name: "commit_seconds", Help: "Latency of the store transaction of a sequencing step.",
 			Buckets: prometheus.ExponentialBuckets(0.0002, 2, 14),
 		}),
+		lockWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "writer_lock_wait_seconds", Help: "Time a sequencing step waited for the writer lock of a store shared with other frontends.",
+			Buckets: prometheus.ExponentialBuckets(0.0002, 2, 14),
+		}),
+		lockHeld: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "writer_lock_held_seconds", Help: "Time a sequencing step held the writer lock of a store shared with other frontends; summed over the frontends, the share of the time the one writer slot is busy.",
+			Buckets: prometheus.ExponentialBuckets(0.0002, 2, 14),
+		}),
 	}
 }
 
@@ -56,6 +67,9 @@ func (m *metrics) observeCommit(d time.Duration, entries, batch int) {
 func (l *Log) Metrics() []prometheus.Collector {
 	m := l.metrics
 	cs := []prometheus.Collector{m.queueDepth, m.treeSize, m.appended, m.deduplicated, m.pushback, m.batchSize, m.commit}
+	if l.shared != nil {
+		cs = append(cs, m.lockWait, m.lockHeld)
+	}
 	if l.witnessing != nil {
 		cs = append(cs, l.witnessing.metrics.collectors()...)
 	}

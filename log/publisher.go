@@ -7,7 +7,9 @@ package log
 // committed state.
 type Publisher interface {
 	// Committed is called by the one writer of the tree after each commit,
-	// once it is durable, with the new tree size. It MUST NOT block: a
+	// once it is durable, with the new tree size; on a [SharedStore], also
+	// each time the Log adopts what other writers committed. It MUST NOT
+	// block: a
 	// Publisher notes the size and does its work on its own goroutine.
 	Committed(size int64)
 }

@@ -86,6 +86,17 @@ func (l *Log) judgeRefusal(ctx context.Context, p *witnessPeer, cp *Signed, clai
 		return
 	}
 	if wc.Size > cp.Size {
+		if ahead, err := l.storeAhead(wc); ahead || err != nil {
+			// Another frontend of a shared store was cosigned first: publish
+			// what it stored, if this frontend already follows that far.
+			if err == nil {
+				err = l.adoptWitnessed()
+			}
+			if err != nil {
+				l.log.ErrorContext(ctx, "reading the store to check a witness's checkpoint", slog.String("witness", p.w.Name), slog.Any("err", err))
+			}
+			return
+		}
 		l.rollBack(ctx, &RolledBackError{Witness: p.w.Name, WitnessSize: wc.Size, TreeSize: cp.Size, Checkpoint: msg}, nil)
 		return
 	}

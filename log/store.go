@@ -56,6 +56,15 @@ type IndexWrite struct {
 	Key, Value []byte
 }
 
+// An IndexRead names one record of an index space for [Store.IndexGetMany]:
+// the record whose key is Key or, if Prefix is set, the first record (in key
+// order) whose key starts with Key.
+type IndexRead struct {
+	Space  string
+	Key    []byte
+	Prefix bool
+}
+
 // A Store is the log's persistent state: entries, hash tiles, the latest
 // signed checkpoint and the deduplication index. It is deliberately narrow so
 // that another backend (for example PostgreSQL plus an object store) can
@@ -85,9 +94,16 @@ type Store interface {
 	// with prefix, in key order, from one consistent view, until fn returns
 	// false. Key and value are valid only during the call.
 	IndexScan(space string, prefix []byte, fn func(key, value []byte) bool) error
+	// IndexGetMany returns, for each read, the value of the record it names
+	// (see [IndexRead]), or nil if there is none, all from one consistent
+	// view and, for a store behind a network, in one round trip. The caller
+	// owns the returned slices.
+	IndexGetMany(reads []IndexRead) ([][]byte, error)
 	// Witnessed returns the note stored by the last SetWitnessed, or nil.
 	Witnessed() ([]byte, error)
-	// SetWitnessed durably stores the latest witnessed checkpoint note.
+	// SetWitnessed durably stores the latest witnessed checkpoint note. A
+	// [SharedStore] refuses a note of a smaller tree than the stored one
+	// with [ErrStaleWitnessed].
 	SetWitnessed(note []byte) error
 	// Commit stores b atomically and durably: when it returns nil, all of b
 	// survives a crash; when it returns an error, none of b is stored.

@@ -189,7 +189,14 @@ func (l *Log) witnessRound(ctx context.Context, cp *Signed) (published bool, ans
 		l.log.WarnContext(ctx, "witness quorum not met", slog.Int64("tree_size", cp.Size), slog.Int("cosignatures", len(cosigned)))
 		return false, answered
 	}
-	if err := l.store.SetWitnessed(msg); err != nil {
+	if err := l.store.SetWitnessed(msg); errors.Is(err, ErrStaleWitnessed) {
+		// Another frontend of a shared store published a newer one.
+		l.log.InfoContext(ctx, "a newer witnessed checkpoint is stored", slog.Int64("tree_size", cp.Size), slog.Any("err", err))
+		if err := l.adoptWitnessed(); err != nil {
+			l.log.ErrorContext(ctx, "reading the stored witnessed checkpoint", slog.Any("err", err))
+		}
+		return false, answered
+	} else if err != nil {
 		l.log.ErrorContext(ctx, "storing witnessed checkpoint", slog.Any("err", err))
 		return false, answered
 	}

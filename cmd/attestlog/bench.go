@@ -12,6 +12,7 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,14 +83,20 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else if err != nil {
 		return err
 	}
-	clients := make([]pb.LogServiceClient, c.conns)
-	for i := range clients {
-		conn, err := c.log.conn()
-		if err != nil {
-			return fmt.Errorf("bench: %w", err)
+	// --log may name several frontends of one log: each gets --conns
+	// connections, and the builders take turns over all of them.
+	var clients []pb.LogServiceClient
+	for range c.conns {
+		for _, addr := range strings.Split(c.log.addr, ",") {
+			lf := c.log
+			lf.addr = addr
+			conn, err := lf.conn()
+			if err != nil {
+				return fmt.Errorf("bench: %w", err)
+			}
+			defer conn.Close()
+			clients = append(clients, pb.NewLogServiceClient(conn))
 		}
-		defer conn.Close()
-		clients[i] = pb.NewLogServiceClient(conn)
 	}
 	var r benchReport
 	if c.duration > 0 && c.mode == "add" {

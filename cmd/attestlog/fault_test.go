@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
@@ -51,6 +52,21 @@ func TestFaultKillLog(t *testing.T) { faultKillLog(t) }
 // faultKillLog is TestFaultKillLog, with extra flags for every serve. It
 // returns the last serve, which runs until the test ends (nil if skipped).
 func faultKillLog(t *testing.T, extra ...string) *proc {
+	if procs := faultKillFrontends(t, 1, extra...); procs != nil {
+		return procs[0]
+	}
+	return nil
+}
+
+// faultKillFrontends is TestFaultKillLog with n serve processes, the
+// frontends of one log (one key, a data directory each, and with n > 1 a
+// shared --store in extra), the builders spread over them. Each round
+// kills one frontend with SIGKILL mid-load while the others go on (they
+// must take over the store's writer lock and keep acknowledging), then
+// kills the others too; the restarted frontends must each hold everything
+// acknowledged by any of them. It returns the last serves, which run
+// until the test ends (nil if skipped).
+func faultKillFrontends(t *testing.T, n int, extra ...string) []*proc {
 	if testing.Short() {
 		t.Skip("kills processes")
 	}
@@ -58,58 +74,131 @@ func faultKillLog(t *testing.T, extra ...string) *proc {
 	if s := os.Getenv(envFaultIterations); s != "" {
 		iterations, _ = strconv.Atoi(s)
 	}
-	data := filepath.Join(t.TempDir(), "log")
+	data := []string{filepath.Join(t.TempDir(), "log")}
+	for i := 1; i < n; i++ {
+		data = append(data, filepath.Join(t.TempDir(), fmt.Sprintf("log%d", i)))
+	}
 	rng := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	total := &faultRecord{claims: map[int64][]byte{}, uploads: map[string][]byte{}, checkpoints: map[string]bool{}}
+	total := make([]*faultRecord, n)
+	for f := range total {
+		total[f] = &faultRecord{claims: map[int64][]byte{}, uploads: map[string][]byte{}, checkpoints: map[string]bool{}}
+	}
 	for i := range iterations {
-		p := startProc(t, []string{"log vkey:", "http listening on", "grpc listening on"}, append([]string{"serve", "--data", data,
-			"--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--log-level", "error"}, extra...)...)
-		verifier, err := note.NewVerifier(p.get("log vkey:"))
-		if err != nil {
-			t.Fatal(err)
+		procs := startFrontends(t, data, "error", extra...)
+		clients := make([]pb.LogServiceClient, n)
+		recs := make([]*faultRecord, n)
+		for f, p := range procs {
+			verifier, err := note.NewVerifier(p.get("log vkey:"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn, err := grpc.NewClient(p.get("grpc listening on"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			clients[f] = pb.NewLogServiceClient(conn)
+			// The restarted log still has everything acknowledged before every earlier kill.
+			checkNothingLost(t, clients[f], p.get("http listening on"), verifier, total[f])
+			recs[f] = &faultRecord{claims: map[int64][]byte{}, uploads: map[string][]byte{}, checkpoints: map[string]bool{}}
 		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		for b := range 16 {
+			wg.Go(func() { faultBuilder(ctx, t, clients[b%n], fmt.Sprintf("%d-%d", i, b), recs[b%n]) })
+		}
+		time.Sleep(time.Duration(100+rng.IntN(600)) * time.Millisecond)
+		victim := i % n
+		procs[victim].cmd.Process.Signal(syscall.SIGKILL)
+		<-procs[victim].done
+		if n > 1 {
+			// The others go on: the writer lock the victim may have held
+			// passes to them when its connection dies.
+			before := make([]int, n)
+			for f, r := range recs {
+				before[f] = r.len()
+			}
+			survivor := (victim + 1) % n
+			waitFor(t, "a surviving frontend acknowledges claims after the kill", func() bool { return recs[survivor].len() > before[survivor]+20 })
+			for f, p := range procs {
+				if f != victim {
+					p.cmd.Process.Signal(syscall.SIGKILL)
+					<-p.done
+				}
+			}
+		}
+		cancel()
+		wg.Wait()
+		for f, rec := range recs {
+			total[f].merge(rec)
+		}
+	}
+	procs := startFrontends(t, data, "info", extra...)
+	var claims, uploads, checkpoints int
+	for f, p := range procs {
+		verifier, _ := note.NewVerifier(p.get("log vkey:"))
 		conn, err := grpc.NewClient(p.get("grpc listening on"), grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		lc := pb.NewLogServiceClient(conn)
-		// The restarted log still has everything acknowledged before every earlier kill.
-		checkNothingLost(t, lc, p.get("http listening on"), verifier, total)
-		rec := &faultRecord{claims: map[int64][]byte{}, uploads: map[string][]byte{}, checkpoints: map[string]bool{}}
-		ctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		for b := range 16 {
-			wg.Go(func() { faultBuilder(ctx, t, lc, fmt.Sprintf("%d-%d", i, b), rec) })
-		}
-		time.Sleep(time.Duration(100+rng.IntN(600)) * time.Millisecond)
-		p.cmd.Process.Signal(syscall.SIGKILL)
-		<-p.done
-		cancel()
-		wg.Wait()
-		conn.Close()
-		total.mu.Lock()
-		for k, v := range rec.claims {
-			total.claims[k] = v
-		}
-		for k, v := range rec.uploads {
-			total.uploads[k] = v
-		}
-		for k := range rec.checkpoints {
-			total.checkpoints[k] = true
-		}
-		total.mu.Unlock()
+		defer conn.Close()
+		checkNothingLost(t, pb.NewLogServiceClient(conn), p.get("http listening on"), verifier, total[f])
+		claims, uploads, checkpoints = claims+len(total[f].claims), uploads+len(total[f].uploads), checkpoints+len(total[f].checkpoints)
 	}
-	p := startProc(t, []string{"log vkey:", "http listening on", "grpc listening on"}, append([]string{"serve", "--data", data, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0"}, extra...)...)
-	verifier, _ := note.NewVerifier(p.get("log vkey:"))
-	conn, err := grpc.NewClient(p.get("grpc listening on"), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
+	t.Logf("%d kills of %d frontends: %d acknowledged claims, %d acknowledged uploads and %d receipt checkpoints all present and consistent after restart",
+		iterations, n, claims, uploads, checkpoints)
+	return procs
+}
+
+// startFrontends starts one serve per data directory, with the extra
+// flags, and returns them when all listen. The first creates the log key
+// (if its directory holds none); the others get a copy of it.
+func startFrontends(t *testing.T, data []string, level string, extra ...string) []*proc {
+	t.Helper()
+	procs := make([]*proc, len(data))
+	for f, d := range data {
+		if f > 0 {
+			copyLogKey(t, data[0], d)
+		}
+		procs[f] = startProc(t, []string{"log vkey:", "http listening on", "grpc listening on"}, append([]string{"serve", "--data", d,
+			"--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--log-level", level}, extra...)...)
 	}
-	defer conn.Close()
-	checkNothingLost(t, pb.NewLogServiceClient(conn), p.get("http listening on"), verifier, total)
-	t.Logf("%d kills: %d acknowledged claims, %d acknowledged uploads and %d receipt checkpoints all present and consistent after restart",
-		iterations, len(total.claims), len(total.uploads), len(total.checkpoints))
-	return p
+	return procs
+}
+
+// copyLogKey copies the log key files of the data directory from into the
+// data directory to, unless it has them.
+func copyLogKey(t *testing.T, from, to string) {
+	t.Helper()
+	for _, name := range []string{keyFile, vkeyFile} {
+		if _, err := os.Stat(filepath.Join(to, name)); err == nil {
+			continue
+		}
+		if err := os.MkdirAll(to, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, name), []byte(readFile(t, filepath.Join(from, name))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// len returns how many claims r holds.
+func (r *faultRecord) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.claims)
+}
+
+// merge adds everything in o to r.
+func (r *faultRecord) merge(o *faultRecord) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	maps.Copy(r.claims, o.claims)
+	maps.Copy(r.uploads, o.uploads)
+	maps.Copy(r.checkpoints, o.checkpoints)
 }
 
 // faultBuilder appends claims (each for a fresh random binary) and uploads

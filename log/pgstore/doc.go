@@ -19,6 +19,29 @@
 // of the database server, provided the server itself runs with fsync on
 // (Open logs a warning when it does not).
 //
+// # Several frontends
+//
+// A Store is a [log.SharedStore]: any number of `attestlog serve`
+// processes (frontends), each holding a copy of the log key, may run on
+// one database and produce one tree. Each frontend sequences its own
+// batches; [Store.LockWriter] serialises them with a session-level
+// advisory lock, under which the frontend adopts what the others committed
+// (its index range is then the stored tree size onwards, contiguous),
+// deduplicates against every frontend's entries, indexes, signs and
+// commits. The lock passes on when its holder's connection dies (a killed
+// frontend), so it is not the guard: the compare-and-swap of Commit is. A
+// frontend whose lock was lost and whose batch no longer extends the
+// stored tree gets [log.ErrStaleBatch] and stops without publishing the
+// checkpoint it signed; its acknowledged entries are all committed. Two
+// frontends signing the same tree produce the same note (Ed25519 is
+// deterministic), and a different tree of one size never commits. The
+// witnessed checkpoint is stored by a swap that never moves it to a smaller
+// tree ([log.ErrStaleWitnessed]). A database that fails over to a promoted
+// streaming replica (list both hosts in the URL, with
+// target_session_attrs=read-write) fails the batches in flight, which are
+// not acknowledged, and the frontends carry on once the replica accepts
+// writes.
+//
 // # Schema
 //
 // [Open] creates the tables on first use, in the first schema of the

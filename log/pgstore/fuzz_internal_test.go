@@ -3,6 +3,7 @@ package pgstore
 import (
 	"bytes"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -48,6 +49,25 @@ func FuzzRedact(f *testing.F) {
 					t.Fatalf("Redact(%q) = %q keeps %s", u, r, k)
 				}
 			}
+		}
+	})
+}
+
+// FuzzNoteSize checks that noteSize never panics, and that the size it
+// returns is the second line exactly, in its only spelling, as the SQL
+// swap of SetWitnessed reads it back.
+func FuzzNoteSize(f *testing.F) {
+	f.Add([]byte("example.com/log\n42\nAAAA\n\n— example.com/log sig\n"))
+	f.Add([]byte("o\n007\n"))
+	f.Add([]byte("o\n-1\n"))
+	f.Add([]byte("o\n9223372036854775807\n"))
+	f.Fuzz(func(t *testing.T, note []byte) {
+		size, err := noteSize(note)
+		if err != nil {
+			return
+		}
+		if line := strings.SplitN(string(note), "\n", 3)[1]; line != strconv.FormatInt(size, 10) || size < 0 {
+			t.Fatalf("noteSize(%q) = %d, second line %q", note, size, line)
 		}
 	})
 }

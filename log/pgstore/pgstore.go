@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/attestlog/attestlog/log"
 	"github.com/jackc/pgx/v5"
@@ -25,6 +27,9 @@ const (
 	// DefaultMaxConns is the default size of the connection pool, unless
 	// the URL sets pool_max_conns.
 	DefaultMaxConns = 16
+	// writerConns is the size of the sequencer's own pool: the writer
+	// lock's session and one for its queries, and one to spare.
+	writerConns = 3
 )
 
 // Config configures a [Store]. URL, Origin and VKey are required; every
@@ -48,14 +53,19 @@ type Config struct {
 // A Store is a [log.Store] in a PostgreSQL database. It is safe for
 // concurrent use.
 type Store struct {
-	pool    *pgxpool.Pool
+	pool *pgxpool.Pool
+	// writer is a small pool of its own for what only the sequencer does
+	// (the writer lock, reading the checkpoint, the dedup lookup, the
+	// indexer's reads, Commit), so that it never queues behind the read
+	// path's queries for a connection.
+	writer  *pgxpool.Pool
 	timeout time.Duration
 	// forceSync is set when the server's default synchronous_commit is off,
 	// which would make Commit return before its batch is durable.
 	forceSync bool
 }
 
-var _ log.Store = (*Store)(nil)
+var _ log.SharedStore = (*Store)(nil)
 
 // Open connects to the database at cfg.URL, creates the log's tables if
 // the database has none, and checks that it holds the log cfg names. An
@@ -89,9 +99,16 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: opening PostgreSQL at %s: %w", where, err)
 	}
-	s := &Store{pool: pool, timeout: cfg.Timeout}
-	if err := s.open(ctx, cfg, where); err != nil {
+	wc := pc.Copy()
+	wc.MaxConns, wc.MinConns = writerConns, 0
+	writer, err := pgxpool.NewWithConfig(ctx, wc)
+	if err != nil {
 		pool.Close()
+		return nil, fmt.Errorf("pgstore: opening PostgreSQL at %s: %w", where, err)
+	}
+	s := &Store{pool: pool, writer: writer, timeout: cfg.Timeout}
+	if err := s.open(ctx, cfg, where); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -137,9 +154,10 @@ func Redact(u string) string {
 	return p.String()
 }
 
-// Close closes the connection pool.
+// Close closes the connection pools.
 func (s *Store) Close() error {
 	s.pool.Close()
+	s.writer.Close()
 	return nil
 }
 
@@ -157,20 +175,81 @@ func (s *Store) metaNote(column string) ([]byte, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	var n []byte
-	if err := s.pool.QueryRow(ctx, `SELECT `+column+` FROM attestlog_meta`).Scan(&n); err != nil {
+	// On the writer's pool: the sequencer reads the checkpoint under the
+	// writer lock, the read path answers from memory.
+	if err := s.writer.QueryRow(ctx, `SELECT `+column+` FROM attestlog_meta`).Scan(&n); err != nil {
 		return nil, fmt.Errorf("pgstore: reading the %s: %w", column, err)
 	}
 	return n, nil
 }
 
-// SetWitnessed implements [log.Store].
+// SetWitnessed implements [log.SharedStore]: a swap that stores note only
+// if the stored witnessed checkpoint is not of a larger tree, so that a
+// slow frontend cannot move it back. note must be a checkpoint note.
 func (s *Store) SetWitnessed(note []byte) error {
-	ctx, cancel := s.ctx()
-	defer cancel()
-	if _, err := s.pool.Exec(ctx, `UPDATE attestlog_meta SET witnessed = $1`, nonNil(note)); err != nil {
+	size, err := noteSize(note)
+	if err != nil {
 		return fmt.Errorf("pgstore: storing the witnessed checkpoint: %w", err)
 	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	// Every stored note passed noteSize, whose second line the cast reads.
+	tag, err := s.pool.Exec(ctx, `UPDATE attestlog_meta SET witnessed = $1
+		WHERE witnessed IS NULL OR split_part(convert_from(witnessed, 'UTF8'), E'\n', 2)::bigint <= $2`, note, size)
+	if err != nil {
+		return fmt.Errorf("pgstore: storing the witnessed checkpoint: %w", err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("%w: this one is of tree size %d", log.ErrStaleWitnessed, size)
+	}
 	return nil
+}
+
+// noteSize returns the tree size on the second line of a checkpoint note:
+// decimal, without sign or leading zeros.
+func noteSize(note []byte) (int64, error) {
+	_, rest, ok := bytes.Cut(note, []byte("\n"))
+	line, _, ok2 := bytes.Cut(rest, []byte("\n"))
+	size, err := strconv.ParseInt(string(line), 10, 64)
+	if !ok || !ok2 || err != nil || size < 0 || strconv.FormatInt(size, 10) != string(line) || !utf8.Valid(note) {
+		return 0, errors.New("not a checkpoint note (no tree size on its second line, or not UTF-8)")
+	}
+	return size, nil
+}
+
+// writerLockID is the advisory lock of [Store.LockWriter] ("attestwr").
+const writerLockID = 0x6174746573747772
+
+// LockWriter implements [log.SharedStore] with a session-level advisory
+// lock, held on a connection of its own until unlock. If that connection
+// dies (the frontend's process, or the network), PostgreSQL releases the
+// lock and another frontend takes it: Commit's swap is what keeps a
+// writer that lost the lock from overwriting, and unlock reports the loss.
+func (s *Store) LockWriter(ctx context.Context) (unlock func() error, err error) {
+	conn, err := s.writer.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: taking the writer lock: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(writerLockID)); err != nil {
+		// A cancelled wait may still have taken the lock: close the session.
+		conn.Conn().Close(context.Background())
+		conn.Release()
+		return nil, fmt.Errorf("pgstore: taking the writer lock: %w", err)
+	}
+	return func() error {
+		defer conn.Release()
+		ctx, cancel := s.ctx()
+		defer cancel()
+		var held bool
+		if err := conn.QueryRow(ctx, `SELECT pg_advisory_unlock($1)`, int64(writerLockID)).Scan(&held); err != nil {
+			conn.Conn().Close(context.Background())
+			return fmt.Errorf("pgstore: releasing the writer lock (its session ended: the lock was lost): %w", err)
+		}
+		if !held {
+			return errors.New("pgstore: releasing the writer lock: it was not held (lost with an earlier session)")
+		}
+		return nil
+	}, nil
 }
 
 // Tiles implements [log.Store].
@@ -249,7 +328,7 @@ func (s *Store) Lookup(hashes []tlog.Hash) ([]int64, error) {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT hash, idx FROM attestlog_dedup WHERE hash = ANY($1::bytea[])`, keys)
+	rows, err := s.writer.Query(ctx, `SELECT hash, idx FROM attestlog_dedup WHERE hash = ANY($1::bytea[])`, keys)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: reading the dedup index: %w", err)
 	}
@@ -319,6 +398,60 @@ func (s *Store) IndexScan(space string, prefix []byte, fn func(key, value []byte
 	return nil
 }
 
+// IndexGetMany implements [log.Store] in one statement. Each read is the
+// first record of its space in a key range: [key, key||0x00) for a key,
+// [prefix, prefixEnd(prefix)) for a prefix, so that both bounds are index
+// conditions and no read scans past its range; a prefix without an end
+// (empty, or all 0xff) is bounded below only, which is the same range.
+func (s *Store) IndexGetMany(reads []log.IndexRead) ([][]byte, error) {
+	out := make([][]byte, len(reads))
+	if len(reads) == 0 {
+		return out, nil
+	}
+	var bSpace, uSpace []string
+	var bLo, bHi, uLo [][]byte
+	var bPos, uPos []int64
+	for i, r := range reads {
+		hi := append(bytes.Clone(r.Key), 0)
+		if r.Prefix {
+			hi = prefixEnd(r.Key)
+		}
+		if hi == nil {
+			uSpace, uLo, uPos = append(uSpace, r.Space), append(uLo, nonNil(r.Key)), append(uPos, int64(i))
+			continue
+		}
+		bSpace, bLo, bHi, bPos = append(bSpace, r.Space), append(bLo, nonNil(r.Key)), append(bHi, hi), append(bPos, int64(i))
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	rows, err := s.writer.Query(ctx, `SELECT q.i, r.value
+		FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::bigint[]) AS q(space, lo, hi, i)
+		CROSS JOIN LATERAL (SELECT t.value FROM attestlog_index t
+			WHERE t.space = q.space AND t.key >= q.lo AND t.key < q.hi ORDER BY t.key LIMIT 1) r
+		UNION ALL
+		SELECT q.i, r.value
+		FROM unnest($5::text[], $6::bytea[], $7::bigint[]) AS q(space, lo, i)
+		CROSS JOIN LATERAL (SELECT t.value FROM attestlog_index t
+			WHERE t.space = q.space AND t.key >= q.lo ORDER BY t.key LIMIT 1) r`,
+		bSpace, bLo, bHi, bPos, uSpace, uLo, uPos)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: reading index records: %w", err)
+	}
+	var i int64
+	var v []byte
+	_, err = pgx.ForEachRow(rows, []any{&i, &v}, func() error {
+		if i < 0 || i >= int64(len(out)) {
+			return fmt.Errorf("read %d of %d in the answer", i, len(out))
+		}
+		out[i] = nonNil(v)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: reading index records: %w", err)
+	}
+	return out, nil
+}
+
 // prefixEnd returns the least key greater than every key with the prefix
 // p, or nil if there is none (p is empty or all 0xff).
 func prefixEnd(p []byte) []byte {
@@ -349,7 +482,7 @@ func (s *Store) Commit(b *log.Batch) error {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.writer, func(tx pgx.Tx) error {
 		if s.forceSync {
 			if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = on`); err != nil {
 				return err

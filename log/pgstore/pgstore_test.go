@@ -1,6 +1,7 @@
 package pgstore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -103,52 +104,219 @@ func TestCheckLog(t *testing.T) {
 	}
 }
 
-// TestSecondWriterStops runs two logs on one database: the one whose view
-// of the tree is stale when it commits gets ErrStaleBatch, its Run stops,
-// and the tree in the database is the other's, intact.
-func TestSecondWriterStops(t *testing.T) {
-	url := pgtest.Start(t, false).NewDatabase(t)
-	signer, vkey := testKeys(t)
-	verifier, _ := note.NewVerifier(vkey)
-	var logs [2]*log.Log
+// startWriters opens n logs, each on a Store (a pool) of its own, on the
+// database at url, and runs them until the test ends.
+func startWriters(t *testing.T, url string, n int, wrap func(i int, s *pgstore.Store) log.Store) ([]*log.Log, []chan error) {
+	t.Helper()
+	signer, _ := testKeys(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	logs, done := make([]*log.Log, n), make([]chan error, n)
 	for i := range logs {
 		s := openStore(t, url)
 		t.Cleanup(func() { s.Close() })
-		l, err := log.New(log.Config{Origin: logtest.Origin, Signer: signer, Store: s})
+		var store log.Store = s
+		if wrap != nil {
+			store = wrap(i, s)
+		}
+		l, err := log.New(log.Config{Origin: logtest.Origin, Signer: signer, Store: store, FollowInterval: 20 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
-		logs[i] = l
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := [2]chan error{make(chan error, 1), make(chan error, 1)}
-	for i, l := range logs {
+		logs[i], done[i] = l, make(chan error, 1)
 		go func() { done[i] <- l.Run(ctx) }()
 	}
-	if _, err := logs[0].Add([]byte("first writer"))(ctx); err != nil {
-		t.Fatal(err)
+	t.Cleanup(func() {
+		cancel()
+		for i := range done {
+			if err := <-done[i]; err != nil && wrap == nil {
+				t.Errorf("writer %d: Run: %v", i, err)
+			}
+		}
+	})
+	return logs, done
+}
+
+// TestSharedWriters runs four logs on one database, each on its own
+// connection pool, appending concurrently, with every tenth entry appended
+// through two writers at once: one tree results, with contiguous indexes,
+// each entry once (the duplicate gets the first's index, across writers),
+// and every writer ends up publishing the same checkpoint, which the
+// invariant checker verifies through each.
+func TestSharedWriters(t *testing.T) {
+	url := pgtest.Start(t, false).NewDatabase(t)
+	_, vkey := testKeys(t)
+	verifier, _ := note.NewVerifier(vkey)
+	logs, _ := startWriters(t, url, 4, nil)
+	perWriter := 400
+	if testing.Short() {
+		perWriter = 100
 	}
-	_, err := logs[1].Add([]byte("second writer"))(ctx)
-	if !errors.Is(err, log.ErrStaleBatch) {
-		t.Fatalf("append through the stale writer: %v, want ErrStaleBatch", err)
+	ctx := context.Background()
+	var mu sync.Mutex
+	byIndex := map[int64]string{}
+	record := func(idx int64, e string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if old, ok := byIndex[idx]; ok && old != e {
+			t.Errorf("index %d given to %q and %q", idx, old, e)
+		}
+		byIndex[idx] = e
+	}
+	var wg sync.WaitGroup
+	for w, l := range logs {
+		for a := range 8 {
+			wg.Go(func() {
+				for i := a; i < perWriter; i += 8 {
+					e := fmt.Sprintf("writer %d entry %d", w, i)
+					if i%10 == 0 {
+						e = fmt.Sprintf("shared entry %d", i) // also appended by every other writer
+					}
+					idx, err := l.Add([]byte(e))(ctx)
+					if err != nil {
+						t.Errorf("writer %d: %v", w, err)
+						return
+					}
+					record(idx, e)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	distinct := len(logs)*perWriter - (len(logs)-1)*perWriter/10
+	if len(byIndex) != distinct {
+		t.Errorf("%d distinct indexes acknowledged, want %d", len(byIndex), distinct)
+	}
+	for i := range int64(distinct) {
+		if _, ok := byIndex[i]; !ok {
+			t.Errorf("no entry acknowledged at index %d", i)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for w, l := range logs {
+		for l.Checkpoint().Size != int64(distinct) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		r, err := client.CheckLog(ctx, l, verifier)
+		if err != nil {
+			t.Fatalf("writer %d: CheckLog: %v", w, err)
+		}
+		if r.Checkpoint.Size != int64(distinct) || !bytes.Equal(r.Note, logs[0].Checkpoint().Note) {
+			t.Errorf("writer %d publishes a checkpoint of size %d, want writer 0's of size %d", w, r.Checkpoint.Size, distinct)
+		}
+		es, err := l.Entries(0, distinct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range es {
+			if want := byIndex[int64(i)]; string(e) != want {
+				t.Fatalf("writer %d: entry %d is %q, acknowledged as %q", w, i, e, want)
+			}
+		}
+	}
+}
+
+// interloper is a shared store whose writer lock is lost, and at the worst
+// moment: after the writer adopted the stored tree and before it commits,
+// another writer (the test's hook) commits.
+type interloper struct {
+	*pgstore.Store
+	beforeCommit func()
+}
+
+// LockWriter takes no lock, as if the lock's session had died at once, so
+// that the other writer may commit.
+func (s *interloper) LockWriter(context.Context) (func() error, error) {
+	return func() error { return nil }, nil
+}
+
+func (s *interloper) Commit(b *log.Batch) error {
+	if s.beforeCommit != nil && len(b.Entries) > 0 {
+		s.beforeCommit()
+	}
+	return s.Store.Commit(b)
+}
+
+// TestLostSwapStops makes a writer lose the checkpoint swap: another
+// writer commits between its reading the tree and its commit (as when its
+// lock's session dies). The loser's append fails with ErrStaleBatch, its
+// Run stops, it never publishes the checkpoint it signed, and the tree in
+// the database is the winner's, which goes on.
+func TestLostSwapStops(t *testing.T) {
+	url := pgtest.Start(t, false).NewDatabase(t)
+	_, vkey := testKeys(t)
+	verifier, _ := note.NewVerifier(vkey)
+	var winner *log.Log
+	logs, done := startWriters(t, url, 2, func(i int, s *pgstore.Store) log.Store {
+		if i == 0 {
+			return &interloper{Store: s, beforeCommit: func() {
+				if _, err := winner.Add([]byte("winner"))(context.Background()); err != nil {
+					t.Errorf("winner: %v", err)
+				}
+			}}
+		}
+		return s
+	})
+	loser := logs[0]
+	winner = logs[1]
+	before := loser.Checkpoint()
+	ctx := context.Background()
+	if _, err := loser.Add([]byte("loser"))(ctx); !errors.Is(err, log.ErrStaleBatch) {
+		t.Fatalf("append through the writer that lost the swap: %v, want ErrStaleBatch", err)
 	}
 	select {
-	case err := <-done[1]:
+	case err := <-done[0]:
 		if !errors.Is(err, log.ErrStaleBatch) {
-			t.Errorf("stale writer's Run returned %v, want ErrStaleBatch", err)
+			t.Errorf("the loser's Run returned %v, want ErrStaleBatch", err)
 		}
+		done[0] <- nil // for the cleanup
 	case <-time.After(10 * time.Second):
-		t.Fatal("the stale writer's Run did not stop")
+		t.Fatal("the loser's Run did not stop")
 	}
-	if _, err := logs[0].Add([]byte("first writer again"))(ctx); err != nil {
+	if got := loser.Checkpoint(); got != before {
+		t.Errorf("the loser publishes a checkpoint of size %d, want its last committed one of size %d", got.Size, before.Size)
+	}
+	if _, err := winner.Add([]byte("winner again"))(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.CheckLog(ctx, logs[0], verifier); err != nil {
+	r, err := client.CheckLog(ctx, winner, verifier)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got := logs[0].Checkpoint().Size; got != 2 {
-		t.Errorf("tree size %d, want 2", got)
+	es, err := winner.Entries(0, 2)
+	if err != nil || r.Checkpoint.Size != 2 || string(es[0]) != "winner" || string(es[1]) != "winner again" {
+		t.Errorf("the database holds %q (size %d, %v), want the winner's two entries", es, r.Checkpoint.Size, err)
+	}
+}
+
+// TestWitnessedNeverMovesBack checks that SetWitnessed is a swap: a note
+// of a smaller tree than the stored one is refused with
+// ErrStaleWitnessed and changes nothing, one of the same or a larger tree
+// replaces it, and a note that names no tree size is an error.
+func TestWitnessedNeverMovesBack(t *testing.T) {
+	s := openStore(t, pgtest.Start(t, false).NewDatabase(t))
+	defer s.Close()
+	cp := func(size int64, sig string) []byte { return fmt.Appendf(nil, "o\n%d\nAAAA\n\n— o %s\n", size, sig) }
+	for _, step := range []struct {
+		note  []byte
+		stale bool
+		want  []byte
+	}{
+		{cp(5, "a"), false, cp(5, "a")},
+		{cp(3, "b"), true, cp(5, "a")},
+		{cp(5, "c"), false, cp(5, "c")},
+		{cp(12, "d"), false, cp(12, "d")},
+		{cp(11, "e"), true, cp(12, "d")},
+	} {
+		err := s.SetWitnessed(step.note)
+		if step.stale != errors.Is(err, log.ErrStaleWitnessed) || !step.stale && err != nil {
+			t.Errorf("SetWitnessed(%q) = %v, want stale %v", step.note, err, step.stale)
+		}
+		if got, err := s.Witnessed(); err != nil || !bytes.Equal(got, step.want) {
+			t.Errorf("after SetWitnessed(%q): Witnessed() = %q, %v; want %q", step.note, got, err, step.want)
+		}
+	}
+	if err := s.SetWitnessed([]byte("not a checkpoint")); err == nil || !strings.Contains(err.Error(), "not a checkpoint note") {
+		t.Errorf("SetWitnessed of a note without a size: %v", err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -204,7 +205,7 @@ func testReopen(t *testing.T, b Backend) {
 	place := b.New(t)
 	s := b.Open(t, place)
 	c := fill(t, s)
-	if err := s.SetWitnessed([]byte("witnessed note")); err != nil {
+	if err := s.SetWitnessed(checkpoint(10)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -212,7 +213,7 @@ func testReopen(t *testing.T, b Backend) {
 	}
 	s = open(t, b, place)
 	checkFilled(t, s)
-	if w, err := s.Witnessed(); err != nil || string(w) != "witnessed note" {
+	if w, err := s.Witnessed(); err != nil || !bytes.Equal(w, checkpoint(10)) {
 		t.Errorf("Witnessed() after reopening = %q, %v", w, err)
 	}
 	commit(t, s, c.next(entry(10))) // the swap continues from the stored (size, root)
@@ -327,6 +328,52 @@ func testIndexScan(t *testing.T, b Backend) {
 			}
 		}
 	}
+	checkIndexGetMany(t, s, keys)
+}
+
+// checkIndexGetMany reads, in one IndexGetMany, every key of space "scan"
+// (which holds keys, each with its hex as value), absent keys, prefixes of
+// every kind, and a space never written, and compares each answer with
+// what the keys imply.
+func checkIndexGetMany(t *testing.T, s log.Store, keys [][]byte) {
+	t.Helper()
+	var reads []log.IndexRead
+	for _, k := range keys {
+		reads = append(reads, log.IndexRead{Space: "scan", Key: k}, log.IndexRead{Space: "scan2", Key: k})
+	}
+	for _, k := range [][]byte{nil, {0x01, 0x00, 0x01}, {0x03}, {0xff, 0xff, 0xff, 0xff}} {
+		reads = append(reads, log.IndexRead{Space: "scan", Key: k})
+	}
+	for _, p := range [][]byte{nil, {0x01}, {0x01, 0xfe}, {0x01, 0xff}, {0x01, 0xff, 0xff}, {0x03}, {0x7f}, {0xff}, {0xff, 0xff, 0xff}, {0xff, 0xff, 0xff, 0xff}, []byte("mismatch/00001")} {
+		reads = append(reads, log.IndexRead{Space: "scan", Key: p, Prefix: true})
+	}
+	reads = append(reads, log.IndexRead{Space: "never", Key: []byte{0x01}}, log.IndexRead{Space: "never", Prefix: true})
+	got, err := s.IndexGetMany(reads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(reads) {
+		t.Fatalf("IndexGetMany of %d reads gave %d values", len(reads), len(got))
+	}
+	for i, r := range reads {
+		var want []byte
+		for _, k := range keys { // sorted: the first match is the first in key order
+			if r.Space == "never" || !(bytes.Equal(k, r.Key) || r.Prefix && bytes.HasPrefix(k, r.Key)) {
+				continue
+			}
+			want = fmt.Appendf(nil, "%x", k)
+			if r.Space == "scan2" {
+				want = []byte("other")
+			}
+			break
+		}
+		if !bytes.Equal(got[i], want) || (got[i] == nil) != (want == nil) {
+			t.Errorf("IndexGetMany read %d (space %s, key %x, prefix %v) = %q, want %q", i, r.Space, r.Key, r.Prefix, got[i], want)
+		}
+	}
+	if got, err := s.IndexGetMany(nil); err != nil || len(got) != 0 {
+		t.Errorf("IndexGetMany(nil) = %q, %v; want none", got, err)
+	}
 }
 
 func testLargeValues(t *testing.T, b Backend) {
@@ -367,7 +414,7 @@ func testWitnessed(t *testing.T, b Backend) {
 	s := open(t, b, b.New(t))
 	c := newChain()
 	commit(t, s, c.next(entry(0)))
-	for _, n := range []string{"first", "second"} {
+	for _, n := range []string{"test checkpoint\n1\n\n— first", "test checkpoint\n1\n\n— second"} {
 		if err := s.SetWitnessed([]byte(n)); err != nil {
 			t.Fatal(err)
 		}
@@ -376,7 +423,7 @@ func testWitnessed(t *testing.T, b Backend) {
 		}
 	}
 	commit(t, s, c.next(entry(1)))
-	if w, err := s.Witnessed(); err != nil || string(w) != "second" {
+	if w, err := s.Witnessed(); err != nil || !strings.HasSuffix(string(w), "second") {
 		t.Errorf("Witnessed() after a commit = %q, %v", w, err)
 	}
 	if cp, err := s.Checkpoint(); err != nil || !bytes.Equal(cp, checkpoint(2)) {

@@ -35,7 +35,12 @@ type Server struct {
 	URL string
 	// Durable is whether the server syncs commits to disk.
 	Durable bool
-	dir     string // the data directory's parent; "" for a server from EnvURL
+	// Port is the server's TCP port on 127.0.0.1; 0 for a server from EnvURL.
+	Port    int
+	dir     string     // the data directory's parent; "" for a server from EnvURL
+	bin     string     // the directory of pg_ctl and its kin
+	owner   *user.User // who runs the server; nil: ourselves
+	stopped bool       // set by Stop, so that the cleanups leave it alone
 }
 
 // Start returns a server for the test: the one from EnvURL, or a new one
@@ -52,27 +57,42 @@ func Start(t testing.TB, durable bool) *Server {
 	if err != nil {
 		t.Skipf("no PostgreSQL server: set %s to a server's URL, or install PostgreSQL (apt-get install postgresql): %v", EnvURL, err)
 	}
+	s, err := newServer(bin, durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(s.dir) })
+	data := filepath.Join(s.dir, "data")
+	if err := s.prepare(data); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := s.command(filepath.Join(bin, "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync").CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	s.start(t, data)
+	return s
+}
+
+// newServer makes the directory of a new server.
+func newServer(bin string, durable bool) (*Server, error) {
 	// The server runs as the postgres user when we are root (initdb refuses
 	// root), so its directory must not be under t.TempDir, which is 0700.
 	dir, err := os.MkdirTemp("", "attestlog-pgtest-")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
 	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	s := &Server{Durable: durable, dir: dir}
-	data := filepath.Join(dir, "data")
-	owner, err := s.prepare(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out, err := s.command(owner, filepath.Join(bin, "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync").CombinedOutput(); err != nil {
-		t.Fatalf("initdb: %v\n%s", err, out)
-	}
-	opts := "-c listen_addresses=127.0.0.1 -k " + dir
-	if !durable {
+	return &Server{Durable: durable, dir: dir, bin: bin}, nil
+}
+
+// start starts the server on the data directory data, on a free port, and
+// stops it when the test ends.
+func (s *Server) start(t testing.TB, data string) {
+	t.Helper()
+	opts := "-c listen_addresses=127.0.0.1 -k " + s.dir
+	if !s.Durable {
 		opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 	}
 	// Ports below 32768, outside the ephemeral range, so that no outgoing
@@ -83,52 +103,104 @@ func Start(t testing.TB, durable bool) *Server {
 		if !portFree(port) {
 			continue
 		}
-		out, err := s.command(owner, filepath.Join(bin, "pg_ctl"), "-D", data, "-l", filepath.Join(dir, "server.log"), "-w", "-t", "60",
+		out, err := s.command(filepath.Join(s.bin, "pg_ctl"), "-D", data, "-l", filepath.Join(s.dir, "server.log"), "-w", "-t", "60",
 			"-o", opts+" -p "+strconv.Itoa(port), "start").CombinedOutput()
 		if err != nil {
-			lastOut, _ = os.ReadFile(filepath.Join(dir, "server.log"))
+			lastOut, _ = os.ReadFile(filepath.Join(s.dir, "server.log"))
 			lastOut = append(out, lastOut...)
 			continue
 		}
 		t.Cleanup(func() {
-			if out, err := s.command(owner, filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop").CombinedOutput(); err != nil {
+			if s.stopped {
+				return
+			}
+			if out, err := s.command(filepath.Join(s.bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop").CombinedOutput(); err != nil {
 				t.Errorf("stopping the test PostgreSQL server: %v\n%s", err, out)
 			}
 		})
+		s.Port = port
 		s.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
-		return s
+		return
 	}
-	t.Fatalf("starting a test PostgreSQL server in %s failed 10 times; last output:\n%s", dir, lastOut)
-	return nil
+	t.Fatalf("starting a test PostgreSQL server in %s failed 10 times; last output:\n%s", s.dir, lastOut)
 }
 
-// prepare creates data for the server's user and returns that user: the
+// StartReplica starts a streaming replica of s, a server that Start
+// started: a base backup taken with pg_basebackup -R -X stream (with a
+// fast checkpoint: a spread one takes minutes on an idle server), started
+// as a hot standby on a port of its own. It stops when the test ends.
+func (s *Server) StartReplica(t testing.TB) *Server {
+	t.Helper()
+	if s.dir == "" {
+		t.Skipf("a replica needs a server started by pgtest, not one from %s", EnvURL)
+	}
+	r, err := newServer(s.bin, s.Durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(r.dir) })
+	data := filepath.Join(r.dir, "data")
+	if err := r.prepare(data); err != nil {
+		t.Fatal(err)
+	}
+	out, err := r.command(filepath.Join(s.bin, "pg_basebackup"), "-D", data, "-R", "-X", "stream", "--checkpoint=fast", "--no-sync",
+		"-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-U", "postgres").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pg_basebackup: %v\n%s", err, out)
+	}
+	r.start(t, data)
+	return r
+}
+
+// Stop stops s with a fast shutdown, which first sends every WAL record
+// to its streaming replicas. The test's cleanups then leave it alone.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	out, err := s.command(filepath.Join(s.bin, "pg_ctl"), "-D", filepath.Join(s.dir, "data"), "-m", "fast", "-w", "stop").CombinedOutput()
+	if err != nil {
+		t.Fatalf("stopping the test PostgreSQL server: %v\n%s", err, out)
+	}
+	s.stopped = true
+}
+
+// Promote makes the replica s a primary (pg_ctl promote) and waits until
+// it accepts writes.
+func (s *Server) Promote(t testing.TB) {
+	t.Helper()
+	out, err := s.command(filepath.Join(s.bin, "pg_ctl"), "-D", filepath.Join(s.dir, "data"), "-w", "promote").CombinedOutput()
+	if err != nil {
+		t.Fatalf("promoting the test PostgreSQL replica: %v\n%s", err, out)
+	}
+}
+
+// prepare creates data for the server's user, and sets s.owner: the
 // postgres user when we are root, else nil (ourselves).
-func (s *Server) prepare(data string) (*user.User, error) {
+func (s *Server) prepare(data string) error {
 	if err := os.Mkdir(data, 0o700); err != nil {
-		return nil, err
+		return err
 	}
 	if os.Geteuid() != 0 {
-		return nil, nil
+		return nil
 	}
 	u, err := user.Lookup("postgres")
 	if err != nil {
-		return nil, fmt.Errorf("running as root, the test server needs the postgres user: %w", err)
+		return fmt.Errorf("running as root, the test server needs the postgres user: %w", err)
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	for _, p := range []string{s.dir, data} {
 		if err := os.Chown(p, uid, gid); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return u, nil
+	s.owner = u
+	return nil
 }
 
-// command runs name as owner (nil: ourselves).
-func (s *Server) command(owner *user.User, name string, args ...string) *exec.Cmd {
-	if owner != nil {
-		args = append([]string{"-u", owner.Username, "--", name}, args...)
+// command runs name as the server's owner.
+func (s *Server) command(name string, args ...string) *exec.Cmd {
+	if s.owner != nil {
+		args = append([]string{"-u", s.owner.Username, "--", name}, args...)
 		name = "runuser"
 	}
 	cmd := exec.Command(name, args...)
@@ -154,6 +226,9 @@ func (s *Server) NewDatabase(t testing.TB) string {
 		t.Fatalf("creating test database: %v", err)
 	}
 	t.Cleanup(func() {
+		if s.stopped {
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		conn, err := pgx.Connect(ctx, s.URL)
