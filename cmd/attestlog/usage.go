@@ -25,6 +25,8 @@ var commands = []command{
 	{name: "witness", summary: "run a c2sp.org/tlog-witness witness that cosigns logs' checkpoints",
 		synopsis: []string{"witness --logs FILE [--data DIR] [--http ADDR] [--name NAME] [--max-evidence N] [--refresh-interval D]\n" +
 			"\t\t[--tls-cert FILE --tls-key FILE] [--log-level LEVEL]"}},
+	{name: "migrate", summary: "copy a bbolt log into PostgreSQL (and S3 buckets), resumably, and check the copy",
+		synopsis: []string{"migrate --data DIR --store URL [--objects URL [--archive-no-lock] [--public-url URL]] [--batch N] [--log-level LEVEL]"}},
 	{name: "keygen", summary: "make a signed-note key pair for a builder",
 		synopsis: []string{"keygen [-o PREFIX] NAME"}},
 	{name: "attest", summary: "sign a build claim about artifacts built from a git checkout",
