@@ -8,16 +8,20 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
-	"strconv"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/attestlog/attestlog/client"
-	"github.com/attestlog/attestlog/log/objstore/s3test"
 	"github.com/attestlog/attestlog/log"
+	"github.com/attestlog/attestlog/log/objstore/s3test"
+	"github.com/attestlog/attestlog/log/pgstore"
 	"github.com/attestlog/attestlog/log/pgstore/pgtest"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // claimedLog runs a bbolt log in a new data directory with four claims
@@ -192,4 +196,160 @@ func readCheckpointOf(t *testing.T, data string) []byte {
 		t.Fatal(err)
 	}
 	return cp
+}
+
+// plainLog makes a bbolt log of n plain entries in a new data directory.
+func plainLog(t *testing.T, origin string, n int) string {
+	t.Helper()
+	data := filepath.Join(t.TempDir(), "data")
+	startServe(t, []string{"serve", "--data", data, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--origin", origin, "--log-level", "error"}).stop(t)
+	appendEntries(t, data, origin, n)
+	return data
+}
+
+// TestMigrateKilledResumes kills a migrate process (SIGKILL) mid-copy: the
+// database then holds a progress marker, not a checkpoint, so serve
+// refuses the half copy; migrate run again finishes the copy from where
+// the killed one stopped, and checks it.
+func TestMigrateKilledResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills processes")
+	}
+	const origin, n = "example.test/resume", 5000
+	data := plainLog(t, origin, n)
+	url := pgtest.Start(t, false).NewDatabase(t)
+
+	cmd := exec.Command(os.Args[0], "migrate", "--data", data, "--store", url, "--batch", "8")
+	cmd.Env = append(os.Environ(), envRunMain+"=1")
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "migrate to copy a few batches", func() bool { return strings.Count(stderr.String(), "copied entries") >= 20 })
+	cmd.Process.Kill()
+	cmd.Wait()
+	if strings.Contains(stderr.String(), "stored the checkpoint") {
+		t.Fatalf("migrate finished before it was killed; make the log larger\n%s", stderr.String())
+	}
+
+	err := run(t.Context(), []string{"serve", "--data", servingData(t, data), "--store", url, "--origin", origin,
+		"--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--log-level", "error"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "stored checkpoint") {
+		t.Errorf("serve on a half copy = %v, want it refused for its stored checkpoint", err)
+	}
+
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"migrate", "--data", data, "--store", url, "--log-level", "warn"}, &out, testWriter{t}); err != nil {
+		t.Fatalf("migrate after the kill: %v", err)
+	}
+	t.Logf("migrate after the kill:\n%s", out.String())
+	var copied int
+	if _, err := fmt.Sscanf(out.String()[strings.Index(out.String(), "this run: "):], "this run: %d entries", &copied); err != nil ||
+		!strings.Contains(out.String(), "finished an interrupted copy of the log "+origin+" at tree size 5000") || copied <= 0 || copied >= n {
+		t.Errorf("migrate after the kill printed\n%s\nwant an interrupted copy finished, with fewer than %d entries copied (%v)", out.String(), n, err)
+	}
+	s := startServe(t, []string{"serve", "--data", servingData(t, data), "--store", url, "--origin", origin,
+		"--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--log-level", "error"})
+	v, err := note.NewVerifier(s.vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := client.CheckLog(t.Context(), client.HTTPFetcher{Base: "http://" + s.httpAddr}, v)
+	if err != nil || r.Checkpoint.Size != n || !bytes.Equal(r.Note, readCheckpointOf(t, data)) {
+		t.Errorf("CheckLog of serve on the resumed copy: size %d, %v; want the source's checkpoint of size %d", r.Checkpoint.Size, err, n)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for one writer and one reader.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestMigrateRefusesNonEmpty: migrate refuses a database that a serve of
+// the same log already used, and one of another log, before writing
+// anything to it; and a tiles bucket holding another tree's checkpoint.
+func TestMigrateRefusesNonEmpty(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs PostgreSQL")
+	}
+	const origin = "example.test/refuse"
+	data := plainLog(t, origin, 10)
+	srv := pgtest.Start(t, false)
+
+	used := srv.NewDatabase(t)
+	s := startServe(t, []string{"serve", "--data", servingData(t, data), "--store", used, "--origin", origin, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--log-level", "error"})
+	s.stop(t)
+	other := srv.NewDatabase(t)
+	startServe(t, []string{"serve", "--data", filepath.Join(t.TempDir(), "other"), "--store", other, "--origin", origin, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--log-level", "error"}).stop(t)
+
+	for _, tc := range []struct {
+		name, url string
+		want      []string
+	}{
+		{"a database serve used", used, []string{"the target store is not empty", "it holds a log", "migrate only into an empty database"}},
+		{"another log's database", other, []string{"the database holds another log"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := dumpStore(t, tc.url, origin, data)
+			err := run(t.Context(), []string{"migrate", "--data", data, "--store", tc.url, "--log-level", "error"}, io.Discard, io.Discard)
+			if err == nil {
+				t.Fatal("migrate succeeded")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("migrate = %v, want an error saying %q", err, w)
+				}
+			}
+			if after := dumpStore(t, tc.url, origin, data); after != before {
+				t.Errorf("the refused migration changed the database:\nbefore: %s\nafter:  %s", before, after)
+			}
+		})
+	}
+
+	t.Run("a bucket of another tree", func(t *testing.T) {
+		s3 := s3test.Start(t)
+		objects, _ := objectsURL(t, s3)
+		otherData := plainLog(t, origin+"2", 3)
+		var out bytes.Buffer
+		if err := run(t.Context(), []string{"migrate", "--data", otherData, "--store", srv.NewDatabase(t), "--objects", objects, "--log-level", "error"}, &out, testWriter{t}); err != nil {
+			t.Fatalf("migrating the other log: %v", err)
+		}
+		target := srv.NewDatabase(t)
+		err := run(t.Context(), []string{"migrate", "--data", data, "--store", target, "--objects", objects, "--log-level", "error"}, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "holds a checkpoint not signed by this log's key: use an empty bucket") {
+			t.Errorf("migrate into a bucket of another log = %v, want it refused", err)
+		}
+		if got := dumpStore(t, target, origin, data); !strings.HasPrefix(got, "checkpoint \"\" witnessed \"\" entry 0:") {
+			t.Errorf("the refused migration wrote to the database: %s", got)
+		}
+	})
+}
+
+// dumpStore describes what the database at url holds for the log of data.
+func dumpStore(t *testing.T, url, origin, data string) string {
+	t.Helper()
+	vkey := strings.TrimSpace(readFile(t, filepath.Join(data, vkeyFile)))
+	s, err := pgstore.Open(t.Context(), pgstore.Config{URL: url, Origin: origin, VKey: vkey})
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	defer s.Close()
+	cp, err1 := s.Checkpoint()
+	w, err2 := s.Witnessed()
+	es, err3 := s.Entries(0, 1)
+	return fmt.Sprintf("checkpoint %q witnessed %q entry 0: %q %v %v %v", cp, w, es, err1, err2, err3)
 }
