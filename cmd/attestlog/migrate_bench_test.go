@@ -18,6 +18,10 @@ import (
 // log, e.g. 100000; unset, it is skipped.
 const envMigrateBench = "ATTESTLOG_MIGRATE_BENCH"
 
+// envMigrateBenchData names the data directory of a log that an earlier
+// run filled, to measure the migration again without filling it.
+const envMigrateBenchData = "ATTESTLOG_MIGRATE_BENCH_DATA"
+
 // TestMigrateThroughput is the measurement behind BENCHMARKS.md's
 // migration figures, not a timing assertion: it fills a bbolt log with
 // claims through `attestlog bench` against a real serve (so with the claim
@@ -31,6 +35,35 @@ func TestMigrateThroughput(t *testing.T) {
 	if err != nil {
 		t.Skipf("set %s to a number of claims to measure a migration", envMigrateBench)
 	}
+	data := os.Getenv(envMigrateBenchData)
+	if data == "" {
+		data = fillBenchLog(t, n)
+	}
+	fi, err := os.Stat(filepath.Join(data, dbFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("source: log.db %.1f MiB", float64(fi.Size())/(1<<20))
+
+	url := pgtest.Start(t, true).NewDatabase(t)
+	objects, _ := objectsURL(t, s3test.Start(t))
+	var out bytes.Buffer
+	for _, args := range [][]string{
+		{"migrate", "--data", data, "--store", url, "--log-level", "warn"},
+		{"migrate", "--data", data, "--store", url, "--objects", objects, "--log-level", "warn"},
+	} {
+		out.Reset()
+		t0 := time.Now()
+		if err := run(t.Context(), args, &out, testWriter{t}); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		t.Logf("%v in %v:\n%s", args[len(args)-3:], time.Since(t0), out.String())
+	}
+}
+
+// fillBenchLog makes the source log of TestMigrateThroughput: n claims
+// through bench, and binaries in its archive.
+func fillBenchLog(t *testing.T, n int) string {
 	data := filepath.Join(t.TempDir(), "data")
 	s := startServe(t, []string{"serve", "--data", data, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--origin", "example.test/bench", "--log-level", "error"})
 	t0 := time.Now()
@@ -60,23 +93,6 @@ func TestMigrateThroughput(t *testing.T) {
 		}
 		binBytes += int64(size)
 	}
-	fi, err := os.Stat(filepath.Join(data, dbFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("source: log.db %.1f MiB, %d binaries of %.1f MiB", float64(fi.Size())/(1<<20), 260, float64(binBytes)/(1<<20))
-
-	url := pgtest.Start(t, true).NewDatabase(t)
-	objects, _ := objectsURL(t, s3test.Start(t))
-	for _, args := range [][]string{
-		{"migrate", "--data", data, "--store", url, "--log-level", "warn"},
-		{"migrate", "--data", data, "--store", url, "--objects", objects, "--log-level", "warn"},
-	} {
-		out.Reset()
-		t0 = time.Now()
-		if err := run(t.Context(), args, &out, testWriter{t}); err != nil {
-			t.Fatalf("%v: %v", args, err)
-		}
-		t.Logf("%v in %v:\n%s", args[len(args)-3:], time.Since(t0), out.String())
-	}
+	t.Logf("%d binaries of %.1f MiB in the archive", 260, float64(binBytes)/(1<<20))
+	return data
 }
