@@ -10,6 +10,7 @@ import (
 	"math"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/migrate"
@@ -107,6 +108,10 @@ func readLogKey(dir string) (note.Signer, note.Verifier, string, error) {
 // openMigrationBuckets opens and checks the buckets of --objects as serve
 // does; the archive takes any size, since the local archive holds them.
 func openMigrationBuckets(ctx context.Context, o objectsConfig, logger *slog.Logger) (*objstore.Bucket, *objstore.Archive, error) {
+	// A store that accepts the connection but never answers (seen with a
+	// Ceph RGW under load) must not hang the migration before it starts.
+	ctx, cancel := context.WithTimeout(ctx, bucketCheckTimeout)
+	defer cancel()
 	cfg := objstore.Config{Endpoint: o.loc.Endpoint, Region: o.loc.Region, Logger: logger}
 	b, err := objstore.OpenBucket(ctx, cfg, o.loc.Bucket)
 	if err != nil {
@@ -126,6 +131,9 @@ func openMigrationBuckets(ctx context.Context, o objectsConfig, logger *slog.Log
 	}
 	return b, a, nil
 }
+
+// bucketCheckTimeout bounds the checks of the buckets before the copy.
+const bucketCheckTimeout = 2 * time.Minute
 
 // publicURL returns the base URL for the anonymous check of the bucket.
 func publicURL(loc objstore.Location, flagValue string) string {
