@@ -7,6 +7,7 @@
 //	attestlog serve [flags]
 //	attestlog keygen [-o PREFIX] NAME
 //	attestlog witness --logs FILE [flags]
+//	attestlog migrate --data DIR --store URL [--objects URL]
 //	attestlog attest --recipe FILE|sha256:HEX --key PREFIX.key [flags] FILE...
 //	attestlog submit [flags] CLAIM...
 //	attestlog receipt --log-vkey FILE|VKEY RECEIPT...
@@ -393,6 +394,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stdout, stderr)
 	case "keygen":
 		return keygen(args[1:], stdout, stderr)
+	case "migrate":
+		return migrateCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return bench(ctx, args[1:], stdout, stderr)
 	case "witness":

@@ -144,6 +144,17 @@ func (p *Publisher) Run(ctx context.Context, src Source) error {
 	}
 }
 
+// Sync makes one publishing pass, as Run does after a start: it resumes
+// from the bucket's checkpoint (an [*AlarmError] if the bucket holds
+// another tree), uploads every resource of src's latest tree that the
+// bucket lacks, and then src's published checkpoint. It is for a one-off
+// copy of a log that nothing appends to (attestlog migrate); a serving log
+// uses Run. It must not run concurrently with Run or another Sync.
+func (p *Publisher) Sync(ctx context.Context, src Source) error {
+	resumed := false
+	return p.step(ctx, src, &resumed)
+}
+
 // step resumes from the bucket's checkpoint once, then makes one pass.
 func (p *Publisher) step(ctx context.Context, src Source, resumed *bool) error {
 	if !*resumed {

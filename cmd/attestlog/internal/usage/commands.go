@@ -19,11 +19,14 @@ type Command struct {
 var Commands = []Command{
 	{Name: "serve", Summary: "run the log: tlog-tiles HTTP API, gRPC claims API, binary archive",
 		Synopsis: []string{"serve [--data DIR] [--http ADDR] [--grpc ADDR] [--origin ORIGIN] [--policy FILE] [--witness-tls-ca FILE]\n" +
+			"\t\t[--store URL] [--objects URL [--archive-no-lock]] [--index-entries N] [--index-age D]\n" +
 			"\t\t[--builders FILE] [--rate N] [--builder-rate N] [--max-artifact-size BYTES] [--max-claim-bytes BYTES]\n" +
 			"\t\t[--max-upload-bytes BYTES] [--upload-idle-timeout D] [--tls-cert FILE --tls-key FILE] [--pprof ADDR] [--log-level LEVEL]"}},
 	{Name: "witness", Summary: "run a c2sp.org/tlog-witness witness that cosigns logs' checkpoints",
 		Synopsis: []string{"witness --logs FILE [--data DIR] [--http ADDR] [--name NAME] [--max-evidence N] [--refresh-interval D]\n" +
 			"\t\t[--tls-cert FILE --tls-key FILE] [--log-level LEVEL]"}},
+	{Name: "migrate", Summary: "copy a bbolt log into PostgreSQL (and S3 buckets), resumably, and check the copy",
+		Synopsis: []string{"migrate --data DIR --store URL [--objects URL [--archive-no-lock] [--public-url URL]] [--batch N] [--log-level LEVEL]"}},
 	{Name: "keygen", Summary: "make a signed-note key pair for a builder",
 		Synopsis: []string{"keygen [-o PREFIX] NAME"}},
 	{Name: "attest", Summary: "sign a build claim about artifacts built from a git checkout",
