@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/attestlog/attestlog/internal/textsafe"
 )
 
 // Human-readable output shows text that came from outside: claim fields,
@@ -56,7 +58,7 @@ func escapeTerm(s, keep string) string {
 	i := 0
 	for i < len(s) {
 		r, n := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && n == 1) || (unsafeRune(r) && !strings.ContainsRune(keep, r)) {
+		if (r == utf8.RuneError && n == 1) || (textsafe.Hidden(r) && !strings.ContainsRune(keep, r)) {
 			break
 		}
 		i += n
@@ -72,9 +74,9 @@ func escapeTerm(s, keep string) string {
 		switch {
 		case r == utf8.RuneError && n == 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case unsafeRune(r) && !strings.ContainsRune(keep, r) && r < 0x80:
+		case textsafe.Hidden(r) && !strings.ContainsRune(keep, r) && r < 0x80:
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case unsafeRune(r) && !strings.ContainsRune(keep, r):
+		case textsafe.Hidden(r) && !strings.ContainsRune(keep, r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteString(s[i : i+n])
@@ -82,21 +84,4 @@ func escapeTerm(s, keep string) string {
 		i += n
 	}
 	return b.String()
-}
-
-// unsafeRune reports whether a terminal could obey or be misled by r: a C0
-// control, DEL, a C1 control, a line or paragraph separator, or a bidi
-// control (the marks and the embedding, override and isolate controls).
-func unsafeRune(r rune) bool {
-	switch {
-	case r < 0x20, r >= 0x7f && r < 0xa0:
-		return true
-	case r == '\u2028', r == '\u2029':
-		return true
-	case r == '\u061c', r == '\u200e', r == '\u200f':
-		return true
-	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
-		return true
-	}
-	return false
 }

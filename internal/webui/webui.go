@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/attestlog/attestlog/internal/textsafe"
 )
 
 // StylePath is where both servers serve [Style].
@@ -85,7 +87,7 @@ func Funcs(now func() time.Time) template.FuncMap {
 // that is there and none moves or hides another. The result still needs
 // HTML escaping, which html/template does.
 func Visible(s string) string {
-	if !strings.ContainsFunc(s, hidden) && utf8.ValidString(s) {
+	if !strings.ContainsFunc(s, textsafe.Hidden) && utf8.ValidString(s) {
 		return s
 	}
 	var b strings.Builder
@@ -94,7 +96,7 @@ func Visible(s string) string {
 		switch {
 		case r == utf8.RuneError && n == 1:
 			fmt.Fprintf(&b, "⟨bad byte %#02x⟩", s[i])
-		case hidden(r):
+		case textsafe.Hidden(r): // tabs and newlines too: Visible is for one-line fields
 			fmt.Fprintf(&b, "⟨%U⟩", r)
 		default:
 			b.WriteString(s[i : i+n])
@@ -102,19 +104,6 @@ func Visible(s string) string {
 		i += n
 	}
 	return b.String()
-}
-
-// hidden reports whether r is a character Visible shows by its code point.
-// Tabs and newlines too: Visible is for one-line fields; multi-line text is
-// split into lines first.
-func hidden(r rune) bool {
-	switch {
-	case r < 0x20, r >= 0x7f && r < 0xa0, r == '\u2028', r == '\u2029':
-		return true
-	case r == '\u061c', r == '\u200e', r == '\u200f', r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
-		return true
-	}
-	return false
 }
 
 // Short returns the first 12 characters of a hex digest followed by "…",

@@ -3,6 +3,8 @@ package webui
 import (
 	"testing"
 	"time"
+
+	"github.com/attestlog/attestlog/internal/textsafe"
 )
 
 func TestVisible(t *testing.T) {
@@ -27,7 +29,7 @@ func FuzzVisible(f *testing.F) {
 	f.Add("a\x1b\u202e\xff")
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, r := range Visible(s) {
-			if hidden(r) || r == '\uFFFD' && !containsReplacement(s) {
+			if textsafe.Hidden(r) || r == '\uFFFD' && !containsReplacement(s) {
 				t.Fatalf("Visible(%q) holds %U", s, r)
 			}
 		}

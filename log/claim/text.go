@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/attestlog/attestlog/internal/textsafe"
 )
 
 // Names that people read (key names, artifact names, source URIs, builder
@@ -19,13 +21,13 @@ import (
 // control, or nil if there is none. The error shows the character as U+XXXX,
 // never raw. s must be valid UTF-8.
 func checkText(s string) error {
-	i := strings.IndexFunc(s, forbiddenRune)
+	i := strings.IndexFunc(s, textsafe.Hidden)
 	if i < 0 {
 		return nil
 	}
 	r, _ := utf8.DecodeRuneInString(s[i:])
 	what := "a control character"
-	if isBidi(r) {
+	if textsafe.IsBidi(r) {
 		what = "a bidi control"
 	} else if r == '\u2028' || r == '\u2029' {
 		what = "a line separator"
@@ -39,25 +41,6 @@ func checkText(s string) error {
 // Unicode line or paragraph separator or a bidi control, shown as U+XXXX.
 // s must be valid UTF-8.
 func CheckText(s string) error { return checkText(s) }
-
-// forbiddenRune reports whether r may not appear in a name people read.
-func forbiddenRune(r rune) bool {
-	return r < 0x20 || (r >= 0x7f && r < 0xa0) || r == '\u2028' || r == '\u2029' || isBidi(r)
-}
-
-// isBidi reports whether r is one of Unicode's bidirectional formatting
-// characters: the marks and the embedding, override and isolate controls.
-func isBidi(r rune) bool {
-	switch {
-	case r == '\u061c', r == '\u200e', r == '\u200f':
-		return true
-	case r >= '\u202a' && r <= '\u202e':
-		return true
-	case r >= '\u2066' && r <= '\u2069':
-		return true
-	}
-	return false
-}
 
 // CheckKeyName returns nil if name is a signed-note key name attestlog
 // accepts: non-empty valid UTF-8 with no space and no '+', as
