@@ -1,7 +1,3 @@
-// Package usage holds attestlog's table of subcommands, which the usage
-// page and every -h print in one style, and the error of a bad command
-// line, which attestlog exits with status 2 for, so that the command and
-// the internal packages that check flag values agree on it.
 package usage
 
 import "fmt"

@@ -1,4 +1,4 @@
-package main
+package usage
 
 import (
 	"fmt"
@@ -7,25 +7,46 @@ import (
 	"runtime/debug"
 )
 
-// printVersion prints what the binary was built from: the module version
+// Help runs "attestlog help [COMMAND]": with no args it prints the usage
+// page to w; with a command name it calls commandHelp, which runs that
+// command with -h so that it prints its own usage and flags.
+func Help(w io.Writer, args []string, commandHelp func(name string) error) error {
+	switch len(args) {
+	case 0:
+		PrintPage(w)
+		return nil
+	case 1:
+		if args[0] == "help" {
+			PrintCommand(w, Commands[len(Commands)-1], nil)
+			return nil
+		}
+		if _, ok := Lookup(args[0]); !ok {
+			return Errorf("help: unknown command %q; want %s", args[0], Subcommands)
+		}
+		return commandHelp(args[0])
+	}
+	return Errorf("help: want at most one COMMAND, got %d arguments", len(args))
+}
+
+// PrintVersion prints what the binary was built from: the module version
 // ("(devel)" for a build from a checkout), the VCS revision and commit time,
 // whether the checkout had uncommitted changes, and the Go version.
-func printVersion(w io.Writer) {
+func PrintVersion(w io.Writer) {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		fmt.Fprintf(w, "attestlog: no build information (built without module support); %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return
 	}
-	fmt.Fprint(w, formatVersion(bi))
+	fmt.Fprint(w, FormatVersion(bi))
 }
 
-// formatVersion formats the build information of the binary:
+// FormatVersion formats the build information of the binary:
 //
 //	attestlog v1.2.3
 //	revision  0123456789abcdef0123456789abcdef01234567 (modified)
 //	time      2026-01-02T03:04:05Z
 //	go        go1.26.8 linux/amd64
-func formatVersion(bi *debug.BuildInfo) string {
+func FormatVersion(bi *debug.BuildInfo) string {
 	version := bi.Main.Version
 	if version == "" {
 		version = "(devel)"
