@@ -38,6 +38,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 )
 
@@ -151,3 +152,10 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	return err
 }
+
+// writeFileAtomic and readKey keep their names for the commands that
+// write files and read keys; see package internal/datadir.
+var (
+	writeFileAtomic = datadir.WriteFileAtomic
+	readKey         = datadir.ReadKey
+)

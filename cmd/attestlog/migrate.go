@@ -12,11 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/migrate"
 	"github.com/attestlog/attestlog/log/objstore"
 	"github.com/attestlog/attestlog/log/pgstore"
-	"golang.org/x/mod/sumdb/note"
 )
 
 // migrateCmd copies the bbolt log of --data into the PostgreSQL database
@@ -53,11 +53,11 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 
-	signer, verifier, vkey, err := readLogKey(*data)
+	signer, verifier, vkey, err := datadir.ReadLogKey(*data)
 	if err != nil {
-		return err
+		return fmt.Errorf("migrate: %w", err)
 	}
-	src, err := log.OpenBoltReadOnly(filepath.Join(*data, dbFile))
+	src, err := log.OpenBoltReadOnly(filepath.Join(*data, datadir.LogDB))
 	if err != nil {
 		return fmt.Errorf("migrate: the source: %w (stop the serve of %s first)", err, *data)
 	}
@@ -81,28 +81,6 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	printMigration(stdout, r, *data, cfg)
 	return nil
-}
-
-// readLogKey reads the log's key from the data directory, without
-// writing anything there (openLogKey would write a missing log.vkey).
-func readLogKey(dir string) (note.Signer, note.Verifier, string, error) {
-	skey, err := readKey(filepath.Join(dir, keyFile))
-	if err != nil {
-		return nil, nil, "", fmt.Errorf("migrate: the log's key: %w", err)
-	}
-	signer, err := note.NewSigner(skey)
-	if err != nil {
-		return nil, nil, "", fmt.Errorf("migrate: parsing %s: %w", filepath.Join(dir, keyFile), err)
-	}
-	vkey, err := verifierKey(skey)
-	if err != nil {
-		return nil, nil, "", fmt.Errorf("migrate: %s: %w", filepath.Join(dir, keyFile), err)
-	}
-	verifier, err := note.NewVerifier(vkey)
-	if err != nil {
-		return nil, nil, "", fmt.Errorf("migrate: %s: %w", filepath.Join(dir, keyFile), err)
-	}
-	return signer, verifier, vkey, nil
 }
 
 // openMigrationBuckets opens and checks the buckets of --objects as serve
@@ -164,5 +142,5 @@ func printMigration(w io.Writer, r migrate.Report, data string, cfg migrate.Conf
 		fmt.Fprintf(w, "checked: the tiles bucket over anonymous HTTP at %s\n", cfg.PublicURL)
 	}
 	fmt.Fprintf(w, "next: keep %s as a backup, moved out of %s (serve --store refuses a data directory holding a bbolt log), and start serve --store with the same key\n",
-		filepath.Join(data, dbFile), data)
+		filepath.Join(data, datadir.LogDB), data)
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/netconf"
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/archive"
@@ -104,7 +105,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	if err := c.level.UnmarshalText([]byte(*level)); err != nil {
 		return c, usageErrorf("serve: --log-level: %v", err)
 	}
-	if err := checkKeyName(c.origin); err != nil {
+	if err := datadir.CheckKeyName(c.origin); err != nil {
 		return c, usageErrorf("serve: --origin %q: %v", c.origin, err)
 	}
 	return c, nil
@@ -150,16 +151,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	if err != nil {
 		return err
 	}
-	dir, err := createDataDir(c.data)
+	dir, err := datadir.Create(c.data)
 	if err != nil {
 		return err
 	}
 	started := false
-	defer dir.cleanUpFailedStart(&err, &started)
+	defer dir.CleanUpFailedStart(&err, &started)
 
-	dbPath := filepath.Join(c.data, dbFile)
+	dbPath := filepath.Join(c.data, datadir.LogDB)
 	_, statErr := os.Stat(dbPath)
-	signer, vkey, err := openLogKey(c.data, c.origin, errors.Is(statErr, fs.ErrNotExist))
+	signer, vkey, err := datadir.OpenLogKey(c.data, c.origin, errors.Is(statErr, fs.ErrNotExist))
 	if err != nil {
 		return err
 	}
@@ -245,7 +246,7 @@ func runServe(ctx context.Context, c serveConfig, in serveInputs, lns serveListe
 // else the bbolt file at dbPath.
 func openStore(ctx context.Context, c serveConfig, dbPath, vkey string, logger *slog.Logger) (log.Store, error) {
 	if _, err := os.Stat(dbPath); c.store != "" && err == nil {
-		return nil, fmt.Errorf("%s holds a log on bbolt, and --store names a PostgreSQL database: the key in %s must sign one tree only; use a data directory without %s with --store, or drop --store", dbPath, c.data, dbFile)
+		return nil, fmt.Errorf("%s holds a log on bbolt, and --store names a PostgreSQL database: the key in %s must sign one tree only; use a data directory without %s with --store, or drop --store", dbPath, c.data, datadir.LogDB)
 	}
 	if c.store != "" {
 		return pgstore.Open(ctx, pgstore.Config{URL: c.store, Origin: c.origin, VKey: vkey, Logger: logger})

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,19 +13,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/netconf"
 	"github.com/attestlog/attestlog/witness"
-	"golang.org/x/mod/sumdb/note"
-)
-
-// Files in the witness data directory.
-const (
-	witnessKeyFile  = "witness.key"
-	witnessVkeyFile = "witness.vkey"
-	witnessDBFile   = "witness.db"
 )
 
 // maxLogsFileSize bounds what the witness reads of its logs file.
@@ -87,7 +78,7 @@ func parseWitnessFlags(args []string, stderr io.Writer) (witnessConfig, error) {
 	if err := c.level.UnmarshalText([]byte(*level)); err != nil {
 		return c, usageErrorf("witness: --log-level: %v", err)
 	}
-	if err := checkKeyName(c.name); err != nil {
+	if err := datadir.CheckKeyName(c.name); err != nil {
 		return c, usageErrorf("witness: --name %q: %v", c.name, err)
 	}
 	return c, nil
@@ -119,16 +110,16 @@ func serveWitness(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("http: %w", err)
 	}
 	defer ln.Close() // the server closes it too; this is for a failed start
-	dir, err := createDataDir(c.data)
+	dir, err := datadir.Create(c.data)
 	if err != nil {
 		return err
 	}
 	started := false
-	defer dir.cleanUpFailedStart(&err, &started)
+	defer dir.CleanUpFailedStart(&err, &started)
 
-	dbPath := filepath.Join(c.data, witnessDBFile)
+	dbPath := filepath.Join(c.data, datadir.WitnessDB)
 	_, statErr := os.Stat(dbPath)
-	skey, err := openWitnessKey(c.data, c.name, errors.Is(statErr, fs.ErrNotExist))
+	skey, err := datadir.OpenWitnessKey(c.data, c.name, errors.Is(statErr, fs.ErrNotExist))
 	if err != nil {
 		return err
 	}
@@ -141,7 +132,7 @@ func serveWitness(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			err = fmt.Errorf("closing witness state: %w", cerr)
 		}
 	}()
-	if err := writeVerifierKey(filepath.Join(c.data, witnessVkeyFile), w.VerifierKey()); err != nil {
+	if err := datadir.WriteVerifierKey(filepath.Join(c.data, datadir.WitnessVKey), w.VerifierKey()); err != nil {
 		return err
 	}
 	started = true
@@ -183,52 +174,6 @@ func readLogsFile(path string) ([]witness.Log, error) {
 		return nil, fmt.Errorf("logs file %s lists no logs", path)
 	}
 	return logs, nil
-}
-
-// openWitnessKey returns the private key in dir/witness.key, after checking
-// that it is named name and readable by its owner only. If the file does
-// not exist and create is set, it generates a key named name; without
-// create that is an error, since the witness already has state that its
-// clients tie to the lost key.
-func openWitnessKey(dir, name string, create bool) (string, error) {
-	path := filepath.Join(dir, witnessKeyFile)
-	skey, err := readKey(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist) && create:
-		skey, _, err = note.GenerateKey(rand.Reader, name)
-		if err != nil {
-			return "", fmt.Errorf("generating witness key named %q: %w", name, err)
-		}
-		if err := writeFileAtomic(path, []byte(skey+"\n"), 0o600, false); err != nil {
-			return "", err
-		}
-	case errors.Is(err, fs.ErrNotExist):
-		return "", fmt.Errorf("%s holds a witness's state but %s is missing; refusing to continue with a new key", filepath.Join(dir, witnessDBFile), path)
-	case err != nil:
-		return "", err
-	}
-	signer, err := note.NewSigner(skey)
-	if err != nil {
-		return "", fmt.Errorf("parsing %s: %w", path, err)
-	}
-	if signer.Name() != name {
-		return "", fmt.Errorf("%s is a key named %q, but --name is %q", path, signer.Name(), name)
-	}
-	return skey, nil
-}
-
-// writeVerifierKey writes vkey to path (mode 0644) if path does not exist,
-// and fails if it holds another key.
-func writeVerifierKey(path, vkey string) error {
-	switch old, err := os.ReadFile(path); {
-	case errors.Is(err, fs.ErrNotExist):
-		return writeFileAtomic(path, []byte(vkey+"\n"), 0o644, true)
-	case err != nil:
-		return err
-	case strings.TrimSpace(string(old)) != vkey:
-		return fmt.Errorf("%s does not hold the witness's cosignature verifier key (%s)", path, vkey)
-	}
-	return nil
 }
 
 // newWitnessHTTPServer returns a server for the witness's API at "/" and its

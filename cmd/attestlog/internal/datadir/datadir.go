@@ -1,4 +1,10 @@
-package main
+// Package datadir holds the state directories of serve and witness: the
+// creation of a data directory that a failed start removes again, the
+// files in it, their signing keys (signed-note Ed25519, readable by their
+// owner only), and the atomic file writes every command uses.
+//
+// Its functions are safe for concurrent use on different directories.
+package datadir
 
 import (
 	"errors"
@@ -8,12 +14,12 @@ import (
 	"path/filepath"
 )
 
-// A dataDir is the state directory of a serve or witness that is starting.
+// A Dir is the state directory of a serve or witness that is starting.
 // It remembers what was there before, so that a start that fails after
 // creating something can remove exactly what this run created: no
 // half-made directory is left behind, and nothing that was there before is
 // touched.
-type dataDir struct {
+type Dir struct {
 	path string
 	// root is the topmost directory this run created, path or one of its
 	// parents; "" if path existed.
@@ -22,14 +28,14 @@ type dataDir struct {
 	before map[string]bool
 }
 
-// createDataDir creates the directory path (mode 0700, with any missing
+// Create creates the directory path (mode 0700, with any missing
 // parents) unless it exists, and notes what it held.
-func createDataDir(path string) (*dataDir, error) {
+func Create(path string) (*Dir, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", path, err)
 	}
-	d := &dataDir{path: path}
+	d := &Dir{path: path}
 	for p := abs; ; p = filepath.Dir(p) {
 		_, err := os.Lstat(p)
 		if err == nil {
@@ -61,10 +67,10 @@ func createDataDir(path string) (*dataDir, error) {
 	return d, nil
 }
 
-// removeCreated removes what this run created: the directories it made,
+// RemoveCreated removes what this run created: the directories it made,
 // or else every entry of path that was not there before. Call it only
 // after closing every file in path.
-func (d *dataDir) removeCreated() error {
+func (d *Dir) RemoveCreated() error {
 	if d.root != "" {
 		return os.RemoveAll(d.root)
 	}
@@ -81,15 +87,15 @@ func (d *dataDir) removeCreated() error {
 	return errors.Join(errs...)
 }
 
-// cleanUpFailedStart removes what d's run created if the start failed
+// CleanUpFailedStart removes what d's run created if the start failed
 // (*err is set and started is false), and adds any failure to do so to
 // *err. Defer it before anything that opens files in d, so that it runs
 // after they are closed.
-func (d *dataDir) cleanUpFailedStart(err *error, started *bool) {
+func (d *Dir) CleanUpFailedStart(err *error, started *bool) {
 	if *err == nil || *started {
 		return
 	}
-	if rerr := d.removeCreated(); rerr != nil {
+	if rerr := d.RemoveCreated(); rerr != nil {
 		*err = fmt.Errorf("%w (and removing what this start created in %s: %v)", *err, d.path, rerr)
 	}
 }

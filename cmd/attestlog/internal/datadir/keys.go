@@ -1,4 +1,4 @@
-package main
+package datadir
 
 import (
 	"crypto/ed25519"
@@ -16,37 +16,40 @@ import (
 	"golang.org/x/mod/sumdb/note"
 )
 
-// Files in the serve data directory.
+// Files in the data directories of serve and witness.
 const (
-	keyFile  = "log.key"
-	vkeyFile = "log.vkey"
-	dbFile   = "log.db"
+	LogKey      = "log.key"      // the log's signing key, mode 0600
+	LogVKey     = "log.vkey"     // its verifier key, mode 0644
+	LogDB       = "log.db"       // the log's bbolt store
+	WitnessKey  = "witness.key"  // the witness's signing key, mode 0600
+	WitnessVKey = "witness.vkey" // its cosignature verifier key, mode 0644
+	WitnessDB   = "witness.db"   // the witness's bbolt state
 )
 
-// maxKeyFileSize bounds what readKey reads; a signed-note key is ~100 bytes
+// maxKeyFileSize bounds what ReadKey reads; a signed-note key is ~100 bytes
 // plus its name.
 const maxKeyFileSize = 4096
 
-// openLogKey returns the signer in dir/log.key and its verifier key, after
+// OpenLogKey returns the signer in dir/log.key and its verifier key, after
 // checking that the key is named origin and readable by its owner only. If
 // log.key does not exist and create is set, it generates a key pair named
 // origin and writes log.key and log.vkey; without create that is an error,
 // since the log already has state signed by some other key. It writes
 // log.vkey if missing, and fails if log.vkey holds another key.
-func openLogKey(dir, origin string, create bool) (signer note.Signer, vkey string, err error) {
-	keyPath, vkeyPath := filepath.Join(dir, keyFile), filepath.Join(dir, vkeyFile)
-	skey, err := readKey(keyPath)
+func OpenLogKey(dir, origin string, create bool) (signer note.Signer, vkey string, err error) {
+	keyPath, vkeyPath := filepath.Join(dir, LogKey), filepath.Join(dir, LogVKey)
+	skey, err := ReadKey(keyPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && create:
 		skey, vkey, err = note.GenerateKey(rand.Reader, origin)
 		if err != nil {
 			return nil, "", fmt.Errorf("generating log key named %q: %w", origin, err)
 		}
-		if err := writeFileAtomic(keyPath, []byte(skey+"\n"), 0o600, false); err != nil {
+		if err := WriteFileAtomic(keyPath, []byte(skey+"\n"), 0o600, false); err != nil {
 			return nil, "", err
 		}
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, "", fmt.Errorf("%s holds a log but %s is missing; refusing to sign it with a new key", filepath.Join(dir, dbFile), keyPath)
+		return nil, "", fmt.Errorf("%s holds a log but %s is missing; refusing to sign it with a new key", filepath.Join(dir, LogDB), keyPath)
 	case err != nil:
 		return nil, "", err
 	}
@@ -57,12 +60,12 @@ func openLogKey(dir, origin string, create bool) (signer note.Signer, vkey strin
 	if signer.Name() != origin {
 		return nil, "", fmt.Errorf("%s is a key named %q, but the origin is %q", keyPath, signer.Name(), origin)
 	}
-	if vkey, err = verifierKey(skey); err != nil {
+	if vkey, err = VerifierKey(skey); err != nil {
 		return nil, "", fmt.Errorf("parsing %s: %w", keyPath, err)
 	}
 	switch old, err := os.ReadFile(vkeyPath); {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := writeFileAtomic(vkeyPath, []byte(vkey+"\n"), 0o644, true); err != nil {
+		if err := WriteFileAtomic(vkeyPath, []byte(vkey+"\n"), 0o644, true); err != nil {
 			return nil, "", err
 		}
 	case err != nil:
@@ -73,19 +76,19 @@ func openLogKey(dir, origin string, create bool) (signer note.Signer, vkey strin
 	return signer, vkey, nil
 }
 
-// checkKeyName is [claim.CheckKeyName] with a hint, for the names of logs
+// CheckKeyName is [claim.CheckKeyName] with a hint, for the names of logs
 // (origins) and witnesses: note.GenerateKey does not check names, so a bad
 // one would give a key file that no signer accepts.
-func checkKeyName(name string) error {
+func CheckKeyName(name string) error {
 	if err := claim.CheckKeyName(name); err != nil {
 		return fmt.Errorf(`%w; a valid name is like "example.com/attestlog": no spaces, no '+', no control characters`, err)
 	}
 	return nil
 }
 
-// readKey reads a private key file, refusing one that group or others may
+// ReadKey reads a private key file, refusing one that group or others may
 // read, as ssh does.
-func readKey(path string) (string, error) {
+func ReadKey(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -111,11 +114,11 @@ func readKey(path string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-// verifierKey returns the verifier key of skey, a signed-note Ed25519
+// VerifierKey returns the verifier key of skey, a signed-note Ed25519
 // private key already accepted by note.NewSigner:
 //
 //	PRIVATE+KEY+<name>+<key hash, 8 hex digits>+<base64(0x01 || 32-byte seed)>
-func verifierKey(skey string) (string, error) {
+func VerifierKey(skey string) (string, error) {
 	// The base64 key may itself contain "+"; names and hashes may not.
 	parts := strings.SplitN(strings.TrimPrefix(skey, "PRIVATE+KEY+"), "+", 3)
 	if len(parts) != 3 {
@@ -129,12 +132,12 @@ func verifierKey(skey string) (string, error) {
 	return note.NewEd25519VerifierKey(parts[0], pub)
 }
 
-// writeFileAtomic writes data to path with mode perm, so that path holds
+// WriteFileAtomic writes data to path with mode perm, so that path holds
 // either its old contents or all of data, even after a crash: it writes and
 // syncs a temporary file in the same directory, then renames it over path
 // (or, without overwrite, hard-links it to path, which fails if path exists),
 // then syncs the directory.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode, overwrite bool) (err error) {
+func WriteFileAtomic(path string, data []byte, perm fs.FileMode, overwrite bool) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -180,4 +183,72 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// OpenWitnessKey returns the private key in dir/witness.key, after checking
+// that it is named name and readable by its owner only. If the file does
+// not exist and create is set, it generates a key named name; without
+// create that is an error, since the witness already has state that its
+// clients tie to the lost key.
+func OpenWitnessKey(dir, name string, create bool) (string, error) {
+	path := filepath.Join(dir, WitnessKey)
+	skey, err := ReadKey(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && create:
+		skey, _, err = note.GenerateKey(rand.Reader, name)
+		if err != nil {
+			return "", fmt.Errorf("generating witness key named %q: %w", name, err)
+		}
+		if err := WriteFileAtomic(path, []byte(skey+"\n"), 0o600, false); err != nil {
+			return "", err
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("%s holds a witness's state but %s is missing; refusing to continue with a new key", filepath.Join(dir, WitnessDB), path)
+	case err != nil:
+		return "", err
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		return "", fmt.Errorf("parsing %s: %w", path, err)
+	}
+	if signer.Name() != name {
+		return "", fmt.Errorf("%s is a key named %q, but --name is %q", path, signer.Name(), name)
+	}
+	return skey, nil
+}
+
+// WriteVerifierKey writes vkey to path (mode 0644) if path does not exist,
+// and fails if it holds another key.
+func WriteVerifierKey(path, vkey string) error {
+	switch old, err := os.ReadFile(path); {
+	case errors.Is(err, fs.ErrNotExist):
+		return WriteFileAtomic(path, []byte(vkey+"\n"), 0o644, true)
+	case err != nil:
+		return err
+	case strings.TrimSpace(string(old)) != vkey:
+		return fmt.Errorf("%s does not hold the witness's cosignature verifier key (%s)", path, vkey)
+	}
+	return nil
+}
+
+// ReadLogKey reads the log's key from the data directory, without
+// writing anything there (OpenLogKey would write a missing log.vkey).
+func ReadLogKey(dir string) (note.Signer, note.Verifier, string, error) {
+	skey, err := ReadKey(filepath.Join(dir, LogKey))
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("the log's key: %w", err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("parsing %s: %w", filepath.Join(dir, LogKey), err)
+	}
+	vkey, err := VerifierKey(skey)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("%s: %w", filepath.Join(dir, LogKey), err)
+	}
+	verifier, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("%s: %w", filepath.Join(dir, LogKey), err)
+	}
+	return signer, verifier, vkey, nil
 }
