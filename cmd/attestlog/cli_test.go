@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/client/forensics"
 	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
@@ -295,7 +296,7 @@ func checkEvidenceDir(t *testing.T, dir string, m report.Mismatch, v note.Verifi
 	for _, d := range m.Digests {
 		for _, i := range d.ClaimIndexes {
 			entry := readBytes(t, filepath.Join(dir, "claims", fmt.Sprintf("%d.entry", i)))
-			var p proofJSON
+			var p forensics.Proof
 			if err := json.Unmarshal(readBytes(t, filepath.Join(dir, "claims", fmt.Sprintf("%d.proof.json", i))), &p); err != nil {
 				t.Fatal(err)
 			}
@@ -474,41 +475,6 @@ func TestClientUsage(t *testing.T) {
 			}
 			if !errors.As(err, new(usageError)) {
 				t.Errorf("run(%q) = %v, want a usage error", tt.args, err)
-			}
-		})
-	}
-}
-
-func TestCheckMismatchClaims(t *testing.T) {
-	d1, d2 := sha256Hex([]byte("1")), sha256Hex([]byte("2"))
-	c := func(d, platform string) *claim.Claim {
-		return &claim.Claim{Subjects: []claim.Subject{{Name: "hello", SHA256: d}}, Source: "git+https://example.org/x",
-			Commit: strings.Repeat("a", 40), Platform: platform}
-	}
-	id := claim.Identity{Source: "git+https://example.org/x", Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "hello"}.ID()
-	m := report.Mismatch{ID: id, Claim: 1, Source: "git+https://example.org/x", Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "hello",
-		Digests: []report.MismatchDigest{{SHA256: d1, ClaimIndexes: []int64{0}}, {SHA256: d2, ClaimIndexes: []int64{1}}}}
-	good := []client.VerifiedClaim{{Index: 0, Claim: c(d1, "linux/amd64")}, {Index: 1, Claim: c(d2, "linux/amd64")}}
-	for _, ref := range []mismatchRef{{id: id}, {claim: 1}} {
-		if err := checkMismatchClaims(ref, m, good); err != nil {
-			t.Fatalf("checkMismatchClaims(%s) of a true mismatch: %v", ref, err)
-		}
-	}
-	for _, tt := range []struct {
-		name    string
-		id      mismatchRef
-		vcs     []client.VerifiedClaim
-		wantErr string
-	}{
-		{"other id", mismatchRef{id: strings.Repeat("0", 64)}, good, "answered with mismatch " + id},
-		{"other claim", mismatchRef{claim: 2}, good, "created by claim 1"},
-		{"claim missing", mismatchRef{id: id}, good[:1], "claim 1 is listed but not proven"},
-		{"other platform", mismatchRef{id: id}, []client.VerifiedClaim{good[0], {Index: 1, Claim: c(d2, "linux/arm64")}}, "claim 1 does not claim"},
-		{"other digest", mismatchRef{id: id}, []client.VerifiedClaim{good[0], {Index: 1, Claim: c(d1, "linux/amd64")}}, "claim 1 does not claim"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := checkMismatchClaims(tt.id, m, tt.vcs); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("checkMismatchClaims = %v, want error containing %q", err, tt.wantErr)
 			}
 		})
 	}

@@ -40,6 +40,7 @@ import (
 
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
+	"github.com/attestlog/attestlog/internal/atomicfile"
 )
 
 // A usageError is a bad command line; main exits with status 2 (verify,
@@ -156,6 +157,6 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // writeFileAtomic and readKey keep their names for the commands that
 // write files and read keys; see package internal/datadir.
 var (
-	writeFileAtomic = datadir.WriteFileAtomic
+	writeFileAtomic = atomicfile.Write
 	readKey         = datadir.ReadKey
 )

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/attestlog/attestlog/internal/atomicfile"
 	"github.com/attestlog/attestlog/log/claim"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -45,7 +46,7 @@ func OpenLogKey(dir, origin string, create bool) (signer note.Signer, vkey strin
 		if err != nil {
 			return nil, "", fmt.Errorf("generating log key named %q: %w", origin, err)
 		}
-		if err := WriteFileAtomic(keyPath, []byte(skey+"\n"), 0o600, false); err != nil {
+		if err := atomicfile.Write(keyPath, []byte(skey+"\n"), 0o600, false); err != nil {
 			return nil, "", err
 		}
 	case errors.Is(err, fs.ErrNotExist):
@@ -65,7 +66,7 @@ func OpenLogKey(dir, origin string, create bool) (signer note.Signer, vkey strin
 	}
 	switch old, err := os.ReadFile(vkeyPath); {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := WriteFileAtomic(vkeyPath, []byte(vkey+"\n"), 0o644, true); err != nil {
+		if err := atomicfile.Write(vkeyPath, []byte(vkey+"\n"), 0o644, true); err != nil {
 			return nil, "", err
 		}
 	case err != nil:
@@ -132,59 +133,6 @@ func VerifierKey(skey string) (string, error) {
 	return note.NewEd25519VerifierKey(parts[0], pub)
 }
 
-// WriteFileAtomic writes data to path with mode perm, so that path holds
-// either its old contents or all of data, even after a crash: it writes and
-// syncs a temporary file in the same directory, then renames it over path
-// (or, without overwrite, hard-links it to path, which fails if path exists),
-// then syncs the directory.
-func WriteFileAtomic(path string, data []byte, perm fs.FileMode, overwrite bool) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil || !overwrite {
-			os.Remove(tmp)
-		}
-	}()
-	// CreateTemp makes the file 0600, so no one else can read data before Chmod.
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		if overwrite {
-			err = os.Rename(tmp, path)
-		} else {
-			err = os.Link(tmp, path)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("writing %s: syncing directory: %w", path, err)
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 // OpenWitnessKey returns the private key in dir/witness.key, after checking
 // that it is named name and readable by its owner only. If the file does
 // not exist and create is set, it generates a key named name; without
@@ -199,7 +147,7 @@ func OpenWitnessKey(dir, name string, create bool) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("generating witness key named %q: %w", name, err)
 		}
-		if err := WriteFileAtomic(path, []byte(skey+"\n"), 0o600, false); err != nil {
+		if err := atomicfile.Write(path, []byte(skey+"\n"), 0o600, false); err != nil {
 			return "", err
 		}
 	case errors.Is(err, fs.ErrNotExist):
@@ -222,7 +170,7 @@ func OpenWitnessKey(dir, name string, create bool) (string, error) {
 func WriteVerifierKey(path, vkey string) error {
 	switch old, err := os.ReadFile(path); {
 	case errors.Is(err, fs.ErrNotExist):
-		return WriteFileAtomic(path, []byte(vkey+"\n"), 0o644, true)
+		return atomicfile.Write(path, []byte(vkey+"\n"), 0o644, true)
 	case err != nil:
 		return err
 	case strings.TrimSpace(string(old)) != vkey:
