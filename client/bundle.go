@@ -171,7 +171,7 @@ func NewBundle(ctx context.Context, src Source, sha256 string) (*Bundle, error) 
 	if err != nil {
 		return nil, fmt.Errorf("fetching checkpoint: %w", err)
 	}
-	cp, err := noteCheckpoint(msg)
+	cp, err := NoteCheckpoint(msg)
 	if err != nil {
 		return nil, fmt.Errorf("client: bundling: checkpoint: %w", err)
 	}
@@ -240,7 +240,7 @@ func namesDigest(c *claim.Claim, d string) bool {
 // so that a client remembering that size can verify the bundle offline.
 // Sizes of 0 and the bundle's own need no proof.
 func (b *Bundle) AddConsistencyProof(ctx context.Context, src Source, size int64) error {
-	cp, err := noteCheckpoint(b.Checkpoint)
+	cp, err := NoteCheckpoint(b.Checkpoint)
 	if err != nil {
 		return fmt.Errorf("%w: checkpoint: %v", ErrMalformedBundle, err)
 	}
@@ -269,7 +269,7 @@ func (b *Bundle) check() (int64, error) {
 	if !utf8.Valid(b.Checkpoint) {
 		return 0, errors.New("checkpoint is not UTF-8")
 	}
-	cp, err := noteCheckpoint(b.Checkpoint)
+	cp, err := NoteCheckpoint(b.Checkpoint)
 	if err != nil {
 		return 0, fmt.Errorf("checkpoint: %v", err)
 	}
@@ -422,7 +422,7 @@ func (s BundleSource) Checkpoint(context.Context) ([]byte, error) {
 }
 
 func (s BundleSource) checkSize(treeSize int64) error {
-	cp, err := noteCheckpoint(s.Bundle.Checkpoint)
+	cp, err := NoteCheckpoint(s.Bundle.Checkpoint)
 	if err != nil {
 		return fmt.Errorf("%w: checkpoint: %v", ErrMalformedBundle, err)
 	}

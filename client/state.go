@@ -168,8 +168,8 @@ func (s *State) inconsistent(origin string, older, newer []byte, p []tlog.Hash, 
 	}
 	t := now().UTC()
 	ie := &InconsistencyError{Origin: origin, Older: older, Newer: newer, Proof: p, Reason: reason.Error()}
-	ocp, _ := noteCheckpoint(older)
-	ncp, _ := noteCheckpoint(newer)
+	ocp, _ := NoteCheckpoint(older)
+	ncp, _ := NoteCheckpoint(newer)
 	e := &Evidence{Format: EvidenceFormat, Description: reason.Error(), Time: t, Origin: origin,
 		OlderSize: ocp.Size, NewerSize: ncp.Size, Older: string(older), Newer: string(newer), Proof: p}
 	b, err := e.Marshal()
@@ -205,8 +205,9 @@ func (s *State) writeEvidence(origin string, t time.Time, b []byte) (string, err
 	}
 }
 
-// noteCheckpoint parses the body of a signed note without verifying it.
-func noteCheckpoint(msg []byte) (tiles.Checkpoint, error) {
+// NoteCheckpoint parses the checkpoint body of a signed note without
+// verifying its signatures.
+func NoteCheckpoint(msg []byte) (tiles.Checkpoint, error) {
 	text, _, ok := cutNote(msg)
 	if !ok {
 		return tiles.Checkpoint{}, errors.New("not a signed note")

@@ -1,22 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/grpcsource"
 	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
-	"github.com/attestlog/attestlog/tiles"
 )
 
 // bundleConfig is the command line of bundle.
@@ -100,13 +95,13 @@ func makeBundle(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return operational(fmt.Errorf("bundle: %w", err))
 	}
-	cp, err := noteBody(b.Checkpoint)
+	cp, err := client.NoteCheckpoint(b.Checkpoint)
 	if err != nil {
 		return operational(fmt.Errorf("bundle: the log's checkpoint: %w", err))
 	}
 	from := int64(0)
 	if st != nil {
-		if from, err = rememberedSize(st, cp.Origin); err != nil {
+		if from, err = st.RememberedSize(cp.Origin); err != nil {
 			return operational(err)
 		}
 		if err := b.AddConsistencyProof(ctx, src, from); err != nil {
@@ -117,10 +112,8 @@ func makeBundle(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return operational(fmt.Errorf("bundle: %w", err))
 	}
-	if p != nil {
-		if err := checkBundle(ctx, p, st, data, c.digest, stdout); err != nil {
-			return err
-		}
+	if err := checkBundle(ctx, p, st, data, c.digest, stdout); err != nil {
+		return err
 	}
 	if err := os.WriteFile(c.out, data, 0o644); err != nil {
 		return operational(fmt.Errorf("bundle: %w", err))
@@ -136,25 +129,16 @@ func makeBundle(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-// checkBundle verifies the bundle file offline under p, as verify --bundle
-// will, and refuses it with the verdict's exit code unless it is trusted.
-// With st, it verifies against a copy of st's remembered checkpoint, which
-// stays as it is.
+// checkBundle verifies the bundle file offline under p, if not nil, as
+// verify --bundle will, and refuses it with the verdict's exit code unless
+// it is trusted.
 func checkBundle(ctx context.Context, p *client.Policy, st *client.State, data []byte, digest string, stdout io.Writer) error {
-	parsed, err := client.ParseBundle(data)
+	if p == nil {
+		return nil
+	}
+	v, err := client.VerifyBundleData(ctx, p, st, data, digest)
 	if err != nil {
 		return operational(fmt.Errorf("bundle: %w", err))
-	}
-	var opts client.VerifyOptions
-	if st != nil {
-		if opts.State, err = copyState(st, parsed); err != nil {
-			return operational(err)
-		}
-		defer os.RemoveAll(opts.State.Dir())
-	}
-	v, err := client.Verify(ctx, p, client.BundleSource{Bundle: parsed}, digest, opts)
-	if err != nil {
-		return operational(fmt.Errorf("bundle: verifying: %w", err))
 	}
 	if code := v.ExitCode(); code != 0 {
 		if err := report.PrintVerdict(stdout, v, ""); err != nil {
@@ -164,54 +148,4 @@ func checkBundle(ctx context.Context, p *client.Policy, st *client.State, data [
 	}
 	fmt.Fprintf(stdout, "verified under the policy: TRUSTED (%s)\n", report.Count(len(v.Agreed), "builder agrees", "builders agree"))
 	return nil
-}
-
-// copyState returns a State in a new temporary directory that remembers
-// what st remembers for the bundle's log (the file name is documented by
-// client.State).
-func copyState(st *client.State, b *client.Bundle) (*client.State, error) {
-	cp, err := noteBody(b.Checkpoint)
-	if err != nil {
-		return nil, err
-	}
-	msg, err := st.Checkpoint(cp.Origin)
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "attestlog-bundle-state-")
-	if err != nil {
-		return nil, err
-	}
-	if msg != nil {
-		h := sha256.Sum256([]byte(cp.Origin))
-		if err := os.WriteFile(filepath.Join(dir, hex.EncodeToString(h[:])+".checkpoint"), msg, 0o600); err != nil {
-			os.RemoveAll(dir)
-			return nil, err
-		}
-	}
-	return client.OpenState(dir)
-}
-
-// rememberedSize returns the tree size of the checkpoint st remembers for
-// origin, or 0. The note was verified when it was remembered.
-func rememberedSize(st *client.State, origin string) (int64, error) {
-	msg, err := st.Checkpoint(origin)
-	if err != nil || msg == nil {
-		return 0, err
-	}
-	cp, err := noteBody(msg)
-	if err != nil {
-		return 0, fmt.Errorf("remembered checkpoint of %s: %w", origin, err)
-	}
-	return cp.Size, nil
-}
-
-// noteBody parses the checkpoint body of a signed note without verifying it.
-func noteBody(msg []byte) (tiles.Checkpoint, error) {
-	// A signed note's text ends at its last blank line (c2sp.org/signed-note).
-	i := bytes.LastIndex(msg, []byte("\n\n"))
-	if i < 0 {
-		return tiles.Checkpoint{}, errors.New("not a signed note")
-	}
-	return tiles.ParseCheckpoint(msg[:i+1])
 }

@@ -210,7 +210,7 @@ func rememberedSizeIn(t *testing.T, dir string) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := rememberedSize(st, logtest.Origin)
+	n, err := st.RememberedSize(logtest.Origin)
 	if err != nil {
 		t.Fatal(err)
 	}
