@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/client/report"
-	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"golang.org/x/mod/sumdb/note"
@@ -226,16 +225,14 @@ func TestServeMemoryBoundedUnderBurst(t *testing.T) {
 	}
 }
 
-var defaultServeBounds = serveBounds{claimBytes: log.DefaultMaxClaimBytes, uploadIdle: log.DefaultUploadIdleTimeout, uploadBytes: log.DefaultMaxUploadBytes}
-
 func TestServeBoundsFlags(t *testing.T) {
 	t.Setenv("ATTESTLOG_UPLOAD_IDLE_TIMEOUT", "5s")
 	c, err := parseServeFlags([]string{"--max-claim-bytes", "1000", "--max-upload-bytes", "2000"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (serveBounds{claimBytes: 1000, uploadIdle: 5 * time.Second, uploadBytes: 2000}); c.bounds != want {
-		t.Errorf("bounds %+v, want %+v", c.bounds, want)
+	if c.MaxClaimBytes != 1000 || c.UploadIdleTimeout != 5*time.Second || c.MaxUploadBytes != 2000 {
+		t.Errorf("bounds %d, %v, %d, want 1000, 5s, 2000", c.MaxClaimBytes, c.UploadIdleTimeout, c.MaxUploadBytes)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/daemon"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/archive"
@@ -82,9 +83,10 @@ func TestServeFlagsFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := serveConfig{data: "/env/data", httpAddr: ":3", grpcAddr: ":2", origin: "flag.example/log", level: slog.LevelDebug,
-		builders: "/env/builders", rate: 100, perKey: 7, maxSize: 1000, bounds: defaultServeBounds,
-		indexEntries: log.DefaultCommitEntries, indexAge: time.Minute}
+	want := serveConfig{Config: daemon.Config{Data: "/env/data", HTTPAddr: ":3", GRPCAddr: ":2", Origin: "flag.example/log",
+		Builders: "/env/builders", Rate: 100, BuilderRate: 7, MaxArtifactSize: 1000,
+		MaxClaimBytes: log.DefaultMaxClaimBytes, UploadIdleTimeout: log.DefaultUploadIdleTimeout, MaxUploadBytes: log.DefaultMaxUploadBytes,
+		IndexEntries: log.DefaultCommitEntries, IndexAge: time.Minute}, level: slog.LevelDebug}
 	if c != want {
 		t.Errorf("parseServeFlags = %+v, want %+v", c, want)
 	}
@@ -99,9 +101,9 @@ func TestServeFlagDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := serveConfig{data: "./attestlog-data", httpAddr: "127.0.0.1:7380", grpcAddr: "127.0.0.1:7381", origin: "localhost/attestlog", maxSize: archive.DefaultMaxSize,
-		bounds:       defaultServeBounds,
-		indexEntries: log.DefaultCommitEntries, indexAge: log.DefaultCommitAge}
+	want := serveConfig{Config: daemon.Config{Data: "./attestlog-data", HTTPAddr: "127.0.0.1:7380", GRPCAddr: "127.0.0.1:7381", Origin: "localhost/attestlog", MaxArtifactSize: archive.DefaultMaxSize,
+		MaxClaimBytes: log.DefaultMaxClaimBytes, UploadIdleTimeout: log.DefaultUploadIdleTimeout, MaxUploadBytes: log.DefaultMaxUploadBytes,
+		IndexEntries: log.DefaultCommitEntries, IndexAge: log.DefaultCommitAge}}
 	if c != want {
 		t.Errorf("parseServeFlags = %+v, want %+v", c, want)
 	}

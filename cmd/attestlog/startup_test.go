@@ -237,7 +237,7 @@ func TestTLSFlagsFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.tlsCert != "/env/cert.pem" || c.tlsKey != "/flag/key.pem" || c.witnessCA != "/env/ca.pem" || c.pprof != "127.0.0.1:6060" {
+	if c.TLSCert != "/env/cert.pem" || c.TLSKey != "/flag/key.pem" || c.WitnessCA != "/env/ca.pem" || c.Pprof != "127.0.0.1:6060" {
 		t.Errorf("parseServeFlags = %+v, want the TLS and pprof settings from the environment, --tls-key from the flag", c)
 	}
 	t.Setenv("ATTESTLOG_WITNESS_TLS_CERT", "/env/wcert.pem")
@@ -246,7 +246,7 @@ func TestTLSFlagsFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.tlsCert != "/env/wcert.pem" || w.tlsKey != "/env/wkey.pem" {
+	if w.TLSCert != "/env/wcert.pem" || w.TLSKey != "/env/wkey.pem" {
 		t.Errorf("parseWitnessFlags = %+v, want the TLS files from the environment", w)
 	}
 }

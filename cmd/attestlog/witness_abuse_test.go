@@ -178,7 +178,7 @@ func TestWitnessEvidenceFlags(t *testing.T) {
 		t.Setenv(name, "")
 	}
 	c, err := parseWitnessFlags([]string{"--logs", "l", "--max-evidence", "5", "--refresh-interval", "30s"}, io.Discard)
-	if err != nil || c.maxEvidence != 5 || c.refresh != 30*time.Second {
+	if err != nil || c.MaxEvidence != 5 || c.RefreshInterval != 30*time.Second {
 		t.Errorf("parseWitnessFlags = %+v, %v; want max evidence 5, refresh 30s", c, err)
 	}
 	for _, args := range [][]string{
@@ -191,7 +191,7 @@ func TestWitnessEvidenceFlags(t *testing.T) {
 	}
 	t.Setenv("ATTESTLOG_WITNESS_MAX_EVIDENCE", "7")
 	t.Setenv("ATTESTLOG_WITNESS_REFRESH_INTERVAL", "2m")
-	if c, err := parseWitnessFlags([]string{"--logs", "l"}, io.Discard); err != nil || c.maxEvidence != 7 || c.refresh != 2*time.Minute {
+	if c, err := parseWitnessFlags([]string{"--logs", "l"}, io.Discard); err != nil || c.MaxEvidence != 7 || c.RefreshInterval != 2*time.Minute {
 		t.Errorf("parseWitnessFlags from env = %+v, %v; want max evidence 7, refresh 2m", c, err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/daemon"
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -127,7 +128,7 @@ func TestWitnessFlags(t *testing.T) {
 		t.Setenv(name, "")
 	}
 	c, err := parseWitnessFlags([]string{"--logs", "l"}, io.Discard)
-	want := witnessConfig{data: "./attestlog-witness", httpAddr: "127.0.0.1:7390", name: "localhost/witness", logs: "l"}
+	want := witnessConfig{WitnessConfig: daemon.WitnessConfig{Data: "./attestlog-witness", HTTPAddr: "127.0.0.1:7390", Name: "localhost/witness", Logs: "l"}}
 	if err != nil || c != want {
 		t.Errorf("parseWitnessFlags defaults = %+v, %v; want %+v", c, err, want)
 	}
@@ -149,7 +150,7 @@ func TestWitnessFlags(t *testing.T) {
 	t.Setenv("ATTESTLOG_WITNESS_LOGS", "/env/logs")
 	t.Setenv("ATTESTLOG_WITNESS_LOG_LEVEL", "debug")
 	c, err = parseWitnessFlags([]string{"--http", ":3"}, io.Discard)
-	want = witnessConfig{data: "/env/data", httpAddr: ":3", name: "env.example/w", logs: "/env/logs", level: slog.LevelDebug}
+	want = witnessConfig{WitnessConfig: daemon.WitnessConfig{Data: "/env/data", HTTPAddr: ":3", Name: "env.example/w", Logs: "/env/logs"}, level: slog.LevelDebug}
 	if err != nil || c != want {
 		t.Errorf("parseWitnessFlags from env = %+v, %v; want %+v", c, err, want)
 	}
