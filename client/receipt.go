@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/attestlog/attestlog/log/claim"
@@ -135,4 +136,21 @@ func VerifyInclusion(cp tiles.Checkpoint, index, treeSize int64, entry []byte, p
 		return fmt.Errorf("inclusion proof does not verify against the checkpoint: %w", err)
 	}
 	return nil
+}
+
+// LoadVerifier returns the verifier of s, a signed-note verifier key or
+// the name of a file holding one (and white space around it).
+func LoadVerifier(s string) (note.Verifier, error) {
+	if v, err := note.NewVerifier(s); err == nil {
+		return v, nil
+	}
+	b, err := os.ReadFile(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is neither a verifier key nor a readable file: %w", s, err)
+	}
+	v, err := note.NewVerifier(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s, err)
+	}
+	return v, nil
 }

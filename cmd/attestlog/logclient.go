@@ -6,10 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"os"
-	"strings"
 
 	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/client/grpcsource"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/netconf"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/attestlog/attestlog/tiles"
@@ -72,16 +71,9 @@ func (c *logClient) Close() error { return c.conn.Close() }
 
 // parseLogVKey reads --log-vkey: a verifier key, or a file holding one.
 func parseLogVKey(s string) (note.Verifier, error) {
-	if v, err := note.NewVerifier(s); err == nil {
-		return v, nil
-	}
-	b, err := os.ReadFile(s)
+	v, err := client.LoadVerifier(s)
 	if err != nil {
-		return nil, fmt.Errorf("--log-vkey %q is neither a verifier key nor a readable file: %w", s, err)
-	}
-	v, err := note.NewVerifier(strings.TrimSpace(string(b)))
-	if err != nil {
-		return nil, fmt.Errorf("--log-vkey %s: %w", s, err)
+		return nil, fmt.Errorf("--log-vkey %w", err)
 	}
 	return v, nil
 }
@@ -113,41 +105,12 @@ func checkpointStatus(cp tiles.Checkpoint, verified bool) string {
 	return s
 }
 
-// verifyProvenClaims checks every claim against cp: the entry is a
-// canonical claim entry, every signature verifies and the inclusion proof
-// leads to cp's root hash. It stops at the first failure.
-func verifyProvenClaims(cp tiles.Checkpoint, pcs []*pb.ProvenClaim) ([]client.VerifiedClaim, error) {
-	out := make([]client.VerifiedClaim, len(pcs))
-	for i, pc := range pcs {
-		vc, err := verifyProvenClaim(cp, pc)
-		if err != nil {
-			return nil, fmt.Errorf("claim at index %d: %w", pc.GetIndex(), err)
-		}
-		out[i] = vc
-	}
-	return out, nil
-}
-
-func verifyProvenClaim(cp tiles.Checkpoint, pc *pb.ProvenClaim) (client.VerifiedClaim, error) {
-	index, err := toInt64("index", pc.GetIndex())
-	if err != nil {
-		return client.VerifiedClaim{}, err
-	}
-	treeSize, err := toInt64("tree size", pc.GetTreeSize())
-	if err != nil {
-		return client.VerifiedClaim{}, err
-	}
-	return client.VerifyClaim(cp, index, treeSize, pc.GetEntry(), proofHashes(pc))
-}
-
-// proofHashes returns the inclusion proof of pc, empty rather than nil so
-// that JSON shows a list.
-func proofHashes(pc *pb.ProvenClaim) [][]byte {
-	if p := pc.GetInclusionProof(); p != nil {
-		return p
-	}
-	return [][]byte{}
-}
+// verifyProvenClaims and proofHashes keep their names for the commands
+// that verify the log's answers; see package client/grpcsource.
+var (
+	verifyProvenClaims = grpcsource.VerifyProvenClaims
+	proofHashes        = grpcsource.ProofOf
+)
 
 // toInt64 converts a proto index or size, refusing values above 2^63-1.
 func toInt64(name string, v uint64) (int64, error) {
@@ -155,24 +118,4 @@ func toInt64(name string, v uint64) (int64, error) {
 		return 0, fmt.Errorf("%s %d is larger than 2^63-1", name, v)
 	}
 	return int64(v), nil
-}
-
-// parseArgs parses args with fs, allowing flags after positional
-// arguments ("evidence pull 3 -o DIR"), and returns the positional ones.
-// After "--" everything is positional.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := parseFlags(fs, args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
-	}
 }

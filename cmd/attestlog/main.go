@@ -31,7 +31,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -142,17 +141,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return usageErrorf("unknown subcommand %q; want %s", args[0], usage.Subcommands)
 }
 
-// parseFlags parses args with fs. A bad flag is a [usageError]; -h is
-// flag.ErrHelp, which subcommands report as success once fs has printed its
-// usage, in the style of every command (see usage.Set).
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	usage.Set(fs)
-	err := fs.Parse(args)
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		return usageError{Err: fmt.Errorf("%s: %w", fs.Name(), err)}
-	}
-	return err
-}
+// parseFlags, parseArgs, envOr and printError keep their names for the
+// commands; see package internal/usage.
+var (
+	parseFlags = usage.Parse
+	parseArgs  = usage.ParseArgs
+	envOr      = usage.Env
+	printError = usage.PrintError
+)
 
 // writeFileAtomic and readKey keep their names for the commands that
 // write files and read keys; see package internal/datadir.

@@ -6,13 +6,11 @@ import (
 	"flag"
 	"io"
 	"log/slog"
-	"os"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/daemon"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/archive"
 	"github.com/attestlog/attestlog/log/pgstore"
@@ -49,22 +47,22 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	flags.StringVar(&c.GRPCAddr, "grpc", envOr("ATTESTLOG_GRPC", "127.0.0.1:7381"), "gRPC listen `addr`ess (env ATTESTLOG_GRPC)")
 	flags.StringVar(&c.Origin, "origin", envOr("ATTESTLOG_ORIGIN", "localhost/attestlog"), "checkpoint `origin` and signing key name (env ATTESTLOG_ORIGIN)")
 	flags.StringVar(&c.Builders, "builders", envOr("ATTESTLOG_BUILDERS", ""), "allowlist `file` of builder vkeys, one per line; default accepts any key (env ATTESTLOG_BUILDERS)")
-	flags.Float64Var(&c.Rate, "rate", envFloat("ATTESTLOG_RATE", 0), "most claims per second overall, 0 for no limit (env ATTESTLOG_RATE)")
-	flags.Float64Var(&c.BuilderRate, "builder-rate", envFloat("ATTESTLOG_BUILDER_RATE", 0), "most claims per second per builder key, 0 for no limit (env ATTESTLOG_BUILDER_RATE)")
-	flags.Int64Var(&c.MaxArtifactSize, "max-artifact-size", int64(envFloat("ATTESTLOG_MAX_ARTIFACT_SIZE", float64(archive.DefaultMaxSize))), "largest artifact upload in `bytes` (env ATTESTLOG_MAX_ARTIFACT_SIZE)")
-	flags.Int64Var(&c.MaxClaimBytes, "max-claim-bytes", int64(envFloat("ATTESTLOG_MAX_CLAIM_BYTES", log.DefaultMaxClaimBytes)),
+	flags.Float64Var(&c.Rate, "rate", usage.EnvFloat("ATTESTLOG_RATE", 0), "most claims per second overall, 0 for no limit (env ATTESTLOG_RATE)")
+	flags.Float64Var(&c.BuilderRate, "builder-rate", usage.EnvFloat("ATTESTLOG_BUILDER_RATE", 0), "most claims per second per builder key, 0 for no limit (env ATTESTLOG_BUILDER_RATE)")
+	flags.Int64Var(&c.MaxArtifactSize, "max-artifact-size", int64(usage.EnvFloat("ATTESTLOG_MAX_ARTIFACT_SIZE", float64(archive.DefaultMaxSize))), "largest artifact upload in `bytes` (env ATTESTLOG_MAX_ARTIFACT_SIZE)")
+	flags.Int64Var(&c.MaxClaimBytes, "max-claim-bytes", int64(usage.EnvFloat("ATTESTLOG_MAX_CLAIM_BYTES", log.DefaultMaxClaimBytes)),
 		"most `bytes` of claims being checked and sequenced at once; past it AddClaim asks clients to retry (env ATTESTLOG_MAX_CLAIM_BYTES)")
-	flags.DurationVar(&c.UploadIdleTimeout, "upload-idle-timeout", envDuration("ATTESTLOG_UPLOAD_IDLE_TIMEOUT", log.DefaultUploadIdleTimeout),
+	flags.DurationVar(&c.UploadIdleTimeout, "upload-idle-timeout", usage.EnvDuration("ATTESTLOG_UPLOAD_IDLE_TIMEOUT", log.DefaultUploadIdleTimeout),
 		"abort an artifact upload that sends nothing for this `duration` and delete its temporary file (env ATTESTLOG_UPLOAD_IDLE_TIMEOUT)")
-	flags.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", int64(envFloat("ATTESTLOG_MAX_UPLOAD_BYTES", log.DefaultMaxUploadBytes)),
+	flags.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", int64(usage.EnvFloat("ATTESTLOG_MAX_UPLOAD_BYTES", log.DefaultMaxUploadBytes)),
 		"most temporary `bytes` all uploads in progress may hold together; past it uploads are asked to retry (env ATTESTLOG_MAX_UPLOAD_BYTES)")
 	flags.StringVar(&c.Policy, "policy", envOr("ATTESTLOG_POLICY", ""), "witness policy `file` (c2sp.org/tlog-policy with witness URLs); publish only checkpoints meeting its quorum (env ATTESTLOG_POLICY)")
 	flags.StringVar(&c.Pprof, "pprof", envOr("ATTESTLOG_PPROF", ""), "serve Go profiles under /debug/pprof/ on this loopback `addr`ess, e.g. 127.0.0.1:6060; default off (env ATTESTLOG_PPROF)")
 	flags.StringVar(&c.TLSCert, "tls-cert", envOr("ATTESTLOG_TLS_CERT", ""), "PEM `file` of the certificate chain; with --tls-key, HTTP and gRPC are served over TLS (env ATTESTLOG_TLS_CERT)")
 	flags.StringVar(&c.TLSKey, "tls-key", envOr("ATTESTLOG_TLS_KEY", ""), "PEM `file` of the TLS private key (env ATTESTLOG_TLS_KEY)")
 	flags.StringVar(&c.WitnessCA, "witness-tls-ca", envOr("ATTESTLOG_WITNESS_TLS_CA", ""), "PEM `file` of the CA certificates trusted for https witness URLs; default the system roots (env ATTESTLOG_WITNESS_TLS_CA)")
-	flags.IntVar(&c.IndexEntries, "index-entries", int(envFloat("ATTESTLOG_INDEX_ENTRIES", log.DefaultCommitEntries)), "commit the verifiable index once this many `entries` wait (env ATTESTLOG_INDEX_ENTRIES)")
-	flags.DurationVar(&c.IndexAge, "index-age", envDuration("ATTESTLOG_INDEX_AGE", log.DefaultCommitAge), "commit the verifiable index at least this often while entries wait (env ATTESTLOG_INDEX_AGE)")
+	flags.IntVar(&c.IndexEntries, "index-entries", int(usage.EnvFloat("ATTESTLOG_INDEX_ENTRIES", log.DefaultCommitEntries)), "commit the verifiable index once this many `entries` wait (env ATTESTLOG_INDEX_ENTRIES)")
+	flags.DurationVar(&c.IndexAge, "index-age", usage.EnvDuration("ATTESTLOG_INDEX_AGE", log.DefaultCommitAge), "commit the verifiable index at least this often while entries wait (env ATTESTLOG_INDEX_AGE)")
 	level := flags.String("log-level", envOr("ATTESTLOG_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env ATTESTLOG_LOG_LEVEL)")
 	if err := parseFlags(flags, args); err != nil {
 		return c, err
@@ -86,25 +84,4 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, usageErrorf("serve: --origin %q: %v", c.Origin, err)
 	}
 	return c, nil
-}
-
-func envFloat(name string, def float64) float64 {
-	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
-		return v
-	}
-	return def
-}
-
-func envDuration(name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return d
-	}
-	return def
-}
-
-func envOr(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok && v != "" {
-		return v
-	}
-	return def
 }
