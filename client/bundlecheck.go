@@ -69,3 +69,25 @@ func VerifyBundleData(ctx context.Context, p *Policy, st *State, data []byte, di
 	}
 	return v, nil
 }
+
+// FetchBundle returns the bundle of digest from src ([NewBundle]) and,
+// with st, adds the consistency proof from the tree size st remembers for
+// the bundle's log ([Bundle.AddConsistencyProof]), which it returns as
+// from: 0 without st or if st remembers nothing, so that a verifier holding
+// that state can use the bundle offline.
+func FetchBundle(ctx context.Context, src Source, digest string, st *State) (b *Bundle, from int64, err error) {
+	if b, err = NewBundle(ctx, src, digest); err != nil {
+		return nil, 0, err
+	}
+	cp, err := NoteCheckpoint(b.Checkpoint)
+	if err != nil {
+		return nil, 0, fmt.Errorf("the log's checkpoint: %w", err)
+	}
+	if st == nil {
+		return b, 0, nil
+	}
+	if from, err = st.RememberedSize(cp.Origin); err != nil {
+		return nil, 0, err
+	}
+	return b, from, b.AddConsistencyProof(ctx, src, from)
+}

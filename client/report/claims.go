@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/tiles"
 )
 
 // PrintClaimsTable prints one row per artifact of the claims; with a digest
@@ -78,4 +79,17 @@ func PrintClaimsJSON(w io.Writer, vcs []client.VerifiedClaim, checkpoint []byte)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// PrintReceipt prints one line about a receipt file at path that
+// [client.VerifyReceiptFile] verified: the claim's index, the checkpoint
+// cp, the signers and what the claim says.
+func PrintReceipt(w io.Writer, path string, vc client.VerifiedClaim, cp tiles.Checkpoint) {
+	var subjects []string
+	for _, s := range vc.Claim.Subjects {
+		subjects = append(subjects, s.Name+" sha256 "+s.SHA256)
+	}
+	fmt.Fprintf(w, "%s: verified: claim at index %d of %s, tree size %d (signature verified); signed by %s: %s@%s %s %s\n",
+		TermSafe(path), vc.Index, TermSafe(cp.Origin), cp.Size, TermSafeJoin(vc.Signers, ", "),
+		TermSafe(vc.Claim.Source), TermSafe(vc.Claim.Commit), TermSafe(vc.Claim.Platform), TermSafeJoin(subjects, ", "))
 }

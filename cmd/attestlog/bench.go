@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/loadgen"
-	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 )
 
 // bench drives a running log over gRPC and reports throughput and latency
@@ -43,18 +41,11 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	// --log may name several frontends of one log: each gets --conns
 	// connections, and the builders take turns over all of them.
-	var clients []pb.LogServiceClient
-	addrs := strings.Split(lf.addr, ",")
-	for range *conns {
-		for _, lf.addr = range addrs {
-			conn, err := lf.conn()
-			if err != nil {
-				return fmt.Errorf("bench: %w", err)
-			}
-			defer conn.Close()
-			clients = append(clients, pb.NewLogServiceClient(conn))
-		}
+	clients, closeAll, err := loadgen.Dial(lf.addr, lf.ca, *conns)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
 	}
+	defer closeAll()
 	r, err := loadgen.Run(ctx, c, clients)
 	if err != nil {
 		return err

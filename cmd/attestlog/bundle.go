@@ -90,23 +90,9 @@ func makeBundle(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return operational(err)
 	}
 	defer lc.Close()
-	src := grpcsource.New(lc.conn)
-	b, err := client.NewBundle(ctx, src, c.digest)
+	b, from, err := client.FetchBundle(ctx, grpcsource.New(lc.conn), c.digest, st)
 	if err != nil {
 		return operational(fmt.Errorf("bundle: %w", err))
-	}
-	cp, err := client.NoteCheckpoint(b.Checkpoint)
-	if err != nil {
-		return operational(fmt.Errorf("bundle: the log's checkpoint: %w", err))
-	}
-	from := int64(0)
-	if st != nil {
-		if from, err = st.RememberedSize(cp.Origin); err != nil {
-			return operational(err)
-		}
-		if err := b.AddConsistencyProof(ctx, src, from); err != nil {
-			return operational(fmt.Errorf("bundle: %w", err))
-		}
 	}
 	data, err := b.Marshal()
 	if err != nil {
@@ -118,15 +104,7 @@ func makeBundle(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := os.WriteFile(c.out, data, 0o644); err != nil {
 		return operational(fmt.Errorf("bundle: %w", err))
 	}
-	fmt.Fprintf(stdout, "wrote %s: sha256 %s, %s naming it and %d more about its builds, proven against %s tree size %d\n",
-		report.TermSafe(c.out), report.TermSafe(b.Digest), report.Count(len(b.Claims), "claim", "claims"), len(b.SourceClaims), report.TermSafe(cp.Origin), cp.Size)
-	if p == nil {
-		fmt.Fprintln(stdout, "NOT VERIFIED (--unverified): no proof, signature, witness quorum or builder was checked; \"attestlog verify --bundle\" checks it")
-	}
-	if from > 0 && from != cp.Size {
-		fmt.Fprintf(stdout, "with a consistency proof between the remembered tree size %d and %d\n", from, cp.Size)
-	}
-	return nil
+	return operational(report.PrintBundleWritten(stdout, c.out, b, from, p != nil))
 }
 
 // checkBundle verifies the bundle file offline under p, if not nil, as

@@ -1,17 +1,14 @@
 package main
 
 import (
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"strings"
 
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
 	"github.com/attestlog/attestlog/log/claim"
-	"golang.org/x/mod/sumdb/note"
 )
 
 // keygen writes a new signed-note key pair to PREFIX.key and PREFIX.vkey.
@@ -38,22 +35,8 @@ func keygen(args []string, stdout, stderr io.Writer) error {
 	if *prefix == "" {
 		*prefix = strings.ReplaceAll(name, "/", "_")
 	}
-	keyPath, vkeyPath := *prefix+".key", *prefix+".vkey"
-	for _, p := range []string{keyPath, vkeyPath} {
-		if _, err := os.Lstat(p); err == nil {
-			return fmt.Errorf("%s already exists; not overwriting it", p)
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-	}
-	skey, vkey, err := note.GenerateKey(rand.Reader, name)
+	vkey, err := datadir.WriteKeyPair(*prefix, name)
 	if err != nil {
-		return fmt.Errorf("generating key named %q: %w", name, err)
-	}
-	if err := writeFileAtomic(keyPath, []byte(skey+"\n"), 0o600, false); err != nil {
-		return err
-	}
-	if err := writeFileAtomic(vkeyPath, []byte(vkey+"\n"), 0o644, false); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, vkey)

@@ -1,31 +1,16 @@
 // Command attestlog runs an attestation transparency log: a tiled Merkle
 // log (c2sp.org/tlog-tiles) whose checkpoints (c2sp.org/tlog-checkpoint) are
-// signed notes (c2sp.org/signed-note).
+// signed notes (c2sp.org/signed-note), its witnesses, and its clients:
 //
-// Usage:
+//	attestlog COMMAND [flags] [arguments]
 //
-//	attestlog serve [flags]
-//	attestlog keygen [-o PREFIX] NAME
-//	attestlog witness --logs FILE [flags]
-//	attestlog migrate --data DIR --store URL [--objects URL]
-//	attestlog attest --recipe FILE|sha256:HEX --key PREFIX.key [flags] FILE...
-//	attestlog submit [flags] CLAIM...
-//	attestlog receipt --log-vkey FILE|VKEY RECEIPT...
-//	attestlog lookup [flags] (FILE | --digest HEX | --source URI --commit C)
-//	attestlog mismatches [--log ADDR] [--json]
-//	attestlog evidence pull [flags] ID -o DIR [--diff]
-//	attestlog verify --policy FILE [flags] (FILE | --digest HEX)
-//	attestlog bundle [flags] (FILE | DIGEST) -o OUT
-//	attestlog monitor --policy FILE [flags]
-//	attestlog demo [--verbose] [--keep]
-//	attestlog version
-//	attestlog help [COMMAND]
-//
-// The reference of every command (flags, environment variables, endpoints,
-// files and exit statuses) is the documentation of package
-// [github.com/attestlog/attestlog/cmd/attestlog/internal/usage]: run
-// "go doc ./cmd/attestlog/internal/usage". Main parses each command's
-// flags into the Config of the package that does the work, and wires them.
+// "attestlog help" lists the commands (serve, witness, migrate, keygen,
+// attest, submit, receipt, lookup, mismatches, evidence, verify, bundle,
+// monitor, bench, demo, version, help). The reference of every command
+// (flags, environment variables, endpoints, files and exit statuses) is the
+// documentation of package internal/usage: run "go doc
+// ./cmd/attestlog/internal/usage". Main parses each command's flags into
+// the Config of the package that does the work, and wires them.
 package main
 
 import (

@@ -1,13 +1,14 @@
-// Package daemon runs attestlog's servers, serve and witness, from their
-// command lines' Config: it checks every file and address before it
+// Package daemon runs attestlog's servers, serve and witness, and
+// migrate, which moves a serve's state, from their command lines' Config.
+// For the servers it checks every file and address before it
 // creates the data directory, removes what a failed start created, opens
 // the store, the archive and the object store, and runs the log's HTTP and
 // gRPC servers (or the witness's HTTP server) until its context is done,
 // then shuts them down gracefully. The flags, their environment variables
 // and defaults stay in package main; see the reference in package usage.
 //
-// Serve and Witness may run concurrently on different data directories
-// and addresses.
+// Serve, Witness and Migrate may run concurrently on different data
+// directories and addresses.
 package daemon
 
 import (

@@ -200,3 +200,26 @@ func ReadLogKey(dir string) (note.Signer, note.Verifier, string, error) {
 	}
 	return signer, verifier, vkey, nil
 }
+
+// WriteKeyPair generates a signed-note Ed25519 key pair named name and
+// writes the private key to prefix.key (mode 0600) and the verifier key to
+// prefix.vkey (mode 0644). It refuses to overwrite either file. The caller
+// checks name ([claim.CheckKeyName]).
+func WriteKeyPair(prefix, name string) (vkey string, err error) {
+	keyPath, vkeyPath := prefix+".key", prefix+".vkey"
+	for _, p := range []string{keyPath, vkeyPath} {
+		if _, err := os.Lstat(p); err == nil {
+			return "", fmt.Errorf("%s already exists; not overwriting it", p)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+	}
+	skey, vkey, err := note.GenerateKey(rand.Reader, name)
+	if err != nil {
+		return "", fmt.Errorf("generating key named %q: %w", name, err)
+	}
+	if err := atomicfile.Write(keyPath, []byte(skey+"\n"), 0o600, false); err != nil {
+		return "", err
+	}
+	return vkey, atomicfile.Write(vkeyPath, []byte(vkey+"\n"), 0o644, false)
+}

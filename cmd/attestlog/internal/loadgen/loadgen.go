@@ -14,13 +14,16 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/netconf"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"golang.org/x/mod/sumdb/note"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 )
 
@@ -54,6 +57,31 @@ type Report struct {
 func (r Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "%s: %d requests by %d builders in %.2fs: %.0f/s, %d ok, errors %v\nlatency ms: p50 %.2f, p99 %.2f, max %.2f, mean %.2f\n",
 		r.Mode, r.Requests, r.Builders, r.Seconds, r.PerSecond, r.OK, r.Errors, r.P50Millis, r.P99Millis, r.MaxMillis, r.MeanMillis)
+}
+
+// Dial opens conns gRPC connections to each log address of addrs, a
+// comma-separated list of the frontends of one log, with netconf.DialLog
+// (ca: the --tls-ca of grpcs:// addresses), for Run's builders to take
+// turns over. The caller calls closeAll when done.
+func Dial(addrs, ca string, conns int) (clients []pb.LogServiceClient, closeAll func(), err error) {
+	var cs []*grpc.ClientConn
+	closeAll = func() {
+		for _, c := range cs {
+			c.Close()
+		}
+	}
+	for range conns {
+		for _, addr := range strings.Split(addrs, ",") {
+			conn, err := netconf.DialLog(addr, ca)
+			if err != nil {
+				closeAll()
+				return nil, nil, err
+			}
+			cs = append(cs, conn)
+			clients = append(clients, pb.NewLogServiceClient(conn))
+		}
+	}
+	return clients, closeAll, nil
 }
 
 // Run measures c.Mode against the log, spreading the builders over
