@@ -1,10 +1,10 @@
-// Package daemon runs attestlog's servers, serve and witness, and
-// migrate, which moves a serve's state, from their command lines' Config.
-// For the servers it checks every file and address before it
-// creates the data directory, removes what a failed start created, opens
-// the store, the archive and the object store, and runs the log's HTTP and
-// gRPC servers (or the witness's HTTP server) until its context is done,
-// then shuts them down gracefully. The flags, their environment variables
+// Package daemon runs what attestlog's serve, witness and migrate do once
+// their flags are parsed into a [Config], [WitnessConfig] or
+// [MigrateConfig]. Serve and Witness check every file and address before
+// they create the data directory, remove what a failed start created, open
+// the store, the archive and the object store, and run the log's HTTP and
+// gRPC servers (or the witness's HTTP server) until their context is done,
+// then shut them down gracefully. The flags, their environment variables
 // and defaults stay in package main; see the reference in package usage.
 //
 // Serve, Witness and Migrate may run concurrently on different data
