@@ -175,6 +175,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 			err = fmt.Errorf("closing log store: %w", cerr)
 		}
 	}()
+	if err := objs.attach(store); err != nil {
+		return err
+	}
 	l, err := log.New(log.Config{Origin: c.origin, Signer: signer, Store: store, Indexer: log.ClaimIndex{}, Witnesses: in.policy, HTTPClient: in.witnessClient, Logger: logger, Publisher: objs.logPublisher()})
 	if err != nil {
 		return err
