@@ -46,6 +46,9 @@ func (s *Store) PublishedCheckpoint(ctx context.Context, bucket string) ([]byte,
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: reading the checkpoint published to %s: %w", bucket, err)
 	}
+	if len(n) == 0 { // a cleared record
+		return nil, nil
+	}
 	return n, nil
 }
 
