@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,16 +19,27 @@ const publishIdleTimeout = 2 * time.Minute
 // createPublished creates the table of the checkpoints published to
 // buckets if the database has none (one made before it existed): an
 // addition that older versions ignore, so the schema version stays.
-const createPublished = `CREATE TABLE IF NOT EXISTS attestlog_published (
+const createPublished = `CREATE TABLE attestlog_published (
 	bucket text PRIMARY KEY,
 	tree_size bigint NOT NULL,
 	note bytea NOT NULL
 )`
 
-// initPublished creates attestlog_published; it runs under the schema lock.
+// initPublished creates attestlog_published if it is missing; it runs
+// under the schema lock. It looks first, since CREATE TABLE IF NOT EXISTS
+// needs the CREATE privilege even when the table exists, which the role
+// serve runs as need not have (see the README).
 func initPublished(ctx context.Context, tx pgx.Tx) error {
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT to_regclass('attestlog_published') IS NOT NULL`).Scan(&exists); err != nil {
+		return fmt.Errorf("looking for the table of published checkpoints: %w", err)
+	}
+	if exists {
+		return nil
+	}
 	if _, err := tx.Exec(ctx, createPublished); err != nil {
-		return fmt.Errorf("creating the table of published checkpoints: %w", err)
+		return fmt.Errorf("creating the table attestlog_published, which this version adds: %w (start serve once as the role that owns the log's tables, or have it run: %s)",
+			err, strings.Join(strings.Fields(createPublished), " "))
 	}
 	return nil
 }
