@@ -224,12 +224,22 @@ func TestFrontendsObjectsOneTree(t *testing.T) {
 			defer cancel()
 			watch := watchBucketCheckpoint(ctx, anon)
 			wg := loadFrontends(ctx, t, fes)
-			for f, fe := range fes {
-				waitFor(t, fmt.Sprintf("frontend %d acknowledges claims and uploads", f), func() bool {
+			// Past the first full tile (256 entries), with every frontend
+			// acknowledging claims and uploads.
+			for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+				total, each := 0, true
+				for _, fe := range fes {
 					fe.rec.mu.Lock()
-					defer fe.rec.mu.Unlock()
-					return len(fe.rec.claims) > 30 && len(fe.rec.uploads) > 5
-				})
+					total += len(fe.rec.claims)
+					each = each && len(fe.rec.claims) > 20 && len(fe.rec.uploads) > 5
+					fe.rec.mu.Unlock()
+				}
+				if total > 300 && each {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("after 3 minutes the frontends acknowledged %d claims, want over 300, and each over 20 and 5 uploads", total)
+				}
 			}
 			cancel()
 			wg.Wait()
