@@ -73,7 +73,10 @@
 // Publisher that finds a larger one recorded takes it as its mark and
 // writes nothing. Between two passes it reads the record, without the
 // lock, so that it does not upload again the tiles of a tree another
-// frontend published.
+// frontend published; and the commits its log adopts from other frontends
+// ([log.FollowingPublisher]) do not wake it, since the frontend that made
+// them publishes them: its periodic pass only catches up with what that
+// one left undone.
 //
 // One case is left: a frontend whose process stalls after taking the lock,
 // for longer than the database keeps an idle transaction (two minutes),

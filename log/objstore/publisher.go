@@ -134,6 +134,20 @@ func (p *Publisher) Committed(int64) {
 	}
 }
 
+var _ log.FollowingPublisher = (*Publisher)(nil)
+
+// Followed implements [log.FollowingPublisher]. With a Lock, the frontend
+// that committed the tree publishes it: this Publisher is not woken, and
+// its next periodic pass (PollInterval) takes the recorded checkpoint as
+// its mark and publishes only what is still missing, so that the
+// frontends do not all upload every tile and write partial tiles at every
+// size. Without a Lock it wakes Run, as Committed does.
+func (p *Publisher) Followed(size int64) {
+	if p.cfg.Lock == nil {
+		p.Committed(size)
+	}
+}
+
 // Run publishes src to the bucket until ctx is done. It first takes the
 // bucket's checkpoint as its mark (after checking that src holds the same
 // tree at that size), then publishes after each commit and whenever src
