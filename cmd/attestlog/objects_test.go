@@ -289,3 +289,39 @@ func TestFrontendsObjectsOneTree(t *testing.T) {
 		})
 	}
 }
+
+// TestFaultKillFrontendsObjects is TestFaultKillFrontends with both
+// frontends publishing to one tiles bucket and archiving in one Object
+// Lock bucket: SIGKILL of a frontend mid-batch, possibly while it holds
+// the bucket's publication lock or between a commit and its uploads,
+// loses no acknowledged claim or binary, and once the restarted
+// frontends have published, the bucket holds the checkpoint they serve and
+// CheckLog over its anonymous HTTP proves the tree.
+func TestFaultKillFrontendsObjects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills processes")
+	}
+	srv := s3test.Start(t)
+	url, anon := objectsURL(t, srv)
+	procs := faultKillFrontends(t, 2, "--store", pgtest.Start(t, true).NewDatabase(t), "--objects", url)
+	var want []byte
+	waitFor(t, "both frontends serve one checkpoint", func() bool {
+		want = httpCheckpoint(procs[0].get("http listening on"))
+		return want != nil && bytes.Equal(want, httpCheckpoint(procs[1].get("http listening on")))
+	})
+	fetch := client.HTTPFetcher{Base: anon}
+	ctx := context.Background()
+	waitFor(t, "the bucket has the frontends' checkpoint", func() bool {
+		got, err := fetch.Fetch(ctx, "checkpoint")
+		return err == nil && bytes.Equal(got, want)
+	})
+	v, err := note.NewVerifier(procs[0].get("log vkey:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := client.CheckLog(ctx, fetch, v)
+	if err != nil {
+		t.Fatalf("CheckLog over the bucket: %v", err)
+	}
+	t.Logf("after the kills the bucket holds the tree of %d entries: %d tiles and %d bundles verified", r.Checkpoint.Size, r.Tiles, r.Bundles)
+}
