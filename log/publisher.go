@@ -8,7 +8,8 @@ package log
 type Publisher interface {
 	// Committed is called by the one writer of the tree after each commit,
 	// once it is durable, with the new tree size; on a [SharedStore], also
-	// each time the Log adopts what other writers committed. It MUST NOT
+	// each time the Log adopts what other writers committed (a
+	// [FollowingPublisher] gets Followed instead). It MUST NOT
 	// block: a
 	// Publisher notes the size and does its work on its own goroutine.
 	Committed(size int64)

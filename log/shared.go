@@ -42,6 +42,20 @@ type SharedStore interface {
 	LockWriter(ctx context.Context) (unlock func() error, err error)
 }
 
+// A FollowingPublisher is a [Publisher] that tells the commits of the
+// other writers of a [SharedStore], which a Log adopts, from its own: the
+// Log calls Followed instead of Committed for those. A Publisher that every
+// writer runs can then leave publishing a commit to the writer that made
+// it, and only catch up later with what that one did not publish (it
+// crashed, say).
+type FollowingPublisher interface {
+	Publisher
+	// Followed is called by the one writer of the tree, instead of
+	// Committed, each time the Log adopts what other writers committed,
+	// with the new tree size. It MUST NOT block.
+	Followed(size int64)
+}
+
 // stepShared sequences batch on a shared store: under the writer lock, it
 // first adopts the store's tree (another writer may have extended it, or a
 // failed commit of this one left the in-memory tree ahead of the store).
@@ -117,8 +131,12 @@ func (l *Log) follow() error {
 		l.latest.Store(&Signed{Note: msg, Checkpoint: cp})
 		l.metrics.treeSize.Set(float64(cp.Size))
 		l.poke()
-		if l.cfg.Publisher != nil { // it publishes the whole tree
-			l.cfg.Publisher.Committed(cp.Size)
+		switch p := l.cfg.Publisher.(type) {
+		case nil:
+		case FollowingPublisher:
+			p.Followed(cp.Size)
+		default: // it publishes the whole tree
+			p.Committed(cp.Size)
 		}
 	}
 	return nil

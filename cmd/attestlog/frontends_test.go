@@ -34,16 +34,17 @@ type frontend struct {
 }
 
 // startFrontendClients starts a serve per data directory, with the store
-// URL stores[f] and a copy of the first one's log key, and connects to each.
-func startFrontendClients(t *testing.T, data []string, stores []string) []*frontend {
+// URL stores[f], a copy of the first one's log key and the extra flags,
+// and connects to each.
+func startFrontendClients(t *testing.T, data []string, stores []string, extra ...string) []*frontend {
 	t.Helper()
 	var fes []*frontend
 	for f, d := range data {
 		if f > 0 {
 			copyLogKey(t, data[0], d)
 		}
-		p := startProc(t, []string{"log vkey:", "http listening on", "grpc listening on"}, "serve", "--data", d,
-			"--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--log-level", "warn", "--store", stores[f])
+		p := startProc(t, []string{"log vkey:", "http listening on", "grpc listening on"}, append([]string{"serve", "--data", d,
+			"--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--log-level", "warn", "--store", stores[f]}, extra...)...)
 		v, err := note.NewVerifier(p.get("log vkey:"))
 		if err != nil {
 			t.Fatal(err)

@@ -58,13 +58,50 @@
 // artifact without removing it; the Archive still finds and serves its
 // locked version.
 //
+// # Several frontends
+//
+// Every frontend of a log on one PostgreSQL database (log/pgstore) may
+// run a Publisher to one bucket. Tiles and bundles need nothing more: they
+// are a function of the tree, so two frontends create identical bytes,
+// and a create that finds them is success. The checkpoint is the one
+// object overwritten, and S3 offers no compare-and-swap that every store
+// honours, so its writes are serialised in the database, by a
+// [PublishLock] ([PublisherConfig.Lock]): a row per bucket holding the
+// checkpoint last written there. Under that row's lock a Publisher writes
+// its checkpoint only if its tree is larger than the recorded one's, and
+// records it in the same transaction, whose commit lets go of the lock; a
+// Publisher that finds a larger one recorded takes it as its mark and
+// writes nothing. Between two passes it reads the record, without the
+// lock, so that it does not upload again the tiles of a tree another
+// frontend published; and the commits its log adopts from other frontends
+// ([log.FollowingPublisher]) do not wake it, since the frontend that made
+// them publishes them: its periodic pass only catches up with what that
+// one left undone.
+//
+// One case is left: a frontend whose process stalls after taking the lock,
+// for longer than the database keeps an idle transaction (two minutes),
+// loses the lock, and its write can land after a newer checkpoint. Its
+// record then fails, and the next pass of that Publisher, or the start of
+// any Publisher, writes the recorded checkpoint again: the bucket's
+// checkpoint can move back for that long, never for good. A client that
+// remembers checkpoints sees an older one, which it treats as stale, not
+// as a fork. The write is bounded to 30 s, well inside the two minutes.
+//
+// At its start, under the lock, a Publisher also records a checkpoint that
+// is in the bucket but not in the database (published by a sole Publisher,
+// or attestlog migrate), and clears the record of a bucket found without
+// a checkpoint (emptied or replaced), which then gets the whole tree. A
+// bucket checkpoint beyond the log's tree is an [*AlarmError], unless the
+// record covers it: then another frontend published it, and the Publisher
+// waits until its log has followed the database that far.
+//
+// With bbolt, one process holds the log, and its Publisher has no Lock.
+//
 // # What it leaves out
 //
 // Deleting partial tiles once the full one exists, a lifecycle policy, and
 // the bucket policy for anonymous reads are the operator's (see the
-// README). One Publisher per log: two publishers of one log could move the
-// bucket's checkpoint back and forth, since S3 offers no safe
-// compare-and-swap here.
+// README).
 //
 // # Concurrency
 //

@@ -127,7 +127,10 @@ func (s *Store) open(ctx context.Context, cfg Config, where string) error {
 	}
 	s.forceSync = syncCommit == "off"
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return initSchema(ctx, tx, cfg.Origin, cfg.VKey, tlog.Hash(rfc6962.DefaultHasher.EmptyRoot()))
+		if err := initSchema(ctx, tx, cfg.Origin, cfg.VKey, tlog.Hash(rfc6962.DefaultHasher.EmptyRoot())); err != nil {
+			return err
+		}
+		return initPublished(ctx, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("pgstore: %s: %w", where, err)

@@ -415,3 +415,75 @@ func TestOpenUnreachable(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishedRestrictedRole: serve running as a role with the README's
+// grants (no CREATE, no DELETE) opens a database that has
+// attestlog_published, and takes, records and reads the publication lock;
+// on a database of an earlier version, without the table, the open fails
+// saying what to do, and the owner's open adds the table.
+func TestPublishedRestrictedRole(t *testing.T) {
+	srv := pgtest.Start(t, false)
+	url := srv.NewDatabase(t)
+	openStore(t, url).Close()
+	ctx := context.Background()
+	owner, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close(ctx)
+	role := fmt.Sprintf("attestlog_serve_%d", time.Now().UnixNano())
+	for _, stmt := range []string{
+		`CREATE ROLE ` + role + ` LOGIN`,
+		`GRANT USAGE ON SCHEMA public TO ` + role,
+		`GRANT SELECT, INSERT, UPDATE ON attestlog_meta, attestlog_entries, attestlog_tiles, attestlog_dedup, attestlog_index, attestlog_published TO ` + role,
+	} {
+		if _, err := owner.Exec(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	t.Cleanup(func() {
+		owner.Exec(ctx, `DROP OWNED BY `+role)
+		owner.Exec(ctx, `DROP ROLE `+role)
+	})
+	restricted := strings.Replace(url, "postgres://postgres@", "postgres://"+role+"@", 1)
+	if restricted == url {
+		t.Fatalf("cannot make a URL for another role from %s", url)
+	}
+
+	s := openStore(t, restricted)
+	const bucket = "tiles"
+	note := []byte("example.test/attestlog\n5\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n— example.test/attestlog AAAA\n")
+	recorded, record, unlock, err := s.LockPublished(ctx, bucket)
+	if err != nil || recorded != nil {
+		t.Fatalf("LockPublished as %s: %q, %v", role, recorded, err)
+	}
+	if err := record(note); err != nil {
+		t.Fatalf("record as %s: %v", role, err)
+	}
+	unlock()
+	if got, err := s.PublishedCheckpoint(ctx, bucket); err != nil || !bytes.Equal(got, note) {
+		t.Fatalf("PublishedCheckpoint as %s: %q, %v", role, got, err)
+	}
+	// A record never moves to a smaller tree.
+	_, record, _, err = s.LockPublished(ctx, bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := record(bytes.Replace(note, []byte("\n5\n"), []byte("\n4\n"), 1)); err == nil {
+		t.Error("record of a smaller tree succeeded")
+	}
+	s.Close()
+
+	if _, err := owner.Exec(ctx, `DROP TABLE attestlog_published`); err != nil {
+		t.Fatal(err)
+	}
+	_, vkey := testKeys(t)
+	_, err = pgstore.Open(ctx, pgstore.Config{URL: restricted, Origin: logtest.Origin, VKey: vkey})
+	if err == nil || !strings.Contains(err.Error(), "attestlog_published") || !strings.Contains(err.Error(), "owns the log's tables") {
+		t.Errorf("Open as %s of a database without attestlog_published: %v, want an error saying how to add it", role, err)
+	}
+	openStore(t, url).Close()
+	if _, err := owner.Exec(ctx, `SELECT 1 FROM attestlog_published`); err != nil {
+		t.Errorf("the owner's Open did not add attestlog_published: %v", err)
+	}
+}

@@ -21,6 +21,10 @@ import (
 //	attestlog_dedup    leaf hash (32 bytes) -> idx
 //	attestlog_index    (space, key) -> value: the Indexer's records; keys are
 //	                   bytea, which PostgreSQL orders bytewise as bbolt does
+//	attestlog_published bucket -> tree_size, note: the checkpoint last written
+//	                   to each tiles bucket, whose row lock serialises the
+//	                   frontends' writes of it (published.go; added to
+//	                   existing databases at open, without a new version)
 //
 // Schema versions: 1 is this layout.
 const schemaVersion = 1

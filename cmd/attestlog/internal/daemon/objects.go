@@ -12,8 +12,10 @@ import (
 
 // objects are serve's object store: nil fields when not configured.
 type objects struct {
-	publisher *objstore.Publisher
-	archive   *objstore.Archive // nil: the archive stays in the data directory
+	bucket    *objstore.Bucket    // the tiles bucket
+	publisher *objstore.Publisher // made by attach, once the log's store is open
+	archive   *objstore.Archive   // nil: the archive stays in the data directory
+	logger    *slog.Logger
 }
 
 // openObjects connects to the buckets of --objects and checks them before
@@ -30,9 +32,7 @@ func openObjects(ctx context.Context, c Config, logger *slog.Logger) (objects, e
 	if err != nil {
 		return objs, fmt.Errorf("--objects: %w", err)
 	}
-	if objs.publisher, err = objstore.NewPublisher(objstore.PublisherConfig{Bucket: b, Logger: logger}); err != nil {
-		return objs, err
-	}
+	objs.bucket, objs.logger = b, logger
 	if c.Objects.Archive == "" {
 		return objs, nil
 	}
@@ -46,6 +46,26 @@ func openObjects(ctx context.Context, c Config, logger *slog.Logger) (objects, e
 		return objs, fmt.Errorf("--objects: archive: %w", err)
 	}
 	return objs, nil
+}
+
+// attach makes the publisher to the tiles bucket for the log's store. A
+// store that several frontends share (PostgreSQL) serialises and records
+// their checkpoint writes, so that every frontend can publish to one
+// bucket; on bbolt the one serve is the bucket's only publisher.
+func (o *objects) attach(store log.Store) error {
+	if o.bucket == nil {
+		return nil
+	}
+	cfg := objstore.PublisherConfig{Bucket: o.bucket, Logger: o.logger}
+	if lock, ok := store.(objstore.PublishLock); ok {
+		cfg.Lock = lock
+	}
+	p, err := objstore.NewPublisher(cfg)
+	if err != nil {
+		return err
+	}
+	o.publisher = p
+	return nil
 }
 
 // logPublisher returns the publisher as the log takes it: nil without one.

@@ -114,6 +114,9 @@ func Serve(ctx context.Context, c Config, stdout io.Writer, logger *slog.Logger)
 			err = fmt.Errorf("closing log store: %w", cerr)
 		}
 	}()
+	if err := objs.attach(store); err != nil {
+		return err
+	}
 	l, err := log.New(log.Config{Origin: c.Origin, Signer: signer, Store: store, Indexer: log.ClaimIndex{}, Witnesses: in.policy, HTTPClient: in.witnessClient, Logger: logger, Publisher: objs.logPublisher()})
 	if err != nil {
 		return err
