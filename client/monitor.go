@@ -486,8 +486,10 @@ func (mp *monitorPass) entry(idx int64, e []byte, digests map[string]bool) {
 	for _, d := range keys.Digests {
 		digests[d] = true
 	}
-	for _, l := range sourceLookups(keys.Build) {
-		mp.sources[l] = true
+	for _, b := range keys.Builds {
+		for _, l := range sourceLookups(b) {
+			mp.sources[l] = true
+		}
 	}
 	mp.r.Claims = append(mp.r.Claims, mc)
 }

@@ -210,8 +210,10 @@ func (ms *monitorState) add(idx int64, keys claim.IndexKeys, digests []string, r
 	for _, d := range keys.Digests {
 		ms.byDigest[d] = appendIndex(ms.byDigest[d], idx)
 	}
-	for _, l := range sourceLookups(keys.Build) {
-		ms.bySource[l] = appendIndex(ms.bySource[l], idx)
+	for _, b := range keys.Builds {
+		for _, l := range sourceLookups(b) {
+			ms.bySource[l] = appendIndex(ms.bySource[l], idx)
+		}
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 func BenchmarkMonitorAddToBusyBuild(b *testing.B) {
 	id := claim.Identity{Source: "git+https://example.org/x", Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "x"}
 	keys := func(digest string) (claim.IndexKeys, []string) {
-		return claim.IndexKeys{Digests: []string{digest}, Build: claim.Build{Source: id.Source, Commit: id.Commit, Platform: id.Platform},
+		return claim.IndexKeys{Digests: []string{digest}, Builds: []claim.Build{{Source: id.Source, Commit: id.Commit, Platform: id.Platform}},
 			Identities: []claim.Identity{id}}, []string{digest}
 	}
 	for _, n := range []int{100, 1000, 10000} {

@@ -144,7 +144,9 @@ func (ClaimIndex) Index(s Store, first int64, entries []NewEntry) ([]IndexWrite,
 		for _, vkey := range keys.Builders {
 			put(spaceBuilder, withIndex(hashFields(vkey), idx), nil)
 		}
-		put(spaceSource, withIndex(hashFields(keys.Build.Source, keys.Build.Commit), idx), []byte(keys.Build.Platform))
+		for _, b := range keys.Builds {
+			put(spaceSource, withIndex(hashFields(b.Source, b.Commit), idx), []byte(b.Platform))
+		}
 		for _, d := range keys.Digests {
 			digest, _ := hex.DecodeString(d)
 			put(spaceDigest, withIndex(digest, idx), nil)

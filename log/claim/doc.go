@@ -68,5 +68,33 @@
 // In a DSSE envelope submitted to the log, each signature's keyid is the
 // signer's vkey.
 //
+// That is a v1 entry. Since issue 11 the log also takes v2 entries
+// (attestlog.dev/claim/v2): a document exactly as a builder's own tools
+// signed it (a guix.sigs SHA256SUMS with its OpenPGP signature, a Debian
+// .buildinfo, a minisign signature file, an in-toto link, an OSS Rebuild
+// DSSE envelope), with the one signer's key (an OpenPGP certificate
+// minimised to its signing keys, so that it fits), the detached signature
+// if there is one, and the submitter's supplied annotations, which are
+// never counted:
+//
+//	attestlog.dev/claim/v2
+//	format <kind>
+//	key <scheme> <canonical key text>
+//	[sig <base64 signature>]
+//	[file-sha256 <hex>]                     minisign without sha256: in its trusted comment
+//	[annotation <commit|recipe|source> <value>, sorted]
+//	<empty line>
+//	<the signed document verbatim>
+//
+// Package log/claim/record defines it and is the one decoder of both
+// versions: it verifies every signature, maps the claim and gives its index
+// keys ([IndexKeys]), which it computes for a v1 entry exactly as [Keys]
+// always has. Identities generalise to Debian sources ("deb:<source>@<version>"
+// with an empty commit: the archive never reuses a version); git
+// identities keep their rules. Claims whose signature names no source
+// (SHA256SUMS, links, minisign without source:) are digest-only: they form
+// no identity, raise no mismatch, and are indexed by subject file name
+// ([IndexKeys.Names]).
+//
 // The package is pure (no I/O) and safe for concurrent use.
 package claim

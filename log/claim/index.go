@@ -15,17 +15,26 @@ type IndexKeys struct {
 	// Digests are the artifact digests of the subjects, in subject order,
 	// each once: a lookup by any of them returns the claim.
 	Digests []string
-	// Build is the source commit and platform: a lookup by source and
+	// Builds are the source commit and platforms: a lookup by source and
 	// commit (all platforms) or by source, commit and platform returns the
-	// claim.
-	Build Build
+	// claim. There is one per distinct platform among the subjects that
+	// have a build identity, in subject order: exactly one for a v1 entry
+	// (a statement names one platform), none for a digest-only claim.
+	Builds []Build
 	// Identities are the build identities of the subjects, in subject order
 	// (distinct, since subject names are); Identities[i] has the digest
 	// of subject i.
 	Identities []Identity
-	// Builders are the verifier keys of the signatures, in entry order: a
-	// lookup by builder key returns the claim.
+	// Builders name the signers, in entry order: a lookup by builder
+	// returns the claim. A signed-note signer is named by its verifier key
+	// (vkey), as v1 entries always were; a signer of another scheme by
+	// "<scheme>:<key ID>" (see log/claim/scheme).
 	Builders []string
+	// Names are the subject file names of a digest-only claim (one that
+	// names no source), each once, in subject order; nil for a claim with
+	// an identity. A lookup by file name returns the claim, so that a
+	// client can find every claim about a release file by its name.
+	Names []string
 }
 
 // A Build is the part of a build identity that a lookup by source names:
@@ -36,7 +45,7 @@ type Build struct {
 
 // Keys returns the index keys of a claim entry e whose statement is c.
 func Keys(e *Entry, c *Claim) IndexKeys {
-	k := IndexKeys{Build: Build{Source: c.Source, Commit: c.Commit, Platform: c.Platform}, Identities: c.Identities()}
+	k := IndexKeys{Builds: []Build{{Source: c.Source, Commit: c.Commit, Platform: c.Platform}}, Identities: c.Identities()}
 	seen := map[string]bool{}
 	for _, s := range c.Subjects {
 		if !seen[s.SHA256] {

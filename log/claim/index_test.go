@@ -20,8 +20,8 @@ func TestKeys(t *testing.T) {
 	if !slices.Equal(k.Digests, []string{digestA, strings.Repeat("1", 64)}) {
 		t.Errorf("Digests = %q, want each digest once in subject order", k.Digests)
 	}
-	if k.Build != (claim.Build{Source: c.Source, Commit: commit, Platform: "linux/amd64"}) {
-		t.Errorf("Build = %+v", k.Build)
+	if len(k.Builds) != 1 || k.Builds[0] != (claim.Build{Source: c.Source, Commit: commit, Platform: "linux/amd64"}) || k.Names != nil {
+		t.Errorf("Builds = %+v, Names = %q", k.Builds, k.Names)
 	}
 	if len(k.Identities) != 3 || k.Identities[1] != (claim.Identity{Source: c.Source, Commit: commit, Platform: "linux/amd64", Artifact: "b"}) {
 		t.Errorf("Identities = %+v", k.Identities)

@@ -58,11 +58,13 @@ func BuilderKey(vkey string) Key { return searchKey(kindBuilder, vkey) }
 // identities and its builder keys. The log's map, a client's check of the
 // tail and a monitor's recomputation all take keys from here.
 func ClaimKeys(k claim.IndexKeys) []Key {
-	keys := make([]Key, 0, len(k.Digests)+2+len(k.Identities)+len(k.Builders))
+	keys := make([]Key, 0, len(k.Digests)+2*len(k.Builds)+len(k.Identities)+len(k.Builders)+len(k.Names))
 	for _, d := range k.Digests {
 		keys = append(keys, DigestKey(d))
 	}
-	keys = append(keys, SourceKey(k.Build.Source, k.Build.Commit), BuildKey(k.Build.Source, k.Build.Commit, k.Build.Platform))
+	for _, b := range k.Builds {
+		keys = append(keys, SourceKey(b.Source, b.Commit), BuildKey(b.Source, b.Commit, b.Platform))
+	}
 	for _, id := range k.Identities {
 		keys = append(keys, IdentityKey(id))
 	}

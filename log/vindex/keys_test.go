@@ -42,7 +42,7 @@ func TestClaimKeys(t *testing.T) {
 		{Source: b.Source, Commit: b.Commit, Platform: b.Platform, Artifact: "x"},
 		{Source: b.Source, Commit: b.Commit, Platform: b.Platform, Artifact: "y"},
 	}
-	k := claim.IndexKeys{Digests: []string{d1, d2}, Build: b, Identities: ids, Builders: []string{"a+1+A", "b+2+B", "a+1+A"}}
+	k := claim.IndexKeys{Digests: []string{d1, d2}, Builds: []claim.Build{b}, Identities: ids, Builders: []string{"a+1+A", "b+2+B", "a+1+A"}}
 	want := []vindex.Key{
 		vindex.DigestKey(d1), vindex.DigestKey(d2),
 		vindex.SourceKey(b.Source, b.Commit), vindex.BuildKey(b.Source, b.Commit, b.Platform),

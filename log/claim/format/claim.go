@@ -229,3 +229,9 @@ func truncate(s string) string {
 	}
 	return s[:max] + "..."
 }
+
+// Supply records the submitter's annotations a on c as [Open] does: it
+// normalises them and refuses a field the signature already covers. It is
+// for callers that verify a document in parts, as log/claim/record does
+// for a minisign entry whose file is not at hand.
+func (c *Claim) Supply(a Annotations) error { return c.setSupplied(a) }
