@@ -296,8 +296,8 @@ func readEnvelopes(r Request) ([]document, string, error) {
 
 // ParseAnnotations reads --annotate values, each one or more
 // space-separated "source=URI", "commit=HASH" or "recipe=SHA256", into
-// supplied fields. Each field may be given once; a source may be any form
-// of a git remote that [attest.SourceURI] accepts.
+// supplied fields, normalised as a claim's. Each field may be given once; a
+// source may be any form of a git remote that [attest.SourceURI] accepts.
 func ParseAnnotations(values []string) (format.Annotations, error) {
 	var a format.Annotations
 	for _, v := range values {
@@ -318,15 +318,34 @@ func ParseAnnotations(values []string) (format.Annotations, error) {
 			if *f != "" {
 				return a, fmt.Errorf("--annotate: %s given twice", k)
 			}
-			if k == "source" {
-				// The forms a git remote takes, as attest and lookup accept them.
-				var err error
-				if val, err = attest.SourceURI(val); err != nil {
-					return a, fmt.Errorf("--annotate source: %w", err)
-				}
+			var err error
+			if *f, err = normaliseAnnotation(k, val); err != nil {
+				return a, fmt.Errorf("--annotate %s: %w", k, err)
 			}
-			*f = val
 		}
 	}
 	return a, nil
+}
+
+// normaliseAnnotation checks and normalises the value of a supplied field.
+func normaliseAnnotation(field, v string) (string, error) {
+	switch field {
+	case "commit":
+		return claim.NormaliseCommit(v)
+	case "recipe":
+		return claim.NormaliseDigest(v)
+	}
+	// The forms a git remote takes, as attest and lookup accept them.
+	uri, err := attest.SourceURI(v)
+	if err != nil {
+		return "", err
+	}
+	src, ref, err := claim.NormaliseSource(uri)
+	if err != nil {
+		return "", err
+	}
+	if ref != "" {
+		return "", fmt.Errorf("%q: give the source without an @ref", truncate(v))
+	}
+	return src, nil
 }

@@ -246,7 +246,7 @@ func TestPrepareErrors(t *testing.T) {
 func TestParseAnnotations(t *testing.T) {
 	commit := strings.Repeat("ab", 20)
 	a, err := submit.ParseAnnotations([]string{"source=https://github.com/bitcoin/bitcoin.git commit=" + strings.ToUpper(commit), "recipe=" + strings.Repeat("0", 64)})
-	if err != nil || a.Source != "git+https://github.com/bitcoin/bitcoin" || a.Commit != strings.ToUpper(commit) || a.Recipe == "" {
+	if err != nil || a.Source != "git+https://github.com/bitcoin/bitcoin" || a.Commit != commit || a.Recipe == "" {
 		t.Fatalf("ParseAnnotations: %+v, %v", a, err)
 	}
 	for _, tc := range []struct {
