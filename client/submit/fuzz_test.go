@@ -54,4 +54,3 @@ func FuzzImportKeys(f *testing.F) {
 		}
 	})
 }
-
