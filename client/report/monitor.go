@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/log/claim/record"
 )
 
 // maxClaimLines bounds the claims one human-readable report lists.
@@ -43,13 +44,8 @@ func PrintMonitorReport(w io.Writer, r *client.MonitorReport, asJSON bool) error
 			fmt.Fprintf(w, "  ... and %d more claims (--json lists all)\n", len(r.Claims)-i)
 			break
 		}
-		var keys []string
-		for _, s := range c.Signers {
-			keys = append(keys, strings.SplitN(s, "+", 2)[0])
-		}
-		for _, s := range c.Subjects {
-			fmt.Fprintf(w, "  claim %d: %s@%s %s %s sha256 %s, by %s\n", c.Index, TermSafe(c.Source), TermSafe(c.Commit), TermSafe(c.Platform),
-				TermSafe(s.Name), TermSafe(s.SHA256), TermSafeJoin(keys, ", "))
+		if err := printMonitorClaim(w, c); err != nil {
+			return err
 		}
 	}
 	for _, f := range r.Findings {
@@ -73,4 +69,40 @@ func PrintMonitorReport(w io.Writer, r *client.MonitorReport, asJSON bool) error
 		fmt.Fprintf(w, "  evidence: %s\n", TermSafe(r.Evidence))
 	}
 	return nil
+}
+
+// printMonitorClaim prints one line per artifact of a new claim: its kind
+// and scheme, what it says, and its signers' key IDs, with supplied fields
+// marked [SuppliedMark]. A claim without its entry bytes is printed from
+// its fields.
+func printMonitorClaim(w io.Writer, c client.MonitorClaim) error {
+	if len(c.Entry) == 0 {
+		var keys []string
+		for _, s := range c.Signers {
+			keys = append(keys, strings.SplitN(s, "+", 2)[0])
+		}
+		for _, s := range c.Subjects {
+			fmt.Fprintf(w, "  claim %d: %s@%s %s %s sha256 %s, by %s\n", c.Index, TermSafe(c.Source), TermSafe(c.Commit), TermSafe(c.Platform),
+				TermSafe(s.Name), TermSafe(s.SHA256), TermSafeJoin(keys, ", "))
+		}
+		return nil
+	}
+	r, err := record.Decode(c.Entry)
+	if err != nil {
+		return fmt.Errorf("claim at index %d: %w", c.Index, err)
+	}
+	printRecordLines(w, c.Index, r)
+	return nil
+}
+
+// printRecordLines prints one line per artifact of the claim r at index.
+func printRecordLines(w io.Writer, index int64, r *record.Record) {
+	for _, s := range r.Subjects {
+		platform := s.Platform
+		if platform == "" {
+			platform = "-"
+		}
+		fmt.Fprintf(w, "  claim %d (%s): %s %s %s sha256 %s, by %s\n", index, KindText(r), SourceText(r), TermSafe(platform),
+			TermSafe(s.Name), TermSafe(s.SHA256), SignersText(r))
+	}
 }
