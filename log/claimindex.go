@@ -7,8 +7,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/claim/record"
 	"github.com/attestlog/attestlog/log/vindex"
 )
 
@@ -16,9 +19,10 @@ import (
 // big-endian entry index, so a prefix scan lists claims in log order:
 //
 //	digest               sha256 (32) || index -> ""
-//	source               H(source, commit) (32) || index -> platform
-//	identity             K(identity) (32) || index -> artifact sha256 (32) || recipe sha256 (32)
-//	builder              H(vkey) (32) || index -> ""
+//	source               H(source, commit) (32) || index -> platform ["\n" platform]...
+//	identity             K(identity) (32) || index -> artifact sha256 (32) [|| recipe sha256 (32)]
+//	builder              H(builder) (32) || index -> ""
+//	name                 H(file name) (32) || index -> ""     digest-only claims only
 //	mismatch-identity    K(identity) (32) -> order (12) || identity, JSON
 //	mismatch-order       order (12) -> K(identity) (32)
 //
@@ -28,8 +32,14 @@ import (
 // identity, and a claim with several subjects can create several. Its order
 // is the index of the claim that created it (8 bytes) and the position of
 // the subject in that claim (4 bytes), big-endian, which is how mismatches
-// are listed. Which keys an entry belongs under is [claim.Keys]; monitors
-// recompute the same keys from the entries.
+// are listed. Which keys an entry belongs under is [record.Record.Keys]
+// (for a v1 entry, exactly [claim.Keys]); monitors recompute the same keys
+// from the entries. A builder is named by its vkey (signed-note keys, every
+// v1 signer) or "<scheme>:<key ID>"; a claim's source record lists the
+// platforms of its builds (a v2 claim may have several; a v1 claim one);
+// an identity record has no recipe when the signature names none. The
+// name space (issue 11) indexes digest-only claims, which have no
+// identity, by subject file name.
 //
 // Schema version 1 (before mismatches were keyed by identity) had the spaces
 // "mismatch" (index of the creating claim -> identity) and "mismatch-ident";
@@ -39,6 +49,7 @@ const (
 	spaceSource           = "source"
 	spaceIdentity         = "identity"
 	spaceBuilder          = "builder"
+	spaceName             = "name"
 	spaceMismatchIdentity = "mismatch-identity"
 	spaceMismatchOrder    = "mismatch-order"
 	mismatchOrderSize     = 12
@@ -81,23 +92,24 @@ func mismatchOrder(claimIndex int64, subject int) []byte {
 	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, uint64(claimIndex)), uint32(subject))
 }
 
-// A ParsedClaim is a claim entry with its statement, as [ClaimIndex] reads
-// it; pass it to [Log.AppendParsed] to spare the sequencer parsing it again.
+// A ParsedClaim is a claim entry decoded and verified, as [ClaimIndex]
+// reads it; pass it to [Log.AppendParsed] to spare the sequencer decoding
+// it again. Record is the entry's record (log/claim/record); a v1 claim
+// may give Entry and Claim instead, from which the record is derived.
 type ParsedClaim struct {
-	Entry *claim.Entry
-	Claim *claim.Claim
+	Record *record.Record
+	Entry  *claim.Entry
+	Claim  *claim.Claim
 }
 
-func parseClaim(e NewEntry) (ParsedClaim, error) {
+func parseClaim(e NewEntry) (*record.Record, error) {
 	if p, ok := e.Parsed.(ParsedClaim); ok {
-		return p, nil
+		if p.Record != nil {
+			return p.Record, nil
+		}
+		return record.FromV1(p.Entry, p.Claim), nil
 	}
-	ent, err := claim.ParseEntry(e.Bytes)
-	if err != nil {
-		return ParsedClaim{}, err
-	}
-	c, err := claim.ParseStatement(ent.Payload)
-	return ParsedClaim{Entry: ent, Claim: c}, err
+	return record.Decode(e.Bytes)
 }
 
 // Index implements [Indexer]. Its cost per claim does not depend on how
@@ -105,7 +117,7 @@ func parseClaim(e NewEntry) (ParsedClaim, error) {
 // it reads the store once per batch, whatever the batch holds: a store
 // behind a network (PostgreSQL) is then not bound by round trips.
 func (ClaimIndex) Index(s Store, first int64, entries []NewEntry) ([]IndexWrite, error) {
-	parsed := make([]ParsedClaim, len(entries))
+	parsed := make([]*record.Record, len(entries))
 	keys := make([]claim.IndexKeys, len(entries))
 	commitment := make([]bool, len(entries))
 	var iks [][]byte
@@ -113,11 +125,11 @@ func (ClaimIndex) Index(s Store, first int64, entries []NewEntry) ([]IndexWrite,
 		if commitment[i] = vindex.IsCommitment(e.Bytes); commitment[i] {
 			continue // indexed in the second pass
 		}
-		pc, err := parseClaim(e)
+		r, err := parseClaim(e)
 		if err != nil {
 			return nil, fmt.Errorf("entry %d: %w", first+int64(i), err)
 		}
-		parsed[i], keys[i] = pc, claim.Keys(pc.Entry, pc.Claim)
+		parsed[i], keys[i] = r, r.Keys()
 		for _, id := range keys[i].Identities {
 			iks = append(iks, identityKey(id))
 		}
@@ -128,7 +140,7 @@ func (ClaimIndex) Index(s Store, first int64, entries []NewEntry) ([]IndexWrite,
 	}
 	var out []IndexWrite
 	put := func(space string, k, v []byte) { out = append(out, IndexWrite{Space: space, Key: k, Value: v}) }
-	for i, pc := range parsed {
+	for i, r := range parsed {
 		idx := first + int64(i)
 		if commitment[i] {
 			// Not a claim: an index commitment, which carries the map's
@@ -140,25 +152,31 @@ func (ClaimIndex) Index(s Store, first int64, entries []NewEntry) ([]IndexWrite,
 			out = append(out, w...)
 			continue
 		}
-		c, keys := pc.Claim, keys[i]
-		for _, vkey := range keys.Builders {
-			put(spaceBuilder, withIndex(hashFields(vkey), idx), nil)
+		keys := keys[i]
+		for _, b := range keys.Builders {
+			put(spaceBuilder, withIndex(hashFields(b), idx), nil)
 		}
-		for _, b := range keys.Builds {
-			put(spaceSource, withIndex(hashFields(b.Source, b.Commit), idx), []byte(b.Platform))
+		if len(keys.Builds) > 0 {
+			// A claim has one source; its builds differ in platform only.
+			b := keys.Builds[0]
+			put(spaceSource, withIndex(hashFields(b.Source, b.Commit), idx), []byte(platforms(keys.Builds)))
 		}
 		for _, d := range keys.Digests {
 			digest, _ := hex.DecodeString(d)
 			put(spaceDigest, withIndex(digest, idx), nil)
 		}
-		recipe, _ := hex.DecodeString(c.Recipe)
+		for _, n := range keys.Names {
+			put(spaceName, withIndex(hashFields(n), idx), nil)
+		}
+		recipe, _ := hex.DecodeString(r.Recipe) // none (no bytes) when the signature names no recipe
+		subjects := r.IdentitySubjects()
 		for j, id := range keys.Identities {
-			digest, _ := hex.DecodeString(c.Subjects[j].SHA256)
+			digest, _ := hex.DecodeString(r.Subjects[subjects[j]].SHA256)
 			ik := identityKey(id)
 			put(spaceIdentity, withIndex(ik, idx), append(bytes.Clone(digest), recipe...))
 			if known.isNewMismatch(ik, digest) {
 				rec, _ := json.Marshal(id)
-				order := mismatchOrder(idx, j)
+				order := mismatchOrder(idx, subjects[j])
 				put(spaceMismatchIdentity, ik, append(bytes.Clone(order), rec...))
 				put(spaceMismatchOrder, order, ik)
 				known.mismatched[string(ik)] = true
@@ -261,7 +279,7 @@ func (ClaimIndex) ByDigest(s Store, sha256Hex string, limit int64) ([]int64, err
 func (ClaimIndex) BySource(s Store, source, commit, platform string, limit int64) ([]int64, error) {
 	var out []int64
 	err := s.IndexScan(spaceSource, hashFields(source, commit), func(k, v []byte) bool {
-		if i := int64(binary.BigEndian.Uint64(k[len(k)-8:])); i < limit && (platform == "" || string(v) == platform) {
+		if i := int64(binary.BigEndian.Uint64(k[len(k)-8:])); i < limit && (platform == "" || hasPlatform(v, platform)) {
 			out = append(out, i)
 		}
 		return true
@@ -269,9 +287,32 @@ func (ClaimIndex) BySource(s Store, source, commit, platform string, limit int64
 	return out, err
 }
 
-// ByBuilder returns the indexes, below limit, of the claims signed by vkey.
-func (ClaimIndex) ByBuilder(s Store, vkey string, limit int64) ([]int64, error) {
-	return scanIndexes(s, spaceBuilder, hashFields(vkey), limit)
+// ByBuilder returns the indexes, below limit, of the claims signed by a
+// builder, named as [claim.IndexKeys] Builders name it: a signed-note
+// signer by its vkey, any other by "<scheme>:<key ID>".
+func (ClaimIndex) ByBuilder(s Store, builder string, limit int64) ([]int64, error) {
+	return scanIndexes(s, spaceBuilder, hashFields(builder), limit)
+}
+
+// ByName returns the indexes, below limit, of the digest-only claims
+// naming a file name ([claim.IndexKeys] Names).
+func (ClaimIndex) ByName(s Store, name string, limit int64) ([]int64, error) {
+	return scanIndexes(s, spaceName, hashFields(name), limit)
+}
+
+// platforms returns the value of a source record: the platforms of the
+// claim's builds, one per line (one, for every v1 claim, as before).
+func platforms(bs []claim.Build) string {
+	ps := make([]string, len(bs))
+	for i, b := range bs {
+		ps[i] = b.Platform
+	}
+	return strings.Join(ps, "\n")
+}
+
+// hasPlatform reports whether a source record's value names platform.
+func hasPlatform(v []byte, platform string) bool {
+	return slices.Contains(strings.Split(string(v), "\n"), platform)
 }
 
 // HasDigest reports whether a claim below limit names the artifact digest.

@@ -23,14 +23,19 @@ func (ClaimIndex) FirstByDigest(s Store, sha256Hex string, n int, limit int64) (
 func (ClaimIndex) FirstBySource(s Store, source, commit, platform string, n int, limit int64) ([]int64, bool, error) {
 	var keep func([]byte) bool
 	if platform != "" {
-		keep = func(v []byte) bool { return string(v) == platform }
+		keep = func(v []byte) bool { return hasPlatform(v, platform) }
 	}
 	return scanFirst(s, spaceSource, hashFields(source, commit), n, limit, keep)
 }
 
 // FirstByBuilder is [ClaimIndex.ByBuilder] bounded like [ClaimIndex.FirstByDigest].
-func (ClaimIndex) FirstByBuilder(s Store, vkey string, n int, limit int64) ([]int64, bool, error) {
-	return scanFirst(s, spaceBuilder, hashFields(vkey), n, limit, nil)
+func (ClaimIndex) FirstByBuilder(s Store, builder string, n int, limit int64) ([]int64, bool, error) {
+	return scanFirst(s, spaceBuilder, hashFields(builder), n, limit, nil)
+}
+
+// FirstByName is [ClaimIndex.ByName] bounded like [ClaimIndex.FirstByDigest].
+func (ClaimIndex) FirstByName(s Store, name string, n int, limit int64) ([]int64, bool, error) {
+	return scanFirst(s, spaceName, hashFields(name), n, limit, nil)
 }
 
 // scanFirst returns the first n entry indexes under prefix in space, below

@@ -1,6 +1,7 @@
 package log
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/attestlog/attestlog/log/archive"
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/claim/record"
 	"github.com/attestlog/attestlog/log/vindex"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"golang.org/x/mod/sumdb/tlog"
@@ -35,8 +37,12 @@ const (
 
 // ServiceConfig configures a [Service]. Every zero value means the default.
 type ServiceConfig struct {
-	// Builders, if not nil, is the allowlist of builder vkeys: a claim must
-	// carry at least one signature by a listed key. nil accepts every key.
+	// Builders, if not nil, is the allowlist of builder keys: a claim must
+	// carry at least one signature by a listed key. Keys are named by
+	// record.TrustKey (a signed-note key by its vkey, an OpenPGP
+	// certificate by "openpgp:<fingerprint>", any other key by its
+	// "<scheme> <key>" text); [ParseBuilders] reads such a set. nil
+	// accepts every key.
 	Builders map[string]bool
 	// GlobalRate and BuilderRate limit AddClaim calls per second, overall
 	// and per builder key; zero means no limit.
@@ -114,6 +120,7 @@ var (
 	errNotAllowed = errors.New("log: no signature by a builder key on the allowlist")
 	errUnclaimed  = errors.New("log: no logged claim names this digest")
 	errBadRequest = errors.New("log: bad request")
+	errNeedFile   = errors.New("log: file needed")
 )
 
 // grpcError maps an error to a gRPC status: the one place the gRPC API turns
@@ -141,7 +148,7 @@ func (s *Service) grpcError(ctx context.Context, err error) error {
 		code = codes.ResourceExhausted
 	case errors.Is(err, errNotAllowed):
 		code = codes.PermissionDenied
-	case errors.Is(err, errUnclaimed), errors.Is(err, ErrRolledBack):
+	case errors.Is(err, errUnclaimed), errors.Is(err, ErrRolledBack), errors.Is(err, errNeedFile):
 		code = codes.FailedPrecondition
 	case errors.Is(err, ErrUnconfirmed):
 		code = codes.Unavailable
@@ -186,28 +193,42 @@ func toInt64(name string, v uint64) (int64, error) {
 }
 
 // AddClaim implements [pb.LogServiceServer]. Parsing and signature checks
-// run on the caller's goroutine, before the entry reaches the sequencer.
+// run on the caller's goroutine, before the entry reaches the sequencer. A
+// request carries a v1 claim as a DSSE envelope or a v2 entry
+// (log/claim/record), never both.
 func (s *Service) AddClaim(ctx context.Context, req *pb.AddClaimRequest) (*pb.AddClaimResponse, error) {
 	// The envelope and what is derived from it stay in memory until the
 	// claim is sequenced; the budget bounds them across calls.
-	n := int64(len(req.GetEnvelope()))
+	n := int64(len(req.GetEnvelope()) + len(req.GetEntry()))
 	if !s.claimBytes.take(n) {
 		return nil, s.grpcError(ctx, retryLaterError{reason: "too many claims in flight", retry: minRetryDelay})
 	}
 	defer s.claimBytes.release(n)
-	entry, c, err := s.validate(req.GetEnvelope())
+	var (
+		raw []byte
+		r   *record.Record
+		err error
+	)
+	switch {
+	case len(req.GetEnvelope()) > 0 && len(req.GetEntry()) > 0:
+		err = fmt.Errorf("%w: give a DSSE envelope or a v2 entry, not both", errBadRequest)
+	case len(req.GetEntry()) > 0:
+		raw = req.GetEntry()
+		r, err = s.validateEntry(raw)
+	default:
+		raw, r, err = s.validate(req.GetEnvelope())
+	}
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
-	keys := make([]string, len(entry.Signatures))
-	for i, sig := range entry.Signatures {
-		keys[i] = sig.VKey
+	keys := make([]string, len(r.Signers))
+	for i, sig := range r.Signers {
+		keys[i] = sig.Builder()
 	}
 	if d, ok := s.limiter.allow(keys); !ok {
 		return nil, s.grpcError(ctx, retryLaterError{reason: "rate limit exceeded", retry: d})
 	}
-	raw := entry.Marshal()
-	idx, dup, err := s.log.AppendParsed(ctx, raw, ParsedClaim{Entry: entry, Claim: c})
+	idx, dup, err := s.log.AppendParsed(ctx, raw, ParsedClaim{Record: r})
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
@@ -223,8 +244,9 @@ func (s *Service) AddClaim(ctx context.Context, req *pb.AddClaimRequest) (*pb.Ad
 }
 
 // validate parses a DSSE envelope into a claim entry, checks every
-// signature, the claim profile and the allowlist.
-func (s *Service) validate(envelope []byte) (*claim.Entry, *claim.Claim, error) {
+// signature, the claim profile and the allowlist, and returns the entry
+// and its record.
+func (s *Service) validate(envelope []byte) ([]byte, *record.Record, error) {
 	e, err := claim.ParseEnvelope(envelope)
 	if err != nil {
 		return nil, nil, err
@@ -236,16 +258,61 @@ func (s *Service) validate(envelope []byte) (*claim.Entry, *claim.Claim, error) 
 	if _, err := e.Verify(); err != nil {
 		return nil, nil, err
 	}
-	if s.cfg.Builders != nil {
-		allowed := false
-		for _, sig := range e.Signatures {
-			allowed = allowed || s.cfg.Builders[sig.VKey]
-		}
-		if !allowed {
-			return nil, nil, errNotAllowed
+	r := record.FromV1(e, c)
+	if err := s.allowed(r); err != nil {
+		return nil, nil, err
+	}
+	return e.Marshal(), r, nil
+}
+
+// validateEntry decodes a v2 entry (record.Decode verifies its signature),
+// checks the allowlist and, for a minisign entry whose trusted comment does
+// not name the sha256, minisign's signature over the archived file.
+func (s *Service) validateEntry(entry []byte) (*record.Record, error) {
+	if !bytes.HasPrefix(entry, []byte(record.EntryVersion+"\n")) {
+		return nil, fmt.Errorf("%w: entry is not a v2 claim entry (%s); send a v1 claim as its DSSE envelope", errBadRequest, record.EntryVersion)
+	}
+	r, err := record.Decode(entry)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.allowed(r); err != nil {
+		return nil, err
+	}
+	if r.FileSignatureUnchecked {
+		if err := s.checkArchivedFile(r); err != nil {
+			return nil, err
 		}
 	}
-	return e, c, nil
+	return r, nil
+}
+
+// checkArchivedFile checks minisign's signature over the archived file a
+// record names.
+func (s *Service) checkArchivedFile(r *record.Record) error {
+	d := r.Subjects[0].SHA256
+	obj, err := s.archive.Get(d)
+	if errors.Is(err, archive.ErrNotFound) {
+		return fmt.Errorf("%w: the minisign signature's trusted comment does not name the file's sha256, so the log checks the signature over the file, and its archive does not hold %s: upload the file first: attestlog submit --artifact FILE", errNeedFile, d)
+	}
+	if err != nil {
+		return fmt.Errorf("reading the archived file %s: %w", d, err)
+	}
+	defer obj.Close()
+	return record.CheckFile(r, obj)
+}
+
+// allowed checks the allowlist: a claim needs a signature by a listed key.
+func (s *Service) allowed(r *record.Record) error {
+	if s.cfg.Builders == nil {
+		return nil
+	}
+	for _, sig := range r.Signers {
+		if s.cfg.Builders[sig.TrustKey()] {
+			return nil
+		}
+	}
+	return errNotAllowed
 }
 
 // prove returns the entries at indexes with inclusion proofs in the tree of the given size.
@@ -378,13 +445,9 @@ func (s *Service) LookupByDigest(ctx context.Context, req *pb.LookupByDigestRequ
 
 // LookupBySource implements [pb.LogServiceServer].
 func (s *Service) LookupBySource(ctx context.Context, req *pb.LookupBySourceRequest) (*pb.LookupBySourceResponse, error) {
-	src, _, err := claim.NormaliseSource(req.GetSourceUri())
+	src, commit, err := record.NormaliseSourceCommit(req.GetSourceUri(), req.GetCommit())
 	if err != nil {
-		return nil, s.grpcError(ctx, fmt.Errorf("%w: source_uri: %v", errBadRequest, err))
-	}
-	commit, err := claim.NormaliseCommit(req.GetCommit())
-	if err != nil {
-		return nil, s.grpcError(ctx, fmt.Errorf("%w: commit: %v", errBadRequest, err))
+		return nil, s.grpcError(ctx, fmt.Errorf("%w: %v", errBadRequest, err))
 	}
 	cp := s.log.Checkpoint()
 	platform := strings.ToLower(req.GetPlatform())
@@ -409,6 +472,32 @@ func (s *Service) LookupBySource(ctx context.Context, req *pb.LookupBySourceRequ
 		return nil, s.grpcError(ctx, err)
 	}
 	return &pb.LookupBySourceResponse{Checkpoint: cp.Note, Claims: claims, IndexProof: ip}, nil
+}
+
+// LookupByName implements [pb.LogServiceServer].
+func (s *Service) LookupByName(ctx context.Context, req *pb.LookupByNameRequest) (*pb.LookupByNameResponse, error) {
+	name := req.GetName()
+	if err := record.CheckName(name); err != nil {
+		return nil, s.grpcError(ctx, fmt.Errorf("%w: name: %v", errBadRequest, err))
+	}
+	cp := s.log.Checkpoint()
+	idx, err := s.index.ByName(s.log.store, name, cp.Size)
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	claims, err := s.prove(idx, cp.Size)
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	size, err := lookupSize(req.GetTreeSize(), cp.Size)
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	ip, err := s.log.IndexProof(vindex.NameKey(name), size, func(n int64) ([]int64, error) { return s.index.ByName(s.log.store, name, n) })
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	return &pb.LookupByNameResponse{Checkpoint: cp.Note, Claims: claims, IndexProof: ip}, nil
 }
 
 // ListMismatches implements [pb.LogServiceServer]. The page token is

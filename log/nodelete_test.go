@@ -30,7 +30,7 @@ func TestNoDeleteNoOverwrite(t *testing.T) {
 	// add; everything else only reads. A new method must be added here
 	// deliberately, after checking that it cannot remove or replace anything.
 	reviewed := []string{"AddClaim", "GetArtifact", "GetCheckpoint", "GetConsistencyProof", "GetEntries", "GetInclusionProof",
-		"GetMismatch", "ListMismatches", "LookupByDigest", "LookupBySource", "UploadArtifact"}
+		"GetMismatch", "ListMismatches", "LookupByDigest", "LookupByName", "LookupBySource", "UploadArtifact"}
 	if !slices.Equal(methods, reviewed) {
 		t.Fatalf("LogService methods %v, reviewed %v", methods, reviewed)
 	}

@@ -111,7 +111,7 @@ func migrateMismatches(tx *bolt.Tx) error {
 	mismatched := false
 	c := identities.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if len(k) != sha256.Size+8 || len(v) != 2*sha256.Size {
+		if len(k) != sha256.Size+8 || (len(v) != sha256.Size && len(v) != 2*sha256.Size) {
 			return fmt.Errorf("%w: identity index record of %d and %d bytes", ErrCorrupt, len(k), len(v))
 		}
 		if !bytes.Equal(k[:sha256.Size], ik) {
@@ -146,13 +146,14 @@ func identityOfEntry(tx *bolt.Tx, idx int64, ik []byte) (claim.Identity, int, er
 	if e == nil {
 		return claim.Identity{}, 0, fmt.Errorf("%w: the identity index names entry %d, which the store lacks", ErrCorrupt, idx)
 	}
-	pc, err := parseClaim(NewEntry{Bytes: e})
+	r, err := parseClaim(NewEntry{Bytes: e})
 	if err != nil {
 		return claim.Identity{}, 0, fmt.Errorf("%w: entry %d: %w", ErrCorrupt, idx, err)
 	}
-	for j, id := range pc.Claim.Identities() {
+	subjects := r.IdentitySubjects()
+	for j, id := range r.Identities() {
 		if bytes.Equal(identityKey(id), ik) {
-			return id, j, nil
+			return id, subjects[j], nil
 		}
 	}
 	return claim.Identity{}, 0, fmt.Errorf("%w: the identity index names entry %d for identity %x, which it does not claim", ErrCorrupt, idx, ik)

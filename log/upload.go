@@ -7,12 +7,14 @@ import (
 	"io"
 	"time"
 
+	"github.com/attestlog/attestlog/log/claim/record"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"google.golang.org/grpc"
 )
 
 // UploadArtifact implements [pb.LogServiceServer]: a header naming a digest
-// that a logged claim names, then chunks, streamed into the archive, which
+// that a logged claim names (or that the header's not yet logged minisign
+// entry names; see uploadForEntry), then chunks, streamed into the archive, which
 // verifies the digest and size and keeps nothing of a failed upload. An
 // upload that sends nothing for UploadIdleTimeout is aborted, and the
 // declared sizes of the uploads in progress are bounded by MaxUploadBytes.
@@ -36,8 +38,13 @@ func (s *Service) UploadArtifact(stream grpc.ClientStreamingServer[pb.UploadArti
 	if err != nil {
 		return s.grpcError(ctx, fmt.Errorf("%w: sha256 %q: %v", errBadRequest, h.GetSha256(), err))
 	}
-	if !ok {
+	if !ok && len(h.GetEntry()) == 0 {
 		return s.grpcError(ctx, fmt.Errorf("%w: %s", errUnclaimed, h.GetSha256()))
+	}
+	if !ok {
+		if err := s.uploadForEntry(h.GetSha256(), h.GetEntry()); err != nil {
+			return s.grpcError(ctx, err)
+		}
 	}
 	// The archive refuses more than the declared size, so the declared
 	// size bounds the temporary file of this upload.
@@ -50,6 +57,23 @@ func (s *Service) UploadArtifact(stream grpc.ClientStreamingServer[pb.UploadArti
 		return s.grpcError(ctx, err)
 	}
 	return stream.SendAndClose(&pb.UploadArtifactResponse{Sha256: res.Digest.String(), Size: uint64(res.Size), AlreadyStored: res.AlreadyStored})
+}
+
+// uploadForEntry admits the upload of an artifact that no logged claim
+// names yet, for the v2 entry that will name it: a minisign entry whose
+// trusted comment does not name the sha256, so that AddClaim can check
+// minisign's signature over the archived file. The entry must verify (its
+// global signature), name this digest and pass the allowlist: the same
+// bar as logging a claim, after which any upload of its digest is taken.
+func (s *Service) uploadForEntry(digest string, entry []byte) error {
+	r, err := record.Decode(entry)
+	if err != nil {
+		return fmt.Errorf("upload header entry: %w", err)
+	}
+	if !r.FileSignatureUnchecked || r.Subjects[0].SHA256 != digest {
+		return fmt.Errorf("%w: %s: the upload header's entry is not a minisign entry whose file-sha256 line names this digest", errUnclaimed, digest)
+	}
+	return s.allowed(r)
 }
 
 // errUploadIdle means an upload sent nothing for the idle timeout.

@@ -17,6 +17,8 @@ import (
 	"testing"
 
 	"github.com/attestlog/attestlog/log"
+	"github.com/attestlog/attestlog/log/claim/format"
+	"github.com/attestlog/attestlog/log/claim/record/recordtest"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -46,6 +48,7 @@ func Run(t *testing.T, b Backend) {
 		{"LargeValues", testLargeValues},
 		{"Witnessed", testWitnessed},
 		{"ConcurrentReaders", testConcurrentReaders},
+		{"ClaimIndexV2", testClaimIndexV2},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}
@@ -518,4 +521,53 @@ func readConsistent(s log.Store) error {
 		return fmt.Errorf("IndexScan saw two commits: %q", vals)
 	}
 	return nil
+}
+
+// testClaimIndexV2 indexes v2 claim entries with the log's ClaimIndex on
+// the store and finds them by file name (digest-only claims), by builder
+// and by source with several platforms in one claim: the index spaces of
+// issue 11 work on every backend.
+func testClaimIndexV2(t *testing.T, b Backend) {
+	s := open(t, b, b.New(t))
+	ed, ed2 := recordtest.NewEd25519(t, 1), recordtest.NewEd25519(t, 2)
+	m := recordtest.NewMinisign(t, 3)
+	files := map[string][]byte{"hello-1.0-x86_64-linux-gnu.tar.gz": []byte("a"), "hello-1.0-aarch64-linux-gnu.tar.gz": []byte("b")}
+	const gitCommit = "0123456789abcdef0123456789abcdef01234567"
+	entries := [][]byte{
+		ed.SumsEntry(t, recordtest.Sums(files), format.Annotations{}),
+		ed2.SumsEntry(t, recordtest.SumsWithDigest("hello-1.0-x86_64-linux-gnu.tar.gz", strings.Repeat("e", 64)), format.Annotations{}),
+		m.Entry(t, "hello-1.0-x86_64-linux-gnu.tar.gz", []byte("a"), true, "source:git+https://example.org/hello\tcommit:"+gitCommit),
+		m.Entry(t, "hello-1.0-aarch64-linux-gnu.tar.gz", []byte("b"), true, "source:git+https://example.org/hello\tcommit:"+gitCommit),
+	}
+	c := newChain()
+	var ix log.ClaimIndex
+	for i, e := range entries { // one batch per entry: the indexer reads what earlier ones wrote
+		writes, err := ix.Index(s, int64(i), []log.NewEntry{{Bytes: e}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bt := c.next(e)
+		bt.Index = writes
+		commit(t, s, bt)
+	}
+	for _, tc := range []struct {
+		what string
+		got  func() ([]int64, error)
+		want []int64
+	}{
+		{"name", func() ([]int64, error) { return ix.ByName(s, "hello-1.0-x86_64-linux-gnu.tar.gz", 4) }, []int64{0, 1}},
+		{"name below 1", func() ([]int64, error) { return ix.ByName(s, "hello-1.0-x86_64-linux-gnu.tar.gz", 1) }, []int64{0}},
+		{"other name", func() ([]int64, error) { return ix.ByName(s, "hello-1.0-aarch64-linux-gnu.tar.gz", 4) }, []int64{0}},
+		{"builder", func() ([]int64, error) { return ix.ByBuilder(s, "ed25519:"+ed2.Verifier.KeyID(), 4) }, []int64{1}},
+		{"source, all platforms", func() ([]int64, error) { return ix.BySource(s, "git+https://example.org/hello", gitCommit, "", 4) }, []int64{2, 3}},
+		{"source, arm64", func() ([]int64, error) {
+			return ix.BySource(s, "git+https://example.org/hello", gitCommit, "linux/arm64", 4)
+		}, []int64{3}},
+		{"digest", func() ([]int64, error) { return ix.ByDigest(s, strings.Repeat("e", 64), 4) }, []int64{1}},
+	} {
+		got, err := tc.got()
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, %v; want %v", tc.what, got, err, tc.want)
+		}
+	}
 }

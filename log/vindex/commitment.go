@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/claim/record"
 )
 
 // CommitmentVersion is the first line of every index-commitment entry.
@@ -81,21 +81,17 @@ func ParseCommitment(b []byte) (Commitment, error) {
 
 // EntryKeys applies the map function to a log entry as logged: an index
 // commitment has no keys (ok true, nil keys); a claim entry whose entry
-// encoding and statement parse has the keys of [ClaimKeys]; anything else
-// is not a claim (ok false), which a log must never hold and a monitor
-// reports. Signatures are not checked: the map indexes what the log holds.
+// decodes (log/claim/record's EntryKeys: a v2 entry verified, a v1 entry
+// parsed, as before) has the keys of [ClaimKeys]; anything else is not a
+// claim (ok false), which a log must never hold and a monitor reports.
 func EntryKeys(entry []byte) (keys []Key, ok bool) {
 	if IsCommitment(entry) {
 		_, err := ParseCommitment(entry)
 		return nil, err == nil
 	}
-	e, err := claim.ParseEntry(entry)
+	k, err := record.EntryKeys(entry)
 	if err != nil {
 		return nil, false
 	}
-	c, err := claim.ParseStatement(e.Payload)
-	if err != nil {
-		return nil, false
-	}
-	return ClaimKeys(claim.Keys(e, c)), true
+	return ClaimKeys(k), true
 }

@@ -13,7 +13,8 @@ const (
 	kindSource   = "source"   // source URI and commit, all platforms
 	kindBuild    = "build"    // source URI, commit and platform
 	kindIdentity = "identity" // source URI, commit, platform and artifact name
-	kindBuilder  = "builder"  // builder verifier key
+	kindBuilder  = "builder"  // builder verifier key, or "<scheme>:<key ID>"
+	kindName     = "name"     // subject file name of a digest-only claim
 )
 
 // searchKey returns SHA-256 over tagKey, the kind and the fields, each
@@ -49,13 +50,19 @@ func IdentityKey(id claim.Identity) Key {
 }
 
 // BuilderKey returns the search key of the claims signed by a builder key,
-// given as its vkey.
-func BuilderKey(vkey string) Key { return searchKey(kindBuilder, vkey) }
+// named as [claim.IndexKeys] Builders name it: a signed-note key by its
+// vkey, any other by "<scheme>:<key ID>".
+func BuilderKey(builder string) Key { return searchKey(kindBuilder, builder) }
+
+// NameKey returns the search key of the digest-only claims naming a file
+// name ([claim.IndexKeys] Names).
+func NameKey(name string) Key { return searchKey(kindName, name) }
 
 // ClaimKeys is the map function: the search keys under which the map holds
-// a claim entry whose index keys ([claim.Keys]) are k, each once: its
-// digests, its source commit, with and without platform, its build
-// identities and its builder keys. The log's map, a client's check of the
+// a claim entry whose index keys (log/claim/record's Keys) are k, each
+// once: its digests, its source commits, with and without platform, its
+// build identities, its builders and (digest-only claims) its file names.
+// A v1 entry has no names, so its keys are those it always had. The log's map, a client's check of the
 // tail and a monitor's recomputation all take keys from here.
 func ClaimKeys(k claim.IndexKeys) []Key {
 	keys := make([]Key, 0, len(k.Digests)+2*len(k.Builds)+len(k.Identities)+len(k.Builders)+len(k.Names))
@@ -70,6 +77,9 @@ func ClaimKeys(k claim.IndexKeys) []Key {
 	}
 	for _, v := range k.Builders {
 		keys = append(keys, BuilderKey(v))
+	}
+	for _, n := range k.Names {
+		keys = append(keys, NameKey(n))
 	}
 	out := keys[:0]
 	seen := make(map[Key]bool, len(keys))

@@ -2,10 +2,13 @@ package vindex_test
 
 import (
 	"crypto/sha256"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/claim/format"
+	"github.com/attestlog/attestlog/log/claim/record/recordtest"
 	"github.com/attestlog/attestlog/log/vindex"
 )
 
@@ -23,6 +26,7 @@ func TestKeyStrings(t *testing.T) {
 		{vindex.BuildKey("git+https://example.org/x", "c0", "linux/amd64"), "\x05build\x19git+https://example.org/x\x02c0\x0blinux/amd64"},
 		{vindex.IdentityKey(id), "\x08identity\x19git+https://example.org/x\x02c0\x0blinux/amd64\x01x"},
 		{vindex.BuilderKey("ci+01020304+AQ"), "\x07builder\x0eci+01020304+AQ"},
+		{vindex.NameKey("hello-1.0.tar.gz"), "\x04name\x10hello-1.0.tar.gz"},
 	} {
 		if want := sha256.Sum256([]byte("attestlog/vindex/key/v1\x00" + tc.want)); tc.got != want {
 			t.Errorf("key of %q = %s, want %x", tc.want, tc.got, want)
@@ -61,5 +65,30 @@ func TestClaimKeys(t *testing.T) {
 	adds := vindex.ClaimAdditions(42, k)
 	if len(adds) != len(want) || adds[3] != (vindex.Addition{Key: want[3], Index: 42}) {
 		t.Errorf("ClaimAdditions = %v", adds)
+	}
+}
+
+// TestEntryKeysV2 checks the map function on entries of both versions: a
+// v1 entry's keys are those of log/claim's Keys, and a digest-only v2
+// entry has a name key per file and its builder as "<scheme>:<key ID>".
+func TestEntryKeysV2(t *testing.T) {
+	c := &claim.Claim{Subjects: []claim.Subject{{Name: "hello", SHA256: strings.Repeat("1", 64)}}, Source: "git+https://example.org/x",
+		Commit: strings.Repeat("c", 40), Recipe: strings.Repeat("2", 64), Platform: "linux/amd64", BuilderID: "https://ci"}
+	k := recordtest.NoteKey(t, 1, "ci.example.org")
+	v1 := recordtest.V1Entry(t, c, k)
+	e, _ := claim.ParseEntry(v1)
+	got, ok := vindex.EntryKeys(v1)
+	if want := vindex.ClaimKeys(claim.Keys(e, c)); !ok || !slices.Equal(got, want) {
+		t.Fatalf("v1 EntryKeys = %v, %v; want %v", got, ok, want)
+	}
+	ed := recordtest.NewEd25519(t, 2)
+	files := map[string][]byte{"a-1.0.tar.gz": []byte("a")}
+	got, ok = vindex.EntryKeys(ed.SumsEntry(t, recordtest.Sums(files), format.Annotations{}))
+	want := []vindex.Key{vindex.DigestKey(recordtest.SHA256(files["a-1.0.tar.gz"])), vindex.BuilderKey("ed25519:" + ed.Verifier.KeyID()), vindex.NameKey("a-1.0.tar.gz")}
+	if !ok || !slices.Equal(got, want) {
+		t.Fatalf("v2 EntryKeys = %v, %v; want %v", got, ok, want)
+	}
+	if vindex.NameKey("a") == vindex.BuilderKey("a") || vindex.NameKey("a") == vindex.DigestKey("a") {
+		t.Fatal("name keys collide with other kinds")
 	}
 }

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -44,19 +45,19 @@ func (r *Record) Identities() []claim.Identity {
 	return ids
 }
 
-// IdentityDigests returns the sha256 of the subject of each of
-// [Record.Identities], in the same order.
-func (r *Record) IdentityDigests() []string {
+// IdentitySubjects returns the position in Subjects of the subject of
+// each of [Record.Identities], in the same order.
+func (r *Record) IdentitySubjects() []int {
 	if r.DigestOnly() {
 		return nil
 	}
-	var ds []string
-	for _, s := range r.Subjects {
+	var ps []int
+	for i, s := range r.Subjects {
 		if s.Platform != "" {
-			ds = append(ds, s.SHA256)
+			ps = append(ps, i)
 		}
 	}
-	return ds
+	return ps
 }
 
 // Keys returns the index keys of r: the map function that the log's index,
@@ -115,4 +116,29 @@ func CheckFile(r *Record, file io.Reader) error {
 		return fmt.Errorf("%w: minisign: %w", claim.ErrBadSignature, err)
 	}
 	return nil
+}
+
+// EntryKeys returns the index keys of a logged entry, as [Decode] then
+// [Record.Keys] would, for code that recomputes the map over a log it
+// trusts to hold only verified entries (the log's index commitments,
+// which re-read every entry): a v1 entry's signatures are not verified
+// again, which is what this costs without; a v2 entry is decoded in full,
+// since its mapping is the verified document's.
+func EntryKeys(entry []byte) (claim.IndexKeys, error) {
+	if !bytes.HasPrefix(entry, []byte(claim.EntryVersion+"\n")) {
+		r, err := Decode(entry)
+		if err != nil {
+			return claim.IndexKeys{}, err
+		}
+		return r.Keys(), nil
+	}
+	e, err := claim.ParseEntry(entry)
+	if err != nil {
+		return claim.IndexKeys{}, err
+	}
+	c, err := claim.ParseStatement(e.Payload)
+	if err != nil {
+		return claim.IndexKeys{}, err
+	}
+	return FromV1(e, c).Keys(), nil
 }

@@ -91,7 +91,7 @@ func Encode(v scheme.Verifier, d format.Document) ([]byte, error) {
 	}
 	c, err := format.Open(v, d)
 	if err != nil {
-		return nil, documentError(d.Kind, err)
+		return nil, documentError(d.Kind, v, err)
 	}
 	e := &entryV2{kind: d.Kind, key: scheme.Format(v), supplied: c.Supplied, body: d.Signed}
 	switch d.Kind {
@@ -103,7 +103,7 @@ func Encode(v scheme.Verifier, d format.Document) ([]byte, error) {
 	case format.SHA256Sums, format.Buildinfo:
 		if d.Signature != nil {
 			if e.sig, err = canonicalSignature(v, d.Signature); err != nil {
-				return nil, documentError(d.Kind, err)
+				return nil, documentError(d.Kind, v, err)
 			}
 		}
 	}
@@ -156,11 +156,11 @@ func commentHasSHA256(minisig []byte) bool {
 
 // documentError wraps an error of log/claim/format or scheme so that the
 // log's one error mapping sees what kind of failure it is.
-func documentError(kind format.Kind, err error) error {
+func documentError(kind format.Kind, v scheme.Verifier, err error) error {
 	if errors.Is(err, scheme.ErrVerify) {
-		return fmt.Errorf("%w: %s document: %w", claim.ErrBadSignature, kind, err)
+		return fmt.Errorf("%w: %s document, %s key %s: %w", claim.ErrBadSignature, kind, v.Scheme(), v.KeyID(), err)
 	}
-	return fmt.Errorf("%w: %s document: %w", claim.ErrMalformedEntry, kind, err)
+	return fmt.Errorf("%w: %s document, %s key %s: %w", claim.ErrMalformedEntry, kind, v.Scheme(), v.KeyID(), err)
 }
 
 // Decode parses a claim entry of either version, verifies every signature
@@ -194,22 +194,30 @@ func decodeV1(entry []byte) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	return FromV1(e, c), nil
+}
+
+// FromV1 returns the record of a v1 entry e whose statement is c, which
+// the caller has parsed and verified (the log's AddClaim does so from a
+// DSSE envelope). [Decode] of e.Marshal() returns an equal record.
+func FromV1(e *claim.Entry, c *claim.Claim) *Record {
 	r := &Record{
 		Version: 1, Kind: KindV1,
 		Source: c.Source, SourceRef: c.SourceRef, Commit: c.Commit, Recipe: c.Recipe, BuilderID: c.BuilderID,
 		V1: e, Statement: c,
 	}
 	for _, s := range e.Signatures {
-		v, err := scheme.ParseNoteKey(s.VKey)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", claim.ErrMalformedEntry, err)
+		// A vkey is "<name>+<hash>+<key>"; its key ID is the vkey without the key.
+		id := s.VKey
+		if i := strings.LastIndex(id, "+"); i >= 0 {
+			id = id[:i]
 		}
-		r.Signers = append(r.Signers, Signer{Scheme: scheme.Note, KeyID: v.KeyID(), Key: scheme.Format(v)})
+		r.Signers = append(r.Signers, Signer{Scheme: scheme.Note, KeyID: id, Key: string(scheme.Note) + " " + s.VKey})
 	}
 	for _, s := range c.Subjects {
 		r.Subjects = append(r.Subjects, Subject{Name: s.Name, SHA256: s.SHA256, Platform: c.Platform})
 	}
-	return r, nil
+	return r
 }
 
 func decodeV2(entry []byte) (*Record, error) {
@@ -226,7 +234,7 @@ func decodeV2(entry []byte) (*Record, error) {
 	}
 	c, err := openV2(e, v)
 	if err != nil {
-		return nil, documentError(e.kind, err)
+		return nil, documentError(e.kind, v, err)
 	}
 	if c.Supplied != e.supplied {
 		return nil, malformed("annotations are not in normalised form (want source %q, commit %q, recipe %q)", c.Supplied.Source, c.Supplied.Commit, c.Supplied.Recipe)

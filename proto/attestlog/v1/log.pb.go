@@ -33,7 +33,12 @@ const (
 type AddClaimRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The DSSE envelope in JSON; each signature's keyid is the signer's vkey.
-	Envelope      []byte `protobuf:"bytes,1,opt,name=envelope,proto3" json:"envelope,omitempty"`
+	// Exactly one of envelope and entry is set.
+	Envelope []byte `protobuf:"bytes,1,opt,name=envelope,proto3" json:"envelope,omitempty"`
+	// A v2 claim entry (attestlog.dev/claim/v2, package log/claim/record): a
+	// document as its signer's tool made it, with the signer's key. A
+	// minisign entry with a file-sha256 line needs the file uploaded first.
+	Entry         []byte `protobuf:"bytes,2,opt,name=entry,proto3" json:"entry,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -71,6 +76,13 @@ func (*AddClaimRequest) Descriptor() ([]byte, []int) {
 func (x *AddClaimRequest) GetEnvelope() []byte {
 	if x != nil {
 		return x.Envelope
+	}
+	return nil
+}
+
+func (x *AddClaimRequest) GetEntry() []byte {
+	if x != nil {
+		return x.Entry
 	}
 	return nil
 }
@@ -306,7 +318,12 @@ type UploadHeader struct {
 	// Claimed sha256 of the artifact, 64 lowercase hex digits.
 	Sha256 string `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`
 	// Size in bytes.
-	Size          uint64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	Size uint64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	// A v2 claim entry not yet logged that names this artifact: a minisign
+	// entry with a file-sha256 line equal to sha256. The log then accepts the
+	// upload of an artifact no logged claim names yet, so that AddClaim of
+	// that entry can check minisign's signature over the archived file.
+	Entry         []byte `protobuf:"bytes,3,opt,name=entry,proto3" json:"entry,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -353,6 +370,13 @@ func (x *UploadHeader) GetSize() uint64 {
 		return x.Size
 	}
 	return 0
+}
+
+func (x *UploadHeader) GetEntry() []byte {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
 }
 
 // UploadArtifactResponse confirms a stored artifact.
@@ -1049,6 +1073,127 @@ func (x *LookupBySourceRequest) GetTreeSize() uint64 {
 	return 0
 }
 
+// LookupByNameRequest names a release file.
+type LookupByNameRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The file name (basename), exactly as the claims name it.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Tree size of the witnessed checkpoint the client verifies against: the
+	// index proof is for it. 0 means the size of the latest signed checkpoint.
+	TreeSize      uint64 `protobuf:"varint,2,opt,name=tree_size,json=treeSize,proto3" json:"tree_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupByNameRequest) Reset() {
+	*x = LookupByNameRequest{}
+	mi := &file_attestlog_v1_log_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupByNameRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupByNameRequest) ProtoMessage() {}
+
+func (x *LookupByNameRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_attestlog_v1_log_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupByNameRequest.ProtoReflect.Descriptor instead.
+func (*LookupByNameRequest) Descriptor() ([]byte, []int) {
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *LookupByNameRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *LookupByNameRequest) GetTreeSize() uint64 {
+	if x != nil {
+		return x.TreeSize
+	}
+	return 0
+}
+
+// LookupByNameResponse carries every digest-only claim naming the file
+// name, proven against one checkpoint.
+type LookupByNameResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The signed checkpoint every proof is against.
+	Checkpoint []byte `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	// The matching claims, in log order.
+	Claims []*ProvenClaim `protobuf:"bytes,2,rep,name=claims,proto3" json:"claims,omitempty"`
+	// The proof that claims is complete for the request's tree size.
+	IndexProof    *IndexProof `protobuf:"bytes,3,opt,name=index_proof,json=indexProof,proto3" json:"index_proof,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupByNameResponse) Reset() {
+	*x = LookupByNameResponse{}
+	mi := &file_attestlog_v1_log_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupByNameResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupByNameResponse) ProtoMessage() {}
+
+func (x *LookupByNameResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_attestlog_v1_log_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupByNameResponse.ProtoReflect.Descriptor instead.
+func (*LookupByNameResponse) Descriptor() ([]byte, []int) {
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *LookupByNameResponse) GetCheckpoint() []byte {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return nil
+}
+
+func (x *LookupByNameResponse) GetClaims() []*ProvenClaim {
+	if x != nil {
+		return x.Claims
+	}
+	return nil
+}
+
+func (x *LookupByNameResponse) GetIndexProof() *IndexProof {
+	if x != nil {
+		return x.IndexProof
+	}
+	return nil
+}
+
 // LookupByDigestResponse carries every claim naming the digest, proven
 // against one checkpoint.
 type LookupByDigestResponse struct {
@@ -1065,7 +1210,7 @@ type LookupByDigestResponse struct {
 
 func (x *LookupByDigestResponse) Reset() {
 	*x = LookupByDigestResponse{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[18]
+	mi := &file_attestlog_v1_log_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1077,7 +1222,7 @@ func (x *LookupByDigestResponse) String() string {
 func (*LookupByDigestResponse) ProtoMessage() {}
 
 func (x *LookupByDigestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[18]
+	mi := &file_attestlog_v1_log_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1090,7 +1235,7 @@ func (x *LookupByDigestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupByDigestResponse.ProtoReflect.Descriptor instead.
 func (*LookupByDigestResponse) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{18}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *LookupByDigestResponse) GetCheckpoint() []byte {
@@ -1130,7 +1275,7 @@ type LookupBySourceResponse struct {
 
 func (x *LookupBySourceResponse) Reset() {
 	*x = LookupBySourceResponse{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[19]
+	mi := &file_attestlog_v1_log_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1142,7 +1287,7 @@ func (x *LookupBySourceResponse) String() string {
 func (*LookupBySourceResponse) ProtoMessage() {}
 
 func (x *LookupBySourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[19]
+	mi := &file_attestlog_v1_log_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1155,7 +1300,7 @@ func (x *LookupBySourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupBySourceResponse.ProtoReflect.Descriptor instead.
 func (*LookupBySourceResponse) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{19}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LookupBySourceResponse) GetCheckpoint() []byte {
@@ -1209,7 +1354,7 @@ type IndexProof struct {
 
 func (x *IndexProof) Reset() {
 	*x = IndexProof{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[20]
+	mi := &file_attestlog_v1_log_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1221,7 +1366,7 @@ func (x *IndexProof) String() string {
 func (*IndexProof) ProtoMessage() {}
 
 func (x *IndexProof) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[20]
+	mi := &file_attestlog_v1_log_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1234,7 +1379,7 @@ func (x *IndexProof) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexProof.ProtoReflect.Descriptor instead.
 func (*IndexProof) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{20}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *IndexProof) GetCommitmentIndex() uint64 {
@@ -1292,7 +1437,7 @@ type ListMismatchesRequest struct {
 
 func (x *ListMismatchesRequest) Reset() {
 	*x = ListMismatchesRequest{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[21]
+	mi := &file_attestlog_v1_log_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1304,7 +1449,7 @@ func (x *ListMismatchesRequest) String() string {
 func (*ListMismatchesRequest) ProtoMessage() {}
 
 func (x *ListMismatchesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[21]
+	mi := &file_attestlog_v1_log_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1317,7 +1462,7 @@ func (x *ListMismatchesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMismatchesRequest.ProtoReflect.Descriptor instead.
 func (*ListMismatchesRequest) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{21}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListMismatchesRequest) GetPageSize() uint32 {
@@ -1347,7 +1492,7 @@ type ListMismatchesResponse struct {
 
 func (x *ListMismatchesResponse) Reset() {
 	*x = ListMismatchesResponse{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[22]
+	mi := &file_attestlog_v1_log_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1359,7 +1504,7 @@ func (x *ListMismatchesResponse) String() string {
 func (*ListMismatchesResponse) ProtoMessage() {}
 
 func (x *ListMismatchesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[22]
+	mi := &file_attestlog_v1_log_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1372,7 +1517,7 @@ func (x *ListMismatchesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMismatchesResponse.ProtoReflect.Descriptor instead.
 func (*ListMismatchesResponse) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{22}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListMismatchesResponse) GetMismatches() []*Mismatch {
@@ -1419,7 +1564,7 @@ type Mismatch struct {
 
 func (x *Mismatch) Reset() {
 	*x = Mismatch{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[23]
+	mi := &file_attestlog_v1_log_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1431,7 +1576,7 @@ func (x *Mismatch) String() string {
 func (*Mismatch) ProtoMessage() {}
 
 func (x *Mismatch) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[23]
+	mi := &file_attestlog_v1_log_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1444,7 +1589,7 @@ func (x *Mismatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Mismatch.ProtoReflect.Descriptor instead.
 func (*Mismatch) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{23}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Mismatch) GetId() uint64 {
@@ -1520,7 +1665,7 @@ type MismatchDigest struct {
 
 func (x *MismatchDigest) Reset() {
 	*x = MismatchDigest{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[24]
+	mi := &file_attestlog_v1_log_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1532,7 +1677,7 @@ func (x *MismatchDigest) String() string {
 func (*MismatchDigest) ProtoMessage() {}
 
 func (x *MismatchDigest) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[24]
+	mi := &file_attestlog_v1_log_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1545,7 +1690,7 @@ func (x *MismatchDigest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MismatchDigest.ProtoReflect.Descriptor instead.
 func (*MismatchDigest) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{24}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *MismatchDigest) GetSha256() string {
@@ -1590,7 +1735,7 @@ type GetMismatchRequest struct {
 
 func (x *GetMismatchRequest) Reset() {
 	*x = GetMismatchRequest{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[25]
+	mi := &file_attestlog_v1_log_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1602,7 +1747,7 @@ func (x *GetMismatchRequest) String() string {
 func (*GetMismatchRequest) ProtoMessage() {}
 
 func (x *GetMismatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[25]
+	mi := &file_attestlog_v1_log_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1615,7 +1760,7 @@ func (x *GetMismatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMismatchRequest.ProtoReflect.Descriptor instead.
 func (*GetMismatchRequest) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{25}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetMismatchRequest) GetId() uint64 {
@@ -1647,7 +1792,7 @@ type GetMismatchResponse struct {
 
 func (x *GetMismatchResponse) Reset() {
 	*x = GetMismatchResponse{}
-	mi := &file_attestlog_v1_log_proto_msgTypes[26]
+	mi := &file_attestlog_v1_log_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1659,7 +1804,7 @@ func (x *GetMismatchResponse) String() string {
 func (*GetMismatchResponse) ProtoMessage() {}
 
 func (x *GetMismatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_attestlog_v1_log_proto_msgTypes[26]
+	mi := &file_attestlog_v1_log_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1672,7 +1817,7 @@ func (x *GetMismatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMismatchResponse.ProtoReflect.Descriptor instead.
 func (*GetMismatchResponse) Descriptor() ([]byte, []int) {
-	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{26}
+	return file_attestlog_v1_log_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetMismatchResponse) GetMismatch() *Mismatch {
@@ -1700,9 +1845,10 @@ var File_attestlog_v1_log_proto protoreflect.FileDescriptor
 
 const file_attestlog_v1_log_proto_rawDesc = "" +
 	"\n" +
-	"\x16attestlog/v1/log.proto\x12\fattestlog.v1\"-\n" +
+	"\x16attestlog/v1/log.proto\x12\fattestlog.v1\"C\n" +
 	"\x0fAddClaimRequest\x12\x1a\n" +
-	"\benvelope\x18\x01 \x01(\fR\benvelope\"\x81\x01\n" +
+	"\benvelope\x18\x01 \x01(\fR\benvelope\x12\x14\n" +
+	"\x05entry\x18\x02 \x01(\fR\x05entry\"\x81\x01\n" +
 	"\x10AddClaimResponse\x12/\n" +
 	"\x05claim\x18\x01 \x01(\v2\x19.attestlog.v1.ProvenClaimR\x05claim\x12\x1e\n" +
 	"\n" +
@@ -1717,10 +1863,11 @@ const file_attestlog_v1_log_proto_rawDesc = "" +
 	"\x15UploadArtifactRequest\x124\n" +
 	"\x06header\x18\x01 \x01(\v2\x1a.attestlog.v1.UploadHeaderH\x00R\x06header\x12\x16\n" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
-	"\x04part\":\n" +
+	"\x04part\"P\n" +
 	"\fUploadHeader\x12\x16\n" +
 	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
-	"\x04size\x18\x02 \x01(\x04R\x04size\"k\n" +
+	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x14\n" +
+	"\x05entry\x18\x03 \x01(\fR\x05entry\"k\n" +
 	"\x16UploadArtifactResponse\x12\x16\n" +
 	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x04R\x04size\x12%\n" +
@@ -1759,7 +1906,17 @@ const file_attestlog_v1_log_proto_rawDesc = "" +
 	"source_uri\x18\x01 \x01(\tR\tsourceUri\x12\x16\n" +
 	"\x06commit\x18\x02 \x01(\tR\x06commit\x12\x1a\n" +
 	"\bplatform\x18\x03 \x01(\tR\bplatform\x12\x1b\n" +
-	"\ttree_size\x18\x04 \x01(\x04R\btreeSize\"\xa6\x01\n" +
+	"\ttree_size\x18\x04 \x01(\x04R\btreeSize\"F\n" +
+	"\x13LookupByNameRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
+	"\ttree_size\x18\x02 \x01(\x04R\btreeSize\"\xa4\x01\n" +
+	"\x14LookupByNameResponse\x12\x1e\n" +
+	"\n" +
+	"checkpoint\x18\x01 \x01(\fR\n" +
+	"checkpoint\x121\n" +
+	"\x06claims\x18\x02 \x03(\v2\x19.attestlog.v1.ProvenClaimR\x06claims\x129\n" +
+	"\vindex_proof\x18\x03 \x01(\v2\x18.attestlog.v1.IndexProofR\n" +
+	"indexProof\"\xa6\x01\n" +
 	"\x16LookupByDigestResponse\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x01 \x01(\fR\n" +
@@ -1816,7 +1973,7 @@ const file_attestlog_v1_log_proto_rawDesc = "" +
 	"\n" +
 	"checkpoint\x18\x02 \x01(\fR\n" +
 	"checkpoint\x121\n" +
-	"\x06claims\x18\x03 \x03(\v2\x19.attestlog.v1.ProvenClaimR\x06claims2\xf4\a\n" +
+	"\x06claims\x18\x03 \x03(\v2\x19.attestlog.v1.ProvenClaimR\x06claims2\xcb\b\n" +
 	"\n" +
 	"LogService\x12I\n" +
 	"\bAddClaim\x12\x1d.attestlog.v1.AddClaimRequest\x1a\x1e.attestlog.v1.AddClaimResponse\x12]\n" +
@@ -1828,7 +1985,8 @@ const file_attestlog_v1_log_proto_rawDesc = "" +
 	"\n" +
 	"GetEntries\x12\x1f.attestlog.v1.GetEntriesRequest\x1a .attestlog.v1.GetEntriesResponse\x12[\n" +
 	"\x0eLookupByDigest\x12#.attestlog.v1.LookupByDigestRequest\x1a$.attestlog.v1.LookupByDigestResponse\x12[\n" +
-	"\x0eLookupBySource\x12#.attestlog.v1.LookupBySourceRequest\x1a$.attestlog.v1.LookupBySourceResponse\x12[\n" +
+	"\x0eLookupBySource\x12#.attestlog.v1.LookupBySourceRequest\x1a$.attestlog.v1.LookupBySourceResponse\x12U\n" +
+	"\fLookupByName\x12!.attestlog.v1.LookupByNameRequest\x1a\".attestlog.v1.LookupByNameResponse\x12[\n" +
 	"\x0eListMismatches\x12#.attestlog.v1.ListMismatchesRequest\x1a$.attestlog.v1.ListMismatchesResponse\x12R\n" +
 	"\vGetMismatch\x12 .attestlog.v1.GetMismatchRequest\x1a!.attestlog.v1.GetMismatchResponseB?Z=github.com/attestlog/attestlog/proto/attestlog/v1;attestlogv1b\x06proto3"
 
@@ -1844,7 +2002,7 @@ func file_attestlog_v1_log_proto_rawDescGZIP() []byte {
 	return file_attestlog_v1_log_proto_rawDescData
 }
 
-var file_attestlog_v1_log_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_attestlog_v1_log_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_attestlog_v1_log_proto_goTypes = []any{
 	(*AddClaimRequest)(nil),             // 0: attestlog.v1.AddClaimRequest
 	(*AddClaimResponse)(nil),            // 1: attestlog.v1.AddClaimResponse
@@ -1864,54 +2022,60 @@ var file_attestlog_v1_log_proto_goTypes = []any{
 	(*GetEntriesResponse)(nil),          // 15: attestlog.v1.GetEntriesResponse
 	(*LookupByDigestRequest)(nil),       // 16: attestlog.v1.LookupByDigestRequest
 	(*LookupBySourceRequest)(nil),       // 17: attestlog.v1.LookupBySourceRequest
-	(*LookupByDigestResponse)(nil),      // 18: attestlog.v1.LookupByDigestResponse
-	(*LookupBySourceResponse)(nil),      // 19: attestlog.v1.LookupBySourceResponse
-	(*IndexProof)(nil),                  // 20: attestlog.v1.IndexProof
-	(*ListMismatchesRequest)(nil),       // 21: attestlog.v1.ListMismatchesRequest
-	(*ListMismatchesResponse)(nil),      // 22: attestlog.v1.ListMismatchesResponse
-	(*Mismatch)(nil),                    // 23: attestlog.v1.Mismatch
-	(*MismatchDigest)(nil),              // 24: attestlog.v1.MismatchDigest
-	(*GetMismatchRequest)(nil),          // 25: attestlog.v1.GetMismatchRequest
-	(*GetMismatchResponse)(nil),         // 26: attestlog.v1.GetMismatchResponse
+	(*LookupByNameRequest)(nil),         // 18: attestlog.v1.LookupByNameRequest
+	(*LookupByNameResponse)(nil),        // 19: attestlog.v1.LookupByNameResponse
+	(*LookupByDigestResponse)(nil),      // 20: attestlog.v1.LookupByDigestResponse
+	(*LookupBySourceResponse)(nil),      // 21: attestlog.v1.LookupBySourceResponse
+	(*IndexProof)(nil),                  // 22: attestlog.v1.IndexProof
+	(*ListMismatchesRequest)(nil),       // 23: attestlog.v1.ListMismatchesRequest
+	(*ListMismatchesResponse)(nil),      // 24: attestlog.v1.ListMismatchesResponse
+	(*Mismatch)(nil),                    // 25: attestlog.v1.Mismatch
+	(*MismatchDigest)(nil),              // 26: attestlog.v1.MismatchDigest
+	(*GetMismatchRequest)(nil),          // 27: attestlog.v1.GetMismatchRequest
+	(*GetMismatchResponse)(nil),         // 28: attestlog.v1.GetMismatchResponse
 }
 var file_attestlog_v1_log_proto_depIdxs = []int32{
 	2,  // 0: attestlog.v1.AddClaimResponse.claim:type_name -> attestlog.v1.ProvenClaim
 	4,  // 1: attestlog.v1.UploadArtifactRequest.header:type_name -> attestlog.v1.UploadHeader
-	2,  // 2: attestlog.v1.LookupByDigestResponse.claims:type_name -> attestlog.v1.ProvenClaim
-	20, // 3: attestlog.v1.LookupByDigestResponse.index_proof:type_name -> attestlog.v1.IndexProof
-	2,  // 4: attestlog.v1.LookupBySourceResponse.claims:type_name -> attestlog.v1.ProvenClaim
-	20, // 5: attestlog.v1.LookupBySourceResponse.index_proof:type_name -> attestlog.v1.IndexProof
-	23, // 6: attestlog.v1.ListMismatchesResponse.mismatches:type_name -> attestlog.v1.Mismatch
-	24, // 7: attestlog.v1.Mismatch.digests:type_name -> attestlog.v1.MismatchDigest
-	23, // 8: attestlog.v1.GetMismatchResponse.mismatch:type_name -> attestlog.v1.Mismatch
-	2,  // 9: attestlog.v1.GetMismatchResponse.claims:type_name -> attestlog.v1.ProvenClaim
-	0,  // 10: attestlog.v1.LogService.AddClaim:input_type -> attestlog.v1.AddClaimRequest
-	3,  // 11: attestlog.v1.LogService.UploadArtifact:input_type -> attestlog.v1.UploadArtifactRequest
-	6,  // 12: attestlog.v1.LogService.GetArtifact:input_type -> attestlog.v1.GetArtifactRequest
-	8,  // 13: attestlog.v1.LogService.GetCheckpoint:input_type -> attestlog.v1.GetCheckpointRequest
-	10, // 14: attestlog.v1.LogService.GetInclusionProof:input_type -> attestlog.v1.GetInclusionProofRequest
-	12, // 15: attestlog.v1.LogService.GetConsistencyProof:input_type -> attestlog.v1.GetConsistencyProofRequest
-	14, // 16: attestlog.v1.LogService.GetEntries:input_type -> attestlog.v1.GetEntriesRequest
-	16, // 17: attestlog.v1.LogService.LookupByDigest:input_type -> attestlog.v1.LookupByDigestRequest
-	17, // 18: attestlog.v1.LogService.LookupBySource:input_type -> attestlog.v1.LookupBySourceRequest
-	21, // 19: attestlog.v1.LogService.ListMismatches:input_type -> attestlog.v1.ListMismatchesRequest
-	25, // 20: attestlog.v1.LogService.GetMismatch:input_type -> attestlog.v1.GetMismatchRequest
-	1,  // 21: attestlog.v1.LogService.AddClaim:output_type -> attestlog.v1.AddClaimResponse
-	5,  // 22: attestlog.v1.LogService.UploadArtifact:output_type -> attestlog.v1.UploadArtifactResponse
-	7,  // 23: attestlog.v1.LogService.GetArtifact:output_type -> attestlog.v1.GetArtifactResponse
-	9,  // 24: attestlog.v1.LogService.GetCheckpoint:output_type -> attestlog.v1.GetCheckpointResponse
-	11, // 25: attestlog.v1.LogService.GetInclusionProof:output_type -> attestlog.v1.GetInclusionProofResponse
-	13, // 26: attestlog.v1.LogService.GetConsistencyProof:output_type -> attestlog.v1.GetConsistencyProofResponse
-	15, // 27: attestlog.v1.LogService.GetEntries:output_type -> attestlog.v1.GetEntriesResponse
-	18, // 28: attestlog.v1.LogService.LookupByDigest:output_type -> attestlog.v1.LookupByDigestResponse
-	19, // 29: attestlog.v1.LogService.LookupBySource:output_type -> attestlog.v1.LookupBySourceResponse
-	22, // 30: attestlog.v1.LogService.ListMismatches:output_type -> attestlog.v1.ListMismatchesResponse
-	26, // 31: attestlog.v1.LogService.GetMismatch:output_type -> attestlog.v1.GetMismatchResponse
-	21, // [21:32] is the sub-list for method output_type
-	10, // [10:21] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	2,  // 2: attestlog.v1.LookupByNameResponse.claims:type_name -> attestlog.v1.ProvenClaim
+	22, // 3: attestlog.v1.LookupByNameResponse.index_proof:type_name -> attestlog.v1.IndexProof
+	2,  // 4: attestlog.v1.LookupByDigestResponse.claims:type_name -> attestlog.v1.ProvenClaim
+	22, // 5: attestlog.v1.LookupByDigestResponse.index_proof:type_name -> attestlog.v1.IndexProof
+	2,  // 6: attestlog.v1.LookupBySourceResponse.claims:type_name -> attestlog.v1.ProvenClaim
+	22, // 7: attestlog.v1.LookupBySourceResponse.index_proof:type_name -> attestlog.v1.IndexProof
+	25, // 8: attestlog.v1.ListMismatchesResponse.mismatches:type_name -> attestlog.v1.Mismatch
+	26, // 9: attestlog.v1.Mismatch.digests:type_name -> attestlog.v1.MismatchDigest
+	25, // 10: attestlog.v1.GetMismatchResponse.mismatch:type_name -> attestlog.v1.Mismatch
+	2,  // 11: attestlog.v1.GetMismatchResponse.claims:type_name -> attestlog.v1.ProvenClaim
+	0,  // 12: attestlog.v1.LogService.AddClaim:input_type -> attestlog.v1.AddClaimRequest
+	3,  // 13: attestlog.v1.LogService.UploadArtifact:input_type -> attestlog.v1.UploadArtifactRequest
+	6,  // 14: attestlog.v1.LogService.GetArtifact:input_type -> attestlog.v1.GetArtifactRequest
+	8,  // 15: attestlog.v1.LogService.GetCheckpoint:input_type -> attestlog.v1.GetCheckpointRequest
+	10, // 16: attestlog.v1.LogService.GetInclusionProof:input_type -> attestlog.v1.GetInclusionProofRequest
+	12, // 17: attestlog.v1.LogService.GetConsistencyProof:input_type -> attestlog.v1.GetConsistencyProofRequest
+	14, // 18: attestlog.v1.LogService.GetEntries:input_type -> attestlog.v1.GetEntriesRequest
+	16, // 19: attestlog.v1.LogService.LookupByDigest:input_type -> attestlog.v1.LookupByDigestRequest
+	17, // 20: attestlog.v1.LogService.LookupBySource:input_type -> attestlog.v1.LookupBySourceRequest
+	18, // 21: attestlog.v1.LogService.LookupByName:input_type -> attestlog.v1.LookupByNameRequest
+	23, // 22: attestlog.v1.LogService.ListMismatches:input_type -> attestlog.v1.ListMismatchesRequest
+	27, // 23: attestlog.v1.LogService.GetMismatch:input_type -> attestlog.v1.GetMismatchRequest
+	1,  // 24: attestlog.v1.LogService.AddClaim:output_type -> attestlog.v1.AddClaimResponse
+	5,  // 25: attestlog.v1.LogService.UploadArtifact:output_type -> attestlog.v1.UploadArtifactResponse
+	7,  // 26: attestlog.v1.LogService.GetArtifact:output_type -> attestlog.v1.GetArtifactResponse
+	9,  // 27: attestlog.v1.LogService.GetCheckpoint:output_type -> attestlog.v1.GetCheckpointResponse
+	11, // 28: attestlog.v1.LogService.GetInclusionProof:output_type -> attestlog.v1.GetInclusionProofResponse
+	13, // 29: attestlog.v1.LogService.GetConsistencyProof:output_type -> attestlog.v1.GetConsistencyProofResponse
+	15, // 30: attestlog.v1.LogService.GetEntries:output_type -> attestlog.v1.GetEntriesResponse
+	20, // 31: attestlog.v1.LogService.LookupByDigest:output_type -> attestlog.v1.LookupByDigestResponse
+	21, // 32: attestlog.v1.LogService.LookupBySource:output_type -> attestlog.v1.LookupBySourceResponse
+	19, // 33: attestlog.v1.LogService.LookupByName:output_type -> attestlog.v1.LookupByNameResponse
+	24, // 34: attestlog.v1.LogService.ListMismatches:output_type -> attestlog.v1.ListMismatchesResponse
+	28, // 35: attestlog.v1.LogService.GetMismatch:output_type -> attestlog.v1.GetMismatchResponse
+	24, // [24:36] is the sub-list for method output_type
+	12, // [12:24] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_attestlog_v1_log_proto_init() }
@@ -1929,7 +2093,7 @@ func file_attestlog_v1_log_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_attestlog_v1_log_proto_rawDesc), len(file_attestlog_v1_log_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -36,6 +36,7 @@ const (
 	LogService_GetEntries_FullMethodName          = "/attestlog.v1.LogService/GetEntries"
 	LogService_LookupByDigest_FullMethodName      = "/attestlog.v1.LogService/LookupByDigest"
 	LogService_LookupBySource_FullMethodName      = "/attestlog.v1.LogService/LookupBySource"
+	LogService_LookupByName_FullMethodName        = "/attestlog.v1.LogService/LookupByName"
 	LogService_ListMismatches_FullMethodName      = "/attestlog.v1.LogService/ListMismatches"
 	LogService_GetMismatch_FullMethodName         = "/attestlog.v1.LogService/GetMismatch"
 )
@@ -71,6 +72,10 @@ type LogServiceClient interface {
 	// LookupBySource returns every claim about a source commit, optionally for
 	// one platform, each with an inclusion proof.
 	LookupBySource(ctx context.Context, in *LookupBySourceRequest, opts ...grpc.CallOption) (*LookupBySourceResponse, error)
+	// LookupByName returns every digest-only claim (one whose signature names
+	// no source: a SHA256SUMS, an in-toto link, a minisign signature without
+	// source:) naming a file name, proven complete like the other lookups.
+	LookupByName(ctx context.Context, in *LookupByNameRequest, opts ...grpc.CallOption) (*LookupByNameResponse, error)
 	// ListMismatches lists builds for which claims name different digests.
 	ListMismatches(ctx context.Context, in *ListMismatchesRequest, opts ...grpc.CallOption) (*ListMismatchesResponse, error)
 	// GetMismatch returns one mismatch with every claim involved and proofs.
@@ -187,6 +192,16 @@ func (c *logServiceClient) LookupBySource(ctx context.Context, in *LookupBySourc
 	return out, nil
 }
 
+func (c *logServiceClient) LookupByName(ctx context.Context, in *LookupByNameRequest, opts ...grpc.CallOption) (*LookupByNameResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LookupByNameResponse)
+	err := c.cc.Invoke(ctx, LogService_LookupByName_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *logServiceClient) ListMismatches(ctx context.Context, in *ListMismatchesRequest, opts ...grpc.CallOption) (*ListMismatchesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListMismatchesResponse)
@@ -238,6 +253,10 @@ type LogServiceServer interface {
 	// LookupBySource returns every claim about a source commit, optionally for
 	// one platform, each with an inclusion proof.
 	LookupBySource(context.Context, *LookupBySourceRequest) (*LookupBySourceResponse, error)
+	// LookupByName returns every digest-only claim (one whose signature names
+	// no source: a SHA256SUMS, an in-toto link, a minisign signature without
+	// source:) naming a file name, proven complete like the other lookups.
+	LookupByName(context.Context, *LookupByNameRequest) (*LookupByNameResponse, error)
 	// ListMismatches lists builds for which claims name different digests.
 	ListMismatches(context.Context, *ListMismatchesRequest) (*ListMismatchesResponse, error)
 	// GetMismatch returns one mismatch with every claim involved and proofs.
@@ -278,6 +297,9 @@ func (UnimplementedLogServiceServer) LookupByDigest(context.Context, *LookupByDi
 }
 func (UnimplementedLogServiceServer) LookupBySource(context.Context, *LookupBySourceRequest) (*LookupBySourceResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method LookupBySource not implemented")
+}
+func (UnimplementedLogServiceServer) LookupByName(context.Context, *LookupByNameRequest) (*LookupByNameResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method LookupByName not implemented")
 }
 func (UnimplementedLogServiceServer) ListMismatches(context.Context, *ListMismatchesRequest) (*ListMismatchesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListMismatches not implemented")
@@ -450,6 +472,24 @@ func _LogService_LookupBySource_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LogService_LookupByName_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LookupByNameRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LogServiceServer).LookupByName(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LogService_LookupByName_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LogServiceServer).LookupByName(ctx, req.(*LookupByNameRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _LogService_ListMismatches_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListMismatchesRequest)
 	if err := dec(in); err != nil {
@@ -520,6 +560,10 @@ var LogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "LookupBySource",
 			Handler:    _LogService_LookupBySource_Handler,
+		},
+		{
+			MethodName: "LookupByName",
+			Handler:    _LogService_LookupByName_Handler,
 		},
 		{
 			MethodName: "ListMismatches",
