@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/claim/record"
 	"github.com/transparency-dev/formats/proof"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -67,6 +68,9 @@ var (
 //	    "digest_proof": "<base64 map proof>",
 //	    "build_proofs": [
 //	      {"source": "...", "commit": "...", "platform": "...", "proof": "<base64 map proof>"}
+//	    ],
+//	    "name_proofs": [
+//	      {"name": "<file name>", "proof": "<base64 map proof>"}
 //	    ]
 //	  }
 //	}
@@ -80,9 +84,12 @@ var (
 // a verifier with a remembered checkpoint use the bundle offline. The index
 // section holds the log's latest index commitment below the checkpoint's
 // size ("commitment" null if it has none), the tail after it with the
-// compact range before it, and the map proofs of the digest and of each
-// build, in order; a bundle made before the index has none, and then
-// Verify reports that nothing shows its lists complete.
+// compact range before it, and the map proofs of the digest, of each
+// build and of each file name, in order ("name_proofs", absent when there
+// are none: for the digest-only claims of issue 11, whose conflicts Verify
+// finds by file name); a bundle made before the index has none, and then
+// Verify reports that nothing shows its lists complete. Source claims also
+// hold the other digest-only claims about the file names.
 type Bundle struct {
 	Digest       string        // sha256 of the artifact, 64 lowercase hex digits
 	Checkpoint   []byte        // the witnessed checkpoint note, verbatim
@@ -101,6 +108,13 @@ type BundleIndex struct {
 	Tail       [][]byte
 	Digest     []byte       // the map proof for the bundle's digest
 	Builds     []BuildProof // the map proofs of the builds, in order
+	Names      []NameProof  // the map proofs of the file names, in order
+}
+
+// A NameProof is the map proof for the lookup of one file name.
+type NameProof struct {
+	Name  string
+	Proof []byte
 }
 
 // A BuildProof is the map proof for the lookup of one build (source,
@@ -138,6 +152,12 @@ type bundleIndexJSON struct {
 	Tail        [][]byte     `json:"tail"`
 	DigestProof []byte       `json:"digest_proof"`
 	BuildProofs []buildJSON  `json:"build_proofs"`
+	NameProofs  []nameJSON   `json:"name_proofs,omitempty"`
+}
+
+type nameJSON struct {
+	Name  string `json:"name"`
+	Proof []byte `json:"proof"`
 }
 
 type buildJSON struct {
@@ -186,10 +206,15 @@ func NewBundle(ctx context.Context, src Source, sha256 string) (*Bundle, error) 
 	}
 	have := map[int64]bool{}
 	builds := map[build]bool{}
+	names := map[string]bool{}
 	for _, pc := range lk.Claims {
 		have[pc.Index] = true
-		if c := parseClaim(pc.Entry); c != nil && namesDigest(c, d) {
-			builds[build{c.Source, c.Commit, c.Platform}] = true
+		bs, ns := digestKeys(pc.Entry, d)
+		for _, bd := range bs {
+			builds[bd] = true
+		}
+		for _, n := range ns {
+			names[n] = true
 		}
 	}
 	for _, bd := range slices.SortedFunc(maps.Keys(builds), compareBuilds) {
@@ -207,6 +232,21 @@ func NewBundle(ctx context.Context, src Source, sha256 string) (*Bundle, error) 
 			return nil, fmt.Errorf("client: bundling: %w", err)
 		}
 	}
+	for _, n := range slices.Sorted(maps.Keys(names)) {
+		lk, err := src.ClaimsByName(ctx, n, cp.Size)
+		if err != nil {
+			return nil, fmt.Errorf("looking up claims for file name %q: %w", n, err)
+		}
+		for _, pc := range lk.Claims {
+			if !have[pc.Index] {
+				have[pc.Index] = true
+				b.SourceClaims = append(b.SourceClaims, pc)
+			}
+		}
+		if err := b.addNameProof(n, lk.Index); err != nil {
+			return nil, fmt.Errorf("client: bundling: %w", err)
+		}
+	}
 	slices.SortFunc(b.SourceClaims, func(x, y ProvenClaim) int { return cmp.Compare(x.Index, y.Index) })
 	if _, err := b.check(); err != nil {
 		return nil, fmt.Errorf("client: bundling: the source's answers: %w", err)
@@ -218,21 +258,58 @@ func compareBuilds(a, b build) int {
 	return cmp.Or(strings.Compare(a.source, b.source), strings.Compare(a.commit, b.commit), strings.Compare(a.platform, b.platform))
 }
 
-// parseClaim returns the statement of an entry, or nil if it does not parse.
-func parseClaim(entry []byte) *claim.Claim {
-	e, err := claim.ParseEntry(entry)
+// decodeEntry returns what a log's index sees in an entry, or nil if it is
+// no claim: a v1 entry parsed but its signatures not checked (a bundle's
+// lists are sorted by what entries say; Verify checks them), a v2 entry
+// decoded (its mapping is the verified document's).
+func decodeEntry(entry []byte) *record.Record {
+	if e, err := claim.ParseEntry(entry); err == nil {
+		c, err := claim.ParseStatement(e.Payload)
+		if err != nil {
+			return nil
+		}
+		return record.FromV1(e, c)
+	}
+	r, err := record.Decode(entry)
 	if err != nil {
 		return nil
 	}
-	c, err := claim.ParseStatement(e.Payload)
-	if err != nil {
-		return nil
-	}
-	return c
+	return r
 }
 
-func namesDigest(c *claim.Claim, d string) bool {
-	return slices.ContainsFunc(c.Subjects, func(s claim.Subject) bool { return s.SHA256 == d })
+// digestKeys returns the builds and (for a digest-only claim) the file
+// names under which the claim in entry gives digest d, as Verify looks
+// them up; none if the entry does not decode.
+func digestKeys(entry []byte, d string) ([]build, []string) {
+	r := decodeEntry(entry)
+	if r == nil {
+		return nil, nil
+	}
+	var (
+		bs []build
+		ns []string
+	)
+	for _, s := range r.Subjects {
+		switch {
+		case s.SHA256 != d:
+		case r.DigestOnly():
+			ns = appendOnce(ns, s.Name)
+		case s.Platform != "":
+			bs = appendOnce(bs, build{r.Source, r.Commit, s.Platform})
+		}
+	}
+	return bs, ns
+}
+
+// aboutBuild reports whether a record has a subject of build bd.
+func aboutBuild(r *record.Record, bd build) bool {
+	return !r.DigestOnly() && r.Source == bd.source && r.Commit == bd.commit &&
+		slices.ContainsFunc(r.Subjects, func(s record.Subject) bool { return s.Platform == bd.platform })
+}
+
+// namesFile reports whether a record is digest-only and names a file name.
+func namesFile(r *record.Record, name string) bool {
+	return r.DigestOnly() && slices.ContainsFunc(r.Subjects, func(s record.Subject) bool { return s.Name == name })
 }
 
 // AddConsistencyProof asks src for the consistency proof between the tree
@@ -456,13 +533,32 @@ func (s BundleSource) ClaimsBySource(_ context.Context, source, commit, platform
 	}
 	var lk Lookup
 	for _, pc := range slices.Concat(s.Bundle.Claims, s.Bundle.SourceClaims) {
-		c := parseClaim(pc.Entry)
-		if c == nil || c.Source == source && c.Commit == commit && c.Platform == platform {
+		r := decodeEntry(pc.Entry)
+		if r == nil || aboutBuild(r, build{source, commit, platform}) {
 			lk.Claims = append(lk.Claims, pc)
 		}
 	}
 	slices.SortFunc(lk.Claims, func(x, y ProvenClaim) int { return cmp.Compare(x.Index, y.Index) })
 	lk.Index = s.Bundle.buildProof(source, commit, platform)
+	return lk, nil
+}
+
+// ClaimsByName implements [Source] for the bundle's tree size: it returns
+// the bundle's digest-only claims naming the file, and those that do not
+// decode, so that the caller sees them fail.
+func (s BundleSource) ClaimsByName(_ context.Context, name string, treeSize int64) (Lookup, error) {
+	if err := s.checkSize(treeSize); err != nil {
+		return Lookup{}, err
+	}
+	var lk Lookup
+	for _, pc := range slices.Concat(s.Bundle.Claims, s.Bundle.SourceClaims) {
+		r := decodeEntry(pc.Entry)
+		if r == nil || namesFile(r, name) {
+			lk.Claims = append(lk.Claims, pc)
+		}
+	}
+	slices.SortFunc(lk.Claims, func(x, y ProvenClaim) int { return cmp.Compare(x.Index, y.Index) })
+	lk.Index = s.Bundle.nameProof(name)
 	return lk, nil
 }
 

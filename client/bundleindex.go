@@ -28,6 +28,34 @@ func (b *Bundle) addBuildProof(bd build, ip *IndexProof) error {
 	return nil
 }
 
+// addNameProof adds the map proof of the lookup of a file name, as
+// addBuildProof does for a build.
+func (b *Bundle) addNameProof(name string, ip *IndexProof) error {
+	if b.Index == nil || ip == nil {
+		b.Index = nil
+		return nil
+	}
+	bi := b.Index
+	if !sameProvenClaim(bi.Commitment, ip.Commitment) || !slices.Equal(bi.Left, ip.Left) || !slices.EqualFunc(bi.Tail, ip.Tail, bytes.Equal) {
+		return errors.New("the log proved the lookups of one bundle against different index commitments or tails; try again")
+	}
+	bi.Names = append(bi.Names, NameProof{Name: name, Proof: ip.MapProof})
+	return nil
+}
+
+// nameProof returns the index proof of the bundle's lookup of a file
+// name, or nil if it holds none.
+func (b *Bundle) nameProof(name string) *IndexProof {
+	if b.Index == nil {
+		return nil
+	}
+	i, ok := slices.BinarySearchFunc(b.Index.Names, name, func(np NameProof, n string) int { return strings.Compare(np.Name, n) })
+	if !ok {
+		return nil
+	}
+	return b.Index.proof(b.Index.Names[i].Proof)
+}
+
 func sameProvenClaim(a, b *ProvenClaim) bool {
 	if a == nil || b == nil {
 		return a == b
@@ -64,6 +92,14 @@ func (bi *BundleIndex) check(size int64) error {
 			return fmt.Errorf("index.tail[%d]: entry of %d bytes", i, len(e))
 		}
 	}
+	for i, np := range bi.Names {
+		switch {
+		case len(np.Proof) > maxMapProof:
+			return fmt.Errorf("index.name_proofs[%d]: %d bytes", i, len(np.Proof))
+		case i > 0 && np.Name <= bi.Names[i-1].Name:
+			return fmt.Errorf("index.name_proofs[%d]: out of order or twice", i)
+		}
+	}
 	for i, bp := range bi.Builds {
 		switch {
 		case len(bp.Proof) > maxMapProof:
@@ -90,6 +126,9 @@ func (b *Bundle) indexJSON() *bundleIndexJSON {
 	for _, bp := range bi.Builds {
 		j.BuildProofs = append(j.BuildProofs, buildJSON{Source: bp.Source, Commit: bp.Commit, Platform: bp.Platform, Proof: bp.Proof})
 	}
+	for _, np := range bi.Names {
+		j.NameProofs = append(j.NameProofs, nameJSON{Name: np.Name, Proof: np.Proof})
+	}
 	return j
 }
 
@@ -107,6 +146,9 @@ func parseBundleIndex(j *bundleIndexJSON, checkpoint []byte) (*BundleIndex, erro
 	}
 	for _, bp := range j.BuildProofs {
 		bi.Builds = append(bi.Builds, BuildProof{Source: bp.Source, Commit: bp.Commit, Platform: bp.Platform, Proof: bp.Proof})
+	}
+	for _, np := range j.NameProofs {
+		bi.Names = append(bi.Names, NameProof{Name: np.Name, Proof: np.Proof})
 	}
 	return bi, nil
 }

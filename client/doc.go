@@ -33,6 +33,31 @@
 // reading every entry (and, later, a verifiable index that proves lookups
 // complete).
 //
+// # Claims of every scheme (issue 11)
+//
+// Claims are read with log/claim/record, the one decoder of v1 entries
+// (attestlog's own DSSE claims) and v2 entries (documents as builders' own
+// tools signed them: guix.sigs SHA256SUMS with OpenPGP, Debian buildinfo,
+// minisign, SSH, in-toto links, OSS Rebuild DSSE). A policy's builder
+// lines name keys of any scheme ([ParsePolicy]); one identity may hold
+// keys of several schemes and still votes once. Fields a submitter
+// supplied beside a signed document are never counted. A Debian buildinfo
+// has a build identity with source "deb:<source>@<version>" and no commit.
+//
+// Digest-only claims (a SHA256SUMS, an in-toto link, a minisign signature
+// without source:) name no build, so no build identity can conflict. For
+// them Verify applies a rule of its own, under the user's policy: two
+// TRUSTED builders naming one file name with different sha256 are a
+// conflict (exit 4), found through the lookup by file name and proven
+// complete by its index proof like the other lookups. A release's file
+// names carry its version (bitcoin-28.0-x86_64-linux-gnu.tar.gz), so a
+// name is the release's identity for that file. Untrusted signers naming
+// the file otherwise are not counted, and the log makes no mismatch of
+// names: unrelated projects share names like install.sh. A minisign claim
+// whose trusted comment does not name the sha256 is bound to the digest
+// by minisign's signature over the file itself; with
+// [VerifyOptions.File], Verify checks it over the file.
+//
 // Verify reads a log through the small [Source] interface. Its gRPC
 // implementation is in the subpackage grpcsource, so that this package links
 // no gRPC; [BundleSource] answers from an offline [Bundle], whose file
@@ -54,7 +79,8 @@
 // answers through an [IndexSource]: a claim that a lookup by digest or by
 // source hides or invents, or a mismatch the log's list leaves out or
 // invents, is a [Finding]. Which lookups must return an entry is
-// claim.Keys, the same definition the log's index uses. It also
+// log/claim/record's Keys, the same definition the log's index uses (the
+// monitor does not yet make the lookups by file name). It also
 // recomputes the log's verifiable index (package log/vindex) from the
 // entries and checks every index commitment's root and every lookup's map
 // proof against it: a map proof that contradicts an entry is written as
@@ -66,7 +92,8 @@
 // What the package leaves out: a Source's index commitments are trusted
 // to be the map of the entries (a lookup is proven complete against the
 // committed map; monitors that read every entry check the map);
-// only Ed25519 keys are supported; witness cosignatures are checked but
+// log and witness keys are Ed25519 only (builder keys may be of any
+// scheme log/claim/scheme verifies); witness cosignatures are checked but
 // their timestamps bound freshness only when asked ([VerifyOptions.MaxAge],
 // [MonitorConfig.MaxAge]).
 //

@@ -13,6 +13,7 @@ import (
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/claim/record"
 	"github.com/attestlog/attestlog/log/vindex"
 	"github.com/attestlog/attestlog/tiles"
 	fnote "github.com/transparency-dev/formats/note"
@@ -217,6 +218,7 @@ type fakeSource struct {
 	tamperDigest func(lk *client.Lookup)
 	// tamperSource, if set, changes the answers of ClaimsBySource only.
 	tamperSource func(lk *client.Lookup)
+	tamperName   func(lk *client.Lookup)
 	// consistencyErr, if set, is the error of ConsistencyProof.
 	consistencyErr error
 	// proofFrom, if set, is the log whose tree ConsistencyProof proves,
@@ -308,15 +310,29 @@ func (l *fakeLog) commit(t testing.TB, n int64) vindex.Commitment {
 	return c
 }
 
-func (s *fakeSource) lookup(size int64, key vindex.Key, match func(*claim.Claim) bool) (client.Lookup, error) {
+// fakeRecord returns what an honest log's index sees in an entry: a v1
+// entry parsed (its signatures unchecked, so that a test's bad signature
+// reaches Verify) or a v2 entry decoded; nil if neither.
+func fakeRecord(e []byte) *record.Record {
+	if ent, err := claim.ParseEntry(e); err == nil {
+		c, err := claim.ParseStatement(ent.Payload)
+		if err != nil {
+			return nil
+		}
+		return record.FromV1(ent, c)
+	}
+	r, err := record.Decode(e)
+	if err != nil {
+		return nil
+	}
+	return r
+}
+
+func (s *fakeSource) lookup(size int64, key vindex.Key, match func(*record.Record) bool) (client.Lookup, error) {
 	lk := client.Lookup{Index: s.log.indexProof(s.t, key, size)}
 	for i, e := range s.log.entries {
-		ent, err := claim.ParseEntry(e)
-		if err != nil {
-			continue
-		}
-		c, err := claim.ParseStatement(ent.Payload)
-		if err != nil || !match(c) || s.log.hidden[int64(i)] {
+		r := fakeRecord(e)
+		if r == nil || !match(r) || s.log.hidden[int64(i)] {
 			continue
 		}
 		if int64(i) >= size {
@@ -338,8 +354,8 @@ func (s *fakeSource) lookup(size int64, key vindex.Key, match func(*claim.Claim)
 }
 
 func (s *fakeSource) ClaimsByDigest(_ context.Context, d string, size int64) (client.Lookup, error) {
-	lk, err := s.lookup(size, vindex.DigestKey(d), func(c *claim.Claim) bool {
-		return slices.ContainsFunc(c.Subjects, func(sub claim.Subject) bool { return sub.SHA256 == d })
+	lk, err := s.lookup(size, vindex.DigestKey(d), func(r *record.Record) bool {
+		return slices.ContainsFunc(r.Subjects, func(sub record.Subject) bool { return sub.SHA256 == d })
 	})
 	if err == nil && s.tamperDigest != nil {
 		s.tamperDigest(&lk)
@@ -352,11 +368,22 @@ func (s *fakeSource) ClaimsBySource(_ context.Context, source, commit, platform 
 	if platform != "" {
 		key = vindex.BuildKey(source, commit, platform)
 	}
-	lk, err := s.lookup(size, key, func(c *claim.Claim) bool {
-		return c.Source == source && c.Commit == commit && (platform == "" || c.Platform == platform)
+	lk, err := s.lookup(size, key, func(r *record.Record) bool {
+		return !r.DigestOnly() && r.Source == source && r.Commit == commit &&
+			slices.ContainsFunc(r.Subjects, func(sub record.Subject) bool { return platform == "" || sub.Platform == platform })
 	})
 	if err == nil && s.tamperSource != nil {
 		s.tamperSource(&lk)
+	}
+	return lk, err
+}
+
+func (s *fakeSource) ClaimsByName(_ context.Context, name string, size int64) (client.Lookup, error) {
+	lk, err := s.lookup(size, vindex.NameKey(name), func(r *record.Record) bool {
+		return r.DigestOnly() && slices.ContainsFunc(r.Subjects, func(sub record.Subject) bool { return sub.Name == name })
+	})
+	if err == nil && s.tamperName != nil {
+		s.tamperName(&lk)
 	}
 	return lk, err
 }

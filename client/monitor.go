@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/claim/record"
 	"github.com/attestlog/attestlog/log/vindex"
 	"github.com/attestlog/attestlog/tiles"
 	"github.com/transparency-dev/merkle/proof"
@@ -132,10 +133,15 @@ type MonitorReport struct {
 
 // A MonitorClaim is a new claim a monitor pass read.
 type MonitorClaim struct {
-	Index    int64            `json:"index"`
-	Signers  []string         `json:"signers"` // verifier keys, in entry order
-	Source   string           `json:"source"`
-	Commit   string           `json:"commit"`
+	Index int64 `json:"index"`
+	// Signers name the signers, in entry order: a signed-note key by its
+	// vkey, any other by "<scheme>:<key ID>" (log/claim/record's Builder).
+	Signers []string `json:"signers"`
+	Kind    string   `json:"kind"` // "dsse-slsa" (v1) or the v2 document's format
+	Source  string   `json:"source"`
+	Commit  string   `json:"commit"`
+	// Platform is the platform of the claim's subjects when they share one
+	// (always, for a v1 claim); each subject also has its own.
 	Platform string           `json:"platform"`
 	Recipe   string           `json:"recipe"`
 	Subjects []MonitorSubject `json:"subjects"`
@@ -144,8 +150,9 @@ type MonitorClaim struct {
 
 // A MonitorSubject is one artifact of a [MonitorClaim].
 type MonitorSubject struct {
-	Name   string `json:"name"`
-	SHA256 string `json:"sha256"`
+	Name     string `json:"name"`
+	SHA256   string `json:"sha256"`
+	Platform string `json:"platform,omitempty"`
 }
 
 // A Finding is one thing a log did wrong.
@@ -415,6 +422,10 @@ func (s tileProofs) ClaimsBySource(context.Context, string, string, string, int6
 	return Lookup{}, errors.New("client: a monitor does not look up sources")
 }
 
+func (s tileProofs) ClaimsByName(context.Context, string, int64) (Lookup, error) {
+	return Lookup{}, errors.New("client: a monitor does not look up file names")
+}
+
 func (s tileProofs) ConsistencyProof(ctx context.Context, oldSize, newSize int64) ([]tlog.Hash, error) {
 	if newSize == s.w.tree.N {
 		return tlog.ProveTree(newSize, oldSize, s.w)
@@ -461,28 +472,30 @@ func (mp *monitorPass) entry(idx int64, e []byte, digests map[string]bool) {
 		}
 		return
 	}
-	ent, err := claim.ParseEntry(e)
+	r, err := record.Decode(e)
 	if err != nil {
-		mp.r.find(FindingEntry, &idx, "%v", err)
+		kind := FindingEntry
+		if errors.Is(err, claim.ErrBadSignature) || errors.Is(err, claim.ErrBadKey) {
+			kind = FindingSignature
+		}
+		mp.r.find(kind, &idx, "%v", err)
 		return
 	}
-	if _, err := ent.Verify(); err != nil {
-		mp.r.find(FindingSignature, &idx, "%v", err)
-		return
+	keys := r.Keys()
+	mc := MonitorClaim{Index: idx, Kind: r.Kind, Source: r.Source, Commit: r.Commit, Recipe: r.Recipe, Entry: e, Signers: keys.Builders}
+	for j, s := range r.Subjects {
+		mc.Subjects = append(mc.Subjects, MonitorSubject{Name: s.Name, SHA256: s.SHA256, Platform: s.Platform})
+		if j == 0 || s.Platform == mc.Platform {
+			mc.Platform = s.Platform
+		} else {
+			mc.Platform = ""
+		}
 	}
-	c, err := claim.ParseStatement(ent.Payload)
-	if err != nil {
-		mp.r.find(FindingEntry, &idx, "%v", err)
-		return
+	identityDigests := make([]string, len(keys.Identities))
+	for j, p := range r.IdentitySubjects() {
+		identityDigests[j] = r.Subjects[p].SHA256
 	}
-	keys := claim.Keys(ent, c)
-	mc := MonitorClaim{Index: idx, Source: c.Source, Commit: c.Commit, Platform: c.Platform, Recipe: c.Recipe, Entry: e, Signers: keys.Builders}
-	subjectDigests := make([]string, len(c.Subjects))
-	for j, s := range c.Subjects {
-		mc.Subjects = append(mc.Subjects, MonitorSubject{Name: s.Name, SHA256: s.SHA256})
-		subjectDigests[j] = s.SHA256
-	}
-	mp.ms.add(idx, keys, subjectDigests, c.Recipe)
+	mp.ms.add(idx, keys, identityDigests, r.Recipe)
 	for _, d := range keys.Digests {
 		digests[d] = true
 	}

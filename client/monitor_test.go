@@ -212,7 +212,7 @@ func TestMonitorFollowsLog(t *testing.T) {
 	if r.Mismatches != 1 || r.Entries != 3 || r.Bundles != 1 || r.Tiles != 1 || r.Digests != 2 {
 		t.Errorf("report %+v", r)
 	}
-	if got := r.Claims[1]; got.Index != 1 || len(got.Signers) != 2 || got.Subjects[0] != (client.MonitorSubject{Name: "hello", SHA256: good}) || got.Platform != "linux/amd64" {
+	if got := r.Claims[1]; got.Index != 1 || len(got.Signers) != 2 || got.Subjects[0] != (client.MonitorSubject{Name: "hello", SHA256: good, Platform: "linux/amd64"}) || got.Platform != "linux/amd64" {
 		t.Errorf("claim 1 %+v", got)
 	}
 

@@ -2,12 +2,17 @@ package client
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/claim/record"
+	"github.com/attestlog/attestlog/log/claim/scheme"
 	"github.com/attestlog/attestlog/tiles"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -33,7 +38,8 @@ type Policy struct {
 	// Agree names the builder or builders group whose agreement a digest needs.
 	Agree string
 
-	byKey map[string]builderKey // raw Ed25519 public key -> builder and key
+	byKey   map[string]builderKey // raw Ed25519 public key of a signed-note key -> builder and key
+	byTrust map[string]builderKey // record.TrustKey of any other key -> builder and key
 }
 
 // A Builder is one trusted build identity: all "builder" lines with one name.
@@ -43,11 +49,27 @@ type Builder struct {
 	Keys []BuilderKey // in file order
 }
 
-// A BuilderKey is one "builder <name> <vkey>" line.
+// A BuilderKey is one "builder" line: a key of any scheme.
 type BuilderKey struct {
-	VKey     string // canonical signed-note Ed25519 verifier key
-	Line     int    // 1-based line number in the policy file
+	// VKey is the key's text: for a signed-note key its canonical vkey,
+	// for any other scheme "<scheme> <canonical key text>" (scheme.Format).
+	VKey   string
+	Line   int           // 1-based line number in the policy file
+	Scheme scheme.Scheme // the key's scheme
+	KeyID  string        // the key's canonical ID in its scheme
+	// Verifier verifies a signed-note key; nil for other schemes.
 	Verifier note.Verifier
+	// Key is the parsed key of any scheme.
+	Key scheme.Verifier
+}
+
+// Name returns how a key is shown: a signed-note key by its name, any
+// other by "<scheme>:<key ID>".
+func (k BuilderKey) Name() string {
+	if k.Scheme == scheme.Note {
+		return keyName(k.VKey)
+	}
+	return string(k.Scheme) + ":" + k.KeyID
 }
 
 // A BuilderGroup is a "builders <name> all|any|<k> <member>..." line, with k resolved.
@@ -68,12 +90,20 @@ type builderKey struct {
 // separated by spaces or tabs:
 //
 //	builder  <name> <vkey>
+//	builder  <name> <scheme> <key>
+//	builder  <name> <scheme> @<file>
 //	builders <name> all|any|<k> <member>...
 //	agree    <name>
 //
-// A builder line trusts a builder key (a signed-note Ed25519 vkey in the
-// canonical form [claim.ParseVKey] accepts) as the identity name; several
-// lines with one name give one identity several keys. A builders line
+// A builder line trusts a builder key as the identity name: a signed-note
+// Ed25519 vkey in the canonical form [claim.ParseVKey] accepts (the form
+// before issue 11, scheme note), or a key of any scheme of
+// log/claim/scheme (note, openpgp, minisign, ssh, ed25519, ecdsa-p256) in
+// its canonical text, or a key file as its tool writes it (an OpenPGP
+// certificate, a minisign .pub, an authorized_keys line, a PEM), named
+// relative to the policy file; only [ParsePolicyFile] reads key files.
+// Several lines with one name give one identity several keys, of any
+// schemes, and it still votes once. A builders line
 // defines a group that agrees when k of its members do ("all" is every
 // member, "any" is one); members are builders or builders groups defined on
 // earlier lines, each listed once. The one agree line names the builder or
@@ -84,14 +114,36 @@ type builderKey struct {
 // builders-group names share one namespace, apart from witness and group
 // names but not allowed to collide with them. ParsePolicy refuses the same
 // public key listed twice under any name or role (log, witness, builder):
-// keys are compared as raw Ed25519 public keys, not as vkey text. Errors
+// Ed25519 keys (signed-note vkeys and raw ed25519 keys) are compared as raw
+// public keys, not as text, and every key by (scheme, key ID). Errors
 // wrap [tiles.ErrMalformedPolicy] and name the line.
 func ParsePolicy(b []byte) (*Policy, error) {
+	return parsePolicy(b, nil)
+}
+
+// ParsePolicyFile reads and parses the policy file at path, as
+// [ParsePolicy] does, reading the key files its builder lines name
+// ("@<file>") relative to the policy file's directory.
+func ParsePolicyFile(path string) (*Policy, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("client: reading policy: %w", err)
+	}
+	dir := filepath.Dir(path)
+	return parsePolicy(b, func(name string) ([]byte, error) {
+		if !filepath.IsLocal(name) {
+			return nil, fmt.Errorf("key file %q is not a path inside the policy file's directory", name)
+		}
+		return os.ReadFile(filepath.Join(dir, name))
+	})
+}
+
+func parsePolicy(b []byte, readFile func(string) ([]byte, error)) (*Policy, error) {
 	tp, err := tiles.ParsePolicy(b, "builder", "builders", "agree")
 	if err != nil {
 		return nil, err
 	}
-	p := &Policy{TLog: tp, byKey: map[string]builderKey{}}
+	p := &Policy{TLog: tp, byKey: map[string]builderKey{}, byTrust: map[string]builderKey{}}
 	taken := map[string]string{} // raw public key -> what it is, for messages
 	for _, l := range tp.Logs {
 		taken[string(rawKey(l.VKey))] = "the log " + l.Origin()
@@ -125,30 +177,46 @@ func ParsePolicy(b []byte) (*Policy, error) {
 		}
 		switch kw {
 		case "builder":
-			if len(args) != 2 {
-				return nil, bad("want \"builder <name> <vkey>\"")
+			if len(args) < 2 {
+				return nil, bad("want \"builder <name> <vkey>\" or \"builder <name> <scheme> <key>\"")
 			}
 			if groups[args[0]] {
 				return nil, bad("name %q is already a builders group", args[0])
 			}
-			v, err := claim.ParseVKey(args[1])
+			k, err := record.ParseBuilderKey(args[1:], readFile)
 			if err != nil {
 				return nil, bad("builder %s: %v", args[0], err)
 			}
-			raw := string(rawKey(args[1]))
-			if what, ok := taken[raw]; ok {
-				return nil, bad("public key of %s is already the key of %s", args[1], what)
+			bk := BuilderKey{VKey: scheme.Format(k), Line: line.Line, Scheme: k.Scheme(), KeyID: k.KeyID(), Key: k}
+			if k.Scheme() == scheme.Note {
+				bk.VKey = k.String()
+				if bk.Verifier, err = claim.ParseVKey(bk.VKey); err != nil {
+					return nil, bad("builder %s: %v", args[0], err)
+				}
 			}
-			taken[raw] = "builder " + args[0]
+			for _, id := range []string{string(rawEd25519(k)), string(k.Scheme()) + " " + k.KeyID()} {
+				if what, ok := taken[id]; ok && id != "" {
+					return nil, bad("%s key %s is already the key of %s", k.Scheme(), bk.Name(), what)
+				}
+			}
+			if raw := rawEd25519(k); raw != nil {
+				taken[string(raw)] = "builder " + args[0]
+			}
+			taken[string(k.Scheme())+" "+k.KeyID()] = "builder " + args[0]
 			i, ok := builders[args[0]]
 			if !ok {
 				i = len(p.Builders)
 				builders[args[0]] = i
 				p.Builders = append(p.Builders, Builder{Name: args[0]})
 			}
-			p.byKey[raw] = builderKey{builder: i, key: len(p.Builders[i].Keys)}
-			p.Builders[i].Keys = append(p.Builders[i].Keys, BuilderKey{VKey: args[1], Line: line.Line, Verifier: v})
-			if len(p.byKey) > MaxPolicyBuilderKeys {
+			ref := builderKey{builder: i, key: len(p.Builders[i].Keys)}
+			if k.Scheme() == scheme.Note {
+				p.byKey[string(rawEd25519(k))] = ref
+			} else {
+				p.byTrust[record.TrustKey(k)] = ref
+			}
+			p.Builders[i].Keys = append(p.Builders[i].Keys, bk)
+			if len(p.byKey)+len(p.byTrust) > MaxPolicyBuilderKeys {
 				return nil, bad("more than %d builder keys", MaxPolicyBuilderKeys)
 			}
 		case "builders":
@@ -186,6 +254,20 @@ func parseBuilderGroup(args []string, defined func(string) bool) (BuilderGroup, 
 	return BuilderGroup{Name: g.Name, K: g.K, Members: g.Members}, err
 }
 
+// rawEd25519 returns the raw Ed25519 public key of a signed-note or raw
+// ed25519 key, and nil for other schemes: one Ed25519 key is one key in
+// every role, whatever its text.
+func rawEd25519(k scheme.Verifier) []byte {
+	switch k.Scheme() {
+	case scheme.Note:
+		return rawKey(k.String())
+	case scheme.Ed25519:
+		b, _ := hex.DecodeString(k.String())
+		return b
+	}
+	return nil
+}
+
 // rawKey returns the public key a vkey wraps, without its type byte, or nil
 // if the vkey is malformed. Callers pass vkeys a parser already accepted.
 func rawKey(vkey string) []byte {
@@ -206,6 +288,25 @@ func (p *Policy) Builder(vkey string) (name string, policyVKey string, ok bool) 
 	}
 	b := p.Builders[k.builder]
 	return b.Name, b.Keys[k.key].VKey, true
+}
+
+// BuilderOf returns the name of the trusted identity whose key made a
+// signature of a decoded entry (log/claim/record), and the policy's key
+// for it. A signed-note key matches as in [Policy.Builder]; any other by
+// record.TrustKey (an OpenPGP certificate by its fingerprint, other keys
+// by their whole text).
+func (p *Policy) BuilderOf(s record.Signer) (name string, key BuilderKey, ok bool) {
+	var k builderKey
+	if s.Scheme == scheme.Note {
+		k, ok = p.byKey[string(rawKey(s.TrustKey()))]
+	} else {
+		k, ok = p.byTrust[s.TrustKey()]
+	}
+	if !ok {
+		return "", BuilderKey{}, false
+	}
+	b := p.Builders[k.builder]
+	return b.Name, b.Keys[k.key], true
 }
 
 // defines reports whether name is a builder or a builders group of p.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/attestlog/attestlog/log/claim/record"
+	"github.com/attestlog/attestlog/log/claim/scheme"
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -42,7 +44,8 @@ func FuzzParsePolicy(f *testing.F) {
 		}
 		for _, bl := range p.Builders {
 			for _, k := range bl.Keys {
-				if name, _, ok := q.Builder(k.VKey); !ok || name != bl.Name {
+				signer := record.Signer{Scheme: k.Scheme, KeyID: k.KeyID, Key: scheme.Format(k.Key)}
+				if name, _, ok := q.BuilderOf(signer); !ok || name != bl.Name {
 					t.Fatalf("key %s of %s is %q after a round trip", k.VKey, bl.Name, name)
 				}
 			}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/claim/record"
+	"github.com/attestlog/attestlog/log/claim/scheme"
 	"github.com/attestlog/attestlog/tiles"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -75,7 +77,7 @@ func VerifyReceiptFile(path string, logKey note.Verifier) (VerifiedClaim, tiles.
 	if err != nil {
 		return vc, cp, err
 	}
-	if claimPath, ok := strings.CutSuffix(path, ".receipt.json"); ok {
+	if claimPath, ok := strings.CutSuffix(path, ".receipt.json"); ok && vc.Parsed != nil {
 		if env, err := ReadFileLimited(claimPath, claim.MaxEnvelopeSize); err == nil {
 			e, err := claim.ParseEnvelope(bytes.TrimSpace(env))
 			if err != nil || !bytes.Equal(e.Marshal(), r.Entry) {
@@ -86,15 +88,18 @@ func VerifyReceiptFile(path string, logKey note.Verifier) (VerifiedClaim, tiles.
 	return vc, cp, nil
 }
 
-// A VerifiedClaim is a logged claim whose entry parsed, whose signatures
+// A VerifiedClaim is a logged claim whose entry decoded, whose signatures
 // verified and whose inclusion proof verified against a checkpoint.
 type VerifiedClaim struct {
 	Index, TreeSize int64
-	Entry           []byte   // the entry bytes as logged
-	Proof           [][]byte // inclusion proof against the checkpoint
-	Parsed          *claim.Entry
-	Claim           *claim.Claim
-	Signers         []string // key names, in signature order
+	Entry           []byte         // the entry bytes as logged
+	Proof           [][]byte       // inclusion proof against the checkpoint
+	Record          *record.Record // the decoded entry, v1 or v2
+	Parsed          *claim.Entry   // v1 only: the entry's DSSE parts
+	Claim           *claim.Claim   // v1 only: the statement
+	// Signers name the keys that signed, in signature order: a signed-note
+	// key by its name, any other by "<scheme>:<key ID>".
+	Signers []string
 }
 
 // VerifyClaim checks a claim a log returned with its proof against cp: the
@@ -106,19 +111,24 @@ func VerifyClaim(cp tiles.Checkpoint, index, treeSize int64, entry []byte, proof
 	if err := VerifyInclusion(cp, vc.Index, vc.TreeSize, vc.Entry, vc.Proof); err != nil {
 		return vc, err
 	}
-	var err error
-	if vc.Parsed, err = claim.ParseEntry(vc.Entry); err != nil {
-		return vc, err
-	}
-	verifiers, err := vc.Parsed.Verify()
+	r, err := record.Decode(vc.Entry)
 	if err != nil {
 		return vc, err
 	}
-	for _, v := range verifiers {
-		vc.Signers = append(vc.Signers, v.Name())
+	vc.Record, vc.Parsed, vc.Claim = r, r.V1, r.Statement
+	for _, s := range r.Signers {
+		vc.Signers = append(vc.Signers, signerName(s))
 	}
-	vc.Claim, err = claim.ParseStatement(vc.Parsed.Payload)
-	return vc, err
+	return vc, nil
+}
+
+// signerName returns how a signer is shown: a signed-note key by its name,
+// any other by "<scheme>:<key ID>".
+func signerName(s record.Signer) string {
+	if s.Scheme == scheme.Note {
+		return keyName(s.KeyID)
+	}
+	return s.Builder()
 }
 
 // VerifyInclusion checks an RFC 6962 inclusion proof of entry at index in

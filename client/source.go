@@ -37,6 +37,12 @@ type Source interface {
 	// proof against treeSize.
 	ClaimsBySource(ctx context.Context, source, commit, platform string, treeSize int64) (Lookup, error)
 
+	// ClaimsByName returns every entry among the first treeSize entries
+	// that is a digest-only claim (one whose signature names no source:
+	// log/claim/record's DigestOnly) naming a file with this name, in
+	// increasing index order, each with an inclusion proof against treeSize.
+	ClaimsByName(ctx context.Context, name string, treeSize int64) (Lookup, error)
+
 	// ConsistencyProof returns the RFC 6962 consistency proof that the tree
 	// of size oldSize is a prefix of the tree of size newSize, with
 	// 0 < oldSize < newSize.

@@ -101,6 +101,15 @@ func (s *Source) ClaimsBySource(ctx context.Context, source, commit, platform st
 	return s.lookup(ctx, resp.GetClaims(), resp.GetIndexProof(), treeSize)
 }
 
+// ClaimsByName implements [client.Source] with LookupByName.
+func (s *Source) ClaimsByName(ctx context.Context, name string, treeSize int64) (client.Lookup, error) {
+	resp, err := s.c.LookupByName(ctx, &pb.LookupByNameRequest{Name: name, TreeSize: uint64(max(treeSize, 0))})
+	if err != nil {
+		return client.Lookup{}, fmt.Errorf("grpcsource: LookupByName: %w", err)
+	}
+	return s.lookup(ctx, resp.GetClaims(), resp.GetIndexProof(), treeSize)
+}
+
 // lookup is prove plus the lookup's index proof, with its tail.
 func (s *Source) lookup(ctx context.Context, claims []*pb.ProvenClaim, ip *pb.IndexProof, treeSize int64) (client.Lookup, error) {
 	lk, err := s.prove(ctx, claims, treeSize)
