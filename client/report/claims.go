@@ -54,8 +54,12 @@ func printClaimRows(w io.Writer, rows []claimRow, digest string) error {
 	return tw.Flush()
 }
 
-// recordOf returns what a verified claim says, decoded from its entry.
+// recordOf returns what a verified claim says: its record, or, for a
+// VerifiedClaim made without one, its entry decoded.
 func recordOf(vc client.VerifiedClaim) (*record.Record, error) {
+	if vc.Record != nil {
+		return vc.Record, nil
+	}
 	r, err := record.Decode(vc.Entry)
 	if err != nil {
 		return nil, fmt.Errorf("claim at index %d: %w", vc.Index, err)

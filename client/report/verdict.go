@@ -96,8 +96,19 @@ func PrintVerdict(w io.Writer, v *client.Verdict, file string) error {
 		line("silent:", "%s (%s)", s, silent)
 	}
 	for _, d := range v.Disagreed {
-		line("disagreed:", "%s (key %s; claim %d) says %s@%s %s %s is sha256 %s",
-			d.Builder, d.Key, d.Claim, d.Identity.Source, d.Identity.Commit, d.Identity.Platform, d.Identity.Artifact, d.SHA256)
+		if d.Identity.Source == "" {
+			// A claim without a source (a SHA256SUMS, a link) conflicts by
+			// file name: the client's rule, not a build identity.
+			line("disagreed:", "%s (key %s; claim %d) says file %s is sha256 %s (a claim without a source: it conflicts by file name)",
+				d.Builder, d.Key, d.Claim, d.Identity.Artifact, d.SHA256)
+			continue
+		}
+		build := d.Identity.Source + "@" + d.Identity.Commit
+		if d.Identity.Commit == "" {
+			build = d.Identity.Source // deb:<source>@<version>
+		}
+		line("disagreed:", "%s (key %s; claim %d) says %s %s %s is sha256 %s",
+			d.Builder, d.Key, d.Claim, build, d.Identity.Platform, d.Identity.Artifact, d.SHA256)
 	}
 	printOthers(line, v.Others)
 	for _, ig := range v.Ignored {

@@ -122,12 +122,10 @@ func defaultStateDir() string {
 	return ""
 }
 
+// loadPolicy reads a client policy and the key files its builder lines
+// name (@FILE, relative to the policy's directory).
 func loadPolicy(path string) (*client.Policy, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading policy: %w", err)
-	}
-	p, err := client.ParsePolicy(b)
+	p, err := client.ParsePolicyFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
