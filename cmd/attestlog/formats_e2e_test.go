@@ -198,6 +198,17 @@ func TestFormatsEndToEnd(t *testing.T) {
 		t.Fatalf("lookup --json %s: %v, %d claims, want 6 (alice, bob x2, carol, ci, zed)", relLinux, err, len(js))
 	}
 
+	// lookup --name: every claim without a source naming the file, whatever
+	// its digest (mallory's too).
+	if err := json.Unmarshal([]byte(must("lookup --json --name "+relLinux)), &js); err != nil || len(js) != 7 {
+		t.Fatalf("lookup --json --name %s: %v, %d claims, want 7", relLinux, err, len(js))
+	}
+	// Claims without a source never make a mismatch record, whatever their
+	// digests: that conflict is the client's rule, under its policy.
+	if out := must("mismatches"); !strings.HasPrefix(out, "no mismatches") {
+		t.Fatalf("mismatches:\n%s", out)
+	}
+
 	// The installer's policy, as the Bitcoin guide writes it, with bob's
 	// SSH key beside his OpenPGP key, ci and zed.
 	policy := fmt.Sprintf("log %s http://%s/\nquorum none\n", p.get("log vkey:"), httpAddr)
