@@ -41,6 +41,7 @@ func FuzzImportKeys(f *testing.F) {
 	}
 	f.Add("ssh", []byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKs0cW1cn5+UIyd3VaM+mSIJN0ScQkWkWX3dd3YqVR1n ci@example.org\n# comment\n"))
 	f.Add("minisign", []byte("RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3"))
+	f.Add("ed25519", []byte(`{"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": "5d402bc765bcaf1344a5c919cd9a8ce629a383c2ed9652242bcb83cddf9771ec"}}`))
 	f.Fuzz(func(t *testing.T, s string, b []byte) {
 		vs, err := submit.ImportKeys(scheme.Scheme(s), b)
 		if err != nil {

@@ -2,6 +2,7 @@ package submit
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -23,7 +24,7 @@ const maxKeyFile = 16 << 20
 //	openpgp     a keyring or certificate, armored or binary (gpg --export): every certificate in it
 //	minisign    a minisign .pub file, or the RW... key alone
 //	ssh         a .pub file or authorized_keys lines without options: every key in it
-//	ed25519     hex, base64 or PEM (in-toto's and rebuilderd's forms)
+//	ed25519     hex, base64, PEM (rebuilderd's) or in-toto-keygen's JSON
 //	ecdsa-p256  PEM "PUBLIC KEY"
 //	note        a vkey
 //
@@ -104,6 +105,9 @@ func ImportKeys(s scheme.Scheme, b []byte) ([]scheme.Verifier, error) {
 		}
 		return vs, nil
 	case scheme.Ed25519:
+		if t := bytes.TrimSpace(b); bytes.HasPrefix(t, []byte("{")) {
+			return inTotoKey(t)
+		}
 		k, err := scheme.ParseEd25519PublicKey(b)
 		return one(k, err)
 	case scheme.ECDSAP256:
@@ -131,6 +135,30 @@ func armoredBlocks(b []byte) [][]byte {
 		}
 	}
 	return blocks
+}
+
+// inTotoKey reads an Ed25519 public key in the JSON form in-toto-keygen
+// (securesystemslib) writes: {"keytype": "ed25519", "scheme": "ed25519",
+// "keyval": {"public": "<64 hex>"}, ...}.
+func inTotoKey(b []byte) ([]scheme.Verifier, error) {
+	var k struct {
+		KeyType string `json:"keytype"`
+		Scheme  string `json:"scheme"`
+		KeyVal  struct {
+			Public string `json:"public"`
+		} `json:"keyval"`
+	}
+	if err := json.Unmarshal(b, &k); err != nil {
+		return nil, fmt.Errorf("in-toto key: %v", err)
+	}
+	if k.KeyType != "ed25519" || k.Scheme != "ed25519" {
+		return nil, fmt.Errorf("in-toto key: keytype %q and scheme %q, want ed25519", truncate(k.KeyType), truncate(k.Scheme))
+	}
+	v, err := scheme.ParseEd25519Key(k.KeyVal.Public)
+	if err != nil {
+		return nil, fmt.Errorf("in-toto key: %w", err)
+	}
+	return []scheme.Verifier{v}, nil
 }
 
 // one returns k as a one-key list, or err.

@@ -289,3 +289,28 @@ func TestParseKeyForms(t *testing.T) {
 		t.Fatalf("canonical OpenPGP text: %v", err)
 	}
 }
+
+// TestPrepareLink submits the in-toto link of testdata/formats/in-toto, made
+// by the in-toto reference tool, with its PEM key file; a changed product
+// digest is refused.
+func TestPrepareLink(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "formats", "in-toto")
+	link := filepath.Join(dir, "rebuild-hello_2.10-3_amd64.deb.3e501b56.link")
+	key := "ed25519:@" + filepath.Join(dir, "rebuilder.pub")
+	es, err := submit.Prepare(submit.Request{Kind: format.Link, Signed: link, Keys: []string{key}})
+	if err != nil || len(es) != 1 || es[0].Claim.Subjects[0].Name != "hello_2.10-3_amd64.deb" || es[0].Claim.Subjects[0].Platform != "linux/amd64" {
+		t.Fatalf("the in-toto link: %+v, %v", es, err)
+	}
+	deb, err := os.ReadFile(filepath.Join(dir, "hello_2.10-3_amd64.deb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(deb)
+	b, err := os.ReadFile(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := write(t, t.TempDir(), "x.link", bytes.Replace(b, []byte(hex.EncodeToString(sum[:])), []byte(strings.Repeat("0", 64)), 1))
+	_, err = submit.Prepare(submit.Request{Kind: format.Link, Signed: tampered, Keys: []string{key}})
+	wantError(t, "a changed product digest", err, "--key "+key, "does not verify")
+}
