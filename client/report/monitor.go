@@ -91,16 +91,44 @@ func printMonitorClaim(w io.Writer, c client.MonitorClaim) error {
 	if err != nil {
 		return fmt.Errorf("claim at index %d: %w", c.Index, err)
 	}
-	printRecordLines(w, c.Index, r)
+	printRecordLines(w, c.Index, r, "")
 	return nil
 }
 
-// printRecordLines prints one line per artifact of the claim r at index.
-func printRecordLines(w io.Writer, index int64, r *record.Record) {
+// PrintClaimLines prints, for each claim, one line per artifact (with a
+// digest, only the artifacts with that digest, and without repeating it):
+// the claim's index, kind and scheme, what it says, with supplied fields
+// marked [SuppliedMark], and its signers' key IDs, all escaped.
+func PrintClaimLines(w io.Writer, claims []client.ProvenClaim, digest string) error {
+	for _, c := range claims {
+		r, err := record.Decode(c.Entry)
+		if err != nil {
+			return fmt.Errorf("claim at index %d: %w", c.Index, err)
+		}
+		printRecordLines(w, c.Index, r, digest)
+	}
+	return nil
+}
+
+// printRecordLines prints one line per artifact of the claim r at index;
+// with a digest, only those with that digest, which the line then leaves
+// out.
+func printRecordLines(w io.Writer, index int64, r *record.Record, digest string) {
 	for _, s := range r.Subjects {
+		if digest != "" && s.SHA256 != digest {
+			continue
+		}
 		platform := s.Platform
 		if platform == "" {
 			platform = "-"
+		}
+		if digest != "" {
+			src := SourceText(r)
+			if src == "-" {
+				src = "none (a claim without a source)"
+			}
+			fmt.Fprintf(w, "  claim %d: %s by %s: %s %s, source %s\n", index, KindText(r), SignersText(r), TermSafe(s.Name), TermSafe(platform), src)
+			continue
 		}
 		fmt.Fprintf(w, "  claim %d (%s): %s %s %s sha256 %s, by %s\n", index, KindText(r), SourceText(r), TermSafe(platform),
 			TermSafe(s.Name), TermSafe(s.SHA256), SignersText(r))

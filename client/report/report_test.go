@@ -107,8 +107,8 @@ func TestHumanOutputEscapes(t *testing.T) {
 	})
 	t.Run("monitor record", func(t *testing.T) {
 		var b bytes.Buffer
-		printRecordLines(&b, 1, hr)
-		printRecordLines(&b, 2, supplied)
+		printRecordLines(&b, 1, hr, "")
+		printRecordLines(&b, 2, supplied, h)
 		checkTermOutput(t, "the monitor's claim lines", b.String(), want...)
 		if n := strings.Count(b.String(), "\n"); n != 2 {
 			t.Errorf("the monitor printed %d lines, want 2:\n%s", n, b.String())

@@ -243,6 +243,10 @@ func TestFormatsEndToEnd(t *testing.T) {
 	writeFile(t, "policy", []byte(policy+"builder mallory openpgp @guix.sigs/builder-keys/mallory.gpg\n"))
 	out, code := al("verify --policy policy -k 5 " + relLinux)
 	t.Logf("verify with mallory trusted:\n%s", out)
+	if !strings.Contains(out, "claims naming it:\n  claim 0: sha256sums/openpgp by openpgp ") || !strings.Contains(out, ": sha256sums/ssh by ssh SHA256:") ||
+		!strings.Contains(out, "source git+https://github.com/bitcoin/bitcoin@c0ffeec0ffee (supplied, unsigned)") || !strings.Contains(out, ": minisign/minisign by minisign ") {
+		t.Errorf("verify does not list the claims naming the digest with kind, scheme, signer and supplied fields:\n%s", out)
+	}
 	if code != 4 || !strings.Contains(out, "disagreed:   mallory (key openpgp:") || !strings.Contains(out, "says file "+relLinux+" is sha256 "+sha256Hex(evil[relLinux])) {
 		t.Fatalf("verify with mallory trusted: exit %d, want 4 (conflict)\n%s", code, out)
 	}

@@ -177,14 +177,16 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		defer lc.Close()
 		src = grpcsource.New(lc.conn)
 	}
-	v, err := client.Verify(ctx, p, src, c.digest, client.VerifyOptions{State: st, MaxAge: c.maxAge, Require: c.require, K: c.k})
+	rec := &recordingSource{Source: src}
+	v, err := client.Verify(ctx, p, rec, c.digest, client.VerifyOptions{State: st, MaxAge: c.maxAge, Require: c.require, K: c.k})
 	if err != nil {
 		return operational(fmt.Errorf("verify: %w", err))
 	}
 	if c.json {
 		err = report.PrintVerdictJSON(stdout, v)
-	} else {
-		err = report.PrintVerdict(stdout, v, c.file)
+	} else if err = report.PrintVerdict(stdout, v, c.file); err == nil && len(rec.byDigest) > 0 {
+		fmt.Fprintln(stdout, "claims naming it:")
+		err = report.PrintClaimLines(stdout, rec.byDigest, c.digest)
 	}
 	if err != nil {
 		return operational(err)
@@ -193,6 +195,22 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return exitError{code: code}
 	}
 	return nil
+}
+
+// A recordingSource keeps the claims a lookup by digest answered, so that
+// verify can show each one's kind, scheme and signers beside the verdict.
+// Verify checks them; what it refused the verdict's problems name.
+type recordingSource struct {
+	client.Source
+	byDigest []client.ProvenClaim
+}
+
+func (s *recordingSource) ClaimsByDigest(ctx context.Context, sha256 string, treeSize int64) (client.Lookup, error) {
+	l, err := s.Source.ClaimsByDigest(ctx, sha256, treeSize)
+	if err == nil {
+		s.byDigest = l.Claims
+	}
+	return l, err
 }
 
 func readBundle(path string) (*client.Bundle, error) {
