@@ -98,3 +98,27 @@ func readBench(b *testing.B, path string) []byte {
 	}
 	return d
 }
+
+// BenchmarkDecodeOpenPGPKey measures the part of Decode that parses the
+// entry's OpenPGP certificate (scheme.ParseVerifier checks that it is
+// minimised, which verifies every self-signature it keeps), for the real
+// guix.sigs certificates: it explains most of an OpenPGP entry's cost.
+func BenchmarkDecodeOpenPGPKey(b *testing.B) {
+	guix := filepath.Join("..", "..", "..", "testdata", "formats", "guix.sigs-28.0")
+	for _, c := range []struct{ builder, algo string }{{"glozow", "rsa"}, {"kvaciral", "ecdsa-secp256k1"}, {"m3dwards", "eddsa"}} {
+		keys, err := scheme.ReadOpenPGPKeyring(readBench(b, filepath.Join(guix, c.builder+".gpg")))
+		if err != nil {
+			b.Fatal(err)
+		}
+		text := scheme.Format(keys[0])
+		b.Run(c.algo, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(keys[0].Certificate())))
+			for b.Loop() {
+				if _, err := scheme.ParseVerifier(text); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
