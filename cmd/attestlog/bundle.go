@@ -129,6 +129,11 @@ func makeBundle(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		report.TermSafe(c.out), report.TermSafe(b.Digest), report.Count(len(b.Claims), "claim", "claims"), len(b.SourceClaims), report.TermSafe(cp.Origin), cp.Size)
 	if p == nil {
 		fmt.Fprintln(stdout, "NOT VERIFIED (--unverified): no proof, signature, witness quorum or builder was checked; \"attestlog verify --bundle\" checks it")
+	} else if len(b.Claims) > 0 {
+		fmt.Fprintln(stdout, "claims naming it:")
+		if err := report.PrintClaimLines(stdout, b.Claims, b.Digest); err != nil {
+			return operational(fmt.Errorf("bundle: %w", err))
+		}
 	}
 	if from > 0 && from != cp.Size {
 		fmt.Fprintf(stdout, "with a consistency proof between the remembered tree size %d and %d\n", from, cp.Size)

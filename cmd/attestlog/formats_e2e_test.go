@@ -238,6 +238,25 @@ func TestFormatsEndToEnd(t *testing.T) {
 		t.Fatalf("verify -k 5 %s: exit %d\n%s", relArm, code, out)
 	}
 
+	// Offline: a bundle lists the claims it holds, and verifies with no log.
+	out = must("bundle --policy policy " + relLinux + " -o release.bundle")
+	if !strings.Contains(out, "claims naming it:") || !strings.Contains(out, ": minisign/minisign by minisign ") {
+		t.Errorf("bundle does not list the claims with kind, scheme and signer:\n%s", out)
+	}
+	if out, code := al("verify --bundle release.bundle --policy policy -k 5 " + relLinux); code != 0 {
+		t.Fatalf("verify --bundle: exit %d\n%s", code, out)
+	}
+	// A monitor re-verifies every entry of every kind and checks the log's
+	// indexes against them; it lists each claim with kind and signer.
+	out = must("monitor --once --policy policy --http http://" + httpAddr + " --max-age 0")
+	t.Logf("monitor:\n%s", out)
+	for _, want := range []string{"the log answered consistently", "(sha256sums/openpgp): git+https://github.com/bitcoin/bitcoin@c0ffeec0ffee (supplied, unsigned)",
+		"(buildinfo/openpgp): deb:rust-sniffglue@0.14.0-2 linux/amd64 sniffglue_0.14.0-2_amd64.deb", "(minisign/minisign)", "(sha256sums/ssh)", "by ssh SHA256:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("monitor does not say %q:\n%s", want, out)
+		}
+	}
+
 	// Trust mallory too: his SHA256SUMS names another digest for the
 	// Linux tarball's name, a conflict.
 	writeFile(t, "policy", []byte(policy+"builder mallory openpgp @guix.sigs/builder-keys/mallory.gpg\n"))
