@@ -11,7 +11,7 @@ import (
 
 // PrintMismatchHeader prints the line that names a mismatch.
 func PrintMismatchHeader(w io.Writer, m Mismatch) {
-	fmt.Fprintf(w, "mismatch %s: %s@%s %s %s (created by claim %d)\n", TermSafe(m.ID), TermSafe(m.Source), TermSafe(m.Commit), TermSafe(m.Platform), TermSafe(m.Artifact), m.Claim)
+	fmt.Fprintf(w, "mismatch %s: %s %s %s (created by claim %d)\n", TermSafe(m.ID), TermSafe(sourceAt(m.Source, m.Commit)), TermSafe(m.Platform), TermSafe(m.Artifact), m.Claim)
 }
 
 // PrintMismatch prints a mismatch: the line that names it, then one line

@@ -257,6 +257,30 @@ func TestFormatsEndToEnd(t *testing.T) {
 		}
 	}
 
+	// A second Debian signer whose buildinfo gives the .deb another digest:
+	// a deb: build identity, so the log records a mismatch, which lists each
+	// claim's kind and signer; a policy trusting both buildds sees a
+	// conflict.
+	const deb = "448c781a9e594227bc9f0d6c65b8beba2b3add68d3583020de188d4cfa365b40"
+	other := strings.Repeat("5", 64)
+	gh.run("--quick-gen-key", "buildd2@example.org", "rsa3072", "sign", "never")
+	writeFile(t, "buildd2.gpg", gh.run("--armor", "--export", "buildd2@example.org"))
+	writeFile(t, "other.buildinfo.plain", bytes.Replace(plain, []byte(deb), []byte(other), 1))
+	gh.run("--local-user", "buildd2@example.org", "--detach-sign", "--armor", "--output", filepath.Join(dir, "other.buildinfo.plain.asc"), filepath.Join(dir, "other.buildinfo.plain"))
+	must("submit --format buildinfo --signed other.buildinfo.plain --signature other.buildinfo.plain.asc --key openpgp:@buildd2.gpg")
+	waitPublished(t, httpAddr, 10)
+	out = must("mismatches")
+	t.Logf("mismatches:\n%s", out)
+	if !strings.Contains(out, ": deb:rust-sniffglue@0.14.0-2 linux/amd64 sniffglue_0.14.0-2_amd64.deb (created by claim 9)") || !regexp.MustCompile(`claim 8: buildinfo/openpgp by openpgp [0-9A-F]{40}\n`).MatchString(out) ||
+		!regexp.MustCompile(`claim 9: buildinfo/openpgp by openpgp [0-9A-F]{40}\n`).MatchString(out) {
+		t.Errorf("mismatches does not list the buildinfo claims with kind, scheme and signer:\n%s", out)
+	}
+	debPolicy := fmt.Sprintf("log %s http://%s/\nquorum none\nbuilder buildd openpgp @buildd.gpg\nbuilder buildd2 openpgp @buildd2.gpg\nagree buildd\n", p.get("log vkey:"), httpAddr)
+	writeFile(t, "deb.policy", []byte(debPolicy))
+	if out, code := al("verify --policy deb.policy --digest " + deb); code != 4 || !strings.Contains(out, "disagreed:   buildd2") || !strings.Contains(out, "says deb:rust-sniffglue@0.14.0-2 linux/amd64 sniffglue_0.14.0-2_amd64.deb is sha256 "+other) {
+		t.Fatalf("verify of the .deb with both buildds trusted: exit %d, want 4\n%s", code, out)
+	}
+
 	// Trust mallory too: his SHA256SUMS names another digest for the
 	// Linux tarball's name, a conflict.
 	writeFile(t, "policy", []byte(policy+"builder mallory openpgp @guix.sigs/builder-keys/mallory.gpg\n"))
