@@ -9,33 +9,86 @@ import (
 	"strings"
 
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/claim/format"
+	"github.com/attestlog/attestlog/log/claim/record"
+	"github.com/attestlog/attestlog/log/claim/scheme"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
 // A claimRow is one logged claim as the pages show it.
 type claimRow struct {
-	Index   int64
-	Claim   *claim.Claim // nil if the entry is not a claim this log accepts
-	Signers []string     // verifier keys of the signatures
-	Err     string       // why Claim is nil
-	entry   *claim.Entry
-	raw     []byte
+	Index int64
+	Claim *claimView // nil if the entry is not a claim this log accepts
+	// Signers name the signers for the builder search: a signed-note key
+	// by its vkey, any other by "<scheme>:<key ID>".
+	Signers []string
+	// SignerViews are the signers with their scheme and key ID.
+	SignerViews []signerView
+	Err         string // why Claim is nil
+	entry       *claim.Entry
+	rec         *record.Record
+	raw         []byte
+}
+
+// A claimView is what a claim says, from log/claim/record: the signed
+// fields, and the supplied annotations, which the pages mark as such.
+type claimView struct {
+	Kind      string // "dsse-slsa" for v1, else the format of the signed document
+	Scheme    string // the scheme of the (first) signer
+	Source    string
+	SourceRef string
+	Commit    string
+	// Platform is the subjects' platform when they share one.
+	Platform     string
+	Recipe       string
+	BuilderID    string
+	SourceDigest string
+	DigestOnly   bool
+	Subjects     []record.Subject
+	Supplied     format.Annotations
+}
+
+// A signerView is one signer of a claim.
+type signerView struct {
+	Name   string // the key's name: a vkey's name, else "<scheme>:<key ID>"
+	Search string // the builder search key
+	Scheme string
+	KeyID  string
 }
 
 func parseRow(idx int64, raw []byte) claimRow {
 	row := claimRow{Index: idx, raw: raw}
-	e, err := claim.ParseEntry(raw)
+	if e, err := claim.ParseEntry(raw); err == nil {
+		row.entry = e // shown and checked signature by signature, even if one fails
+		for _, sig := range e.Signatures {
+			row.Signers = append(row.Signers, sig.VKey)
+		}
+	}
+	r, err := record.Decode(raw)
 	if err != nil {
 		row.Err = err.Error()
 		return row
 	}
-	row.entry = e
-	for _, sig := range e.Signatures {
-		row.Signers = append(row.Signers, sig.VKey)
+	row.rec = r
+	row.Signers = nil
+	for _, sg := range r.Signers {
+		name := sg.Builder()
+		if sg.Scheme == scheme.Note {
+			name, _, _ = strings.Cut(sg.KeyID, "+")
+		}
+		row.Signers = append(row.Signers, sg.Builder())
+		row.SignerViews = append(row.SignerViews, signerView{Name: name, Search: sg.Builder(), Scheme: string(sg.Scheme), KeyID: sg.KeyID})
 	}
-	if row.Claim, err = claim.ParseStatement(e.Payload); err != nil {
-		row.Err = err.Error()
+	v := &claimView{Kind: r.Kind, Scheme: string(r.Signers[0].Scheme), Source: r.Source, SourceRef: r.SourceRef, Commit: r.Commit,
+		Recipe: r.Recipe, BuilderID: r.BuilderID, SourceDigest: r.SourceDigest, DigestOnly: r.DigestOnly(), Subjects: r.Subjects, Supplied: r.Supplied}
+	for i, sb := range r.Subjects {
+		if i == 0 || sb.Platform == v.Platform {
+			v.Platform = sb.Platform
+		} else {
+			v.Platform = ""
+		}
 	}
+	row.Claim = v
 	return row
 }
 
@@ -107,15 +160,16 @@ type claimPage struct {
 	claimRow
 	Subjects []subjectView
 	Valid    []bool   // per signer: the signature verifies
-	Payload  []string // the statement, indented, line by line
+	Payload  []string // the statement, indented, or the signed document, line by line
 	Proof    proofView
 }
 
 type subjectView struct {
-	claim.Subject
+	record.Subject
 	Archived   bool
 	Size       int64
 	MismatchID string // the identity's mismatch, if it has one
+	NoIdentity bool   // the subject forms no build identity (digest-only claim, or platform unknown)
 }
 
 // proofView is the claim's inclusion in the latest checkpoint, and in the
@@ -150,12 +204,19 @@ func (s *Site) serveClaim(w http.ResponseWriter, r *http.Request) {
 	if pub := s.log.Published(); pub != nil {
 		p.Proof.Published, p.Proof.InPublished = pub.Size, idx < pub.Size
 	}
-	if p.entry != nil {
+	switch {
+	case p.entry != nil:
 		for _, sig := range p.entry.Signatures {
 			e := *p.entry
 			e.Signatures = []claim.Signature{sig}
 			_, err := e.Verify()
 			p.Valid = append(p.Valid, err == nil)
+		}
+		if p.SignerViews == nil { // the entry does not decode: show its signers as v1 did
+			for _, sig := range p.entry.Signatures {
+				name, _, _ := strings.Cut(sig.VKey, "+")
+				p.SignerViews = append(p.SignerViews, signerView{Name: name, Search: sig.VKey, Scheme: string(scheme.Note)})
+			}
 		}
 		var b bytes.Buffer
 		if json.Indent(&b, p.entry.Payload, "", "  ") != nil {
@@ -163,9 +224,12 @@ func (s *Site) serveClaim(w http.ResponseWriter, r *http.Request) {
 			b.Write(p.entry.Payload)
 		}
 		p.Payload = strings.Split(b.String(), "\n")
+	case p.rec != nil:
+		p.Valid = []bool{true} // Decode verified the one signature
+		p.Payload = strings.Split(strings.TrimSuffix(string(p.rec.Document()), "\n"), "\n")
 	}
-	if p.Claim != nil {
-		if p.Subjects, err = s.subjects(p.Claim, cp.Size); err != nil {
+	if p.rec != nil {
+		if p.Subjects, err = s.subjects(p.rec, cp.Size); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -173,22 +237,30 @@ func (s *Site) serveClaim(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, "claim.html", http.StatusOK, page{Title: fmt.Sprintf("Claim %d", idx), Nav: "claims", Body: p})
 }
 
-// subjects returns c's artifacts with whether each is archived and which
-// mismatch its build identity has.
-func (s *Site) subjects(c *claim.Claim, size int64) ([]subjectView, error) {
+// subjects returns r's artifacts with whether each is archived and which
+// mismatch its build identity has, if it has one.
+func (s *Site) subjects(r *record.Record, size int64) ([]subjectView, error) {
+	ids := map[int]claim.Identity{}
+	for j, p := range r.IdentitySubjects() {
+		ids[p] = r.Identities()[j]
+	}
 	var out []subjectView
-	for i, id := range c.Identities() {
-		v := subjectView{Subject: c.Subjects[i]}
+	for i, sb := range r.Subjects {
+		v := subjectView{Subject: sb}
 		var err error
 		if v.Size, v.Archived, err = s.cfg.Archive.Stat(v.SHA256); err != nil {
 			return nil, err
 		}
-		m, ok, err := s.index.Mismatch(s.cfg.Store, id.Key(), size)
-		if err != nil {
-			return nil, err
-		}
+		id, ok := ids[i]
+		v.NoIdentity = !ok
 		if ok {
-			v.MismatchID = m.ID()
+			m, ok, err := s.index.Mismatch(s.cfg.Store, id.Key(), size)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				v.MismatchID = m.ID()
+			}
 		}
 		out = append(out, v)
 	}

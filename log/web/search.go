@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/claim/scheme"
 )
 
 // A query is what the search box asked for.
@@ -51,6 +53,9 @@ func parseQuery(q string) (query, error) {
 			return query{kind: byDigest, digest: d}, nil
 		}
 		if _, err := claim.ParseVKey(f); err == nil {
+			return query{kind: byBuilder, vkey: f}, nil
+		}
+		if isBuilderName(f) {
 			return query{kind: byBuilder, vkey: f}, nil
 		}
 	case 2, 3:
@@ -155,4 +160,14 @@ func (s *Site) search(q query) (searchPage, error) {
 	p.More = more
 	p.Rows, err = s.rows(idx)
 	return p, err
+}
+
+// isBuilderName reports whether f names a signer of another scheme than
+// signed-note, as the index names it: "<scheme>:<key ID>" (log/claim/record).
+func isBuilderName(f string) bool {
+	name, id, ok := strings.Cut(f, ":")
+	if !ok || id == "" || claim.CheckText(id) != nil {
+		return false
+	}
+	return name != string(scheme.Note) && slices.Contains(scheme.Schemes, scheme.Scheme(name))
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/attestlog/attestlog/internal/webui"
+	"github.com/attestlog/attestlog/log/claim/format"
+	"github.com/attestlog/attestlog/log/claim/record/recordtest"
 )
 
 // TestPagesShowTheLog loads every page and checks the values it shows and
@@ -180,5 +182,44 @@ func TestBadRequests(t *testing.T) {
 			t.Errorf("GET %s: %s, want %d\n%s", tt.path, resp.Status, tt.code, body)
 		}
 		checkPageHeaders(t, tt.path, resp, "text/html; charset=utf-8")
+	}
+}
+
+// TestV2ClaimPage shows a v2 claim: its kind, scheme and signer key ID,
+// supplied annotations marked as such, and the signed document, escaped.
+func TestV2ClaimPage(t *testing.T) {
+	s := newSite(t)
+	ed := recordtest.NewEd25519(t, 7)
+	files := map[string][]byte{"<img src=x onerror=alert(1)>-1.0.tar.gz": []byte("x")}
+	entry := ed.SumsEntry(t, recordtest.Sums(files), format.Annotations{Source: "git+https://example.org/hello", Commit: strings.Repeat("ab", 20)})
+	idx := s.log.Append(t, entry)[0]
+	_, body := s.get(t, fmt.Sprintf("/claims/%d", idx))
+	for _, want := range []string{
+		`<td id="kind">sha256sums</td>`, `<td id="scheme">ed25519</td>`, ed.Verifier.KeyID(),
+		"example.org/hello <span class=\"badge warn\">supplied, unsigned</span>",
+		strings.Repeat("ab", 20) + " <span class=\"badge warn\">supplied, unsigned</span>",
+		"no build identity", "Document, as signed", "&lt;img src=x onerror=alert(1)&gt;-1.0.tar.gz",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("claim page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "<img") {
+		t.Error("the page holds a file name's markup raw")
+	}
+	_, body = s.get(t, "/claims")
+	if !strings.Contains(body, "(sha256sums)") || !strings.Contains(body, "ed25519:"+ed.Verifier.KeyID()) {
+		t.Error("the claims list does not show the v2 claim's kind and signer")
+	}
+}
+
+// TestSearchV2Builder finds claims by a signer of another scheme.
+func TestSearchV2Builder(t *testing.T) {
+	s := newSite(t)
+	ed := recordtest.NewEd25519(t, 7)
+	idx := s.log.Append(t, ed.SumsEntry(t, recordtest.Sums(map[string][]byte{"a-1.0.tar.gz": []byte("x")}), format.Annotations{}))[0]
+	resp, body := s.get(t, "/search?q=ed25519:"+ed.Verifier.KeyID())
+	if resp.StatusCode != 200 || !strings.Contains(body, fmt.Sprintf(`href="/claims/%d"`, idx)) {
+		t.Errorf("search by ed25519:<key ID>: %s", resp.Status)
 	}
 }

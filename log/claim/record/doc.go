@@ -61,10 +61,18 @@
 // signature covers the comment), and the entry re-verifies alone. Without
 // it, the entry carries a file-sha256 line that the submitter computed, and
 // the log logs it only after checking minisign's file signature over the
-// file in its archive (uploaded first, by that digest); [Decode] of such an
-// entry verifies the global signature and reports
-// [Record.FileSignatureUnchecked], and a client holding the file checks it
-// with [CheckFile].
+// file in its archive; [Decode] of such an entry verifies the global
+// signature and reports [Record.FileSignatureUnchecked], and a client
+// holding the file checks it with [CheckFile].
+//
+// The file is uploaded first, by that digest. A log archives only files
+// that a logged claim names, and this claim is not logged yet: the upload
+// header therefore carries the entry (UploadHeader.entry in the gRPC API),
+// and the log admits the upload when the entry decodes, passes its
+// allowlist and names that digest in its file-sha256 line; then AddClaim
+// of the entry checks the signature over the archived file and refuses,
+// FailedPrecondition, while the archive lacks it. (The design said
+// "upload first"; the upload rule needed this one addition to allow it.)
 //
 // # Signed and supplied fields
 //

@@ -142,3 +142,17 @@ func EntryKeys(entry []byte) (claim.IndexKeys, error) {
 	}
 	return FromV1(e, c).Keys(), nil
 }
+
+// Document returns the signed bytes the entry holds, verbatim: a v2
+// entry's document (the SHA256SUMS file, the .buildinfo, the .minisig
+// file, the link or envelope JSON), a v1 entry's DSSE payload (the
+// statement). The caller must not modify it.
+func (r *Record) Document() []byte {
+	if r.v2 != nil {
+		return r.v2.body
+	}
+	if r.V1 != nil {
+		return r.V1.Payload
+	}
+	return nil
+}
