@@ -10,6 +10,7 @@ import (
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/log/claim/record"
 	"github.com/attestlog/attestlog/log/claim/scheme"
+	"github.com/attestlog/attestlog/tiles"
 )
 
 // PrintClaimsTable prints one row per artifact of the claims; with a digest
@@ -158,4 +159,34 @@ func claimJSON(vc client.VerifiedClaim, r *record.Record, checkpoint []byte) Cla
 		j.Supplied = &SuppliedJSON{Source: r.Supplied.Source, Commit: r.Supplied.Commit, Recipe: r.Supplied.Recipe}
 	}
 	return j
+}
+
+// PrintReceipt prints one line about a receipt file at path that
+// [client.VerifyReceiptFile] verified: the claim's index, the checkpoint
+// cp, its signers and what it says; for a v2 claim also its kind, with
+// supplied fields marked [SuppliedMark].
+func PrintReceipt(w io.Writer, path string, vc client.VerifiedClaim, cp tiles.Checkpoint) error {
+	r, err := recordOf(vc)
+	if err != nil {
+		return err
+	}
+	var subjects []string
+	for _, s := range r.Subjects {
+		subjects = append(subjects, s.Name+" sha256 "+s.SHA256)
+	}
+	head := fmt.Sprintf("%s: verified: claim at index %d of %s, tree size %d (signature verified)", TermSafe(path), vc.Index, TermSafe(cp.Origin), cp.Size)
+	if r.Version == 1 {
+		platform := ""
+		if len(r.Subjects) > 0 {
+			platform = r.Subjects[0].Platform
+		}
+		fmt.Fprintf(w, "%s; signed by %s: %s@%s %s %s\n", head, TermSafeJoin(vc.Signers, ", "),
+			TermSafe(r.Source), TermSafe(r.Commit), TermSafe(platform), TermSafeJoin(subjects, ", "))
+		return nil
+	}
+	for i, s := range r.Subjects {
+		subjects[i] = s.Name + " " + s.Platform + " sha256 " + s.SHA256
+	}
+	fmt.Fprintf(w, "%s; %s signed by %s: source %s: %s\n", head, KindText(r), SignersText(r), SourceText(r), TermSafeJoin(subjects, ", "))
+	return nil
 }

@@ -123,6 +123,11 @@ func TestFormatsEndToEnd(t *testing.T) {
 			t.Fatalf("submit for %s printed:\n%s", b.name, out)
 		}
 	}
+	// The receipt submit saved verifies offline, and says what it holds.
+	if out := must("receipt guix.sigs/28.0/alice/noncodesigned.SHA256SUMS.asc.receipt-0.json"); !strings.Contains(out, "verified: claim at index 0") ||
+		!strings.Contains(out, "sha256sums/openpgp signed by openpgp ") || !strings.Contains(out, "(supplied, unsigned)") {
+		t.Fatalf("receipt of alice's claim:\n%s", out)
+	}
 	// The same document again gives the same entry: a duplicate.
 	if out := must("submit --format sha256sums --signed guix.sigs/28.0/bob/noncodesigned.SHA256SUMS --signature guix.sigs/28.0/bob/noncodesigned.SHA256SUMS.asc --key openpgp:@guix.sigs/builder-keys/bob.gpg"); !strings.Contains(out, "(duplicate: yes)") {
 		t.Fatalf("resubmitting bob's SHA256SUMS:\n%s", out)

@@ -39,13 +39,9 @@ func receiptCmd(args []string, stdout, stderr io.Writer) error {
 			errs = append(errs, fmt.Errorf("receipt %s does not verify: %w", p, err))
 			continue
 		}
-		var subjects []string
-		for _, s := range vc.Claim.Subjects {
-			subjects = append(subjects, s.Name+" sha256 "+s.SHA256)
+		if err := report.PrintReceipt(stdout, p, vc, cp); err != nil {
+			errs = append(errs, err)
 		}
-		fmt.Fprintf(stdout, "%s: verified: claim at index %d of %s, tree size %d (signature verified); signed by %s: %s@%s %s %s\n",
-			report.TermSafe(p), vc.Index, report.TermSafe(cp.Origin), cp.Size, report.TermSafeJoin(vc.Signers, ", "),
-			report.TermSafe(vc.Claim.Source), report.TermSafe(vc.Claim.Commit), report.TermSafe(vc.Claim.Platform), report.TermSafeJoin(subjects, ", "))
 	}
 	return errors.Join(errs...)
 }
