@@ -280,6 +280,15 @@ func TestFormatsEndToEnd(t *testing.T) {
 		!regexp.MustCompile(`claim 9: buildinfo/openpgp by openpgp [0-9A-F]{40}\n`).MatchString(out) {
 		t.Errorf("mismatches does not list the buildinfo claims with kind, scheme and signer:\n%s", out)
 	}
+	// evidence pull fetches the mismatch with its verified claims.
+	id := regexp.MustCompile(`mismatch ([0-9a-f]{64}):`).FindStringSubmatch(out)
+	if id == nil {
+		t.Fatalf("no mismatch ID in:\n%s", out)
+	}
+	must("evidence pull " + id[1] + " -o evidence")
+	if _, err := os.Stat(filepath.Join("evidence", "claims", "9.entry")); err != nil {
+		t.Fatalf("evidence pull wrote no claim 9: %v", err)
+	}
 	debPolicy := fmt.Sprintf("log %s http://%s/\nquorum none\nbuilder buildd openpgp @buildd.gpg\nbuilder buildd2 openpgp @buildd2.gpg\nagree buildd\n", p.get("log vkey:"), httpAddr)
 	writeFile(t, "deb.policy", []byte(debPolicy))
 	if out, code := al("verify --policy deb.policy --digest " + deb); code != 4 || !strings.Contains(out, "disagreed:   buildd2") || !strings.Contains(out, "says deb:rust-sniffglue@0.14.0-2 linux/amd64 sniffglue_0.14.0-2_amd64.deb is sha256 "+other) {
