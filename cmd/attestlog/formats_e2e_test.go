@@ -141,6 +141,15 @@ func TestFormatsEndToEnd(t *testing.T) {
 	if out := must("submit --format sha256sums --signed guix.sigs/28.0/carol/noncodesigned.SHA256SUMS --signature guix.sigs/28.0/carol/noncodesigned.SHA256SUMS.asc --key openpgp:@builder-keys.gpg"); !strings.Contains(out, "(duplicate: yes)") {
 		t.Fatalf("carol's SHA256SUMS with the whole keyring:\n%s", out)
 	}
+	// --artifact uploads a file the document names, after the entry; one it
+	// does not name is refused before anything is sent.
+	if out := must("submit --format sha256sums --signed guix.sigs/28.0/carol/noncodesigned.SHA256SUMS --signature guix.sigs/28.0/carol/noncodesigned.SHA256SUMS.asc --key openpgp:@builder-keys.gpg --artifact " + relSource); !strings.Contains(out, "uploaded "+relSource) {
+		t.Fatalf("submit --artifact %s:\n%s", relSource, out)
+	}
+	writeFile(t, "unnamed.bin", []byte("nobody names this\n"))
+	if out, code := al("submit --format sha256sums --signed guix.sigs/28.0/carol/noncodesigned.SHA256SUMS --signature guix.sigs/28.0/carol/noncodesigned.SHA256SUMS.asc --key openpgp:@builder-keys.gpg --artifact unnamed.bin"); code == 0 || !strings.Contains(out, "not named by any submitted claim") {
+		t.Fatalf("submit --artifact of a file the document does not name: exit %d\n%s", code, out)
+	}
 	// A key that did not sign is refused before anything is sent.
 	if out, code := al("submit --format sha256sums --signed guix.sigs/28.0/carol/noncodesigned.SHA256SUMS --signature guix.sigs/28.0/carol/noncodesigned.SHA256SUMS.asc --key openpgp:@guix.sigs/builder-keys/alice.gpg"); code == 0 || !strings.Contains(out, "--key") {
 		t.Fatalf("carol's signature with alice's key: exit %d\n%s", code, out)
