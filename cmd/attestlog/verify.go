@@ -178,7 +178,13 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		src = grpcsource.New(lc.conn)
 	}
 	rec := &recordingSource{Source: src}
-	v, err := client.Verify(ctx, p, rec, c.digest, client.VerifyOptions{State: st, MaxAge: c.maxAge, Require: c.require, K: c.k})
+	opts := client.VerifyOptions{State: st, MaxAge: c.maxAge, Require: c.require, K: c.k}
+	if c.file != "" {
+		// A minisign claim without sha256: in its trusted comment is
+		// checked over the file itself, not on the log's word.
+		opts.File = func() (io.ReadCloser, error) { return os.Open(c.file) }
+	}
+	v, err := client.Verify(ctx, p, rec, c.digest, opts)
 	if err != nil {
 		return operational(fmt.Errorf("verify: %w", err))
 	}
