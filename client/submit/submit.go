@@ -123,6 +123,11 @@ func encodeAll(spec string, vs []scheme.Verifier, docs []document) ([]Entry, err
 	for _, d := range docs {
 		for _, v := range vs {
 			c, err := format.Open(v, d.doc)
+			if err != nil && !errors.Is(err, scheme.ErrVerify) {
+				// A malformed document or signature, or a supplied
+				// field the signature covers: no key would do.
+				return nil, fmt.Errorf("%s with --key %s: %w", d.name, truncate(spec), err)
+			}
 			if err != nil {
 				if first == nil {
 					first = fmt.Errorf("%s: %w", d.name, err)

@@ -105,6 +105,19 @@ func TestPrepareGuixSigs(t *testing.T) {
 	_, err = submit.Prepare(submit.Request{Kind: format.SHA256Sums, Signed: tampered,
 		Signature: guix("glozow.noncodesigned.SHA256SUMS.asc"), Keys: []string{"openpgp:@" + keyring}})
 	wantError(t, "a changed SHA256SUMS", err, "none of its 3 keys verifies")
+	// A malformed document is no key's fault: the error names the file.
+	malformed := write(t, dir, "bad.SHA256SUMS", append(bytes.Clone(sums), "not a sha256sum line\n"...))
+	_, err = submit.Prepare(submit.Request{Kind: format.SHA256Sums, Signed: malformed,
+		Signature: guix("glozow.noncodesigned.SHA256SUMS.asc"), Keys: []string{"openpgp:@" + keyring}})
+	wantError(t, "a malformed SHA256SUMS", err, malformed, "malformed")
+	if strings.Contains(err.Error(), "does not verify") || strings.Contains(err.Error(), "none of its") {
+		t.Fatalf("a malformed SHA256SUMS blames the key: %v", err)
+	}
+	// A key of another scheme: the error names the document and the key.
+	ed := write(t, dir, "ed.hex", []byte(strings.Repeat("ab", 32)))
+	_, err = submit.Prepare(submit.Request{Kind: format.SHA256Sums, Signed: guix("noncodesigned.SHA256SUMS"),
+		Signature: guix("glozow.noncodesigned.SHA256SUMS.asc"), Keys: []string{"ed25519:@" + ed}})
+	wantError(t, "an Ed25519 key for an OpenPGP signature", err, "with --key ed25519:@")
 }
 
 // minisignKey makes a minisign key pair, as minisign -G does.
