@@ -41,7 +41,11 @@ func PrintMismatchClaims(w io.Writer, m Mismatch, claims map[int64]*record.Recor
 			Plural(len(recipes), "recipe", "recipes"), TermSafeJoin(recipes, ","), YesNo(d.Archived))
 		for _, n := range d.ClaimIndexes {
 			if r := claims[n]; r != nil {
-				fmt.Fprintf(w, "    claim %d: %s by %s\n", n, KindText(r), SignersText(r))
+				supplied := ""
+				if t := SuppliedText(r); t != "" {
+					supplied = "; " + t
+				}
+				fmt.Fprintf(w, "    claim %d: %s by %s%s\n", n, KindText(r), SignersText(r), supplied)
 			}
 		}
 	}

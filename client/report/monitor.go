@@ -127,7 +127,11 @@ func printRecordLines(w io.Writer, index int64, r *record.Record, digest string)
 			if src == "-" {
 				src = "none (a claim without a source)"
 			}
-			fmt.Fprintf(w, "  claim %d: %s by %s: %s %s, source %s\n", index, KindText(r), SignersText(r), TermSafe(s.Name), TermSafe(platform), src)
+			recipe := ""
+			if r.Recipe == "" && r.Supplied.Recipe != "" {
+				recipe = ", recipe " + RecipeText(r)
+			}
+			fmt.Fprintf(w, "  claim %d: %s by %s: %s %s, source %s%s\n", index, KindText(r), SignersText(r), TermSafe(s.Name), TermSafe(platform), src, recipe)
 			continue
 		}
 		fmt.Fprintf(w, "  claim %d (%s): %s %s %s sha256 %s, by %s\n", index, KindText(r), SourceText(r), TermSafe(platform),

@@ -61,6 +61,22 @@ func RecipeText(r *record.Record) string {
 	return "-"
 }
 
+// SuppliedText lists the fields a submitter supplied beside r's signed
+// document, escaped and marked [SuppliedMark]: "" if none, else for
+// example "source git+https://... commit 0123... (supplied, unsigned)".
+func SuppliedText(r *record.Record) string {
+	var parts []string
+	for _, f := range []struct{ name, v string }{{"source", r.Supplied.Source}, {"commit", r.Supplied.Commit}, {"recipe", r.Supplied.Recipe}} {
+		if f.v != "" {
+			parts = append(parts, f.name+" "+f.v)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return TermSafe(strings.Join(parts, " ")) + " " + SuppliedMark
+}
+
 // KindText says what kind of document r is and how it is signed, escaped:
 // "sha256sums/openpgp", "dsse-slsa/note".
 func KindText(r *record.Record) string {

@@ -105,6 +105,15 @@ func TestHumanOutputEscapes(t *testing.T) {
 			t.Errorf("lookup's table has %d lines, want 3:\n%s", n, b.String())
 		}
 	})
+	t.Run("mismatch claims", func(t *testing.T) {
+		var b bytes.Buffer
+		PrintMismatchClaims(&b, Mismatch{Source: h, Commit: h, Platform: h, Artifact: h,
+			Digests: []MismatchDigest{{SHA256: h, ClaimIndexes: []int64{1, 2}}}}, map[int64]*record.Record{1: hr, 2: supplied})
+		checkTermOutput(t, "printMismatchClaims", b.String(), want...)
+		if n := strings.Count(b.String(), "\n"); n != 4 || !strings.Contains(b.String(), SuppliedMark) {
+			t.Errorf("printMismatchClaims printed %d lines, want 4, one with supplied fields:\n%s", n, b.String())
+		}
+	})
 	t.Run("monitor record", func(t *testing.T) {
 		var b bytes.Buffer
 		printRecordLines(&b, 1, hr, "")
