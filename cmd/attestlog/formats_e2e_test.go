@@ -289,6 +289,15 @@ func TestFormatsEndToEnd(t *testing.T) {
 		!regexp.MustCompile(`claim 9: buildinfo/openpgp by openpgp [0-9A-F]{40}\n`).MatchString(out) {
 		t.Errorf("mismatches does not list the buildinfo claims with kind, scheme and signer:\n%s", out)
 	}
+	// monitor --exec runs once per new claim, told its kind.
+	writeFile(t, "hook.sh", []byte("#!/bin/sh\necho \"$ATTESTLOG_INDEX $ATTESTLOG_KIND $ATTESTLOG_SIGNERS\" >> hook.out\n"))
+	if err := os.Chmod("hook.sh", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	must("monitor --once --policy policy --http http://" + httpAddr + " --max-age 0 --exec ./hook.sh")
+	if got := readFile(t, "hook.out"); !regexp.MustCompile(`^9 buildinfo openpgp:[0-9A-F]{40}\n?$`).MatchString(got) {
+		t.Errorf("monitor --exec for the new buildinfo claim wrote %q", got)
+	}
 	// evidence pull fetches the mismatch with its verified claims.
 	id := regexp.MustCompile(`mismatch ([0-9a-f]{64}):`).FindStringSubmatch(out)
 	if id == nil {
