@@ -28,6 +28,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/attestlog/attestlog/client"
@@ -85,8 +86,9 @@ type document struct {
 
 // Prepare reads the files r names, and returns one entry per document and
 // key that verifies it. Every key r names must verify at least one
-// document; errors name the flag (--signed, --signature, --artifact,
-// --key) and what to do.
+// document, and every document (each line of a JSONL file) must be
+// verified by at least one key; errors name the flag (--signed,
+// --signature, --artifact, --key) and what to do.
 func Prepare(r Request) ([]Entry, error) {
 	if len(r.Keys) == 0 {
 		return nil, errors.New("--key: no key given: name the signer's key as SCHEME:KEY or SCHEME:@FILE (for example openpgp:@builder-keys.gpg)")
@@ -109,6 +111,13 @@ func Prepare(r Request) ([]Entry, error) {
 			es[i].NeedsUpload = needs
 		}
 		out = append(out, es...)
+	}
+	// Every document must be some named key's: a line of a JSONL file
+	// that none verifies is not skipped silently.
+	for _, d := range docs {
+		if !slices.ContainsFunc(out, func(e Entry) bool { return e.Document == d.name }) {
+			return nil, fmt.Errorf("%s: no --key verifies it: name its signer's key too", d.name)
+		}
 	}
 	return dedupe(out), nil
 }

@@ -214,6 +214,24 @@ func TestPrepareDSSEJSONL(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A line no named key verifies is refused, not skipped.
+	k2, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitN(jsonl, []byte("\n"), 2)
+	var env map[string]any
+	if err := json.Unmarshal(lines[0], &env); err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := base64.StdEncoding.DecodeString(env["payload"].(string))
+	h := sha256.Sum256(scheme.PAE(format.InTotoPayloadType, payload))
+	sig2, _ := ecdsa.SignASN1(rand.Reader, k2, h[:])
+	env["signatures"] = []any{map[string]any{"keyid": "other", "sig": base64.StdEncoding.EncodeToString(sig2)}}
+	other, _ := json.Marshal(env)
+	mixed := write(t, dir, "mixed.jsonl", append(append(other, '\n'), lines[1]...))
+	_, err = submit.Prepare(submit.Request{Kind: format.DSSE, Signed: mixed, Keys: []string{"ecdsa-p256:@" + pubFile}})
+	wantError(t, "a line another key signed", err, mixed+" line 1", "no --key verifies it")
 	// A supplied source beside the one the envelope signs is refused.
 	_, err = submit.Prepare(submit.Request{Kind: format.DSSE, Signed: path, Keys: []string{"ecdsa-p256:@" + pubFile}, Supplied: format.Annotations{Source: "git+https://example.org/x"}})
 	wantError(t, "a supplied source the envelope signs", err, "supplied source", "already names")
