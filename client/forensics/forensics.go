@@ -26,6 +26,7 @@ import (
 	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/internal/atomicfile"
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/claim/record"
 )
 
 // A Ref names a mismatch: by its ID (the identity ID, 64 hex digits), or,
@@ -66,26 +67,44 @@ func CheckClaims(ref Ref, m report.Mismatch, vcs []client.VerifiedClaim) error {
 	if len(m.Digests) < 2 {
 		return fmt.Errorf("%d digests: not a mismatch", len(m.Digests))
 	}
-	byIndex := map[int64]*claim.Claim{}
+	byIndex := map[int64]*record.Record{}
 	for _, vc := range vcs {
-		byIndex[vc.Index] = vc.Claim
+		byIndex[vc.Index] = claimRecord(vc)
 	}
+	id := claim.Identity{Source: m.Source, Commit: m.Commit, Platform: m.Platform, Artifact: m.Artifact}
 	for _, d := range m.Digests {
 		if h, err := claim.NormaliseDigest(d.SHA256); err != nil || h != d.SHA256 {
 			return fmt.Errorf("digest %q is not 64 lowercase hex digits", d.SHA256)
 		}
 		for _, i := range d.ClaimIndexes {
-			cl, ok := byIndex[i]
-			if !ok {
+			r, ok := byIndex[i]
+			if !ok || r == nil {
 				return fmt.Errorf("claim %d is listed but not proven", i)
 			}
-			if cl.Source != m.Source || cl.Commit != m.Commit || cl.Platform != m.Platform ||
-				!slices.Contains(cl.Subjects, claim.Subject{Name: m.Artifact, SHA256: d.SHA256}) {
+			// The claim's signed identities (v1 or v2, git or deb:)
+			// must include the build, with this digest.
+			ids, subjects := r.Identities(), r.IdentitySubjects()
+			k := slices.Index(ids, id)
+			if k < 0 || r.Subjects[subjects[k]].SHA256 != d.SHA256 {
 				return fmt.Errorf("claim %d does not claim %s for %s@%s %s %s", i, d.SHA256, m.Source, m.Commit, m.Platform, m.Artifact)
 			}
 		}
 	}
 	return nil
+}
+
+// claimRecord returns what a verified claim says: its record, or for one
+// made from a v1 statement alone, the record of that statement.
+func claimRecord(vc client.VerifiedClaim) *record.Record {
+	if vc.Record != nil || vc.Claim == nil {
+		return vc.Record
+	}
+	c := vc.Claim
+	r := &record.Record{Version: 1, Kind: record.KindV1, Source: c.Source, Commit: c.Commit, Recipe: c.Recipe}
+	for _, s := range c.Subjects {
+		r.Subjects = append(r.Subjects, record.Subject{Name: s.Name, SHA256: s.SHA256, Platform: c.Platform})
+	}
+	return r
 }
 
 // Proof is a claim's inclusion proof as [Write] writes it, against the

@@ -5,16 +5,25 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/attestlog/attestlog/log/claim/record"
 )
 
 // PrintMismatchHeader prints the line that names a mismatch.
 func PrintMismatchHeader(w io.Writer, m Mismatch) {
-	fmt.Fprintf(w, "mismatch %s: %s@%s %s %s (created by claim %d)\n", TermSafe(m.ID), TermSafe(m.Source), TermSafe(m.Commit), TermSafe(m.Platform), TermSafe(m.Artifact), m.Claim)
+	fmt.Fprintf(w, "mismatch %s: %s %s %s (created by claim %d)\n", TermSafe(m.ID), TermSafe(sourceAt(m.Source, m.Commit)), TermSafe(m.Platform), TermSafe(m.Artifact), m.Claim)
 }
 
 // PrintMismatch prints a mismatch: the line that names it, then one line
 // per digest with its claims, recipes and whether the log archived it.
 func PrintMismatch(w io.Writer, m Mismatch) {
+	PrintMismatchClaims(w, m, nil)
+}
+
+// PrintMismatchClaims is [PrintMismatch] followed, under each digest, by one
+// line per claim that claims has (verified claims, by index): its kind and
+// scheme and its signers' key IDs.
+func PrintMismatchClaims(w io.Writer, m Mismatch, claims map[int64]*record.Record) {
 	PrintMismatchHeader(w, m)
 	for _, d := range m.Digests {
 		idx := make([]string, len(d.ClaimIndexes))
@@ -30,6 +39,15 @@ func PrintMismatch(w io.Writer, m Mismatch) {
 		fmt.Fprintf(w, "  sha256 %s  %s %s  %s %s  archived %s\n",
 			TermSafe(d.SHA256), Plural(len(idx), "claim", "claims"), strings.Join(idx, ","),
 			Plural(len(recipes), "recipe", "recipes"), TermSafeJoin(recipes, ","), YesNo(d.Archived))
+		for _, n := range d.ClaimIndexes {
+			if r := claims[n]; r != nil {
+				supplied := ""
+				if t := SuppliedText(r); t != "" {
+					supplied = "; " + t
+				}
+				fmt.Fprintf(w, "    claim %d: %s by %s%s\n", n, KindText(r), SignersText(r), supplied)
+			}
+		}
 	}
 }
 

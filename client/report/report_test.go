@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/attestlog/attestlog/client"
-	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/claim/format"
+	"github.com/attestlog/attestlog/log/claim/record"
+	"github.com/attestlog/attestlog/log/claim/scheme"
 )
 
 // Hostile text, as a hostile log, builder or evidence file would send it:
@@ -88,16 +90,37 @@ func TestHumanOutputEscapes(t *testing.T) {
 			t.Errorf("printMismatch printed %d lines, want 2:\n%s", n, b.String())
 		}
 	})
+	// A hostile record, as no verified entry can hold (claim text is
+	// checked), so that the printers' escaping is tested on its own.
+	hr := &record.Record{Kind: h, Source: h, Commit: h, Recipe: h, Signers: []record.Signer{{Scheme: scheme.Scheme(h), KeyID: h}},
+		Subjects: []record.Subject{{Name: h, SHA256: h, Platform: h}}}
+	supplied := &record.Record{Kind: h, Signers: hr.Signers, Subjects: hr.Subjects, Supplied: format.Annotations{Source: h, Commit: h, Recipe: h}}
 	t.Run("lookup", func(t *testing.T) {
-		vc := client.VerifiedClaim{Signers: []string{h, h}, Claim: &claim.Claim{Source: h, Commit: h, Platform: h, Recipe: h,
-			Subjects: []claim.Subject{{Name: h, SHA256: h}}}}
 		var b bytes.Buffer
-		if err := PrintClaimsTable(&b, []client.VerifiedClaim{vc}, ""); err != nil {
+		if err := printClaimRows(&b, []claimRow{{1, hr}, {2, supplied}}, ""); err != nil {
 			t.Fatal(err)
 		}
 		checkTermOutput(t, "lookup's table", b.String(), escapedESC, escapedCSI)
+		if n := strings.Count(b.String(), "\n"); n != 3 {
+			t.Errorf("lookup's table has %d lines, want 3:\n%s", n, b.String())
+		}
+	})
+	t.Run("mismatch claims", func(t *testing.T) {
+		var b bytes.Buffer
+		PrintMismatchClaims(&b, Mismatch{Source: h, Commit: h, Platform: h, Artifact: h,
+			Digests: []MismatchDigest{{SHA256: h, ClaimIndexes: []int64{1, 2}}}}, map[int64]*record.Record{1: hr, 2: supplied})
+		checkTermOutput(t, "printMismatchClaims", b.String(), want...)
+		if n := strings.Count(b.String(), "\n"); n != 4 || !strings.Contains(b.String(), SuppliedMark) {
+			t.Errorf("printMismatchClaims printed %d lines, want 4, one with supplied fields:\n%s", n, b.String())
+		}
+	})
+	t.Run("monitor record", func(t *testing.T) {
+		var b bytes.Buffer
+		printRecordLines(&b, 1, hr, "")
+		printRecordLines(&b, 2, supplied, h)
+		checkTermOutput(t, "the monitor's claim lines", b.String(), want...)
 		if n := strings.Count(b.String(), "\n"); n != 2 {
-			t.Errorf("lookup's table has %d lines, want 2:\n%s", n, b.String())
+			t.Errorf("the monitor printed %d lines, want 2:\n%s", n, b.String())
 		}
 	})
 	t.Run("json", func(t *testing.T) {

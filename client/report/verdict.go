@@ -96,8 +96,15 @@ func PrintVerdict(w io.Writer, v *client.Verdict, file string) error {
 		line("silent:", "%s (%s)", s, silent)
 	}
 	for _, d := range v.Disagreed {
-		line("disagreed:", "%s (key %s; claim %d) says %s@%s %s %s is sha256 %s",
-			d.Builder, d.Key, d.Claim, d.Identity.Source, d.Identity.Commit, d.Identity.Platform, d.Identity.Artifact, d.SHA256)
+		if d.Identity.Source == "" {
+			// A claim without a source (a SHA256SUMS, a link) conflicts by
+			// file name: the client's rule, not a build identity.
+			line("disagreed:", "%s (key %s; claim %d) says file %s is sha256 %s (a claim without a source: it conflicts by file name)",
+				d.Builder, d.Key, d.Claim, d.Identity.Artifact, d.SHA256)
+			continue
+		}
+		line("disagreed:", "%s (key %s; claim %d) says %s %s %s is sha256 %s",
+			d.Builder, d.Key, d.Claim, sourceAt(d.Identity.Source, d.Identity.Commit), d.Identity.Platform, d.Identity.Artifact, d.SHA256)
 	}
 	printOthers(line, v.Others)
 	for _, ig := range v.Ignored {
@@ -134,8 +141,8 @@ func printOthers(line func(label, format string, args ...any), others []client.O
 	for _, o := range others {
 		k := key{o.Identity, o.SHA256}
 		if !o.Trusted {
-			line("mismatch:", "open mismatch %s: %s@%s %s %s is also claimed as sha256 %s by %s not in the policy (claim %d); \"attestlog evidence pull %s\" pulls it",
-				o.Identity.ID(), o.Identity.Source, o.Identity.Commit, o.Identity.Platform, o.Identity.Artifact, o.SHA256,
+			line("mismatch:", "open mismatch %s: %s %s %s is also claimed as sha256 %s by %s not in the policy (claim %d); \"attestlog evidence pull %s\" pulls it",
+				o.Identity.ID(), sourceAt(o.Identity.Source, o.Identity.Commit), o.Identity.Platform, o.Identity.Artifact, o.SHA256,
 				Plural(len(o.Signers), "a key", "keys"), o.Claim, o.Identity.ID())
 			continue
 		}
@@ -150,8 +157,8 @@ func printOthers(line func(label, format string, args ...any), others []client.O
 		claims[k] = append(claims[k], o.Claim)
 	}
 	for _, k := range order {
-		line("claimed:", "%s claimed sha256 %s for this build (%s@%s %s %s; %s %s)", joinAnd(trusted[k]), k.digest,
-			k.id.Source, k.id.Commit, k.id.Platform, k.id.Artifact, Plural(len(claims[k]), "claim", "claims"), joinInts(claims[k]))
+		line("claimed:", "%s claimed sha256 %s for this build (%s %s %s; %s %s)", joinAnd(trusted[k]), k.digest,
+			sourceAt(k.id.Source, k.id.Commit), k.id.Platform, k.id.Artifact, Plural(len(claims[k]), "claim", "claims"), joinInts(claims[k]))
 	}
 }
 

@@ -56,3 +56,12 @@ func Short(hex string) string {
 	}
 	return hex
 }
+
+// sourceAt names a source at a commit, "SOURCE@COMMIT", or the source
+// alone when it has no commit (a Debian "deb:<source>@<version>").
+func sourceAt(source, commit string) string {
+	if commit == "" {
+		return source
+	}
+	return source + "@" + commit
+}

@@ -145,8 +145,9 @@ func monitorExit(found bool) error {
 }
 
 // runExec runs the --exec command for a new claim: the entry bytes on
-// standard input, the claim's fields in the environment, its output on
-// stderr.
+// standard input, the claim's fields in the environment (those the package
+// doc lists, and ATTESTLOG_KIND: "dsse-slsa" for a v1 claim, else the
+// signed document's format, such as "sha256sums"), its output on stderr.
 func runExec(ctx context.Context, command string, mc client.MonitorClaim, stderr io.Writer) error {
 	cmd := exec.CommandContext(ctx, "sh", "-c", command)
 	cmd.Stdin = bytes.NewReader(mc.Entry)
@@ -165,6 +166,7 @@ func runExec(ctx context.Context, command string, mc client.MonitorClaim, stderr
 		"ATTESTLOG_PLATFORM="+mc.Platform,
 		"ATTESTLOG_RECIPE="+mc.Recipe,
 		"ATTESTLOG_SIGNERS="+strings.Join(mc.Signers, " "),
+		"ATTESTLOG_KIND="+mc.Kind,
 	)
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("--exec: %w", err)

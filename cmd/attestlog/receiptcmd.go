@@ -39,7 +39,9 @@ func receiptCmd(args []string, stdout, stderr io.Writer) error {
 			errs = append(errs, fmt.Errorf("receipt %s does not verify: %w", p, err))
 			continue
 		}
-		report.PrintReceipt(stdout, p, vc, cp)
+		if err := report.PrintReceipt(stdout, p, vc, cp); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -16,8 +16,10 @@ import (
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/report"
+	clientsubmit "github.com/attestlog/attestlog/client/submit"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/progress"
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/claim/format"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -33,12 +35,16 @@ type repeatedFlag []string
 func (r *repeatedFlag) String() string     { return strings.Join(*r, ",") }
 func (r *repeatedFlag) Set(v string) error { *r = append(*r, v); return nil }
 
-// submitConfig is the command line of submit.
+// submitConfig is the command line of submit: CLAIM files (DSSE envelopes
+// that attest writes), or with --format one document as its signer made it.
 type submitConfig struct {
 	log       logFlags
 	artifacts repeatedFlag
 	claims    []string
 	retry     retryPolicy
+
+	format, signed, signature string
+	keys, annotate            repeatedFlag
 }
 
 func parseSubmitFlags(args []string, stderr io.Writer) (submitConfig, error) {
@@ -50,15 +56,35 @@ func parseSubmitFlags(args []string, stderr io.Writer) (submitConfig, error) {
 	c.retry = defaultRetryPolicy()
 	fs.IntVar(&c.retry.attempts, "retries", c.retry.attempts, "most `attempts` per claim or artifact while the log answers that it is busy (ResourceExhausted); 1 never retries")
 	fs.DurationVar(&c.retry.maxTime, "retry-time", c.retry.maxTime, "most `time` to spend retrying one claim or artifact")
+	fs.StringVar(&c.format, "format", "", "submit one document as its signer made it, of `kind` sha256sums, buildinfo, minisign, link or dsse, instead of CLAIM files")
+	fs.StringVar(&c.signed, "signed", "", "with --format: the signed `file` (SHA256SUMS, .buildinfo, .link, DSSE envelope or JSONL)")
+	fs.StringVar(&c.signature, "signature", "", "with --format: the detached signature `file` (.asc, .sig, .minisig)")
+	fs.Var(&c.keys, "key", "with --format: the signer's key as `SCHEME:KEY` or SCHEME:@FILE (a keyring, .pub or PEM file), as a policy line names it; repeatable")
+	fs.Var(&c.annotate, "annotate", "with --format: supplied, unsigned fields `source=URI commit=HASH recipe=SHA256`, shown as such and never counted; repeatable")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return c, err
 	}
-	if c.claims = pos; len(c.claims) == 0 {
-		return c, usageErrorf("submit: no CLAIM file to submit")
-	}
 	if c.retry.attempts < 1 || c.retry.maxTime < 0 {
 		return c, usageErrorf("submit: --retries must be at least 1 and --retry-time not negative")
+	}
+	c.claims = pos
+	if c.format != "" {
+		if len(pos) > 0 {
+			return c, usageErrorf("submit: --format submits the document --signed/--signature name, not CLAIM files (%s): submit those in another run", pos[0])
+		}
+		return c, nil
+	}
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"--signed", c.signed != ""}, {"--signature", c.signature != ""}, {"--key", len(c.keys) > 0}, {"--annotate", len(c.annotate) > 0}} {
+		if f.set {
+			return c, usageErrorf("submit: %s goes with --format KIND (sha256sums, buildinfo, minisign, link, dsse)", f.name)
+		}
+	}
+	if len(c.claims) == 0 {
+		return c, usageErrorf("submit: no CLAIM file to submit (or --format KIND with --signed/--signature and --key)")
 	}
 	return c, nil
 }
@@ -76,6 +102,7 @@ type upload struct {
 	path   string
 	sha256 string
 	size   int64
+	entry  []byte // the v2 entry, not yet logged, that needs the file in the archive first; nil for others
 }
 
 // submit appends claims to a log, saves their receipts and uploads the
@@ -87,11 +114,20 @@ func submit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	} else if err != nil {
 		return err
 	}
+	if c.format != "" {
+		return submitDocument(ctx, c, stdout, stderr)
+	}
 	subs, err := readSubmissions(c.claims)
 	if err != nil {
 		return err
 	}
-	ups, err := hashUploads(c.artifacts, subs)
+	var named []string
+	for _, s := range subs {
+		for _, sub := range s.claim.Subjects {
+			named = append(named, sub.SHA256)
+		}
+	}
+	ups, err := hashUploads(c.artifacts, named)
 	if err != nil {
 		return err
 	}
@@ -189,6 +225,80 @@ func serverDelay(st *status.Status) time.Duration {
 	return 0
 }
 
+// submitDocument submits one document as its signer made it (--format):
+// one attestlog.dev/claim/v2 entry per named key that verifies it. A file
+// the log must hold before an entry (a minisign signature without sha256:)
+// is uploaded first, every other --artifact after the entries. Each
+// receipt is saved as <signature or signed file>.receipt-<index>.json.
+func submitDocument(ctx context.Context, c submitConfig, stdout, stderr io.Writer) error {
+	supplied, err := clientsubmit.ParseAnnotations(c.annotate)
+	if err != nil {
+		return usageErrorf("submit: %v", err)
+	}
+	req := clientsubmit.Request{Kind: format.Kind(c.format), Signed: c.signed, Signature: c.signature, Keys: c.keys, Supplied: supplied}
+	if req.Kind == format.Minisign && len(c.artifacts) > 0 {
+		if len(c.artifacts) > 1 {
+			return usageErrorf("submit: --format minisign: give one --artifact, the file the signature is over")
+		}
+		req.File = c.artifacts[0]
+	}
+	entries, err := clientsubmit.Prepare(req)
+	if err != nil {
+		return fmt.Errorf("submit: %w", err)
+	}
+	var named []string
+	first := map[string][]byte{}
+	for _, e := range entries {
+		for _, s := range e.Claim.Subjects {
+			named = append(named, s.SHA256)
+		}
+		if e.NeedsUpload != "" {
+			first[e.NeedsUpload] = e.Entry
+		}
+	}
+	ups, err := hashUploads(c.artifacts, named)
+	if err != nil {
+		return err
+	}
+	for i := range ups {
+		ups[i].entry = first[ups[i].sha256]
+	}
+	lc, err := c.log.dial()
+	if err != nil {
+		return err
+	}
+	defer lc.Close()
+	if lc.verifier == nil {
+		fmt.Fprintln(stderr, "attestlog: no --log-vkey: receipts' checkpoint signatures are not verified")
+	}
+	uploadAll := func(before bool) error {
+		for _, u := range ups {
+			if (u.entry != nil) == before {
+				if err := c.retry.do(ctx, u.path, stderr, func() error { return lc.uploadArtifact(ctx, u, stdout, stderr) }); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := uploadAll(true); err != nil {
+		return err
+	}
+	base := c.signature
+	if base == "" {
+		base = c.signed
+	}
+	name := func(index int64, suffix string) string { return fmt.Sprintf("%s.receipt%s-%d", base, suffix, index) }
+	for _, e := range entries {
+		what := fmt.Sprintf("%s (%s signed by %s key %s)", e.Document, e.Claim.Kind, e.Claim.Scheme, e.Claim.KeyID)
+		req := &pb.AddClaimRequest{Entry: e.Entry}
+		if err := c.retry.do(ctx, e.Document, stderr, func() error { return lc.addEntry(ctx, req, e.Entry, what, name, stdout) }); err != nil {
+			return err
+		}
+	}
+	return uploadAll(false)
+}
+
 // readSubmissions reads claim files and checks each one's form, signatures
 // and statement, so that a bad claim stops submit before anything is sent.
 func readSubmissions(paths []string) ([]submission, error) {
@@ -245,12 +355,10 @@ func looksBinary(path string) bool {
 
 // hashUploads hashes the artifacts and checks that a submitted claim names
 // each one's digest: the log accepts no other.
-func hashUploads(paths []string, subs []submission) ([]upload, error) {
+func hashUploads(paths []string, digests []string) ([]upload, error) {
 	named := map[string]bool{}
-	for _, s := range subs {
-		for _, sub := range s.claim.Subjects {
-			named[sub.SHA256] = true
-		}
+	for _, d := range digests {
+		named[d] = true
 	}
 	ups := make([]upload, len(paths))
 	for i, p := range paths {
@@ -269,25 +377,33 @@ func hashUploads(paths []string, subs []submission) ([]upload, error) {
 // submitClaim appends one claim, checks the receipt and saves it beside the
 // claim file.
 func (lc *logClient) submitClaim(ctx context.Context, s submission, stdout io.Writer) error {
-	r, err := lc.AddClaim(ctx, &pb.AddClaimRequest{Envelope: s.env})
+	name := func(_ int64, suffix string) string { return s.path + ".receipt" + suffix }
+	return lc.addEntry(ctx, &pb.AddClaimRequest{Envelope: s.env}, s.entry, s.path, name, stdout)
+}
+
+// addEntry sends one AddClaim request, checks that the log logged entry and
+// proved it, and saves the receipt as name(index, "")+".json"; if it does
+// not verify, as name(index, "-unverified")+".json": what the log signed
+// is evidence against it.
+func (lc *logClient) addEntry(ctx context.Context, req *pb.AddClaimRequest, entry []byte, what string, name func(index int64, suffix string) string, stdout io.Writer) error {
+	r, err := lc.AddClaim(ctx, req)
 	if err != nil {
-		return fmt.Errorf("submitting %s: %w", s.path, err)
+		return fmt.Errorf("submitting %s: %w", what, err)
 	}
-	rec, err := lc.checkReceipt(s.entry, r)
+	rec, err := lc.checkReceipt(entry, r)
 	if err != nil {
-		// Keep what the log signed: it is evidence against the log.
-		kept := s.path + ".receipt-unverified.json"
+		kept := name(rec.Index, "-unverified") + ".json"
 		if werr := writeReceipt(kept, rec); werr != nil {
 			kept = "not kept: " + werr.Error()
 		}
-		return fmt.Errorf("the log's receipt for %s does not verify (%s): %w", s.path, kept, err)
+		return fmt.Errorf("the log's receipt for %s does not verify (%s): %w", what, kept, err)
 	}
-	saved := s.path + ".receipt.json"
+	saved := name(rec.Index, "") + ".json"
 	if err := writeReceipt(saved, rec); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "logged %s at index %d (duplicate: %s); receipt saved to %s (\"attestlog receipt FILE\" checks it offline)\n",
-		report.TermSafe(s.path), rec.Index, report.YesNo(r.GetDuplicate()), report.TermSafe(saved))
+		report.TermSafe(what), rec.Index, report.YesNo(r.GetDuplicate()), report.TermSafe(saved))
 	return nil
 }
 
@@ -353,7 +469,7 @@ func (lc *logClient) upload(ctx context.Context, u upload, progress func(sent in
 	if err != nil {
 		return nil, err
 	}
-	hdr := &pb.UploadHeader{Sha256: u.sha256, Size: uint64(u.size)}
+	hdr := &pb.UploadHeader{Sha256: u.sha256, Size: uint64(u.size), Entry: u.entry}
 	if err := st.Send(&pb.UploadArtifactRequest{Part: &pb.UploadArtifactRequest_Header{Header: hdr}}); err != nil {
 		return st.CloseAndRecv() // the log ended the stream; its status says why
 	}

@@ -122,12 +122,10 @@ func defaultStateDir() string {
 	return ""
 }
 
+// loadPolicy reads a client policy and the key files its builder lines
+// name (@FILE, relative to the policy's directory).
 func loadPolicy(path string) (*client.Policy, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading policy: %w", err)
-	}
-	p, err := client.ParsePolicy(b)
+	p, err := client.ParsePolicyFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -179,14 +177,22 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		defer lc.Close()
 		src = grpcsource.New(lc.conn)
 	}
-	v, err := client.Verify(ctx, p, src, c.digest, client.VerifyOptions{State: st, MaxAge: c.maxAge, Require: c.require, K: c.k})
+	rec := &recordingSource{Source: src}
+	opts := client.VerifyOptions{State: st, MaxAge: c.maxAge, Require: c.require, K: c.k}
+	if c.file != "" {
+		// A minisign claim without sha256: in its trusted comment is
+		// checked over the file itself, not on the log's word.
+		opts.File = func() (io.ReadCloser, error) { return os.Open(c.file) }
+	}
+	v, err := client.Verify(ctx, p, rec, c.digest, opts)
 	if err != nil {
 		return operational(fmt.Errorf("verify: %w", err))
 	}
 	if c.json {
 		err = report.PrintVerdictJSON(stdout, v)
-	} else {
-		err = report.PrintVerdict(stdout, v, c.file)
+	} else if err = report.PrintVerdict(stdout, v, c.file); err == nil && len(rec.byDigest) > 0 {
+		fmt.Fprintln(stdout, "claims naming it:")
+		err = report.PrintClaimLines(stdout, rec.byDigest, c.digest)
 	}
 	if err != nil {
 		return operational(err)
@@ -195,6 +201,22 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return exitError{code: code}
 	}
 	return nil
+}
+
+// A recordingSource keeps the claims a lookup by digest answered, so that
+// verify can show each one's kind, scheme and signers beside the verdict.
+// Verify checks them; what it refused the verdict's problems name.
+type recordingSource struct {
+	client.Source
+	byDigest []client.ProvenClaim
+}
+
+func (s *recordingSource) ClaimsByDigest(ctx context.Context, sha256 string, treeSize int64) (client.Lookup, error) {
+	l, err := s.Source.ClaimsByDigest(ctx, sha256, treeSize)
+	if err == nil {
+		s.byDigest = l.Claims
+	}
+	return l, err
 }
 
 func readBundle(path string) (*client.Bundle, error) {

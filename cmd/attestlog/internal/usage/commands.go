@@ -33,11 +33,14 @@ var Commands = []Command{
 		Synopsis: []string{"attest --recipe FILE|sha256:HEX --key PREFIX.key [--vkey FILE] [--dir DIR] [--commit C] [--source URI]\n" +
 			"\t\t[--platform P] [--builder-id URI] [--ref REF] [--allow-dirty] [-o FILE] FILE..."}},
 	{Name: "submit", Summary: "append claims to the log, save their receipts, upload binaries",
-		Synopsis: []string{"submit [--log ADDR] [--tls-ca FILE] [--log-vkey FILE|VKEY] [--retries N] [--retry-time D] [--artifact FILE]... CLAIM..."}},
+		Synopsis: []string{"submit [--log ADDR] [--tls-ca FILE] [--log-vkey FILE|VKEY] [--retries N] [--retry-time D] [--artifact FILE]... CLAIM...",
+			"submit [--log ADDR] ... --format sha256sums|buildinfo|minisign|link|dsse [--signed FILE] [--signature FILE]\n" +
+				"\t\t--key SCHEME:KEY|SCHEME:@FILE... [--annotate source=URI commit=HASH recipe=SHA256]... [--artifact FILE]..."}},
 	{Name: "receipt", Summary: "check a receipt that submit saved, offline",
 		Synopsis: []string{"receipt --log-vkey FILE|VKEY RECEIPT..."}},
 	{Name: "lookup", Summary: "show the verified claims about a file, a digest or a source commit",
-		Synopsis: []string{"lookup [--log ADDR] [--tls-ca FILE] [--log-vkey FILE|VKEY] [--json] (FILE | --digest HEX | --source URI --commit C [--platform P])"}},
+		Synopsis: []string{"lookup [--log ADDR] [--tls-ca FILE] [--log-vkey FILE|VKEY] [--json]\n" +
+			"\t\t(FILE | --digest HEX | --source URI --commit C [--platform P] | --source deb:NAME@VERSION | --name FILE-NAME)"}},
 	{Name: "mismatches", Summary: "list the builds whose claims disagree",
 		Synopsis: []string{"mismatches [--log ADDR] [--tls-ca FILE] [--json]"}},
 	{Name: "evidence", Summary: "pull a mismatch's claims, proofs and binaries into a directory",

@@ -133,9 +133,23 @@
 // that looks like a binary (NUL bytes or invalid UTF-8), suggesting
 // --artifact. "attestlog receipt RECEIPT..." checks receipts offline with
 // --log-vkey: the checkpoint's signature, the inclusion proof, the claim's
-// signatures, and that the claim file beside it is the one it proves. Lookup prints the verified claims about a FILE, a
-// --digest, or a --source and --commit (optionally one --platform), as a
-// table or --json. Mismatches lists every build for which claims name
+// signatures, and that the claim file beside it is the one it proves.
+//
+// Submit --format KIND takes a document as its signer made it instead of
+// CLAIMs: KIND is sha256sums (--signed SHA256SUMS --signature SIG, any
+// detached scheme), buildinfo (--signed, clearsigned; or with a detached
+// --signature), minisign (--signature FILE.minisig, and the file by
+// --artifact), link (--signed, an in-toto link) or dsse (--signed, DSSE
+// envelopes, one JSON object per line). --key SCHEME:KEY or SCHEME:@FILE
+// (repeatable; an OpenPGP keyring, a minisign .pub, an authorized_keys
+// line, a PEM key) names the signer's key, which the entry carries so that
+// anyone can re-verify it; --annotate source=URI commit=HASH recipe=SHA256
+// adds fields the signature does not cover, shown as "(supplied, unsigned)"
+// and never counted. log/claim/format's package doc gives the mapping of
+// each kind to a claim. Lookup prints the verified claims about a FILE, a
+// --digest, a --source and --commit (optionally one --platform), a Debian
+// --source deb:NAME@VERSION, or a --name FILE-NAME (claims that name no
+// source, such as a SHA256SUMS), as a table or --json. Mismatches lists every build for which claims name
 // different digests. Evidence pull verifies one mismatch's claims and
 // writes, under DIR:
 //
@@ -282,8 +296,10 @@
 // advanced), with the entry bytes on standard input, its output on standard
 // error, and ATTESTLOG_INDEX, ATTESTLOG_SHA256 and ATTESTLOG_ARTIFACT (the
 // first subject), ATTESTLOG_SUBJECTS ("name sha256" lines),
-// ATTESTLOG_SOURCE, ATTESTLOG_COMMIT, ATTESTLOG_PLATFORM, ATTESTLOG_RECIPE
-// and ATTESTLOG_SIGNERS (vkeys, space-separated) in its environment; a
+// ATTESTLOG_SOURCE, ATTESTLOG_COMMIT, ATTESTLOG_PLATFORM, ATTESTLOG_RECIPE,
+// ATTESTLOG_SIGNERS (vkeys, space-separated) and ATTESTLOG_KIND
+// ("dsse-slsa" for a v1 claim, else the document's format) in its
+// environment; a
 // failing command fails the pass. Monitor exits 8 if any pass had findings,
 // 16 if it could not monitor (with --once: if the pass failed), else 0.
 //
