@@ -135,9 +135,9 @@ func (c *IndexCommitter) Step(ctx context.Context) (int64, error) {
 	if waiting <= 0 || waiting < int64(c.cfg.Entries) && c.cfg.Now().Sub(c.last) < c.cfg.Age {
 		return -1, nil
 	}
-	base := slots[0]
-	if base.Index > slots[1].Index {
-		base = slots[1]
+	base, err := indexBase(c.l.store)
+	if err != nil {
+		return -1, err
 	}
 	u, err := c.prepare(base, size)
 	if err != nil {
@@ -173,12 +173,7 @@ func (c *IndexCommitter) prepare(base slotState, size int64) (*indexUpdate, erro
 		}
 		i += int64(len(keys))
 	}
-	ss := &slotStore{s: c.l.store, slot: base.Slot, overlay: map[vindex.Position]vindex.Node{}}
-	root, err := vindex.Update(ss, adds)
-	if err != nil {
-		return nil, fmt.Errorf("log: updating index slot %d from size %d to %d: %w", base.Slot, base.Size, size, err)
-	}
-	return &indexUpdate{Base: base, To: vindex.Commitment{Size: size, Root: root}, Writes: ss.writes()}, nil
+	return updateIndex(c.l.store, base, size, adds)
 }
 
 // entryKeys returns the map function's keys of the entries from start (at

@@ -119,6 +119,42 @@ func (ss *slotStore) Get(p vindex.Position) (vindex.Node, bool, error) {
 	return n, true, nil
 }
 
+// GetMany implements [vindex.Store] with one [Store.IndexGetMany]: one
+// read transaction (bbolt) or one query (PostgreSQL) for all of ps.
+func (ss *slotStore) GetMany(ps []vindex.Position) ([]vindex.Node, []bool, error) {
+	nodes, ok := make([]vindex.Node, len(ps)), make([]bool, len(ps))
+	var reads []IndexRead
+	var at []int
+	for i, p := range ps {
+		if n, hit := ss.overlay[p]; hit {
+			nodes[i], ok[i] = n, true
+			continue
+		}
+		reads, at = append(reads, IndexRead{Space: spaceVindexNode, Key: ss.key(p)}), append(at, i)
+	}
+	if len(reads) == 0 {
+		return nodes, ok, nil
+	}
+	vals, err := ss.s.IndexGetMany(reads)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(vals) != len(reads) {
+		return nil, nil, fmt.Errorf("log: reading %d index nodes gave %d", len(reads), len(vals))
+	}
+	for j, v := range vals {
+		if v == nil {
+			continue
+		}
+		i := at[j]
+		if nodes[i], err = vindex.ParseNode(v); err != nil {
+			return nil, nil, fmt.Errorf("%w: index slot %d, node %s: %w", ErrCorrupt, ss.slot, ps[i], err)
+		}
+		ok[i] = true
+	}
+	return nodes, ok, nil
+}
+
 func (ss *slotStore) Put(p vindex.Position, n vindex.Node) error {
 	if ss.overlay == nil {
 		return errors.New("log: index slot opened read-only")
@@ -147,6 +183,38 @@ type indexUpdate struct {
 	Writes []IndexWrite
 }
 
+// indexBase returns the state the next commitment updates: the slot of
+// the older commitment.
+func indexBase(s Store) (slotState, error) {
+	slots, err := readSlots(s)
+	if err != nil {
+		return slotState{}, err
+	}
+	base := slots[0]
+	if base.Index > slots[1].Index {
+		base = slots[1]
+	}
+	return base, nil
+}
+
+// updateIndex computes the nodes that bring the map in the state base to
+// the map over the entries [0, size), adds being the additions of the
+// entries [base.Size, size).
+func updateIndex(s Store, base slotState, size int64, adds []vindex.Addition) (*indexUpdate, error) {
+	ss := &slotStore{s: s, slot: base.Slot, overlay: map[vindex.Position]vindex.Node{}}
+	root, err := vindex.Update(ss, adds)
+	if err != nil {
+		return nil, fmt.Errorf("log: updating index slot %d from size %d to %d: %w", base.Slot, base.Size, size, err)
+	}
+	return &indexUpdate{Base: base, To: vindex.Commitment{Size: size, Root: root}, Writes: ss.writes()}, nil
+}
+
+// writesAt returns the index writes of u for its commitment entry at idx.
+func (u *indexUpdate) writesAt(idx int64) []IndexWrite {
+	st := slotState{Slot: u.Base.Slot, Index: idx, Commitment: u.To}
+	return append(slices.Clip(u.Writes), IndexWrite{Space: spaceVindexSlot, Key: []byte{st.Slot}, Value: st.encode()})
+}
+
 // indexCommitment returns the index writes of the commitment entry e at
 // index idx: its update's nodes and the slot's new state, if e carries an
 // update that still applies to the store. A commitment entry without one
@@ -167,8 +235,7 @@ func indexCommitment(s Store, idx int64, e NewEntry) ([]IndexWrite, error) {
 	if int(u.Base.Slot) >= indexSlots || slots[u.Base.Slot] != u.Base {
 		return nil, nil
 	}
-	st := slotState{Slot: u.Base.Slot, Index: idx, Commitment: c}
-	return append(slices.Clip(u.Writes), IndexWrite{Space: spaceVindexSlot, Key: []byte{st.Slot}, Value: st.encode()}), nil
+	return u.writesAt(idx), nil
 }
 
 // compactRange returns the hashes of the perfect subtrees that make up the

@@ -1,0 +1,132 @@
+package log
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/attestlog/attestlog/log/vindex"
+)
+
+// BenchmarkIndexCommit measures what the index committer costs per
+// commitment on a bbolt store, without the rest of the log: computing the
+// update (node reads included) from the store's index state and committing
+// its writes, for intervals of 256 claims of six keys each (two new keys,
+// as a claim's digest and build identity are, and four already in the map,
+// as its source, build and builder keys mostly are), on a map built first
+// from 50,000 such claims. It reports the process's CPU time per claim,
+// which the other jobs of a shared machine disturb less than wall time, and
+// the growth of the bbolt file per claim.
+func BenchmarkIndexCommit(b *testing.B) {
+	const (
+		claims  = 256
+		perKeys = 6
+		initial = 50_000
+	)
+	path := filepath.Join(b.TempDir(), "log.db")
+	s, err := OpenBolt(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	cs := &readCountStore{BoltStore: s}
+	r := rand.New(rand.NewPCG(5, 6))
+	var keys []vindex.Key
+	newKey := func() vindex.Key {
+		var k vindex.Key
+		binary.LittleEndian.PutUint64(k[:], r.Uint64())
+		binary.LittleEndian.PutUint64(k[8:], r.Uint64())
+		k = vindex.DigestKey(string(k[:16]))
+		keys = append(keys, k)
+		return k
+	}
+	var adds []vindex.Addition // of every entry, in index order
+	size := int64(0)
+	// interval appends n claims and their commitment entry, as the
+	// committer would, and returns the CPU time it took.
+	interval := func(n int) time.Duration {
+		for range n {
+			for j := range perKeys {
+				var k vindex.Key
+				if j < 2 || len(keys) < 1000 {
+					k = newKey()
+				} else {
+					k = keys[r.IntN(len(keys))]
+				}
+				adds = append(adds, vindex.Addition{Key: k, Index: size})
+			}
+			size++
+		}
+		cpu := cpuTime()
+		base, err := indexBase(cs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		first := len(adds)
+		for first > 0 && adds[first-1].Index >= base.Size {
+			first--
+		}
+		u, err := updateIndex(cs, base, size, adds[first:])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Commit(&Batch{Index: u.writesAt(size)}); err != nil {
+			b.Fatal(err)
+		}
+		size++ // the commitment entry
+		return cpuTime() - cpu
+	}
+	for range initial / 1000 {
+		interval(1000)
+	}
+	start := fileSize(b, path)
+	cs.reads = 0
+	var cpu time.Duration
+	for b.Loop() {
+		cpu += interval(claims)
+	}
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*claims), "cpu-µs/claim")
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*claims), "µs/claim")
+	b.ReportMetric(float64(fileSize(b, path)-start)/float64(b.N*claims), "file-bytes/claim")
+	b.ReportMetric(float64(len(keys)), "keys")
+	b.ReportMetric(float64(cs.reads)/float64(b.N), "reads/commitment")
+}
+
+func fileSize(b *testing.B, path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// cpuTime returns the user and system CPU time of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+
+// readCountStore counts the index reads (IndexGet and IndexGetMany calls:
+// transactions, or round trips to a database) made through it.
+type readCountStore struct {
+	*BoltStore
+	reads int
+}
+
+func (c *readCountStore) IndexGet(space string, key []byte) ([]byte, error) {
+	c.reads++
+	return c.BoltStore.IndexGet(space, key)
+}
+
+func (c *readCountStore) IndexGetMany(reads []IndexRead) ([][]byte, error) {
+	c.reads++
+	return c.BoltStore.IndexGetMany(reads)
+}
