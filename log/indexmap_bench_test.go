@@ -113,7 +113,6 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-
 // readCountStore counts the index reads (IndexGet and IndexGetMany calls:
 // transactions, or round trips to a database) made through it.
 type readCountStore struct {
