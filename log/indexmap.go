@@ -1,7 +1,6 @@
 package log
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,7 +13,7 @@ import (
 // The verifiable index (package log/vindex) lives in two index spaces, in
 // two slots, so that it works on every [Store] that has index spaces:
 //
-//	vindex-node   slot (1) || position ([vindex.Position.AppendBinary]) -> node ([vindex.Node.AppendBinary])
+//	vindex-stratum slot (1) || stratum root ([vindex.Position.AppendBinary]) -> stratum ([vindex.Strata])
 //	vindex-slot   slot (1) -> commitment index (8) || size N (8) || root (32)
 //
 // Each slot holds one whole map: the map over the entries [0, N) that the
@@ -32,10 +31,10 @@ import (
 // crash therefore leaves each slot at a commitment in the log, and a
 // commitment's root is always computed from the entries.
 const (
-	spaceVindexNode = "vindex-node"
-	spaceVindexSlot = "vindex-slot"
-	indexSlots      = 2
-	slotStateSize   = 8 + 8 + vindex.HashSize
+	spaceVindexStratum = "vindex-stratum"
+	spaceVindexSlot    = "vindex-slot"
+	indexSlots         = 2
+	slotStateSize      = 8 + 8 + vindex.HashSize
 )
 
 // A slotState is what one slot of the map holds: the map over [0, Size),
@@ -90,13 +89,11 @@ func newest(slots [indexSlots]slotState, treeSize int64) (slotState, bool) {
 	return best, ok
 }
 
-// A slotStore is a [vindex.Store] over one slot of the map in a [Store].
-// With a non-nil overlay, Put writes go to the overlay, which Get reads
-// first, and the store is left alone; without one, Put fails.
+// A slotStore reads the strata of one slot of the map in a [Store], for
+// a [vindex.Strata].
 type slotStore struct {
-	s       Store
-	slot    byte
-	overlay map[vindex.Position]vindex.Node
+	s    Store
+	slot byte
 }
 
 func (ss *slotStore) key(p vindex.Position) []byte {
@@ -104,74 +101,22 @@ func (ss *slotStore) key(p vindex.Position) []byte {
 	return k
 }
 
-func (ss *slotStore) Get(p vindex.Position) (vindex.Node, bool, error) {
-	if n, ok := ss.overlay[p]; ok {
-		return n, true, nil
-	}
-	v, err := ss.s.IndexGet(spaceVindexNode, ss.key(p))
-	if err != nil || v == nil {
-		return vindex.Node{}, false, err
-	}
-	n, err := vindex.ParseNode(v)
-	if err != nil {
-		return vindex.Node{}, false, fmt.Errorf("%w: index slot %d, node %s: %w", ErrCorrupt, ss.slot, p, err)
-	}
-	return n, true, nil
-}
-
-// GetMany implements [vindex.Store] with one [Store.IndexGetMany]: one
-// read transaction (bbolt) or one query (PostgreSQL) for all of ps.
-func (ss *slotStore) GetMany(ps []vindex.Position) ([]vindex.Node, []bool, error) {
-	nodes, ok := make([]vindex.Node, len(ps)), make([]bool, len(ps))
-	var reads []IndexRead
-	var at []int
+// ReadStrata implements [vindex.StratumReader] with one
+// [Store.IndexGetMany]: one read transaction (bbolt) or one query
+// (PostgreSQL) for all of ps.
+func (ss *slotStore) ReadStrata(ps []vindex.Position) ([][]byte, error) {
+	reads := make([]IndexRead, len(ps))
 	for i, p := range ps {
-		if n, hit := ss.overlay[p]; hit {
-			nodes[i], ok[i] = n, true
-			continue
-		}
-		reads, at = append(reads, IndexRead{Space: spaceVindexNode, Key: ss.key(p)}), append(at, i)
-	}
-	if len(reads) == 0 {
-		return nodes, ok, nil
+		reads[i] = IndexRead{Space: spaceVindexStratum, Key: ss.key(p)}
 	}
 	vals, err := ss.s.IndexGetMany(reads)
 	if err != nil {
-		return nil, nil, err
+		return nil, fmt.Errorf("log: reading index slot %d: %w", ss.slot, err)
 	}
 	if len(vals) != len(reads) {
-		return nil, nil, fmt.Errorf("log: reading %d index nodes gave %d", len(reads), len(vals))
+		return nil, fmt.Errorf("log: reading %d index strata gave %d", len(reads), len(vals))
 	}
-	for j, v := range vals {
-		if v == nil {
-			continue
-		}
-		i := at[j]
-		if nodes[i], err = vindex.ParseNode(v); err != nil {
-			return nil, nil, fmt.Errorf("%w: index slot %d, node %s: %w", ErrCorrupt, ss.slot, ps[i], err)
-		}
-		ok[i] = true
-	}
-	return nodes, ok, nil
-}
-
-func (ss *slotStore) Put(p vindex.Position, n vindex.Node) error {
-	if ss.overlay == nil {
-		return errors.New("log: index slot opened read-only")
-	}
-	ss.overlay[p] = n
-	return nil
-}
-
-// writes returns the overlay as index writes, in key order.
-func (ss *slotStore) writes() []IndexWrite {
-	out := make([]IndexWrite, 0, len(ss.overlay))
-	for p, n := range ss.overlay {
-		v, _ := n.AppendBinary(nil)
-		out = append(out, IndexWrite{Space: spaceVindexNode, Key: ss.key(p), Value: v})
-	}
-	slices.SortFunc(out, func(a, b IndexWrite) int { return bytes.Compare(a.Key, b.Key) })
-	return out
+	return vals, nil
 }
 
 // An indexUpdate is what the [IndexCommitter] passes with a commitment
@@ -201,12 +146,21 @@ func indexBase(s Store) (slotState, error) {
 // the map over the entries [0, size), adds being the additions of the
 // entries [base.Size, size).
 func updateIndex(s Store, base slotState, size int64, adds []vindex.Addition) (*indexUpdate, error) {
-	ss := &slotStore{s: s, slot: base.Slot, overlay: map[vindex.Position]vindex.Node{}}
-	root, err := vindex.Update(ss, adds)
+	ss := &slotStore{s: s, slot: base.Slot}
+	st := vindex.NewStrata(ss)
+	root, err := vindex.Update(st, adds)
 	if err != nil {
+		if errors.Is(err, vindex.ErrMalformedStratum) {
+			err = fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
 		return nil, fmt.Errorf("log: updating index slot %d from size %d to %d: %w", base.Slot, base.Size, size, err)
 	}
-	return &indexUpdate{Base: base, To: vindex.Commitment{Size: size, Root: root}, Writes: ss.writes()}, nil
+	dirty := st.Dirty()
+	writes := make([]IndexWrite, len(dirty))
+	for i, d := range dirty {
+		writes[i] = IndexWrite{Space: spaceVindexStratum, Key: ss.key(d.Root), Value: d.Record}
+	}
+	return &indexUpdate{Base: base, To: vindex.Commitment{Size: size, Root: root}, Writes: writes}, nil
 }
 
 // writesAt returns the index writes of u for its commitment entry at idx.

@@ -64,7 +64,7 @@ func (l *Log) indexProof(key vindex.Key, size int64, list func(limit int64) ([]i
 	if err != nil {
 		return nil, err
 	}
-	mp, err := vindex.Prove(&slotStore{s: l.store, slot: st.Slot}, key, idx)
+	mp, err := vindex.Prove(vindex.NewStrata(&slotStore{s: l.store, slot: st.Slot}), key, idx)
 	if err == nil {
 		err = mp.Verify(st.Root, key)
 	}

@@ -101,16 +101,17 @@
 // node per level. [MemStore] keeps nodes in memory, for tests and for a
 // monitor's recomputation.
 //
-// A database backend (bbolt now, PostgreSQL for scale-out) stores
-// [Position.AppendBinary] -> [Node.AppendBinary] ([ParseNode] reads it back)
-// and runs one Update in one transaction. A backend across a network need
-// not pay a round trip per level: the positions an Update or a Prove reads
-// are the prefixes of its keys, so it can fetch them for a whole batch in
-// one query first. Two refinements fit behind the same interface: versions, so that proofs can be served for an older
-// commitment while witnesses catch up (write each Update's nodes under the
-// commitment's size and let Get at a size return the newest node at or
-// below it), and strata, so that one record holds 8 levels of a path (as a
-// hash tile does) and a key's update touches depth/8 records.
+// A database backend (bbolt, PostgreSQL) keeps the map in strata: a
+// [Strata] is a Store that holds the nodes of 8 levels below a position of
+// depth 0, 8, 16 and so on in one record (as a hash tile does for a
+// Merkle tree), so that a key's update or proof touches depth/8 records,
+// and reads records through a [StratumReader] that the backend implements
+// with one transaction or query per call. [Update] reads its batch's paths
+// one level at a time through [Store.GetMany], so an update of a map
+// about 24 levels deep makes about four reads, whatever the batch's size,
+// and a proof three or four. Roots and proofs do not depend on the Store.
+// How the log keeps the records of several commitments (versions) is
+// package log's (indexmap.go).
 //
 // # The commitment, and why a log cannot show two clients two maps
 //

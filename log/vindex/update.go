@@ -55,12 +55,16 @@ func Update(s Store, adds []Addition) (Hash, error) {
 	u := updater{s: s}
 	if _, mem := s.(*MemStore); !mem && ok && !root.IsLeaf {
 		// A store with a cost per read: read the batch's paths first, one
-		// level at a time, each level in one GetMany.
-		c, err := prefetch(s, root, gs)
+		// level at a time, each level in one GetMany, and keep the nodes
+		// unless the store keeps what it read itself.
+		_, keeps := s.(*Strata)
+		c, err := prefetch(s, root, gs, !keeps)
 		if err != nil {
 			return EmptyHash, err
 		}
-		u.s = c
+		if !keeps {
+			u.s = c
+		}
 	}
 	h, err := u.update(Position{}, root, ok, gs)
 	if err != nil {
@@ -254,8 +258,9 @@ func (c *cache) Put(p Position, n Node) error {
 
 // prefetch reads, one level at a time and each level in one GetMany, the
 // nodes of s that an update of gs below the inner node root will read: the
-// non-empty children, on the batch's paths, of the inner nodes read.
-func prefetch(s Store, root Node, gs []group) (*cache, error) {
+// non-empty children, on the batch's paths, of the inner nodes read. It
+// keeps them in the cache it returns if keep is set.
+func prefetch(s Store, root Node, gs []group, keep bool) (*cache, error) {
 	type visit struct {
 		p  Position
 		n  Node
@@ -289,7 +294,9 @@ func prefetch(s Store, root Node, gs []group) (*cache, error) {
 		}
 		level = level[:0]
 		for i, p := range ps {
-			c.nodes[p] = cached{nodes[i], ok[i]}
+			if keep {
+				c.nodes[p] = cached{nodes[i], ok[i]}
+			}
 			if ok[i] {
 				level = append(level, visit{p, nodes[i], parts[i]})
 			}
