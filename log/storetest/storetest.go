@@ -528,8 +528,12 @@ func readConsistent(s log.Store) error {
 func testIndexDelete(t *testing.T, b Backend) {
 	s := open(t, b, b.New(t))
 	c := newChain()
-	put := func(space, k, v string) log.IndexWrite { return log.IndexWrite{Space: space, Key: []byte(k), Value: []byte(v)} }
-	del := func(space, k string) log.IndexWrite { return log.IndexWrite{Space: space, Key: []byte(k), Delete: true} }
+	put := func(space, k, v string) log.IndexWrite {
+		return log.IndexWrite{Space: space, Key: []byte(k), Value: []byte(v)}
+	}
+	del := func(space, k string) log.IndexWrite {
+		return log.IndexWrite{Space: space, Key: []byte(k), Delete: true}
+	}
 	batch := c.next(entry(0))
 	batch.Index = []log.IndexWrite{put("d", "a", "1"), put("d", "b", "2"), put("d", "c", "3"), put("d", "e", "5"), put("other", "a", "kept")}
 	commit(t, s, batch)
