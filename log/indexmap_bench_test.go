@@ -1,15 +1,11 @@
 package log
 
 import (
-	"encoding/binary"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/attestlog/attestlog/log/vindex"
 )
 
 // BenchmarkIndexCommit measures what the index committer costs per
@@ -24,7 +20,6 @@ import (
 func BenchmarkIndexCommit(b *testing.B) {
 	const (
 		claims  = 256
-		perKeys = 6
 		initial = 50_000
 	)
 	path := filepath.Join(b.TempDir(), "log.db")
@@ -34,64 +29,23 @@ func BenchmarkIndexCommit(b *testing.B) {
 	}
 	defer s.Close()
 	cs := &readCountStore{BoltStore: s}
-	r := rand.New(rand.NewPCG(5, 6))
-	var keys []vindex.Key
-	newKey := func() vindex.Key {
-		var k vindex.Key
-		binary.LittleEndian.PutUint64(k[:], r.Uint64())
-		binary.LittleEndian.PutUint64(k[8:], r.Uint64())
-		k = vindex.DigestKey(string(k[:16]))
-		keys = append(keys, k)
-		return k
-	}
-	var adds []vindex.Addition // of every entry, in index order
-	size := int64(0)
-	// interval appends n claims and their commitment entry, as the
-	// committer would, and returns the CPU time it took.
-	interval := func(n int) time.Duration {
-		for range n {
-			for j := range perKeys {
-				var k vindex.Key
-				if j < 2 || len(keys) < 1000 {
-					k = newKey()
-				} else {
-					k = keys[r.IntN(len(keys))]
-				}
-				adds = append(adds, vindex.Addition{Key: k, Index: size})
-			}
-			size++
-		}
-		cpu := cpuTime()
-		base, err := indexBase(cs)
-		if err != nil {
-			b.Fatal(err)
-		}
-		first := len(adds)
-		for first > 0 && adds[first-1].Index >= base.Size {
-			first--
-		}
-		u, err := updateIndex(cs, base, size, adds[first:])
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Commit(&Batch{Index: u.writesAt(size)}); err != nil {
-			b.Fatal(err)
-		}
-		size++ // the commitment entry
-		return cpuTime() - cpu
-	}
+	sim := newIndexSim(cs, 5)
 	for range initial / 1000 {
-		interval(1000)
+		sim.claims(1000)
+		sim.commit(b)
 	}
 	cs.reads = 0
 	var cpu time.Duration
 	for b.Loop() {
-		cpu += interval(claims)
+		sim.claims(claims)
+		start := cpuTime()
+		sim.commit(b)
+		cpu += cpuTime() - start
 	}
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*claims), "cpu-µs/claim")
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*claims), "µs/claim")
 	b.ReportMetric(float64(fileSize(b, path))/float64(initial+b.N*claims), "file-bytes/claim")
-	b.ReportMetric(float64(len(keys)), "keys")
+	b.ReportMetric(float64(len(sim.keys)), "keys")
 	b.ReportMetric(float64(cs.reads)/float64(b.N), "reads/commitment")
 }
 

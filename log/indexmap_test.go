@@ -148,8 +148,8 @@ func TestIndexCommitter(t *testing.T) {
 		t.Fatalf("lookup at size 2: %v, %v; want no commitment", resp.GetIndexProof(), err)
 	}
 
-	// A new committer (as after a restart) resumes from the slots: the
-	// third commitment rewrites the older slot, from size 2 to 9.
+	// A new committer (as after a restart) resumes from the index's state:
+	// the third commitment applies the entries [6, 9) to the second's map.
 	ic2, err := log.NewIndexCommitter(cl.Log.Log, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -182,6 +182,19 @@ func TestIndexCommitter(t *testing.T) {
 		}
 		if want := mapOf(t, cl.Log.Log, 9); cm.Root != want {
 			t.Errorf("third commitment: root %s, the entries give %s", cm.Root, want)
+		}
+	}
+	// The second commitment still serves the trees it is the latest below,
+	// from the versions of the strata it wrote, which the third kept.
+	for _, size := range []int64{7, 9} {
+		resp, err := cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin), TreeSize: uint64(size)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, list := checkIndexProof(t, cl, resp.GetIndexProof(), digest)
+		if want := []int64{0, 1, 3, 4, 5}; resp.GetIndexProof().GetCommitmentIndex() != 6 || c.Size != 6 || !slices.Equal(list, want) {
+			t.Errorf("tree size %d after the third commitment: commitment %d of size %d listing %v, want 6 of size 6 listing %v",
+				size, resp.GetIndexProof().GetCommitmentIndex(), c.Size, list, want)
 		}
 	}
 	if _, err := cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin), TreeSize: 1000}); err == nil {
