@@ -60,6 +60,8 @@ type IndexCommitter struct {
 	l    *Log
 	cfg  IndexConfig
 	last time.Time // when the last commitment was made, or the committer made; owned by Run
+	// carry is what the last update left for the next; owned by Run.
+	carry *indexCarry
 }
 
 // NewIndexCommitter returns the committer of l's index.
@@ -147,11 +149,12 @@ func (c *IndexCommitter) Step(ctx context.Context) (int64, error) {
 	if err != nil {
 		return -1, err
 	}
-	u, err := updateIndex(c.l.store, state, prune, size, adds)
+	u, err := updateIndex(c.l.store, state, prune, size, adds, c.carry)
 	if err != nil {
 		return -1, err
 	}
 	u.OldLayout = old
+	c.carry = nil // its strata are the update's now
 	idx, dup, err := c.l.AppendParsed(ctx, u.To.Marshal(), u)
 	if err != nil {
 		return -1, fmt.Errorf("log: appending the index commitment of size %d: %w", size, err)
@@ -160,6 +163,7 @@ func (c *IndexCommitter) Step(ctx context.Context) (int64, error) {
 		return -1, fmt.Errorf("log: the index commitment of size %d was already logged at %d", size, idx)
 	}
 	c.last = c.cfg.Now()
+	c.carry = u.carryAt(idx)
 	c.cfg.Logger.InfoContext(ctx, "committed index", slog.Int64("index", idx), slog.Int64("size", size), slog.String("root", u.To.Root.String()),
 		slog.Int("strata", len(u.Strata)), slog.Int("pruned", len(u.Deletes)))
 	return idx, nil

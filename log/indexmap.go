@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/attestlog/attestlog/log/vindex"
 	"golang.org/x/mod/sumdb/tlog"
@@ -217,13 +216,40 @@ type indexUpdate struct {
 	Base indexState
 	To   vindex.Commitment
 	// Strata are the changed strata, each with the key of the copy it
-	// goes to; Deletes the keys of the copies no served commitment will
+	// goes to and 8 bytes for the version before the record; Deletes the keys of the copies no served commitment will
 	// read (and of the older layout's records); Superseded the keys of the
 	// copies the new strata supersede, the next commitment's Deletes.
 	Strata     []IndexWrite
 	Deletes    [][]byte
 	OldLayout  []IndexWrite
 	Superseded [][]byte
+	// next is what the committer keeps for the next update, once the
+	// entry is logged (then its at is the entry's commitment).
+	next *indexCarry
+}
+
+// carryAt returns what the next update can reuse of u, once u's
+// commitment entry is logged at idx.
+func (u *indexUpdate) carryAt(idx int64) *indexCarry {
+	c := u.next
+	c.at = commitState{Index: idx, Commitment: u.To}
+	return c
+}
+
+// carryDepth bounds the strata an [indexCarry] keeps: those of the upper
+// two levels of strata (the map's first 16 levels), which every
+// commitment of a large map changes, 257 strata at most.
+const carryDepth = 2 * vindex.StratumLevels
+
+// An indexCarry is what the committer keeps of its last update for the
+// next: the upper strata of the map its commitment At committed to, and
+// which copy of each the store holds, so that the next update neither
+// reads nor parses them. It is valid only while At is the latest
+// commitment, which the index state says.
+type indexCarry struct {
+	at     commitState
+	strata *vindex.Strata
+	used   map[vindex.Position]int
 }
 
 // prepareIndex reads what the next commitment needs: the index's state
@@ -254,13 +280,24 @@ func prepareIndex(s Store) (indexState, [][]byte, error) {
 // updateIndex computes the update that brings the index from the state
 // base (whose latest commitment superseded the copies prune) to the map
 // over the entries [0, size), adds being the additions of the entries
-// [base.Latest.Size, size).
-func updateIndex(s Store, base indexState, prune [][]byte, size int64, adds []vindex.Addition) (*indexUpdate, error) {
+// [base.Latest.Size, size). carry, if not nil, is what the last update
+// left; it is used only if its commitment is base's latest.
+func updateIndex(s Store, base indexState, prune [][]byte, size int64, adds []vindex.Addition, carry *indexCarry) (*indexUpdate, error) {
 	r := &versionReader{s: s, at: base.Latest.Index, used: map[vindex.Position]int{}}
 	if base.Latest.Index < 0 {
 		r.at = -1 // no commitment: an empty map, whatever the store holds
 	}
-	st := vindex.NewStrata(r)
+	var st *vindex.Strata
+	if carry != nil && base.Latest.Index >= 0 && carry.at == base.Latest {
+		st = carry.strata.Reuse(r, carryDepth)
+		for p, c := range carry.used {
+			if st.Loaded(p) {
+				r.used[p] = c
+			}
+		}
+	} else {
+		st = vindex.NewStrata(r)
+	}
 	root, err := vindex.Update(st, adds)
 	if err != nil {
 		if errors.Is(err, vindex.ErrMalformedStratum) {
@@ -269,7 +306,13 @@ func updateIndex(s Store, base indexState, prune [][]byte, size int64, adds []vi
 		return nil, fmt.Errorf("log: updating the index from size %d to %d: %w", base.Latest.Size, size, err)
 	}
 	u := &indexUpdate{Base: base, To: vindex.Commitment{Size: size, Root: root}, Deletes: prune}
-	for _, d := range st.Dirty() {
+	next := &indexCarry{strata: st, used: map[vindex.Position]int{}}
+	for p, c := range r.used {
+		if p.Depth < carryDepth {
+			next.used[p] = c
+		}
+	}
+	for _, d := range st.Dirty(versionSize) {
 		used, read := r.used[d.Root]
 		if !read {
 			used = -1 // a new stratum
@@ -280,7 +323,11 @@ func updateIndex(s Store, base indexState, prune [][]byte, size int64, adds []vi
 			u.Superseded = append(u.Superseded, stratumKey(d.Root, byte(used)))
 		}
 		u.Strata = append(u.Strata, IndexWrite{Space: spaceVindexStratum, Key: stratumKey(d.Root, to), Value: d.Record})
+		if d.Root.Depth < carryDepth {
+			next.used[d.Root] = int(to)
+		}
 	}
+	u.next = next
 	return u, nil
 }
 
@@ -293,9 +340,9 @@ func (u *indexUpdate) writesAt(idx int64) []IndexWrite {
 	for _, k := range u.Deletes {
 		out = append(out, IndexWrite{Space: spaceVindexStratum, Key: k, Delete: true})
 	}
-	version := binary.BigEndian.AppendUint64(nil, uint64(idx))
 	for _, w := range u.Strata {
-		w.Value = append(slices.Clip(version), w.Value...)
+		// Dirty left room for the version; a retried append writes it again.
+		binary.BigEndian.PutUint64(w.Value, uint64(idx))
 		out = append(out, w)
 	}
 	st := indexState{Latest: commitState{Index: idx, Commitment: u.To}, Previous: u.Base.Latest}

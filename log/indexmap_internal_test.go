@@ -23,6 +23,7 @@ type indexSim struct {
 	lists map[vindex.Key][]int64
 	adds  []vindex.Addition // of every entry, in index order
 	size  int64             // entries so far, commitments included
+	carry *indexCarry       // as the committer keeps it
 }
 
 func newIndexSim(s Store, seed uint64) *indexSim {
@@ -68,13 +69,14 @@ func (sim *indexSim) commit(t testing.TB) *indexUpdate {
 	for first > 0 && sim.adds[first-1].Index >= base.Latest.Size {
 		first--
 	}
-	u, err := updateIndex(sim.s, base, prune, sim.size, sim.adds[first:])
+	u, err := updateIndex(sim.s, base, prune, sim.size, sim.adds[first:], sim.carry)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := sim.s.Commit(&Batch{Index: u.writesAt(sim.size)}); err != nil {
 		t.Fatal(err)
 	}
+	sim.carry = u.carryAt(sim.size)
 	sim.size++ // the commitment entry
 	return u
 }
@@ -91,7 +93,8 @@ func (sim *indexSim) listAt(k vindex.Key, size int64) []int64 {
 // asked against their roots, which are the roots of a map recomputed in
 // memory; a stratum has two copies only if the latest commitment wrote it,
 // the other being the one the previous commitment reads; and the store
-// holds about one copy of the map.
+// holds about one copy of the map. The upper strata an update keeps for
+// the next are used only by the next.
 func TestIndexVersions(t *testing.T) {
 	s, err := OpenBolt(filepath.Join(t.TempDir(), "log.db"))
 	if err != nil {
@@ -102,8 +105,17 @@ func TestIndexVersions(t *testing.T) {
 	var ref vindex.MemStore
 	refRoots := map[int64]vindex.Hash{} // by commitment index
 	applied := 0
+	var old *indexCarry
 	for round := range 14 {
 		sim.claims(50 + sim.r.IntN(400))
+		switch round {
+		case 5:
+			old = sim.carry
+		case 7:
+			sim.carry = old // of an earlier commitment: not to be used
+		case 10:
+			sim.carry = nil // as after a restart
+		}
 		u := sim.commit(t)
 		idx := sim.size - 1
 		want, err := vindex.Update(&ref, sim.adds[applied:])

@@ -68,8 +68,21 @@ func (s *stratum) put(at uint8, n Node) {
 // the encoding of a stratum.
 var ErrMalformedStratum = errors.New("vindex: malformed stored stratum")
 
+// encodedSize returns the size of the storage encoding of s.
+func (s *stratum) encodedSize() int {
+	n := 0
+	for _, p := range s.nodes {
+		n += 1 + 1 + 2*HashSize
+		if p.n.IsLeaf {
+			n += 16
+		}
+	}
+	return n
+}
+
 // appendStratum appends the storage encoding of s (see [Strata]).
 func appendStratum(b []byte, s *stratum) []byte {
+	b = slices.Grow(b, s.encodedSize())
 	for at, i := range s.index {
 		if i > 0 {
 			b = append(b, uint8(at))
@@ -216,11 +229,19 @@ func (s *Strata) get(p Position) (Node, bool) {
 
 // Get implements [Store].
 func (s *Strata) Get(p Position) (Node, bool, error) {
-	if err := s.load([]Position{p}); err != nil {
-		return Node{}, false, err
+	if _, ok := s.strata[StratumOf(p)]; !ok {
+		if err := s.load([]Position{p}); err != nil {
+			return Node{}, false, err
+		}
 	}
 	n, ok := s.get(p)
 	return n, ok, nil
+}
+
+// getLoaded returns the node at p, whose stratum s holds, in place.
+func (s *Strata) getLoaded(p Position) (*Node, bool) {
+	r := StratumOf(p)
+	return s.strata[r].get(slot(r, p))
 }
 
 // GetMany implements [Store], with one ReadStrata for the strata of ps
@@ -256,12 +277,14 @@ type StratumRecord struct {
 }
 
 // Dirty returns the records of the strata that Put changed, in the order
-// of their roots' storage keys ([Position.AppendBinary]).
-func (s *Strata) Dirty() []StratumRecord {
+// of their roots' storage keys ([Position.AppendBinary]), each after
+// reserve zero bytes, which a backend may fill with a header of its own
+// (a version) without copying the record.
+func (s *Strata) Dirty(reserve int) []StratumRecord {
 	var out []StratumRecord
 	for r, st := range s.strata {
 		if st.dirty && len(st.nodes) > 0 {
-			out = append(out, StratumRecord{Root: r, Record: appendStratum(nil, st)})
+			out = append(out, StratumRecord{Root: r, Record: appendStratum(make([]byte, reserve, reserve+st.encodedSize()), st)})
 		}
 	}
 	slices.SortFunc(out, func(a, b StratumRecord) int {
@@ -270,4 +293,26 @@ func (s *Strata) Dirty() []StratumRecord {
 		return bytes.Compare(ka, kb)
 	})
 	return out
+}
+
+// Reuse returns a Strata over r that starts with the strata of s whose
+// roots are at depths below depth, as Puts left them, and reads the others
+// through r: for the next Update, once the store holds what [Strata.Dirty]
+// returned, so that strata every update changes (the upper levels of a
+// large map) are neither read nor parsed again. s must not be used after.
+func (s *Strata) Reuse(r StratumReader, depth uint16) *Strata {
+	out := NewStrata(r)
+	for root, st := range s.strata {
+		if root.Depth < depth && len(st.nodes) > 0 {
+			st.dirty = false
+			out.strata[root] = st
+		}
+	}
+	return out
+}
+
+// Loaded reports whether s holds the stratum rooted at root, read or put.
+func (s *Strata) Loaded(root Position) bool {
+	_, ok := s.strata[root]
+	return ok
 }

@@ -25,7 +25,7 @@ func (r *records) ReadStrata(ps []Position) ([][]byte, error) {
 
 func (r *records) write(t *testing.T, s *Strata) int {
 	t.Helper()
-	dirty := s.Dirty()
+	dirty := s.Dirty(0)
 	for _, d := range dirty {
 		if _, err := ParseStratum(d.Record); err != nil {
 			t.Fatalf("Dirty() gave a record that does not parse: %v", err)
@@ -157,7 +157,7 @@ func FuzzParseStratum(f *testing.F) {
 	if _, err := Update(s, adds); err != nil {
 		f.Fatal(err)
 	}
-	for _, d := range s.Dirty() {
+	for _, d := range s.Dirty(0) {
 		f.Add(d.Record)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -169,4 +169,59 @@ func FuzzParseStratum(f *testing.F) {
 			t.Fatalf("parseStratum(%x) encodes back as %x", b, again)
 		}
 	})
+}
+
+// TestStrataReuse checks that a Strata reused for the next update reads
+// only the strata below the depth it kept, and gives the MemStore's roots.
+func TestStrataReuse(t *testing.T) {
+	var mem MemStore
+	recs := &records{m: map[string][]byte{}}
+	var s *Strata
+	for batch := range 4 {
+		var adds []Addition
+		for i := range 3000 {
+			adds = append(adds, Addition{DigestKey(fmt.Sprint(batch, i)), int64(batch*3000 + i)})
+		}
+		want, err := Update(&mem, adds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s == nil {
+			s = NewStrata(recs)
+		} else {
+			s = s.Reuse(recs, StratumLevels)
+		}
+		counting := &countingReader{r: recs}
+		s.r = counting
+		got, err := Update(s, adds)
+		if err != nil || got != want {
+			t.Fatalf("batch %d: Update on reused strata = %s, %v; a MemStore gives %s", batch, got, err, want)
+		}
+		if batch > 0 && counting.roots[0] {
+			t.Errorf("batch %d: the root stratum was read again", batch)
+		}
+		if batch > 0 && len(counting.roots) == 0 {
+			t.Errorf("batch %d: no stratum below the kept depth was read", batch)
+		}
+		recs.write(t, s)
+		if root, err := Root(NewStrata(recs)); err != nil || root != want {
+			t.Fatalf("batch %d: root read back = %s, %v, want %s", batch, root, err, want)
+		}
+	}
+}
+
+// countingReader records the depths of the strata read through it.
+type countingReader struct {
+	r     StratumReader
+	roots map[uint16]bool
+}
+
+func (c *countingReader) ReadStrata(ps []Position) ([][]byte, error) {
+	if c.roots == nil {
+		c.roots = map[uint16]bool{}
+	}
+	for _, p := range ps {
+		c.roots[p.Depth] = true
+	}
+	return c.r.ReadStrata(ps)
 }

@@ -263,11 +263,12 @@ func (c *cache) Put(p Position, n Node) error {
 func prefetch(s Store, root Node, gs []group, keep bool) (*cache, error) {
 	type visit struct {
 		p  Position
-		n  Node
+		n  *Node
 		gs []group
 	}
 	c := &cache{Store: s, nodes: map[Position]cached{}}
-	level := []visit{{Position{}, root, gs}}
+	st, _ := s.(*Strata) // read in place, without copying the nodes
+	level := []visit{{Position{}, &root, gs}}
 	for len(level) > 0 {
 		var ps []Position
 		var parts [][]group
@@ -285,6 +286,18 @@ func prefetch(s Store, root Node, gs []group, keep bool) (*cache, error) {
 		if len(ps) == 0 {
 			break
 		}
+		level = level[:0]
+		if st != nil {
+			if err := st.load(ps); err != nil {
+				return nil, fmt.Errorf("vindex: reading node %s and %d others at its depth: %w", ps[0], len(ps)-1, err)
+			}
+			for i, p := range ps {
+				if n, ok := st.getLoaded(p); ok {
+					level = append(level, visit{p, n, parts[i]})
+				}
+			}
+			continue
+		}
 		nodes, ok, err := s.GetMany(ps)
 		if err != nil {
 			return nil, fmt.Errorf("vindex: reading node %s and %d others at its depth: %w", ps[0], len(ps)-1, err)
@@ -292,13 +305,12 @@ func prefetch(s Store, root Node, gs []group, keep bool) (*cache, error) {
 		if len(nodes) != len(ps) || len(ok) != len(ps) {
 			return nil, fmt.Errorf("vindex: reading %d nodes gave %d", len(ps), len(nodes))
 		}
-		level = level[:0]
 		for i, p := range ps {
 			if keep {
 				c.nodes[p] = cached{nodes[i], ok[i]}
 			}
 			if ok[i] {
-				level = append(level, visit{p, nodes[i], parts[i]})
+				level = append(level, visit{p, &nodes[i], parts[i]})
 			}
 		}
 	}
