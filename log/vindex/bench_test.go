@@ -88,14 +88,25 @@ func cpuTime() time.Duration {
 // BenchmarkProof measures proofs in a map of 1M keys: their size, and the
 // time to verify them (parse included), for a key with 1 index, a key with
 // 1,000 indexes and an absent key.
-func BenchmarkProof(b *testing.B) {
-	s, keys := benchMap(b, 1_000_000)
+func BenchmarkProof(b *testing.B) { benchProof(b, 1_000_000) }
+
+// BenchmarkProof10M is BenchmarkProof in a map of 10M keys, built in
+// memory first (about 2 minutes and 5 GB). -short skips it.
+func BenchmarkProof10M(b *testing.B) {
+	if testing.Short() {
+		b.Skip("builds a map of 10M keys in memory")
+	}
+	benchProof(b, 10_000_000)
+}
+
+func benchProof(b *testing.B, n int) {
+	s, keys := benchMap(b, n)
 	busy := keys[0]
 	list := []int64{0}
 	var adds []Addition
 	for i := range int64(999) {
-		list = append(list, 1_000_000+i*7)
-		adds = append(adds, Addition{busy, 1_000_000 + i*7})
+		list = append(list, int64(n)+i*7)
+		adds = append(adds, Addition{busy, int64(n) + i*7})
 	}
 	root, err := Update(s, adds)
 	if err != nil {

@@ -23,10 +23,10 @@ func StratumOf(p Position) Position {
 	return r
 }
 
-// slot returns the place of p in the stratum rooted at root (which holds
+// place returns the place of p in the stratum rooted at root (which holds
 // it): 0 for the root, then level by level, left to right, so that the
 // children of place i are 2i+1 and 2i+2.
-func slot(root, p Position) uint8 {
+func place(root, p Position) uint8 {
 	rel := p.Depth - root.Depth
 	if rel == 0 {
 		return 0
@@ -220,7 +220,7 @@ func (s *Strata) load(ps []Position) error {
 
 func (s *Strata) get(p Position) (Node, bool) {
 	r := StratumOf(p)
-	n, ok := s.strata[r].get(slot(r, p))
+	n, ok := s.strata[r].get(place(r, p))
 	if !ok {
 		return Node{}, false
 	}
@@ -241,7 +241,7 @@ func (s *Strata) Get(p Position) (Node, bool, error) {
 // getLoaded returns the node at p, whose stratum s holds, in place.
 func (s *Strata) getLoaded(p Position) (*Node, bool) {
 	r := StratumOf(p)
-	return s.strata[r].get(slot(r, p))
+	return s.strata[r].get(place(r, p))
 }
 
 // GetMany implements [Store], with one ReadStrata for the strata of ps
@@ -266,7 +266,7 @@ func (s *Strata) Put(p Position, n Node) error {
 		s.strata[r] = st
 	}
 	st.dirty = true
-	st.put(slot(r, p), n)
+	st.put(place(r, p), n)
 	return nil
 }
 
