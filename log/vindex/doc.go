@@ -165,11 +165,13 @@
 //
 // # How the rest of attestlog uses this package (next slice)
 //
-//   - Sequencer (package log): for each sequenced claim, the additions of
-//     [ClaimAdditions]; at the interval, [Update] on a bbolt Store (in the
-//     batch's transaction, or by an indexer that follows the sequenced
-//     entries), then the commitment entry. Recovery needs nothing more:
-//     additions are recomputed from the entries after the last commitment.
+//   - Sequencer (package log): at the interval, an indexer beside the
+//     sequencer applies the additions of the entries since the last
+//     commitment with [Update] on a [Strata] over the log's store, and
+//     appends the commitment entry, whose batch writes the changed strata
+//     (as versions, so that the commitment before stays served; see
+//     package log's indexmap.go). Recovery needs nothing more: additions
+//     are recomputed from the entries after the last commitment.
 //   - Proto: lookup responses (by digest and by source today, by identity
 //     and by builder key once served: the map already holds those keys)
 //     carry the commitment entry's index, bytes and inclusion proof, and
