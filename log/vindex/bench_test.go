@@ -136,6 +136,33 @@ func benchProof(b *testing.B, n int) {
 			b.ReportMetric(float64(len(p.Siblings)), "depth")
 		})
 	}
+	// Sizes vary with the depth of each key's leaf: the mean over 1,000
+	// keys with one index each, and over 1,000 absent keys.
+	for _, absent := range []bool{false, true} {
+		name := "mean-present-1"
+		if absent {
+			name = "mean-absent"
+		}
+		b.Run(name, func(b *testing.B) {
+			total := 0
+			for b.Loop() {
+				total = 0
+				for i := range 1000 {
+					k, list := keys[2+i], []int64{int64(2 + i)}
+					if absent {
+						k, list = DigestKey(fmt.Sprint("absent", i)), nil
+					}
+					p, err := Prove(s, k, list)
+					if err != nil {
+						b.Fatal(err)
+					}
+					enc, _ := p.AppendBinary(nil)
+					total += len(enc)
+				}
+			}
+			b.ReportMetric(float64(total)/1000, "mean-proof-bytes")
+		})
+	}
 	b.Run("prove-present-1", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := Prove(s, keys[1], []int64{1}); err != nil {
