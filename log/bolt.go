@@ -278,6 +278,17 @@ func (s *BoltStore) Commit(batch *Batch) (err error) {
 			}
 		}
 		for _, w := range batch.Index {
+			if w.Delete {
+				if len(w.Key) == 0 {
+					return fmt.Errorf("deleting from index %s: empty key", w.Space)
+				}
+				if b := tx.Bucket([]byte(indexBucketPrefix + w.Space)); b != nil {
+					if err := b.Delete(w.Key); err != nil {
+						return fmt.Errorf("deleting from index %s: %w", w.Space, err)
+					}
+				}
+				continue
+			}
 			b, err := tx.CreateBucketIfNotExists([]byte(indexBucketPrefix + w.Space))
 			if err != nil {
 				return fmt.Errorf("creating index %s: %w", w.Space, err)

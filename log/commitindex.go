@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/attestlog/attestlog/log/vindex"
@@ -41,27 +40,28 @@ type IndexConfig struct {
 
 // An IndexCommitter keeps the log's verifiable index (package log/vindex)
 // and commits to it: every Entries new entries or Age, whichever comes
-// first (and never for a tail without entries), it computes the map over
-// the entries [0, N), N being the tree size, and appends an index
+// first (and never for a tail without entries), it applies the additions
+// of the entries since the latest commitment to the map, which gives the
+// map over the entries [0, N), N being the tree size, and appends an index
 // commitment entry (N, root) through the normal append path, which stores
-// the map's nodes in the same transaction (see indexmap.go). The map's
-// hashing thus runs beside the sequencer, not on its path.
+// the map's changed strata in the same transaction (see indexmap.go). The
+// map's hashing thus runs beside the sequencer, not on its path.
 //
 // It waits for the log's published (witnessed) checkpoint to cover its
 // last commitment before it writes the next one, so that the map kept for
 // the previous one serves clients until then, and the entries after a
 // commitment (the tail a client reads itself) stay few. On a restart it
-// resumes from the slots' state: nothing else is kept.
+// resumes from the index's state: nothing else is kept. A log whose index
+// is in the layout of an older attestlog (or has none) has it rebuilt from
+// all the entries by the first commitment, which says so in the log.
 //
 // The log's Config.Indexer must be a [ClaimIndex].
 type IndexCommitter struct {
 	l    *Log
 	cfg  IndexConfig
 	last time.Time // when the last commitment was made, or the committer made; owned by Run
-	// keys caches the map function's keys of entries [keysStart, ...),
-	// which the next commitment needs again for the other slot; owned by Run.
-	keys      [][]vindex.Key
-	keysStart int64
+	// carry is what the last update left for the next; owned by Run.
+	carry *indexCarry
 }
 
 // NewIndexCommitter returns the committer of l's index.
@@ -119,14 +119,14 @@ func (c *IndexCommitter) Step(ctx context.Context) (int64, error) {
 		// why itself.
 		return -1, nil
 	}
-	slots, err := readSlots(c.l.store)
+	state, prune, err := prepareIndex(c.l.store)
 	if err != nil {
 		return -1, err
 	}
-	latest, has := newest(slots, c.l.Checkpoint().Size)
+	latest := state.Latest
 	size := c.l.Checkpoint().Size
 	waiting := size - latest.Size
-	if has {
+	if latest.Index >= 0 {
 		waiting-- // the commitment itself, at or past its size
 		if pub := c.l.Published(); pub == nil || pub.Size <= latest.Index {
 			return -1, nil
@@ -135,16 +135,26 @@ func (c *IndexCommitter) Step(ctx context.Context) (int64, error) {
 	if waiting <= 0 || waiting < int64(c.cfg.Entries) && c.cfg.Now().Sub(c.last) < c.cfg.Age {
 		return -1, nil
 	}
-	base := slots[0]
-	if base.Index > slots[1].Index {
-		base = slots[1]
+	var old []IndexWrite
+	if latest.Index < 0 {
+		if old, err = oldLayoutDeletes(c.l.store); err != nil {
+			return -1, err
+		}
+		if len(old) > 0 {
+			c.cfg.Logger.WarnContext(ctx, "the verifiable index is in the layout of an older attestlog (two whole maps, node by node): rebuilding it from the entries in the next commitment, and deleting the older layout's records",
+				slog.Int64("entries", size), slog.Int("old_records", len(old)))
+		}
 	}
-	u, err := c.prepare(base, size)
+	adds, err := c.additions(latest.Size, size)
 	if err != nil {
 		return -1, err
 	}
-	// The next commitment updates the other slot, from its size on.
-	c.pruneKeys(max(latest.Size, base.Size))
+	u, err := updateIndex(c.l.store, state, prune, size, adds, c.carry)
+	if err != nil {
+		return -1, err
+	}
+	u.OldLayout = old
+	c.carry = nil // its strata are the update's now
 	idx, dup, err := c.l.AppendParsed(ctx, u.To.Marshal(), u)
 	if err != nil {
 		return -1, fmt.Errorf("log: appending the index commitment of size %d: %w", size, err)
@@ -153,67 +163,32 @@ func (c *IndexCommitter) Step(ctx context.Context) (int64, error) {
 		return -1, fmt.Errorf("log: the index commitment of size %d was already logged at %d", size, idx)
 	}
 	c.last = c.cfg.Now()
-	c.cfg.Logger.InfoContext(ctx, "committed index", slog.Int64("index", idx), slog.Int64("size", size), slog.String("root", u.To.Root.String()))
+	c.carry = u.carryAt(idx)
+	c.cfg.Logger.InfoContext(ctx, "committed index", slog.Int64("index", idx), slog.Int64("size", size), slog.String("root", u.To.Root.String()),
+		slog.Int("strata", len(u.Strata)), slog.Int("pruned", len(u.Deletes)))
 	return idx, nil
 }
 
-// prepare computes the nodes that bring the map in slot base to the map
-// over the entries [0, size).
-func (c *IndexCommitter) prepare(base slotState, size int64) (*indexUpdate, error) {
+// additions returns the map function's additions of the entries
+// [start, end), read from the store keysChunk at a time.
+func (c *IndexCommitter) additions(start, end int64) ([]vindex.Addition, error) {
 	var adds []vindex.Addition
-	for i := base.Size; i < size; {
-		keys, err := c.entryKeys(i, size)
+	for i := start; i < end; {
+		n := int(min(end-i, keysChunk))
+		entries, err := c.l.store.Entries(i, n)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("log: reading entries [%d, %d) to index them: %w", i, i+int64(n), err)
 		}
-		for j, ks := range keys {
-			for _, k := range ks {
+		for j, e := range entries {
+			keys, ok := vindex.EntryKeys(e)
+			if !ok {
+				c.cfg.Logger.Warn("entry is neither a claim nor an index commitment: it has no keys", slog.Int64("index", i+int64(j)))
+			}
+			for _, k := range keys {
 				adds = append(adds, vindex.Addition{Key: k, Index: i + int64(j)})
 			}
 		}
-		i += int64(len(keys))
+		i += int64(n)
 	}
-	ss := &slotStore{s: c.l.store, slot: base.Slot, overlay: map[vindex.Position]vindex.Node{}}
-	root, err := vindex.Update(ss, adds)
-	if err != nil {
-		return nil, fmt.Errorf("log: updating index slot %d from size %d to %d: %w", base.Slot, base.Size, size, err)
-	}
-	return &indexUpdate{Base: base, To: vindex.Commitment{Size: size, Root: root}, Writes: ss.writes()}, nil
-}
-
-// entryKeys returns the map function's keys of the entries from start (at
-// most keysChunk of them, none past end), from the cache or the store,
-// which it extends.
-func (c *IndexCommitter) entryKeys(start, end int64) ([][]vindex.Key, error) {
-	cacheEnd := c.keysStart + int64(len(c.keys))
-	if start >= c.keysStart && start < cacheEnd {
-		return c.keys[start-c.keysStart : min(cacheEnd, end, start+keysChunk)-c.keysStart], nil
-	}
-	n := int(min(end-start, keysChunk))
-	entries, err := c.l.store.Entries(start, n)
-	if err != nil {
-		return nil, fmt.Errorf("log: reading entries [%d, %d) to index them: %w", start, start+int64(n), err)
-	}
-	out := make([][]vindex.Key, n)
-	for j, e := range entries {
-		keys, ok := vindex.EntryKeys(e)
-		if !ok {
-			c.cfg.Logger.Warn("entry is neither a claim nor an index commitment: it has no keys", slog.Int64("index", start+int64(j)))
-		}
-		out[j] = keys
-	}
-	if start != cacheEnd {
-		c.keys, c.keysStart = nil, start
-	}
-	c.keys = append(c.keys, out...)
-	return out, nil
-}
-
-// pruneKeys drops the cached keys of the entries before start.
-func (c *IndexCommitter) pruneKeys(start int64) {
-	if start <= c.keysStart {
-		return
-	}
-	drop := min(start-c.keysStart, int64(len(c.keys)))
-	c.keys, c.keysStart = slices.Clone(c.keys[drop:]), c.keysStart+drop
+	return adds, nil
 }

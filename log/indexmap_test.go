@@ -1,7 +1,10 @@
 package log_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
+	bolt "go.etcd.io/bbolt"
 )
 
 // fakeClock is a settable clock.
@@ -148,8 +152,8 @@ func TestIndexCommitter(t *testing.T) {
 		t.Fatalf("lookup at size 2: %v, %v; want no commitment", resp.GetIndexProof(), err)
 	}
 
-	// A new committer (as after a restart) resumes from the slots: the
-	// third commitment rewrites the older slot, from size 2 to 9.
+	// A new committer (as after a restart) resumes from the index's state:
+	// the third commitment applies the entries [6, 9) to the second's map.
 	ic2, err := log.NewIndexCommitter(cl.Log.Log, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -184,6 +188,19 @@ func TestIndexCommitter(t *testing.T) {
 			t.Errorf("third commitment: root %s, the entries give %s", cm.Root, want)
 		}
 	}
+	// The second commitment still serves the trees it is the latest below,
+	// from the versions of the strata it wrote, which the third kept.
+	for _, size := range []int64{7, 9} {
+		resp, err := cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin), TreeSize: uint64(size)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, list := checkIndexProof(t, cl, resp.GetIndexProof(), digest)
+		if want := []int64{0, 1, 3, 4, 5}; resp.GetIndexProof().GetCommitmentIndex() != 6 || c.Size != 6 || !slices.Equal(list, want) {
+			t.Errorf("tree size %d after the third commitment: commitment %d of size %d listing %v, want 6 of size 6 listing %v",
+				size, resp.GetIndexProof().GetCommitmentIndex(), c.Size, list, want)
+		}
+	}
 	if _, err := cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin), TreeSize: 1000}); err == nil {
 		t.Error("lookup at a tree size past the log's succeeded")
 	}
@@ -195,4 +212,128 @@ func bitsSet(n int64) int {
 		c++
 	}
 	return c
+}
+
+// TestIndexOlderLayoutRebuilt: a log whose index is in the layout of an
+// older attestlog (two slots of nodes in "vindex-slot" and "vindex-node",
+// no "vindex-state") serves no commitment until its next one, which
+// rebuilds the map from all the entries, says so in a warning, deletes
+// the older layout's records, and serves proofs that check against the
+// map recomputed from the entries.
+func TestIndexOlderLayoutRebuilt(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	bin := []byte("the binary")
+	add := func(cl *claimLog, builder string) {
+		t.Helper()
+		if _, err := cl.client.AddClaim(ctx, &pb.AddClaimRequest{Envelope: envelope(t, buildClaim(bin, builder), testBuilder(t, builder))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var first int64
+	t.Run("older", func(t *testing.T) {
+		cl := newClaimLogIn(t, dir, log.ServiceConfig{}, archive.Config{})
+		for _, b := range []string{"a.example", "b.example", "c.example"} {
+			add(cl, b)
+		}
+		ic, err := log.NewIndexCommitter(cl.Log.Log, log.IndexConfig{Entries: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first, err = ic.Step(ctx); err != nil || first != 3 {
+			t.Fatalf("Step() = %d, %v, want 3", first, err)
+		}
+		add(cl, "d.example")
+	})
+	// Turn the store into the older layout: the commitment's slot and its
+	// nodes, as an attestlog before the versioned layout wrote them.
+	db, err := bolt.Open(filepath.Join(dir, "log.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, space := range []string{"vindex-state", "vindex-stratum"} {
+			if err := tx.DeleteBucket([]byte("idx:" + space)); err != nil {
+				return err
+			}
+		}
+		slots, err := tx.CreateBucket([]byte("idx:vindex-slot"))
+		if err != nil {
+			return err
+		}
+		root := mapOfEntries(t, tx, 3)
+		slot := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, 3), 3)
+		if err := slots.Put([]byte{0}, append(slot, root[:]...)); err != nil {
+			return err
+		}
+		nodes, err := tx.CreateBucket([]byte("idx:vindex-node"))
+		if err != nil {
+			return err
+		}
+		for i := range byte(40) {
+			if err := nodes.Put([]byte{0, 0, 1, i}, bytes.Repeat([]byte{i}, 65)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	cl := newClaimLogIn(t, dir, log.ServiceConfig{}, archive.Config{})
+	resp, err := cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin)})
+	if err != nil || len(resp.GetIndexProof().GetCommitmentEntry()) != 0 {
+		t.Fatalf("lookup before the rebuild: %v, %v; want no commitment (the whole tree is the tail)", resp.GetIndexProof(), err)
+	}
+	var logs logBuffer
+	ic, err := log.NewIndexCommitter(cl.Log.Log, log.IndexConfig{Entries: 1, Logger: logs.logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx, err := ic.Step(ctx); err != nil || idx != 5 {
+		t.Fatalf("Step() on the older layout = %d, %v, want 5", idx, err)
+	}
+	if got := logs.lines("WARN", "older attestlog", "rebuilding it from the entries", "entries=5", "old_records=41"); len(got) != 1 {
+		t.Errorf("no warning of the rebuild with the entries and the older records counted; the log holds:\n%s", logs.b.String())
+	}
+	for _, space := range []string{"vindex-slot", "vindex-node"} {
+		cl.Store.IndexScan(space, nil, func(k, _ []byte) bool {
+			t.Errorf("record %x of the older layout's space %s left after the rebuild", k, space)
+			return true
+		})
+	}
+	resp, err = cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, list := checkIndexProof(t, cl, resp.GetIndexProof(), vindex.DigestKey(sha(bin)))
+	if want := []int64{0, 1, 2, 4}; resp.GetIndexProof().GetCommitmentIndex() != 5 || c.Size != 5 || !slices.Equal(list, want) {
+		t.Errorf("lookup after the rebuild: commitment %d of size %d listing %v, want 5 of size 5 listing %v", resp.GetIndexProof().GetCommitmentIndex(), c.Size, list, want)
+	}
+	if want := mapOf(t, cl.Log.Log, 5); c.Root != want {
+		t.Errorf("rebuilt commitment: root %s, the entries give %s", c.Root, want)
+	}
+}
+
+// mapOfEntries recomputes the map over the entries [0, n) of a bbolt
+// store's transaction.
+func mapOfEntries(t *testing.T, tx *bolt.Tx, n int64) vindex.Hash {
+	t.Helper()
+	var adds []vindex.Addition
+	for i := range n {
+		e := tx.Bucket([]byte("entries")).Get(binary.BigEndian.AppendUint64(nil, uint64(i)))
+		keys, _ := vindex.EntryKeys(e)
+		for _, k := range keys {
+			adds = append(adds, vindex.Addition{Key: k, Index: i})
+		}
+	}
+	root, err := vindex.Update(&vindex.MemStore{}, adds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
 }

@@ -9,8 +9,8 @@ import (
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 )
 
-// proofAttempts bounds how often indexProof reads a slot again after a
-// commitment replaced it during the read.
+// proofAttempts bounds how often indexProof reads the index again after a
+// commitment changed it during the read.
 const proofAttempts = 3
 
 // lookupSize returns the tree size a lookup proves its answer for: the
@@ -40,23 +40,24 @@ func (l *Log) IndexProof(key vindex.Key, size int64, list func(limit int64) ([]i
 	var err error
 	for range proofAttempts {
 		var p *pb.IndexProof
-		if p, err = l.indexProof(key, size, list); !errors.Is(err, errSlotChanged) {
+		if p, err = l.indexProof(key, size, list); !errors.Is(err, errIndexChanged) {
 			return p, err
 		}
 	}
 	return nil, err
 }
 
-// errSlotChanged means a commitment replaced the slot a proof was read from.
-var errSlotChanged = errors.New("log: the index slot changed while a proof was read from it")
+// errIndexChanged means a commitment changed the index while a proof was
+// read from it.
+var errIndexChanged = errors.New("log: the index changed while a proof was read from it")
 
 func (l *Log) indexProof(key vindex.Key, size int64, list func(limit int64) ([]int64, error)) (*pb.IndexProof, error) {
 	out := &pb.IndexProof{TreeSize: uint64(size), TailLeft: [][]byte{}}
-	slots, err := readSlots(l.store)
+	state, err := readIndexState(l.store)
 	if err != nil {
 		return nil, err
 	}
-	st, ok := newest(slots, size)
+	st, ok := state.servedBelow(size)
 	if !ok {
 		return out, nil
 	}
@@ -64,22 +65,22 @@ func (l *Log) indexProof(key vindex.Key, size int64, list func(limit int64) ([]i
 	if err != nil {
 		return nil, err
 	}
-	mp, err := vindex.Prove(&slotStore{s: l.store, slot: st.Slot}, key, idx)
+	mp, err := vindex.Prove(vindex.NewStrata(&versionReader{s: l.store, at: st.Index}), key, idx)
 	if err == nil {
 		err = mp.Verify(st.Root, key)
 	}
 	if err != nil {
-		if again, rerr := readSlots(l.store); rerr == nil && again[st.Slot] != st {
-			return nil, errSlotChanged
+		if again, rerr := readIndexState(l.store); rerr == nil && again != state {
+			return nil, errIndexChanged
 		}
-		return nil, fmt.Errorf("%w: index slot %d (commitment %d, size %d): %w", ErrCorrupt, st.Slot, st.Index, st.Size, err)
+		return nil, fmt.Errorf("%w: index of commitment %d (size %d): %w", ErrCorrupt, st.Index, st.Size, err)
 	}
 	entry, err := l.Entries(st.Index, 1)
 	if err != nil {
 		return nil, fmt.Errorf("log: reading index commitment %d: %w", st.Index, err)
 	}
 	if !bytes.Equal(entry[0], st.Commitment.Marshal()) {
-		return nil, fmt.Errorf("%w: index slot %d names commitment %d, which holds another entry", ErrCorrupt, st.Slot, st.Index)
+		return nil, fmt.Errorf("%w: the index state names commitment %d, which holds another entry", ErrCorrupt, st.Index)
 	}
 	incl, err := l.InclusionProof(st.Index, size)
 	if err != nil {

@@ -48,12 +48,15 @@ type Batch struct {
 	Index []IndexWrite
 }
 
-// An IndexWrite puts one record into an index space. Index spaces are
-// derived data (see [Indexer]) kept beside the tree so that they change in
-// the same transaction as the entries they describe.
+// An IndexWrite puts one record into an index space or, with Delete,
+// removes the record of Key (if there is one; Value is then ignored).
+// Index spaces are derived data (see [Indexer]) kept beside the tree so
+// that they change in the same transaction as the entries they describe.
+// Of several writes of one key in a batch the last one counts.
 type IndexWrite struct {
 	Space      string
 	Key, Value []byte
+	Delete     bool
 }
 
 // An IndexRead names one record of an index space for [Store.IndexGetMany]:

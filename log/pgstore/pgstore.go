@@ -566,12 +566,25 @@ func queueIndex(batch *pgx.Batch, writes []log.IndexWrite) {
 	if len(writes) == 0 {
 		return
 	}
-	spaces, keys, values := make([]string, len(writes)), make([][]byte, len(writes)), make([][]byte, len(writes))
-	for i, w := range writes {
-		spaces[i], keys[i], values[i] = w.Space, w.Key, nonNil(w.Value)
+	// lastWrites left one write per key, so the deletes and the puts are
+	// of distinct keys and their order does not matter.
+	var spaces, delSpaces []string
+	var keys, values, delKeys [][]byte
+	for _, w := range writes {
+		if w.Delete {
+			delSpaces, delKeys = append(delSpaces, w.Space), append(delKeys, w.Key)
+			continue
+		}
+		spaces, keys, values = append(spaces, w.Space), append(keys, w.Key), append(values, nonNil(w.Value))
 	}
-	batch.Queue(`INSERT INTO attestlog_index (space, key, value) SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[])
-		ON CONFLICT (space, key) DO UPDATE SET value = excluded.value`, spaces, keys, values)
+	if len(delKeys) > 0 {
+		batch.Queue(`DELETE FROM attestlog_index t USING unnest($1::text[], $2::bytea[]) AS d(space, key)
+			WHERE t.space = d.space AND t.key = d.key`, delSpaces, delKeys)
+	}
+	if len(keys) > 0 {
+		batch.Queue(`INSERT INTO attestlog_index (space, key, value) SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[])
+			ON CONFLICT (space, key) DO UPDATE SET value = excluded.value`, spaces, keys, values)
+	}
 }
 
 // lastWrites returns the index writes with only the last write of each

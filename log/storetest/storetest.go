@@ -45,6 +45,7 @@ func Run(t *testing.T, b Backend) {
 		{"StartCheck", testStartCheck},
 		{"FailedBatchLeavesNothing", testFailedBatch},
 		{"IndexScanOrder", testIndexScan},
+		{"IndexDelete", testIndexDelete},
 		{"LargeValues", testLargeValues},
 		{"Witnessed", testWitnessed},
 		{"ConcurrentReaders", testConcurrentReaders},
@@ -569,5 +570,59 @@ func testClaimIndexV2(t *testing.T, b Backend) {
 		if err != nil || !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %v, %v; want %v", tc.what, got, err, tc.want)
 		}
+	}
+}
+
+// testIndexDelete checks that a delete removes a record, that the last
+// write of a key in a batch counts (a put after a delete, a delete after a
+// put), that deleting an absent record or from an absent space is no
+// error, and that an empty key fails the batch.
+func testIndexDelete(t *testing.T, b Backend) {
+	s := open(t, b, b.New(t))
+	c := newChain()
+	put := func(space, k, v string) log.IndexWrite {
+		return log.IndexWrite{Space: space, Key: []byte(k), Value: []byte(v)}
+	}
+	del := func(space, k string) log.IndexWrite {
+		return log.IndexWrite{Space: space, Key: []byte(k), Delete: true}
+	}
+	batch := c.next(entry(0))
+	batch.Index = []log.IndexWrite{put("d", "a", "1"), put("d", "b", "2"), put("d", "c", "3"), put("d", "e", "5"), put("other", "a", "kept")}
+	commit(t, s, batch)
+	batch = c.next(entry(1))
+	batch.Index = []log.IndexWrite{
+		del("d", "a"),
+		del("d", "b"), put("d", "b", "2'"), // put after delete: kept
+		put("d", "c", "3'"), del("d", "c"), // delete after put: gone
+		del("d", "absent"), del("no such space", "a"),
+		put("d", "f", "6"),
+	}
+	commit(t, s, batch)
+	want := map[string]string{"b": "2'", "e": "5", "f": "6"}
+	var got []string
+	if err := s.IndexScan("d", nil, func(k, v []byte) bool { got = append(got, string(k)+"="+string(v)); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if w := []string{"b=2'", "e=5", "f=6"}; !slices.Equal(got, w) {
+		t.Errorf("IndexScan after deletes = %q, want %q", got, w)
+	}
+	for _, k := range []string{"a", "b", "c", "e", "f"} {
+		v, err := s.IndexGet("d", []byte(k))
+		if w, ok := want[k]; err != nil || (v == nil) == ok || ok && string(v) != w {
+			t.Errorf("IndexGet(%q) = %q, %v; want %q (present %v)", k, v, err, w, ok)
+		}
+	}
+	if v, err := s.IndexGet("other", []byte("a")); err != nil || string(v) != "kept" {
+		t.Errorf("a delete in one space removed the key of another: %q, %v", v, err)
+	}
+	saved := *c
+	bad := c.next(entry(2))
+	bad.Index = []log.IndexWrite{del("d", "e"), {Space: "d", Delete: true}}
+	if err := s.Commit(bad); err == nil {
+		t.Fatal("Commit of a batch deleting an empty key succeeded")
+	}
+	*c = saved
+	if v, err := s.IndexGet("d", []byte("e")); err != nil || string(v) != "5" {
+		t.Errorf("a failed batch's delete was applied: %q, %v", v, err)
 	}
 }

@@ -88,14 +88,25 @@ func cpuTime() time.Duration {
 // BenchmarkProof measures proofs in a map of 1M keys: their size, and the
 // time to verify them (parse included), for a key with 1 index, a key with
 // 1,000 indexes and an absent key.
-func BenchmarkProof(b *testing.B) {
-	s, keys := benchMap(b, 1_000_000)
+func BenchmarkProof(b *testing.B) { benchProof(b, 1_000_000) }
+
+// BenchmarkProof10M is BenchmarkProof in a map of 10M keys, built in
+// memory first (about 2 minutes and 5 GB). -short skips it.
+func BenchmarkProof10M(b *testing.B) {
+	if testing.Short() {
+		b.Skip("builds a map of 10M keys in memory")
+	}
+	benchProof(b, 10_000_000)
+}
+
+func benchProof(b *testing.B, n int) {
+	s, keys := benchMap(b, n)
 	busy := keys[0]
 	list := []int64{0}
 	var adds []Addition
 	for i := range int64(999) {
-		list = append(list, 1_000_000+i*7)
-		adds = append(adds, Addition{busy, 1_000_000 + i*7})
+		list = append(list, int64(n)+i*7)
+		adds = append(adds, Addition{busy, int64(n) + i*7})
 	}
 	root, err := Update(s, adds)
 	if err != nil {
@@ -123,6 +134,33 @@ func BenchmarkProof(b *testing.B) {
 			}
 			b.ReportMetric(float64(len(enc)), "proof-bytes")
 			b.ReportMetric(float64(len(p.Siblings)), "depth")
+		})
+	}
+	// Sizes vary with the depth of each key's leaf: the mean over 1,000
+	// keys with one index each, and over 1,000 absent keys.
+	for _, absent := range []bool{false, true} {
+		name := "mean-present-1"
+		if absent {
+			name = "mean-absent"
+		}
+		b.Run(name, func(b *testing.B) {
+			total := 0
+			for b.Loop() {
+				total = 0
+				for i := range 1000 {
+					k, list := keys[2+i], []int64{int64(2 + i)}
+					if absent {
+						k, list = DigestKey(fmt.Sprint("absent", i)), nil
+					}
+					p, err := Prove(s, k, list)
+					if err != nil {
+						b.Fatal(err)
+					}
+					enc, _ := p.AppendBinary(nil)
+					total += len(enc)
+				}
+			}
+			b.ReportMetric(float64(total)/1000, "mean-proof-bytes")
 		})
 	}
 	b.Run("prove-present-1", func(b *testing.B) {

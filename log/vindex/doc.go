@@ -101,16 +101,17 @@
 // node per level. [MemStore] keeps nodes in memory, for tests and for a
 // monitor's recomputation.
 //
-// A database backend (bbolt now, PostgreSQL for scale-out) stores
-// [Position.AppendBinary] -> [Node.AppendBinary] ([ParseNode] reads it back)
-// and runs one Update in one transaction. A backend across a network need
-// not pay a round trip per level: the positions an Update or a Prove reads
-// are the prefixes of its keys, so it can fetch them for a whole batch in
-// one query first. Two refinements fit behind the same interface: versions, so that proofs can be served for an older
-// commitment while witnesses catch up (write each Update's nodes under the
-// commitment's size and let Get at a size return the newest node at or
-// below it), and strata, so that one record holds 8 levels of a path (as a
-// hash tile does) and a key's update touches depth/8 records.
+// A database backend (bbolt, PostgreSQL) keeps the map in strata: a
+// [Strata] is a Store that holds the nodes of 8 levels below a position of
+// depth 0, 8, 16 and so on in one record (as a hash tile does for a
+// Merkle tree), so that a key's update or proof touches depth/8 records,
+// and reads records through a [StratumReader] that the backend implements
+// with one transaction or query per call. [Update] reads its batch's paths
+// one level at a time through [Store.GetMany], so an update of a map
+// about 24 levels deep makes about four reads, whatever the batch's size,
+// and a proof three or four. Roots and proofs do not depend on the Store.
+// How the log keeps the records of several commitments (versions) is
+// package log's (indexmap.go).
 //
 // # The commitment, and why a log cannot show two clients two maps
 //
@@ -164,11 +165,13 @@
 //
 // # How the rest of attestlog uses this package (next slice)
 //
-//   - Sequencer (package log): for each sequenced claim, the additions of
-//     [ClaimAdditions]; at the interval, [Update] on a bbolt Store (in the
-//     batch's transaction, or by an indexer that follows the sequenced
-//     entries), then the commitment entry. Recovery needs nothing more:
-//     additions are recomputed from the entries after the last commitment.
+//   - Sequencer (package log): at the interval, an indexer beside the
+//     sequencer applies the additions of the entries since the last
+//     commitment with [Update] on a [Strata] over the log's store, and
+//     appends the commitment entry, whose batch writes the changed strata
+//     (as versions, so that the commitment before stays served; see
+//     package log's indexmap.go). Recovery needs nothing more: additions
+//     are recomputed from the entries after the last commitment.
 //   - Proto: lookup responses (by digest and by source today, by identity
 //     and by builder key once served: the map already holds those keys)
 //     carry the commitment entry's index, bytes and inclusion proof, and

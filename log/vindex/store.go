@@ -86,6 +86,12 @@ type Store interface {
 	// Get returns the node at p, or ok false if the subtree at p is
 	// empty (no node was ever put there).
 	Get(p Position) (n Node, ok bool, err error)
+	// GetMany returns the nodes at ps, as Get would for each (nodes[i] is
+	// valid where ok[i]), all from one consistent view. A backend over a
+	// database reads them in one transaction or one query: [Update] reads
+	// its batch's paths one level at a time through it, so that it pays one
+	// read per level of the map rather than one per node.
+	GetMany(ps []Position) (nodes []Node, ok []bool, err error)
 	// Put stores n at p, replacing what was there. The Store MUST NOT keep
 	// a reference into n past the call (Node holds no pointers).
 	Put(p Position, n Node) error
@@ -187,6 +193,15 @@ func (m *MemStore) Get(p Position) (Node, bool, error) {
 		return leafNode(Leaf{Key: Key(n.a), Count: n.count, Last: n.last, Head: n.b}), true, nil
 	}
 	return Node{Children: [2]Hash{n.a, n.b}}, true, nil
+}
+
+// GetMany implements [Store]. It never fails.
+func (m *MemStore) GetMany(ps []Position) ([]Node, []bool, error) {
+	nodes, ok := make([]Node, len(ps)), make([]bool, len(ps))
+	for i, p := range ps {
+		nodes[i], ok[i], _ = m.Get(p)
+	}
+	return nodes, ok, nil
 }
 
 // Put implements [Store]. It never fails.

@@ -2,6 +2,7 @@ package vindex
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -25,6 +26,17 @@ func (f *faultyStore) Get(p Position) (Node, bool, error) {
 		return Node{}, false, nil
 	}
 	return f.MemStore.Get(p)
+}
+
+func (f *faultyStore) GetMany(ps []Position) ([]Node, []bool, error) {
+	nodes, ok := make([]Node, len(ps)), make([]bool, len(ps))
+	for i, p := range ps {
+		var err error
+		if nodes[i], ok[i], err = f.Get(p); err != nil {
+			return nil, nil, err
+		}
+	}
+	return nodes, ok, nil
 }
 
 func (f *faultyStore) Put(p Position, n Node) error {
@@ -100,5 +112,56 @@ func TestCorruptDeepInnerNode(t *testing.T) {
 	}
 	if _, err := Update(s, []Addition{{k, 1}}); err == nil || !strings.Contains(err.Error(), "inner node at 256/") {
 		t.Errorf("Update = %v, want the corrupt inner node at depth 256 reported", err)
+	}
+}
+
+// countingStore is a MemStore that counts its reads.
+type countingStore struct {
+	MemStore
+	gets, getManys, positions int
+}
+
+func (c *countingStore) Get(p Position) (Node, bool, error) {
+	c.gets++
+	return c.MemStore.Get(p)
+}
+
+func (c *countingStore) GetMany(ps []Position) ([]Node, []bool, error) {
+	c.getManys++
+	c.positions += len(ps)
+	return c.MemStore.GetMany(ps)
+}
+
+// TestUpdateReadsByLevel checks that Update on a store other than a
+// MemStore reads the nodes below the root with one GetMany per level of
+// the batch's paths and no single Get, and gives the MemStore's root.
+func TestUpdateReadsByLevel(t *testing.T) {
+	var first, second []Addition
+	for i := range int64(2000) {
+		first = append(first, Addition{DigestKey(fmt.Sprint("first", i)), i})
+	}
+	for i := range int64(300) {
+		k := first[i*5].Key
+		if i%3 == 0 {
+			k = DigestKey(fmt.Sprint("second", i))
+		}
+		second = append(second, Addition{k, 2000 + i})
+	}
+	var mem MemStore
+	var cs countingStore
+	for _, batch := range [][]Addition{first, second} {
+		want, err := Update(&mem, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs.gets, cs.getManys, cs.positions = 0, 0, 0
+		got, err := Update(&cs, batch)
+		if err != nil || got != want {
+			t.Fatalf("Update through GetMany = %s, %v; a MemStore gives %s", got, err, want)
+		}
+	}
+	// 2,300 keys: leaves about 12 levels deep, none deeper than 40.
+	if cs.gets != 1 || cs.getManys < 8 || cs.getManys > 40 || cs.positions < len(second) {
+		t.Errorf("second batch: %d Gets (want 1, the root), %d GetManys of %d positions in all (want one per level, 8 to 40)", cs.gets, cs.getManys, cs.positions)
 	}
 }

@@ -53,6 +53,19 @@ func Update(s Store, adds []Addition) (Hash, error) {
 		return root.Hash(), nil
 	}
 	u := updater{s: s}
+	if _, mem := s.(*MemStore); !mem && ok && !root.IsLeaf {
+		// A store with a cost per read: read the batch's paths first, one
+		// level at a time, each level in one GetMany, and keep the nodes
+		// unless the store keeps what it read itself.
+		_, keeps := s.(*Strata)
+		c, err := prefetch(s, root, gs, !keeps)
+		if err != nil {
+			return EmptyHash, err
+		}
+		if !keeps {
+			u.s = c
+		}
+	}
 	h, err := u.update(Position{}, root, ok, gs)
 	if err != nil {
 		return EmptyHash, err
@@ -217,4 +230,89 @@ func withLeaf(gs []group, l Leaf) []group {
 		out = append(out, group{key: l.Key, old: &l})
 	}
 	return append(out, gs[i:]...)
+}
+
+// A cache is a [Store] that answers Get from the nodes a prefetch read,
+// and passes every other call to the store under it.
+type cache struct {
+	Store
+	nodes map[Position]cached
+}
+
+type cached struct {
+	n  Node
+	ok bool
+}
+
+func (c *cache) Get(p Position) (Node, bool, error) {
+	if n, hit := c.nodes[p]; hit {
+		return n.n, n.ok, nil
+	}
+	return c.Store.Get(p)
+}
+
+func (c *cache) Put(p Position, n Node) error {
+	delete(c.nodes, p)
+	return c.Store.Put(p, n)
+}
+
+// prefetch reads, one level at a time and each level in one GetMany, the
+// nodes of s that an update of gs below the inner node root will read: the
+// non-empty children, on the batch's paths, of the inner nodes read. It
+// keeps them in the cache it returns if keep is set.
+func prefetch(s Store, root Node, gs []group, keep bool) (*cache, error) {
+	type visit struct {
+		p  Position
+		n  *Node
+		gs []group
+	}
+	c := &cache{Store: s, nodes: map[Position]cached{}}
+	st, _ := s.(*Strata) // read in place, without copying the nodes
+	level := []visit{{Position{}, &root, gs}}
+	for len(level) > 0 {
+		var ps []Position
+		var parts [][]group
+		for _, v := range level {
+			if v.n.IsLeaf || v.p.Depth == MaxDepth {
+				continue // a leaf, or a corrupt store that Update reports
+			}
+			i := split(v.gs, v.p.Depth)
+			for side, part := range [2][]group{v.gs[:i], v.gs[i:]} {
+				if len(part) > 0 && v.n.Children[side] != EmptyHash {
+					ps, parts = append(ps, v.p.child(byte(side))), append(parts, part)
+				}
+			}
+		}
+		if len(ps) == 0 {
+			break
+		}
+		level = level[:0]
+		if st != nil {
+			if err := st.load(ps); err != nil {
+				return nil, fmt.Errorf("vindex: reading node %s and %d others at its depth: %w", ps[0], len(ps)-1, err)
+			}
+			for i, p := range ps {
+				if n, ok := st.getLoaded(p); ok {
+					level = append(level, visit{p, n, parts[i]})
+				}
+			}
+			continue
+		}
+		nodes, ok, err := s.GetMany(ps)
+		if err != nil {
+			return nil, fmt.Errorf("vindex: reading node %s and %d others at its depth: %w", ps[0], len(ps)-1, err)
+		}
+		if len(nodes) != len(ps) || len(ok) != len(ps) {
+			return nil, fmt.Errorf("vindex: reading %d nodes gave %d", len(ps), len(nodes))
+		}
+		for i, p := range ps {
+			if keep {
+				c.nodes[p] = cached{nodes[i], ok[i]}
+			}
+			if ok[i] {
+				level = append(level, visit{p, &nodes[i], parts[i]})
+			}
+		}
+	}
+	return c, nil
 }

@@ -1,0 +1,180 @@
+package log
+
+import (
+	"bufio"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/attestlog/attestlog/log/vindex"
+)
+
+// envIndexCrashDir is set only by TestIndexCrash, for its child.
+const envIndexCrashDir = "ATTESTLOG_INDEX_CRASH_DIR"
+
+// indexCrashRounds replays the child's deterministic history: for each
+// interval, its claims, then commit, which must add the commitment entry
+// (sim.commit, or sim.size++), until commit returns false.
+func indexCrashRounds(sim *indexSim, commit func() bool) {
+	for {
+		sim.claims(20 + sim.r.IntN(300))
+		if !commit() {
+			return
+		}
+	}
+}
+
+// TestIndexCrash kills, at random moments, a child process that commits
+// index updates as the committer does (each commitment's strata, deletes
+// and state in one batch), reopens the store each time and checks that the
+// index's state names the map the entries give at both commitments it
+// serves, that both prove keys present and absent, and that no stratum has
+// a copy newer than the latest commitment or more than two copies.
+func TestIndexCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and reopens a store many times")
+	}
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(3, uint64(time.Now().UnixNano())))
+	var last int64 = -1
+	progressed := 0
+	for i := range 15 {
+		cmd := exec.Command(os.Args[0], "-test.run", "^TestIndexCrashChild$")
+		cmd.Env = append(os.Environ(), envIndexCrashDir+"="+dir)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(out)
+		for sc.Scan() && !strings.HasPrefix(sc.Text(), "started") {
+		}
+		time.Sleep(time.Duration(30+rng.IntN(300)) * time.Millisecond)
+		cmd.Process.Kill()
+		cmd.Wait()
+
+		s, err := OpenBolt(filepath.Join(dir, "log.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := readIndexState(s)
+		if err != nil {
+			t.Fatalf("kill %d: %v", i, err)
+		}
+		if st.Latest.Index > last {
+			progressed++
+		}
+		last = st.Latest.Index
+		checkIndexAfterCrash(t, i, s, st)
+		s.Close()
+		if t.Failed() {
+			return
+		}
+	}
+	if progressed < 5 {
+		t.Errorf("the index moved in only %d of 15 runs: the child did not get to commit", progressed)
+	}
+	t.Logf("15 kills; the index moved in %d runs, to commitment %d", progressed, last)
+}
+
+func checkIndexAfterCrash(t *testing.T, kill int, s Store, st indexState) {
+	t.Helper()
+	if st.Latest.Index < 0 {
+		return
+	}
+	sim := newIndexSim(s, 9)
+	roots := map[int64]vindex.Hash{}
+	var ref vindex.MemStore
+	applied := 0
+	indexCrashRounds(sim, func() bool {
+		idx := sim.size
+		root, err := vindex.Update(&ref, sim.adds[applied:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		applied, roots[idx] = len(sim.adds), root
+		sim.size++
+		return idx < st.Latest.Index
+	})
+	for _, c := range []commitState{st.Latest, st.Previous} {
+		if c.Index < 0 {
+			continue
+		}
+		if want, ok := roots[c.Index]; !ok || c.Size != c.Index || c.Root != want {
+			t.Fatalf("kill %d: commitment %d of size %d with root %s; the entries give root %s", kill, c.Index, c.Size, c.Root, want)
+		}
+		strata := vindex.NewStrata(&versionReader{s: s, at: c.Index})
+		for i := range 30 {
+			k := sim.keys[sim.r.IntN(len(sim.keys))]
+			if i%5 == 0 {
+				k = vindex.DigestKey(fmt.Sprint("absent", i))
+			}
+			p, err := vindex.Prove(strata, k, sim.listAt(k, c.Size))
+			if err == nil {
+				err = p.Verify(c.Root, k)
+			}
+			if err != nil {
+				t.Fatalf("kill %d: commitment %d, key %s: %v", kill, c.Index, k, err)
+			}
+		}
+	}
+	copies := map[string]int{}
+	err := s.IndexScan(spaceVindexStratum, nil, func(k, v []byte) bool {
+		copies[string(k[:len(k)-1])]++
+		if version := int64(binaryVersion(v)); version > st.Latest.Index {
+			t.Errorf("kill %d: stratum %x has a copy of version %d, after the latest commitment %d", kill, k, version, st.Latest.Index)
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, n := range copies {
+		if n > 2 {
+			t.Errorf("kill %d: stratum %x has %d copies", kill, k, n)
+		}
+	}
+}
+
+func binaryVersion(v []byte) uint64 {
+	var x uint64
+	for _, b := range v[:versionSize] {
+		x = x<<8 | uint64(b)
+	}
+	return x
+}
+
+// TestIndexCrashChild is the process TestIndexCrash kills; it does nothing
+// otherwise. It replays the history the store already holds, then commits
+// until it is killed.
+func TestIndexCrashChild(t *testing.T) {
+	dir := os.Getenv(envIndexCrashDir)
+	if dir == "" {
+		t.Skip("run by TestIndexCrash")
+	}
+	s, err := OpenBolt(filepath.Join(dir, "log.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := readIndexState(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("started")
+	sim := newIndexSim(s, 9)
+	indexCrashRounds(sim, func() bool {
+		if sim.size > st.Latest.Index {
+			sim.commit(t)
+		} else {
+			sim.size++ // committed before the last kill
+		}
+		return true
+	})
+}

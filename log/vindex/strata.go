@@ -1,0 +1,318 @@
+package vindex
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// StratumLevels is the number of levels of the map one stratum holds.
+const StratumLevels = 8
+
+// stratumNodes is the most nodes a stratum holds: a full binary tree of
+// [StratumLevels] levels.
+const stratumNodes = 1<<StratumLevels - 1
+
+// StratumOf returns the position of the root of the stratum that holds p:
+// the ancestor of p (or p itself) at the largest depth that is a multiple
+// of [StratumLevels].
+func StratumOf(p Position) Position {
+	r := Position{Depth: p.Depth - p.Depth%StratumLevels}
+	copy(r.Prefix[:r.Depth/8], p.Prefix[:])
+	return r
+}
+
+// place returns the place of p in the stratum rooted at root (which holds
+// it): 0 for the root, then level by level, left to right, so that the
+// children of place i are 2i+1 and 2i+2.
+func place(root, p Position) uint8 {
+	rel := p.Depth - root.Depth
+	if rel == 0 {
+		return 0
+	}
+	bits := p.Prefix[root.Depth/8] >> (8 - rel)
+	return uint8(1<<rel - 1 + uint16(bits))
+}
+
+// A stratum is the nodes of one stratum: nodes in the order they were
+// added, and where each place's node is in it.
+type stratum struct {
+	nodes []placed
+	index [stratumNodes]uint8 // 1 + the index in nodes of each place's node; 0 for none
+	dirty bool
+}
+
+type placed struct {
+	at uint8
+	n  Node
+}
+
+func (s *stratum) get(at uint8) (*Node, bool) {
+	if i := s.index[at]; i > 0 {
+		return &s.nodes[i-1].n, true
+	}
+	return nil, false
+}
+
+func (s *stratum) put(at uint8, n Node) {
+	if i := s.index[at]; i > 0 {
+		s.nodes[i-1].n = n
+		return
+	}
+	s.nodes = append(s.nodes, placed{at, n})
+	s.index[at] = uint8(len(s.nodes))
+}
+
+// ErrMalformedStratum is returned by [ParseStratum] for bytes that are not
+// the encoding of a stratum.
+var ErrMalformedStratum = errors.New("vindex: malformed stored stratum")
+
+// encodedSize returns the size of the storage encoding of s.
+func (s *stratum) encodedSize() int {
+	n := 0
+	for _, p := range s.nodes {
+		n += 1 + 1 + 2*HashSize
+		if p.n.IsLeaf {
+			n += 16
+		}
+	}
+	return n
+}
+
+// appendStratum appends the storage encoding of s (see [Strata]).
+func appendStratum(b []byte, s *stratum) []byte {
+	b = slices.Grow(b, s.encodedSize())
+	for at, i := range s.index {
+		if i > 0 {
+			b = append(b, uint8(at))
+			b, _ = s.nodes[i-1].n.AppendBinary(b)
+		}
+	}
+	return b
+}
+
+// ParseStratum checks that b is the storage encoding of a stratum (see
+// [Strata]), strictly: at least one node, places in increasing order,
+// every node valid ([ParseNode]) and, but for the stratum's root, below an
+// inner node of the stratum whose hash on its side is not [EmptyHash]. It
+// returns the number of nodes, or an error wrapping [ErrMalformedStratum].
+// It does not retain b.
+func ParseStratum(b []byte) (int, error) {
+	s, err := parseStratum(b)
+	if err != nil {
+		return 0, err
+	}
+	return len(s.nodes), nil
+}
+
+func parseStratum(b []byte) (*stratum, error) {
+	s := &stratum{}
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%w: no nodes", ErrMalformedStratum)
+	}
+	for len(b) > 0 {
+		if len(b) < 2 {
+			return nil, fmt.Errorf("%w: %d bytes after the last node", ErrMalformedStratum, len(b))
+		}
+		at := b[0]
+		size := 1 + 2*HashSize
+		if b[1] == nodeTagLeaf {
+			size += 16
+		}
+		if len(b) < 1+size {
+			return nil, fmt.Errorf("%w: node at place %d cut short", ErrMalformedStratum, at)
+		}
+		n, err := ParseNode(b[1 : 1+size])
+		if err != nil {
+			return nil, fmt.Errorf("%w: place %d: %w", ErrMalformedStratum, at, err)
+		}
+		switch {
+		case at >= stratumNodes:
+			return nil, fmt.Errorf("%w: place %d, a stratum has %d", ErrMalformedStratum, at, stratumNodes)
+		case len(s.nodes) > 0 && at <= s.nodes[len(s.nodes)-1].at:
+			return nil, fmt.Errorf("%w: place %d after place %d", ErrMalformedStratum, at, s.nodes[len(s.nodes)-1].at)
+		case at > 0:
+			parent, ok := s.get((at - 1) / 2)
+			if !ok || parent.IsLeaf || parent.Children[1-at%2] == EmptyHash {
+				return nil, fmt.Errorf("%w: node at place %d is not below an inner node's non-empty child", ErrMalformedStratum, at)
+			}
+		}
+		s.put(at, n)
+		b = b[1+size:]
+	}
+	return s, nil
+}
+
+// A StratumReader reads the stored records of strata for a [Strata].
+type StratumReader interface {
+	// ReadStrata returns the record of the stratum rooted at each of ps
+	// (positions whose depth is a multiple of [StratumLevels]), or nil for
+	// a stratum with no record, all from one consistent view: a backend
+	// over a database reads them in one transaction or one query.
+	ReadStrata(ps []Position) ([][]byte, error)
+}
+
+// Strata is a [Store] that keeps a map's nodes in strata, as a hash tile
+// does for a Merkle tree: one record holds the nodes of [StratumLevels]
+// levels below a position whose depth is a multiple of StratumLevels, so
+// that an update or a proof reads and writes one record where it would
+// read or write up to eight nodes. The map, its roots and its proofs are
+// the same whichever Store holds it.
+//
+// A record is the stratum's nodes in increasing order of place, each as
+//
+//	place (1 byte) || node ([Node.AppendBinary])
+//
+// where the place of a node is 0 for the stratum's root, then level by
+// level and left to right (the children of place i are 2i+1 and 2i+2). A
+// stratum of a map is never empty: its root is a node, as are the
+// ancestors of every node.
+//
+// Strata reads records through a [StratumReader], at most once each, and
+// keeps them; Put changes the kept strata only, and [Strata.Dirty]
+// returns the records to write. A Strata is for one [Update] (or any
+// number of proofs) over one state of the store: make a new one after the
+// records it read were replaced. Put into a stratum it never read starts
+// the stratum empty, which is right for Update: it only puts nodes below
+// a node it read or in a subtree that the node above says is empty.
+type Strata struct {
+	r      StratumReader
+	strata map[Position]*stratum
+}
+
+// NewStrata returns a Strata that reads records through r.
+func NewStrata(r StratumReader) *Strata {
+	return &Strata{r: r, strata: map[Position]*stratum{}}
+}
+
+// load reads the strata of ps that s has not read, in one ReadStrata.
+func (s *Strata) load(ps []Position) error {
+	var roots []Position
+	seen := map[Position]bool{}
+	for _, p := range ps {
+		r := StratumOf(p)
+		if _, ok := s.strata[r]; !ok && !seen[r] {
+			roots, seen[r] = append(roots, r), true
+		}
+	}
+	if len(roots) == 0 {
+		return nil
+	}
+	recs, err := s.r.ReadStrata(roots)
+	if err != nil {
+		return err
+	}
+	if len(recs) != len(roots) {
+		return fmt.Errorf("vindex: reading %d strata gave %d records", len(roots), len(recs))
+	}
+	for i, rec := range recs {
+		st := &stratum{}
+		if rec != nil {
+			if st, err = parseStratum(rec); err != nil {
+				return fmt.Errorf("stratum %s: %w", roots[i], err)
+			}
+		}
+		s.strata[roots[i]] = st
+	}
+	return nil
+}
+
+func (s *Strata) get(p Position) (Node, bool) {
+	r := StratumOf(p)
+	n, ok := s.strata[r].get(place(r, p))
+	if !ok {
+		return Node{}, false
+	}
+	return *n, true
+}
+
+// Get implements [Store].
+func (s *Strata) Get(p Position) (Node, bool, error) {
+	if _, ok := s.strata[StratumOf(p)]; !ok {
+		if err := s.load([]Position{p}); err != nil {
+			return Node{}, false, err
+		}
+	}
+	n, ok := s.get(p)
+	return n, ok, nil
+}
+
+// getLoaded returns the node at p, whose stratum s holds, in place.
+func (s *Strata) getLoaded(p Position) (*Node, bool) {
+	r := StratumOf(p)
+	return s.strata[r].get(place(r, p))
+}
+
+// GetMany implements [Store], with one ReadStrata for the strata of ps
+// not yet read.
+func (s *Strata) GetMany(ps []Position) ([]Node, []bool, error) {
+	if err := s.load(ps); err != nil {
+		return nil, nil, err
+	}
+	nodes, ok := make([]Node, len(ps)), make([]bool, len(ps))
+	for i, p := range ps {
+		nodes[i], ok[i] = s.get(p)
+	}
+	return nodes, ok, nil
+}
+
+// Put implements [Store]; it changes only the strata kept in s.
+func (s *Strata) Put(p Position, n Node) error {
+	r := StratumOf(p)
+	st, ok := s.strata[r]
+	if !ok {
+		st = &stratum{}
+		s.strata[r] = st
+	}
+	st.dirty = true
+	st.put(place(r, p), n)
+	return nil
+}
+
+// A StratumRecord is the record of the stratum rooted at Root.
+type StratumRecord struct {
+	Root   Position
+	Record []byte
+}
+
+// Dirty returns the records of the strata that Put changed, in the order
+// of their roots' storage keys ([Position.AppendBinary]), each after
+// reserve zero bytes, which a backend may fill with a header of its own
+// (a version) without copying the record.
+func (s *Strata) Dirty(reserve int) []StratumRecord {
+	var out []StratumRecord
+	for r, st := range s.strata {
+		if st.dirty && len(st.nodes) > 0 {
+			out = append(out, StratumRecord{Root: r, Record: appendStratum(make([]byte, reserve, reserve+st.encodedSize()), st)})
+		}
+	}
+	slices.SortFunc(out, func(a, b StratumRecord) int {
+		ka, _ := a.Root.AppendBinary(nil)
+		kb, _ := b.Root.AppendBinary(nil)
+		return bytes.Compare(ka, kb)
+	})
+	return out
+}
+
+// Reuse returns a Strata over r that starts with the strata of s whose
+// roots are at depths below depth, as Puts left them, and reads the others
+// through r: for the next Update, once the store holds what [Strata.Dirty]
+// returned, so that strata every update changes (the upper levels of a
+// large map) are neither read nor parsed again. s must not be used after.
+func (s *Strata) Reuse(r StratumReader, depth uint16) *Strata {
+	out := NewStrata(r)
+	for root, st := range s.strata {
+		if root.Depth < depth && len(st.nodes) > 0 {
+			st.dirty = false
+			out.strata[root] = st
+		}
+	}
+	return out
+}
+
+// Loaded reports whether s holds the stratum rooted at root, read or put.
+func (s *Strata) Loaded(root Position) bool {
+	_, ok := s.strata[root]
+	return ok
+}

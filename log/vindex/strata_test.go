@@ -1,0 +1,227 @@
+package vindex
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+// records is a StratumReader over records kept in memory by storage key.
+type records struct {
+	m     map[string][]byte
+	reads int // ReadStrata calls
+}
+
+func (r *records) ReadStrata(ps []Position) ([][]byte, error) {
+	r.reads++
+	out := make([][]byte, len(ps))
+	for i, p := range ps {
+		k, _ := p.AppendBinary(nil)
+		out[i] = r.m[string(k)]
+	}
+	return out, nil
+}
+
+func (r *records) write(t *testing.T, s *Strata) int {
+	t.Helper()
+	dirty := s.Dirty(0)
+	for _, d := range dirty {
+		if _, err := ParseStratum(d.Record); err != nil {
+			t.Fatalf("Dirty() gave a record that does not parse: %v", err)
+		}
+		k, _ := d.Root.AppendBinary(nil)
+		r.m[string(k)] = d.Record
+	}
+	return len(dirty)
+}
+
+// TestStrata checks that a map kept in strata has the roots and proofs of
+// the same map in a MemStore, batch after batch, and that it reads and
+// writes about an eighth of the records a store of nodes would.
+func TestStrata(t *testing.T) {
+	var mem MemStore
+	cs := &countingStore{} // the same map, counting its node reads
+	recs := &records{m: map[string][]byte{}}
+	var keys []Key
+	lists := map[Key][]int64{}
+	next := int64(0)
+	for batch := range 6 {
+		var adds []Addition
+		for i := range 1500 {
+			k := DigestKey(fmt.Sprint(batch, i))
+			if batch > 0 && i%3 > 0 {
+				k = keys[(i*7919+batch)%len(keys)]
+			} else {
+				keys = append(keys, k)
+			}
+			adds = append(adds, Addition{k, next})
+			lists[k] = append(lists[k], next)
+			next++
+		}
+		want, err := Update(&mem, adds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs.positions = 0
+		if _, err := Update(cs, adds); err != nil {
+			t.Fatal(err)
+		}
+		s := NewStrata(recs)
+		recs.reads = 0
+		got, err := Update(s, adds)
+		if err != nil || got != want {
+			t.Fatalf("batch %d: Update on strata = %s, %v; a MemStore gives %s", batch, got, err, want)
+		}
+		written := recs.write(t, s)
+		if root, err := Root(NewStrata(recs)); err != nil || root != want {
+			t.Fatalf("batch %d: root read back from the records = %s, %v, want %s", batch, root, err, want)
+		}
+		t.Logf("batch %d: %d strata written, %d node reads, %d ReadStrata", batch, written, cs.positions, recs.reads)
+		// A store of nodes writes every node on the batch's paths once:
+		// the count of positions read plus the new nodes.
+		if batch > 0 && written*4 > cs.positions {
+			t.Errorf("batch %d: %d strata written, against %d node reads for a store of nodes: want about an eighth", batch, written, cs.positions)
+		}
+		if batch > 0 && (recs.reads > 5 || recs.reads < 2) {
+			t.Errorf("batch %d: %d ReadStrata calls for a map about 14 levels deep, want 2 to 5 (one per stratum level)", batch, recs.reads)
+		}
+	}
+	inner, leaves := mem.Len()
+	if len(recs.m)*4 > inner+leaves {
+		t.Errorf("%d records for %d nodes: want far fewer", len(recs.m), inner+leaves)
+	}
+	for _, k := range append(keys[:50:50], DigestKey("absent"), DigestKey("also absent")) {
+		idx := lists[k]
+		want, err := Prove(&mem, k, idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs.reads = 0
+		got, err := Prove(NewStrata(recs), k, idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wb, _ := want.AppendBinary(nil)
+		gb, _ := got.AppendBinary(nil)
+		if !bytes.Equal(wb, gb) {
+			t.Fatalf("key %s: proof from strata differs from the MemStore's", k)
+		}
+		if recs.reads > 3 {
+			t.Errorf("key %s: proof read %d strata, want at most 3 for a map about 14 levels deep", k, recs.reads)
+		}
+	}
+}
+
+func TestParseStratum(t *testing.T) {
+	var s MemStore
+	a, b := DigestKey("a"), DigestKey("b")
+	if _, err := Update(&s, []Addition{{a, 1}, {b, 2}}); err != nil {
+		t.Fatal(err)
+	}
+	root, _, _ := s.Get(Position{})
+	inner, _ := root.AppendBinary(nil)
+	leaf, _ := leafNode(Leaf{Key: a, Count: 1, Last: 1, Head: chain(EmptyHash, 1)}).AppendBinary(nil)
+	side := byte(1 + a.bit(0)) // the place of a's leaf, if it is a child of the root
+	good := append(append([]byte{0}, inner...), append([]byte{side}, leaf...)...)
+	if n, err := ParseStratum(good); err != nil && root.Children[a.bit(0)] != EmptyHash || err == nil && n != 2 {
+		t.Fatalf("ParseStratum(root and a child) = %d, %v", n, err)
+	}
+	for _, tc := range []struct {
+		name string
+		b    []byte
+	}{
+		{"empty", nil},
+		{"one byte", []byte{0}},
+		{"cut short", good[:len(good)-1]},
+		{"trailing byte", append(append([]byte{}, good...), 0)},
+		{"place out of range", append([]byte{255}, leaf...)},
+		{"places out of order", append(append([]byte{0}, inner...), append([]byte{0}, leaf...)...)},
+		{"orphan", append([]byte{1}, leaf...)},
+		{"below a leaf", append(append([]byte{0}, leaf...), append([]byte{1}, leaf...)...)},
+		{"bad node", append([]byte{0, 0x07}, inner[1:]...)},
+	} {
+		if _, err := ParseStratum(tc.b); !errors.Is(err, ErrMalformedStratum) {
+			t.Errorf("%s: ParseStratum(%x) = %v, want ErrMalformedStratum", tc.name, tc.b, err)
+		}
+	}
+}
+
+func FuzzParseStratum(f *testing.F) {
+	recs := &records{m: map[string][]byte{}}
+	s := NewStrata(recs)
+	var adds []Addition
+	for i := range int64(40) {
+		adds = append(adds, Addition{DigestKey(fmt.Sprint(i)), i})
+	}
+	if _, err := Update(s, adds); err != nil {
+		f.Fatal(err)
+	}
+	for _, d := range s.Dirty(0) {
+		f.Add(d.Record)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		st, err := parseStratum(b)
+		if err != nil {
+			return
+		}
+		if again := appendStratum(nil, st); !bytes.Equal(again, b) {
+			t.Fatalf("parseStratum(%x) encodes back as %x", b, again)
+		}
+	})
+}
+
+// TestStrataReuse checks that a Strata reused for the next update reads
+// only the strata below the depth it kept, and gives the MemStore's roots.
+func TestStrataReuse(t *testing.T) {
+	var mem MemStore
+	recs := &records{m: map[string][]byte{}}
+	var s *Strata
+	for batch := range 4 {
+		var adds []Addition
+		for i := range 3000 {
+			adds = append(adds, Addition{DigestKey(fmt.Sprint(batch, i)), int64(batch*3000 + i)})
+		}
+		want, err := Update(&mem, adds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s == nil {
+			s = NewStrata(recs)
+		} else {
+			s = s.Reuse(recs, StratumLevels)
+		}
+		counting := &countingReader{r: recs}
+		s.r = counting
+		got, err := Update(s, adds)
+		if err != nil || got != want {
+			t.Fatalf("batch %d: Update on reused strata = %s, %v; a MemStore gives %s", batch, got, err, want)
+		}
+		if batch > 0 && counting.roots[0] {
+			t.Errorf("batch %d: the root stratum was read again", batch)
+		}
+		if batch > 0 && len(counting.roots) == 0 {
+			t.Errorf("batch %d: no stratum below the kept depth was read", batch)
+		}
+		recs.write(t, s)
+		if root, err := Root(NewStrata(recs)); err != nil || root != want {
+			t.Fatalf("batch %d: root read back = %s, %v, want %s", batch, root, err, want)
+		}
+	}
+}
+
+// countingReader records the depths of the strata read through it.
+type countingReader struct {
+	r     StratumReader
+	roots map[uint16]bool
+}
+
+func (c *countingReader) ReadStrata(ps []Position) ([][]byte, error) {
+	if c.roots == nil {
+		c.roots = map[uint16]bool{}
+	}
+	for _, p := range ps {
+		c.roots[p.Depth] = true
+	}
+	return c.r.ReadStrata(ps)
+}
