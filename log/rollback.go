@@ -85,7 +85,14 @@ func (l *Log) judgeRefusal(ctx context.Context, p *witnessPeer, cp *Signed, clai
 		l.witnessLied(ctx, p, cp, claimed, fmt.Sprintf("it serves a checkpoint this log did not sign: %v", err))
 		return
 	}
-	if wc.Size > cp.Size {
+	// Judge against the tree as it is now, not as it was when cp was
+	// signed: a round retried after the log grew may carry an older
+	// checkpoint than the log holds.
+	size := cp.Size
+	if latest := l.Checkpoint(); latest != nil && latest.Size > size {
+		size = latest.Size
+	}
+	if wc.Size > size {
 		if ahead, err := l.storeAhead(wc); ahead || err != nil {
 			// Another frontend of a shared store was cosigned first: publish
 			// what it stored, if this frontend already follows that far.
@@ -97,7 +104,7 @@ func (l *Log) judgeRefusal(ctx context.Context, p *witnessPeer, cp *Signed, clai
 			}
 			return
 		}
-		l.rollBack(ctx, &RolledBackError{Witness: p.w.Name, WitnessSize: wc.Size, TreeSize: cp.Size, Checkpoint: msg}, nil)
+		l.rollBack(ctx, &RolledBackError{Witness: p.w.Name, WitnessSize: wc.Size, TreeSize: size, Checkpoint: msg}, nil)
 		return
 	}
 	root, err := l.TreeHash(wc.Size)
@@ -106,7 +113,13 @@ func (l *Log) judgeRefusal(ctx context.Context, p *witnessPeer, cp *Signed, clai
 		return
 	}
 	if root != wc.Hash {
-		l.rollBack(ctx, &RolledBackError{Witness: p.w.Name, WitnessSize: wc.Size, TreeSize: cp.Size, Inconsistent: true, Checkpoint: msg}, nil)
+		l.rollBack(ctx, &RolledBackError{Witness: p.w.Name, WitnessSize: wc.Size, TreeSize: size, Inconsistent: true, Checkpoint: msg}, nil)
+		return
+	}
+	if wc.Size > cp.Size {
+		// The witness cosigned a later checkpoint of this very tree: cp
+		// was stale, and the next round sends the latest.
+		l.log.DebugContext(ctx, "a witness refused an older checkpoint than it cosigned", slog.String("witness", p.w.Name), slog.Int64("sent", cp.Size), slog.Int64("cosigned", wc.Size))
 		return
 	}
 	l.witnessLied(ctx, p, cp, claimed, fmt.Sprintf("its latest cosigned checkpoint, of tree size %d, is a prefix of this log's tree", wc.Size))
