@@ -460,3 +460,49 @@ func TestEntrySyntax(t *testing.T) {
 		t.Fatalf("the untampered entry: %v", err)
 	}
 }
+
+// TestOSSRebuildReal logs the Rebuild@v0.1 envelope OSS Rebuild published
+// for npm chalk 5.6.0 (testdata/formats/oss-rebuild), signed by its KMS
+// key, decodes the entry alone, and refuses tampered entries.
+func TestOSSRebuildReal(t *testing.T) {
+	lines := bytes.Split(bytes.TrimSuffix(readFile(t, testdata("oss-rebuild", "chalk-5.6.0.tgz.rebuild.intoto.jsonl")), []byte("\n")), []byte("\n"))
+	key, err := scheme.ParseECDSAP256PublicKey(readFile(t, testdata("oss-rebuild", "oss-rebuild.pub")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := lines[1]
+	entry, err := record.Encode(key, format.Document{Kind: format.DSSE, Signed: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "attestlog.dev/claim/v2\nformat dsse\nkey " + scheme.Format(key) + "\n\n"; !bytes.Equal(entry, append([]byte(want), env...)) {
+		t.Fatalf("entry:\n%.400s", entry)
+	}
+	r := decode(t, entry)
+	want := claim.Identity{Source: "git+https://github.com/chalk/chalk", Commit: "5c91505e184aff4609c0a7fb235770c2f71db4a3", Platform: "any", Artifact: "chalk-5.6.0.tgz"}
+	if ids := r.Identities(); r.Version != 2 || r.Kind != "dsse" || len(ids) != 1 || ids[0] != want ||
+		len(r.Signers) != 1 || r.Signers[0].Builder() != "ecdsa-p256:"+key.KeyID() || r.DigestOnly() {
+		t.Fatalf("record %s: %+v", recordtest.Describe(r), r)
+	}
+	if ks := r.Keys(); len(ks.Digests) != 1 || ks.Digests[0] != "6ecef29710252b6d46f639e45c6a1ba8b400f499dbc8eff645045d07ce08bf45" || len(ks.Identities) != 1 {
+		t.Fatalf("keys %+v", ks)
+	}
+
+	// A changed signature, another key in the key line: refused.
+	e, err := format.ParseEnvelope(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := base64.StdEncoding.EncodeToString(e.Signatures[0].Sig)
+	flipped := bytes.Clone(e.Signatures[0].Sig)
+	flipped[len(flipped)-4] ^= 1
+	_, err = record.Decode(recordtest.Tamper(t, entry, sig, base64.StdEncoding.EncodeToString(flipped)))
+	wantError(t, "changed signature", err, claim.ErrBadSignature, "DSSE envelope", key.KeyID())
+	other := recordtest.NewECDSA(t, 4)
+	_, err = record.Decode(recordtest.Tamper(t, entry, scheme.Format(key), scheme.Format(other.Verifier)))
+	wantError(t, "another key", err, claim.ErrBadSignature, "DSSE envelope", other.Verifier.KeyID())
+
+	// The bundle's ArtifactEquivalence attestation makes no entry.
+	_, err = record.Encode(key, format.Document{Kind: format.DSSE, Signed: lines[0]})
+	wantError(t, "ArtifactEquivalence", err, format.ErrNotABuild, "only rebuild attestations")
+}
