@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -505,4 +506,63 @@ func TestOSSRebuildReal(t *testing.T) {
 	// The bundle's ArtifactEquivalence attestation makes no entry.
 	_, err = record.Encode(key, format.Document{Kind: format.DSSE, Signed: lines[0]})
 	wantError(t, "ArtifactEquivalence", err, format.ErrNotABuild, "only rebuild attestations")
+}
+
+// TestDecodeOpenPGPCache decodes the guix.sigs entries again and again,
+// concurrently, as a monitor or the log does: Decode keeps their parsed
+// certificates, every decode still verifies the entry's signature (a
+// changed one is refused after the certificate was kept), and a key text
+// that is not the kept one byte for byte is parsed, and refused, as before.
+func TestDecodeOpenPGPCache(t *testing.T) {
+	sums := readFile(t, testdata("guix.sigs-28.0", "noncodesigned.SHA256SUMS"))
+	var entries [][]byte
+	var fprs []string
+	for _, n := range []string{"glozow", "kvaciral", "m3dwards"} {
+		ks, err := scheme.ReadOpenPGPKeyring(readFile(t, testdata("guix.sigs-28.0", n+".gpg")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		asc := readFile(t, testdata("guix.sigs-28.0", n+".noncodesigned.SHA256SUMS.asc"))
+		entries = append(entries, recordtest.Encode(t, ks[0], format.Document{Kind: format.SHA256Sums, Signed: sums, Signature: asc}))
+		fprs = append(fprs, ks[0].KeyID())
+	}
+	first := make([]*record.Record, len(entries))
+	for i, e := range entries {
+		first[i] = decode(t, e)
+	}
+	if record.CachedCerts() < len(entries) {
+		t.Fatalf("%d certificates kept after decoding %d entries", record.CachedCerts(), len(entries))
+	}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for k := range 6 {
+				i := (g + k) % len(entries)
+				r, err := record.Decode(entries[i])
+				if err == nil && (r.Signers[0] != first[i].Signers[0] || len(r.Subjects) != len(first[i].Subjects) || r.Signers[0].KeyID != fprs[i]) {
+					err = fmt.Errorf("entry %d decoded to signer %s, want %s", i, r.Signers[0].KeyID, fprs[i])
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A kept certificate verifies nothing by itself.
+	_, err := record.Decode(recordtest.Tamper(t, entries[2], "7fe294b0", "7fe294b1"))
+	wantError(t, "changed digest, certificate kept", err, claim.ErrBadSignature, "SHA256SUMS", fprs[2])
+	_, err = record.Decode(recordtest.Tamper(t, entries[0], "key openpgp "+fprs[0], "key openpgp "+fprs[1]))
+	wantError(t, "another fingerprint before a kept certificate", err, claim.ErrMalformedEntry, "fingerprint")
+	header, _, _ := bytes.Cut(entries[2], []byte("\n\n"))
+	keyLine := string(bytes.Split(header, []byte("\n"))[2])
+	_, err = record.Decode(recordtest.Tamper(t, entries[2], keyLine, keyLine+"AAAA"))
+	wantError(t, "longer certificate text", err, claim.ErrMalformedEntry, "key")
 }
