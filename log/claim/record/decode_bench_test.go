@@ -129,5 +129,14 @@ func BenchmarkDecodeOpenPGPKey(b *testing.B) {
 				}
 			}
 		})
+		// What Decode pays instead for a certificate it keeps.
+		b.Run(c.algo+" (kept: Fresh)", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := keys[0].Fresh(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
