@@ -76,6 +76,19 @@ func TestMonitorNameLookups(t *testing.T) {
 			t.Errorf("a state with a claim past its size: %v", err)
 		}
 	})
+	t.Run("claim left out of the committed map", func(t *testing.T) {
+		mw, es := digestOnlyWorld(t)
+		mw.log.append(t, es...)
+		mw.log.hidden = map[int64]bool{2: true}
+		mw.log.commit(t, 3)
+		mw.grow(t)
+		r := mw.pass(t)
+		if !slices.ContainsFunc(r.Findings, func(f client.Finding) bool {
+			return f.Kind == client.FindingIndex && strings.Contains(f.Detail, "the lookup by file name (hello-1.0-x86_64-linux-gnu.tar.gz) came with the map proof")
+		}) {
+			t.Errorf("no wrong-index finding of the lookup by name: %q %+v", findings(r), r.Findings)
+		}
+	})
 	t.Run("claim dropped from a name lookup", func(t *testing.T) {
 		mw, es := digestOnlyWorld(t)
 		mw.grow(t, es...)
