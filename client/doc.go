@@ -75,12 +75,12 @@
 // authenticates every new hash tile and entry bundle, re-verifies every new
 // claim from its entry alone, derives its own index of builds (which
 // claims name which digest, which claims are about which source commit and
-// platform, which builds are mismatched), and compares it with what the log
-// answers through an [IndexSource]: a claim that a lookup by digest or by
-// source hides or invents, or a mismatch the log's list leaves out or
-// invents, is a [Finding]. Which lookups must return an entry is
-// log/claim/record's Keys, the same definition the log's index uses (the
-// monitor does not yet make the lookups by file name). It also
+// platform, which digest-only claims name which file, which builds are
+// mismatched), and compares it with what the log answers through an
+// [IndexSource]: a claim that a lookup by digest, by source or by file name
+// hides or invents, or a mismatch the log's list leaves out or invents, is
+// a [Finding]. Which lookups must return an entry is log/claim/record's
+// Keys, the same definition the log's index uses. It also
 // recomputes the log's verifiable index (package log/vindex) from the
 // entries and checks every index commitment's root and every lookup's map
 // proof against it: a map proof that contradicts an entry is written as

@@ -41,8 +41,9 @@ const (
 const lookupsInFlight = 4
 
 // An IndexSource answers what a log derives from its entries: the claims
-// naming a digest, the claims about a source commit (and platform), and the
-// list of mismatches, plus consistency proofs. It is
+// naming a digest, the claims about a source commit (and platform), the
+// digest-only claims naming a file, and the list of mismatches, plus
+// consistency proofs. It is
 // what [MonitorLog] checks against the entries; package client/grpcsource
 // implements it over the log's gRPC API. Implementations MUST be safe for
 // concurrent use, and return errors only when they cannot answer.
@@ -52,6 +53,8 @@ type IndexSource interface {
 	// ClaimsBySource is [Source.ClaimsBySource]; an empty platform asks
 	// for the claims about the source commit on every platform.
 	ClaimsBySource(ctx context.Context, source, commit, platform string, treeSize int64) (Lookup, error)
+	// ClaimsByName is [Source.ClaimsByName].
+	ClaimsByName(ctx context.Context, name string, treeSize int64) (Lookup, error)
 	// ConsistencyProof is [Source.ConsistencyProof].
 	ConsistencyProof(ctx context.Context, oldSize, newSize int64) ([]tlog.Hash, error)
 	// Mismatches returns every mismatch the log lists, as it lists them.
@@ -117,10 +120,11 @@ type MonitorReport struct {
 	// Claims are the new entries that are valid claims, in index order.
 	Claims []MonitorClaim `json:"claims"`
 	// Digests is how many digests were looked up, Sources how many
-	// lookups by source were made; Mismatches how many mismatches the
-	// entries up to Size show.
+	// lookups by source were made, Names how many lookups by file name;
+	// Mismatches how many mismatches the entries up to Size show.
 	Digests    int `json:"digests_checked"`
 	Sources    int `json:"sources_checked"`
+	Names      int `json:"names_checked"`
 	Mismatches int `json:"mismatches"`
 	// Findings are what the log did wrong; empty if nothing.
 	Findings []Finding `json:"findings"`
@@ -194,8 +198,12 @@ type Finding struct {
 //     source, for every platform and for the claim's platform, must return
 //     exactly the claims the index holds about it: a log that hides a
 //     dissenting claim from the lookup by source, which [Verify] uses to
-//     find conflicts, is caught here. Which lookups must return an entry
-//     is [claim.Keys], the definition the log's index uses.
+//     find conflicts, is caught here. And for every file name a new
+//     digest-only claim names (and every name with a finding in an
+//     earlier pass), cfg.Index's lookup by name must return exactly the
+//     digest-only claims naming it: [Verify] finds two trusted builders
+//     disagreeing on a release file through it. Which lookups must return
+//     an entry is [record.Record.Keys], the definition the log's index uses.
 //  5. The mismatches the index shows must be exactly those cfg.Index lists
 //     below the checkpoint's size, one per build identity, with the same
 //     identity ID, creating claim, claims and recipes.
@@ -266,7 +274,7 @@ func MonitorLog(ctx context.Context, cfg MonitorConfig) (*MonitorReport, error) 
 	}
 	r.OldSize = ms.Size
 	mp := &monitorPass{cfg: cfg, r: r, vc: vc, ms: ms, w: newTileWalker(ctx, cfg.Tiles, tlog.Tree{N: vc.Size, Hash: vc.Hash}),
-		sources: map[SourceLookup]bool{}}
+		sources: map[SourceLookup]bool{}, names: map[string]bool{}}
 	if ok, err := mp.consistent(ctx); !ok || err != nil {
 		return r, err
 	}
@@ -297,6 +305,15 @@ func MonitorLog(ctx context.Context, cfg MonitorConfig) (*MonitorReport, error) 
 	} else if err != nil {
 		return r, err
 	}
+	for _, n := range ms.RecheckNames {
+		mp.names[n] = true
+	}
+	recheckNames, err := mp.nameLookups(ctx)
+	if errors.Is(err, errReported) {
+		return r, nil
+	} else if err != nil {
+		return r, err
+	}
 	if err := mp.mismatches(ctx); err != nil {
 		return r, err
 	}
@@ -307,7 +324,7 @@ func MonitorLog(ctx context.Context, cfg MonitorConfig) (*MonitorReport, error) 
 			}
 		}
 	}
-	ms.Size, ms.Checkpoint, ms.Recheck, ms.RecheckSources = vc.Size, string(vc.Note), recheck, recheckSources
+	ms.Size, ms.Checkpoint, ms.Recheck, ms.RecheckSources, ms.RecheckNames = vc.Size, string(vc.Note), recheck, recheckSources, recheckNames
 	if err := cfg.State.saveMonitor(ms); err != nil {
 		return r, err
 	}
@@ -326,6 +343,9 @@ type monitorPass struct {
 	// sources are the lookups by source to check: those of new claims and
 	// those with findings in the last pass.
 	sources map[SourceLookup]bool
+	// names are the lookups by file name to check: those of new
+	// digest-only claims and those with findings in the last pass.
+	names map[string]bool
 	// replay recomputes the log's map from the entries [0, ms.Size) and
 	// then each new entry.
 	replay *vindex.Replay
@@ -504,6 +524,9 @@ func (mp *monitorPass) entry(idx int64, e []byte, digests map[string]bool) {
 			mp.sources[l] = true
 		}
 	}
+	for _, n := range keys.Names {
+		mp.names[n] = true
+	}
 	mp.r.Claims = append(mp.r.Claims, mc)
 }
 
@@ -587,6 +610,43 @@ func (mp *monitorPass) sourceLookups(ctx context.Context) ([]SourceLookup, error
 		}
 		if len(mp.r.Findings) > before {
 			recheck = append(recheck, l)
+		}
+	}
+	return recheck, nil
+}
+
+// nameLookups does the lookups by file name of step 4 of MonitorLog and
+// returns the names with findings. The lookups run concurrently; their
+// answers are judged in name order.
+func (mp *monitorPass) nameLookups(ctx context.Context) ([]string, error) {
+	names := slices.Sorted(maps.Keys(mp.names))
+	mp.r.Names = len(names)
+	answers := make([]Lookup, len(names))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(lookupsInFlight)
+	for i, n := range names {
+		g.Go(func() error {
+			lk, err := mp.cfg.Index.ClaimsByName(gctx, n, mp.vc.Size)
+			if err != nil {
+				return fmt.Errorf("looking up claims naming the file %q: %w", n, err)
+			}
+			answers[i] = lk
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var recheck []string
+	for i, n := range names {
+		before := len(mp.r.Findings)
+		what := fmt.Sprintf("by file name (%s)", n)
+		mp.judgeAnswer(what, "naming that file in a digest-only claim", mp.ms.byName[n], answers[i])
+		if err := mp.checkIndexProof(ctx, what, vindex.NameKey(n), mp.ms.byName[n], answers[i].Index); err != nil {
+			return nil, err
+		}
+		if len(mp.r.Findings) > before {
+			recheck = append(recheck, n)
 		}
 	}
 	return recheck, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,28 +34,43 @@ const MonitorStateFormat = "attestlog.dev/monitor/v1"
 //	      "digests": [{"sha256": "...", "claims": [0, 4], "recipes": ["...", "..."]}]
 //	    }
 //	  ],
+//	  "other_digests": [{"sha256": "...", "claims": [2, 5]}],
+//	  "names": [{"name": "hello-1.0-x86_64-linux-gnu.tar.gz", "claims": [2, 5]}],
 //	  "recheck": ["<digest whose lookup had a finding>"],
-//	  "recheck_sources": [{"source": "...", "commit": "...", "platform": "<or empty: all>"}]
+//	  "recheck_sources": [{"source": "...", "commit": "...", "platform": "<or empty: all>"}],
+//	  "recheck_names": ["<file name whose lookup had a finding>"]
 //	}
 //
 // Builds are every build identity the first size entries claim, sorted by
 // source, commit, platform and artifact; digests in order of first
-// appearance, claims in index order. recheck_sources, the lookups by source
-// that had a finding, is left out when empty (as files written before it
-// existed are). It is replaced atomically.
+// appearance, claims in index order. other_digests are the digests claims
+// name outside any build identity (the subjects of digest-only claims, and
+// of unknown platform), with those claims; names the file names of
+// digest-only claims (what a lookup by name returns), with their claims;
+// both sorted, claims in index order: with builds they give every lookup's
+// answer. other_digests, names, recheck_sources (the lookups by source that
+// had a finding) and recheck_names are left out when empty (as files written
+// before they existed are). It is replaced atomically.
 type monitorState struct {
 	Format         string         `json:"format"`
 	Origin         string         `json:"origin"`
 	Size           int64          `json:"size"`
 	Checkpoint     string         `json:"checkpoint"`
 	Builds         []derivedBuild `json:"builds"`
+	OtherDigests   []digestClaims `json:"other_digests,omitempty"`
+	Names          []nameClaims   `json:"names,omitempty"`
 	Recheck        []string       `json:"recheck"`
 	RecheckSources []SourceLookup `json:"recheck_sources,omitempty"`
+	RecheckNames   []string       `json:"recheck_names,omitempty"`
 
 	hash     tlog.Hash                // the checkpoint's root hash
 	builds   map[Identity]int         // -> index in Builds
 	byDigest map[string][]int64       // digest -> claim indexes, in log order
 	bySource map[SourceLookup][]int64 // lookup by source -> claim indexes, in log order
+	byName   map[string][]int64       // file name -> digest-only claim indexes, in log order
+	// otherDigests is what OtherDigests holds: per digest, the claims
+	// naming it outside any build identity, in log order.
+	otherDigests map[string][]int64
 	// digestAt is, per build, where each digest is in its Digests, so that
 	// adding a claim costs the same however many digests a build has.
 	digestAt map[Identity]map[string]int
@@ -82,6 +98,19 @@ func sourceLookups(b claim.Build) [2]SourceLookup {
 	one := all
 	one.Platform = b.Platform
 	return [2]SourceLookup{all, one}
+}
+
+// digestClaims are the claims that name a digest outside any build
+// identity, in index order.
+type digestClaims struct {
+	SHA256 string  `json:"sha256"`
+	Claims []int64 `json:"claims"`
+}
+
+// nameClaims are the digest-only claims that name a file, in index order.
+type nameClaims struct {
+	Name   string  `json:"name"`
+	Claims []int64 `json:"claims"`
 }
 
 // A derivedBuild is one build identity of a monitor's index.
@@ -131,6 +160,22 @@ func (s *State) loadMonitor(vc *tiles.VerifiedCheckpoint) (*monitorState, error)
 			}
 		}
 	}
+	badClaims := func(c []int64) bool {
+		return len(c) == 0 || c[0] < 0 || c[len(c)-1] >= ms.Size || !slices.IsSorted(c) || len(slices.Compact(slices.Clone(c))) != len(c)
+	}
+	for i, d := range ms.OtherDigests {
+		if i > 0 && ms.OtherDigests[i-1].SHA256 >= d.SHA256 || badClaims(d.Claims) {
+			return nil, fmt.Errorf("client: monitor state %s: other_digests: malformed or out of order at %s", path, d.SHA256)
+		}
+		ms.otherDigests[d.SHA256] = d.Claims
+		ms.byDigest[d.SHA256] = append(ms.byDigest[d.SHA256], d.Claims...)
+	}
+	for i, n := range ms.Names {
+		if i > 0 && ms.Names[i-1].Name >= n.Name || badClaims(n.Claims) {
+			return nil, fmt.Errorf("client: monitor state %s: names: malformed or out of order at %q", path, n.Name)
+		}
+		ms.byName[n.Name] = n.Claims
+	}
 	for d, idx := range ms.byDigest {
 		slices.Sort(idx)
 		ms.byDigest[d] = slices.Compact(idx)
@@ -145,7 +190,7 @@ func (s *State) loadMonitor(vc *tiles.VerifiedCheckpoint) (*monitorState, error)
 func newMonitorState(origin string) *monitorState {
 	return &monitorState{Format: MonitorStateFormat, Origin: origin, Builds: []derivedBuild{}, Recheck: []string{},
 		builds: map[Identity]int{}, byDigest: map[string][]int64{}, bySource: map[SourceLookup][]int64{},
-		digestAt: map[Identity]map[string]int{}}
+		byName: map[string][]int64{}, otherDigests: map[string][]int64{}, digestAt: map[Identity]map[string]int{}}
 }
 
 func parseMonitorState(b []byte) (*monitorState, error) {
@@ -175,6 +220,14 @@ func (s *State) saveMonitor(ms *monitorState) error {
 	for i, b := range ms.Builds {
 		ms.builds[b.Identity] = i
 	}
+	ms.OtherDigests = ms.OtherDigests[:0]
+	for _, d := range slices.Sorted(maps.Keys(ms.otherDigests)) {
+		ms.OtherDigests = append(ms.OtherDigests, digestClaims{SHA256: d, Claims: ms.otherDigests[d]})
+	}
+	ms.Names = ms.Names[:0]
+	for _, n := range slices.Sorted(maps.Keys(ms.byName)) {
+		ms.Names = append(ms.Names, nameClaims{Name: n, Claims: ms.byName[n]})
+	}
 	b, err := ms.marshal()
 	if err != nil {
 		return err
@@ -184,9 +237,10 @@ func (s *State) saveMonitor(ms *monitorState) error {
 	return s.write(s.monitorPath(ms.Origin), b)
 }
 
-// add records the claim at idx with its index keys and recipe. Claims are
-// added in increasing index order. Its cost does not depend on how many
-// claims or digests a build already has.
+// add records the claim at idx with its index keys, the digest of each of
+// its identities, and its recipe. Claims are added in increasing index
+// order. Its cost does not depend on how many claims or digests a build
+// already has.
 func (ms *monitorState) add(idx int64, keys claim.IndexKeys, digests []string, recipe string) {
 	for j, cid := range keys.Identities {
 		id, digest := Identity(cid), digests[j]
@@ -209,6 +263,12 @@ func (ms *monitorState) add(idx int64, keys claim.IndexKeys, digests []string, r
 	}
 	for _, d := range keys.Digests {
 		ms.byDigest[d] = appendIndex(ms.byDigest[d], idx)
+		if !slices.Contains(digests, d) {
+			ms.otherDigests[d] = appendIndex(ms.otherDigests[d], idx)
+		}
+	}
+	for _, n := range keys.Names {
+		ms.byName[n] = appendIndex(ms.byName[n], idx)
 	}
 	for _, b := range keys.Builds {
 		for _, l := range sourceLookups(b) {

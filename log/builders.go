@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/attestlog/attestlog/log/claim/record"
@@ -62,4 +64,17 @@ func ParseBuildersFrom(b []byte, readFile func(name string) ([]byte, error)) (ma
 		return nil, fmt.Errorf("reading builders: %w", err)
 	}
 	return keys, nil
+}
+
+// KeyFilesBeside returns the readFile of [ParseBuildersFrom] for the
+// allowlist at path: "@<file>" names a file inside the allowlist's
+// directory, as a policy's builder lines do.
+func KeyFilesBeside(path string) func(name string) ([]byte, error) {
+	dir := filepath.Dir(path)
+	return func(name string) ([]byte, error) {
+		if !filepath.IsLocal(name) {
+			return nil, fmt.Errorf("key file %q is not a path inside the allowlist's directory", name)
+		}
+		return os.ReadFile(filepath.Join(dir, name))
+	}
 }

@@ -358,3 +358,22 @@ func TestParseBuildersSchemes(t *testing.T) {
 		}
 	}
 }
+
+// TestParseBuildersKeyFiles reads an allowlist's @<file> keys beside it,
+// and refuses one outside its directory.
+func TestParseBuildersKeyFiles(t *testing.T) {
+	m := recordtest.NewMinisign(t, 3)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "builders")
+	if err := os.WriteFile(filepath.Join(dir, "zsf.pub"), []byte("untrusted comment: minisign public key\n"+m.Verifier.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := log.ParseBuildersFrom([]byte("builder zsf minisign @zsf.pub\n"), log.KeyFilesBeside(path))
+	if err != nil || !keys["minisign "+m.Verifier.String()] {
+		t.Fatalf("keys %v, %v", keys, err)
+	}
+	_, err = log.ParseBuildersFrom([]byte("builder zsf minisign @../zsf.pub\n"), log.KeyFilesBeside(path))
+	if err == nil || !strings.Contains(err.Error(), "not a path inside the allowlist's directory") {
+		t.Fatalf("a key file outside: %v", err)
+	}
+}

@@ -272,7 +272,10 @@ func readMinisign(r Request) ([]document, string, error) {
 }
 
 // readEnvelopes reads a DSSE envelope, or a JSONL file of envelopes (OSS
-// Rebuild's rebuild.intoto.jsonl), one document per line.
+// Rebuild's rebuild.intoto.jsonl), one document per line. A line that is a
+// well-formed statement of another buildType (the bundle's
+// ArtifactEquivalence attestation) is passed over; a file with no other
+// line is an error.
 func readEnvelopes(r Request) ([]document, string, error) {
 	if r.Signed == "" || r.Signature != "" {
 		return nil, "", errors.New("--format dsse needs --signed FILE (a DSSE envelope, or JSONL of envelopes) and no --signature: the envelope carries its signatures")
@@ -287,7 +290,10 @@ func readEnvelopes(r Request) ([]document, string, error) {
 		}
 		return []document{{r.Signed, format.Document{Kind: format.DSSE, Signed: b, Supplied: r.Supplied}}}, "", nil
 	}
-	var docs []document
+	var (
+		docs     []document
+		notBuild error // the first line that is not a rebuild attestation
+	)
 	n := 0
 	for line := range strings.Lines(string(b)) {
 		n++
@@ -296,10 +302,22 @@ func readEnvelopes(r Request) ([]document, string, error) {
 			continue
 		}
 		name := fmt.Sprintf("%s line %d", r.Signed, n)
-		if _, err := format.ParseEnvelope([]byte(line)); err != nil {
+		e, err := format.ParseEnvelope([]byte(line))
+		if err != nil {
 			return nil, "", fmt.Errorf("--signed %s: %w", name, err)
 		}
+		// OSS Rebuild's bundle holds an ArtifactEquivalence attestation
+		// beside the Rebuild one: it claims no build, so it makes no entry.
+		if _, err := format.MapOSSRebuild(e.PayloadType, e.Payload); errors.Is(err, format.ErrNotABuild) {
+			if notBuild == nil {
+				notBuild = fmt.Errorf("--signed %s: %w", name, err)
+			}
+			continue
+		}
 		docs = append(docs, document{name, format.Document{Kind: format.DSSE, Signed: []byte(line), Supplied: r.Supplied}})
+	}
+	if len(docs) == 0 && notBuild != nil {
+		return nil, "", fmt.Errorf("%w: no line of it is a rebuild attestation", notBuild)
 	}
 	if len(docs) == 0 {
 		return nil, "", fmt.Errorf("--signed %s: no DSSE envelope in it", r.Signed)

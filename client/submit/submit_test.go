@@ -345,3 +345,32 @@ func TestPrepareLink(t *testing.T) {
 	_, err = submit.Prepare(submit.Request{Kind: format.Link, Signed: tampered, Keys: []string{key}})
 	wantError(t, "a changed product digest", err, "--key "+key, "does not verify")
 }
+
+// TestPrepareOSSRebuildBundle submits the rebuild.intoto.jsonl OSS Rebuild
+// published for npm chalk 5.6.0 (testdata/formats/oss-rebuild) with OSS
+// Rebuild's key, as a user fetches it: the ArtifactEquivalence line claims
+// no build and is passed over, the Rebuild line makes the one entry.
+func TestPrepareOSSRebuildBundle(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "formats", "oss-rebuild")
+	bundle := filepath.Join(dir, "chalk-5.6.0.tgz.rebuild.intoto.jsonl")
+	key := "ecdsa-p256:@" + filepath.Join(dir, "oss-rebuild.pub")
+	es, err := submit.Prepare(submit.Request{Kind: format.DSSE, Signed: bundle, Keys: []string{key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 1 || es[0].Document != bundle+" line 2" || es[0].Claim.Source != "git+https://github.com/chalk/chalk" || es[0].Claim.Subjects[0].Name != "chalk-5.6.0.tgz" {
+		t.Fatalf("entries %+v", es)
+	}
+	if _, err := record.Decode(es[0].Entry); err != nil {
+		t.Fatal(err)
+	}
+	// The equivalence attestation alone claims nothing: an error, not an
+	// empty submission.
+	b, err := os.ReadFile(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := write(t, t.TempDir(), "equivalence.jsonl", bytes.SplitAfter(b, []byte("\n"))[0])
+	_, err = submit.Prepare(submit.Request{Kind: format.DSSE, Signed: first, Keys: []string{key}})
+	wantError(t, "only an equivalence attestation", err, first, "only rebuild attestations")
+}

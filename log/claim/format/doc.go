@@ -135,7 +135,9 @@
 // "rebuild/<artifact>" is the artifact (platform any), the
 // resolvedDependencies entry named "git+https://..." gives the source and
 // its digest "sha1" the commit, and the recipe is the sha256 of the
-// runDetails byproduct "build.json". Signatures are over DSSE's PAE.
+// runDetails byproduct "build.json". Signatures are over DSSE's PAE. The
+// payloadType is application/vnd.in-toto+json or the statement's type URI
+// https://in-toto.io/Statement/v1 (OSS Rebuild has published both).
 //
 // # Canonical JSON
 //

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -11,12 +12,24 @@ import (
 )
 
 // OSS Rebuild's statement vocabulary (https://docs.oss-rebuild.dev).
+// OSS Rebuild has written both payload types: its published bundles carry
+// the statement's type URI (npm chalk 5.6.0's, kept in
+// testdata/formats/oss-rebuild, does), its signer now writes the media
+// type, and its own verifier accepts either; so does [MapOSSRebuild].
 const (
-	InTotoPayloadType    = "application/vnd.in-toto+json"
-	OSSRebuildBuildType  = "https://docs.oss-rebuild.dev/builds/Rebuild@v0.1"
-	ossRebuildSubject    = "rebuild/"
-	ossRebuildRecipeFile = "build.json"
+	InTotoPayloadType            = "application/vnd.in-toto+json"
+	InTotoStatementV1PayloadType = claim.StatementType
+	OSSRebuildBuildType          = "https://docs.oss-rebuild.dev/builds/Rebuild@v0.1"
+	ossRebuildSubject            = "rebuild/"
+	ossRebuildRecipeFile         = "build.json"
 )
+
+// ErrNotABuild is wrapped (with [ErrMalformed]) by the error for a
+// well-formed in-toto statement that is not a Rebuild attestation, such as
+// the ArtifactEquivalence attestation OSS Rebuild publishes next to each
+// Rebuild one in rebuild.intoto.jsonl: a reader of a whole bundle may skip
+// such lines.
+var ErrNotABuild = errors.New("only rebuild attestations claim a build")
 
 // An Envelope is a DSSE envelope (https://github.com/secure-systems-lab/dsse):
 //
@@ -127,18 +140,23 @@ func base64Field(v any, field string) ([]byte, error) {
 //   - the recipe is the sha256 of the decoded content of the runDetails
 //     byproduct "build.json" (the build strategy), none if it is absent.
 //
+// The payload type is [InTotoPayloadType] or [InTotoStatementV1PayloadType].
 // Statements of another buildType (ArtifactEquivalence, which OSS Rebuild
-// publishes in the same bundle) are refused: they claim no build. The
-// caller sets Scheme and KeyID.
+// publishes in the same bundle) are refused with an error wrapping both
+// [ErrMalformed] and [ErrNotABuild]: they claim no build. The caller sets
+// Scheme and KeyID.
 func MapOSSRebuild(payloadType string, payload []byte) (*Claim, error) {
-	if payloadType != InTotoPayloadType {
-		return nil, malformed("DSSE envelope", "payloadType %q, want %q", truncate(payloadType), InTotoPayloadType)
+	if payloadType != InTotoPayloadType && payloadType != InTotoStatementV1PayloadType {
+		return nil, malformed("DSSE envelope", "payloadType %q, want %q or %q", truncate(payloadType), InTotoPayloadType, InTotoStatementV1PayloadType)
 	}
 	v, err := decodeJSON(payload)
 	if err != nil {
 		return nil, malformed("statement", "%v", err)
 	}
 	c, err := mapOSSRebuild(v)
+	if errors.Is(err, ErrNotABuild) {
+		return nil, fmt.Errorf("%w: statement: %w", ErrMalformed, err)
+	}
 	if err != nil {
 		return nil, malformed("statement", "%v", err)
 	}
@@ -165,7 +183,7 @@ func mapOSSRebuild(v any) (*Claim, error) {
 		return nil, err
 	}
 	if t, _ := bd["buildType"].(string); t != OSSRebuildBuildType {
-		return nil, fmt.Errorf("predicate.buildDefinition.buildType: %q, want %q: only rebuild attestations claim a build", truncate(t), OSSRebuildBuildType)
+		return nil, fmt.Errorf("predicate.buildDefinition.buildType: %q, want %q: %w", truncate(t), OSSRebuildBuildType, ErrNotABuild)
 	}
 	ext, err := jsonObject(bd["externalParameters"], "predicate.buildDefinition.externalParameters")
 	if err != nil {

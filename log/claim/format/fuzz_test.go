@@ -122,6 +122,10 @@ func FuzzParseLink(f *testing.F) {
 
 func FuzzParseEnvelope(f *testing.F) {
 	f.Add([]byte(`{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"keyid":"k","sig":"AAAA"}]}`))
+	// The two envelopes of the real OSS Rebuild bundle.
+	for line := range bytes.Lines(readFile(f, testdata("oss-rebuild", "chalk-5.6.0.tgz.rebuild.intoto.jsonl"))) {
+		f.Add(bytes.TrimSuffix(line, []byte("\n")))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := format.ParseEnvelope(b)
 		if err != nil {

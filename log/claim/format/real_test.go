@@ -3,8 +3,10 @@ package format_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -260,5 +262,77 @@ func TestCanonicalJSONVector(t *testing.T) {
 	}
 	if want := readFile(t, testdata("canonicaljson", "canonical-output.bin")); !bytes.Equal(got, want) {
 		t.Fatalf("CanonicalJSON:\n%q\nsecuresystemslib:\n%q", got, want)
+	}
+}
+
+// ossRebuildBundle returns the two envelopes of the real OSS Rebuild bundle
+// for npm chalk 5.6.0 kept in testdata/formats/oss-rebuild: the
+// ArtifactEquivalence attestation, then the Rebuild@v0.1 one.
+func ossRebuildBundle(t *testing.T) (equivalence, rebuild []byte, key *scheme.ECDSAP256Key) {
+	t.Helper()
+	lines := bytes.Split(bytes.TrimSuffix(readFile(t, testdata("oss-rebuild", "chalk-5.6.0.tgz.rebuild.intoto.jsonl")), []byte("\n")), []byte("\n"))
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2", len(lines))
+	}
+	key, err := scheme.ParseECDSAP256PublicKey(readFile(t, testdata("oss-rebuild", "oss-rebuild.pub")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lines[0], lines[1], key
+}
+
+// TestOSSRebuildReal verifies the Rebuild@v0.1 envelope OSS Rebuild
+// published for npm chalk 5.6.0 with OSS Rebuild's KMS key, maps it to the
+// git source and commit it names, and refuses tampered copies and the
+// bundle's ArtifactEquivalence attestation.
+func TestOSSRebuildReal(t *testing.T) {
+	equivalence, env, key := ossRebuildBundle(t)
+	e, err := format.ParseEnvelope(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.PayloadType != format.InTotoStatementV1PayloadType {
+		t.Fatalf("payloadType %q: the kept envelope uses the statement URI", e.PayloadType)
+	}
+	c, err := format.Open(key, format.Document{Kind: format.DSSE, Signed: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := claim.Identity{Source: "git+https://github.com/chalk/chalk", Commit: "5c91505e184aff4609c0a7fb235770c2f71db4a3", Platform: "any", Artifact: "chalk-5.6.0.tgz"}
+	if ids := c.Identities(); len(ids) != 1 || ids[0] != want || c.Scheme != scheme.ECDSAP256 || c.KeyID != key.KeyID() {
+		t.Fatalf("claim %+v", c)
+	}
+	if len(c.Subjects) != 1 || c.Subjects[0].SHA256 != "6ecef29710252b6d46f639e45c6a1ba8b400f499dbc8eff645045d07ce08bf45" ||
+		c.Recipe != sum([]byte(`{"npm_pack_build":{"repo":"https://github.com/chalk/chalk","ref":"5c91505e184aff4609c0a7fb235770c2f71db4a3","dir":".","npm_version":"10.9.2","version_override":""}}`)) {
+		t.Fatalf("subjects %+v, recipe %s", c.Subjects, c.Recipe)
+	}
+
+	// The payload with one commit digit changed, the signature with one bit
+	// flipped, another P-256 key: each refused, naming what failed.
+	var m map[string]any
+	if err := json.Unmarshal(env, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["payload"] = base64.StdEncoding.EncodeToString(bytes.Replace(e.Payload, []byte("5c91505e"), []byte("5c91505f"), 1))
+	tampered, _ := json.Marshal(m)
+	_, err = format.Open(key, format.Document{Kind: format.DSSE, Signed: tampered})
+	wantVerify(t, "changed commit", err, "DSSE envelope", key.KeyID())
+	m["payload"] = base64.StdEncoding.EncodeToString(e.Payload)
+	sig := bytes.Clone(e.Signatures[0].Sig)
+	sig[len(sig)-5] ^= 1
+	m["signatures"] = []any{map[string]any{"keyid": e.Signatures[0].KeyID, "sig": base64.StdEncoding.EncodeToString(sig)}}
+	tampered, _ = json.Marshal(m)
+	_, err = format.Open(key, format.Document{Kind: format.DSSE, Signed: tampered})
+	wantVerify(t, "changed signature", err, "DSSE envelope", key.KeyID())
+	_, other := ecdsaKey(t)
+	_, err = format.Open(other, format.Document{Kind: format.DSSE, Signed: env})
+	wantVerify(t, "another key", err, other.KeyID())
+
+	// The equivalence attestation of the same bundle is signed by the same
+	// key but claims no build.
+	_, err = format.Open(key, format.Document{Kind: format.DSSE, Signed: equivalence})
+	wantMalformed(t, "ArtifactEquivalence", err, "only rebuild attestations")
+	if !errors.Is(err, format.ErrNotABuild) {
+		t.Fatalf("ArtifactEquivalence: %v does not wrap format.ErrNotABuild", err)
 	}
 }

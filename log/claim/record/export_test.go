@@ -9,3 +9,15 @@ func Reencode(b []byte) ([]byte, error) {
 	}
 	return e.marshal(), nil
 }
+
+// CachedCerts returns how many OpenPGP certificates Decode keeps parsed.
+func CachedCerts() int { return certs.len() }
+
+// WithoutCertCache runs f with Decode keeping no certificate, as before
+// the cache, for benchmarks to compare.
+func WithoutCertCache(f func()) {
+	kept := certs
+	certs = newCertCache(0, 0)
+	defer func() { certs = kept }()
+	f()
+}

@@ -225,7 +225,7 @@ func decodeV2(entry []byte) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := scheme.ParseVerifier(e.key)
+	v, err := parseKey(e.key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: v2: key: %w", claim.ErrMalformedEntry, err)
 	}

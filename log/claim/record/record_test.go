@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -459,4 +460,109 @@ func TestEntrySyntax(t *testing.T) {
 	if _, err := record.Decode([]byte(entry)); err != nil {
 		t.Fatalf("the untampered entry: %v", err)
 	}
+}
+
+// TestOSSRebuildReal logs the Rebuild@v0.1 envelope OSS Rebuild published
+// for npm chalk 5.6.0 (testdata/formats/oss-rebuild), signed by its KMS
+// key, decodes the entry alone, and refuses tampered entries.
+func TestOSSRebuildReal(t *testing.T) {
+	lines := bytes.Split(bytes.TrimSuffix(readFile(t, testdata("oss-rebuild", "chalk-5.6.0.tgz.rebuild.intoto.jsonl")), []byte("\n")), []byte("\n"))
+	key, err := scheme.ParseECDSAP256PublicKey(readFile(t, testdata("oss-rebuild", "oss-rebuild.pub")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := lines[1]
+	entry, err := record.Encode(key, format.Document{Kind: format.DSSE, Signed: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "attestlog.dev/claim/v2\nformat dsse\nkey " + scheme.Format(key) + "\n\n"; !bytes.Equal(entry, append([]byte(want), env...)) {
+		t.Fatalf("entry:\n%.400s", entry)
+	}
+	r := decode(t, entry)
+	want := claim.Identity{Source: "git+https://github.com/chalk/chalk", Commit: "5c91505e184aff4609c0a7fb235770c2f71db4a3", Platform: "any", Artifact: "chalk-5.6.0.tgz"}
+	if ids := r.Identities(); r.Version != 2 || r.Kind != "dsse" || len(ids) != 1 || ids[0] != want ||
+		len(r.Signers) != 1 || r.Signers[0].Builder() != "ecdsa-p256:"+key.KeyID() || r.DigestOnly() {
+		t.Fatalf("record %s: %+v", recordtest.Describe(r), r)
+	}
+	if ks := r.Keys(); len(ks.Digests) != 1 || ks.Digests[0] != "6ecef29710252b6d46f639e45c6a1ba8b400f499dbc8eff645045d07ce08bf45" || len(ks.Identities) != 1 {
+		t.Fatalf("keys %+v", ks)
+	}
+
+	// A changed signature, another key in the key line: refused.
+	e, err := format.ParseEnvelope(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := base64.StdEncoding.EncodeToString(e.Signatures[0].Sig)
+	flipped := bytes.Clone(e.Signatures[0].Sig)
+	flipped[len(flipped)-4] ^= 1
+	_, err = record.Decode(recordtest.Tamper(t, entry, sig, base64.StdEncoding.EncodeToString(flipped)))
+	wantError(t, "changed signature", err, claim.ErrBadSignature, "DSSE envelope", key.KeyID())
+	other := recordtest.NewECDSA(t, 4)
+	_, err = record.Decode(recordtest.Tamper(t, entry, scheme.Format(key), scheme.Format(other.Verifier)))
+	wantError(t, "another key", err, claim.ErrBadSignature, "DSSE envelope", other.Verifier.KeyID())
+
+	// The bundle's ArtifactEquivalence attestation makes no entry.
+	_, err = record.Encode(key, format.Document{Kind: format.DSSE, Signed: lines[0]})
+	wantError(t, "ArtifactEquivalence", err, format.ErrNotABuild, "only rebuild attestations")
+}
+
+// TestDecodeOpenPGPCache decodes the guix.sigs entries again and again,
+// concurrently, as a monitor or the log does: Decode keeps their parsed
+// certificates, every decode still verifies the entry's signature (a
+// changed one is refused after the certificate was kept), and a key text
+// that is not the kept one byte for byte is parsed, and refused, as before.
+func TestDecodeOpenPGPCache(t *testing.T) {
+	sums := readFile(t, testdata("guix.sigs-28.0", "noncodesigned.SHA256SUMS"))
+	var entries [][]byte
+	var fprs []string
+	for _, n := range []string{"glozow", "kvaciral", "m3dwards"} {
+		ks, err := scheme.ReadOpenPGPKeyring(readFile(t, testdata("guix.sigs-28.0", n+".gpg")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		asc := readFile(t, testdata("guix.sigs-28.0", n+".noncodesigned.SHA256SUMS.asc"))
+		entries = append(entries, recordtest.Encode(t, ks[0], format.Document{Kind: format.SHA256Sums, Signed: sums, Signature: asc}))
+		fprs = append(fprs, ks[0].KeyID())
+	}
+	first := make([]*record.Record, len(entries))
+	for i, e := range entries {
+		first[i] = decode(t, e)
+	}
+	if record.CachedCerts() < len(entries) {
+		t.Fatalf("%d certificates kept after decoding %d entries", record.CachedCerts(), len(entries))
+	}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for k := range 6 {
+				i := (g + k) % len(entries)
+				r, err := record.Decode(entries[i])
+				if err == nil && (r.Signers[0] != first[i].Signers[0] || len(r.Subjects) != len(first[i].Subjects) || r.Signers[0].KeyID != fprs[i]) {
+					err = fmt.Errorf("entry %d decoded to signer %s, want %s", i, r.Signers[0].KeyID, fprs[i])
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A kept certificate verifies nothing by itself.
+	_, err := record.Decode(recordtest.Tamper(t, entries[2], "7fe294b0", "7fe294b1"))
+	wantError(t, "changed digest, certificate kept", err, claim.ErrBadSignature, "SHA256SUMS", fprs[2])
+	_, err = record.Decode(recordtest.Tamper(t, entries[0], "key openpgp "+fprs[0], "key openpgp "+fprs[1]))
+	wantError(t, "another fingerprint before a kept certificate", err, claim.ErrMalformedEntry, "fingerprint")
+	header, _, _ := bytes.Cut(entries[2], []byte("\n\n"))
+	keyLine := string(bytes.Split(header, []byte("\n"))[2])
+	_, err = record.Decode(recordtest.Tamper(t, entries[2], keyLine, keyLine+"AAAA"))
+	wantError(t, "longer certificate text", err, claim.ErrMalformedEntry, "key")
 }

@@ -234,6 +234,21 @@ func ParseOpenPGPKey(text string) (*OpenPGPKey, error) {
 	return k, nil
 }
 
+// Fresh returns a key for the same certificate with a certificate of its
+// own, parsed again from k's bytes but not checked again (k's were). It
+// verifies exactly as a key parsed anew from k's text does: go-crypto keeps
+// the outcome of its self-signature checks in a parsed certificate, and
+// some depend on the time a signature is verified at (a self-signature's
+// own expiry), so a key that has verified one signature may not answer
+// another as a new key would. Caches of parsed keys hand out Fresh copies.
+func (k *OpenPGPKey) Fresh() (*OpenPGPKey, error) {
+	el, err := openpgp.ReadKeyRing(bytes.NewReader(k.cert))
+	if err != nil || len(el) != 1 {
+		return nil, fmt.Errorf("scheme: OpenPGP certificate %s: parsing it again: not one certificate (err %v)", k.fpr, err)
+	}
+	return &OpenPGPKey{fpr: k.fpr, cert: k.cert, entity: el[0]}, nil
+}
+
 // Scheme returns [OpenPGP].
 func (k *OpenPGPKey) Scheme() Scheme { return OpenPGP }
 

@@ -322,7 +322,7 @@ func readBuilders(path string) (map[string]bool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading builder allowlist: %w", err)
 	}
-	builders, err := log.ParseBuilders(b)
+	builders, err := log.ParseBuildersFrom(b, log.KeyFilesBeside(path))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
