@@ -9,7 +9,6 @@ import (
 	"os"
 
 	"github.com/attestlog/attestlog/client"
-	"github.com/attestlog/attestlog/client/grpcsource"
 	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
 )
@@ -90,7 +89,7 @@ func makeBundle(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return operational(err)
 	}
 	defer lc.Close()
-	b, from, err := client.FetchBundle(ctx, grpcsource.New(lc.conn), c.digest, st)
+	b, from, err := client.FetchBundle(ctx, lc.src, c.digest, st)
 	if err != nil {
 		return operational(fmt.Errorf("bundle: %w", err))
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/forensics"
+	"github.com/attestlog/attestlog/client/grpcsource"
 	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
@@ -333,7 +334,7 @@ func TestCheckReceipt(t *testing.T) {
 		return &pb.AddClaimResponse{Checkpoint: []byte(r.Checkpoint), Claim: &pb.ProvenClaim{
 			Index: uint64(r.Index), TreeSize: uint64(r.TreeSize), Entry: bytes.Clone(r.Entry), InclusionProof: [][]byte{}}}
 	}
-	if _, err := (&logClient{verifier: v}).checkReceipt(r.Entry, resp()); err != nil {
+	if _, err := grpcsource.CheckReceipt(v, r.Entry, resp()); err != nil {
 		t.Fatalf("checkReceipt of a good receipt: %v", err)
 	}
 	_, otherKey := keyPair(t, "example.test/receipt")
@@ -354,7 +355,7 @@ func TestCheckReceipt(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			res := resp()
 			tt.edit(res)
-			_, err := (&logClient{verifier: tt.v}).checkReceipt(r.Entry, res)
+			_, err := grpcsource.CheckReceipt(tt.v, r.Entry, res)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("checkReceipt = %v, want an error containing %q", err, tt.wantErr)
 			}

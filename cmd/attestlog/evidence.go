@@ -82,7 +82,7 @@ func evidence(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s: mismatch.json, checkpoint and %s with proofs\n", report.TermSafe(c.out), report.Count(len(vcs), "claim", "claims"))
-	p := forensics.Puller{Source: grpcsource.New(lc.conn), Out: stdout, Warn: stderr, Progress: func(name string, size int64) (io.Writer, func()) {
+	p := forensics.Puller{Source: lc.src, Out: stdout, Warn: stderr, Progress: func(name string, size int64) (io.Writer, func()) {
 		bar := progress.New(stderr, "downloading", name, size)
 		return &progress.Writer{Bar: bar}, bar.Clear
 	}}
@@ -101,15 +101,15 @@ func evidence(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // that the claims say what the mismatch says. cpStatus describes the
 // checkpoint.
 func (lc *logClient) verifyMismatch(ref forensics.Ref, resp *pb.GetMismatchResponse) (m report.Mismatch, vcs []client.VerifiedClaim, cpStatus string, err error) {
-	if m, err = newMismatchJSON(resp.GetMismatch()); err != nil {
+	if m, err = grpcsource.MismatchOf(resp.GetMismatch()); err != nil {
 		return m, nil, "", err
 	}
-	cp, verified, err := lc.checkpoint(resp.GetCheckpoint())
+	cp, verified, err := client.ReadCheckpoint(resp.GetCheckpoint(), lc.verifier)
 	if err != nil {
 		return m, nil, "", err
 	}
-	if vcs, err = verifyProvenClaims(cp, resp.GetClaims()); err != nil {
+	if vcs, err = grpcsource.VerifyProvenClaims(cp, resp.GetClaims()); err != nil {
 		return m, nil, "", err
 	}
-	return m, vcs, checkpointStatus(cp, verified), forensics.CheckClaims(ref, m, vcs)
+	return m, vcs, report.CheckpointStatus(cp, verified), forensics.CheckClaims(ref, m, vcs)
 }

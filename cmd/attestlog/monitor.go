@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/client"
-	"github.com/attestlog/attestlog/client/grpcsource"
 	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/netconf"
 )
@@ -103,7 +102,7 @@ func monitor(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return operational(err)
 	}
-	cfg := client.MonitorConfig{Policy: p, Tiles: client.HTTPFetcher{Base: c.http, Client: hc}, Index: grpcsource.New(lc.conn), State: st, MaxAge: c.maxAge}
+	cfg := client.MonitorConfig{Policy: p, Tiles: client.HTTPFetcher{Base: c.http, Client: hc}, Index: lc.src, State: st, MaxAge: c.maxAge}
 	if c.exec != "" {
 		cfg.OnClaim = func(ctx context.Context, mc client.MonitorClaim) error { return runExec(ctx, c.exec, mc, stderr) }
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/client"
-	"github.com/attestlog/attestlog/client/grpcsource"
 	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
 )
@@ -175,7 +174,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return operational(err)
 		}
 		defer lc.Close()
-		src = grpcsource.New(lc.conn)
+		src = lc.src
 	}
 	rec := &recordingSource{Source: src}
 	opts := client.VerifyOptions{State: st, MaxAge: c.maxAge, Require: c.require, K: c.k}
