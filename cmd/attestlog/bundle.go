@@ -71,7 +71,7 @@ func makeBundle(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var p *client.Policy
 	if c.policy != "" {
-		if p, err = loadPolicy(c.policy); err != nil {
+		if p, err = client.ParsePolicyFile(c.policy); err != nil {
 			return operational(err)
 		}
 	}

@@ -1,15 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/attestlog/attestlog/client"
@@ -79,7 +74,7 @@ func monitor(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return operational(err)
 	}
-	p, err := loadPolicy(c.policy)
+	p, err := client.ParsePolicyFile(c.policy)
 	if err != nil {
 		return operational(err)
 	}
@@ -104,7 +99,12 @@ func monitor(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	cfg := client.MonitorConfig{Policy: p, Tiles: client.HTTPFetcher{Base: c.http, Client: hc}, Index: lc.src, State: st, MaxAge: c.maxAge}
 	if c.exec != "" {
-		cfg.OnClaim = func(ctx context.Context, mc client.MonitorClaim) error { return runExec(ctx, c.exec, mc, stderr) }
+		cfg.OnClaim = func(ctx context.Context, mc client.MonitorClaim) error {
+			if err := client.RunHook(ctx, c.exec, mc, stderr); err != nil {
+				return fmt.Errorf("--exec: %w", err)
+			}
+			return nil
+		}
 	}
 	found, prevMismatches := false, -1 // the first pass prints its line
 	for {
@@ -139,36 +139,6 @@ func monitor(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func monitorExit(found bool) error {
 	if found {
 		return exitError{code: client.ExitVerifyErr}
-	}
-	return nil
-}
-
-// runExec runs the --exec command for a new claim: the entry bytes on
-// standard input, the claim's fields in the environment (those the package
-// doc lists, and ATTESTLOG_KIND: "dsse-slsa" for a v1 claim, else the
-// signed document's format, such as "sha256sums"), its output on stderr.
-func runExec(ctx context.Context, command string, mc client.MonitorClaim, stderr io.Writer) error {
-	cmd := exec.CommandContext(ctx, "sh", "-c", command)
-	cmd.Stdin = bytes.NewReader(mc.Entry)
-	cmd.Stdout, cmd.Stderr = stderr, stderr
-	var subjects []string
-	for _, s := range mc.Subjects {
-		subjects = append(subjects, s.Name+" "+s.SHA256)
-	}
-	cmd.Env = append(os.Environ(),
-		"ATTESTLOG_INDEX="+strconv.FormatInt(mc.Index, 10),
-		"ATTESTLOG_SHA256="+mc.Subjects[0].SHA256,
-		"ATTESTLOG_ARTIFACT="+mc.Subjects[0].Name,
-		"ATTESTLOG_SUBJECTS="+strings.Join(subjects, "\n"),
-		"ATTESTLOG_SOURCE="+mc.Source,
-		"ATTESTLOG_COMMIT="+mc.Commit,
-		"ATTESTLOG_PLATFORM="+mc.Platform,
-		"ATTESTLOG_RECIPE="+mc.Recipe,
-		"ATTESTLOG_SIGNERS="+strings.Join(mc.Signers, " "),
-		"ATTESTLOG_KIND="+mc.Kind,
-	)
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("--exec: %w", err)
 	}
 	return nil
 }

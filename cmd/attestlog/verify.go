@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/attestlog/attestlog/client"
@@ -107,28 +106,7 @@ func registerPolicy(fs *flag.FlagSet, p *string) {
 
 // registerState registers --state, whose default is the user's state directory.
 func registerState(fs *flag.FlagSet, dir *string, more string) {
-	fs.StringVar(dir, "state", envOr("ATTESTLOG_STATE", defaultStateDir()), "`dir`ectory remembering each log's latest checkpoint, and evidence of forks"+more+" (env ATTESTLOG_STATE)")
-}
-
-// defaultStateDir is $XDG_STATE_HOME/attestlog, else ~/.local/state/attestlog.
-func defaultStateDir() string {
-	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
-		return filepath.Join(d, "attestlog")
-	}
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".local", "state", "attestlog")
-	}
-	return ""
-}
-
-// loadPolicy reads a client policy and the key files its builder lines
-// name (@FILE, relative to the policy's directory).
-func loadPolicy(path string) (*client.Policy, error) {
-	p, err := client.ParsePolicyFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return p, nil
+	fs.StringVar(dir, "state", envOr("ATTESTLOG_STATE", client.DefaultStateDir()), "`dir`ectory remembering each log's latest checkpoint, and evidence of forks"+more+" (env ATTESTLOG_STATE)")
 }
 
 func openState(dir string) (*client.State, error) {
@@ -145,7 +123,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return operational(err)
 	}
-	p, err := loadPolicy(c.policy)
+	p, err := client.ParsePolicyFile(c.policy)
 	if err != nil {
 		return operational(err)
 	}
@@ -163,7 +141,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	var src client.Source
 	if c.bundle != "" {
-		b, err := readBundle(c.bundle)
+		b, err := client.ReadBundleFile(c.bundle)
 		if err != nil {
 			return operational(err)
 		}
@@ -176,7 +154,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		defer lc.Close()
 		src = lc.src
 	}
-	rec := &recordingSource{Source: src}
+	rec := &client.RecordingSource{Source: src}
 	opts := client.VerifyOptions{State: st, MaxAge: c.maxAge, Require: c.require, K: c.k}
 	if c.file != "" {
 		// A minisign claim without sha256: in its trusted comment is
@@ -189,9 +167,9 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if c.json {
 		err = report.PrintVerdictJSON(stdout, v)
-	} else if err = report.PrintVerdict(stdout, v, c.file); err == nil && len(rec.byDigest) > 0 {
+	} else if err = report.PrintVerdict(stdout, v, c.file); err == nil && len(rec.ByDigest) > 0 {
 		fmt.Fprintln(stdout, "claims naming it:")
-		err = report.PrintClaimLines(stdout, rec.byDigest, c.digest)
+		err = report.PrintClaimLines(stdout, rec.ByDigest, c.digest)
 	}
 	if err != nil {
 		return operational(err)
@@ -202,42 +180,11 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-// A recordingSource keeps the claims a lookup by digest answered, so that
-// verify can show each one's kind, scheme and signers beside the verdict.
-// Verify checks them; what it refused the verdict's problems name.
-type recordingSource struct {
-	client.Source
-	byDigest []client.ProvenClaim
-}
-
-func (s *recordingSource) ClaimsByDigest(ctx context.Context, sha256 string, treeSize int64) (client.Lookup, error) {
-	l, err := s.Source.ClaimsByDigest(ctx, sha256, treeSize)
-	if err == nil {
-		s.byDigest = l.Claims
-	}
-	return l, err
-}
-
-func readBundle(path string) (*client.Bundle, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading bundle: %w", err)
-	}
-	b, err := client.ParseBundle(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return b, nil
-}
-
 // checkEvidenceFile checks an evidence file under the policy's log keys.
 func checkEvidenceFile(p *client.Policy, path string, stdout io.Writer) error {
-	b, err := os.ReadFile(path)
+	b, err := client.ReadEvidenceFile(path)
 	if err != nil {
-		return operational(fmt.Errorf("reading evidence: %w", err))
-	}
-	if _, err := client.ParseAnyEvidence(b); err != nil {
-		return operational(fmt.Errorf("%s: %w", path, err))
+		return operational(err)
 	}
 	// The finding is the tool's own: the file's description is its
 	// writer's claim, and never printed.

@@ -403,7 +403,7 @@ func TestVerifyFindsForks(t *testing.T) {
 	}
 	size := tl.waitWitnessed(t)
 	policy := tl.policy(t, "")
-	p, err := loadPolicy(policy)
+	p, err := client.ParsePolicyFile(policy)
 	if err != nil {
 		t.Fatal(err)
 	}
