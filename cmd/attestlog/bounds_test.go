@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/client/report"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/loadgen"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"golang.org/x/mod/sumdb/note"
@@ -237,7 +238,7 @@ func TestServeBoundsFlags(t *testing.T) {
 // writeClaims writes n distinct signed claims to files and returns their paths.
 func writeClaims(t *testing.T, n int) []string {
 	t.Helper()
-	envs, err := signedClaims(1, n)
+	envs, err := loadgen.SignedClaims(1, n)
 	if err != nil {
 		t.Fatal(err)
 	}

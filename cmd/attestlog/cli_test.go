@@ -20,6 +20,8 @@ import (
 	"github.com/attestlog/attestlog/client/forensics"
 	"github.com/attestlog/attestlog/client/grpcsource"
 	"github.com/attestlog/attestlog/client/report"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/transparency-dev/merkle/proof"
@@ -145,7 +147,7 @@ func TestClientFlow(t *testing.T) {
 
 	data := filepath.Join(t.TempDir(), "data")
 	s := startServe(t, []string{"serve", "--data", data, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--origin", "example.test/cli"})
-	logVKey := filepath.Join(data, vkeyFile)
+	logVKey := filepath.Join(data, datadir.LogVKey)
 	v, err := note.NewVerifier(readFile(t, logVKey))
 	if err != nil {
 		t.Fatal(err)
@@ -326,7 +328,7 @@ func TestCheckReceipt(t *testing.T) {
 	if err := json.Unmarshal(readBytes(t, claimPath+".receipt.json"), &r); err != nil {
 		t.Fatal(err)
 	}
-	v, err := note.NewVerifier(readFile(t, filepath.Join(data, vkeyFile)))
+	v, err := note.NewVerifier(readFile(t, filepath.Join(data, datadir.LogVKey)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,7 +476,7 @@ func TestClientUsage(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("run(%q) = %v, want error containing %q", tt.args, err, tt.wantErr)
 			}
-			if !errors.As(err, new(usageError)) {
+			if !errors.As(err, new(usage.Error)) {
 				t.Errorf("run(%q) = %v, want a usage error", tt.args, err)
 			}
 		})

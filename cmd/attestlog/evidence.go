@@ -36,20 +36,20 @@ func parseEvidenceFlags(args []string, stderr io.Writer) (c evidenceConfig, err 
 			fs.Usage()
 			return c, flag.ErrHelp
 		}
-		return c, usageErrorf("evidence: want \"evidence pull ID -o DIR\"")
+		return c, usage.Errorf("evidence: want \"evidence pull ID -o DIR\"")
 	}
-	pos, err := parseArgs(fs, args[1:])
+	pos, err := usage.ParseArgs(fs, args[1:])
 	switch {
 	case err != nil:
 		return c, err
 	case len(pos) != 1:
-		return c, usageErrorf("evidence pull: want one mismatch ID, got %d arguments", len(pos))
+		return c, usage.Errorf("evidence pull: want one mismatch ID, got %d arguments", len(pos))
 	}
 	if c.ref, err = forensics.ParseRef(pos[0]); err != nil {
-		return c, usageErrorf("evidence pull: %v", err)
+		return c, usage.Errorf("evidence pull: %v", err)
 	}
 	if c.out == "" {
-		return c, usageErrorf("evidence pull: -o DIR is required")
+		return c, usage.Errorf("evidence pull: -o DIR is required")
 	}
 	return c, nil
 }

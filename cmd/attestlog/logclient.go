@@ -7,6 +7,7 @@ import (
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/grpcsource"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/netconf"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/grpc"
@@ -21,14 +22,14 @@ type logFlags struct {
 
 func (f *logFlags) register(fs *flag.FlagSet) {
 	f.registerAddr(fs)
-	fs.StringVar(&f.vkey, "log-vkey", envOr("ATTESTLOG_LOG_VKEY", ""), "the log's verifier key, or a `file` holding it; checkpoint signatures are verified only if set (env ATTESTLOG_LOG_VKEY)")
+	fs.StringVar(&f.vkey, "log-vkey", usage.Env("ATTESTLOG_LOG_VKEY", ""), "the log's verifier key, or a `file` holding it; checkpoint signatures are verified only if set (env ATTESTLOG_LOG_VKEY)")
 }
 
 // registerAddr registers --log and --tls-ca alone, for subcommands that
 // verify nothing.
 func (f *logFlags) registerAddr(fs *flag.FlagSet) {
-	fs.StringVar(&f.addr, "log", envOr("ATTESTLOG_LOG_GRPC", netconf.DefaultLogAddr), "gRPC `addr`ess of the log: HOST:PORT in plaintext (loopback), or grpcs://HOST[:PORT] over TLS (env ATTESTLOG_LOG_GRPC)")
-	fs.StringVar(&f.ca, "tls-ca", envOr("ATTESTLOG_LOG_TLS_CA", ""), "PEM `file` of the CA certificates to trust for a grpcs:// log; default the system roots (env ATTESTLOG_LOG_TLS_CA)")
+	fs.StringVar(&f.addr, "log", usage.Env("ATTESTLOG_LOG_GRPC", netconf.DefaultLogAddr), "gRPC `addr`ess of the log: HOST:PORT in plaintext (loopback), or grpcs://HOST[:PORT] over TLS (env ATTESTLOG_LOG_GRPC)")
+	fs.StringVar(&f.ca, "tls-ca", usage.Env("ATTESTLOG_LOG_TLS_CA", ""), "PEM `file` of the CA certificates to trust for a grpcs:// log; default the system roots (env ATTESTLOG_LOG_TLS_CA)")
 }
 
 // A logClient is a gRPC connection to a log, with the log's verifier key if

@@ -12,6 +12,7 @@ import (
 	gitattest "github.com/attestlog/attestlog/client/attest"
 	"github.com/attestlog/attestlog/client/grpcsource"
 	"github.com/attestlog/attestlog/client/report"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"github.com/attestlog/attestlog/log/claim"
 	"github.com/attestlog/attestlog/log/claim/record"
 )
@@ -36,12 +37,12 @@ func parseLookupFlags(args []string, stderr io.Writer) (lookupConfig, error) {
 	fs.StringVar(&c.Name, "name", "", "look up the claims that name a release file `name` without a source (SHA256SUMS, links, minisign), whatever its digest")
 	fs.StringVar(&c.Platform, "platform", "", "only claims for this `os/arch` (with --source)")
 	fs.BoolVar(&c.json, "json", false, "print a JSON array of the claims, with every field")
-	pos, err := parseArgs(fs, args)
+	pos, err := usage.ParseArgs(fs, args)
 	if err != nil {
 		return c, err
 	}
 	if len(pos) > 1 {
-		return c, usageErrorf("lookup: want at most one FILE, got %d arguments", len(pos))
+		return c, usage.Errorf("lookup: want at most one FILE, got %d arguments", len(pos))
 	}
 	if len(pos) == 1 {
 		c.file = pos[0]
@@ -58,34 +59,34 @@ func (c *lookupConfig) check() error {
 		}
 	}
 	if modes != 1 {
-		return usageErrorf("lookup: give exactly one of FILE, --digest, --source with --commit (a deb: source alone), or --name")
+		return usage.Errorf("lookup: give exactly one of FILE, --digest, --source with --commit (a deb: source alone), or --name")
 	}
 	if c.Platform != "" && c.Source == "" {
-		return usageErrorf("lookup: --platform needs --source")
+		return usage.Errorf("lookup: --platform needs --source")
 	}
 	var err error
 	switch {
 	case c.Digest != "":
 		if c.Digest, err = claim.NormaliseDigest(c.Digest); err != nil {
-			return usageErrorf("lookup: --digest: %v", err)
+			return usage.Errorf("lookup: --digest: %v", err)
 		}
 	case strings.HasPrefix(c.Source, "deb:"):
 		if c.Source, c.Commit, err = record.NormaliseSourceCommit(c.Source, c.Commit); err != nil {
-			return usageErrorf("lookup: --source: %v", err)
+			return usage.Errorf("lookup: --source: %v", err)
 		}
 	case c.Source != "" || c.Commit != "":
 		if c.Source == "" || c.Commit == "" {
-			return usageErrorf("lookup: --source and --commit go together (a deb:NAME@VERSION source takes no commit)")
+			return usage.Errorf("lookup: --source and --commit go together (a deb:NAME@VERSION source takes no commit)")
 		}
 		if c.Source, err = gitattest.SourceURI(c.Source); err != nil {
-			return usageErrorf("lookup: --source: %v", err)
+			return usage.Errorf("lookup: --source: %v", err)
 		}
 		if c.Commit, err = claim.NormaliseCommit(c.Commit); err != nil {
-			return usageErrorf("lookup: --commit: %v", err)
+			return usage.Errorf("lookup: --commit: %v", err)
 		}
 	case c.Name != "":
 		if err := record.CheckName(c.Name); err != nil {
-			return usageErrorf("lookup: --name: %v", err)
+			return usage.Errorf("lookup: --name: %v", err)
 		}
 	}
 	return nil

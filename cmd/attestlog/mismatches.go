@@ -11,6 +11,7 @@ import (
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/grpcsource"
 	"github.com/attestlog/attestlog/client/report"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"github.com/attestlog/attestlog/log/claim/record"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 )
@@ -22,14 +23,14 @@ func mismatches(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	lf.registerAddr(fs)
 	asJSON := fs.Bool("json", false, "print a JSON array of the mismatches")
-	pos, err := parseArgs(fs, args)
+	pos, err := usage.ParseArgs(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return usageErrorf("mismatches: unexpected argument %q", pos[0])
+		return usage.Errorf("mismatches: unexpected argument %q", pos[0])
 	}
 	lc, err := lf.dial()
 	if err != nil {

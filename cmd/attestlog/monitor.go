@@ -10,6 +10,7 @@ import (
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/netconf"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 )
 
 const (
@@ -39,7 +40,7 @@ func parseMonitorFlags(args []string, stderr io.Writer) (monitorConfig, error) {
 	fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c.log.registerAddr(fs)
-	fs.StringVar(&c.http, "http", envOr("ATTESTLOG_LOG_HTTP", ""), "the log's tlog-tiles base `URL`; default the URL on the policy's log line (env ATTESTLOG_LOG_HTTP)")
+	fs.StringVar(&c.http, "http", usage.Env("ATTESTLOG_LOG_HTTP", ""), "the log's tlog-tiles base `URL`; default the URL on the policy's log line (env ATTESTLOG_LOG_HTTP)")
 	registerPolicy(fs, &c.policy)
 	registerState(fs, &c.state, ", and where the monitor is")
 	fs.BoolVar(&c.once, "once", false, "run one pass and exit")
@@ -48,21 +49,21 @@ func parseMonitorFlags(args []string, stderr io.Writer) (monitorConfig, error) {
 	fs.StringVar(&c.exec, "exec", "", "run sh -c `CMD` for each new claim, with the entry on standard input and ATTESTLOG_* variables")
 	fs.BoolVar(&c.json, "json", false, "print each pass's report as JSON")
 	fs.BoolVar(&c.verbose, "v", false, "print a line for every pass; by default only a pass that read new entries, found something or saw the mismatches change prints one")
-	pos, err := parseArgs(fs, args)
+	pos, err := usage.ParseArgs(fs, args)
 	if err != nil {
 		return c, err
 	}
 	switch {
 	case len(pos) > 0:
-		return c, usageErrorf("monitor: unexpected argument %q", pos[0])
+		return c, usage.Errorf("monitor: unexpected argument %q", pos[0])
 	case c.policy == "":
-		return c, usageErrorf("monitor: --policy (or ATTESTLOG_POLICY_FILE) is required")
+		return c, usage.Errorf("monitor: --policy (or ATTESTLOG_POLICY_FILE) is required")
 	case c.state == "":
-		return c, usageErrorf("monitor: --state must name a directory: the monitor remembers where it is")
+		return c, usage.Errorf("monitor: --state must name a directory: the monitor remembers where it is")
 	case c.interval <= 0:
-		return c, usageErrorf("monitor: --interval %v is not positive", c.interval)
+		return c, usage.Errorf("monitor: --interval %v is not positive", c.interval)
 	case c.maxAge < 0:
-		return c, usageErrorf("monitor: --max-age %v is negative", c.maxAge)
+		return c, usage.Errorf("monitor: --max-age %v is negative", c.maxAge)
 	}
 	return c, nil
 }
@@ -80,7 +81,7 @@ func monitor(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if c.http == "" {
 		if len(p.TLog.Logs) != 1 || p.TLog.Logs[0].URL == "" {
-			return operational(usageErrorf("monitor: --http is required: the policy gives no URL for its log"))
+			return operational(usage.Errorf("monitor: --http is required: the policy gives no URL for its log"))
 		}
 		c.http = p.TLog.Logs[0].URL
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/attestlog/attestlog/client/report"
 	clientsubmit "github.com/attestlog/attestlog/client/submit"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/progress"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"github.com/attestlog/attestlog/log/claim/format"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 )
@@ -49,17 +50,17 @@ func parseSubmitFlags(args []string, stderr io.Writer) (submitConfig, error) {
 	fs.StringVar(&c.signature, "signature", "", "with --format: the detached signature `file` (.asc, .sig, .minisig)")
 	fs.Var(&c.keys, "key", "with --format: the signer's key as `SCHEME:KEY` or SCHEME:@FILE (a keyring, .pub or PEM file), as a policy line names it; repeatable")
 	fs.Var(&c.annotate, "annotate", "with --format: supplied, unsigned fields `source=URI commit=HASH recipe=SHA256`, shown as such and never counted; repeatable")
-	pos, err := parseArgs(fs, args)
+	pos, err := usage.ParseArgs(fs, args)
 	if err != nil {
 		return c, err
 	}
 	if c.retry.Attempts < 1 || c.retry.MaxTime < 0 {
-		return c, usageErrorf("submit: --retries must be at least 1 and --retry-time not negative")
+		return c, usage.Errorf("submit: --retries must be at least 1 and --retry-time not negative")
 	}
 	c.claims = pos
 	if c.format != "" {
 		if len(pos) > 0 {
-			return c, usageErrorf("submit: --format submits the document --signed/--signature name, not CLAIM files (%s): submit those in another run", pos[0])
+			return c, usage.Errorf("submit: --format submits the document --signed/--signature name, not CLAIM files (%s): submit those in another run", pos[0])
 		}
 		return c, nil
 	}
@@ -68,11 +69,11 @@ func parseSubmitFlags(args []string, stderr io.Writer) (submitConfig, error) {
 		set  bool
 	}{{"--signed", c.signed != ""}, {"--signature", c.signature != ""}, {"--key", len(c.keys) > 0}, {"--annotate", len(c.annotate) > 0}} {
 		if f.set {
-			return c, usageErrorf("submit: %s goes with --format KIND (sha256sums, buildinfo, minisign, link, dsse)", f.name)
+			return c, usage.Errorf("submit: %s goes with --format KIND (sha256sums, buildinfo, minisign, link, dsse)", f.name)
 		}
 	}
 	if len(c.claims) == 0 {
-		return c, usageErrorf("submit: no CLAIM file to submit (or --format KIND with --signed/--signature and --key)")
+		return c, usage.Errorf("submit: no CLAIM file to submit (or --format KIND with --signed/--signature and --key)")
 	}
 	return c, nil
 }
@@ -172,12 +173,12 @@ func claimSendings(c submitConfig) ([]sending, []string, map[string][]byte, erro
 func documentSendings(c submitConfig) (sends []sending, named []string, first map[string][]byte, err error) {
 	supplied, err := clientsubmit.ParseAnnotations(c.annotate)
 	if err != nil {
-		return nil, nil, nil, usageErrorf("submit: %v", err)
+		return nil, nil, nil, usage.Errorf("submit: %v", err)
 	}
 	req := clientsubmit.Request{Kind: format.Kind(c.format), Signed: c.signed, Signature: c.signature, Keys: c.keys, Supplied: supplied}
 	if req.Kind == format.Minisign && len(c.artifacts) > 0 {
 		if len(c.artifacts) > 1 {
-			return nil, nil, nil, usageErrorf("submit: --format minisign: give one --artifact, the file the signature is over")
+			return nil, nil, nil, usage.Errorf("submit: --format minisign: give one --artifact, the file the signature is over")
 		}
 		req.File = c.artifacts[0]
 	}

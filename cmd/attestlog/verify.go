@@ -11,6 +11,7 @@ import (
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/report"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"github.com/attestlog/attestlog/log/claim"
 )
 
@@ -60,12 +61,12 @@ func parseVerifyFlags(args []string, stderr io.Writer) (verifyConfig, error) {
 	fs.DurationVar(&c.maxAge, "max-age", 0, "fail unless a witness of the policy cosigned the checkpoint within this `duration` (e.g. 24h)")
 	fs.StringVar(&c.digest, "digest", "", "verify this artifact sha256 `hex` instead of a FILE")
 	fs.StringVar(&c.evidence, "evidence", "", "check an evidence `file` of a log's inconsistency instead: exit 0 if the signed checkpoints and proofs in it prove a fork or a wrong index commitment, 8 if not")
-	pos, err := parseArgs(fs, args)
+	pos, err := usage.ParseArgs(fs, args)
 	if err != nil {
 		return c, err
 	}
 	if len(pos) > 1 {
-		return c, usageErrorf("verify: want at most one FILE, got %d arguments", len(pos))
+		return c, usage.Errorf("verify: want at most one FILE, got %d arguments", len(pos))
 	}
 	if len(pos) == 1 {
 		c.file = pos[0]
@@ -77,22 +78,22 @@ func parseVerifyFlags(args []string, stderr io.Writer) (verifyConfig, error) {
 func (c *verifyConfig) check() error {
 	switch {
 	case c.policy == "":
-		return usageErrorf("verify: --policy (or ATTESTLOG_POLICY_FILE) is required")
+		return usage.Errorf("verify: --policy (or ATTESTLOG_POLICY_FILE) is required")
 	case c.evidence != "" && (c.file != "" || c.digest != "" || c.bundle != ""):
-		return usageErrorf("verify: --evidence checks an evidence file alone: no FILE, --digest or --bundle")
+		return usage.Errorf("verify: --evidence checks an evidence file alone: no FILE, --digest or --bundle")
 	case c.evidence != "":
 		return nil
 	case (c.file == "") == (c.digest == ""):
-		return usageErrorf("verify: give exactly one of FILE or --digest")
+		return usage.Errorf("verify: give exactly one of FILE or --digest")
 	case c.k < 0:
-		return usageErrorf("verify: -k %d: want at least 1", c.k)
+		return usage.Errorf("verify: -k %d: want at least 1", c.k)
 	case c.maxAge < 0:
-		return usageErrorf("verify: --max-age %v is negative", c.maxAge)
+		return usage.Errorf("verify: --max-age %v is negative", c.maxAge)
 	}
 	if c.digest != "" {
 		d, err := claim.NormaliseDigest(c.digest)
 		if err != nil {
-			return usageErrorf("verify: --digest: %v", err)
+			return usage.Errorf("verify: --digest: %v", err)
 		}
 		c.digest = d
 	}
@@ -101,12 +102,12 @@ func (c *verifyConfig) check() error {
 
 // registerPolicy registers --policy.
 func registerPolicy(fs *flag.FlagSet, p *string) {
-	fs.StringVar(p, "policy", envOr("ATTESTLOG_POLICY_FILE", ""), "client policy `file`: log, witnesses, quorum, builders, agree rule (env ATTESTLOG_POLICY_FILE)")
+	fs.StringVar(p, "policy", usage.Env("ATTESTLOG_POLICY_FILE", ""), "client policy `file`: log, witnesses, quorum, builders, agree rule (env ATTESTLOG_POLICY_FILE)")
 }
 
 // registerState registers --state, whose default is the user's state directory.
 func registerState(fs *flag.FlagSet, dir *string, more string) {
-	fs.StringVar(dir, "state", envOr("ATTESTLOG_STATE", client.DefaultStateDir()), "`dir`ectory remembering each log's latest checkpoint, and evidence of forks"+more+" (env ATTESTLOG_STATE)")
+	fs.StringVar(dir, "state", usage.Env("ATTESTLOG_STATE", client.DefaultStateDir()), "`dir`ectory remembering each log's latest checkpoint, and evidence of forks"+more+" (env ATTESTLOG_STATE)")
 }
 
 func openState(dir string) (*client.State, error) {
