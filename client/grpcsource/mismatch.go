@@ -5,9 +5,13 @@ import (
 	"fmt"
 
 	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/client/forensics"
 	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/claim/record"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
+	"github.com/attestlog/attestlog/tiles"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // mismatchPageSize is how many mismatches a ListMismatches call asks for.
@@ -120,4 +124,68 @@ func CheckMismatchID(m *report.Mismatch) error {
 		return fmt.Errorf("the log names the mismatch of %s@%s %s %s %q, not its identity ID %s", m.Source, m.Commit, m.Platform, m.Artifact, m.ID, id)
 	}
 	return nil
+}
+
+// A ProvenMismatch is one mismatch as GetMismatch answers it, verified:
+// its claims proven against the checkpoint the log sent.
+type ProvenMismatch struct {
+	Mismatch   report.Mismatch
+	Claims     []client.VerifiedClaim
+	Note       []byte           // the checkpoint note as the log sent it
+	Checkpoint tiles.Checkpoint // its body
+	Verified   bool             // whether its signature was verified (v was not nil)
+}
+
+// GetMismatch asks the log for the mismatch ref names, with every claim
+// naming its build, and verifies the answer: every claim against the
+// checkpoint ([VerifyProvenClaims]), the checkpoint's signature if v is
+// not nil, and that the claims say what the mismatch says
+// ([forensics.CheckClaims]).
+func (s *Source) GetMismatch(ctx context.Context, ref forensics.Ref, v note.Verifier) (*ProvenMismatch, error) {
+	resp, err := s.c.GetMismatch(ctx, &pb.GetMismatchRequest{IdentityId: ref.ID, Id: uint64(ref.Claim)})
+	if err != nil {
+		return nil, fmt.Errorf("getting mismatch %s: %w", ref, err)
+	}
+	pm := &ProvenMismatch{Note: resp.GetCheckpoint()}
+	if pm.Mismatch, err = MismatchOf(resp.GetMismatch()); err == nil {
+		pm.Checkpoint, pm.Verified, err = client.ReadCheckpoint(pm.Note, v)
+	}
+	if err == nil {
+		pm.Claims, err = VerifyProvenClaims(pm.Checkpoint, resp.GetClaims())
+	}
+	if err == nil {
+		err = forensics.CheckClaims(ref, pm.Mismatch, pm.Claims)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mismatch %s does not verify: %w", ref, err)
+	}
+	return pm, nil
+}
+
+// BuildClaims looks up the claims about the build of a listed mismatch and
+// returns what each says, by index, verified against the log's latest
+// checkpoint (its signature too if v is not nil), so that a list of
+// mismatches can name each claim's kind, scheme and signers.
+func (s *Source) BuildClaims(ctx context.Context, m report.Mismatch, v note.Verifier) (map[int64]*record.Record, error) {
+	resp, err := s.c.LookupBySource(ctx, &pb.LookupBySourceRequest{SourceUri: m.Source, Commit: m.Commit, Platform: m.Platform})
+	if err != nil {
+		return nil, fmt.Errorf("looking up its build: %w", err)
+	}
+	cp, _, err := client.ReadCheckpoint(resp.GetCheckpoint(), v)
+	if err != nil {
+		return nil, err
+	}
+	vcs, err := VerifyProvenClaims(cp, resp.GetClaims())
+	if err != nil {
+		return nil, fmt.Errorf("the log's answer does not verify: %w", err)
+	}
+	recs := map[int64]*record.Record{}
+	for _, vc := range vcs {
+		r, err := record.Decode(vc.Entry)
+		if err != nil {
+			return nil, fmt.Errorf("claim at index %d: %w", vc.Index, err)
+		}
+		recs[vc.Index] = r
+	}
+	return recs, nil
 }

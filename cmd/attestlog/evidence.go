@@ -7,13 +7,10 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/forensics"
-	"github.com/attestlog/attestlog/client/grpcsource"
 	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/progress"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
-	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 )
 
 // evidenceConfig is the command line of evidence pull.
@@ -68,20 +65,17 @@ func evidence(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer lc.Close()
-	resp, err := lc.GetMismatch(ctx, &pb.GetMismatchRequest{IdentityId: c.ref.ID, Id: uint64(c.ref.Claim)})
+	pm, err := lc.src.GetMismatch(ctx, c.ref, lc.verifier)
 	if err != nil {
-		return fmt.Errorf("getting mismatch %s: %w", c.ref, err)
-	}
-	m, vcs, cpStatus, err := lc.verifyMismatch(c.ref, resp)
-	if err != nil {
-		return fmt.Errorf("mismatch %s does not verify: %w", c.ref, err)
-	}
-	report.PrintMismatchHeader(stdout, m)
-	fmt.Fprintf(stdout, "%s, proofs verified against %s\n", report.Count(len(vcs), "claim", "claims"), report.TermSafe(cpStatus))
-	if err := forensics.Write(c.out, m, resp.GetCheckpoint(), vcs); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: mismatch.json, checkpoint and %s with proofs\n", report.TermSafe(c.out), report.Count(len(vcs), "claim", "claims"))
+	m, claims := pm.Mismatch, report.Count(len(pm.Claims), "claim", "claims")
+	report.PrintMismatchHeader(stdout, m)
+	fmt.Fprintf(stdout, "%s, proofs verified against %s\n", claims, report.TermSafe(report.CheckpointStatus(pm.Checkpoint, pm.Verified)))
+	if err := forensics.Write(c.out, m, pm.Note, pm.Claims); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: mismatch.json, checkpoint and %s with proofs\n", report.TermSafe(c.out), claims)
 	p := forensics.Puller{Source: lc.src, Out: stdout, Warn: stderr, Progress: func(name string, size int64) (io.Writer, func()) {
 		bar := progress.New(stderr, "downloading", name, size)
 		return &progress.Writer{Bar: bar}, bar.Clear
@@ -95,21 +89,4 @@ func evidence(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return pullErr
 	}
 	return errors.Join(forensics.Diff(ctx, bins[0], bins[1], stdout, stderr), pullErr)
-}
-
-// verifyMismatch verifies every claim of a mismatch like lookup does, and
-// that the claims say what the mismatch says. cpStatus describes the
-// checkpoint.
-func (lc *logClient) verifyMismatch(ref forensics.Ref, resp *pb.GetMismatchResponse) (m report.Mismatch, vcs []client.VerifiedClaim, cpStatus string, err error) {
-	if m, err = grpcsource.MismatchOf(resp.GetMismatch()); err != nil {
-		return m, nil, "", err
-	}
-	cp, verified, err := client.ReadCheckpoint(resp.GetCheckpoint(), lc.verifier)
-	if err != nil {
-		return m, nil, "", err
-	}
-	if vcs, err = grpcsource.VerifyProvenClaims(cp, resp.GetClaims()); err != nil {
-		return m, nil, "", err
-	}
-	return m, vcs, report.CheckpointStatus(cp, verified), forensics.CheckClaims(ref, m, vcs)
 }
