@@ -12,6 +12,13 @@
 // Source also implements [client.IndexSource], the answers a monitor
 // ([client.MonitorLog]) checks against the log's entries.
 //
+// The rest of the package is what "attestlog" does over gRPC besides
+// verifying: submitting (a [Retry] while the log is busy, [CheckReceipt]
+// of an AddClaim answer, [Source.Upload] of an artifact), and asking the
+// log for answers proven against its latest checkpoint rather than the
+// witnessed one ([Source.LookupLatest], [Source.ListMismatches],
+// [Source.GetMismatch], [Source.BuildClaims]), which it verifies.
+//
 // A Source is safe for concurrent use.
 package grpcsource
 

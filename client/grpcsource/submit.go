@@ -113,7 +113,7 @@ func serverDelay(st *status.Status) time.Duration {
 // signed is evidence against it.
 func CheckReceipt(v note.Verifier, entry []byte, r *pb.AddClaimResponse) (client.Receipt, error) {
 	pc := r.GetClaim()
-	rec := client.Receipt{Entry: pc.GetEntry(), InclusionProof: ProofOf(pc), Checkpoint: string(r.GetCheckpoint())}
+	rec := client.Receipt{Entry: pc.GetEntry(), InclusionProof: proofOf(pc), Checkpoint: string(r.GetCheckpoint())}
 	var err error
 	if rec.Index, err = toInt64("index", pc.GetIndex()); err != nil {
 		return rec, err

@@ -35,12 +35,12 @@ func verifyProvenClaim(cp tiles.Checkpoint, pc *pb.ProvenClaim) (client.Verified
 	if err != nil {
 		return client.VerifiedClaim{}, err
 	}
-	return client.VerifyClaim(cp, index, treeSize, pc.GetEntry(), ProofOf(pc))
+	return client.VerifyClaim(cp, index, treeSize, pc.GetEntry(), proofOf(pc))
 }
 
-// ProofOf returns the inclusion proof of pc, empty rather than nil so
+// proofOf returns the inclusion proof of pc, empty rather than nil so
 // that JSON shows a list.
-func ProofOf(pc *pb.ProvenClaim) [][]byte {
+func proofOf(pc *pb.ProvenClaim) [][]byte {
 	if p := pc.GetInclusionProof(); p != nil {
 		return p
 	}

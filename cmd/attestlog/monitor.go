@@ -75,38 +75,11 @@ func monitor(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return operational(err)
 	}
-	p, err := client.ParsePolicyFile(c.policy)
-	if err != nil {
-		return operational(err)
-	}
-	if c.http == "" {
-		if len(p.TLog.Logs) != 1 || p.TLog.Logs[0].URL == "" {
-			return operational(usage.Errorf("monitor: --http is required: the policy gives no URL for its log"))
-		}
-		c.http = p.TLog.Logs[0].URL
-	}
-	st, err := client.OpenState(c.state)
-	if err != nil {
-		return operational(err)
-	}
-	lc, err := c.log.dial()
+	lc, cfg, err := c.wire(stderr)
 	if err != nil {
 		return operational(err)
 	}
 	defer lc.Close()
-	hc, err := netconf.HTTPClientFor(c.log.ca) // --tls-ca serves https tiles too
-	if err != nil {
-		return operational(err)
-	}
-	cfg := client.MonitorConfig{Policy: p, Tiles: client.HTTPFetcher{Base: c.http, Client: hc}, Index: lc.src, State: st, MaxAge: c.maxAge}
-	if c.exec != "" {
-		cfg.OnClaim = func(ctx context.Context, mc client.MonitorClaim) error {
-			if err := client.RunHook(ctx, c.exec, mc, stderr); err != nil {
-				return fmt.Errorf("--exec: %w", err)
-			}
-			return nil
-		}
-	}
 	found, prevMismatches := false, -1 // the first pass prints its line
 	for {
 		r, err := client.MonitorLog(ctx, cfg)
@@ -135,6 +108,44 @@ func monitor(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		case <-time.After(c.interval):
 		}
 	}
+}
+
+// wire reads the policy, opens the state and connects to the log: the
+// MonitorConfig of every pass. The caller closes the log client.
+func (c *monitorConfig) wire(stderr io.Writer) (*logClient, client.MonitorConfig, error) {
+	p, err := client.ParsePolicyFile(c.policy)
+	if err != nil {
+		return nil, client.MonitorConfig{}, err
+	}
+	if c.http == "" {
+		if len(p.TLog.Logs) != 1 || p.TLog.Logs[0].URL == "" {
+			return nil, client.MonitorConfig{}, usage.Errorf("monitor: --http is required: the policy gives no URL for its log")
+		}
+		c.http = p.TLog.Logs[0].URL
+	}
+	st, err := client.OpenState(c.state)
+	if err != nil {
+		return nil, client.MonitorConfig{}, err
+	}
+	lc, err := c.log.dial()
+	if err != nil {
+		return nil, client.MonitorConfig{}, err
+	}
+	hc, err := netconf.HTTPClientFor(c.log.ca) // --tls-ca serves https tiles too
+	if err != nil {
+		lc.Close()
+		return nil, client.MonitorConfig{}, err
+	}
+	cfg := client.MonitorConfig{Policy: p, Tiles: client.HTTPFetcher{Base: c.http, Client: hc}, Index: lc.src, State: st, MaxAge: c.maxAge}
+	if c.exec != "" {
+		cfg.OnClaim = func(ctx context.Context, mc client.MonitorClaim) error {
+			if err := client.RunHook(ctx, c.exec, mc, stderr); err != nil {
+				return fmt.Errorf("--exec: %w", err)
+			}
+			return nil
+		}
+	}
+	return lc, cfg, nil
 }
 
 func monitorExit(found bool) error {
