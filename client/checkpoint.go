@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -25,6 +26,24 @@ func OpenCheckpoint(msg []byte, v note.Verifier) (tiles.Checkpoint, error) {
 		return tiles.Checkpoint{}, fmt.Errorf("checkpoint origin %q differs from log key name %q", cp.Origin, v.Name())
 	}
 	return cp, nil
+}
+
+// ReadCheckpoint reads a checkpoint note a log sent with its answer. With
+// the log's verifier key v it is [OpenCheckpoint]; with a nil v it only
+// parses the note's body, so that proofs against it show consistency with
+// what the log said, not that the log signed it. verified reports which.
+func ReadCheckpoint(msg []byte, v note.Verifier) (cp tiles.Checkpoint, verified bool, err error) {
+	if v != nil {
+		cp, err := OpenCheckpoint(msg, v)
+		return cp, err == nil, err
+	}
+	// A signed note's text ends at its last blank line (c2sp.org/signed-note).
+	i := bytes.LastIndex(msg, []byte("\n\n"))
+	if i < 0 {
+		return tiles.Checkpoint{}, false, errors.New("checkpoint is not a signed note")
+	}
+	cp, err = tiles.ParseCheckpoint(msg[:i+1])
+	return cp, false, err
 }
 
 // checkFreshness returns an error unless a witness of the policy cosigned

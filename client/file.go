@@ -39,3 +39,29 @@ func ReadFileLimited(path string, n int64) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// ReadBundleFile reads and parses the bundle file at path ([ParseBundle]).
+func ReadBundleFile(path string) (*Bundle, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading bundle: %w", err)
+	}
+	b, err := ParseBundle(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
+}
+
+// ReadEvidenceFile reads the evidence file at path and checks its form
+// ([ParseAnyEvidence]), for [CheckEvidence].
+func ReadEvidenceFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading evidence: %w", err)
+	}
+	if _, err := ParseAnyEvidence(b); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
+}

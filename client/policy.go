@@ -123,19 +123,24 @@ func ParsePolicy(b []byte) (*Policy, error) {
 
 // ParsePolicyFile reads and parses the policy file at path, as
 // [ParsePolicy] does, reading the key files its builder lines name
-// ("@<file>") relative to the policy file's directory.
+// ("@<file>") relative to the policy file's directory. Errors start with
+// path.
 func ParsePolicyFile(path string) (*Policy, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("client: reading policy: %w", err)
+		return nil, fmt.Errorf("%s: client: reading policy: %w", path, err)
 	}
 	dir := filepath.Dir(path)
-	return parsePolicy(b, func(name string) ([]byte, error) {
+	p, err := parsePolicy(b, func(name string) ([]byte, error) {
 		if !filepath.IsLocal(name) {
 			return nil, fmt.Errorf("key file %q is not a path inside the policy file's directory", name)
 		}
 		return os.ReadFile(filepath.Join(dir, name))
 	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
 }
 
 func parsePolicy(b []byte, readFile func(string) ([]byte, error)) (*Policy, error) {

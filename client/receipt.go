@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/attestlog/attestlog/internal/atomicfile"
 	"github.com/attestlog/attestlog/log/claim"
 	"github.com/attestlog/attestlog/log/claim/record"
 	"github.com/attestlog/attestlog/log/claim/scheme"
@@ -50,6 +51,16 @@ func ParseReceipt(b []byte) (Receipt, error) {
 		return r, errors.New("not a receipt: no checkpoint or no entry")
 	}
 	return r, nil
+}
+
+// Save writes r to a file at path as indented JSON, atomically, replacing
+// any file there: the form [ParseReceipt] reads.
+func (r Receipt) Save(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, append(b, '\n'), 0o644, true)
 }
 
 // VerifyReceiptFile verifies the receipt file at path offline with the

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"sync"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -88,4 +89,26 @@ type ProvenClaim struct {
 	Index int64
 	Entry []byte      // the entry bytes as logged
 	Proof []tlog.Hash // RFC 6962 inclusion proof, leaf sibling first
+}
+
+// A RecordingSource is a [Source] that keeps the claims its latest lookup
+// by digest answered, so that a caller of [Verify] can show each one's
+// kind, scheme and signers beside the verdict. Verify checks them; what it
+// refused the verdict's problems name. Read ByDigest once Verify has
+// returned.
+type RecordingSource struct {
+	Source
+	ByDigest []ProvenClaim
+	mu       sync.Mutex // guards ByDigest while lookups run
+}
+
+// ClaimsByDigest implements [Source], keeping the claims of the answer.
+func (s *RecordingSource) ClaimsByDigest(ctx context.Context, sha256 string, treeSize int64) (Lookup, error) {
+	l, err := s.Source.ClaimsByDigest(ctx, sha256, treeSize)
+	if err == nil {
+		s.mu.Lock()
+		s.ByDigest = l.Claims
+		s.mu.Unlock()
+	}
+	return l, err
 }

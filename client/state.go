@@ -57,6 +57,19 @@ func OpenState(dir string) (*State, error) {
 	return &State{dir: dir}, nil
 }
 
+// DefaultStateDir returns the user's state directory for attestlog:
+// $XDG_STATE_HOME/attestlog, else ~/.local/state/attestlog; "" if there is
+// no home directory.
+func DefaultStateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "attestlog")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "attestlog")
+	}
+	return ""
+}
+
 // Dir returns the state's directory.
 func (s *State) Dir() string { return s.dir }
 

@@ -78,3 +78,35 @@ func TestMismatches(t *testing.T) {
 		t.Errorf("Mismatches of none = %+v, %v", ms, err)
 	}
 }
+
+// oneMismatch lists one mismatch under the identity ID id.
+type oneMismatch struct {
+	pb.UnimplementedLogServiceServer
+	id string
+}
+
+func (s oneMismatch) ListMismatches(context.Context, *pb.ListMismatchesRequest) (*pb.ListMismatchesResponse, error) {
+	return &pb.ListMismatchesResponse{Mismatches: []*pb.Mismatch{{Id: 3, IdentityId: s.id, SourceUri: "git+https://example.org/x",
+		Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "a", Subject: 1,
+		Digests: []*pb.MismatchDigest{{Sha256: sha("1"), ClaimIndexes: []uint64{0}, Recipes: []string{sha("r")}, Archived: true}}}}}, nil
+}
+
+// TestListMismatchesChecksIDs checks that ListMismatches refuses a
+// mismatch listed under another build's ID and names one a log older than
+// identity IDs sent without, while Mismatches passes the ID on as sent,
+// for a monitor to judge.
+func TestListMismatchesChecksIDs(t *testing.T) {
+	id := client.Identity{Source: "git+https://example.org/x", Commit: strings.Repeat("a", 40), Platform: "linux/amd64", Artifact: "a"}.ID()
+	lying := strings.Repeat("0", len(id))
+	ms, err := mismatchSource(t, oneMismatch{id: ""}).ListMismatches(t.Context())
+	if err != nil || len(ms) != 1 || ms[0].ID != id || ms[0].Claim != 3 || ms[0].Subject != 1 || !ms[0].Digests[0].Archived || ms[0].Digests[0].ClaimIndexes[0] != 0 {
+		t.Errorf("ListMismatches without an ID = %+v, %v; want one with ID %s", ms, err, id)
+	}
+	if _, err := mismatchSource(t, oneMismatch{id: lying}).ListMismatches(t.Context()); err == nil || !strings.Contains(err.Error(), "not its identity ID "+id) {
+		t.Errorf("ListMismatches under another ID = %v, want an error naming the identity ID", err)
+	}
+	cms, err := mismatchSource(t, oneMismatch{id: lying}).Mismatches(t.Context())
+	if err != nil || len(cms) != 1 || cms[0].ID != lying {
+		t.Errorf("Mismatches under another ID = %+v, %v; want the ID as sent", cms, err)
+	}
+}

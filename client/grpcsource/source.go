@@ -12,6 +12,13 @@
 // Source also implements [client.IndexSource], the answers a monitor
 // ([client.MonitorLog]) checks against the log's entries.
 //
+// The rest of the package is what "attestlog" does over gRPC besides
+// verifying: submitting (a [Retry] while the log is busy, [CheckReceipt]
+// of an AddClaim answer, [Source.Upload] of an artifact), and asking the
+// log for answers proven against its latest checkpoint rather than the
+// witnessed one ([Source.LookupLatest], [Source.ListMismatches],
+// [Source.GetMismatch], [Source.BuildClaims]), which it verifies.
+//
 // A Source is safe for concurrent use.
 package grpcsource
 
@@ -61,9 +68,6 @@ var (
 	_ client.Source      = (*Source)(nil)
 	_ client.IndexSource = (*Source)(nil)
 )
-
-// mismatchPageSize is how many mismatches Mismatches asks for per call.
-const mismatchPageSize = 1000
 
 // New returns a Source asking the LogService at the other end of cc.
 func New(cc grpc.ClientConnInterface) *Source {
@@ -248,56 +252,6 @@ func (s *Source) ConsistencyProof(ctx context.Context, oldSize, newSize int64) (
 		return nil, fmt.Errorf("grpcsource: consistency proof from %d to %d: %w", oldSize, newSize, err)
 	}
 	return p, nil
-}
-
-// Mismatches implements [client.IndexSource] with ListMismatches, reading
-// every page.
-func (s *Source) Mismatches(ctx context.Context) ([]client.Mismatch, error) {
-	var out []client.Mismatch
-	req := &pb.ListMismatchesRequest{PageSize: mismatchPageSize}
-	for {
-		resp, err := s.c.ListMismatches(ctx, req)
-		if err != nil {
-			return nil, fmt.Errorf("grpcsource: ListMismatches: %w", err)
-		}
-		for _, m := range resp.GetMismatches() {
-			cm, err := mismatch(m)
-			if err != nil {
-				return nil, fmt.Errorf("grpcsource: ListMismatches: %w", err)
-			}
-			out = append(out, cm)
-		}
-		switch next := resp.GetNextPageToken(); {
-		case next == "":
-			return out, nil
-		case next == req.PageToken:
-			return nil, fmt.Errorf("grpcsource: ListMismatches returned page token %q twice", next)
-		default:
-			req.PageToken = next
-		}
-	}
-}
-
-// mismatch converts a listed mismatch at the edge.
-func mismatch(m *pb.Mismatch) (client.Mismatch, error) {
-	c, err := toInt64("mismatch id", m.GetId())
-	if err != nil {
-		return client.Mismatch{}, err
-	}
-	cm := client.Mismatch{ID: m.GetIdentityId(), Claim: c, Identity: client.Identity{Source: m.GetSourceUri(), Commit: m.GetCommit(),
-		Platform: m.GetPlatform(), Artifact: m.GetArtifact()}}
-	for _, d := range m.GetDigests() {
-		md := client.MismatchDigest{SHA256: d.GetSha256(), Recipes: slices.Clone(d.GetRecipes())}
-		for _, c := range d.GetClaimIndexes() {
-			idx, err := toInt64("claim index", c)
-			if err != nil {
-				return client.Mismatch{}, err
-			}
-			md.Claims = append(md.Claims, idx)
-		}
-		cm.Digests = append(cm.Digests, md)
-	}
-	return cm, nil
 }
 
 // hashes converts a proof at the edge; the result is never nil.

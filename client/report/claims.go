@@ -190,3 +190,13 @@ func PrintReceipt(w io.Writer, path string, vc client.VerifiedClaim, cp tiles.Ch
 	fmt.Fprintf(w, "%s; %s signed by %s: source %s: %s\n", head, KindText(r), SignersText(r), SourceText(r), TermSafeJoin(subjects, ", "))
 	return nil
 }
+
+// CheckpointStatus describes a checkpoint and how far it was verified
+// (client.ReadCheckpoint's verified), for output.
+func CheckpointStatus(cp tiles.Checkpoint, verified bool) string {
+	s := fmt.Sprintf("checkpoint %s, tree size %d", cp.Origin, cp.Size)
+	if !verified {
+		s += " (signature NOT verified: no --log-vkey)"
+	}
+	return s
+}

@@ -18,8 +18,12 @@
 // must hold the file in its archive before it accepts the entry, and
 // [Entry.NeedsUpload] says so: the caller uploads the file first.
 //
-// The package reads files and sends nothing. Its functions are safe for
-// concurrent use.
+// [ReadClaimFiles] and [HashArtifacts] prepare the rest of a submission:
+// v1 claim files as "attestlog attest" writes them, and the artifacts to
+// upload with the claims.
+//
+// The package reads files and sends nothing (client/grpcsource sends
+// them). Its functions are safe for concurrent use.
 package submit
 
 import (

@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
-	"os"
 	"runtime"
-	"strings"
 
 	gitattest "github.com/attestlog/attestlog/client/attest"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
+	"github.com/attestlog/attestlog/internal/atomicfile"
 	"github.com/attestlog/attestlog/log/claim"
-	"golang.org/x/mod/sumdb/note"
 )
 
 // attestConfig is the command line of attest.
@@ -30,13 +29,13 @@ func parseAttestFlags(args []string, stderr io.Writer) (attestConfig, error) {
 	fs.StringVar(&c.Source, "source", "", "source repository `URI` (default: git remote get-url origin, as git+https://host/path)")
 	fs.StringVar(&c.Recipe, "recipe", "", "what fixes the build: a `file` to hash (lock file, buildinfo, build script) or sha256:HEX (e.g. an OCI digest); required")
 	fs.StringVar(&c.Platform, "platform", runtime.GOOS+"/"+runtime.GOARCH, "`os/arch[/variant]` the artifacts are for, or any")
-	fs.StringVar(&c.key, "key", envOr("ATTESTLOG_BUILDER_KEY", ""), "the builder's signed-note private key `PREFIX.key`, as written by keygen (env ATTESTLOG_BUILDER_KEY)")
+	fs.StringVar(&c.key, "key", usage.Env("ATTESTLOG_BUILDER_KEY", ""), "the builder's signed-note private key `PREFIX.key`, as written by keygen (env ATTESTLOG_BUILDER_KEY)")
 	fs.StringVar(&c.vkey, "vkey", "", "the builder's verifier key `file` (default: PREFIX.vkey beside --key)")
 	fs.StringVar(&c.BuilderID, "builder-id", "", "builder `URI`, informative (default "+gitattest.DefaultBuilderIDPrefix+"<key name>)")
 	fs.StringVar(&c.Ref, "ref", "", "git ref to note beside the source, e.g. refs/tags/v1.0; empty omits it (default: the branch or exact tag of HEAD)")
 	fs.StringVar(&c.out, "o", "", "write the claim to `file` (default standard output)")
 	fs.BoolVar(&c.AllowDirty, "allow-dirty", false, "attest HEAD even if the checkout has uncommitted changes or untracked files (which the artifacts may contain)")
-	pos, err := parseArgs(fs, args)
+	pos, err := usage.ParseArgs(fs, args)
 	if err != nil {
 		return c, err
 	}
@@ -44,15 +43,15 @@ func parseAttestFlags(args []string, stderr io.Writer) (attestConfig, error) {
 	c.Files = pos
 	switch {
 	case len(c.Files) == 0:
-		return c, usageErrorf("attest: no artifact FILE to attest")
+		return c, usage.Errorf("attest: no artifact FILE to attest")
 	case c.Recipe == "":
-		return c, usageErrorf("attest: --recipe is required: the file or sha256 digest that fixes the build")
+		return c, usage.Errorf("attest: --recipe is required: the file or sha256 digest that fixes the build")
 	case c.key == "":
-		return c, usageErrorf("attest: --key (or ATTESTLOG_BUILDER_KEY) is required")
+		return c, usage.Errorf("attest: --key (or ATTESTLOG_BUILDER_KEY) is required")
 	}
 	if c.Commit != "" {
 		if c.Commit, err = claim.NormaliseCommit(c.Commit); err != nil {
-			return c, usageErrorf("attest: --commit: %v", err)
+			return c, usage.Errorf("attest: --commit: %v", err)
 		}
 	}
 	return c, nil
@@ -66,7 +65,7 @@ func attest(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	} else if err != nil {
 		return err
 	}
-	key, err := loadBuilderKey(c.key, c.vkey)
+	key, err := datadir.LoadBuilderKey(c.key, c.vkey)
 	if err != nil {
 		return err
 	}
@@ -88,39 +87,5 @@ func attest(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		_, err = stdout.Write(env)
 		return err
 	}
-	return writeFileAtomic(c.out, env, 0o644, true)
-}
-
-// loadBuilderKey reads a builder's private key and its verifier key (from
-// vkeyPath, or beside the key) and checks that they are one key pair by
-// signing a note and verifying it.
-func loadBuilderKey(keyPath, vkeyPath string) (claim.Key, error) {
-	if vkeyPath == "" {
-		vkeyPath = strings.TrimSuffix(keyPath, ".key") + ".vkey"
-	}
-	skey, err := readKey(keyPath)
-	if err != nil {
-		return claim.Key{}, fmt.Errorf("reading builder key: %w", err)
-	}
-	signer, err := note.NewSigner(skey)
-	if err != nil {
-		return claim.Key{}, fmt.Errorf("%s: %w", keyPath, err)
-	}
-	b, err := os.ReadFile(vkeyPath)
-	if err != nil {
-		return claim.Key{}, fmt.Errorf("reading builder verifier key: %w", err)
-	}
-	vkey := strings.TrimSpace(string(b))
-	v, err := claim.ParseVKey(vkey)
-	if err != nil {
-		return claim.Key{}, fmt.Errorf("%s: %w", vkeyPath, err)
-	}
-	msg, err := note.Sign(&note.Note{Text: "attestlog builder key check\n"}, signer)
-	if err == nil {
-		_, err = note.Open(msg, note.VerifierList(v))
-	}
-	if err != nil {
-		return claim.Key{}, fmt.Errorf("%s and %s are not one key pair: %w", keyPath, vkeyPath, err)
-	}
-	return claim.Key{Signer: signer, VKey: vkey}, nil
+	return atomicfile.Write(c.out, env, 0o644, true)
 }

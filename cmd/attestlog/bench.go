@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/loadgen"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 )
 
 // bench drives a running log over gRPC and reports throughput and latency
@@ -26,18 +27,18 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	conns := flags.Int("conns", 4, "gRPC connections shared by the builders")
 	flags.DurationVar(&c.Duration, "duration", 0, "add mode: append fresh claims for this long (a soak), in rounds of --requests claims signed before each round; p50 is averaged over rounds, p99 and max are the worst round's")
 	asJSON := flags.Bool("json", false, "print the report as JSON")
-	if err := parseFlags(flags, args); errors.Is(err, flag.ErrHelp) {
+	if err := usage.Parse(flags, args); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
 		return err
 	}
 	switch {
 	case flags.NArg() > 0:
-		return usageErrorf("bench: unexpected argument %q", flags.Arg(0))
+		return usage.Errorf("bench: unexpected argument %q", flags.Arg(0))
 	case !slices.Contains(loadgen.Modes, c.Mode):
-		return usageErrorf("bench: --mode %q, want add, lookup or proof", c.Mode)
+		return usage.Errorf("bench: --mode %q, want add, lookup or proof", c.Mode)
 	case c.Builders < 1 || c.Requests < 1 || *conns < 1:
-		return usageErrorf("bench: --builders, --requests and --conns must be positive")
+		return usage.Errorf("bench: --builders, --requests and --conns must be positive")
 	}
 	// --log may name several frontends of one log: each gets --conns
 	// connections, and the builders take turns over all of them.

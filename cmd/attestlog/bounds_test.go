@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/client/report"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/loadgen"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"golang.org/x/mod/sumdb/note"
@@ -30,7 +30,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // bigClaims returns n distinct valid claims, each a DSSE envelope of about
@@ -239,7 +238,7 @@ func TestServeBoundsFlags(t *testing.T) {
 // writeClaims writes n distinct signed claims to files and returns their paths.
 func writeClaims(t *testing.T, n int) []string {
 	t.Helper()
-	envs, err := signedClaims(1, n)
+	envs, err := loadgen.SignedClaims(1, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,34 +297,6 @@ func TestSubmitRetryBounded(t *testing.T) {
 		if d := time.Since(start); d > 30*time.Second || strings.Contains(stderr.String(), "retrying") {
 			t.Errorf("submit %v waited %v, stderr %q; want it to give up at once", tt.flags, d, stderr.String())
 		}
-	}
-}
-
-// TestRetryPolicyWaits checks the waits of a retry policy with a fake
-// clock: the log's RetryInfo plus a jitter below a doubling backoff.
-func TestRetryPolicyWaits(t *testing.T) {
-	busy, err := status.New(codes.ResourceExhausted, "busy").WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(2 * time.Second)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Unix(0, 0)
-	var waits []time.Duration
-	p := retryPolicy{attempts: 4, maxTime: time.Minute, base: time.Second,
-		jitter: func(n int64) int64 { return n - 1 },
-		sleep:  func(_ context.Context, d time.Duration) error { waits = append(waits, d); now = now.Add(d); return nil },
-		now:    func() time.Time { return now }}
-	calls := 0
-	err = p.do(t.Context(), "x", io.Discard, func() error { calls++; return fmt.Errorf("wrapped: %w", busy.Err()) })
-	if calls != 4 || err == nil || !strings.Contains(err.Error(), "gave up after 4 attempts") {
-		t.Errorf("%d calls, err %v; want 4 calls and a give-up error", calls, err)
-	}
-	want := []time.Duration{3*time.Second - 1, 4*time.Second - 1, 6*time.Second - 1}
-	if !slices.Equal(waits, want) {
-		t.Errorf("waits %v, want %v", waits, want)
-	}
-	calls = 0
-	if err := p.do(t.Context(), "x", io.Discard, func() error { calls++; return status.Error(codes.InvalidArgument, "bad") }); calls != 1 || err == nil {
-		t.Errorf("InvalidArgument: %d calls, err %v; want one call, no retry", calls, err)
 	}
 }
 

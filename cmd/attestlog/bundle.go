@@ -9,8 +9,8 @@ import (
 	"os"
 
 	"github.com/attestlog/attestlog/client"
-	"github.com/attestlog/attestlog/client/grpcsource"
 	"github.com/attestlog/attestlog/client/report"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"github.com/attestlog/attestlog/log/claim"
 )
 
@@ -30,34 +30,34 @@ func parseBundleFlags(args []string, stderr io.Writer) (bundleConfig, error) {
 	flags := flag.NewFlagSet("bundle", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	c.log.registerAddr(flags)
-	flags.StringVar(&c.policy, "policy", envOr("ATTESTLOG_POLICY_FILE", ""), "client policy `file`: write the bundle only if it verifies under it (env ATTESTLOG_POLICY_FILE)")
+	flags.StringVar(&c.policy, "policy", usage.Env("ATTESTLOG_POLICY_FILE", ""), "client policy `file`: write the bundle only if it verifies under it (env ATTESTLOG_POLICY_FILE)")
 	flags.BoolVar(&c.unverified, "unverified", false, "write the bundle without --policy, verifying nothing: proofs, signatures and quorums are left to whoever uses it")
 	flags.StringVar(&c.state, "state", "", "state `dir`ectory of the verifier that will use the bundle: add a consistency proof from its remembered checkpoint")
 	flags.StringVar(&c.out, "o", "", "write the bundle to this `file` (required)")
-	pos, err := parseArgs(flags, args)
+	pos, err := usage.ParseArgs(flags, args)
 	if err != nil {
 		return c, err
 	}
 	switch {
 	case len(pos) != 1:
-		return c, usageErrorf("bundle: want one FILE or DIGEST, got %d arguments", len(pos))
+		return c, usage.Errorf("bundle: want one FILE or DIGEST, got %d arguments", len(pos))
 	case c.out == "":
-		return c, usageErrorf("bundle: -o OUT is required")
+		return c, usage.Errorf("bundle: -o OUT is required")
 	}
 	if _, err := os.Stat(pos[0]); err == nil {
 		c.file = pos[0]
 	} else if d, derr := claim.NormaliseDigest(pos[0]); derr == nil {
 		c.digest = d
 	} else if errors.Is(err, os.ErrNotExist) {
-		return c, usageErrorf("bundle: %q is neither a file nor a sha256 digest", pos[0])
+		return c, usage.Errorf("bundle: %q is neither a file nor a sha256 digest", pos[0])
 	} else {
 		return c, err
 	}
 	switch {
 	case c.policy == "" && !c.unverified:
-		return c, usageErrorf("bundle: --policy FILE (or ATTESTLOG_POLICY_FILE) is required: bundle writes only a bundle that verifies under it; --unverified writes one that nothing checked")
+		return c, usage.Errorf("bundle: --policy FILE (or ATTESTLOG_POLICY_FILE) is required: bundle writes only a bundle that verifies under it; --unverified writes one that nothing checked")
 	case c.policy != "" && c.unverified:
-		return c, usageErrorf("bundle: --unverified and --policy contradict each other: give one")
+		return c, usage.Errorf("bundle: --unverified and --policy contradict each other: give one")
 	}
 	return c, nil
 }
@@ -72,7 +72,7 @@ func makeBundle(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var p *client.Policy
 	if c.policy != "" {
-		if p, err = loadPolicy(c.policy); err != nil {
+		if p, err = client.ParsePolicyFile(c.policy); err != nil {
 			return operational(err)
 		}
 	}
@@ -90,7 +90,7 @@ func makeBundle(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return operational(err)
 	}
 	defer lc.Close()
-	b, from, err := client.FetchBundle(ctx, grpcsource.New(lc.conn), c.digest, st)
+	b, from, err := client.FetchBundle(ctx, lc.src, c.digest, st)
 	if err != nil {
 		return operational(fmt.Errorf("bundle: %w", err))
 	}

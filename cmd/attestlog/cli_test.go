@@ -18,7 +18,10 @@ import (
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/forensics"
+	"github.com/attestlog/attestlog/client/grpcsource"
 	"github.com/attestlog/attestlog/client/report"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/transparency-dev/merkle/proof"
@@ -144,7 +147,7 @@ func TestClientFlow(t *testing.T) {
 
 	data := filepath.Join(t.TempDir(), "data")
 	s := startServe(t, []string{"serve", "--data", data, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--origin", "example.test/cli"})
-	logVKey := filepath.Join(data, vkeyFile)
+	logVKey := filepath.Join(data, datadir.LogVKey)
 	v, err := note.NewVerifier(readFile(t, logVKey))
 	if err != nil {
 		t.Fatal(err)
@@ -325,7 +328,7 @@ func TestCheckReceipt(t *testing.T) {
 	if err := json.Unmarshal(readBytes(t, claimPath+".receipt.json"), &r); err != nil {
 		t.Fatal(err)
 	}
-	v, err := note.NewVerifier(readFile(t, filepath.Join(data, vkeyFile)))
+	v, err := note.NewVerifier(readFile(t, filepath.Join(data, datadir.LogVKey)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +336,7 @@ func TestCheckReceipt(t *testing.T) {
 		return &pb.AddClaimResponse{Checkpoint: []byte(r.Checkpoint), Claim: &pb.ProvenClaim{
 			Index: uint64(r.Index), TreeSize: uint64(r.TreeSize), Entry: bytes.Clone(r.Entry), InclusionProof: [][]byte{}}}
 	}
-	if _, err := (&logClient{verifier: v}).checkReceipt(r.Entry, resp()); err != nil {
+	if _, err := grpcsource.CheckReceipt(v, r.Entry, resp()); err != nil {
 		t.Fatalf("checkReceipt of a good receipt: %v", err)
 	}
 	_, otherKey := keyPair(t, "example.test/receipt")
@@ -354,7 +357,7 @@ func TestCheckReceipt(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			res := resp()
 			tt.edit(res)
-			_, err := (&logClient{verifier: tt.v}).checkReceipt(r.Entry, res)
+			_, err := grpcsource.CheckReceipt(tt.v, r.Entry, res)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("checkReceipt = %v, want an error containing %q", err, tt.wantErr)
 			}
@@ -473,7 +476,7 @@ func TestClientUsage(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("run(%q) = %v, want error containing %q", tt.args, err, tt.wantErr)
 			}
-			if !errors.As(err, new(usageError)) {
+			if !errors.As(err, new(usage.Error)) {
 				t.Errorf("run(%q) = %v, want a usage error", tt.args, err)
 			}
 		})

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	demorun "github.com/attestlog/attestlog/cmd/attestlog/internal/demo"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 )
 
 // demo tells attestlog's whole story on loopback, in a temporary directory
@@ -17,13 +18,13 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.BoolVar(&c.Verbose, "verbose", false, "show the servers' logs on standard error")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the demo's directory (keys, binaries, claims, evidence) instead of removing it")
-	if err := parseFlags(fs, args); errors.Is(err, flag.ErrHelp) {
+	if err := usage.Parse(fs, args); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageErrorf("demo: unexpected argument %q", fs.Arg(0))
+		return usage.Errorf("demo: unexpected argument %q", fs.Arg(0))
 	}
 	return demorun.Run(ctx, c)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"io"
 	"io/fs"
 	"os"
@@ -121,7 +122,7 @@ func TestDemoInterrupted(t *testing.T) {
 
 func TestDemoUsage(t *testing.T) {
 	err := run(context.Background(), []string{"demo", "extra"}, io.Discard, io.Discard)
-	if !errors.As(err, new(usageError)) {
+	if !errors.As(err, new(usage.Error)) {
 		t.Fatalf("demo extra: %v, want a usage error", err)
 	}
 }

@@ -7,13 +7,10 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/forensics"
-	"github.com/attestlog/attestlog/client/grpcsource"
 	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/progress"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
-	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 )
 
 // evidenceConfig is the command line of evidence pull.
@@ -36,20 +33,20 @@ func parseEvidenceFlags(args []string, stderr io.Writer) (c evidenceConfig, err 
 			fs.Usage()
 			return c, flag.ErrHelp
 		}
-		return c, usageErrorf("evidence: want \"evidence pull ID -o DIR\"")
+		return c, usage.Errorf("evidence: want \"evidence pull ID -o DIR\"")
 	}
-	pos, err := parseArgs(fs, args[1:])
+	pos, err := usage.ParseArgs(fs, args[1:])
 	switch {
 	case err != nil:
 		return c, err
 	case len(pos) != 1:
-		return c, usageErrorf("evidence pull: want one mismatch ID, got %d arguments", len(pos))
+		return c, usage.Errorf("evidence pull: want one mismatch ID, got %d arguments", len(pos))
 	}
 	if c.ref, err = forensics.ParseRef(pos[0]); err != nil {
-		return c, usageErrorf("evidence pull: %v", err)
+		return c, usage.Errorf("evidence pull: %v", err)
 	}
 	if c.out == "" {
-		return c, usageErrorf("evidence pull: -o DIR is required")
+		return c, usage.Errorf("evidence pull: -o DIR is required")
 	}
 	return c, nil
 }
@@ -68,21 +65,18 @@ func evidence(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer lc.Close()
-	resp, err := lc.GetMismatch(ctx, &pb.GetMismatchRequest{IdentityId: c.ref.ID, Id: uint64(c.ref.Claim)})
+	pm, err := lc.src.GetMismatch(ctx, c.ref, lc.verifier)
 	if err != nil {
-		return fmt.Errorf("getting mismatch %s: %w", c.ref, err)
-	}
-	m, vcs, cpStatus, err := lc.verifyMismatch(c.ref, resp)
-	if err != nil {
-		return fmt.Errorf("mismatch %s does not verify: %w", c.ref, err)
-	}
-	report.PrintMismatchHeader(stdout, m)
-	fmt.Fprintf(stdout, "%s, proofs verified against %s\n", report.Count(len(vcs), "claim", "claims"), report.TermSafe(cpStatus))
-	if err := forensics.Write(c.out, m, resp.GetCheckpoint(), vcs); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: mismatch.json, checkpoint and %s with proofs\n", report.TermSafe(c.out), report.Count(len(vcs), "claim", "claims"))
-	p := forensics.Puller{Source: grpcsource.New(lc.conn), Out: stdout, Warn: stderr, Progress: func(name string, size int64) (io.Writer, func()) {
+	m, claims := pm.Mismatch, report.Count(len(pm.Claims), "claim", "claims")
+	report.PrintMismatchHeader(stdout, m)
+	fmt.Fprintf(stdout, "%s, proofs verified against %s\n", claims, report.TermSafe(report.CheckpointStatus(pm.Checkpoint, pm.Verified)))
+	if err := forensics.Write(c.out, m, pm.Note, pm.Claims); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: mismatch.json, checkpoint and %s with proofs\n", report.TermSafe(c.out), claims)
+	p := forensics.Puller{Source: lc.src, Out: stdout, Warn: stderr, Progress: func(name string, size int64) (io.Writer, func()) {
 		bar := progress.New(stderr, "downloading", name, size)
 		return &progress.Writer{Bar: bar}, bar.Clear
 	}}
@@ -95,21 +89,4 @@ func evidence(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return pullErr
 	}
 	return errors.Join(forensics.Diff(ctx, bins[0], bins[1], stdout, stderr), pullErr)
-}
-
-// verifyMismatch verifies every claim of a mismatch like lookup does, and
-// that the claims say what the mismatch says. cpStatus describes the
-// checkpoint.
-func (lc *logClient) verifyMismatch(ref forensics.Ref, resp *pb.GetMismatchResponse) (m report.Mismatch, vcs []client.VerifiedClaim, cpStatus string, err error) {
-	if m, err = newMismatchJSON(resp.GetMismatch()); err != nil {
-		return m, nil, "", err
-	}
-	cp, verified, err := lc.checkpoint(resp.GetCheckpoint())
-	if err != nil {
-		return m, nil, "", err
-	}
-	if vcs, err = verifyProvenClaims(cp, resp.GetClaims()); err != nil {
-		return m, nil, "", err
-	}
-	return m, vcs, checkpointStatus(cp, verified), forensics.CheckClaims(ref, m, vcs)
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
 	"github.com/attestlog/attestlog/log/claim"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/transparency-dev/merkle/proof"
@@ -170,7 +171,7 @@ func startFrontends(t *testing.T, data []string, level string, extra ...string) 
 // data directory to, unless it has them.
 func copyLogKey(t *testing.T, from, to string) {
 	t.Helper()
-	for _, name := range []string{keyFile, vkeyFile} {
+	for _, name := range []string{datadir.LogKey, datadir.LogVKey} {
 		if _, err := os.Stat(filepath.Join(to, name)); err == nil {
 			continue
 		}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"github.com/attestlog/attestlog/log/claim/scheme"
 )
 
@@ -410,7 +411,7 @@ func TestSubmitFormatFlags(t *testing.T) {
 		{[]string{}, "--format KIND"},
 	} {
 		_, err := parseSubmitFlags(tc.args, io.Discard)
-		var ue usageError
+		var ue usage.Error
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("submit %v: %v, want a usage error saying %q", tc.args, err, tc.want)
 		}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/loadgen"
 	"github.com/attestlog/attestlog/log/claim"
 	"github.com/attestlog/attestlog/log/pgstore/pgtest"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
@@ -211,7 +212,7 @@ func TestFrontendsOneTree(t *testing.T) {
 			if err := run(t.Context(), []string{"bench", "--log", strings.Join(addrs, ","), "--mode", "add", "--builders", "8", "--requests", "400", "--json"}, &out, io.Discard); err != nil {
 				t.Fatal(err)
 			}
-			var br benchReport
+			var br loadgen.Report
 			if err := json.Unmarshal(out.Bytes(), &br); err != nil || br.OK != 400 {
 				t.Errorf("bench over %d frontends: %s (%v), want 400 ok", n, out.Bytes(), err)
 			}

@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"flag"
 	"fmt"
-	"math"
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/grpcsource"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/netconf"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
-	"github.com/attestlog/attestlog/tiles"
 	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/grpc"
 )
@@ -25,14 +22,14 @@ type logFlags struct {
 
 func (f *logFlags) register(fs *flag.FlagSet) {
 	f.registerAddr(fs)
-	fs.StringVar(&f.vkey, "log-vkey", envOr("ATTESTLOG_LOG_VKEY", ""), "the log's verifier key, or a `file` holding it; checkpoint signatures are verified only if set (env ATTESTLOG_LOG_VKEY)")
+	fs.StringVar(&f.vkey, "log-vkey", usage.Env("ATTESTLOG_LOG_VKEY", ""), "the log's verifier key, or a `file` holding it; checkpoint signatures are verified only if set (env ATTESTLOG_LOG_VKEY)")
 }
 
 // registerAddr registers --log and --tls-ca alone, for subcommands that
 // verify nothing.
 func (f *logFlags) registerAddr(fs *flag.FlagSet) {
-	fs.StringVar(&f.addr, "log", envOr("ATTESTLOG_LOG_GRPC", netconf.DefaultLogAddr), "gRPC `addr`ess of the log: HOST:PORT in plaintext (loopback), or grpcs://HOST[:PORT] over TLS (env ATTESTLOG_LOG_GRPC)")
-	fs.StringVar(&f.ca, "tls-ca", envOr("ATTESTLOG_LOG_TLS_CA", ""), "PEM `file` of the CA certificates to trust for a grpcs:// log; default the system roots (env ATTESTLOG_LOG_TLS_CA)")
+	fs.StringVar(&f.addr, "log", usage.Env("ATTESTLOG_LOG_GRPC", netconf.DefaultLogAddr), "gRPC `addr`ess of the log: HOST:PORT in plaintext (loopback), or grpcs://HOST[:PORT] over TLS (env ATTESTLOG_LOG_GRPC)")
+	fs.StringVar(&f.ca, "tls-ca", usage.Env("ATTESTLOG_LOG_TLS_CA", ""), "PEM `file` of the CA certificates to trust for a grpcs:// log; default the system roots (env ATTESTLOG_LOG_TLS_CA)")
 }
 
 // A logClient is a gRPC connection to a log, with the log's verifier key if
@@ -40,7 +37,8 @@ func (f *logFlags) registerAddr(fs *flag.FlagSet) {
 type logClient struct {
 	pb.LogServiceClient
 	conn     *grpc.ClientConn
-	verifier note.Verifier // nil: checkpoint signatures are not checked
+	src      *grpcsource.Source // the same connection, as the client packages use it
+	verifier note.Verifier      // nil: checkpoint signatures are not checked
 }
 
 // dial parses the log verifier key, if any, and connects to the log.
@@ -57,7 +55,7 @@ func (f *logFlags) dial() (*logClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.conn, c.LogServiceClient = conn, pb.NewLogServiceClient(conn)
+	c.conn, c.LogServiceClient, c.src = conn, pb.NewLogServiceClient(conn), grpcsource.New(conn)
 	return c, nil
 }
 
@@ -76,46 +74,4 @@ func parseLogVKey(s string) (note.Verifier, error) {
 		return nil, fmt.Errorf("--log-vkey %w", err)
 	}
 	return v, nil
-}
-
-// checkpoint parses a checkpoint note. With a verifier key it verifies the
-// log's signature first; without one it only parses the body, so proofs
-// against it show consistency with what the log said, not that the log
-// signed it. verified reports which.
-func (c *logClient) checkpoint(msg []byte) (cp tiles.Checkpoint, verified bool, err error) {
-	if c.verifier != nil {
-		cp, err := client.OpenCheckpoint(msg, c.verifier)
-		return cp, err == nil, err
-	}
-	// A signed note's text ends at its last blank line (c2sp.org/signed-note).
-	i := bytes.LastIndex(msg, []byte("\n\n"))
-	if i < 0 {
-		return tiles.Checkpoint{}, false, errors.New("checkpoint is not a signed note")
-	}
-	cp, err = tiles.ParseCheckpoint(msg[:i+1])
-	return cp, false, err
-}
-
-// checkpointStatus describes how far a checkpoint was verified, for output.
-func checkpointStatus(cp tiles.Checkpoint, verified bool) string {
-	s := fmt.Sprintf("checkpoint %s, tree size %d", cp.Origin, cp.Size)
-	if !verified {
-		s += " (signature NOT verified: no --log-vkey)"
-	}
-	return s
-}
-
-// verifyProvenClaims and proofHashes keep their names for the commands
-// that verify the log's answers; see package client/grpcsource.
-var (
-	verifyProvenClaims = grpcsource.VerifyProvenClaims
-	proofHashes        = grpcsource.ProofOf
-)
-
-// toInt64 converts a proto index or size, refusing values above 2^63-1.
-func toInt64(name string, v uint64) (int64, error) {
-	if v > math.MaxInt64 {
-		return 0, fmt.Errorf("%s %d is larger than 2^63-1", name, v)
-	}
-	return int64(v), nil
 }

@@ -22,18 +22,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
-	"github.com/attestlog/attestlog/internal/atomicfile"
 )
-
-// A usageError is a bad command line; main exits with status 2 (verify,
-// bundle and monitor wrap it in an exitError with exitOperational).
-type usageError = usage.Error
-
-func usageErrorf(format string, args ...any) error {
-	return usage.Errorf(format, args...)
-}
 
 // An exitError makes main exit with its code: verify's verdict bits, or
 // exitOperational. main prints err, if not nil; a verdict was printed already.
@@ -59,7 +49,7 @@ func exitCode(err error) int {
 		return 0
 	case errors.As(err, &ee):
 		return ee.code
-	case errors.As(err, new(usageError)):
+	case errors.As(err, new(usage.Error)):
 		return 2
 	}
 	return 1
@@ -72,7 +62,7 @@ func main() {
 	if err != nil {
 		var ee exitError
 		if !errors.As(err, &ee) || ee.err != nil {
-			printError(os.Stderr, err)
+			usage.PrintError(os.Stderr, err)
 		}
 		os.Exit(exitCode(err))
 	}
@@ -83,7 +73,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		usage.PrintPage(stderr)
-		return usageErrorf("no subcommand; want %s", usage.Subcommands)
+		return usage.Errorf("no subcommand; want %s", usage.Subcommands)
 	}
 	switch args[0] {
 	case "serve":
@@ -123,21 +113,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// The command prints its own usage, with its flags, for -h.
 		return usage.Help(stdout, args[1:], func(name string) error { return run(ctx, []string{name, "-h"}, stdout, stdout) })
 	}
-	return usageErrorf("unknown subcommand %q; want %s", args[0], usage.Subcommands)
+	return usage.Errorf("unknown subcommand %q; want %s", args[0], usage.Subcommands)
 }
-
-// parseFlags, parseArgs, envOr and printError keep their names for the
-// commands; see package internal/usage.
-var (
-	parseFlags = usage.Parse
-	parseArgs  = usage.ParseArgs
-	envOr      = usage.Env
-	printError = usage.PrintError
-)
-
-// writeFileAtomic and readKey keep their names for the commands that
-// write files and read keys; see package internal/datadir.
-var (
-	writeFileAtomic = atomicfile.Write
-	readKey         = datadir.ReadKey
-)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
 	"github.com/attestlog/attestlog/log/objstore/s3test"
 	"github.com/attestlog/attestlog/log/pgstore/pgtest"
 )
@@ -39,7 +40,7 @@ func TestMigrateThroughput(t *testing.T) {
 	if data == "" {
 		data = fillBenchLog(t, n)
 	}
-	fi, err := os.Stat(filepath.Join(data, dbFile))
+	fi, err := os.Stat(filepath.Join(data, datadir.LogDB))
 	if err != nil {
 		t.Fatal(err)
 	}

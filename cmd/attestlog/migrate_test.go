@@ -18,6 +18,7 @@ import (
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/report"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/objstore/s3test"
 	"github.com/attestlog/attestlog/log/pgstore"
@@ -54,7 +55,7 @@ func claimedLog(t *testing.T) (data string, answers []string, good []byte) {
 	data = filepath.Join(t.TempDir(), "data")
 	s := startServe(t, []string{"serve", "--data", data, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--origin", "example.test/migrate",
 		"--index-entries", "2", "--index-age", "100ms", "--log-level", "error"})
-	logArgs := []string{"--log", s.grpcAddr, "--log-vkey", filepath.Join(data, vkeyFile)}
+	logArgs := []string{"--log", s.grpcAddr, "--log-vkey", filepath.Join(data, datadir.LogVKey)}
 	runOK(t, append(append(append([]string{"submit"}, logArgs...), "--artifact", at("a/hello"), "--artifact", at("b/hello")), claims...)...)
 	size := func() int {
 		resp, err := http.Get("http://" + s.httpAddr + "/checkpoint")
@@ -80,7 +81,7 @@ func claimedLog(t *testing.T) (data string, answers []string, good []byte) {
 // migratedAnswers returns what a log answers to lookups and mismatches.
 func migratedAnswers(t *testing.T, grpcAddr, data string, good []byte) []string {
 	t.Helper()
-	logArgs := []string{"--log", grpcAddr, "--log-vkey", filepath.Join(data, vkeyFile)}
+	logArgs := []string{"--log", grpcAddr, "--log-vkey", filepath.Join(data, datadir.LogVKey)}
 	return []string{
 		runOK(t, append(append([]string{"lookup"}, logArgs...), "--json", "--digest", sha256Hex(good))...),
 		runOK(t, "mismatches", "--log", grpcAddr, "--json"),
@@ -93,7 +94,7 @@ func servingData(t *testing.T, data string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "copy")
 	os.Mkdir(dir, 0o700)
-	for _, f := range []string{keyFile, vkeyFile} {
+	for _, f := range []string{datadir.LogKey, datadir.LogVKey} {
 		b := readBytes(t, filepath.Join(data, f))
 		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
 			t.Fatal(err)
@@ -175,7 +176,7 @@ func TestMigrate(t *testing.T) {
 		t.Fatalf("the source's mismatches: %s (%v), want one with archived binaries", want[1], err)
 	}
 	ev := filepath.Join(t.TempDir(), "evidence")
-	runOK(t, "evidence", "pull", "--log", s.grpcAddr, "--log-vkey", filepath.Join(data, vkeyFile), ms[0].ID, "-o", ev)
+	runOK(t, "evidence", "pull", "--log", s.grpcAddr, "--log-vkey", filepath.Join(data, datadir.LogVKey), ms[0].ID, "-o", ev)
 	if got := readBytes(t, filepath.Join(ev, "artifacts", sha256Hex(good), ms[0].Artifact)); !bytes.Equal(got, good) {
 		t.Error("evidence pull from the copy fetched another binary than the source archived")
 	}
@@ -187,7 +188,7 @@ func pgtestS3(t *testing.T) *s3test.Server { return s3test.Start(t) }
 // readCheckpointOf returns the checkpoint stored in the bbolt log of data.
 func readCheckpointOf(t *testing.T, data string) []byte {
 	t.Helper()
-	s, err := log.OpenBoltReadOnly(filepath.Join(data, dbFile))
+	s, err := log.OpenBoltReadOnly(filepath.Join(data, datadir.LogDB))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +344,7 @@ func TestMigrateRefusesNonEmpty(t *testing.T) {
 // dumpStore describes what the database at url holds for the log of data.
 func dumpStore(t *testing.T, url, origin, data string) string {
 	t.Helper()
-	vkey := strings.TrimSpace(readFile(t, filepath.Join(data, vkeyFile)))
+	vkey := strings.TrimSpace(readFile(t, filepath.Join(data, datadir.LogVKey)))
 	s, err := pgstore.Open(t.Context(), pgstore.Config{URL: url, Origin: origin, VKey: vkey})
 	if err != nil {
 		return "(" + err.Error() + ")"

@@ -1,21 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/attestlog/attestlog/client"
-	"github.com/attestlog/attestlog/client/grpcsource"
 	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/netconf"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 )
 
 const (
@@ -45,7 +40,7 @@ func parseMonitorFlags(args []string, stderr io.Writer) (monitorConfig, error) {
 	fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c.log.registerAddr(fs)
-	fs.StringVar(&c.http, "http", envOr("ATTESTLOG_LOG_HTTP", ""), "the log's tlog-tiles base `URL`; default the URL on the policy's log line (env ATTESTLOG_LOG_HTTP)")
+	fs.StringVar(&c.http, "http", usage.Env("ATTESTLOG_LOG_HTTP", ""), "the log's tlog-tiles base `URL`; default the URL on the policy's log line (env ATTESTLOG_LOG_HTTP)")
 	registerPolicy(fs, &c.policy)
 	registerState(fs, &c.state, ", and where the monitor is")
 	fs.BoolVar(&c.once, "once", false, "run one pass and exit")
@@ -54,21 +49,21 @@ func parseMonitorFlags(args []string, stderr io.Writer) (monitorConfig, error) {
 	fs.StringVar(&c.exec, "exec", "", "run sh -c `CMD` for each new claim, with the entry on standard input and ATTESTLOG_* variables")
 	fs.BoolVar(&c.json, "json", false, "print each pass's report as JSON")
 	fs.BoolVar(&c.verbose, "v", false, "print a line for every pass; by default only a pass that read new entries, found something or saw the mismatches change prints one")
-	pos, err := parseArgs(fs, args)
+	pos, err := usage.ParseArgs(fs, args)
 	if err != nil {
 		return c, err
 	}
 	switch {
 	case len(pos) > 0:
-		return c, usageErrorf("monitor: unexpected argument %q", pos[0])
+		return c, usage.Errorf("monitor: unexpected argument %q", pos[0])
 	case c.policy == "":
-		return c, usageErrorf("monitor: --policy (or ATTESTLOG_POLICY_FILE) is required")
+		return c, usage.Errorf("monitor: --policy (or ATTESTLOG_POLICY_FILE) is required")
 	case c.state == "":
-		return c, usageErrorf("monitor: --state must name a directory: the monitor remembers where it is")
+		return c, usage.Errorf("monitor: --state must name a directory: the monitor remembers where it is")
 	case c.interval <= 0:
-		return c, usageErrorf("monitor: --interval %v is not positive", c.interval)
+		return c, usage.Errorf("monitor: --interval %v is not positive", c.interval)
 	case c.maxAge < 0:
-		return c, usageErrorf("monitor: --max-age %v is negative", c.maxAge)
+		return c, usage.Errorf("monitor: --max-age %v is negative", c.maxAge)
 	}
 	return c, nil
 }
@@ -80,33 +75,11 @@ func monitor(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return operational(err)
 	}
-	p, err := loadPolicy(c.policy)
-	if err != nil {
-		return operational(err)
-	}
-	if c.http == "" {
-		if len(p.TLog.Logs) != 1 || p.TLog.Logs[0].URL == "" {
-			return operational(usageErrorf("monitor: --http is required: the policy gives no URL for its log"))
-		}
-		c.http = p.TLog.Logs[0].URL
-	}
-	st, err := client.OpenState(c.state)
-	if err != nil {
-		return operational(err)
-	}
-	lc, err := c.log.dial()
+	lc, cfg, err := c.wire(stderr)
 	if err != nil {
 		return operational(err)
 	}
 	defer lc.Close()
-	hc, err := netconf.HTTPClientFor(c.log.ca) // --tls-ca serves https tiles too
-	if err != nil {
-		return operational(err)
-	}
-	cfg := client.MonitorConfig{Policy: p, Tiles: client.HTTPFetcher{Base: c.http, Client: hc}, Index: grpcsource.New(lc.conn), State: st, MaxAge: c.maxAge}
-	if c.exec != "" {
-		cfg.OnClaim = func(ctx context.Context, mc client.MonitorClaim) error { return runExec(ctx, c.exec, mc, stderr) }
-	}
 	found, prevMismatches := false, -1 // the first pass prints its line
 	for {
 		r, err := client.MonitorLog(ctx, cfg)
@@ -137,39 +110,47 @@ func monitor(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 }
 
+// wire reads the policy, opens the state and connects to the log: the
+// MonitorConfig of every pass. The caller closes the log client.
+func (c *monitorConfig) wire(stderr io.Writer) (*logClient, client.MonitorConfig, error) {
+	p, err := client.ParsePolicyFile(c.policy)
+	if err != nil {
+		return nil, client.MonitorConfig{}, err
+	}
+	if c.http == "" {
+		if len(p.TLog.Logs) != 1 || p.TLog.Logs[0].URL == "" {
+			return nil, client.MonitorConfig{}, usage.Errorf("monitor: --http is required: the policy gives no URL for its log")
+		}
+		c.http = p.TLog.Logs[0].URL
+	}
+	st, err := client.OpenState(c.state)
+	if err != nil {
+		return nil, client.MonitorConfig{}, err
+	}
+	lc, err := c.log.dial()
+	if err != nil {
+		return nil, client.MonitorConfig{}, err
+	}
+	hc, err := netconf.HTTPClientFor(c.log.ca) // --tls-ca serves https tiles too
+	if err != nil {
+		lc.Close()
+		return nil, client.MonitorConfig{}, err
+	}
+	cfg := client.MonitorConfig{Policy: p, Tiles: client.HTTPFetcher{Base: c.http, Client: hc}, Index: lc.src, State: st, MaxAge: c.maxAge}
+	if c.exec != "" {
+		cfg.OnClaim = func(ctx context.Context, mc client.MonitorClaim) error {
+			if err := client.RunHook(ctx, c.exec, mc, stderr); err != nil {
+				return fmt.Errorf("--exec: %w", err)
+			}
+			return nil
+		}
+	}
+	return lc, cfg, nil
+}
+
 func monitorExit(found bool) error {
 	if found {
 		return exitError{code: client.ExitVerifyErr}
-	}
-	return nil
-}
-
-// runExec runs the --exec command for a new claim: the entry bytes on
-// standard input, the claim's fields in the environment (those the package
-// doc lists, and ATTESTLOG_KIND: "dsse-slsa" for a v1 claim, else the
-// signed document's format, such as "sha256sums"), its output on stderr.
-func runExec(ctx context.Context, command string, mc client.MonitorClaim, stderr io.Writer) error {
-	cmd := exec.CommandContext(ctx, "sh", "-c", command)
-	cmd.Stdin = bytes.NewReader(mc.Entry)
-	cmd.Stdout, cmd.Stderr = stderr, stderr
-	var subjects []string
-	for _, s := range mc.Subjects {
-		subjects = append(subjects, s.Name+" "+s.SHA256)
-	}
-	cmd.Env = append(os.Environ(),
-		"ATTESTLOG_INDEX="+strconv.FormatInt(mc.Index, 10),
-		"ATTESTLOG_SHA256="+mc.Subjects[0].SHA256,
-		"ATTESTLOG_ARTIFACT="+mc.Subjects[0].Name,
-		"ATTESTLOG_SUBJECTS="+strings.Join(subjects, "\n"),
-		"ATTESTLOG_SOURCE="+mc.Source,
-		"ATTESTLOG_COMMIT="+mc.Commit,
-		"ATTESTLOG_PLATFORM="+mc.Platform,
-		"ATTESTLOG_RECIPE="+mc.Recipe,
-		"ATTESTLOG_SIGNERS="+strings.Join(mc.Signers, " "),
-		"ATTESTLOG_KIND="+mc.Kind,
-	)
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("--exec: %w", err)
 	}
 	return nil
 }

@@ -90,7 +90,7 @@ func TestVersion(t *testing.T) {
 // usage lines and its flags written as the README writes them.
 func TestUsagePage(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	if err := run(t.Context(), nil, &stdout, &stderr); !errors.As(err, new(usageError)) {
+	if err := run(t.Context(), nil, &stdout, &stderr); !errors.As(err, new(usage.Error)) {
 		t.Fatalf("attestlog with no arguments = %v, want a usage error", err)
 	}
 	for _, name := range []string{"serve", "witness", "keygen", "attest", "submit", "receipt", "lookup", "mismatches", "evidence", "verify", "bundle", "monitor", "bench", "demo", "version", "help"} {

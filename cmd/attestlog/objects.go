@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"github.com/attestlog/attestlog/log/objstore"
 )
 
@@ -14,24 +15,24 @@ type objectsConfig struct {
 }
 
 func (o *objectsConfig) register(flags *flag.FlagSet) {
-	flags.StringVar(&o.url, "objects", envOr("ATTESTLOG_OBJECTS", ""), "s3://`bucket`?endpoint=URL&region=R&archive=BUCKET&retention_days=N: publish tiles, bundles and the checkpoint to the bucket, and keep archived binaries in the archive bucket (Object Lock); credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (env ATTESTLOG_OBJECTS)")
-	flags.BoolVar(&o.noLock, "archive-no-lock", envOr("ATTESTLOG_ARCHIVE_NO_LOCK", "") == "1", "accept an archive bucket without S3 Object Lock, whose binaries its credentials can delete (env ATTESTLOG_ARCHIVE_NO_LOCK=1)")
+	flags.StringVar(&o.url, "objects", usage.Env("ATTESTLOG_OBJECTS", ""), "s3://`bucket`?endpoint=URL&region=R&archive=BUCKET&retention_days=N: publish tiles, bundles and the checkpoint to the bucket, and keep archived binaries in the archive bucket (Object Lock); credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (env ATTESTLOG_OBJECTS)")
+	flags.BoolVar(&o.noLock, "archive-no-lock", usage.Env("ATTESTLOG_ARCHIVE_NO_LOCK", "") == "1", "accept an archive bucket without S3 Object Lock, whose binaries its credentials can delete (env ATTESTLOG_ARCHIVE_NO_LOCK=1)")
 }
 
 // parse checks the flags' syntax.
 func (o *objectsConfig) parse() error {
 	if o.url == "" {
 		if o.noLock {
-			return usageErrorf("serve: --archive-no-lock without --objects")
+			return usage.Errorf("serve: --archive-no-lock without --objects")
 		}
 		return nil
 	}
 	loc, err := objstore.ParseURL(o.url)
 	if err != nil {
-		return usageErrorf("serve: --objects: %v", err)
+		return usage.Errorf("serve: --objects: %v", err)
 	}
 	if o.noLock && loc.Archive == "" {
-		return usageErrorf("serve: --archive-no-lock, but --objects names no archive bucket")
+		return usage.Errorf("serve: --archive-no-lock, but --objects names no archive bucket")
 	}
 	o.loc = loc
 	return nil

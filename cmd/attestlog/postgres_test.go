@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
 	"github.com/attestlog/attestlog/log/pgstore/pgtest"
 )
 
@@ -39,8 +40,8 @@ func TestServePostgres(t *testing.T) {
 		t.Errorf("restarted serve has key %s, want %s", s.vkey, vkey)
 	}
 	s.stop(t)
-	if _, err := os.Stat(filepath.Join(data, dbFile)); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("serve --store created %s (%v)", dbFile, err)
+	if _, err := os.Stat(filepath.Join(data, datadir.LogDB)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("serve --store created %s (%v)", datadir.LogDB, err)
 	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

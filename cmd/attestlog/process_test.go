@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/loadgen"
 	"github.com/attestlog/attestlog/log/objstore/s3test"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/attestlog/attestlog/tiles"
@@ -238,7 +239,7 @@ func TestProcessesWitnessQuorum(t *testing.T) {
 	}
 	defer conn.Close()
 	client := pb.NewLogServiceClient(conn)
-	envs, err := signedClaims(3, 40)
+	envs, err := loadgen.SignedClaims(3, 40)
 	if err != nil {
 		t.Fatal(err)
 	}

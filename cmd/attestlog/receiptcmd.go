@@ -8,6 +8,7 @@ import (
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/report"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 )
 
 // receiptCmd checks receipts that submit saved, offline.
@@ -15,8 +16,8 @@ func receiptCmd(args []string, stdout, stderr io.Writer) error {
 	var lf logFlags
 	fs := flag.NewFlagSet("receipt", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&lf.vkey, "log-vkey", envOr("ATTESTLOG_LOG_VKEY", ""), "the log's verifier key, or a `file` holding it; required (env ATTESTLOG_LOG_VKEY)")
-	pos, err := parseArgs(fs, args)
+	fs.StringVar(&lf.vkey, "log-vkey", usage.Env("ATTESTLOG_LOG_VKEY", ""), "the log's verifier key, or a `file` holding it; required (env ATTESTLOG_LOG_VKEY)")
+	pos, err := usage.ParseArgs(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
@@ -24,9 +25,9 @@ func receiptCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	switch {
 	case len(pos) == 0:
-		return usageErrorf("receipt: no RECEIPT file to check")
+		return usage.Errorf("receipt: no RECEIPT file to check")
 	case lf.vkey == "":
-		return usageErrorf("receipt: --log-vkey (or ATTESTLOG_LOG_VKEY) is required: a receipt proves something only against the log's key")
+		return usage.Errorf("receipt: --log-vkey (or ATTESTLOG_LOG_VKEY) is required: a receipt proves something only against the log's key")
 	}
 	v, err := parseLogVKey(lf.vkey)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/loadgen"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -36,7 +37,7 @@ func TestProcessesRestoredStore(t *testing.T) {
 	for _, w := range wl.witnesses {
 		witnessAddrs = append(witnessAddrs, w.get("http listening on"))
 	}
-	envs, err := signedClaims(3, 4)
+	envs, err := loadgen.SignedClaims(3, 4)
 	if err != nil {
 		t.Fatal(err)
 	}

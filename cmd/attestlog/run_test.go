@@ -18,6 +18,7 @@ import (
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/daemon"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/archive"
@@ -35,7 +36,7 @@ func TestUsage(t *testing.T) {
 	for _, tt := range []struct {
 		args    []string
 		wantErr string // "" for success
-		usage   bool   // a usageError
+		usage   bool   // a usage.Error
 	}{
 		{args: nil, wantErr: "no subcommand", usage: true},
 		{args: []string{"frobnicate"}, wantErr: `unknown subcommand "frobnicate"; want ` + usage.Subcommands, usage: true},
@@ -61,8 +62,8 @@ func TestUsage(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("run(%q) = %v, want error containing %q", tt.args, err, tt.wantErr)
 			}
-			if got := errors.As(err, new(usageError)); got != tt.usage {
-				t.Errorf("run(%q) error is usageError: %v, want %v", tt.args, got, tt.usage)
+			if got := errors.As(err, new(usage.Error)); got != tt.usage {
+				t.Errorf("run(%q) error is a usage.Error: %v, want %v", tt.args, got, tt.usage)
 			}
 		})
 	}
@@ -149,14 +150,14 @@ func TestServe(t *testing.T) {
 	args := []string{"serve", "--data", data, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--origin", "example.test/serve"}
 
 	s := startServe(t, args)
-	vkey := readFile(t, filepath.Join(data, vkeyFile))
+	vkey := readFile(t, filepath.Join(data, datadir.LogVKey))
 	if s.vkey != vkey {
-		t.Errorf("serve printed vkey %q, %s holds %q", s.vkey, vkeyFile, vkey)
+		t.Errorf("serve printed vkey %q, %s holds %q", s.vkey, datadir.LogVKey, vkey)
 	}
-	checkMode(t, filepath.Join(data, keyFile), 0o600)
-	checkMode(t, filepath.Join(data, vkeyFile), 0o644)
+	checkMode(t, filepath.Join(data, datadir.LogKey), 0o600)
+	checkMode(t, filepath.Join(data, datadir.LogVKey), 0o644)
 	checkMode(t, data, 0o700|os.ModeDir)
-	checkKeyPair(t, readFile(t, filepath.Join(data, keyFile)), vkey, "example.test/serve")
+	checkKeyPair(t, readFile(t, filepath.Join(data, datadir.LogKey)), vkey, "example.test/serve")
 	v, err := note.NewVerifier(vkey)
 	if err != nil {
 		t.Fatal(err)
@@ -217,11 +218,11 @@ func TestServe(t *testing.T) {
 	}{
 		{"other origin", replaceArg(args, "--origin", "example.test/other"), nil,
 			`is a key named "example.test/serve", but the origin is "example.test/other"`},
-		{"key readable by others", args, func(t *testing.T) { chmod(t, filepath.Join(data, keyFile), 0o644) },
+		{"key readable by others", args, func(t *testing.T) { chmod(t, filepath.Join(data, datadir.LogKey), 0o644) },
 			"readable by group or others"},
-		{"key readable by group", args, func(t *testing.T) { chmod(t, filepath.Join(data, keyFile), 0o640) },
+		{"key readable by group", args, func(t *testing.T) { chmod(t, filepath.Join(data, datadir.LogKey), 0o640) },
 			"readable by group or others"},
-		{"key missing for an existing log", args, func(t *testing.T) { rename(t, filepath.Join(data, keyFile), filepath.Join(data, "moved")) },
+		{"key missing for an existing log", args, func(t *testing.T) { rename(t, filepath.Join(data, datadir.LogKey), filepath.Join(data, "moved")) },
 			"refusing to sign it with a new key"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,7 +240,7 @@ func TestServe(t *testing.T) {
 func TestServeMismatchedVkeyFile(t *testing.T) {
 	data := t.TempDir()
 	_, other := keyPair(t, "example.test/serve")
-	if err := os.WriteFile(filepath.Join(data, vkeyFile), []byte(other+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(data, datadir.LogVKey), []byte(other+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	args := []string{"serve", "--data", data, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--origin", "example.test/serve"}
@@ -338,11 +339,11 @@ func (s *server) stop(t *testing.T) {
 // submission API would, and returns the resulting checkpoint note.
 func appendEntries(t *testing.T, data, origin string, n int) []byte {
 	t.Helper()
-	signer, err := note.NewSigner(readFile(t, filepath.Join(data, keyFile)))
+	signer, err := note.NewSigner(readFile(t, filepath.Join(data, datadir.LogKey)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := log.OpenBolt(filepath.Join(data, dbFile))
+	store, err := log.OpenBolt(filepath.Join(data, datadir.LogDB))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -493,8 +494,8 @@ func checkKeyPair(t *testing.T, skey, vkey, name string) {
 
 func TestVerifierKey(t *testing.T) {
 	skey, vkey := keyPair(t, "example.test/vk")
-	if got, err := verifierKey(skey); err != nil || got != vkey {
-		t.Errorf("verifierKey(%q) = %q, %v, want %q", skey, got, err, vkey)
+	if got, err := datadir.VerifierKey(skey); err != nil || got != vkey {
+		t.Errorf("datadir.VerifierKey(%q) = %q, %v, want %q", skey, got, err, vkey)
 	}
 }
 

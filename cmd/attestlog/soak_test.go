@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/loadgen"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -90,7 +91,7 @@ func TestSoak(t *testing.T) {
 	time.Sleep(6 * time.Second) // a last monitor pass over everything appended
 	cancel()
 	wg.Wait()
-	var r benchReport
+	var r loadgen.Report
 	json.Unmarshal([]byte(benchOut.String()), &r)
 	mu.Lock()
 	defer mu.Unlock()

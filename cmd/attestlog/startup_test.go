@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"io"
 	"io/fs"
 	"maps"
@@ -219,7 +220,7 @@ func TestServePprof(t *testing.T) {
 				want = "missing port"
 			}
 			checkStartFails(t, []string{"serve", "--data", data, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--pprof", addr}, data, want)
-			if err := run(t.Context(), []string{"serve", "--data", data, "--pprof", addr}, io.Discard, io.Discard); !errors.As(err, new(usageError)) {
+			if err := run(t.Context(), []string{"serve", "--data", data, "--pprof", addr}, io.Discard, io.Discard); !errors.As(err, new(usage.Error)) {
 				t.Errorf("serve --pprof %s = %v, want a usage error", addr, err)
 			}
 		})

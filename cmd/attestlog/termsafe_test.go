@@ -15,6 +15,7 @@ import (
 
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/report"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/claim"
 	"github.com/attestlog/attestlog/log/logtest"
@@ -72,7 +73,7 @@ func checkTermOutput(t *testing.T, what, out string, want ...string) {
 
 func TestPrintError(t *testing.T) {
 	var b bytes.Buffer
-	printError(&b, fmt.Errorf("looking up: %w", errors.New("rpc error: desc = \x1b[2J\nTRUSTED: sha256 x\u202e")))
+	usage.PrintError(&b, fmt.Errorf("looking up: %w", errors.New("rpc error: desc = \x1b[2J\nTRUSTED: sha256 x\u202e")))
 	if got, want := b.String(), "attestlog: looking up: rpc error: desc = \\x1b[2J\n  TRUSTED: sha256 x\\u202e\n"; got != want {
 		t.Errorf("printError printed %q, want %q", got, want)
 	}

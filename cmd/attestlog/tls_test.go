@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/loadgen"
 	"github.com/attestlog/attestlog/tiles"
 )
 
@@ -154,7 +155,7 @@ func TestTLSEndToEnd(t *testing.T) {
 	httpAddr, grpcAddr := lp.get("http listening on"), lp.get("grpc listening on")
 	logURL := "grpcs://" + grpcAddr
 
-	envs, err := signedClaims(1, 1)
+	envs, err := loadgen.SignedClaims(1, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

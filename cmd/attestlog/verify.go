@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/attestlog/attestlog/client"
-	"github.com/attestlog/attestlog/client/grpcsource"
 	"github.com/attestlog/attestlog/client/report"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"github.com/attestlog/attestlog/log/claim"
 )
 
@@ -62,12 +61,12 @@ func parseVerifyFlags(args []string, stderr io.Writer) (verifyConfig, error) {
 	fs.DurationVar(&c.maxAge, "max-age", 0, "fail unless a witness of the policy cosigned the checkpoint within this `duration` (e.g. 24h)")
 	fs.StringVar(&c.digest, "digest", "", "verify this artifact sha256 `hex` instead of a FILE")
 	fs.StringVar(&c.evidence, "evidence", "", "check an evidence `file` of a log's inconsistency instead: exit 0 if the signed checkpoints and proofs in it prove a fork or a wrong index commitment, 8 if not")
-	pos, err := parseArgs(fs, args)
+	pos, err := usage.ParseArgs(fs, args)
 	if err != nil {
 		return c, err
 	}
 	if len(pos) > 1 {
-		return c, usageErrorf("verify: want at most one FILE, got %d arguments", len(pos))
+		return c, usage.Errorf("verify: want at most one FILE, got %d arguments", len(pos))
 	}
 	if len(pos) == 1 {
 		c.file = pos[0]
@@ -79,22 +78,22 @@ func parseVerifyFlags(args []string, stderr io.Writer) (verifyConfig, error) {
 func (c *verifyConfig) check() error {
 	switch {
 	case c.policy == "":
-		return usageErrorf("verify: --policy (or ATTESTLOG_POLICY_FILE) is required")
+		return usage.Errorf("verify: --policy (or ATTESTLOG_POLICY_FILE) is required")
 	case c.evidence != "" && (c.file != "" || c.digest != "" || c.bundle != ""):
-		return usageErrorf("verify: --evidence checks an evidence file alone: no FILE, --digest or --bundle")
+		return usage.Errorf("verify: --evidence checks an evidence file alone: no FILE, --digest or --bundle")
 	case c.evidence != "":
 		return nil
 	case (c.file == "") == (c.digest == ""):
-		return usageErrorf("verify: give exactly one of FILE or --digest")
+		return usage.Errorf("verify: give exactly one of FILE or --digest")
 	case c.k < 0:
-		return usageErrorf("verify: -k %d: want at least 1", c.k)
+		return usage.Errorf("verify: -k %d: want at least 1", c.k)
 	case c.maxAge < 0:
-		return usageErrorf("verify: --max-age %v is negative", c.maxAge)
+		return usage.Errorf("verify: --max-age %v is negative", c.maxAge)
 	}
 	if c.digest != "" {
 		d, err := claim.NormaliseDigest(c.digest)
 		if err != nil {
-			return usageErrorf("verify: --digest: %v", err)
+			return usage.Errorf("verify: --digest: %v", err)
 		}
 		c.digest = d
 	}
@@ -103,33 +102,12 @@ func (c *verifyConfig) check() error {
 
 // registerPolicy registers --policy.
 func registerPolicy(fs *flag.FlagSet, p *string) {
-	fs.StringVar(p, "policy", envOr("ATTESTLOG_POLICY_FILE", ""), "client policy `file`: log, witnesses, quorum, builders, agree rule (env ATTESTLOG_POLICY_FILE)")
+	fs.StringVar(p, "policy", usage.Env("ATTESTLOG_POLICY_FILE", ""), "client policy `file`: log, witnesses, quorum, builders, agree rule (env ATTESTLOG_POLICY_FILE)")
 }
 
 // registerState registers --state, whose default is the user's state directory.
 func registerState(fs *flag.FlagSet, dir *string, more string) {
-	fs.StringVar(dir, "state", envOr("ATTESTLOG_STATE", defaultStateDir()), "`dir`ectory remembering each log's latest checkpoint, and evidence of forks"+more+" (env ATTESTLOG_STATE)")
-}
-
-// defaultStateDir is $XDG_STATE_HOME/attestlog, else ~/.local/state/attestlog.
-func defaultStateDir() string {
-	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
-		return filepath.Join(d, "attestlog")
-	}
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".local", "state", "attestlog")
-	}
-	return ""
-}
-
-// loadPolicy reads a client policy and the key files its builder lines
-// name (@FILE, relative to the policy's directory).
-func loadPolicy(path string) (*client.Policy, error) {
-	p, err := client.ParsePolicyFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return p, nil
+	fs.StringVar(dir, "state", usage.Env("ATTESTLOG_STATE", client.DefaultStateDir()), "`dir`ectory remembering each log's latest checkpoint, and evidence of forks"+more+" (env ATTESTLOG_STATE)")
 }
 
 func openState(dir string) (*client.State, error) {
@@ -146,7 +124,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return operational(err)
 	}
-	p, err := loadPolicy(c.policy)
+	p, err := client.ParsePolicyFile(c.policy)
 	if err != nil {
 		return operational(err)
 	}
@@ -164,7 +142,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	var src client.Source
 	if c.bundle != "" {
-		b, err := readBundle(c.bundle)
+		b, err := client.ReadBundleFile(c.bundle)
 		if err != nil {
 			return operational(err)
 		}
@@ -175,9 +153,9 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return operational(err)
 		}
 		defer lc.Close()
-		src = grpcsource.New(lc.conn)
+		src = lc.src
 	}
-	rec := &recordingSource{Source: src}
+	rec := &client.RecordingSource{Source: src}
 	opts := client.VerifyOptions{State: st, MaxAge: c.maxAge, Require: c.require, K: c.k}
 	if c.file != "" {
 		// A minisign claim without sha256: in its trusted comment is
@@ -190,9 +168,9 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if c.json {
 		err = report.PrintVerdictJSON(stdout, v)
-	} else if err = report.PrintVerdict(stdout, v, c.file); err == nil && len(rec.byDigest) > 0 {
+	} else if err = report.PrintVerdict(stdout, v, c.file); err == nil && len(rec.ByDigest) > 0 {
 		fmt.Fprintln(stdout, "claims naming it:")
-		err = report.PrintClaimLines(stdout, rec.byDigest, c.digest)
+		err = report.PrintClaimLines(stdout, rec.ByDigest, c.digest)
 	}
 	if err != nil {
 		return operational(err)
@@ -203,42 +181,11 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-// A recordingSource keeps the claims a lookup by digest answered, so that
-// verify can show each one's kind, scheme and signers beside the verdict.
-// Verify checks them; what it refused the verdict's problems name.
-type recordingSource struct {
-	client.Source
-	byDigest []client.ProvenClaim
-}
-
-func (s *recordingSource) ClaimsByDigest(ctx context.Context, sha256 string, treeSize int64) (client.Lookup, error) {
-	l, err := s.Source.ClaimsByDigest(ctx, sha256, treeSize)
-	if err == nil {
-		s.byDigest = l.Claims
-	}
-	return l, err
-}
-
-func readBundle(path string) (*client.Bundle, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading bundle: %w", err)
-	}
-	b, err := client.ParseBundle(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return b, nil
-}
-
 // checkEvidenceFile checks an evidence file under the policy's log keys.
 func checkEvidenceFile(p *client.Policy, path string, stdout io.Writer) error {
-	b, err := os.ReadFile(path)
+	b, err := client.ReadEvidenceFile(path)
 	if err != nil {
-		return operational(fmt.Errorf("reading evidence: %w", err))
-	}
-	if _, err := client.ParseAnyEvidence(b); err != nil {
-		return operational(fmt.Errorf("%s: %w", path, err))
+		return operational(err)
 	}
 	// The finding is the tool's own: the file's description is its
 	// writer's claim, and never printed.

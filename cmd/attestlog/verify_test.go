@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/client"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/archive"
 	"github.com/attestlog/attestlog/log/claim"
@@ -221,7 +222,7 @@ func runCode(t *testing.T, args ...string) (int, string) {
 	var out bytes.Buffer
 	err := run(t.Context(), args, &out, &out)
 	if ee := (exitError{}); err != nil && (!errors.As(err, &ee) || ee.err != nil) { // as main prints it
-		printError(&out, err)
+		usage.PrintError(&out, err)
 	}
 	return exitCode(err), out.String()
 }
@@ -403,7 +404,7 @@ func TestVerifyFindsForks(t *testing.T) {
 	}
 	size := tl.waitWitnessed(t)
 	policy := tl.policy(t, "")
-	p, err := loadPolicy(policy)
+	p, err := client.ParsePolicyFile(policy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -640,7 +641,7 @@ func TestVerifyUsage(t *testing.T) {
 	}
 }
 
-func isUsage(err error) bool { return errors.As(err, new(usageError)) }
+func isUsage(err error) bool { return errors.As(err, new(usage.Error)) }
 
 // squeeze replaces every run of spaces with one, so that tests need not
 // count the padding of verify's labels.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -185,7 +186,7 @@ func TestWitnessEvidenceFlags(t *testing.T) {
 		{"--max-evidence", "0"}, {"--max-evidence", "-1"}, {"--max-evidence", "x"},
 		{"--refresh-interval", "0s"}, {"--refresh-interval", "-1m"}, {"--refresh-interval", "60"},
 	} {
-		if _, err := parseWitnessFlags(append([]string{"--logs", "l"}, args...), io.Discard); !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), args[0]) {
+		if _, err := parseWitnessFlags(append([]string{"--logs", "l"}, args...), io.Discard); !errors.As(err, new(usage.Error)) || !strings.Contains(err.Error(), args[0]) {
 			t.Errorf("parseWitnessFlags(%q) = %v, want a usage error naming %s", args, err, args[0])
 		}
 	}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/daemon"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
+	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -33,17 +35,17 @@ func TestWitness(t *testing.T) {
 
 	s := startWitness(t, args)
 	checkMode(t, data, 0o700|os.ModeDir)
-	checkMode(t, filepath.Join(data, witnessKeyFile), 0o600)
-	checkMode(t, filepath.Join(data, witnessVkeyFile), 0o644)
-	if got := readFile(t, filepath.Join(data, witnessVkeyFile)); got != s.vkey {
-		t.Errorf("witness printed vkey %q, %s holds %q", s.vkey, witnessVkeyFile, got)
+	checkMode(t, filepath.Join(data, datadir.WitnessKey), 0o600)
+	checkMode(t, filepath.Join(data, datadir.WitnessVKey), 0o644)
+	if got := readFile(t, filepath.Join(data, datadir.WitnessVKey)); got != s.vkey {
+		t.Errorf("witness printed vkey %q, %s holds %q", s.vkey, datadir.WitnessVKey, got)
 	}
 	// The printed key is a cosignature/v1 key (type 0x04) derived from the key file.
 	parts := strings.SplitN(s.vkey, "+", 3)
 	if raw, err := base64.StdEncoding.DecodeString(parts[len(parts)-1]); err != nil || len(raw) != 33 || raw[0] != 0x04 || parts[0] != "example.test/witness" {
 		t.Errorf("witness vkey %q is not an Ed25519 cosignature key named example.test/witness", s.vkey)
 	}
-	vkey01, err := verifierKey(readFile(t, filepath.Join(data, witnessKeyFile)))
+	vkey01, err := datadir.VerifierKey(readFile(t, filepath.Join(data, datadir.WitnessKey)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +87,7 @@ func TestWitness(t *testing.T) {
 	s.stop(t)
 
 	// Refusals, all before listening.
-	keyPath := filepath.Join(data, witnessKeyFile)
+	keyPath := filepath.Join(data, datadir.WitnessKey)
 	for _, tt := range []struct {
 		name    string
 		args    []string
@@ -101,14 +103,14 @@ func TestWitness(t *testing.T) {
 		{"vkey file of another key", args, func(t *testing.T) {
 			rename(t, filepath.Join(data, "moved"), keyPath)
 			chmod(t, keyPath, 0o600)
-			writeTestFile(t, filepath.Join(data, witnessVkeyFile), lg.vkey+"\n")
+			writeTestFile(t, filepath.Join(data, datadir.WitnessVKey), lg.vkey+"\n")
 		}, "does not hold the witness's cosignature verifier key"},
 		{"missing logs file", replaceArg(args, "--logs", filepath.Join(dir, "nope")), nil, "reading logs file"},
 		{"bad logs file", args, func(t *testing.T) { writeTestFile(t, logsFile, "# ok\nlog nope\n") }, "line 2: malformed verifier key"},
 		{"empty logs file", args, func(t *testing.T) { writeTestFile(t, logsFile, "# none\n") }, "lists no logs"},
 		{"listen error", replaceArg(args, "--http", "127.0.0.1:-1"), func(t *testing.T) {
 			writeTestFile(t, logsFile, "log "+lg.vkey+"\n")
-			writeTestFile(t, filepath.Join(data, witnessVkeyFile), s.vkey+"\n")
+			writeTestFile(t, filepath.Join(data, datadir.WitnessVKey), s.vkey+"\n")
 		}, "http: "},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,11 +134,11 @@ func TestWitnessFlags(t *testing.T) {
 	if err != nil || c != want {
 		t.Errorf("parseWitnessFlags defaults = %+v, %v; want %+v", c, err, want)
 	}
-	if _, err := parseWitnessFlags(nil, io.Discard); err == nil || !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), "no --logs file") {
+	if _, err := parseWitnessFlags(nil, io.Discard); err == nil || !errors.As(err, new(usage.Error)) || !strings.Contains(err.Error(), "no --logs file") {
 		t.Errorf("parseWitnessFlags without --logs = %v, want a usage error", err)
 	}
 	for _, args := range [][]string{{"--logs", "l", "extra"}, {"--logs", "l", "--log-level", "loud"}, {"--nope"}} {
-		if _, err := parseWitnessFlags(args, io.Discard); !errors.As(err, new(usageError)) {
+		if _, err := parseWitnessFlags(args, io.Discard); !errors.As(err, new(usage.Error)) {
 			t.Errorf("parseWitnessFlags(%q) = %v, want a usage error", args, err)
 		}
 	}

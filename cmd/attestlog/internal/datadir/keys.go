@@ -223,3 +223,37 @@ func WriteKeyPair(prefix, name string) (vkey string, err error) {
 	}
 	return vkey, atomicfile.Write(vkeyPath, []byte(vkey+"\n"), 0o644, false)
 }
+
+// LoadBuilderKey reads a builder's private key and its verifier key (from
+// vkeyPath, or beside the key) and checks that they are one key pair by
+// signing a note and verifying it.
+func LoadBuilderKey(keyPath, vkeyPath string) (claim.Key, error) {
+	if vkeyPath == "" {
+		vkeyPath = strings.TrimSuffix(keyPath, ".key") + ".vkey"
+	}
+	skey, err := ReadKey(keyPath)
+	if err != nil {
+		return claim.Key{}, fmt.Errorf("reading builder key: %w", err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		return claim.Key{}, fmt.Errorf("%s: %w", keyPath, err)
+	}
+	b, err := os.ReadFile(vkeyPath)
+	if err != nil {
+		return claim.Key{}, fmt.Errorf("reading builder verifier key: %w", err)
+	}
+	vkey := strings.TrimSpace(string(b))
+	v, err := claim.ParseVKey(vkey)
+	if err != nil {
+		return claim.Key{}, fmt.Errorf("%s: %w", vkeyPath, err)
+	}
+	msg, err := note.Sign(&note.Note{Text: "attestlog builder key check\n"}, signer)
+	if err == nil {
+		_, err = note.Open(msg, note.VerifierList(v))
+	}
+	if err != nil {
+		return claim.Key{}, fmt.Errorf("%s and %s are not one key pair: %w", keyPath, vkeyPath, err)
+	}
+	return claim.Key{Signer: signer, VKey: vkey}, nil
+}
