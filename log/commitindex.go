@@ -59,6 +59,7 @@ type IndexConfig struct {
 type IndexCommitter struct {
 	l    *Log
 	cfg  IndexConfig
+	keys *keyCache // what the sequencer's ClaimIndex parsed
 	last time.Time // when the last commitment was made or seen, or the committer made; owned by Run
 	// seen is the latest commitment the last step read; deferred whether
 	// the last due step let another frontend's committer go first. Owned by Run.
@@ -70,7 +71,8 @@ type IndexCommitter struct {
 
 // NewIndexCommitter returns the committer of l's index.
 func NewIndexCommitter(l *Log, cfg IndexConfig) (*IndexCommitter, error) {
-	if _, ok := l.cfg.Indexer.(ClaimIndex); !ok {
+	ci, ok := l.cfg.Indexer.(ClaimIndex)
+	if !ok {
 		return nil, errors.New("log: index committer: the log does not index claims (Config.Indexer is not a ClaimIndex)")
 	}
 	switch {
@@ -88,7 +90,8 @@ func NewIndexCommitter(l *Log, cfg IndexConfig) (*IndexCommitter, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &IndexCommitter{l: l, cfg: cfg, last: cfg.Now(), seen: noCommitment}, nil
+	ci.keys.activate()
+	return &IndexCommitter{l: l, cfg: cfg, keys: ci.keys, last: cfg.Now(), seen: noCommitment}, nil
 }
 
 // Run commits the index until ctx is done, and then returns nil. A failed
@@ -163,6 +166,7 @@ func (c *IndexCommitter) due() (state indexState, prune [][]byte, size int64, du
 		return state, nil, 0, false, err
 	}
 	latest := state.Latest
+	c.keys.dropBelow(latest.Size)
 	if latest != c.seen {
 		// Another frontend's commitment restarts the age too.
 		if c.seen = latest; c.carry == nil || c.carry.at != latest {
@@ -220,7 +224,8 @@ func (c *IndexCommitter) commit(ctx context.Context, state indexState, prune [][
 }
 
 // additions returns the map function's additions of the entries
-// [start, end), read from the store keysChunk at a time.
+// [start, end), read from the store keysChunk at a time, with the index
+// keys the sequencer parsed where it left them.
 func (c *IndexCommitter) additions(start, end int64) ([]vindex.Addition, error) {
 	var adds []vindex.Addition
 	for i := start; i < end; {
@@ -230,7 +235,13 @@ func (c *IndexCommitter) additions(start, end int64) ([]vindex.Addition, error) 
 			return nil, fmt.Errorf("log: reading entries [%d, %d) to index them: %w", i, i+int64(n), err)
 		}
 		for j, e := range entries {
-			keys, ok := vindex.EntryKeys(e)
+			var keys []vindex.Key
+			ck, ok := c.keys.take(i+int64(j), e)
+			if ok {
+				keys = vindex.ClaimKeys(ck)
+			} else {
+				keys, ok = vindex.EntryKeys(e)
+			}
 			if !ok {
 				c.cfg.Logger.Warn("entry is neither a claim nor an index commitment: it has no keys", slog.Int64("index", i+int64(j)))
 			}
