@@ -221,6 +221,9 @@ func parseFrontier(b []byte) (*stratum, error) {
 	}
 	var hashes [stratumNodes]Hash
 	for at := stratumNodes - 1; at >= 0; at-- {
+		if at < bottomPlace && nodes[at] == nil && nodes[2*at+1] == nil && nodes[2*at+2] == nil {
+			continue
+		}
 		if at < bottomPlace && (nodes[2*at+1] != nil || nodes[2*at+2] != nil) {
 			if nodes[at] != nil {
 				return nil, fmt.Errorf("%w: leaf at place %d has nodes below it", ErrMalformedStratum, at)
@@ -231,13 +234,13 @@ func parseFrontier(b []byte) (*stratum, error) {
 					n.Children[side] = hashes[c]
 				}
 			}
-			nodes[at] = &n
+			nodes[at], count = &n, count+1
 		}
 		if nodes[at] != nil && at > 0 {
 			hashes[at] = nodes[at].Hash()
 		}
 	}
-	s := &stratum{nodes: make([]placed, 0, stratumNodes)}
+	s := &stratum{nodes: make([]placed, 0, count)}
 	for at, n := range nodes {
 		if n != nil {
 			s.put(uint8(at), *n)
