@@ -61,8 +61,13 @@ const (
 // Index-commitment entries (log/vindex) are not claims: it writes the
 // verifiable index's nodes they carry from the [IndexCommitter]. It is
 // an [Indexer] for the sequencer and answers lookups from the same store.
-// It holds no state and is safe for concurrent use.
-type ClaimIndex struct{}
+// It is safe for concurrent use. A Log gives its ClaimIndex a place to
+// leave the index keys of the claims it parses for the Log's
+// [IndexCommitter], so that the committer does not parse them again; the
+// zero ClaimIndex has none.
+type ClaimIndex struct {
+	keys *keyCache
+}
 
 var _ Indexer = ClaimIndex{}
 
@@ -116,7 +121,7 @@ func parseClaim(e NewEntry) (*record.Record, error) {
 // many claims or digests an identity already has (see isNewMismatch), and
 // it reads the store once per batch, whatever the batch holds: a store
 // behind a network (PostgreSQL) is then not bound by round trips.
-func (ClaimIndex) Index(s Store, first int64, entries []NewEntry) ([]IndexWrite, error) {
+func (c ClaimIndex) Index(s Store, first int64, entries []NewEntry) ([]IndexWrite, error) {
 	parsed := make([]*record.Record, len(entries))
 	keys := make([]claim.IndexKeys, len(entries))
 	commitment := make([]bool, len(entries))
@@ -130,6 +135,7 @@ func (ClaimIndex) Index(s Store, first int64, entries []NewEntry) ([]IndexWrite,
 			return nil, fmt.Errorf("entry %d: %w", first+int64(i), err)
 		}
 		parsed[i], keys[i] = r, r.Keys()
+		c.keys.put(first+int64(i), e.Bytes, keys[i])
 		for _, id := range keys[i].Identities {
 			iks = append(iks, identityKey(id))
 		}

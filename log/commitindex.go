@@ -59,14 +59,20 @@ type IndexConfig struct {
 type IndexCommitter struct {
 	l    *Log
 	cfg  IndexConfig
-	last time.Time // when the last commitment was made, or the committer made; owned by Run
+	keys *keyCache // what the sequencer's ClaimIndex parsed
+	last time.Time // when the last commitment was made or seen, or the committer made; owned by Run
+	// seen is the latest commitment the last step read; deferred whether
+	// the last due step let another frontend's committer go first. Owned by Run.
+	seen     commitState
+	deferred bool
 	// carry is what the last update left for the next; owned by Run.
 	carry *indexCarry
 }
 
 // NewIndexCommitter returns the committer of l's index.
 func NewIndexCommitter(l *Log, cfg IndexConfig) (*IndexCommitter, error) {
-	if _, ok := l.cfg.Indexer.(ClaimIndex); !ok {
+	ci, ok := l.cfg.Indexer.(ClaimIndex)
+	if !ok {
 		return nil, errors.New("log: index committer: the log does not index claims (Config.Indexer is not a ClaimIndex)")
 	}
 	switch {
@@ -84,7 +90,8 @@ func NewIndexCommitter(l *Log, cfg IndexConfig) (*IndexCommitter, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &IndexCommitter{l: l, cfg: cfg, last: cfg.Now()}, nil
+	ci.keys.activate()
+	return &IndexCommitter{l: l, cfg: cfg, keys: ci.keys, last: cfg.Now(), seen: noCommitment}, nil
 }
 
 // Run commits the index until ctx is done, and then returns nil. A failed
@@ -111,30 +118,77 @@ func (c *IndexCommitter) Run(ctx context.Context) error {
 
 // Step commits the index once if it is due: when Entries entries wait, or
 // some do and Age has passed since the last commitment, and the published
-// checkpoint covers the last commitment. It returns the new commitment's
-// index, or -1 if none was due.
+// checkpoint covers the last commitment. On a [SharedStore] it commits
+// only while it holds the store's index lock, so that one frontend at a
+// time computes the update, and a committer that did not make the latest
+// commitment lets one due poll pass first, so that the one that did (and
+// keeps its upper strata) goes on making them while it lives. It returns
+// the new commitment's index, or -1 if none was due or another frontend
+// holds the lock.
 func (c *IndexCommitter) Step(ctx context.Context) (int64, error) {
 	if c.l.Status() != nil {
 		// Starting up, or rolled back: the log accepts no appends, and says
 		// why itself.
 		return -1, nil
 	}
-	state, prune, err := prepareIndex(c.l.store)
-	if err != nil {
+	state, prune, size, due, err := c.due()
+	if err != nil || !due {
 		return -1, err
 	}
+	if s := c.l.shared; s != nil {
+		if c.carry == nil || c.carry.at != state.Latest {
+			if c.deferred = !c.deferred; c.deferred {
+				return -1, nil
+			}
+		}
+		unlock, ok, err := s.TryLockIndex(ctx)
+		if err != nil || !ok {
+			return -1, err
+		}
+		defer func() {
+			if err := unlock(); err != nil {
+				c.cfg.Logger.WarnContext(ctx, "the store's index lock was lost while committing the index; the sequencer drops a commitment whose base changed", slog.Any("err", err))
+			}
+		}()
+		// Whoever held the lock before may have committed since.
+		if state, prune, size, due, err = c.due(); err != nil || !due {
+			return -1, err
+		}
+	}
+	return c.commit(ctx, state, prune, size)
+}
+
+// due reads the index's state and reports whether a commitment of the
+// tree size is due.
+func (c *IndexCommitter) due() (state indexState, prune [][]byte, size int64, due bool, err error) {
+	state, prune, err = prepareIndex(c.l.store)
+	if err != nil {
+		return state, nil, 0, false, err
+	}
 	latest := state.Latest
-	size := c.l.Checkpoint().Size
+	c.keys.dropBelow(latest.Size)
+	if latest != c.seen {
+		// Another frontend's commitment restarts the age too.
+		if c.seen = latest; c.carry == nil || c.carry.at != latest {
+			c.last = c.cfg.Now()
+		}
+	}
+	size = c.l.Checkpoint().Size
 	waiting := size - latest.Size
 	if latest.Index >= 0 {
 		waiting-- // the commitment itself, at or past its size
 		if pub := c.l.Published(); pub == nil || pub.Size <= latest.Index {
-			return -1, nil
+			return state, prune, size, false, nil
 		}
 	}
-	if waiting <= 0 || waiting < int64(c.cfg.Entries) && c.cfg.Now().Sub(c.last) < c.cfg.Age {
-		return -1, nil
-	}
+	due = waiting > 0 && (waiting >= int64(c.cfg.Entries) || c.cfg.Now().Sub(c.last) >= c.cfg.Age)
+	return state, prune, size, due, nil
+}
+
+// commit makes the commitment of the tree size from state.
+func (c *IndexCommitter) commit(ctx context.Context, state indexState, prune [][]byte, size int64) (int64, error) {
+	latest := state.Latest
+	var err error
 	var old []IndexWrite
 	if latest.Index < 0 {
 		if old, err = oldLayoutDeletes(c.l.store); err != nil {
@@ -170,7 +224,8 @@ func (c *IndexCommitter) Step(ctx context.Context) (int64, error) {
 }
 
 // additions returns the map function's additions of the entries
-// [start, end), read from the store keysChunk at a time.
+// [start, end), read from the store keysChunk at a time, with the index
+// keys the sequencer parsed where it left them.
 func (c *IndexCommitter) additions(start, end int64) ([]vindex.Addition, error) {
 	var adds []vindex.Addition
 	for i := start; i < end; {
@@ -180,7 +235,13 @@ func (c *IndexCommitter) additions(start, end int64) ([]vindex.Addition, error) 
 			return nil, fmt.Errorf("log: reading entries [%d, %d) to index them: %w", i, i+int64(n), err)
 		}
 		for j, e := range entries {
-			keys, ok := vindex.EntryKeys(e)
+			var keys []vindex.Key
+			ck, ok := c.keys.take(i+int64(j), e)
+			if ok {
+				keys = vindex.ClaimKeys(ck)
+			} else {
+				keys, ok = vindex.EntryKeys(e)
+			}
 			if !ok {
 				c.cfg.Logger.Warn("entry is neither a claim nor an index commitment: it has no keys", slog.Int64("index", i+int64(j)))
 			}

@@ -63,6 +63,11 @@ type Config struct {
 }
 
 func (c Config) withDefaults() (Config, error) {
+	if ci, ok := c.Indexer.(ClaimIndex); ok && ci.keys == nil {
+		// The committer's (commitindex.go), inactive until there is one.
+		ci.keys = &keyCache{}
+		c.Indexer = ci
+	}
 	switch {
 	case c.Origin == "":
 		return c, errors.New("log: config: empty origin")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/archive"
+	"github.com/attestlog/attestlog/log/claim"
 	"github.com/attestlog/attestlog/log/vindex"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/transparency-dev/merkle/proof"
@@ -336,4 +337,89 @@ func mapOfEntries(t *testing.T, tx *bolt.Tx, n int64) vindex.Hash {
 		t.Fatal(err)
 	}
 	return root
+}
+
+// TestIndexCommitterParsedKeys checks that the committer takes each
+// claim's index keys from the sequencer's parse of it rather than parsing
+// the entry again, and only for the very bytes they were parsed from: keys
+// left for an index under other bytes (a batch that failed to commit, or
+// another frontend's entry at that index) are not used.
+func TestIndexCommitterParsedKeys(t *testing.T) {
+	ctx := context.Background()
+	cl := newClaimLog(t, log.ServiceConfig{}, archive.Config{})
+	ic, err := log.NewIndexCommitter(cl.Log.Log, log.IndexConfig{Entries: 3, Age: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := []byte("the binary")
+	add := func(builder string) int64 {
+		t.Helper()
+		r, err := cl.client.AddClaim(ctx, &pb.AddClaimRequest{Envelope: envelope(t, buildClaim(bin, builder), testBuilder(t, builder))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int64(r.GetClaim().GetIndex())
+	}
+	for _, b := range []string{"a.example", "b.example", "c.example"} {
+		add(b)
+	}
+	if got := ic.CachedKeys(); got != 3 {
+		t.Fatalf("the sequencer left the keys of %d claims, want 3", got)
+	}
+	at, err := ic.Step(ctx)
+	if err != nil || at != 3 {
+		t.Fatalf("Step() = %d, %v, want 3", at, err)
+	}
+	if got := ic.CachedKeys(); got != 0 {
+		t.Errorf("%d claims' keys left after the commitment, want 0", got)
+	}
+	c := latestCommitment(t, cl, at)
+	if want := mapOf(t, cl.Log.Log, 3); c.Root != want {
+		t.Fatalf("commitment root %s, the entries give %s", c.Root, want)
+	}
+
+	// Keys left under an index for other bytes are not used.
+	wrong := claim.IndexKeys{Digests: []string{sha([]byte("another binary"))}}
+	i := add("d.example")
+	ic.CacheKeys(i, []byte("not the entry at this index"), wrong)
+	add("e.example")
+	add("f.example")
+	if at, err = ic.Step(ctx); err != nil || at != 7 {
+		t.Fatalf("Step() = %d, %v, want 7", at, err)
+	}
+	if c, want := latestCommitment(t, cl, at), mapOf(t, cl.Log.Log, 7); c.Root != want {
+		t.Errorf("with keys left for other bytes: commitment root %s, the entries give %s", c.Root, want)
+	}
+
+	// Keys left for the entry's own bytes are what the committer uses: it
+	// does not parse the entry (wrong keys, put there by the test, make a
+	// root the entries do not give).
+	i = add("g.example")
+	e, err := cl.Log.Entries(i, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ic.CacheKeys(i, e[0], wrong)
+	add("h.example")
+	add("i.example")
+	if at, err = ic.Step(ctx); err != nil || at != 11 {
+		t.Fatalf("Step() = %d, %v, want 11", at, err)
+	}
+	if c, want := latestCommitment(t, cl, at), mapOf(t, cl.Log.Log, 11); c.Root == want {
+		t.Errorf("the committer parsed entry %d again instead of taking the keys the sequencer left", i)
+	}
+}
+
+// latestCommitment returns the commitment logged at index at.
+func latestCommitment(t *testing.T, cl *claimLog, at int64) vindex.Commitment {
+	t.Helper()
+	e, err := cl.Log.Entries(at, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := vindex.ParseCommitment(e[0])
+	if err != nil {
+		t.Fatalf("entry %d: %v", at, err)
+	}
+	return c
 }

@@ -40,6 +40,14 @@ type SharedStore interface {
 	// ctx is done. The lock may be lost without the holder knowing (its
 	// connection to the database dies): unlock then returns an error.
 	LockWriter(ctx context.Context) (unlock func() error, err error)
+	// TryLockIndex takes the store's index lock if no other caller holds
+	// it, and returns ok false at once if one does. Its holder is the one
+	// writer that commits the verifiable index (see [IndexCommitter]): the
+	// others would compute the same update only to have it dropped. Like
+	// the writer lock it may be lost unknown to the holder, and it is not
+	// the guard either: the sequencer drops a commitment whose base state
+	// changed.
+	TryLockIndex(ctx context.Context) (unlock func() error, ok bool, err error)
 }
 
 // A FollowingPublisher is a [Publisher] that tells the commits of the

@@ -18,9 +18,12 @@ import (
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/loadgen"
 	"github.com/attestlog/attestlog/log/claim"
 	"github.com/attestlog/attestlog/log/pgstore/pgtest"
+	"github.com/attestlog/attestlog/log/vindex"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
+	"github.com/attestlog/attestlog/tiles"
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -423,4 +426,64 @@ func TestFrontendsWitnessed(t *testing.T) {
 		publishedCheckpoint(t, fe.http, wl.policy)
 	}
 	checkNothingLost(t, fes[0].lc, fes[0].http, fes[0].verifier, &faultRecord{claims: fes[1].rec.claims, checkpoints: fes[1].rec.checkpoints})
+}
+
+// TestFrontendsIndexCommitter runs two `serve` frontends on one PostgreSQL
+// database, each with the verifiable index's committer due every 16
+// entries or 300 ms, and builders appending claims through both. Exactly
+// one frontend at a time may commit the index: neither logs an error
+// about committing it (frontends that raced each applied the same
+// entries to the map and failed with "index N is not after the key's
+// last index"), commitments keep coming while the load runs, a last one
+// covers every entry once the load stops, and the invariant checker,
+// which recomputes every commitment's root from the entries, passes on
+// both.
+func TestFrontendsIndexCommitter(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and two serve processes")
+	}
+	url := pgtest.Start(t, false).NewDatabase(t)
+	fes := startFrontendClients(t, frontendData(t, 2), repeat(url, 2), "--index-entries", "16", "--index-age", "300ms", "--log-level", "debug")
+	ctx, cancel := context.WithCancel(context.Background())
+	wg := loadFrontends(ctx, t, fes)
+	time.Sleep(6 * time.Second)
+	cancel()
+	wg.Wait()
+	r := checkOneTree(t, fes)
+	// The last entries get their commitment within a few polls.
+	waitFor(t, "a commitment covers every entry", func() bool {
+		cp := httpCheckpoint(fes[0].http)
+		rep, err := client.CheckLog(context.Background(), client.HTTPFetcher{Base: "http://" + fes[0].http}, fes[0].verifier)
+		if err != nil || cp == nil {
+			t.Logf("CheckLog: %v", err)
+			return false
+		}
+		r = &rep
+		n := rep.Checkpoint.Size
+		e, err := client.HTTPFetcher{Base: "http://" + fes[0].http}.Fetch(context.Background(),
+			tiles.Path(tlog.Tile{H: tiles.Height, L: tiles.EntriesLevel, N: (n - 1) / tiles.Width, W: int((n-1)%tiles.Width) + 1}))
+		if err != nil {
+			return false
+		}
+		b, err := tiles.ParseEntryBundle(e)
+		if err != nil || len(b) == 0 {
+			return false
+		}
+		_, err = vindex.ParseCommitment(b[len(b)-1])
+		return err == nil
+	})
+	checkOneTree(t, fes)
+	// Load of 6 s with a commitment due every 300 ms at the latest: a
+	// committer that keeps losing to the other one, or stops, makes few.
+	if r.Commitments < 5 {
+		t.Errorf("%d index commitments over %d entries, want at least 5", r.Commitments, r.Checkpoint.Size)
+	}
+	for f, fe := range fes {
+		for _, line := range strings.Split(fe.stderr(), "\n") {
+			if strings.Contains(line, "ERROR") || strings.Contains(line, "level=ERROR") || strings.Contains(line, "committing the index") {
+				t.Errorf("frontend %d logged: %s", f, line)
+			}
+		}
+	}
+	t.Logf("%d entries, %d index commitments", r.Checkpoint.Size, r.Commitments)
 }

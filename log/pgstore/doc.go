@@ -40,7 +40,9 @@
 // streaming replica (list both hosts in the URL, with
 // target_session_attrs=read-write) fails the batches in flight, which are
 // not acknowledged, and the frontends carry on once the replica accepts
-// writes.
+// writes. Of the frontends' index committers, the one holding a second
+// advisory lock, which [Store.TryLockIndex] takes without waiting, commits
+// the verifiable index; the others skip that round.
 //
 // # Schema
 //

@@ -255,6 +255,45 @@ func (s *Store) LockWriter(ctx context.Context) (unlock func() error, err error)
 	}, nil
 }
 
+// indexLockID is the advisory lock of [Store.TryLockIndex] ("attestix").
+const indexLockID = 0x6174746573746978
+
+// TryLockIndex implements [log.SharedStore] with a session-level advisory
+// lock, try-acquired, on a connection of its own until unlock; as with
+// [Store.LockWriter], PostgreSQL releases it when that connection dies.
+// The connection comes from the read path's pool: the sequencer's own is
+// sized for the sequencer alone.
+func (s *Store) TryLockIndex(ctx context.Context) (unlock func() error, ok bool, err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("pgstore: taking the index lock: %w", err)
+	}
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(indexLockID)).Scan(&ok); err != nil {
+		// Cancelled, the query may still have taken the lock: close the session.
+		conn.Conn().Close(context.Background())
+		conn.Release()
+		return nil, false, fmt.Errorf("pgstore: taking the index lock: %w", err)
+	}
+	if !ok {
+		conn.Release()
+		return nil, false, nil
+	}
+	return func() error {
+		defer conn.Release()
+		ctx, cancel := s.ctx()
+		defer cancel()
+		var held bool
+		if err := conn.QueryRow(ctx, `SELECT pg_advisory_unlock($1)`, int64(indexLockID)).Scan(&held); err != nil {
+			conn.Conn().Close(context.Background())
+			return fmt.Errorf("pgstore: releasing the index lock (its session ended: the lock was lost): %w", err)
+		}
+		if !held {
+			return errors.New("pgstore: releasing the index lock: it was not held (lost with an earlier session)")
+		}
+		return nil
+	}, true, nil
+}
+
 // Tiles implements [log.Store].
 func (s *Store) Tiles(ids []log.TileID) ([][]byte, error) {
 	out := make([][]byte, len(ids))

@@ -68,10 +68,26 @@ func (s *stratum) put(at uint8, n Node) {
 // the encoding of a stratum.
 var ErrMalformedStratum = errors.New("vindex: malformed stored stratum")
 
+// frontierMark starts a stratum's record in the frontier encoding (see
+// [Strata]); no place is 255.
+const frontierMark = 0xff
+
+// bottomPlace is the first place of a stratum's bottom level.
+const bottomPlace = stratumNodes / 2
+
+// stored reports whether the node n at place at is stored in the frontier
+// encoding: a leaf, or a node of the bottom level, whose children are in
+// the strata below. Every other node is an inner node whose children are
+// in the stratum, and is computed from them.
+func stored(at uint8, n *Node) bool { return n.IsLeaf || at >= bottomPlace }
+
 // encodedSize returns the size of the storage encoding of s.
 func (s *stratum) encodedSize() int {
-	n := 0
+	n := 1
 	for _, p := range s.nodes {
+		if !stored(p.at, &p.n) {
+			continue
+		}
 		n += 1 + 1 + 2*HashSize
 		if p.n.IsLeaf {
 			n += 16
@@ -83,8 +99,9 @@ func (s *stratum) encodedSize() int {
 // appendStratum appends the storage encoding of s (see [Strata]).
 func appendStratum(b []byte, s *stratum) []byte {
 	b = slices.Grow(b, s.encodedSize())
+	b = append(b, frontierMark)
 	for at, i := range s.index {
-		if i > 0 {
+		if i > 0 && stored(uint8(at), &s.nodes[i-1].n) {
 			b = append(b, uint8(at))
 			b, _ = s.nodes[i-1].n.AppendBinary(b)
 		}
@@ -107,6 +124,9 @@ func ParseStratum(b []byte) (int, error) {
 }
 
 func parseStratum(b []byte) (*stratum, error) {
+	if len(b) > 0 && b[0] == frontierMark {
+		return parseFrontier(b[1:])
+	}
 	s := &stratum{}
 	if len(b) == 0 {
 		return nil, fmt.Errorf("%w: no nodes", ErrMalformedStratum)
@@ -144,6 +164,91 @@ func parseStratum(b []byte) (*stratum, error) {
 	return s, nil
 }
 
+// parseNodes parses the place || node pairs of a record, places in
+// increasing order, each at most last.
+func parseNodes(b []byte, last uint8, each func(at uint8, n Node) error) error {
+	prev := -1
+	for len(b) > 0 {
+		if len(b) < 2 {
+			return fmt.Errorf("%w: %d bytes after the last node", ErrMalformedStratum, len(b))
+		}
+		at := b[0]
+		size := 1 + 2*HashSize
+		if b[1] == nodeTagLeaf {
+			size += 16
+		}
+		if len(b) < 1+size {
+			return fmt.Errorf("%w: node at place %d cut short", ErrMalformedStratum, at)
+		}
+		n, err := ParseNode(b[1 : 1+size])
+		switch {
+		case err != nil:
+			return fmt.Errorf("%w: place %d: %w", ErrMalformedStratum, at, err)
+		case at > last:
+			return fmt.Errorf("%w: place %d, a stratum has %d", ErrMalformedStratum, at, stratumNodes)
+		case int(at) <= prev:
+			return fmt.Errorf("%w: place %d after place %d", ErrMalformedStratum, at, prev)
+		}
+		if err := each(at, n); err != nil {
+			return err
+		}
+		prev = int(at)
+		b = b[1+size:]
+	}
+	return nil
+}
+
+// parseFrontier parses a record in the frontier encoding (after its
+// mark): the stored nodes, then, bottom up, the inner nodes above them,
+// whose children's hashes it computes. It refuses a stored node that is
+// not a leaf above the bottom level (it would be computed), and a leaf
+// with nodes below it.
+func parseFrontier(b []byte) (*stratum, error) {
+	var nodes [stratumNodes]*Node
+	var count int
+	err := parseNodes(b, stratumNodes-1, func(at uint8, n Node) error {
+		if !stored(at, &n) {
+			return fmt.Errorf("%w: inner node at place %d, above the bottom level, is stored", ErrMalformedStratum, at)
+		}
+		nodes[at], count = &n, count+1
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if count == 0 {
+		return nil, fmt.Errorf("%w: no nodes", ErrMalformedStratum)
+	}
+	var hashes [stratumNodes]Hash
+	for at := stratumNodes - 1; at >= 0; at-- {
+		if at < bottomPlace && nodes[at] == nil && nodes[2*at+1] == nil && nodes[2*at+2] == nil {
+			continue
+		}
+		if at < bottomPlace && (nodes[2*at+1] != nil || nodes[2*at+2] != nil) {
+			if nodes[at] != nil {
+				return nil, fmt.Errorf("%w: leaf at place %d has nodes below it", ErrMalformedStratum, at)
+			}
+			n := Node{}
+			for side, c := range []int{2*at + 1, 2*at + 2} {
+				if nodes[c] != nil {
+					n.Children[side] = hashes[c]
+				}
+			}
+			nodes[at], count = &n, count+1
+		}
+		if nodes[at] != nil && at > 0 {
+			hashes[at] = nodes[at].Hash()
+		}
+	}
+	s := &stratum{nodes: make([]placed, 0, count)}
+	for at, n := range nodes {
+		if n != nil {
+			s.put(uint8(at), *n)
+		}
+	}
+	return s, nil
+}
+
 // A StratumReader reads the stored records of strata for a [Strata].
 type StratumReader interface {
 	// ReadStrata returns the record of the stratum rooted at each of ps
@@ -160,14 +265,22 @@ type StratumReader interface {
 // read or write up to eight nodes. The map, its roots and its proofs are
 // the same whichever Store holds it.
 //
-// A record is the stratum's nodes in increasing order of place, each as
+// A record is the stratum's stored nodes in increasing order of place,
+// after a mark:
 //
-//	place (1 byte) || node ([Node.AppendBinary])
+//	0xff || (place (1 byte) || node ([Node.AppendBinary]))...
 //
 // where the place of a node is 0 for the stratum's root, then level by
 // level and left to right (the children of place i are 2i+1 and 2i+2). A
 // stratum of a map is never empty: its root is a node, as are the
-// ancestors of every node.
+// ancestors of every node. The stored nodes are the leaves and the nodes
+// of the bottom level (places 127 to 254), whose children are in the
+// strata below: every other node is an inner node whose children are in
+// the stratum, and reading the record computes it from them. That halves
+// a full stratum (an upper stratum of a large map, which every update
+// rewrites) for up to 127 hashes each time it is read. A record without
+// the mark, as attestlog wrote before, holds every node of the stratum;
+// it is read as well, and written again in the frontier encoding.
 //
 // Strata reads records through a [StratumReader], at most once each, and
 // keeps them; Put changes the kept strata only, and [Strata.Dirty]
