@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,7 +23,23 @@ import (
 // It is safe for concurrent use.
 type BoltStore struct {
 	db *bolt.DB
+	// mu orders Lookup against Commit: Commit holds it across its
+	// transaction and its change to staged, Lookup across its reads.
+	mu sync.RWMutex
+	// staged is the bucket dedup-staged by hash: the deduplication
+	// records not yet in the bucket dedup (see schema.go).
+	staged map[tlog.Hash]int64
+	// stageLimit is the number of staged records at which a Commit moves
+	// them to dedup: dedupStageLimit, lowered by tests.
+	stageLimit int
 }
+
+// dedupStageLimit bounds the deduplication records a BoltStore stages
+// (about 100 bytes of memory each) before a Commit moves them, sorted, to
+// the bucket dedup. Moving n records into a B+tree of L leaf pages writes
+// about min(n, L) pages, in one transaction, where writing them batch by
+// batch would write about n; the cost is one longer commit every n entries.
+const dedupStageLimit = 1 << 15
 
 var _ Store = (*BoltStore)(nil)
 
@@ -50,7 +68,7 @@ func OpenBolt(path string) (s *BoltStore, err error) {
 		return nil, openError(path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketEntries, bucketTiles, bucketDedup} {
+		for _, name := range [][]byte{bucketMeta, bucketEntries, bucketTiles, bucketDedup, bucketDedupStaged} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -61,7 +79,40 @@ func OpenBolt(path string) (s *BoltStore, err error) {
 		db.Close()
 		return nil, fmt.Errorf("initialising log store %s: %w", path, err)
 	}
-	return &BoltStore{db: db}, nil
+	s = &BoltStore{db: db, stageLimit: dedupStageLimit}
+	if err := s.loadStaged(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening log store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// loadStaged reads the bucket dedup-staged into s.staged.
+func (s *BoltStore) loadStaged() error {
+	s.staged = make(map[tlog.Hash]int64)
+	return s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketDedupStaged)
+		if b == nil { // a new store opened read-only
+			return nil
+		}
+		var size int64
+		if v := tx.Bucket(bucketMeta).Get(keySize); len(v) == 8 {
+			size = int64(binary.BigEndian.Uint64(v))
+		}
+		return b.ForEach(func(k, v []byte) error {
+			if len(k) != 8 || len(v)%tlog.HashSize != 0 {
+				return fmt.Errorf("%w: staged deduplication record of %d-byte key and %d-byte value", ErrCorrupt, len(k), len(v))
+			}
+			start, n := int64(binary.BigEndian.Uint64(k)), int64(len(v)/tlog.HashSize)
+			if start < 0 || start+n > size {
+				return fmt.Errorf("%w: staged deduplication record for entries [%d, %d) of a tree of %d", ErrCorrupt, start, start+n, size)
+			}
+			for i := range n {
+				s.staged[tlog.Hash(v[i*tlog.HashSize:(i+1)*tlog.HashSize])] = start + i
+			}
+			return nil
+		})
+	})
 }
 
 // openError says why the store at path could not be opened, in words an
@@ -185,12 +236,16 @@ func (s *BoltStore) Entries(start int64, n int) (_ [][]byte, err error) {
 // Lookup implements [Store].
 func (s *BoltStore) Lookup(hashes []tlog.Hash) (_ []int64, err error) {
 	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	out := make([]int64, len(hashes))
 	err = s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketDedup)
 		for i, h := range hashes {
 			out[i] = -1
-			if v := b.Get(h[:]); v != nil {
+			if x, ok := s.staged[h]; ok {
+				out[i] = x
+			} else if v := b.Get(h[:]); v != nil {
 				out[i] = int64(binary.BigEndian.Uint64(v))
 			}
 		}
@@ -245,7 +300,13 @@ func recoverCorrupt(err *error, panicOnFault bool) {
 // Commit implements [Store].
 func (s *BoltStore) Commit(batch *Batch) (err error) {
 	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
-	return s.db.Update(func(tx *bolt.Tx) error {
+	if len(batch.Hashes) != len(batch.Entries) {
+		return fmt.Errorf("log: batch of %d entries has %d hashes", len(batch.Entries), len(batch.Hashes))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	merge := len(s.staged)+len(batch.Entries) >= s.stageLimit
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		var size int64
 		if v := meta.Get(keySize); v != nil {
@@ -260,17 +321,16 @@ func (s *BoltStore) Commit(batch *Batch) (err error) {
 			!bytes.Equal(v[8:], batch.PrevRoot[:]) {
 			return fmt.Errorf("%w: batch extends a tree of size %d with root %v, the store's has root %x", ErrStaleBatch, size, batch.PrevRoot, v[8:])
 		}
-		entries, dedup, tileBucket := tx.Bucket(bucketEntries), tx.Bucket(bucketDedup), tx.Bucket(bucketTiles)
+		entries, tileBucket := tx.Bucket(bucketEntries), tx.Bucket(bucketTiles)
 		entries.FillPercent = 1
 		tileBucket.FillPercent = 1
 		for i, e := range batch.Entries {
-			k := indexKey(batch.Start + int64(i))
-			if err := entries.Put(k, e); err != nil {
+			if err := entries.Put(indexKey(batch.Start+int64(i)), e); err != nil {
 				return fmt.Errorf("storing entry: %w", err)
 			}
-			if err := dedup.Put(batch.Hashes[i][:], k); err != nil {
-				return fmt.Errorf("storing dedup index: %w", err)
-			}
+		}
+		if err := s.storeDedup(tx, batch, merge); err != nil {
+			return err
 		}
 		for id, data := range batch.Tiles {
 			if err := tileBucket.Put(tileKey(id), data); err != nil {
@@ -306,6 +366,65 @@ func (s *BoltStore) Commit(batch *Batch) (err error) {
 		}
 		return meta.Put(keySize, newSize)
 	})
+	if err != nil {
+		return err
+	}
+	// Only now that the transaction is durable: a failed one leaves staged
+	// as the store has it.
+	if merge {
+		clear(s.staged)
+	} else {
+		for i, h := range batch.Hashes {
+			s.staged[h] = batch.Start + int64(i)
+		}
+	}
+	return nil
+}
+
+// storeDedup writes the deduplication records of batch in tx: as one
+// staged record, or, if merge, into the bucket dedup together with every
+// staged record, in key order, emptying dedup-staged. s.mu is held.
+func (s *BoltStore) storeDedup(tx *bolt.Tx, batch *Batch, merge bool) error {
+	if !merge {
+		if len(batch.Hashes) == 0 {
+			return nil
+		}
+		v := make([]byte, 0, len(batch.Hashes)*tlog.HashSize)
+		for _, h := range batch.Hashes {
+			v = append(v, h[:]...)
+		}
+		b := tx.Bucket(bucketDedupStaged)
+		b.FillPercent = 1
+		if err := b.Put(indexKey(batch.Start), v); err != nil {
+			return fmt.Errorf("storing staged dedup records: %w", err)
+		}
+		return nil
+	}
+	type record struct {
+		hash  tlog.Hash
+		index int64
+	}
+	all := make([]record, 0, len(s.staged)+len(batch.Hashes))
+	for h, x := range s.staged {
+		all = append(all, record{h, x})
+	}
+	for i, h := range batch.Hashes {
+		all = append(all, record{h, batch.Start + int64(i)})
+	}
+	slices.SortFunc(all, func(a, b record) int { return bytes.Compare(a.hash[:], b.hash[:]) })
+	dedup := tx.Bucket(bucketDedup)
+	for _, r := range all {
+		if err := dedup.Put(r.hash[:], indexKey(r.index)); err != nil {
+			return fmt.Errorf("storing dedup index: %w", err)
+		}
+	}
+	if err := tx.DeleteBucket(bucketDedupStaged); err != nil {
+		return fmt.Errorf("emptying staged dedup records: %w", err)
+	}
+	if _, err := tx.CreateBucket(bucketDedupStaged); err != nil {
+		return fmt.Errorf("emptying staged dedup records: %w", err)
+	}
+	return nil
 }
 
 func indexKey(i int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(i)) }

@@ -5,3 +5,18 @@ import bolt "go.etcd.io/bbolt"
 // View runs fn in a read transaction of the store, for tests that compare
 // every bucket before and after a request.
 func (s *BoltStore) View(fn func(*bolt.Tx) error) error { return s.db.View(fn) }
+
+// SetDedupStageLimit sets the number of staged deduplication records at
+// which a Commit moves them to the bucket dedup (see schema.go).
+func (s *BoltStore) SetDedupStageLimit(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stageLimit = n
+}
+
+// StagedDedup returns the number of staged deduplication records.
+func (s *BoltStore) StagedDedup() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.staged)
+}

@@ -22,21 +22,33 @@ import (
 //	entries  uint64 big-endian index -> entry bytes
 //	tiles    level (1 byte) || uint64 big-endian N -> hash tile data (full or partial)
 //	dedup    leaf hash (32 bytes) -> uint64 big-endian index
+//	dedup-staged  uint64 big-endian index of a batch's first entry -> the leaf
+//	         hashes of the batch's entries, 32 bytes each, in index order
 //	idx:<space>  index records of an Indexer (for claims, see claimindex.go)
 //
 // Entries and tiles have monotonically increasing keys, so their buckets are
-// filled completely on split; the deduplication index has random keys.
-// Every Commit writes all of them in one transaction.
+// filled completely on split. The deduplication index is dedup and
+// dedup-staged together: an entry's record is in exactly one of them. Its
+// keys are hashes, so a batch writing its records to dedup would dirty a
+// leaf page of it per entry; a batch writes them as one record of
+// dedup-staged instead (a page or two, at the end of the bucket), and the
+// batch that brings the staged records past [dedupStageLimit] moves them all
+// to dedup, sorted, and empties dedup-staged. Every Commit writes all of
+// them in one transaction.
 //
 // Schema versions: 1 (no "schema" key) keyed mismatches by the index of the
 // claim that created them, so a claim creating two kept one; 2 keys them by
-// build identity. [OpenBolt] migrates 1 to 2 in one transaction and refuses
-// versions it does not know.
+// build identity; 3 adds dedup-staged, which an attestlog knowing only 2
+// would not read (it would append duplicates of the staged entries).
+// [OpenBolt] migrates 1 and 2 to 3 in one transaction and refuses versions
+// it does not know.
 var (
 	bucketMeta    = []byte("meta")
 	bucketEntries = []byte("entries")
 	bucketTiles   = []byte("tiles")
 	bucketDedup   = []byte("dedup")
+
+	bucketDedupStaged = []byte("dedup-staged")
 
 	indexBucketPrefix = "idx:"
 
@@ -48,7 +60,7 @@ var (
 )
 
 // schemaVersion is the layout this code writes.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // The index spaces of schema version 1 that version 2 replaced.
 const (
