@@ -9,16 +9,17 @@ import (
 	"github.com/attestlog/attestlog/log/logtest"
 )
 
-// TestDedupStaged appends entries on both sides of the bbolt store's
-// staging limit for deduplication records, reopening the store between
-// steps: an entry whose record is staged, was moved to the dedup bucket, or
-// came in the batch that moved them is found as a duplicate with its own
-// index, after a reopen as before, and the staged records are reloaded.
+// TestDedupStaged appends entries past the bbolt store's staging limit for
+// deduplication records, reopening the store between steps: an entry
+// whose record is staged, was moved to the dedup bucket, or came in the
+// batch that moved its slice is found as a duplicate with its own index,
+// after a reopen as before, the staged records are reloaded, and no more
+// than the limit stay staged.
 func TestDedupStaged(t *testing.T) {
 	const limit = 10
 	dir := t.TempDir()
 	entry := func(i int) []byte { return fmt.Appendf(nil, "entry %d", i) }
-	var size, staged int // the log's size and the staged records expected
+	var size, staged int // the log's size and its staged records at the last close
 	open := func(t *testing.T) *logtest.Log {
 		l := logtest.New(t, dir, log.Config{})
 		l.Store.SetDedupStageLimit(limit)
@@ -34,12 +35,9 @@ func TestDedupStaged(t *testing.T) {
 				t.Fatalf("entry %d got index %d", size, got[0])
 			}
 			size++
-			if staged++; staged >= limit {
-				staged = 0
+			if staged = l.Store.StagedDedup(); staged > limit || staged > size {
+				t.Fatalf("%d staged dedup records in a log of %d, limit %d", staged, size, limit)
 			}
-		}
-		if got := l.Store.StagedDedup(); got != staged {
-			t.Errorf("%d staged dedup records, want %d", got, staged)
 		}
 	}
 	checkAll := func(t *testing.T, l *logtest.Log) {
@@ -61,7 +59,7 @@ func TestDedupStaged(t *testing.T) {
 	t.Run("reopened, then merged", func(t *testing.T) {
 		l := open(t)
 		checkAll(t, l)
-		addOneByOne(t, l, 5) // the third moves 10 records to dedup
+		addOneByOne(t, l, 40) // from the fourth, each moves slices
 		checkAll(t, l)
 	})
 	t.Run("reopened, then concurrent batches", func(t *testing.T) {
@@ -78,8 +76,17 @@ func TestDedupStaged(t *testing.T) {
 		}
 		size += 30
 		staged = l.Store.StagedDedup()
-		if staged >= limit {
+		if staged > limit {
 			t.Errorf("%d staged dedup records, limit %d", staged, limit)
+		}
+		checkAll(t, l)
+	})
+	t.Run("reopened, then one by one", func(t *testing.T) {
+		l := open(t)
+		checkAll(t, l)
+		addOneByOne(t, l, 600) // more than 256 moves: staged batches are deleted
+		if n := l.Store.StagedBatches(); n > 100 {
+			t.Errorf("%d batches staged after 600 batches, at most %d records each", n, limit)
 		}
 		checkAll(t, l)
 	})

@@ -6,8 +6,8 @@ import bolt "go.etcd.io/bbolt"
 // every bucket before and after a request.
 func (s *BoltStore) View(fn func(*bolt.Tx) error) error { return s.db.View(fn) }
 
-// SetDedupStageLimit sets the number of staged deduplication records at
-// which a Commit moves them to the bucket dedup (see schema.go).
+// SetDedupStageLimit sets the number of staged deduplication records above
+// which a Commit moves slices of them to the bucket dedup (see schema.go).
 func (s *BoltStore) SetDedupStageLimit(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -18,5 +18,12 @@ func (s *BoltStore) SetDedupStageLimit(n int) {
 func (s *BoltStore) StagedDedup() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.staged)
+	return s.nStaged
+}
+
+// StagedBatches returns the number of records in the bucket dedup-staged.
+func (s *BoltStore) StagedBatches() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.stagedBatches)
 }
