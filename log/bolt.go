@@ -453,6 +453,11 @@ func (s *BoltStore) storeDedup(tx *bolt.Tx, batch *Batch, nMoves int64, done []s
 			return fmt.Errorf("storing staged dedup records: %w", err)
 		}
 	}
+	for _, b := range done {
+		if err := staged.Delete(indexKey(b.start)); err != nil {
+			return fmt.Errorf("deleting staged dedup records: %w", err)
+		}
+	}
 	if nMoves == 0 {
 		return nil
 	}
@@ -478,11 +483,6 @@ func (s *BoltStore) storeDedup(tx *bolt.Tx, batch *Batch, nMoves int64, done []s
 			if err := dedup.Put(r.hash[:], indexKey(r.index)); err != nil {
 				return fmt.Errorf("storing dedup index: %w", err)
 			}
-		}
-	}
-	for _, b := range done {
-		if err := staged.Delete(indexKey(b.start)); err != nil {
-			return fmt.Errorf("deleting staged dedup records: %w", err)
 		}
 	}
 	if err := tx.Bucket(bucketMeta).Put(keyDedupMoves, binary.BigEndian.AppendUint64(nil, uint64(s.moves+nMoves))); err != nil {

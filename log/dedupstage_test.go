@@ -7,6 +7,7 @@ import (
 
 	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/logtest"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // TestDedupStaged appends entries past the bbolt store's staging limit for
@@ -18,14 +19,26 @@ import (
 func TestDedupStaged(t *testing.T) {
 	const limit = 10
 	dir := t.TempDir()
-	entry := func(i int) []byte { return fmt.Appendf(nil, "entry %d", i) }
-	var size, staged int // the log's size and its staged records at the last close
+	// entry returns entry i; entries i from 10,000 are made up as the test
+	// needs them, and set in extra.
+	extra := map[int][]byte{}
+	entry := func(i int) []byte {
+		if e, ok := extra[i]; ok {
+			return e
+		}
+		return fmt.Appendf(nil, "entry %d", i)
+	}
+	var size, staged, batches int // the log's size, its staged records and staged batches
 	open := func(t *testing.T) *logtest.Log {
 		l := logtest.New(t, dir, log.Config{})
 		l.Store.SetDedupStageLimit(limit)
 		if got := l.Store.StagedDedup(); got != staged {
 			t.Errorf("after opening, %d staged dedup records, want %d", got, staged)
 		}
+		if got := l.Store.StagedBatches(); got != batches {
+			t.Errorf("after opening, %d staged batches, want %d", got, batches)
+		}
+		t.Cleanup(func() { staged, batches = l.Store.StagedDedup(), l.Store.StagedBatches() })
 		return l
 	}
 	// addOneByOne appends n new entries, one batch each.
@@ -88,6 +101,29 @@ func TestDedupStaged(t *testing.T) {
 		if n := l.Store.StagedBatches(); n > 100 {
 			t.Errorf("%d batches staged after 600 batches, at most %d records each", n, limit)
 		}
+		checkAll(t, l)
+	})
+	t.Run("reopened, then every slice in one commit", func(t *testing.T) {
+		l := open(t)
+		checkAll(t, l)
+		// An entry in the slice moved last, with nothing to keep staged:
+		// its commit makes all 256 moves, emptying its own staged batch.
+		l.Store.SetDedupStageLimit(0)
+		last := byte((l.Store.DedupMoves() + 255) % 256)
+		for n := 0; ; n++ {
+			if e := fmt.Appendf(nil, "entry %d, %d", size, n); tlog.RecordHash(e)[0] == last {
+				extra[size] = e
+				break
+			}
+		}
+		moves := l.Store.DedupMoves()
+		addOneByOne(t, l, 1)
+		if got := l.Store.DedupMoves() - moves; got != 256 {
+			t.Fatalf("%d moves, want 256", got)
+		}
+		// The next commit, moving nothing, deletes that batch.
+		l.Store.SetDedupStageLimit(limit)
+		addOneByOne(t, l, 1)
 		checkAll(t, l)
 	})
 	t.Run("reopened", func(t *testing.T) {

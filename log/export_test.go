@@ -27,3 +27,11 @@ func (s *BoltStore) StagedBatches() int {
 	defer s.mu.RUnlock()
 	return len(s.stagedBatches)
 }
+
+// DedupMoves returns the number of slice moves of staged deduplication
+// records made.
+func (s *BoltStore) DedupMoves() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.moves
+}
