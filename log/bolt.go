@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,7 +23,39 @@ import (
 // It is safe for concurrent use.
 type BoltStore struct {
 	db *bolt.DB
+	// mu orders Lookup against Commit: Commit holds it across its
+	// transaction and its change to the fields below, Lookup across its
+	// reads.
+	mu sync.RWMutex
+	// staged holds the deduplication records of dedup-staged not yet moved
+	// to dedup (see schema.go), by the first byte of their hash (their
+	// slice), then by hash; nStaged counts them.
+	staged  [dedupSlices]map[tlog.Hash]int64
+	nStaged int
+	// moves is the number of slice moves made, as meta's "dedup-moves"
+	// holds it: move m moved slice m % dedupSlices.
+	moves int64
+	// stagedBatches are the keys of dedup-staged in order, with the moves
+	// made before each was written.
+	stagedBatches []stagedBatch
+	// stageLimit is the number of staged records above which a Commit
+	// moves slices: dedupStageLimit, lowered by tests.
+	stageLimit int
 }
+
+type stagedBatch struct{ start, moves int64 }
+
+// dedupStageLimit bounds the deduplication records a BoltStore keeps
+// staged (about 100 bytes of memory each). Moving the records of a slice,
+// about dedupStageLimit/256 of them, into a B+tree of L leaf pages writes
+// about min(that, L/256) pages, where writing them batch by batch would
+// write one per record: a fraction L/dedupStageLimit (below 1) of the pages.
+const dedupStageLimit = 1 << 15
+
+// dedupSlices is the number of slices staged records are moved by: all
+// records whose hashes start with one byte go at once, so that each move
+// touches one 256th of dedup.
+const dedupSlices = 256
 
 var _ Store = (*BoltStore)(nil)
 
@@ -50,7 +84,7 @@ func OpenBolt(path string) (s *BoltStore, err error) {
 		return nil, openError(path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketEntries, bucketTiles, bucketDedup} {
+		for _, name := range [][]byte{bucketMeta, bucketEntries, bucketTiles, bucketDedup, bucketDedupStaged} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -61,7 +95,60 @@ func OpenBolt(path string) (s *BoltStore, err error) {
 		db.Close()
 		return nil, fmt.Errorf("initialising log store %s: %w", path, err)
 	}
-	return &BoltStore{db: db}, nil
+	s = &BoltStore{db: db, stageLimit: dedupStageLimit}
+	if err := s.loadStaged(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening log store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// loadStaged reads the records of dedup-staged not yet moved to dedup.
+func (s *BoltStore) loadStaged() error {
+	for i := range s.staged {
+		s.staged[i] = make(map[tlog.Hash]int64)
+	}
+	return s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketDedupStaged)
+		if b == nil { // a new store opened read-only
+			return nil
+		}
+		meta := tx.Bucket(bucketMeta)
+		var size int64
+		if v := meta.Get(keySize); len(v) == 8 {
+			size = int64(binary.BigEndian.Uint64(v))
+		}
+		if v := meta.Get(keyDedupMoves); v != nil {
+			if len(v) != 8 || int64(binary.BigEndian.Uint64(v)) < 0 {
+				return fmt.Errorf("%w: dedup moves record of %d bytes", ErrCorrupt, len(v))
+			}
+			s.moves = int64(binary.BigEndian.Uint64(v))
+		}
+		return b.ForEach(func(k, v []byte) error {
+			if len(k) != 8 || len(v) < 8 || (len(v)-8)%tlog.HashSize != 0 {
+				return fmt.Errorf("%w: staged deduplication record of %d-byte key and %d-byte value", ErrCorrupt, len(k), len(v))
+			}
+			start, n := int64(binary.BigEndian.Uint64(k)), int64((len(v)-8)/tlog.HashSize)
+			moves := int64(binary.BigEndian.Uint64(v))
+			if start < 0 || start+n > size || moves < 0 || moves > s.moves {
+				return fmt.Errorf("%w: staged deduplication record for entries [%d, %d) after %d moves, in a tree of %d after %d moves", ErrCorrupt, start, start+n, moves, size, s.moves)
+			}
+			s.stagedBatches = append(s.stagedBatches, stagedBatch{start, moves})
+			for i := range n {
+				h := tlog.Hash(v[8+i*tlog.HashSize : 8+(i+1)*tlog.HashSize])
+				if !moved(h[0], moves, s.moves) {
+					s.staged[h[0]][h] = start + i
+					s.nStaged++
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// moved reports whether the moves numbered [from, to) include one of slice.
+func moved(slice byte, from, to int64) bool {
+	return (int64(slice)-from%dedupSlices+dedupSlices)%dedupSlices < to-from
 }
 
 // openError says why the store at path could not be opened, in words an
@@ -185,12 +272,16 @@ func (s *BoltStore) Entries(start int64, n int) (_ [][]byte, err error) {
 // Lookup implements [Store].
 func (s *BoltStore) Lookup(hashes []tlog.Hash) (_ []int64, err error) {
 	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	out := make([]int64, len(hashes))
 	err = s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketDedup)
 		for i, h := range hashes {
 			out[i] = -1
-			if v := b.Get(h[:]); v != nil {
+			if x, ok := s.staged[h[0]][h]; ok {
+				out[i] = x
+			} else if v := b.Get(h[:]); v != nil {
 				out[i] = int64(binary.BigEndian.Uint64(v))
 			}
 		}
@@ -245,7 +336,27 @@ func recoverCorrupt(err *error, panicOnFault bool) {
 // Commit implements [Store].
 func (s *BoltStore) Commit(batch *Batch) (err error) {
 	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
-	return s.db.Update(func(tx *bolt.Tx) error {
+	if len(batch.Hashes) != len(batch.Entries) {
+		return fmt.Errorf("log: batch of %d entries has %d hashes", len(batch.Entries), len(batch.Hashes))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// The slices to move, from the next in turn, until no more than
+	// stageLimit records stay staged.
+	var perSlice [dedupSlices]int
+	for _, h := range batch.Hashes {
+		perSlice[h[0]]++
+	}
+	var nMoves int64
+	for left := s.nStaged + len(batch.Hashes); left > s.stageLimit && nMoves < dedupSlices; nMoves++ {
+		slice := (s.moves + nMoves) % dedupSlices
+		left -= len(s.staged[slice]) + perSlice[slice]
+	}
+	var done int // the staged batches that every slice has been moved out of
+	for done < len(s.stagedBatches) && s.moves+nMoves-s.stagedBatches[done].moves >= dedupSlices {
+		done++
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		var size int64
 		if v := meta.Get(keySize); v != nil {
@@ -260,17 +371,16 @@ func (s *BoltStore) Commit(batch *Batch) (err error) {
 			!bytes.Equal(v[8:], batch.PrevRoot[:]) {
 			return fmt.Errorf("%w: batch extends a tree of size %d with root %v, the store's has root %x", ErrStaleBatch, size, batch.PrevRoot, v[8:])
 		}
-		entries, dedup, tileBucket := tx.Bucket(bucketEntries), tx.Bucket(bucketDedup), tx.Bucket(bucketTiles)
+		entries, tileBucket := tx.Bucket(bucketEntries), tx.Bucket(bucketTiles)
 		entries.FillPercent = 1
 		tileBucket.FillPercent = 1
 		for i, e := range batch.Entries {
-			k := indexKey(batch.Start + int64(i))
-			if err := entries.Put(k, e); err != nil {
+			if err := entries.Put(indexKey(batch.Start+int64(i)), e); err != nil {
 				return fmt.Errorf("storing entry: %w", err)
 			}
-			if err := dedup.Put(batch.Hashes[i][:], k); err != nil {
-				return fmt.Errorf("storing dedup index: %w", err)
-			}
+		}
+		if err := s.storeDedup(tx, batch, nMoves, s.stagedBatches[:done]); err != nil {
+			return err
 		}
 		for id, data := range batch.Tiles {
 			if err := tileBucket.Put(tileKey(id), data); err != nil {
@@ -306,6 +416,79 @@ func (s *BoltStore) Commit(batch *Batch) (err error) {
 		}
 		return meta.Put(keySize, newSize)
 	})
+	if err != nil {
+		return err
+	}
+	// Only now that the transaction is durable: a failed one leaves the
+	// staged records as the store has them.
+	for i, h := range batch.Hashes {
+		s.staged[h[0]][h] = batch.Start + int64(i)
+	}
+	s.nStaged += len(batch.Hashes)
+	for m := s.moves; m < s.moves+nMoves; m++ {
+		s.nStaged -= len(s.staged[m%dedupSlices])
+		clear(s.staged[m%dedupSlices])
+	}
+	s.stagedBatches = slices.Delete(s.stagedBatches, 0, done)
+	if len(batch.Hashes) > 0 {
+		s.stagedBatches = append(s.stagedBatches, stagedBatch{batch.Start, s.moves})
+	}
+	s.moves += nMoves
+	return nil
+}
+
+// storeDedup writes the deduplication records of batch in tx, staged, and
+// moves the next nMoves slices of staged records to dedup, each in key
+// order. It deletes the staged batches in done, which the moves empty.
+// s.mu is held.
+func (s *BoltStore) storeDedup(tx *bolt.Tx, batch *Batch, nMoves int64, done []stagedBatch) error {
+	staged := tx.Bucket(bucketDedupStaged)
+	staged.FillPercent = 1
+	if len(batch.Hashes) > 0 {
+		v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(batch.Hashes)*tlog.HashSize), uint64(s.moves))
+		for _, h := range batch.Hashes {
+			v = append(v, h[:]...)
+		}
+		if err := staged.Put(indexKey(batch.Start), v); err != nil {
+			return fmt.Errorf("storing staged dedup records: %w", err)
+		}
+	}
+	for _, b := range done {
+		if err := staged.Delete(indexKey(b.start)); err != nil {
+			return fmt.Errorf("deleting staged dedup records: %w", err)
+		}
+	}
+	if nMoves == 0 {
+		return nil
+	}
+	type record struct {
+		hash  tlog.Hash
+		index int64
+	}
+	dedup := tx.Bucket(bucketDedup)
+	var recs []record
+	for m := s.moves; m < s.moves+nMoves; m++ {
+		slice := byte(m % dedupSlices)
+		recs = recs[:0]
+		for h, x := range s.staged[slice] {
+			recs = append(recs, record{h, x})
+		}
+		for i, h := range batch.Hashes {
+			if h[0] == slice {
+				recs = append(recs, record{h, batch.Start + int64(i)})
+			}
+		}
+		slices.SortFunc(recs, func(a, b record) int { return bytes.Compare(a.hash[:], b.hash[:]) })
+		for _, r := range recs {
+			if err := dedup.Put(r.hash[:], indexKey(r.index)); err != nil {
+				return fmt.Errorf("storing dedup index: %w", err)
+			}
+		}
+	}
+	if err := tx.Bucket(bucketMeta).Put(keyDedupMoves, binary.BigEndian.AppendUint64(nil, uint64(s.moves+nMoves))); err != nil {
+		return fmt.Errorf("storing dedup moves: %w", err)
+	}
+	return nil
 }
 
 func indexKey(i int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(i)) }

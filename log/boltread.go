@@ -49,7 +49,12 @@ func OpenBoltReadOnly(path string) (s *BoltStore, err error) {
 		db.Close()
 		return nil, fmt.Errorf("opening log store %s read-only: %w", path, err)
 	}
-	return &BoltStore{db: db}, nil
+	s = &BoltStore{db: db, stageLimit: dedupStageLimit}
+	if err := s.loadStaged(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening log store %s read-only: %w", path, err)
+	}
+	return s, nil
 }
 
 // IndexSpaces returns the names of the store's index spaces (see

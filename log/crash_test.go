@@ -21,6 +21,7 @@ import (
 	"github.com/attestlog/attestlog/log/logtest"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Environment of the crash child; set only by TestCrash.
@@ -133,6 +134,9 @@ func TestCrashChild(t *testing.T) {
 	}
 	seed := os.Getenv(envCrashSeed)
 	l := logtest.New(t, dir, log.Config{})
+	// Move the staged dedup records every few batches, not every 32,768
+	// entries, so that kills also land in and around those commits.
+	l.Store.SetDedupStageLimit(500)
 	var mu sync.Mutex
 	w := bufio.NewWriter(os.Stdout)
 	report := func(format string, args ...any) {
@@ -203,5 +207,31 @@ func checkAfterCrash(t *testing.T, dir string, acks []ack, cps [][]byte) {
 	}
 	if _, err := client.CheckLog(context.Background(), l, l.Verifier); err != nil {
 		t.Fatalf("CheckLog after reopen: %v", err)
+	}
+	checkDedup(t, l.Store, head.Size)
+}
+
+// checkDedup checks that the deduplication index of s names every entry of
+// a tree of size n at its own index.
+func checkDedup(t *testing.T, s log.Store, n int64) {
+	t.Helper()
+	for start := int64(0); start < n; start += 1000 {
+		es, err := s.Entries(start, int(min(1000, n-start)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashes := make([]tlog.Hash, len(es))
+		for i, e := range es {
+			hashes[i] = tlog.RecordHash(e)
+		}
+		idx, err := s.Lookup(hashes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, x := range idx {
+			if x != start+int64(i) {
+				t.Fatalf("dedup index names entry %d at %d", start+int64(i), x)
+			}
+		}
 	}
 }

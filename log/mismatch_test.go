@@ -134,7 +134,7 @@ func TestRefuseNewerSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = log.OpenBolt(cl.Path)
-	if err == nil || !strings.Contains(err.Error(), "schema version 99, this attestlog knows versions up to 2") {
+	if err == nil || !strings.Contains(err.Error(), "schema version 99, this attestlog knows versions up to 3") {
 		t.Fatalf("OpenBolt of a store of schema version 99 = %v", err)
 	}
 }

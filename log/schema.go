@@ -19,24 +19,43 @@ import (
 //	                         with "size"; Commit compares a batch's PrevRoot with it
 //	         "witnessed"  -> latest checkpoint note with a witness quorum
 //	         "schema"     -> layout version, uint64 big-endian (schemaVersion)
+//	         "dedup-moves" -> slice moves made from dedup-staged to dedup,
+//	                         uint64 big-endian (absent: none)
 //	entries  uint64 big-endian index -> entry bytes
 //	tiles    level (1 byte) || uint64 big-endian N -> hash tile data (full or partial)
 //	dedup    leaf hash (32 bytes) -> uint64 big-endian index
+//	dedup-staged  uint64 big-endian index of a batch's first entry -> the
+//	         slice moves made before it was written (uint64 big-endian) ||
+//	         the leaf hashes of the batch's entries, 32 bytes each, in index order
 //	idx:<space>  index records of an Indexer (for claims, see claimindex.go)
 //
 // Entries and tiles have monotonically increasing keys, so their buckets are
-// filled completely on split; the deduplication index has random keys.
+// filled completely on split. The deduplication index is dedup and
+// dedup-staged together: an entry's record is in exactly one of them. Its
+// keys are hashes, so a batch writing its records to dedup would dirty a
+// leaf page of it per entry; a batch writes them as one record of
+// dedup-staged instead (a page or two, at the end of the bucket). Staged
+// records are moved to dedup a slice at a time, a slice being the records
+// whose hashes start with one byte, in turn (move m moves slice m % 256,
+// sorted): a batch that leaves more than [dedupStageLimit] records staged
+// moves the next slices until no more are. A staged record's hash of slice
+// b has been moved when a move of b was made after the record was written;
+// a record of dedup-staged is deleted once 256 moves were made after it.
 // Every Commit writes all of them in one transaction.
 //
 // Schema versions: 1 (no "schema" key) keyed mismatches by the index of the
 // claim that created them, so a claim creating two kept one; 2 keys them by
-// build identity. [OpenBolt] migrates 1 to 2 in one transaction and refuses
-// versions it does not know.
+// build identity; 3 adds dedup-staged, which an attestlog knowing only 2
+// would not read (it would append duplicates of the staged entries).
+// [OpenBolt] migrates 1 and 2 to 3 in one transaction and refuses versions
+// it does not know.
 var (
 	bucketMeta    = []byte("meta")
 	bucketEntries = []byte("entries")
 	bucketTiles   = []byte("tiles")
 	bucketDedup   = []byte("dedup")
+
+	bucketDedupStaged = []byte("dedup-staged")
 
 	indexBucketPrefix = "idx:"
 
@@ -45,10 +64,11 @@ var (
 	keyRoot       = []byte("root")
 	keyWitnessed  = []byte("witnessed")
 	keySchema     = []byte("schema")
+	keyDedupMoves = []byte("dedup-moves")
 )
 
 // schemaVersion is the layout this code writes.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // The index spaces of schema version 1 that version 2 replaced.
 const (
