@@ -232,7 +232,12 @@ func faultBuilder(ctx context.Context, t *testing.T, lc pb.LogServiceClient, nam
 		}
 		r, err := lc.AddClaim(ctx, &pb.AddClaimRequest{Envelope: e.Envelope()})
 		if err != nil {
-			return // the log died, or ctx ended: not acknowledged
+			// Not acknowledged: the log died, pushed back (a loaded
+			// machine fills the bound of claims in flight) or ctx ended.
+			// A builder goes on with its next claim until ctx ends, so
+			// that pushback cannot silence every builder of a survivor.
+			time.Sleep(20 * time.Millisecond)
+			continue
 		}
 		rec.mu.Lock()
 		rec.claims[int64(r.Claim.Index)] = r.Claim.Entry
