@@ -285,8 +285,12 @@ func TestFrontendLostSwap(t *testing.T) {
 		}
 		a.cmd.Process.Signal(syscall.SIGSTOP)
 		var pid int
+		// The writer lock only (log/pgstore's writerLockID, "attestwr", as
+		// pg_locks splits a bigint key): A's session may also hold the
+		// index committer's advisory lock, whose end frees nothing B needs.
 		err := conn.QueryRow(ctx, `SELECT l.pid FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid
-			WHERE l.locktype = 'advisory' AND l.granted AND s.application_name = 'frontend_a'`).Scan(&pid)
+			WHERE l.locktype = 'advisory' AND l.granted AND s.application_name = 'frontend_a'
+			AND l.classid = x'61747465'::int::oid AND l.objid = x'73747772'::int::oid AND l.objsubid = 1`).Scan(&pid)
 		if errors.Is(err, pgx.ErrNoRows) {
 			a.cmd.Process.Signal(syscall.SIGCONT)
 			time.Sleep(time.Duration(1+attempt%7) * time.Millisecond)
