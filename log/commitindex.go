@@ -203,12 +203,13 @@ func (c *IndexCommitter) commit(ctx context.Context, state indexState, prune [][
 	if err != nil {
 		return -1, err
 	}
-	u, err := updateIndex(c.l.store, state, prune, size, adds, c.carry)
+	carry := c.carry
+	c.carry = nil // its strata are the update's now, even if it fails half-way
+	u, err := updateIndex(c.l.store, state, prune, size, adds, carry)
 	if err != nil {
 		return -1, err
 	}
 	u.OldLayout = old
-	c.carry = nil // its strata are the update's now
 	idx, dup, err := c.l.AppendParsed(ctx, u.To.Marshal(), u)
 	if err != nil {
 		return -1, fmt.Errorf("log: appending the index commitment of size %d: %w", size, err)
