@@ -24,24 +24,7 @@ func OpenBuckets(ctx context.Context, loc objstore.Location, noLock bool, logger
 	// Ceph RGW under load) must not hang the migration before it starts.
 	ctx, cancel := context.WithTimeout(ctx, bucketCheckTimeout)
 	defer cancel()
-	cfg := objstore.Config{Endpoint: loc.Endpoint, Region: loc.Region, Logger: logger}
-	b, err := objstore.OpenBucket(ctx, cfg, loc.Bucket)
-	if err != nil {
-		return nil, nil, err
-	}
-	if loc.Archive == "" {
-		return b, nil, nil
-	}
-	ab, err := objstore.ConnectBucket(ctx, cfg, loc.Archive)
-	if err != nil {
-		return nil, nil, fmt.Errorf("archive: %w", err)
-	}
-	a, err := objstore.OpenArchive(ctx, objstore.ArchiveConfig{Bucket: ab, MaxSize: math.MaxInt64,
-		RetentionDays: loc.RetentionDays, NoLock: noLock, Logger: logger})
-	if err != nil {
-		return nil, nil, fmt.Errorf("archive: %w", err)
-	}
-	return b, a, nil
+	return objstore.OpenLocation(ctx, loc, math.MaxInt64, noLock, logger)
 }
 
 // PublicURL returns the base URL for the anonymous check of the bucket at

@@ -1,8 +1,10 @@
 package objstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -155,4 +157,28 @@ func queryEscape(v string) string {
 		}
 	}
 	return b.String()
+}
+
+// OpenLocation opens and checks the buckets at loc, as serve and migrate
+// both need them: the tiles bucket ([OpenBucket]) and, if loc names one,
+// the archive bucket as an [Archive] of binaries up to maxSize bytes
+// (nil otherwise). Errors about the archive bucket start "archive: ".
+func OpenLocation(ctx context.Context, loc Location, maxSize int64, noLock bool, logger *slog.Logger) (*Bucket, *Archive, error) {
+	cfg := Config{Endpoint: loc.Endpoint, Region: loc.Region, Logger: logger}
+	b, err := OpenBucket(ctx, cfg, loc.Bucket)
+	if err != nil {
+		return nil, nil, err
+	}
+	if loc.Archive == "" {
+		return b, nil, nil
+	}
+	ab, err := ConnectBucket(ctx, cfg, loc.Archive)
+	if err != nil {
+		return nil, nil, fmt.Errorf("archive: %w", err)
+	}
+	a, err := OpenArchive(ctx, ArchiveConfig{Bucket: ab, MaxSize: maxSize, RetentionDays: loc.RetentionDays, NoLock: noLock, Logger: logger})
+	if err != nil {
+		return nil, nil, fmt.Errorf("archive: %w", err)
+	}
+	return b, a, nil
 }

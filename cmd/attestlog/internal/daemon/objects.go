@@ -27,24 +27,11 @@ func openObjects(ctx context.Context, c Config, logger *slog.Logger) (objects, e
 	if c.ObjectsURL == "" {
 		return objs, nil
 	}
-	cfg := objstore.Config{Endpoint: c.Objects.Endpoint, Region: c.Objects.Region, Logger: logger}
-	b, err := objstore.OpenBucket(ctx, cfg, c.Objects.Bucket)
+	b, a, err := objstore.OpenLocation(ctx, c.Objects, c.MaxArtifactSize, c.ArchiveNoLock, logger)
 	if err != nil {
 		return objs, fmt.Errorf("--objects: %w", err)
 	}
-	objs.bucket, objs.logger = b, logger
-	if c.Objects.Archive == "" {
-		return objs, nil
-	}
-	ab, err := objstore.ConnectBucket(ctx, cfg, c.Objects.Archive)
-	if err != nil {
-		return objs, fmt.Errorf("--objects: archive: %w", err)
-	}
-	objs.archive, err = objstore.OpenArchive(ctx, objstore.ArchiveConfig{Bucket: ab, MaxSize: c.MaxArtifactSize,
-		RetentionDays: c.Objects.RetentionDays, NoLock: c.ArchiveNoLock, Logger: logger})
-	if err != nil {
-		return objs, fmt.Errorf("--objects: archive: %w", err)
-	}
+	objs.bucket, objs.archive, objs.logger = b, a, logger
 	return objs, nil
 }
 
