@@ -3,8 +3,8 @@ package format_test
 import (
 	"bytes"
 	"errors"
+	"github.com/attestlog/attestlog/internal/tooltest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,28 +27,13 @@ func readFile(t testing.TB, path string) []byte {
 	return b
 }
 
-// needTool skips t when a signing tool is not installed; .ci/run installs
-// gpg, minisign and ssh-keygen, so CI runs every test.
-func needTool(t *testing.T, name, pkg string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Skipf("%s not found in PATH: install it (apt-get install %s) to run this test", name, pkg)
-	}
-}
+// needTool skips t when a signing tool is not installed ([tooltest.Need]).
+func needTool(t *testing.T, name, pkg string) { t.Helper(); tooltest.Need(t, name, pkg) }
 
-// runTool runs a tool in dir with extra environment and returns its
-// standard output, failing t with its standard error if it fails.
+// runTool runs a tool in dir with extra environment ([tooltest.Run]).
 func runTool(t *testing.T, dir string, env []string, name string, args ...string) []byte {
 	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
-	}
-	return stdout.Bytes()
+	return tooltest.Run(t, dir, env, "", name, args...)
 }
 
 // wantError checks that err is not nil and contains every one of words.

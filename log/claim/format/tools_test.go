@@ -2,6 +2,7 @@ package format_test
 
 import (
 	"bytes"
+	"github.com/attestlog/attestlog/internal/tooltest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,27 +39,13 @@ func writeRelease(t *testing.T, dir string) []byte {
 	return sums
 }
 
-// gpg runs gpg in batch mode in a throwaway home.
+// gpg runs gpg in batch mode in a throwaway home ([tooltest.GPG]).
 func gpg(t *testing.T, home string, args ...string) []byte {
 	t.Helper()
-	base := []string{"--batch", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", ""}
-	return runTool(t, home, []string{"GNUPGHOME=" + home, "LC_ALL=C"}, "gpg", append(base, args...)...)
+	return tooltest.GPG(t, home, args...)
 }
 
-func newGPGHome(t *testing.T) string {
-	t.Helper()
-	needTool(t, "gpg", "gpg")
-	home := t.TempDir()
-	if err := os.Chmod(home, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := os.Stat(filepath.Join(home, "S.gpg-agent")); err == nil {
-			runTool(t, home, []string{"GNUPGHOME=" + home}, "gpgconf", "--kill", "gpg-agent")
-		}
-	})
-	return home
-}
+func newGPGHome(t *testing.T) string { t.Helper(); return tooltest.NewGPGHome(t) }
 
 // TestToolsSHA256Sums signs a sha256sum manifest with gpg (detached,
 // armored) and ssh-keygen -Y sign, opens each, and refuses tampering.

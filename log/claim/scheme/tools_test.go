@@ -3,37 +3,21 @@ package scheme_test
 import (
 	"bytes"
 	"errors"
+	"github.com/attestlog/attestlog/internal/tooltest"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/attestlog/attestlog/log/claim/scheme"
 )
 
-// needTool skips t when a signing tool is not installed; .ci/run installs
-// all of them, so CI runs every test.
-func needTool(t *testing.T, name, pkg string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Skipf("%s not found in PATH: install it (apt-get install %s) to run this test", name, pkg)
-	}
-}
+// needTool skips t when a signing tool is not installed ([tooltest.Need]).
+func needTool(t *testing.T, name, pkg string) { t.Helper(); tooltest.Need(t, name, pkg) }
 
-// runTool runs a tool in dir with extra environment and stdin and returns its
-// standard output, failing t with its standard error if it fails.
+// runTool runs a tool in dir with extra environment and stdin ([tooltest.Run]).
 func runTool(t *testing.T, dir string, env []string, stdin string, name string, args ...string) []byte {
 	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
-	}
-	return stdout.Bytes()
+	return tooltest.Run(t, dir, env, stdin, name, args...)
 }
 
 func readFile(t *testing.T, path string) []byte {
