@@ -53,10 +53,19 @@ func NewEntry(payloadType string, payload []byte, sigs []Signature) (*Entry, err
 	if err := e.check(); err != nil {
 		return nil, err
 	}
-	if n := len(e.Marshal()); n > MaxEntrySize {
+	if n := e.size(); n > MaxEntrySize {
 		return nil, fmt.Errorf("%w: %d bytes", ErrEntryTooLarge, n)
 	}
 	return e, nil
+}
+
+// size is len(e.Marshal()), without encoding e.
+func (e *Entry) size() int {
+	n := len(EntryVersion+"\n") + len("type \n") + len(e.PayloadType) + len("\n") + len(e.Payload)
+	for _, s := range e.Signatures {
+		n += len("sig  \n") + len(s.VKey) + base64.StdEncoding.EncodedLen(len(s.Sig))
+	}
+	return n
 }
 
 // check validates the form of e: the payload type, the signature count and
@@ -88,6 +97,7 @@ func (e *Entry) check() error {
 // Marshal returns the canonical entry encoding of e.
 func (e *Entry) Marshal() []byte {
 	var b bytes.Buffer
+	b.Grow(e.size())
 	b.WriteString(EntryVersion + "\n")
 	b.WriteString("type " + e.PayloadType + "\n")
 	for _, s := range e.Signatures {

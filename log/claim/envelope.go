@@ -32,18 +32,27 @@ const MaxEnvelopeSize = 128 << 10
 // the form, not the signatures ([Entry.Verify]) nor the payload
 // ([ParseStatement]). Errors wrap [ErrMalformedEnvelope], [ErrMalformedEntry]
 // or [ErrEntryTooLarge].
-func ParseEnvelope(b []byte) (*Entry, error) {
+func ParseEnvelope(b []byte) (*Entry, error) { return parseEnvelope(b, true) }
+
+// parseEnvelope is ParseEnvelope, trying scanEnvelope first if scan is set;
+// without it, it is the encoding/json path alone, which tests compare
+// against.
+func parseEnvelope(b []byte, scan bool) (*Entry, error) {
 	if len(b) > MaxEnvelopeSize {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrMalformedEnvelope, len(b), MaxEnvelopeSize)
 	}
-	if err := checkJSON(b); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformedEnvelope, err)
+	var (
+		env envelope
+		ok  bool
+	)
+	if scan {
+		env, ok = scanEnvelope(b)
 	}
-	var env envelope
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&env); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformedEnvelope, err)
+	if !ok {
+		var err error
+		if env, err = decodeEnvelopeJSON(b); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case env.PayloadType == "":
@@ -61,6 +70,56 @@ func ParseEnvelope(b []byte) (*Entry, error) {
 		sigs[i] = Signature{VKey: s.KeyID, Sig: s.Sig}
 	}
 	return NewEntry(env.PayloadType, env.Payload, sigs)
+}
+
+// decodeEnvelopeJSON decodes an envelope with encoding/json, after
+// checkJSON: the path for what scanEnvelope does not take, and the one that
+// words every error about the JSON.
+func decodeEnvelopeJSON(b []byte) (envelope, error) {
+	if err := checkJSON(b); err != nil {
+		return envelope{}, fmt.Errorf("%w: %w", ErrMalformedEnvelope, err)
+	}
+	var env envelope
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&env); err != nil {
+		return envelope{}, fmt.Errorf("%w: %v", ErrMalformedEnvelope, err)
+	}
+	return env, nil
+}
+
+// scanEnvelope decodes an envelope as decodeEnvelopeJSON does, in one pass,
+// or reports that it leaves b to decodeEnvelopeJSON (see scan.go).
+func scanEnvelope(b []byte) (env envelope, ok bool) {
+	s := &jsonScanner{b: b}
+	ok = s.object(func(key []byte) bool {
+		var ok bool
+		switch string(key) {
+		case "payloadType":
+			env.PayloadType, ok = s.stringValue()
+		case "payload":
+			env.Payload, ok = s.bytesValue()
+		case "signatures":
+			env.Signatures = []envelopeSig{}
+			ok = s.array(func() bool {
+				var sig envelopeSig
+				ok := s.object(func(key []byte) bool {
+					var ok bool
+					switch string(key) {
+					case "keyid":
+						sig.KeyID, ok = s.stringValue()
+					case "sig":
+						sig.Sig, ok = s.bytesValue()
+					}
+					return ok
+				})
+				env.Signatures = append(env.Signatures, sig)
+				return ok
+			})
+		}
+		return ok
+	})
+	return env, ok && s.end()
 }
 
 // Envelope returns e as a DSSE envelope in JSON, each signature's keyid
