@@ -41,6 +41,9 @@ type BoltStore struct {
 	// stageLimit is the number of staged records above which a Commit
 	// moves slices: dedupStageLimit, lowered by tests.
 	stageLimit int
+	// index holds the staged records of the claim index's hash-keyed
+	// spaces (indexstage.go).
+	index *indexStage
 }
 
 type stagedBatch struct{ start, moves int64 }
@@ -84,7 +87,7 @@ func OpenBolt(path string) (s *BoltStore, err error) {
 		return nil, openError(path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketEntries, bucketTiles, bucketDedup, bucketDedupStaged} {
+		for _, name := range [][]byte{bucketMeta, bucketEntries, bucketTiles, bucketDedup, bucketDedupStaged, bucketIndexStaged} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -95,7 +98,7 @@ func OpenBolt(path string) (s *BoltStore, err error) {
 		db.Close()
 		return nil, fmt.Errorf("initialising log store %s: %w", path, err)
 	}
-	s = &BoltStore{db: db, stageLimit: dedupStageLimit}
+	s = &BoltStore{db: db, stageLimit: dedupStageLimit, index: newIndexStage()}
 	if err := s.loadStaged(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening log store %s: %w", path, err)
@@ -123,6 +126,9 @@ func (s *BoltStore) loadStaged() error {
 				return fmt.Errorf("%w: dedup moves record of %d bytes", ErrCorrupt, len(v))
 			}
 			s.moves = int64(binary.BigEndian.Uint64(v))
+		}
+		if err := s.index.load(tx); err != nil {
+			return err
 		}
 		return b.ForEach(func(k, v []byte) error {
 			if len(k) != 8 || len(v) < 8 || (len(v)-8)%tlog.HashSize != 0 {
@@ -293,6 +299,14 @@ func (s *BoltStore) Lookup(hashes []tlog.Hash) (_ []int64, err error) {
 // IndexGet implements [Store].
 func (s *BoltStore) IndexGet(space string, key []byte) (_ []byte, err error) {
 	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if r, ok := s.index.get(space, key); ok {
+		if r.deleted {
+			return nil, nil
+		}
+		return bytes.Clone(r.value), nil
+	}
 	var v []byte
 	err = s.db.View(func(tx *bolt.Tx) error {
 		if b := tx.Bucket([]byte(indexBucketPrefix + space)); b != nil {
@@ -306,19 +320,18 @@ func (s *BoltStore) IndexGet(space string, key []byte) (_ []byte, err error) {
 // IndexScan implements [Store].
 func (s *BoltStore) IndexScan(space string, prefix []byte, fn func(key, value []byte) bool) (err error) {
 	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
-	return s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(indexBucketPrefix + space))
-		if b == nil {
-			return nil
-		}
-		c := b.Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			if !fn(k, v) {
-				break
-			}
-		}
-		return nil
-	})
+	// The staged records and the transaction are taken together, under
+	// s.mu, so that they are one view; fn runs without it.
+	s.mu.RLock()
+	staged := s.index.scan(space, prefix)
+	tx, err := s.db.Begin(false)
+	s.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	mergeScan(tx.Bucket([]byte(indexBucketPrefix+space)), prefix, staged, fn)
+	return nil
 }
 
 // recoverCorrupt turns a bbolt panic, which bbolt raises on damaged pages,
@@ -339,8 +352,13 @@ func (s *BoltStore) Commit(batch *Batch) (err error) {
 	if len(batch.Hashes) != len(batch.Entries) {
 		return fmt.Errorf("log: batch of %d entries has %d hashes", len(batch.Entries), len(batch.Hashes))
 	}
+	writes, err := stageWrites(batch.Index)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	stage := s.index.plan(writes)
 	// The slices to move, from the next in turn, until no more than
 	// stageLimit records stay staged.
 	var perSlice [dedupSlices]int
@@ -388,6 +406,9 @@ func (s *BoltStore) Commit(batch *Batch) (err error) {
 			}
 		}
 		for _, w := range batch.Index {
+			if stagedSpaces[w.Space] {
+				continue // in stage
+			}
 			if w.Delete {
 				if len(w.Key) == 0 {
 					return fmt.Errorf("deleting from index %s: empty key", w.Space)
@@ -406,6 +427,9 @@ func (s *BoltStore) Commit(batch *Batch) (err error) {
 			if err := b.Put(w.Key, w.Value); err != nil {
 				return fmt.Errorf("storing index %s: %w", w.Space, err)
 			}
+		}
+		if err := s.index.write(tx, &stage); err != nil {
+			return err
 		}
 		if err := meta.Put(keyCheckpoint, batch.Checkpoint); err != nil {
 			return fmt.Errorf("storing checkpoint: %w", err)
@@ -429,6 +453,7 @@ func (s *BoltStore) Commit(batch *Batch) (err error) {
 		s.nStaged -= len(s.staged[m%dedupSlices])
 		clear(s.staged[m%dedupSlices])
 	}
+	s.index.apply(&stage)
 	s.stagedBatches = slices.Delete(s.stagedBatches, 0, done)
 	if len(batch.Hashes) > 0 {
 		s.stagedBatches = append(s.stagedBatches, stagedBatch{batch.Start, s.moves})
@@ -501,9 +526,15 @@ func tileKey(id TileID) []byte {
 func (s *BoltStore) IndexGetMany(reads []IndexRead) (_ [][]byte, err error) {
 	defer recoverCorrupt(&err, debug.SetPanicOnFault(true))
 	out := make([][]byte, len(reads))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	err = s.db.View(func(tx *bolt.Tx) error {
 		for i, r := range reads {
 			b := tx.Bucket([]byte(indexBucketPrefix + r.Space))
+			if stagedSpaces[r.Space] {
+				out[i] = s.index.read(b, r)
+				continue
+			}
 			if b == nil {
 				continue
 			}

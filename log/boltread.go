@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -49,7 +50,7 @@ func OpenBoltReadOnly(path string) (s *BoltStore, err error) {
 		db.Close()
 		return nil, fmt.Errorf("opening log store %s read-only: %w", path, err)
 	}
-	s = &BoltStore{db: db, stageLimit: dedupStageLimit}
+	s = &BoltStore{db: db, stageLimit: dedupStageLimit, index: newIndexStage()}
 	if err := s.loadStaged(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening log store %s read-only: %w", path, err)
@@ -70,6 +71,13 @@ func (s *BoltStore) IndexSpaces() (_ []string, err error) {
 			return nil
 		})
 	})
+	s.mu.RLock()
+	for _, sp := range s.index.spaceNames() {
+		if !slices.Contains(spaces, sp) {
+			spaces = append(spaces, sp)
+		}
+	}
+	s.mu.RUnlock()
 	sort.Strings(spaces)
 	return spaces, err
 }

@@ -50,3 +50,19 @@ func (s *BoltStore) DedupMoves() int64 {
 	defer s.mu.RUnlock()
 	return s.moves
 }
+
+// SetIndexStageLimit sets the number of staged index records above which a
+// Commit moves slices of them to their buckets (see schema.go).
+func (s *BoltStore) SetIndexStageLimit(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.index.limit = n
+}
+
+// StagedIndex returns the number of staged index records, the number of
+// records of the bucket index-staged, and the slice moves made.
+func (s *BoltStore) StagedIndex() (records, batches int, moves int64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.index.n, len(s.index.batches), s.index.moves
+}

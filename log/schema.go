@@ -21,6 +21,8 @@ import (
 //	         "schema"     -> layout version, uint64 big-endian (schemaVersion)
 //	         "dedup-moves" -> slice moves made from dedup-staged to dedup,
 //	                         uint64 big-endian (absent: none)
+//	         "index-moves" -> slice moves made from index-staged to the idx:
+//	                         buckets, uint64 big-endian (absent: none)
 //	entries  uint64 big-endian index -> entry bytes
 //	tiles    level (1 byte) || uint64 big-endian N -> hash tile data (full or partial)
 //	dedup    leaf hash (32 bytes) -> uint64 big-endian index
@@ -28,6 +30,11 @@ import (
 //	         slice moves made before it was written (uint64 big-endian) ||
 //	         the leaf hashes of the batch's entries, 32 bytes each, in index order
 //	idx:<space>  index records of an Indexer (for claims, see claimindex.go)
+//	index-staged  uint64 big-endian sequence number -> the slice moves made
+//	         before it was written (uint64 big-endian) || the writes of one
+//	         batch to the staged spaces, each: uvarint length || space,
+//	         uvarint length || key, 0 || uvarint length || value (a put) or
+//	         1 (a delete)
 //
 // Entries and tiles have monotonically increasing keys, so their buckets are
 // filled completely on split. The deduplication index is dedup and
@@ -43,12 +50,23 @@ import (
 // a record of dedup-staged is deleted once 256 moves were made after it.
 // Every Commit writes all of them in one transaction.
 //
+// The claim index's spaces whose keys are hashes (digest, source, identity,
+// builder, name: stagedSpaces) are staged the same way (indexstage.go): a
+// batch writes their records as one record of index-staged, and the staged
+// records are moved to their idx: buckets a slice at a time (the records
+// whose keys start with one byte, move m moving slice m % 256, sorted) once
+// more than [indexStageLimit] are staged. A record of such a space is in
+// its bucket or staged, a staged one replacing (or, as a delete, hiding)
+// the bucket's of its key; reads merge the two.
+//
 // Schema versions: 1 (no "schema" key) keyed mismatches by the index of the
 // claim that created them, so a claim creating two kept one; 2 keys them by
 // build identity; 3 adds dedup-staged, which an attestlog knowing only 2
-// would not read (it would append duplicates of the staged entries).
-// [OpenBolt] migrates 1 and 2 to 3 in one transaction and refuses versions
-// it does not know.
+// would not read (it would append duplicates of the staged entries); 4
+// adds index-staged, which an attestlog knowing only 3 would not read (its
+// lookups would miss the staged records).
+// [OpenBolt] migrates 1, 2 and 3 to 4 in one transaction and refuses
+// versions it does not know.
 var (
 	bucketMeta    = []byte("meta")
 	bucketEntries = []byte("entries")
@@ -56,6 +74,7 @@ var (
 	bucketDedup   = []byte("dedup")
 
 	bucketDedupStaged = []byte("dedup-staged")
+	bucketIndexStaged = []byte("index-staged")
 
 	indexBucketPrefix = "idx:"
 
@@ -65,10 +84,11 @@ var (
 	keyWitnessed  = []byte("witnessed")
 	keySchema     = []byte("schema")
 	keyDedupMoves = []byte("dedup-moves")
+	keyIndexMoves = []byte("index-moves")
 )
 
 // schemaVersion is the layout this code writes.
-const schemaVersion = 3
+const schemaVersion = 4
 
 // The index spaces of schema version 1 that version 2 replaced.
 const (
