@@ -2,8 +2,11 @@ package log_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -133,10 +136,12 @@ func TestCrashChild(t *testing.T) {
 		t.Skip("run by TestCrash")
 	}
 	seed := os.Getenv(envCrashSeed)
-	l := logtest.New(t, dir, log.Config{})
-	// Move the staged dedup records every few batches, not every 32,768
-	// entries, so that kills also land in and around those commits.
+	l := logtest.New(t, dir, log.Config{Indexer: crashIndexer{}})
+	// Move the staged dedup and index records every few batches, not every
+	// 32,768 entries or 131,072 records, so that kills also land in and
+	// around those commits.
 	l.Store.SetDedupStageLimit(500)
+	l.Store.SetIndexStageLimit(700)
 	var mu sync.Mutex
 	w := bufio.NewWriter(os.Stdout)
 	report := func(format string, args ...any) {
@@ -209,6 +214,75 @@ func checkAfterCrash(t *testing.T, dir string, acks []ack, cps [][]byte) {
 		t.Fatalf("CheckLog after reopen: %v", err)
 	}
 	checkDedup(t, l.Store, head.Size)
+	checkCrashIndex(t, l.Store, head.Size)
+}
+
+// crashIndexer writes two records per entry to spaces the bbolt store
+// stages, so that TestCrash kills the child in and around index stage
+// moves: digest, H(entry) || index -> "", and source, H(index % 7) ||
+// index -> entry.
+type crashIndexer struct{}
+
+func (crashIndexer) Index(_ log.Store, first int64, entries []log.NewEntry) ([]log.IndexWrite, error) {
+	var out []log.IndexWrite
+	for i, e := range entries {
+		idx := first + int64(i)
+		h := sha256.Sum256(e.Bytes)
+		out = append(out, log.IndexWrite{Space: "digest", Key: binary.BigEndian.AppendUint64(h[:], uint64(idx))},
+			log.IndexWrite{Space: "source", Key: binary.BigEndian.AppendUint64(crashGroup(idx), uint64(idx)), Value: e.Bytes})
+	}
+	return out, nil
+}
+
+func crashGroup(idx int64) []byte {
+	h := sha256.Sum256([]byte{byte(idx % 7)})
+	return h[:]
+}
+
+// checkCrashIndex checks that s holds crashIndexer's records of every
+// entry of a tree of size n, and no others.
+func checkCrashIndex(t *testing.T, s *log.BoltStore, n int64) {
+	t.Helper()
+	es, err := s.Entries(0, int(n))
+	if err != nil && n > 0 {
+		t.Fatal(err)
+	}
+	reads := make([]log.IndexRead, len(es))
+	for i, e := range es {
+		h := sha256.Sum256(e)
+		reads[i] = log.IndexRead{Space: "digest", Key: binary.BigEndian.AppendUint64(h[:], uint64(i))}
+	}
+	got, err := s.IndexGetMany(reads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got {
+		if v == nil {
+			t.Fatalf("index record of entry %d (digest) lost", i)
+		}
+	}
+	var records int64
+	for g := range int64(7) {
+		want := g
+		err := s.IndexScan("source", crashGroup(g), func(k, v []byte) bool {
+			idx := int64(binary.BigEndian.Uint64(k[len(k)-8:]))
+			if idx != want || idx >= n || !bytes.Equal(v, es[idx]) {
+				t.Fatalf("source index of group %d: record of entry %d (%q), want entry %d of %d", g, idx, v, want, n)
+			}
+			want += 7
+			records++
+			return true
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want < n {
+			t.Fatalf("source index of group %d ends before entry %d of %d", g, want, n)
+		}
+	}
+	if records != n {
+		t.Fatalf("%d source index records for %d entries", records, n)
+	}
 }
 
 // checkDedup checks that the deduplication index of s names every entry of
