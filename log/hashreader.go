@@ -26,6 +26,12 @@ type tileHashes struct {
 	max   int
 	lru   *list.List                    // of *expandedTile, most recently used first
 	byKey map[expandedKey]*list.Element // guarded by mu
+	// widest holds, for each tile of which only partial widths are cached,
+	// the widest of them; guarded by mu. The hashes a partial tile holds
+	// are final, so a proof needing the first n of them can use any cached
+	// width of at least n: the receipts' proofs, which end in the right
+	// edge's partial tiles, then need no read of the store.
+	widest map[TileID]*list.Element
 }
 
 type expandedKey struct {
@@ -41,7 +47,7 @@ type expandedTile struct {
 }
 
 func newTileHashes(s Store, size int) *tileHashes {
-	return &tileHashes{store: s, max: size, lru: list.New(), byKey: make(map[expandedKey]*list.Element)}
+	return &tileHashes{store: s, max: size, lru: list.New(), byKey: make(map[expandedKey]*list.Element), widest: make(map[TileID]*list.Element)}
 }
 
 func expand(key expandedKey, data []byte) *expandedTile {
@@ -70,16 +76,41 @@ func (r *tileHashes) cached(key expandedKey) *expandedTile {
 	return nil
 }
 
+// cachedFor returns a cached expansion of tile id holding at least its
+// first need hashes: the full tile or the widest partial one.
+func (r *tileHashes) cachedFor(id TileID, need int) *expandedTile {
+	if e := r.cached(expandedKey{id, tiles.Width}); e != nil {
+		return e
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if el, ok := r.widest[id]; ok && el.Value.(*expandedTile).key.width >= need {
+		r.lru.MoveToFront(el)
+		return el.Value.(*expandedTile)
+	}
+	return nil
+}
+
 func (r *tileHashes) add(e *expandedTile) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.byKey[e.key]; ok || r.max <= 0 {
 		return
 	}
-	r.byKey[e.key] = r.lru.PushFront(e)
+	el := r.lru.PushFront(e)
+	r.byKey[e.key] = el
+	switch w, ok := r.widest[e.key.id]; {
+	case e.key.width == tiles.Width:
+		delete(r.widest, e.key.id)
+	case !ok || w.Value.(*expandedTile).key.width < e.key.width:
+		r.widest[e.key.id] = el
+	}
 	for r.lru.Len() > r.max {
 		old := r.lru.Remove(r.lru.Back()).(*expandedTile)
 		delete(r.byKey, old.key)
+		if w, ok := r.widest[old.key.id]; ok && w.Value == any(old) {
+			delete(r.widest, old.key.id)
+		}
 	}
 }
 
@@ -101,10 +132,10 @@ func (r *tileHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 		w := want{id: TileID{Level: level / tiles.Height, N: first / tiles.Width}, k: k, pos: int(first%tiles.Width) >> k}
 		w.need = (w.pos + 1) << k
 		wants[i] = w
-		if _, ok := found[w.id]; ok {
+		if e, ok := found[w.id]; ok && (e == nil || e.key.width >= w.need) {
 			continue
 		}
-		if e := r.cached(expandedKey{w.id, tiles.Width}); e != nil {
+		if e := r.cachedFor(w.id, w.need); e != nil {
 			found[w.id] = e
 		} else {
 			found[w.id] = nil
