@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -48,12 +47,14 @@ type indexStage struct {
 	limit   int
 }
 
-// A stagedSpace holds one space's staged records: by slice (the key's
-// first byte) and key, and each group's keys sorted, a group being the
-// keys with one prefix of stageGroupLen bytes (or a shorter key).
+// A stagedSpace holds one space's staged records. slices[b] holds those
+// whose keys start with byte b, by group (a key's first stageGroupLen
+// bytes, or the whole of a shorter key), each group sorted by key; counts[b]
+// is their number. A slice move then drops a map, and a claim's record is
+// one map access and, mostly, an append.
 type stagedSpace struct {
-	slices [dedupSlices]map[string]stagedValue
-	groups map[string][]string
+	slices [dedupSlices]map[string][]stagedRecord
+	counts [dedupSlices]int
 }
 
 // A stagedValue is a staged record's value, or its deletion.
@@ -62,10 +63,16 @@ type stagedValue struct {
 	deleted bool
 }
 
+// A stagedRecord is a staged record with its key.
+type stagedRecord struct {
+	key string
+	stagedValue
+}
+
 // A stagedWrite is an index write of a staged space.
 type stagedWrite struct {
-	space, key string
-	stagedValue
+	space string
+	stagedRecord
 }
 
 func newIndexStage() *indexStage {
@@ -74,42 +81,38 @@ func newIndexStage() *indexStage {
 
 func group(key string) string { return key[:min(len(key), stageGroupLen)] }
 
+func byKey(r stagedRecord, key string) int { return strings.Compare(r.key, key) }
+
 // set stages w.
 func (st *indexStage) set(w stagedWrite) {
 	sp := st.spaces[w.space]
 	if sp == nil {
-		sp = &stagedSpace{groups: map[string][]string{}}
+		sp = &stagedSpace{}
 		st.spaces[w.space] = sp
 	}
-	m := sp.slices[w.key[0]]
+	slice := w.key[0]
+	m := sp.slices[slice]
 	if m == nil {
-		m = map[string]stagedValue{}
-		sp.slices[w.key[0]] = m
+		m = map[string][]stagedRecord{}
+		sp.slices[slice] = m
 	}
-	if _, ok := m[w.key]; !ok {
-		st.n++
-		g := sp.groups[group(w.key)]
-		i, _ := slices.BinarySearch(g, w.key)
-		sp.groups[group(w.key)] = slices.Insert(g, i, w.key)
+	g := group(w.key)
+	recs := m[g]
+	i, found := slices.BinarySearchFunc(recs, w.key, byKey)
+	if found {
+		recs[i].stagedValue = w.stagedValue
+		return
 	}
-	m[w.key] = w.stagedValue
+	m[g] = slices.Insert(recs, i, w.stagedRecord)
+	sp.counts[slice]++
+	st.n++
 }
 
 // clearSlice forgets the staged records of one slice.
 func (st *indexStage) clearSlice(slice byte) {
 	for _, sp := range st.spaces {
-		for k := range sp.slices[slice] {
-			g := sp.groups[group(k)]
-			if i, ok := slices.BinarySearch(g, k); ok {
-				g = slices.Delete(g, i, i+1)
-			}
-			if len(g) == 0 {
-				delete(sp.groups, group(k))
-			} else {
-				sp.groups[group(k)] = g
-			}
-		}
-		st.n -= len(sp.slices[slice])
+		st.n -= sp.counts[slice]
+		sp.counts[slice] = 0
 		sp.slices[slice] = nil
 	}
 }
@@ -120,14 +123,11 @@ func (st *indexStage) get(space string, key []byte) (stagedValue, bool) {
 	if sp == nil || len(key) == 0 {
 		return stagedValue{}, false
 	}
-	v, ok := sp.slices[key[0]][string(key)]
-	return v, ok
-}
-
-// A stagedRecord is a staged record with its key, as reads see it.
-type stagedRecord struct {
-	key string
-	stagedValue
+	recs := sp.slices[key[0]][string(key[:min(len(key), stageGroupLen)])]
+	if i, ok := slices.BinarySearchFunc(recs, string(key), byKey); ok {
+		return recs[i].stagedValue, true
+	}
+	return stagedValue{}, false
 }
 
 // scan returns the staged records of space whose keys start with prefix, in
@@ -137,29 +137,30 @@ func (st *indexStage) scan(space string, prefix []byte) []stagedRecord {
 	if sp == nil {
 		return nil
 	}
-	var keys []string
+	var out []stagedRecord
 	if len(prefix) >= stageGroupLen {
-		for _, k := range sp.groups[string(prefix[:stageGroupLen])] {
-			if strings.HasPrefix(k, string(prefix)) {
-				keys = append(keys, k)
+		for _, r := range sp.slices[prefix[0]][string(prefix[:stageGroupLen])] {
+			if strings.HasPrefix(r.key, string(prefix)) {
+				out = append(out, r)
 			}
 		}
-	} else {
-		for g, ks := range sp.groups {
+		return out
+	}
+	for b := range sp.slices {
+		if len(prefix) > 0 && byte(b) != prefix[0] {
+			continue
+		}
+		for g, recs := range sp.slices[b] {
 			if strings.HasPrefix(g, string(prefix)) {
-				for _, k := range ks {
-					if strings.HasPrefix(k, string(prefix)) {
-						keys = append(keys, k)
+				for _, r := range recs {
+					if strings.HasPrefix(r.key, string(prefix)) {
+						out = append(out, r)
 					}
 				}
 			}
 		}
-		slices.Sort(keys)
 	}
-	out := make([]stagedRecord, len(keys))
-	for i, k := range keys {
-		out[i] = stagedRecord{k, sp.slices[k[0]][k]}
-	}
+	slices.SortFunc(out, func(a, b stagedRecord) int { return strings.Compare(a.key, b.key) })
 	return out
 }
 
@@ -190,8 +191,11 @@ func (st *indexStage) read(b *bolt.Bucket, r IndexRead) []byte {
 func (st *indexStage) spaceNames() []string {
 	var out []string
 	for name, sp := range st.spaces {
-		if len(sp.groups) > 0 {
-			out = append(out, name)
+		for _, n := range sp.counts {
+			if n > 0 {
+				out = append(out, name)
+				break
+			}
 		}
 	}
 	return out
@@ -252,7 +256,13 @@ func stageWrites(index []IndexWrite) ([]stagedWrite, error) {
 		case len(w.Value) > bolt.MaxValueSize:
 			return nil, fmt.Errorf("storing index %s: %w", w.Space, berrors.ErrValueTooLarge)
 		}
-		out = append(out, stagedWrite{space: w.Space, key: string(w.Key), stagedValue: stagedValue{value: w.Value, deleted: w.Delete}})
+		// The stage keeps key and value past the batch: copies. A put's
+		// value is never nil, so that reads tell an empty value from none.
+		r := stagedRecord{key: string(w.Key), stagedValue: stagedValue{deleted: w.Delete}}
+		if !w.Delete {
+			r.value = append(make([]byte, 0, len(w.Value)), w.Value...)
+		}
+		out = append(out, stagedWrite{space: w.Space, stagedRecord: r})
 	}
 	return out, nil
 }
@@ -369,7 +379,7 @@ func (st *indexStage) plan(writes []stagedWrite) stageCommit {
 	for left := st.n + len(writes); left > st.limit && c.nMoves < dedupSlices; c.nMoves++ {
 		slice := (st.moves + c.nMoves) % dedupSlices
 		for _, sp := range st.spaces {
-			left -= len(sp.slices[slice])
+			left -= sp.counts[slice]
 		}
 		left -= perSlice[slice]
 	}
@@ -418,9 +428,16 @@ func (st *indexStage) write(tx *bolt.Tx, c *stageCommit) error {
 func (st *indexStage) move(tx *bolt.Tx, slice byte, writes []stagedWrite) error {
 	bySpace := map[string]map[string]stagedValue{}
 	for name, sp := range st.spaces {
-		if len(sp.slices[slice]) > 0 {
-			bySpace[name] = maps.Clone(sp.slices[slice])
+		if sp.counts[slice] == 0 {
+			continue
 		}
+		recs := make(map[string]stagedValue, sp.counts[slice])
+		for _, g := range sp.slices[slice] {
+			for _, r := range g {
+				recs[r.key] = r.stagedValue
+			}
+		}
+		bySpace[name] = recs
 	}
 	for _, w := range writes {
 		if w.key[0] == slice {

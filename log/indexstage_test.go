@@ -65,6 +65,12 @@ func TestIndexStaged(t *testing.T) {
 				k = newKey()
 			}
 			w := log.IndexWrite{Space: sp, Key: k, Value: []byte{byte(step), byte(rng.IntN(256))}}
+			switch rng.IntN(8) {
+			case 0:
+				w.Value = nil // stored as an empty value, which reads tell from none
+			case 1:
+				w.Value = []byte{}
+			}
 			if rng.IntN(8) == 0 {
 				w = log.IndexWrite{Space: sp, Key: k, Delete: true}
 			}
