@@ -22,6 +22,7 @@ import (
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
 	"github.com/attestlog/attestlog/log/claim"
+	"github.com/attestlog/attestlog/log/claim/record"
 	pb "github.com/attestlog/attestlog/proto/attestlog/v1"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -292,6 +293,15 @@ func checkNothingLost(t *testing.T, lc pb.LogServiceClient, httpAddr string, v n
 		got, err := lc.GetEntries(ctx, &pb.GetEntriesRequest{Start: uint64(idx), Count: 1})
 		if err != nil || !bytes.Equal(got.Entries[0], entry) {
 			t.Fatalf("entry %d differs from its receipt (%v)", idx, err)
+		}
+		// Its index records survived too (bbolt stages them: indexstage.go).
+		r, err := record.Decode(entry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found, err := lc.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: r.Subjects[0].SHA256})
+		if err != nil || len(found.GetClaims()) != 1 || found.GetClaims()[0].GetIndex() != uint64(idx) {
+			t.Fatalf("LookupByDigest of claim %d's artifact = %v, %v; want claim %d", idx, found.GetClaims(), err, idx)
 		}
 	}
 	for digest, bin := range rec.uploads {
