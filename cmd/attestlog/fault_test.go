@@ -12,6 +12,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -286,6 +287,7 @@ func checkNothingLost(t *testing.T, lc pb.LogServiceClient, httpAddr string, v n
 	if err != nil {
 		t.Fatal(err)
 	}
+	lookups := 0
 	for idx, entry := range rec.claims {
 		if idx >= head.Size {
 			t.Fatalf("acknowledged claim %d lost: the restarted log has %d entries", idx, head.Size)
@@ -294,14 +296,19 @@ func checkNothingLost(t *testing.T, lc pb.LogServiceClient, httpAddr string, v n
 		if err != nil || !bytes.Equal(got.Entries[0], entry) {
 			t.Fatalf("entry %d differs from its receipt (%v)", idx, err)
 		}
-		// Its index records survived too (bbolt stages them: indexstage.go).
+		// Its index records survived too (bbolt stages them: indexstage.go);
+		// a random sample of the claims (map order), so that long runs
+		// stay linear.
+		if lookups++; lookups > 256 {
+			continue
+		}
 		r, err := record.Decode(entry)
 		if err != nil {
 			t.Fatal(err)
 		}
 		found, err := lc.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: r.Subjects[0].SHA256})
-		if err != nil || len(found.GetClaims()) != 1 || found.GetClaims()[0].GetIndex() != uint64(idx) {
-			t.Fatalf("LookupByDigest of claim %d's artifact = %v, %v; want claim %d", idx, found.GetClaims(), err, idx)
+		if err != nil || !slices.ContainsFunc(found.GetClaims(), func(c *pb.ProvenClaim) bool { return c.GetIndex() == uint64(idx) }) {
+			t.Fatalf("LookupByDigest of claim %d's artifact = %v, %v; want claim %d among them", idx, found.GetClaims(), err, idx)
 		}
 	}
 	for digest, bin := range rec.uploads {
