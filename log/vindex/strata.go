@@ -394,32 +394,46 @@ type StratumRecord struct {
 // reserve zero bytes, which a backend may fill with a header of its own
 // (a version) without copying the record.
 func (s *Strata) Dirty(reserve int) []StratumRecord {
-	var out []StratumRecord
+	type keyed struct {
+		key []byte
+		rec StratumRecord
+	}
+	var ks []keyed
 	for r, st := range s.strata {
 		if st.dirty && len(st.nodes) > 0 {
-			out = append(out, StratumRecord{Root: r, Record: appendStratum(make([]byte, reserve, reserve+st.encodedSize()), st)})
+			k, _ := r.AppendBinary(nil)
+			ks = append(ks, keyed{k, StratumRecord{Root: r, Record: appendStratum(make([]byte, reserve, reserve+st.encodedSize()), st)}})
 		}
 	}
-	slices.SortFunc(out, func(a, b StratumRecord) int {
-		ka, _ := a.Root.AppendBinary(nil)
-		kb, _ := b.Root.AppendBinary(nil)
-		return bytes.Compare(ka, kb)
-	})
+	slices.SortFunc(ks, func(a, b keyed) int { return bytes.Compare(a.key, b.key) })
+	out := make([]StratumRecord, len(ks))
+	for i, k := range ks {
+		out[i] = k.rec
+	}
 	return out
 }
 
-// Reuse returns a Strata over r that starts with the strata of s whose
-// roots are at depths below depth, as Puts left them, and reads the others
-// through r: for the next Update, once the store holds what [Strata.Dirty]
-// returned, so that strata every update changes (the upper levels of a
-// large map) are neither read nor parsed again. s must not be used after.
-func (s *Strata) Reuse(r StratumReader, depth uint16) *Strata {
+// Reuse returns a Strata over r that starts with strata of s, as Puts
+// left them, and reads the others through r: for the next Update, once
+// the store holds what [Strata.Dirty] returned, so that strata an update
+// read or changed are neither read nor parsed again. It keeps every
+// stratum whose root is at a depth below depth (the upper levels of a
+// large map, which every update changes) and up to limit others. s must
+// not be used after.
+func (s *Strata) Reuse(r StratumReader, depth uint16, limit int) *Strata {
 	out := NewStrata(r)
 	for root, st := range s.strata {
-		if root.Depth < depth && len(st.nodes) > 0 {
-			st.dirty = false
-			out.strata[root] = st
+		if len(st.nodes) == 0 {
+			continue
 		}
+		if root.Depth >= depth {
+			if limit <= 0 {
+				continue
+			}
+			limit--
+		}
+		st.dirty = false
+		out.strata[root] = st
 	}
 	return out
 }
