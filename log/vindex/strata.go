@@ -292,6 +292,11 @@ type StratumReader interface {
 type Strata struct {
 	r      StratumReader
 	strata map[Position]*stratum
+	// changed are the roots of the strata Put changed, each once.
+	changed []Position
+	// last is the stratum lookup found last, rooted at lastRoot.
+	last     *stratum
+	lastRoot Position
 }
 
 // NewStrata returns a Strata that reads records through r.
@@ -331,9 +336,22 @@ func (s *Strata) load(ps []Position) error {
 	return nil
 }
 
+// lookup returns the stratum rooted at r, if s holds it. An update walks
+// a path eight levels at a time within one stratum, so the last stratum
+// found is kept, and a hit costs a comparison instead of a map lookup.
+func (s *Strata) lookup(r Position) (*stratum, bool) {
+	if s.last != nil && s.lastRoot == r {
+		return s.last, true
+	}
+	st, ok := s.strata[r]
+	if ok {
+		s.last, s.lastRoot = st, r
+	}
+	return st, ok
+}
+
 func (s *Strata) get(p Position) (Node, bool) {
-	r := StratumOf(p)
-	n, ok := s.strata[r].get(place(r, p))
+	n, ok := s.getLoaded(p)
 	if !ok {
 		return Node{}, false
 	}
@@ -342,7 +360,7 @@ func (s *Strata) get(p Position) (Node, bool) {
 
 // Get implements [Store].
 func (s *Strata) Get(p Position) (Node, bool, error) {
-	if _, ok := s.strata[StratumOf(p)]; !ok {
+	if _, ok := s.lookup(StratumOf(p)); !ok {
 		if err := s.load([]Position{p}); err != nil {
 			return Node{}, false, err
 		}
@@ -354,7 +372,11 @@ func (s *Strata) Get(p Position) (Node, bool, error) {
 // getLoaded returns the node at p, whose stratum s holds, in place.
 func (s *Strata) getLoaded(p Position) (*Node, bool) {
 	r := StratumOf(p)
-	return s.strata[r].get(place(r, p))
+	st, ok := s.lookup(r)
+	if !ok {
+		return nil, false
+	}
+	return st.get(place(r, p))
 }
 
 // GetMany implements [Store], with one ReadStrata for the strata of ps
@@ -373,12 +395,15 @@ func (s *Strata) GetMany(ps []Position) ([]Node, []bool, error) {
 // Put implements [Store]; it changes only the strata kept in s.
 func (s *Strata) Put(p Position, n Node) error {
 	r := StratumOf(p)
-	st, ok := s.strata[r]
+	st, ok := s.lookup(r)
 	if !ok {
 		st = &stratum{}
 		s.strata[r] = st
 	}
-	st.dirty = true
+	if !st.dirty {
+		st.dirty = true
+		s.changed = append(s.changed, r)
+	}
 	st.put(place(r, p), n)
 	return nil
 }
@@ -399,8 +424,8 @@ func (s *Strata) Dirty(reserve int) []StratumRecord {
 		rec StratumRecord
 	}
 	var ks []keyed
-	for r, st := range s.strata {
-		if st.dirty && len(st.nodes) > 0 {
+	for _, r := range s.changed {
+		if st := s.strata[r]; len(st.nodes) > 0 {
 			k, _ := r.AppendBinary(nil)
 			ks = append(ks, keyed{k, StratumRecord{Root: r, Record: appendStratum(make([]byte, reserve, reserve+st.encodedSize()), st)}})
 		}
@@ -413,27 +438,30 @@ func (s *Strata) Dirty(reserve int) []StratumRecord {
 	return out
 }
 
-// Reuse returns a Strata over r that starts with strata of s, as Puts
-// left them, and reads the others through r: for the next Update, once
-// the store holds what [Strata.Dirty] returned, so that strata an update
-// read or changed are neither read nor parsed again. It keeps every
-// stratum whose root is at a depth below depth (the upper levels of a
-// large map, which every update changes) and up to limit others. s must
-// not be used after.
+// Reuse returns a Strata over r that starts with the strata of s, as
+// Puts left them, and reads the others through r: for the next Update,
+// once the store holds what [Strata.Dirty] returned, so that strata an
+// update read or changed are neither read nor parsed again. Past limit
+// strata, it drops those whose roots are at depths of at least depth
+// until half of limit are left, and keeps those above (the upper levels
+// of a large map, which every update changes). Unless it drops strata,
+// its cost is that of the strata the last update changed, not of all it
+// keeps. s must not be used after.
 func (s *Strata) Reuse(r StratumReader, depth uint16, limit int) *Strata {
-	out := NewStrata(r)
-	for root, st := range s.strata {
-		if len(st.nodes) == 0 {
-			continue
+	for _, root := range s.changed {
+		s.strata[root].dirty = false
+	}
+	out := &Strata{r: r, strata: s.strata}
+	if len(out.strata) <= limit {
+		return out
+	}
+	for root, st := range out.strata {
+		if len(out.strata) <= limit/2 {
+			break
 		}
-		if root.Depth >= depth {
-			if limit <= 0 {
-				continue
-			}
-			limit--
+		if root.Depth >= depth || len(st.nodes) == 0 {
+			delete(out.strata, root)
 		}
-		st.dirty = false
-		out.strata[root] = st
 	}
 	return out
 }
