@@ -1,8 +1,8 @@
 package log
 
 import (
-	"fmt"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"

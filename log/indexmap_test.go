@@ -3,8 +3,8 @@ package log_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"encoding/binary"
+	"errors"
 	"path/filepath"
 	"slices"
 	"testing"
