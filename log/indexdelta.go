@@ -45,6 +45,64 @@ func appendDelta(b []byte, rs []vindex.StratumRecord) []byte {
 	return b
 }
 
+// deltaChunk is the size of the values a delta record is stored in, each
+// under the key deltaKey(idx) || chunk number (4 bytes, big-endian): a
+// B+tree keeps a value in the leaf page of its key, and a leaf is
+// rewritten whole whenever a key is added next to it, so one large value
+// per delta would have every commitment copy the delta before it again.
+// Chunks of a page or less go to new leaves at the end of the space.
+const deltaChunk = 1 << 10
+
+// deltaWrites returns the writes of the delta record b of the commitment
+// at idx, in chunks.
+func deltaWrites(idx int64, b []byte) []IndexWrite {
+	out := make([]IndexWrite, 0, (len(b)+deltaChunk-1)/deltaChunk)
+	for i := 0; len(b) > 0; i++ {
+		n := min(len(b), deltaChunk)
+		out = append(out, IndexWrite{Space: spaceVindexDelta, Key: binary.BigEndian.AppendUint32(deltaKey(idx), uint32(i)), Value: b[:n]})
+		b = b[n:]
+	}
+	return out
+}
+
+// deltaDeletes returns the deletes of the chunks of a delta record of n
+// bytes written by the commitment at idx.
+func deltaDeletes(idx int64, n int) []IndexWrite {
+	out := make([]IndexWrite, 0, (n+deltaChunk-1)/deltaChunk)
+	for i := 0; i*deltaChunk < n; i++ {
+		out = append(out, IndexWrite{Space: spaceVindexDelta, Key: binary.BigEndian.AppendUint32(deltaKey(idx), uint32(i)), Delete: true})
+	}
+	return out
+}
+
+// readDelta reads the record of the delta of the commitment at idx, from
+// one view of s, and checks that its chunks are numbered from 0 without a
+// gap and are full but for the last.
+func readDelta(s Store, idx int64) ([]byte, error) {
+	var b []byte
+	var bad error
+	n := 0
+	err := s.IndexScan(spaceVindexDelta, deltaKey(idx), func(k, v []byte) bool {
+		switch {
+		case len(k) != 12 || binary.BigEndian.Uint32(k[8:]) != uint32(n):
+			bad = fmt.Errorf("key %x where chunk %d was due", k, n)
+		case n > 0 && len(b) != n*deltaChunk, len(v) == 0 || len(v) > deltaChunk:
+			bad = fmt.Errorf("chunk %d of %d bytes after %d bytes", n, len(v), len(b))
+		}
+		b, n = append(b, v...), n+1
+		return bad == nil
+	})
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("log: reading the index delta of commitment %d: %w", idx, err)
+	case bad != nil:
+		return nil, fmt.Errorf("%w: index delta of commitment %d: %w", ErrCorrupt, idx, bad)
+	case n == 0:
+		return nil, fmt.Errorf("%w: delta of commitment %d", errDeltaGone, idx)
+	}
+	return b, nil
+}
+
 // ErrMalformedDelta is returned by parseDelta for bytes that are not a
 // delta record.
 var ErrMalformedDelta = errors.New("log: malformed index delta")
@@ -93,18 +151,6 @@ func uvarintBytes(b []byte) (v, rest []byte, err error) {
 	return b[w : w+int(n)], b[w+int(n):], nil
 }
 
-// deltaOf returns the delta of rs without encoding it, as parseDelta
-// would return it from appendDelta's record.
-func deltaOf(rs []vindex.StratumRecord) *delta {
-	d := &delta{strata: make(map[string][]byte, len(rs)), bytes: 1}
-	for _, r := range rs {
-		k := stratumKey(r.Root)
-		d.strata[string(k)] = r.Record
-		d.bytes += len(k) + len(r.Record) + 2
-	}
-	return d
-}
-
 // A deltaCache keeps the index's deltas a process read or wrote, by the
 // entry index of their commitment: a delta never changes once written, and
 // is only deleted, by a merge. It drops the deltas before the oldest one
@@ -121,38 +167,26 @@ func newDeltaCache() *deltaCache { return &deltaCache{m: map[int64]*delta{}} }
 var errDeltaGone = errors.New("log: an index delta was merged while it was read")
 
 // get returns the deltas idxs (increasing), reading those it does not hold
-// from s in one [Store.IndexGetMany].
+// from s, each in one [Store.IndexScan].
 func (c *deltaCache) get(s Store, idxs []int64) ([]*delta, error) {
 	out := make([]*delta, len(idxs))
-	var reads []IndexRead
 	var at []int
 	c.mu.Lock()
 	for i, idx := range idxs {
 		if d, ok := c.m[idx]; ok {
 			out[i] = d
 		} else {
-			reads, at = append(reads, IndexRead{Space: spaceVindexDelta, Key: deltaKey(idx)}), append(at, i)
+			at = append(at, i)
 		}
 	}
 	c.mu.Unlock()
-	if len(reads) > 0 {
-		vals, err := s.IndexGetMany(reads)
+	for _, i := range at {
+		b, err := readDelta(s, idxs[i])
 		if err != nil {
-			return nil, fmt.Errorf("log: reading index deltas: %w", err)
+			return nil, err
 		}
-		if len(vals) != len(reads) {
-			return nil, fmt.Errorf("log: reading %d index deltas gave %d", len(reads), len(vals))
-		}
-		for j, v := range vals {
-			idx := idxs[at[j]]
-			if v == nil {
-				return nil, fmt.Errorf("%w: delta of commitment %d", errDeltaGone, idx)
-			}
-			d, err := parseDelta(v)
-			if err != nil {
-				return nil, fmt.Errorf("%w: index delta of commitment %d: %w", ErrCorrupt, idx, err)
-			}
-			out[at[j]] = d
+		if out[i], err = parseDelta(b); err != nil {
+			return nil, fmt.Errorf("%w: index delta of commitment %d: %w", ErrCorrupt, idxs[i], err)
 		}
 	}
 	c.mu.Lock()

@@ -15,7 +15,8 @@ import (
 // so that it works on every [Store]:
 //
 //	vindex-base   stratum root ([vindex.Position.AppendBinary]) -> stratum ([vindex.Strata])
-//	vindex-delta  commitment entry index (8, big-endian) -> delta (see [parseDelta])
+//	vindex-delta  commitment entry index (8, big-endian) || chunk (4) -> part of a delta
+//	              (see [parseDelta] and deltaChunk)
 //	vindex-state  "state/v3" -> the latest commitment || the one before it || the base,
 //	                            each entry index (8) || size N (8) || root (32), index -1
 //	                            for none; then the entry index (8) of each delta, increasing
@@ -306,6 +307,8 @@ type indexUpdate struct {
 	// or, for a first commitment (ToBase), into the base.
 	Strata []vindex.StratumRecord
 	ToBase bool
+	// Delta is the record of the delta, unless ToBase.
+	Delta []byte
 	// Merge, if set, holds the base's writes and the deltas' deletes that
 	// merge every delta of Base into the base, which becomes Base's latest
 	// commitment.
@@ -365,6 +368,9 @@ func updateIndex(s Store, dc *deltaCache, base indexState, size int64, adds []vi
 		return nil, fmt.Errorf("log: updating the index from size %d to %d: %w", base.Latest.Size, size, err)
 	}
 	u := &indexUpdate{Base: base, To: vindex.Commitment{Size: size, Root: root}, Strata: st.Dirty(0), ToBase: base.Latest.Index < 0, next: &indexCarry{strata: st}}
+	if !u.ToBase {
+		u.Delta = appendDelta(nil, u.Strata)
+	}
 	if !u.ToBase && mergeDue(dc, base) {
 		if u.Merge, err = mergeWrites(s, dc, base); err != nil {
 			return nil, err
@@ -398,8 +404,8 @@ func mergeWrites(s Store, dc *deltaCache, st indexState) ([]IndexWrite, error) {
 		out = append(out, IndexWrite{Space: spaceVindexBase, Key: []byte(k), Value: rec})
 	}
 	slices.SortFunc(out, func(a, b IndexWrite) int { return bytes.Compare(a.Key, b.Key) })
-	for _, d := range st.Deltas {
-		out = append(out, IndexWrite{Space: spaceVindexDelta, Key: deltaKey(d), Delete: true})
+	for i, d := range st.Deltas {
+		out = append(out, deltaDeletes(d, ds[i].bytes)...)
 	}
 	return out, nil
 }
@@ -420,7 +426,7 @@ func (u *indexUpdate) state(idx int64) indexState {
 
 // writesAt returns the index writes of u for its commitment entry at idx.
 func (u *indexUpdate) writesAt(idx int64) []IndexWrite {
-	out := make([]IndexWrite, 0, len(u.OldLayout)+len(u.Merge)+len(u.Strata)+2)
+	out := make([]IndexWrite, 0, len(u.OldLayout)+len(u.Merge)+len(u.Strata)+len(u.Delta)/deltaChunk+2)
 	out = append(out, u.OldLayout...)
 	out = append(out, u.Merge...)
 	if u.ToBase {
@@ -428,7 +434,7 @@ func (u *indexUpdate) writesAt(idx int64) []IndexWrite {
 			out = append(out, IndexWrite{Space: spaceVindexBase, Key: stratumKey(r.Root), Value: r.Record})
 		}
 	} else {
-		out = append(out, IndexWrite{Space: spaceVindexDelta, Key: deltaKey(idx), Value: appendDelta(nil, u.Strata)})
+		out = append(out, deltaWrites(idx, u.Delta)...)
 	}
 	return append(out, IndexWrite{Space: spaceVindexState, Key: keyIndexState, Value: u.state(idx).encode()})
 }
