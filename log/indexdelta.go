@@ -50,8 +50,10 @@ func appendDelta(b []byte, rs []vindex.StratumRecord) []byte {
 // B+tree keeps a value in the leaf page of its key, and a leaf is
 // rewritten whole whenever a key is added next to it, so one large value
 // per delta would have every commitment copy the delta before it again.
-// Chunks of a page or less go to new leaves at the end of the space.
-const deltaChunk = 1 << 10
+// Chunks go to new leaves at the end of the space; a chunk of a little
+// less than bbolt's 4 KiB page (its header and the key take the rest)
+// fills its page.
+const deltaChunk = 4000
 
 // deltaWrites returns the writes of the delta record b of the commitment
 // at idx, in chunks.
