@@ -255,46 +255,69 @@ func newMapReader(s Store, dc *deltaCache, st indexState, c commitState) (*mapRe
 }
 
 // ReadStrata implements [vindex.StratumReader] with one
-// [Store.IndexGetMany] for the strata no delta holds: one read
-// transaction (bbolt) or one query (PostgreSQL).
+// [Store.IndexGetMany] for the strata the deltas do not hold in full: one
+// read transaction (bbolt) or one query (PostgreSQL).
 func (r *mapReader) ReadStrata(ps []vindex.Position) ([][]byte, error) {
-	out := make([][]byte, len(ps))
-	if r.empty {
-		return out, nil
-	}
-	var reads []IndexRead
-	var at []int
+	keys := make([][]byte, len(ps))
 	for i, p := range ps {
-		k := stratumKey(p)
-		if rec, ok := r.find(k); ok {
-			out[i] = rec
-			continue
-		}
-		reads, at = append(reads, IndexRead{Space: spaceVindexBase, Key: k}), append(at, i)
+		keys[i] = stratumKey(p)
 	}
-	if len(reads) == 0 {
-		return out, nil
-	}
-	vals, err := r.s.IndexGetMany(reads)
-	if err != nil {
-		return nil, fmt.Errorf("log: reading index strata: %w", err)
-	}
-	if len(vals) != len(reads) {
-		return nil, fmt.Errorf("log: reading %d index strata gave %d", len(reads), len(vals))
-	}
-	for j, v := range vals {
-		out[at[j]] = v
-	}
-	return out, nil
+	return readStrata(r.s, r.deltas, r.empty, keys)
 }
 
-func (r *mapReader) find(key []byte) ([]byte, bool) {
-	for _, d := range r.deltas {
-		if rec, ok := d.strata[string(key)]; ok {
-			return rec, true
+// readStrata returns the record of the stratum under each of keys in the
+// map made of the base (none if empty) and ds, newest first: the newest
+// delta's record, with the patches of the deltas after the newest full
+// record applied to it, or the base's if no delta holds it in full.
+func readStrata(s Store, ds []*delta, empty bool, keys [][]byte) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	patches := make([][][]byte, len(keys)) // newest first
+	var reads []IndexRead
+	var at []int
+	for i, k := range keys {
+		full := false
+		for _, d := range ds {
+			rec, ok := d.strata[string(k)]
+			if !ok {
+				continue
+			}
+			if !vindex.IsPatch(rec) {
+				out[i], full = rec, true
+				break
+			}
+			patches[i] = append(patches[i], rec)
+		}
+		if !full && !empty {
+			reads, at = append(reads, IndexRead{Space: spaceVindexBase, Key: k}), append(at, i)
 		}
 	}
-	return nil, false
+	if len(reads) > 0 {
+		vals, err := s.IndexGetMany(reads)
+		if err != nil {
+			return nil, fmt.Errorf("log: reading index strata: %w", err)
+		}
+		if len(vals) != len(reads) {
+			return nil, fmt.Errorf("log: reading %d index strata gave %d", len(reads), len(vals))
+		}
+		for j, v := range vals {
+			out[at[j]] = v
+		}
+	}
+	for i, ps := range patches {
+		if len(ps) == 0 {
+			continue
+		}
+		if out[i] == nil {
+			return nil, fmt.Errorf("%w: index stratum %x: a delta patches it, but no record of it precedes the patch", ErrCorrupt, keys[i])
+		}
+		slices.Reverse(ps)
+		rec, err := vindex.ComposeStratum(out[i], ps...)
+		if err != nil {
+			return nil, fmt.Errorf("%w: index stratum %x: %w", ErrCorrupt, keys[i], err)
+		}
+		out[i] = rec
+	}
+	return out, nil
 }
 
 // An indexUpdate is what the [IndexCommitter] passes with a commitment
@@ -303,8 +326,9 @@ func (r *mapReader) find(key []byte) ([]byte, bool) {
 type indexUpdate struct {
 	Base indexState
 	To   vindex.Commitment
-	// Strata are the changed strata, in key order. They go into one delta
-	// or, for a first commitment (ToBase), into the base.
+	// Strata are the changed strata, in key order, as records or patches
+	// ([vindex.IsPatch]). They go into one delta or, for a first
+	// commitment (ToBase), all as records into the base.
 	Strata []vindex.StratumRecord
 	ToBase bool
 	// Delta is the record of the delta, unless ToBase.
@@ -367,8 +391,11 @@ func updateIndex(s Store, dc *deltaCache, base indexState, size int64, adds []vi
 		}
 		return nil, fmt.Errorf("log: updating the index from size %d to %d: %w", base.Latest.Size, size, err)
 	}
-	u := &indexUpdate{Base: base, To: vindex.Commitment{Size: size, Root: root}, Strata: st.Dirty(0), ToBase: base.Latest.Index < 0, next: &indexCarry{strata: st}}
-	if !u.ToBase {
+	u := &indexUpdate{Base: base, To: vindex.Commitment{Size: size, Root: root}, ToBase: base.Latest.Index < 0, next: &indexCarry{strata: st}}
+	if u.ToBase {
+		u.Strata = st.Dirty(0)
+	} else {
+		u.Strata = st.DirtyPatches()
 		u.Delta = appendDelta(nil, u.Strata)
 	}
 	if !u.ToBase && mergeDue(dc, base) {
@@ -386,24 +413,33 @@ func mergeDue(dc *deltaCache, st indexState) bool {
 }
 
 // mergeWrites returns the writes that merge every delta of st into the
-// base: the newest record of each stratum they hold, in key order, and
-// the deltas' deletes.
+// base: the newest record of each stratum they hold (patches applied), in
+// key order, and the deltas' deletes.
 func mergeWrites(s Store, dc *deltaCache, st indexState) ([]IndexWrite, error) {
 	ds, err := dc.get(s, st.Deltas)
 	if err != nil {
 		return nil, err
 	}
-	newest := map[string][]byte{}
-	for _, d := range ds { // oldest first: a later delta's record wins
-		for k, rec := range d.strata {
-			newest[k] = rec
+	seen := map[string]bool{}
+	var keys [][]byte
+	for _, d := range ds {
+		for k := range d.strata {
+			if !seen[k] {
+				seen[k], keys = true, append(keys, []byte(k))
+			}
 		}
 	}
-	out := make([]IndexWrite, 0, len(newest)+len(ds))
-	for k, rec := range newest {
-		out = append(out, IndexWrite{Space: spaceVindexBase, Key: []byte(k), Value: rec})
+	slices.SortFunc(keys, bytes.Compare)
+	newest := slices.Clone(ds)
+	slices.Reverse(newest)
+	recs, err := readStrata(s, newest, false, keys)
+	if err != nil {
+		return nil, err
 	}
-	slices.SortFunc(out, func(a, b IndexWrite) int { return bytes.Compare(a.Key, b.Key) })
+	out := make([]IndexWrite, 0, len(keys)+len(ds))
+	for i, k := range keys {
+		out = append(out, IndexWrite{Space: spaceVindexBase, Key: k, Value: recs[i]})
+	}
 	for i, d := range st.Deltas {
 		out = append(out, deltaDeletes(d, ds[i].bytes)...)
 	}

@@ -41,7 +41,19 @@ type stratum struct {
 	nodes []placed
 	index [stratumNodes]uint8 // 1 + the index in nodes of each place's node; 0 for none
 	dirty bool
+	// stored says that the store holds a record of the stratum (read from
+	// it, or written since); changed and unstored are the places Put
+	// since, and those of them whose stored node (a leaf) became an inner
+	// node that the frontier encoding computes: what a patch holds.
+	stored            bool
+	changed, unstored placeSet
 }
+
+// A placeSet is a set of places of a stratum.
+type placeSet [4]uint64
+
+func (ps *placeSet) add(at uint8)           { ps[at/64] |= 1 << (at % 64) }
+func (ps *placeSet) has(at uint8) bool      { return ps[at/64]&(1<<(at%64)) != 0 }
 
 type placed struct {
 	at uint8
@@ -56,7 +68,11 @@ func (s *stratum) get(at uint8) (*Node, bool) {
 }
 
 func (s *stratum) put(at uint8, n Node) {
+	s.changed.add(at)
 	if i := s.index[at]; i > 0 {
+		if old := &s.nodes[i-1].n; isStored(at, old) && !isStored(at, &n) {
+			s.unstored.add(at)
+		}
 		s.nodes[i-1].n = n
 		return
 	}
@@ -75,17 +91,17 @@ const frontierMark = 0xff
 // bottomPlace is the first place of a stratum's bottom level.
 const bottomPlace = stratumNodes / 2
 
-// stored reports whether the node n at place at is stored in the frontier
+// isStored reports whether the node n at place at is stored in the frontier
 // encoding: a leaf, or a node of the bottom level, whose children are in
 // the strata below. Every other node is an inner node whose children are
 // in the stratum, and is computed from them.
-func stored(at uint8, n *Node) bool { return n.IsLeaf || at >= bottomPlace }
+func isStored(at uint8, n *Node) bool { return n.IsLeaf || at >= bottomPlace }
 
 // encodedSize returns the size of the storage encoding of s.
 func (s *stratum) encodedSize() int {
 	n := 1
 	for _, p := range s.nodes {
-		if !stored(p.at, &p.n) {
+		if !isStored(p.at, &p.n) {
 			continue
 		}
 		n += 1 + 1 + 2*HashSize
@@ -101,7 +117,7 @@ func appendStratum(b []byte, s *stratum) []byte {
 	b = slices.Grow(b, s.encodedSize())
 	b = append(b, frontierMark)
 	for at, i := range s.index {
-		if i > 0 && stored(uint8(at), &s.nodes[i-1].n) {
+		if i > 0 && isStored(uint8(at), &s.nodes[i-1].n) {
 			b = append(b, uint8(at))
 			b, _ = s.nodes[i-1].n.AppendBinary(b)
 		}
@@ -207,7 +223,7 @@ func parseFrontier(b []byte) (*stratum, error) {
 	var nodes [stratumNodes]*Node
 	var count int
 	err := parseNodes(b, stratumNodes-1, func(at uint8, n Node) error {
-		if !stored(at, &n) {
+		if !isStored(at, &n) {
 			return fmt.Errorf("%w: inner node at place %d, above the bottom level, is stored", ErrMalformedStratum, at)
 		}
 		nodes[at], count = &n, count+1
@@ -330,6 +346,7 @@ func (s *Strata) load(ps []Position) error {
 			if st, err = parseStratum(rec); err != nil {
 				return fmt.Errorf("stratum %s: %w", roots[i], err)
 			}
+			st.stored, st.changed, st.unstored = true, placeSet{}, placeSet{}
 		}
 		s.strata[roots[i]] = st
 	}
@@ -418,17 +435,33 @@ type StratumRecord struct {
 // of their roots' storage keys ([Position.AppendBinary]), each after
 // reserve zero bytes, which a backend may fill with a header of its own
 // (a version) without copying the record.
-func (s *Strata) Dirty(reserve int) []StratumRecord {
+func (s *Strata) Dirty(reserve int) []StratumRecord { return s.dirty(reserve, false) }
+
+// DirtyPatches returns, like [Strata.Dirty], the records of the strata
+// that Put changed, in the order of their roots' storage keys, but as a
+// patch record (see [IsPatch]) for each stratum whose record the store
+// holds already and whose patch is less than half its size.
+func (s *Strata) DirtyPatches() []StratumRecord { return s.dirty(0, true) }
+
+func (s *Strata) dirty(reserve int, patches bool) []StratumRecord {
 	type keyed struct {
 		key []byte
 		rec StratumRecord
 	}
 	var ks []keyed
 	for _, r := range s.changed {
-		if st := s.strata[r]; len(st.nodes) > 0 {
-			k, _ := r.AppendBinary(nil)
-			ks = append(ks, keyed{k, StratumRecord{Root: r, Record: appendStratum(make([]byte, reserve, reserve+st.encodedSize()), st)}})
+		st := s.strata[r]
+		if len(st.nodes) == 0 {
+			continue
 		}
+		var rec []byte
+		if full := st.encodedSize(); patches && st.stored && st.patchSize() < full/2 {
+			rec = appendPatch(make([]byte, reserve, reserve+st.patchSize()), st)
+		} else {
+			rec = appendStratum(make([]byte, reserve, reserve+full), st)
+		}
+		k, _ := r.AppendBinary(nil)
+		ks = append(ks, keyed{k, StratumRecord{Root: r, Record: rec}})
 	}
 	slices.SortFunc(ks, func(a, b keyed) int { return bytes.Compare(a.key, b.key) })
 	out := make([]StratumRecord, len(ks))
@@ -449,7 +482,8 @@ func (s *Strata) Dirty(reserve int) []StratumRecord {
 // keeps. s must not be used after.
 func (s *Strata) Reuse(r StratumReader, depth uint16, limit int) *Strata {
 	for _, root := range s.changed {
-		s.strata[root].dirty = false
+		st := s.strata[root]
+		st.dirty, st.stored, st.changed, st.unstored = false, true, placeSet{}, placeSet{}
 	}
 	out := &Strata{r: r, strata: s.strata}
 	if len(out.strata) <= limit {
