@@ -52,8 +52,8 @@ type stratum struct {
 // A placeSet is a set of places of a stratum.
 type placeSet [4]uint64
 
-func (ps *placeSet) add(at uint8)           { ps[at/64] |= 1 << (at % 64) }
-func (ps *placeSet) has(at uint8) bool      { return ps[at/64]&(1<<(at%64)) != 0 }
+func (ps *placeSet) add(at uint8)      { ps[at/64] |= 1 << (at % 64) }
+func (ps *placeSet) has(at uint8) bool { return ps[at/64]&(1<<(at%64)) != 0 }
 
 type placed struct {
 	at uint8
