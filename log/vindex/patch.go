@@ -75,14 +75,29 @@ func appendPatch(b []byte, s *stratum) []byte {
 // strictly as [ParseStratum] does, and returns an error wrapping
 // [ErrMalformedStratum] for any that is not well formed.
 func ComposeStratum(rec []byte, patches ...[]byte) ([]byte, error) {
-	st, err := parseStratum(rec)
-	if err != nil {
-		return nil, err
-	}
 	var nodes [stratumNodes]*Node
-	for i := range st.nodes {
-		if p := &st.nodes[i]; isStored(p.at, &p.n) {
-			nodes[p.at] = &p.n
+	if len(rec) > 0 && rec[0] == frontierMark {
+		// Its stored nodes are what a patch changes; the checks of the
+		// result cover the record's.
+		err := parseNodes(rec[1:], stratumNodes-1, func(at uint8, n Node) error {
+			if !isStored(at, &n) {
+				return fmt.Errorf("%w: inner node at place %d, above the bottom level, is stored", ErrMalformedStratum, at)
+			}
+			nodes[at] = &n
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		st, err := parseStratum(rec)
+		if err != nil {
+			return nil, err
+		}
+		for i := range st.nodes {
+			if p := &st.nodes[i]; isStored(p.at, &p.n) {
+				nodes[p.at] = &p.n
+			}
 		}
 	}
 	for i, pb := range patches {
