@@ -25,8 +25,12 @@ import (
 // tree keeps a table: vindex-base holds the strata (8 levels of a path per
 // record) of the map the base commitment committed to, and each commitment
 // after the base wrote one delta, a single record holding every stratum it
-// changed. The map a commitment c committed to is, for each stratum, its
-// record in the newest delta at or before c, or else in the base. Two
+// changed, each as a record or as a patch of the record before it (the
+// stored nodes that changed; see [vindex.IsPatch]), whichever is smaller
+// by half: an upper stratum of a large map, about 8 KiB, changes by a few
+// hundred bytes. The map a commitment c committed to is, for each stratum,
+// the newest record at or before c, in the deltas or else in the base,
+// with the patches of the later deltas up to c applied. Two
 // commitments are served: the latest, and the one before it for clients
 // whose witnessed checkpoint does not cover the latest yet (the
 // [IndexCommitter] writes a commitment only once the latest is witnessed,
