@@ -30,17 +30,17 @@ func IsPatch(rec []byte) bool { return len(rec) > 0 && rec[0] == patchMark }
 // patchSize returns the size of the patch of s.
 func (s *stratum) patchSize() int {
 	n := 1 + binary.MaxVarintLen16
-	for _, p := range s.nodes {
-		switch {
-		case !s.changed.has(p.at):
-		case isStored(p.at, &p.n) && p.n.IsLeaf:
+	s.changed.each(func(at uint8) {
+		switch p, ok := s.get(at); {
+		case !ok:
+		case isStored(at, p) && p.IsLeaf:
 			n += 2 + 2*HashSize + 16
-		case isStored(p.at, &p.n):
+		case isStored(at, p):
 			n += 2 + 2*HashSize
 		default:
 			n++
 		}
-	}
+	})
 	return n
 }
 
@@ -48,24 +48,19 @@ func (s *stratum) patchSize() int {
 func appendPatch(b []byte, s *stratum) []byte {
 	b = append(b, patchMark)
 	var removed []byte
-	for at := range uint8(stratumNodes) {
-		if s.unstored.has(at) {
-			if n, ok := s.get(at); !ok || !isStored(at, n) {
-				removed = append(removed, at)
-			}
+	s.unstored.each(func(at uint8) {
+		if n, ok := s.get(at); !ok || !isStored(at, n) {
+			removed = append(removed, at)
 		}
-	}
+	})
 	b = binary.AppendUvarint(b, uint64(len(removed)))
 	b = append(b, removed...)
-	for at := range uint8(stratumNodes) {
-		if !s.changed.has(at) {
-			continue
-		}
+	s.changed.each(func(at uint8) {
 		if n, ok := s.get(at); ok && isStored(at, n) {
 			b = append(b, at)
 			b, _ = n.AppendBinary(b)
 		}
-	}
+	})
 	return b
 }
 

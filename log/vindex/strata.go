@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 )
 
@@ -116,13 +117,43 @@ func (s *stratum) encodedSize() int {
 func appendStratum(b []byte, s *stratum) []byte {
 	b = slices.Grow(b, s.encodedSize())
 	b = append(b, frontierMark)
-	for at, i := range s.index {
-		if i > 0 && isStored(uint8(at), &s.nodes[i-1].n) {
-			b = append(b, uint8(at))
-			b, _ = s.nodes[i-1].n.AppendBinary(b)
+	for _, at := range s.places() {
+		if n := &s.nodes[s.index[at]-1].n; isStored(at, n) {
+			b = append(b, at)
+			b, _ = n.AppendBinary(b)
 		}
 	}
 	return b
+}
+
+// places returns the places of the nodes of s, in increasing order: from
+// its nodes when they are few (a lower stratum holds a handful), else by
+// walking its index.
+func (s *stratum) places() []uint8 {
+	out := make([]uint8, 0, len(s.nodes))
+	if len(s.nodes) < 32 {
+		for _, p := range s.nodes {
+			out = append(out, p.at)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for at, i := range s.index {
+		if i > 0 {
+			out = append(out, uint8(at))
+		}
+	}
+	return out
+}
+
+// each calls fn with each place of ps, in increasing order.
+func (ps *placeSet) each(fn func(at uint8)) {
+	for w, word := range ps {
+		for word != 0 {
+			fn(uint8(w*64 + bits.TrailingZeros64(word)))
+			word &= word - 1
+		}
+	}
 }
 
 // ParseStratum checks that b is the storage encoding of a stratum (see
@@ -455,10 +486,13 @@ func (s *Strata) dirty(reserve int, patches bool) []StratumRecord {
 			continue
 		}
 		var rec []byte
-		if full := st.encodedSize(); patches && st.stored && st.patchSize() < full/2 {
-			rec = appendPatch(make([]byte, reserve, reserve+st.patchSize()), st)
-		} else {
-			rec = appendStratum(make([]byte, reserve, reserve+full), st)
+		if patches && st.stored {
+			if patch := st.patchSize(); patch < st.encodedSize()/2 {
+				rec = appendPatch(make([]byte, reserve, reserve+patch), st)
+			}
+		}
+		if rec == nil {
+			rec = appendStratum(make([]byte, reserve, reserve+st.encodedSize()), st)
 		}
 		k, _ := r.AppendBinary(nil)
 		ks = append(ks, keyed{k, StratumRecord{Root: r, Record: rec}})
