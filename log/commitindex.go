@@ -17,6 +17,9 @@ const (
 	// DefaultCommitAge is the longest a new entry waits for an index
 	// commitment, as long as witnesses keep up.
 	DefaultCommitAge = 5 * time.Second
+	// DefaultCommitMaxEntries is the most entries one commitment adds to
+	// the map (some 300,000 keys at five a claim).
+	DefaultCommitMaxEntries = 1 << 16
 	// commitPoll bounds how often the committer looks at the tree size.
 	commitPoll = 200 * time.Millisecond
 	// keysChunk is how many entries the committer reads from the store at once.
@@ -32,6 +35,11 @@ type IndexConfig struct {
 	// Age is the longest time between two commitments while new entries
 	// wait. Default DefaultCommitAge.
 	Age time.Duration
+	// MaxEntries bounds the entries one commitment adds to the map: a
+	// rebuild from the entries, or a committer far behind, catches up in
+	// commitments of at most this many entries, so that the strata one
+	// update holds stay within memory. Default DefaultCommitMaxEntries.
+	MaxEntries int
 	// Logger receives the committer's logs; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -76,13 +84,16 @@ func NewIndexCommitter(l *Log, cfg IndexConfig) (*IndexCommitter, error) {
 		return nil, errors.New("log: index committer: the log does not index claims (Config.Indexer is not a ClaimIndex)")
 	}
 	switch {
-	case cfg.Entries < 0 || cfg.Age < 0:
-		return nil, errors.New("log: index committer: negative Entries or Age")
+	case cfg.Entries < 0 || cfg.Age < 0 || cfg.MaxEntries < 0:
+		return nil, errors.New("log: index committer: negative Entries, Age or MaxEntries")
 	case cfg.Entries == 0:
 		cfg.Entries = DefaultCommitEntries
 	}
 	if cfg.Age == 0 {
 		cfg.Age = DefaultCommitAge
+	}
+	if cfg.MaxEntries == 0 {
+		cfg.MaxEntries = DefaultCommitMaxEntries
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -182,6 +193,9 @@ func (c *IndexCommitter) due() (state indexState, size int64, due bool, err erro
 		}
 	}
 	due = waiting > 0 && (waiting >= int64(c.cfg.Entries) || c.cfg.Now().Sub(c.last) >= c.cfg.Age)
+	// A rebuild, or a committer that was stopped a long time, catches up
+	// in steps, so that one update's strata stay within memory.
+	size = min(size, latest.Size+int64(c.cfg.MaxEntries))
 	return state, size, due, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -449,4 +450,51 @@ func latestCommitment(t *testing.T, cl *claimLog, at int64) vindex.Commitment {
 		t.Fatalf("entry %d: %v", at, err)
 	}
 	return c
+}
+
+// TestIndexCommitterSteps checks that a committer far behind (as after a
+// rebuild) catches up in commitments of at most MaxEntries entries each,
+// and that the last proves every claim.
+func TestIndexCommitterSteps(t *testing.T) {
+	ctx := context.Background()
+	cl := newClaimLog(t, log.ServiceConfig{}, archive.Config{})
+	bin := []byte("the binary")
+	for i := range 10 {
+		b := fmt.Sprintf("b%d.example", i)
+		if _, err := cl.client.AddClaim(ctx, &pb.AddClaimRequest{Envelope: envelope(t, buildClaim(bin, b), testBuilder(t, b))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ic, err := log.NewIndexCommitter(cl.Log.Log, log.IndexConfig{Entries: 1, MaxEntries: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int64
+	var last *pb.IndexProof
+	for range 6 {
+		idx, err := ic.Step(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if idx < 0 {
+			break
+		}
+		resp, err := cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = resp.GetIndexProof()
+		c, _ := checkIndexProof(t, cl, last, vindex.DigestKey(sha(bin)))
+		sizes = append(sizes, c.Size)
+	}
+	// 10 claims (0-9), then commitments at 10, 11 and 12, of sizes 4, 8
+	// and 12 (the claims and the first two commitments); the third is all
+	// that follows it, which is not due.
+	if want := []int64{4, 8, 12}; !slices.Equal(sizes, want) {
+		t.Fatalf("commitments of sizes %v, want %v", sizes, want)
+	}
+	_, list := checkIndexProof(t, cl, last, vindex.DigestKey(sha(bin)))
+	if want := []int64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}; !slices.Equal(list, want) {
+		t.Errorf("the last commitment lists %v, want %v", list, want)
+	}
 }
