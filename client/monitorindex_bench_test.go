@@ -2,7 +2,9 @@ package client_test
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -16,8 +18,17 @@ import (
 // its own artifact digest (five or six keys), ten claims per source commit,
 // four builders, with an index commitment every 256 entries whose root is
 // recomputed. Fetching and authenticating the tiles comes on top.
+// ATTESTLOG_BENCH_ENTRIES sets another number of entries (1000000 for the
+// figure at 1M claims: some 4 minutes and 6 GiB in all).
 func BenchmarkMonitorRecompute(b *testing.B) {
-	const n, interval = 100_000, 256
+	const interval = 256
+	n := 100_000
+	if v := os.Getenv("ATTESTLOG_BENCH_ENTRIES"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n <= 0 {
+			b.Fatalf("ATTESTLOG_BENCH_ENTRIES=%q: want a positive number of entries", v)
+		}
+	}
 	w := newWorld(b)
 	builders := []string{"ci-a", "alice", "bob", "carol"}
 	entries := make([][]byte, 0, n+n/interval)

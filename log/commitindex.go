@@ -17,6 +17,9 @@ const (
 	// DefaultCommitAge is the longest a new entry waits for an index
 	// commitment, as long as witnesses keep up.
 	DefaultCommitAge = 5 * time.Second
+	// DefaultCommitMaxEntries is the most entries one commitment adds to
+	// the map (some 300,000 keys at five a claim).
+	DefaultCommitMaxEntries = 1 << 16
 	// commitPoll bounds how often the committer looks at the tree size.
 	commitPoll = 200 * time.Millisecond
 	// keysChunk is how many entries the committer reads from the store at once.
@@ -32,6 +35,11 @@ type IndexConfig struct {
 	// Age is the longest time between two commitments while new entries
 	// wait. Default DefaultCommitAge.
 	Age time.Duration
+	// MaxEntries bounds the entries one commitment adds to the map: a
+	// rebuild from the entries, or a committer far behind, catches up in
+	// commitments of at most this many entries, so that the strata one
+	// update holds stay within memory. Default DefaultCommitMaxEntries.
+	MaxEntries int
 	// Logger receives the committer's logs; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -76,13 +84,16 @@ func NewIndexCommitter(l *Log, cfg IndexConfig) (*IndexCommitter, error) {
 		return nil, errors.New("log: index committer: the log does not index claims (Config.Indexer is not a ClaimIndex)")
 	}
 	switch {
-	case cfg.Entries < 0 || cfg.Age < 0:
-		return nil, errors.New("log: index committer: negative Entries or Age")
+	case cfg.Entries < 0 || cfg.Age < 0 || cfg.MaxEntries < 0:
+		return nil, errors.New("log: index committer: negative Entries, Age or MaxEntries")
 	case cfg.Entries == 0:
 		cfg.Entries = DefaultCommitEntries
 	}
 	if cfg.Age == 0 {
 		cfg.Age = DefaultCommitAge
+	}
+	if cfg.MaxEntries == 0 {
+		cfg.MaxEntries = DefaultCommitMaxEntries
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -131,7 +142,7 @@ func (c *IndexCommitter) Step(ctx context.Context) (int64, error) {
 		// why itself.
 		return -1, nil
 	}
-	state, prune, size, due, err := c.due()
+	state, size, due, err := c.due()
 	if err != nil || !due {
 		return -1, err
 	}
@@ -151,19 +162,19 @@ func (c *IndexCommitter) Step(ctx context.Context) (int64, error) {
 			}
 		}()
 		// Whoever held the lock before may have committed since.
-		if state, prune, size, due, err = c.due(); err != nil || !due {
+		if state, size, due, err = c.due(); err != nil || !due {
 			return -1, err
 		}
 	}
-	return c.commit(ctx, state, prune, size)
+	return c.commit(ctx, state, size)
 }
 
 // due reads the index's state and reports whether a commitment of the
 // tree size is due.
-func (c *IndexCommitter) due() (state indexState, prune [][]byte, size int64, due bool, err error) {
-	state, prune, err = prepareIndex(c.l.store)
+func (c *IndexCommitter) due() (state indexState, size int64, due bool, err error) {
+	state, err = readIndexState(c.l.store)
 	if err != nil {
-		return state, nil, 0, false, err
+		return state, 0, false, err
 	}
 	latest := state.Latest
 	c.keys.dropBelow(latest.Size)
@@ -178,15 +189,18 @@ func (c *IndexCommitter) due() (state indexState, prune [][]byte, size int64, du
 	if latest.Index >= 0 {
 		waiting-- // the commitment itself, at or past its size
 		if pub := c.l.Published(); pub == nil || pub.Size <= latest.Index {
-			return state, prune, size, false, nil
+			return state, size, false, nil
 		}
 	}
 	due = waiting > 0 && (waiting >= int64(c.cfg.Entries) || c.cfg.Now().Sub(c.last) >= c.cfg.Age)
-	return state, prune, size, due, nil
+	// A rebuild, or a committer that was stopped a long time, catches up
+	// in steps, so that one update's strata stay within memory.
+	size = min(size, latest.Size+int64(c.cfg.MaxEntries))
+	return state, size, due, nil
 }
 
 // commit makes the commitment of the tree size from state.
-func (c *IndexCommitter) commit(ctx context.Context, state indexState, prune [][]byte, size int64) (int64, error) {
+func (c *IndexCommitter) commit(ctx context.Context, state indexState, size int64) (int64, error) {
 	latest := state.Latest
 	var err error
 	var old []IndexWrite
@@ -195,7 +209,7 @@ func (c *IndexCommitter) commit(ctx context.Context, state indexState, prune [][
 			return -1, err
 		}
 		if len(old) > 0 {
-			c.cfg.Logger.WarnContext(ctx, "the verifiable index is in the layout of an older attestlog (two whole maps, node by node): rebuilding it from the entries in the next commitment, and deleting the older layout's records",
+			c.cfg.Logger.WarnContext(ctx, "the verifiable index is in the layout of an older attestlog: rebuilding it from the entries in the next commitment, and deleting the older layout's records",
 				slog.Int64("entries", size), slog.Int("old_records", len(old)))
 		}
 	}
@@ -205,7 +219,7 @@ func (c *IndexCommitter) commit(ctx context.Context, state indexState, prune [][
 	}
 	carry := c.carry
 	c.carry = nil // its strata are the update's now, even if it fails half-way
-	u, err := updateIndex(c.l.store, state, prune, size, adds, carry)
+	u, err := updateIndex(c.l.store, c.l.vdeltas, state, size, adds, carry)
 	if err != nil {
 		return -1, err
 	}
@@ -219,8 +233,15 @@ func (c *IndexCommitter) commit(ctx context.Context, state indexState, prune [][
 	}
 	c.last = c.cfg.Now()
 	c.carry = u.carryAt(idx)
+	if !u.ToBase {
+		d, err := parseDelta(u.Delta)
+		if err != nil {
+			return -1, fmt.Errorf("log: the index delta just written does not parse: %w", err)
+		}
+		c.l.vdeltas.put(idx, d)
+	}
 	c.cfg.Logger.InfoContext(ctx, "committed index", slog.Int64("index", idx), slog.Int64("size", size), slog.String("root", u.To.Root.String()),
-		slog.Int("strata", len(u.Strata)), slog.Int("pruned", len(u.Deletes)))
+		slog.Int("strata", len(u.Strata)), slog.Bool("to_base", u.ToBase), slog.Int("merged_records", len(u.Merge)))
 	return idx, nil
 }
 

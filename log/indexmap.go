@@ -5,68 +5,100 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/attestlog/attestlog/log/vindex"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// The verifiable index (package log/vindex) lives in two index spaces, so
-// that it works on every [Store]:
+// The verifiable index (package log/vindex) lives in three index spaces,
+// so that it works on every [Store]:
 //
-//	vindex-stratum  stratum root ([vindex.Position.AppendBinary]) || copy (1 byte: 0 or 1)
-//	                -> version (8, big-endian) || stratum ([vindex.Strata])
-//	vindex-state    "state" -> the latest commitment || the one before it, each
-//	                           entry index (8) || size N (8) || root (32), index -1 for none
-//	                "prune" -> the vindex-stratum keys the latest commitment superseded,
-//	                           each as uvarint(length) || key
+//	vindex-base   stratum root ([vindex.Position.AppendBinary]) -> stratum ([vindex.Strata])
+//	vindex-delta  commitment entry index (8, big-endian) || chunk (4) -> part of a delta
+//	              (see [parseDelta] and deltaChunk)
+//	vindex-state  "state/v3" -> the latest commitment || the one before it || the base,
+//	                            each entry index (8) || size N (8) || root (32), index -1
+//	                            for none; then the entry index (8) of each delta, increasing
 //
-// One copy of the map is stored, in strata (8 levels of a path per
-// record), each stratum in one or two versions. A version is the index of
-// the commitment entry that wrote it, and the map a commitment at index c
-// committed to is, for each stratum, the copy with the largest version at
-// or below c. Two commitments are served: the latest, and the one before
-// it for clients whose witnessed checkpoint does not cover the latest yet
-// (the [IndexCommitter] writes a commitment only once the latest is
-// witnessed, so a client with the log's witnessed checkpoint always finds
-// one of the two below its tree size).
+// The map is stored as a base and deltas, the way a log-structured merge
+// tree keeps a table: vindex-base holds the strata (8 levels of a path per
+// record) of the map the base commitment committed to, and each commitment
+// after the base wrote one delta, a single record holding every stratum it
+// changed, each as a record or as a patch of the record before it (the
+// stored nodes that changed; see [vindex.IsPatch]), whichever is smaller
+// by half: an upper stratum of a large map, about 8 KiB, changes by a few
+// hundred bytes. The map a commitment c committed to is, for each stratum,
+// the newest record at or before c, in the deltas or else in the base,
+// with the patches of the later deltas up to c applied. Two
+// commitments are served: the latest, and the one before it for clients
+// whose witnessed checkpoint does not cover the latest yet (the
+// [IndexCommitter] writes a commitment only once the latest is witnessed,
+// so a client with the log's witnessed checkpoint always finds one of the
+// two below its tree size). The base is never after the one before the
+// latest, so both are the base plus deltas.
 //
-// A commitment applies the additions of the entries since the latest one
-// (each interval's additions are applied once) and writes only the strata
-// they change, each into the copy that the latest commitment does not
-// read: the older copy, which only the commitment before the latest
-// could read and which stops being served now, or a new one. It deletes
-// the copies listed under "prune", which the latest commitment superseded
-// and only the one before it read, and lists the copies it supersedes
-// itself. So a stratum has two copies only while the latest commitment
-// changed it, and the store holds the map once plus the strata of one
-// interval.
+// Why deltas: a commitment changes about one stratum per key its interval
+// added, at keys spread at random over the map, so that writing each into
+// a B+tree (bbolt's or PostgreSQL's) dirtied one page per stratum: several
+// megabytes written, and as many page splits and frees, per commitment. A
+// delta is one sequential record. Once mergeDeltas deltas (or
+// mergeDeltaBytes of them) have built up, the commitment that would add
+// one more also merges them into the base, newest record per stratum, in
+// key order, so that each page of the base is written about once per
+// merge instead of once per commitment, and deletes them; the base then
+// is the map of the latest commitment before it, the one served as the
+// previous. The first commitment (or the rebuild of an older layout)
+// writes its strata to the base directly, since no older commitment is
+// served.
 //
 // The index changes only in the transaction that appends a commitment
-// entry: the committer computes the new strata beside the sequencer and
-// hands them to [ClaimIndex.Index] with the entry (see [Log.AppendParsed]),
-// which writes them, with the new state, in that entry's batch, provided
-// the state is still the one they were computed from. A crash therefore
-// leaves the index at a commitment in the log, and a commitment's root is
-// always computed from the entries.
+// entry: the committer computes the delta (and the merge) beside the
+// sequencer and hands it to [ClaimIndex.Index] with the entry (see
+// [Log.AppendParsed]), which writes it, with the new state, in that
+// entry's batch, provided the state is still the one it was computed
+// from. A crash therefore leaves the index at a commitment in the log, and
+// a commitment's root is always computed from the entries.
 //
-// attestlog before this layout kept two whole maps, node by node, in
-// "vindex-node" and "vindex-slot". A log without a "state" record has its
-// index rebuilt from the entries by the next commitment, which also
-// deletes the records of that older layout (see [IndexCommitter]).
+// Readers keep the deltas they read in memory (a [deltaCache]: a delta
+// never changes once written, and is deleted only by a merge), so that a
+// proof or an update reads from the store only the base's strata.
+//
+// attestlog before this layout kept versioned copies of each stratum in
+// "vindex-stratum" (with "state" and "prune"), and before that two whole
+// maps, node by node, in "vindex-node" and "vindex-slot". A log without a
+// "state/v3" record has its index rebuilt from the entries by the next
+// commitment, which also deletes the records of the older layouts (see
+// [IndexCommitter]).
 const (
-	spaceVindexStratum = "vindex-stratum"
-	spaceVindexState   = "vindex-state"
-	// The spaces of the older layout.
-	spaceVindexNodeV1 = "vindex-node"
-	spaceVindexSlotV1 = "vindex-slot"
+	spaceVindexBase  = "vindex-base"
+	spaceVindexDelta = "vindex-delta"
+	spaceVindexState = "vindex-state"
+	// The spaces of the older layouts.
+	spaceVindexStratumV2 = "vindex-stratum"
+	spaceVindexNodeV1    = "vindex-node"
+	spaceVindexSlotV1    = "vindex-slot"
 
 	commitStateSize = 8 + 8 + vindex.HashSize
-	versionSize     = 8
+
+	// mergeDeltaBytes bounds the total size of the deltas after the base
+	// (and so the memory of every reader's deltaCache): a commitment that
+	// finds more merges them.
+	mergeDeltaBytes = 48 << 20
+	// maxDeltas bounds the deltas a state may list: more than a merge ever
+	// leaves, fewer than would make a reader's memory a concern.
+	maxDeltas = 256
 )
 
+// mergeDeltas is how many deltas a commitment may find before it merges
+// them into the base. A variable for tests.
+var mergeDeltas = 16
+
 var (
-	keyIndexState = []byte("state")
-	keyIndexPrune = []byte("prune")
+	keyIndexState = []byte("state/v3")
+	// The state records of the layout before.
+	keyIndexStateV2 = []byte("state")
+	keyIndexPruneV2 = []byte("prune")
 )
 
 // A commitState is an index commitment: the entry at Index commits to the
@@ -96,34 +128,76 @@ func parseCommitState(b []byte) (commitState, error) {
 	return c, nil
 }
 
-// An indexState is the index's state: the two commitments it serves.
+// An indexState is the index's state: the two commitments it serves, the
+// base, and the deltas after it.
 type indexState struct {
-	Latest, Previous commitState
+	Latest, Previous, Base commitState
+	// Deltas are the entry indexes of the commitments after Base, each of
+	// which wrote a delta, in increasing order; the last is Latest's
+	// unless Latest is the base.
+	Deltas []int64
+}
+
+var noIndexState = indexState{Latest: noCommitment, Previous: noCommitment, Base: noCommitment}
+
+func (st indexState) equal(o indexState) bool {
+	return st.Latest == o.Latest && st.Previous == o.Previous && st.Base == o.Base && slices.Equal(st.Deltas, o.Deltas)
 }
 
 func (st indexState) encode() []byte {
-	return st.Previous.append(st.Latest.append(nil))
+	b := st.Base.append(st.Previous.append(st.Latest.append(nil)))
+	for _, d := range st.Deltas {
+		b = binary.BigEndian.AppendUint64(b, uint64(d))
+	}
+	return b
 }
 
 func parseIndexState(v []byte) (indexState, error) {
 	if v == nil {
-		return indexState{noCommitment, noCommitment}, nil
+		return noIndexState, nil
 	}
-	if len(v) != 2*commitStateSize {
-		return indexState{}, fmt.Errorf("%w: index state of %d bytes, want %d", ErrCorrupt, len(v), 2*commitStateSize)
+	if len(v) < 3*commitStateSize || (len(v)-3*commitStateSize)%8 != 0 || (len(v)-3*commitStateSize)/8 > maxDeltas {
+		return indexState{}, fmt.Errorf("%w: index state of %d bytes, want %d and at most %d deltas of 8", ErrCorrupt, len(v), 3*commitStateSize, maxDeltas)
 	}
-	latest, err := parseCommitState(v)
-	if err != nil {
-		return indexState{}, err
+	var st indexState
+	for i, c := range []*commitState{&st.Latest, &st.Previous, &st.Base} {
+		var err error
+		if *c, err = parseCommitState(v[i*commitStateSize:]); err != nil {
+			return indexState{}, err
+		}
 	}
-	prev, err := parseCommitState(v[commitStateSize:])
-	if err != nil {
-		return indexState{}, err
+	for b := v[3*commitStateSize:]; len(b) > 0; b = b[8:] {
+		st.Deltas = append(st.Deltas, int64(binary.BigEndian.Uint64(b)))
 	}
-	if latest.Index < 0 && prev.Index >= 0 || prev.Index >= 0 && (prev.Index >= latest.Index || prev.Size > latest.Size) {
-		return indexState{}, fmt.Errorf("%w: index state's previous commitment %d (size %d) is not before its latest %d (size %d)", ErrCorrupt, prev.Index, prev.Size, latest.Index, latest.Size)
+	if err := st.check(); err != nil {
+		return indexState{}, fmt.Errorf("%w: index state: %w", ErrCorrupt, err)
 	}
-	return indexState{latest, prev}, nil
+	return st, nil
+}
+
+// check reports what is inconsistent in st.
+func (st indexState) check() error {
+	latest, prev, base := st.Latest, st.Previous, st.Base
+	switch {
+	case latest.Index < 0 && (prev.Index >= 0 || base.Index >= 0 || len(st.Deltas) > 0):
+		return errors.New("commitments, a base or deltas without a latest commitment")
+	case prev.Index >= 0 && (prev.Index >= latest.Index || prev.Size > latest.Size):
+		return fmt.Errorf("previous commitment %d (size %d) is not before the latest %d (size %d)", prev.Index, prev.Size, latest.Index, latest.Size)
+	case latest.Index >= 0 && base.Index < 0:
+		return fmt.Errorf("latest commitment %d without a base", latest.Index)
+	case base.Index > latest.Index || prev.Index >= 0 && base.Index > prev.Index || prev.Index < 0 && base != latest:
+		return fmt.Errorf("base %d is after the previous commitment %d (latest %d)", base.Index, prev.Index, latest.Index)
+	case base == latest && len(st.Deltas) > 0 || base != latest && (len(st.Deltas) == 0 || st.Deltas[len(st.Deltas)-1] != latest.Index):
+		return fmt.Errorf("deltas %v do not end at the latest commitment %d (base %d)", st.Deltas, latest.Index, base.Index)
+	case prev.Index > base.Index && !slices.Contains(st.Deltas, prev.Index):
+		return fmt.Errorf("no delta for the previous commitment %d (base %d, deltas %v)", prev.Index, base.Index, st.Deltas)
+	}
+	for i, d := range st.Deltas {
+		if d <= base.Index || i > 0 && d <= st.Deltas[i-1] {
+			return fmt.Errorf("deltas %v are not increasing after the base %d", st.Deltas, base.Index)
+		}
+	}
+	return nil
 }
 
 // readIndexState returns the index's state.
@@ -146,65 +220,106 @@ func (st indexState) servedBelow(treeSize int64) (commitState, bool) {
 	return commitState{}, false
 }
 
-func stratumKey(root vindex.Position, copy byte) []byte {
-	k, _ := root.AppendBinary(nil)
-	return append(k, copy)
+// deltasAt returns the deltas the map of the served commitment c is made
+// of: those at or before c.
+func (st indexState) deltasAt(c commitState) []int64 {
+	i, _ := slices.BinarySearch(st.Deltas, c.Index+1)
+	return st.Deltas[:i]
 }
 
-// A versionReader reads, for a [vindex.Strata], the strata of the map the
-// commitment at index At committed to: of the copies of each stratum, the
-// one with the largest version at or below At. Copies of later versions,
-// written by later commitments, are not part of that map.
-type versionReader struct {
-	s  Store
-	at int64
-	// used records the copy read of each stratum (-1: none), for the
-	// committer, which writes into the other.
-	used map[vindex.Position]int
+func stratumKey(root vindex.Position) []byte {
+	k, _ := root.AppendBinary(nil)
+	return k
+}
+
+func deltaKey(idx int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(idx)) }
+
+// A mapReader reads, for a [vindex.Strata], the strata of the map of one
+// commitment: from its deltas, newest first, or else from the base.
+type mapReader struct {
+	s      Store
+	empty  bool     // the map is empty: no base, no deltas
+	deltas []*delta // newest first
+}
+
+// newMapReader returns the reader of the map of the served commitment c
+// of st, with the deltas it needs from dc.
+func newMapReader(s Store, dc *deltaCache, st indexState, c commitState) (*mapReader, error) {
+	r := &mapReader{s: s, empty: c.Index < 0}
+	if r.empty {
+		return r, nil
+	}
+	ds, err := dc.get(s, st.deltasAt(c))
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(ds)
+	r.deltas = ds
+	return r, nil
 }
 
 // ReadStrata implements [vindex.StratumReader] with one
-// [Store.IndexGetMany]: one read transaction (bbolt) or one query
-// (PostgreSQL) for both copies of all of ps.
-func (r *versionReader) ReadStrata(ps []vindex.Position) ([][]byte, error) {
-	reads := make([]IndexRead, 0, 2*len(ps))
-	for _, p := range ps {
-		reads = append(reads, IndexRead{Space: spaceVindexStratum, Key: stratumKey(p, 0)},
-			IndexRead{Space: spaceVindexStratum, Key: stratumKey(p, 1)})
-	}
-	vals, err := r.s.IndexGetMany(reads)
-	if err != nil {
-		return nil, fmt.Errorf("log: reading index strata: %w", err)
-	}
-	if len(vals) != len(reads) {
-		return nil, fmt.Errorf("log: reading %d index strata gave %d", len(reads), len(vals))
-	}
-	out := make([][]byte, len(ps))
+// [Store.IndexGetMany] for the strata the deltas do not hold in full: one
+// read transaction (bbolt) or one query (PostgreSQL).
+func (r *mapReader) ReadStrata(ps []vindex.Position) ([][]byte, error) {
+	keys := make([][]byte, len(ps))
 	for i, p := range ps {
-		used, best := -1, int64(-1)
-		for c, v := range vals[2*i : 2*i+2] {
-			if v == nil {
+		keys[i] = stratumKey(p)
+	}
+	return readStrata(r.s, r.deltas, r.empty, keys)
+}
+
+// readStrata returns the record of the stratum under each of keys in the
+// map made of the base (none if empty) and ds, newest first: the newest
+// delta's record, with the patches of the deltas after the newest full
+// record applied to it, or the base's if no delta holds it in full.
+func readStrata(s Store, ds []*delta, empty bool, keys [][]byte) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	patches := make([][][]byte, len(keys)) // newest first
+	var reads []IndexRead
+	var at []int
+	for i, k := range keys {
+		full := false
+		for _, d := range ds {
+			rec, ok := d.strata[string(k)]
+			if !ok {
 				continue
 			}
-			if len(v) < versionSize {
-				return nil, fmt.Errorf("%w: index stratum %s, copy %d, of %d bytes", ErrCorrupt, p, c, len(v))
+			if !vindex.IsPatch(rec) {
+				out[i], full = rec, true
+				break
 			}
-			version := int64(binary.BigEndian.Uint64(v))
-			switch {
-			case version < 0:
-				return nil, fmt.Errorf("%w: index stratum %s, copy %d, of version %d", ErrCorrupt, p, c, version)
-			case version == best:
-				return nil, fmt.Errorf("%w: index stratum %s has two copies of version %d", ErrCorrupt, p, version)
-			case version <= r.at && version > best:
-				used, best = c, version
-			}
+			patches[i] = append(patches[i], rec)
 		}
-		if used >= 0 {
-			out[i] = vals[2*i+used][versionSize:]
+		if !full && !empty {
+			reads, at = append(reads, IndexRead{Space: spaceVindexBase, Key: k}), append(at, i)
 		}
-		if r.used != nil {
-			r.used[p] = used
+	}
+	if len(reads) > 0 {
+		vals, err := s.IndexGetMany(reads)
+		if err != nil {
+			return nil, fmt.Errorf("log: reading index strata: %w", err)
 		}
+		if len(vals) != len(reads) {
+			return nil, fmt.Errorf("log: reading %d index strata gave %d", len(reads), len(vals))
+		}
+		for j, v := range vals {
+			out[at[j]] = v
+		}
+	}
+	for i, ps := range patches {
+		if len(ps) == 0 {
+			continue
+		}
+		if out[i] == nil {
+			return nil, fmt.Errorf("%w: index stratum %x: a delta patches it, but no record of it precedes the patch", ErrCorrupt, keys[i])
+		}
+		slices.Reverse(ps)
+		rec, err := vindex.ComposeStratum(out[i], ps...)
+		if err != nil {
+			return nil, fmt.Errorf("%w: index stratum %x: %w", ErrCorrupt, keys[i], err)
+		}
+		out[i] = rec
 	}
 	return out, nil
 }
@@ -215,14 +330,18 @@ func (r *versionReader) ReadStrata(ps []vindex.Position) ([][]byte, error) {
 type indexUpdate struct {
 	Base indexState
 	To   vindex.Commitment
-	// Strata are the changed strata, each with the key of the copy it
-	// goes to and 8 bytes for the version before the record; Deletes the keys of the copies no served commitment will
-	// read (and of the older layout's records); Superseded the keys of the
-	// copies the new strata supersede, the next commitment's Deletes.
-	Strata     []IndexWrite
-	Deletes    [][]byte
-	OldLayout  []IndexWrite
-	Superseded [][]byte
+	// Strata are the changed strata, in key order, as records or patches
+	// ([vindex.IsPatch]). They go into one delta or, for a first
+	// commitment (ToBase), all as records into the base.
+	Strata []vindex.StratumRecord
+	ToBase bool
+	// Delta is the record of the delta, unless ToBase.
+	Delta []byte
+	// Merge, if set, holds the base's writes and the deltas' deletes that
+	// merge every delta of Base into the base, which becomes Base's latest
+	// commitment.
+	Merge     []IndexWrite
+	OldLayout []IndexWrite
 	// next is what the committer keeps for the next update, once the
 	// entry is logged (then its at is the entry's commitment).
 	next *indexCarry
@@ -236,65 +355,37 @@ func (u *indexUpdate) carryAt(idx int64) *indexCarry {
 	return c
 }
 
-// carryDepth bounds the strata an [indexCarry] keeps: those of the upper
-// two levels of strata (the map's first 16 levels), which every
-// commitment of a large map changes, 257 strata at most.
-const carryDepth = 2 * vindex.StratumLevels
+// carryDepth and carryStrata bound the strata an [indexCarry] keeps: every
+// stratum of the upper two levels of strata (the map's first 16 levels),
+// which every commitment of a large map changes, 257 at most, and up to
+// carryStrata others (some 1.6 KiB each in memory, parsed: about 55 MiB
+// in all on a map of 300,000 keys).
+const (
+	carryDepth  = 2 * vindex.StratumLevels
+	carryStrata = 1 << 15
+)
 
 // An indexCarry is what the committer keeps of its last update for the
-// next: the upper strata of the map its commitment At committed to, and
-// which copy of each the store holds, so that the next update neither
-// reads nor parses them. It is valid only while At is the latest
-// commitment, which the index state says.
+// next: strata of the map its commitment At committed to, parsed, so that
+// the next update neither reads nor parses them. It is valid only while At
+// is the latest commitment, which the index state says.
 type indexCarry struct {
 	at     commitState
 	strata *vindex.Strata
-	used   map[vindex.Position]int
-}
-
-// prepareIndex reads what the next commitment needs: the index's state
-// and the copies the latest commitment superseded, in one read.
-func prepareIndex(s Store) (indexState, [][]byte, error) {
-	vals, err := s.IndexGetMany([]IndexRead{{Space: spaceVindexState, Key: keyIndexState}, {Space: spaceVindexState, Key: keyIndexPrune}})
-	if err != nil {
-		return indexState{}, nil, fmt.Errorf("log: reading the index state: %w", err)
-	}
-	if len(vals) != 2 {
-		return indexState{}, nil, fmt.Errorf("log: reading 2 index records gave %d", len(vals))
-	}
-	st, err := parseIndexState(vals[0])
-	if err != nil {
-		return indexState{}, nil, err
-	}
-	var prune [][]byte
-	for b := vals[1]; len(b) > 0; {
-		n, w := binary.Uvarint(b)
-		if w <= 0 || n == 0 || uint64(len(b)-w) < n {
-			return indexState{}, nil, fmt.Errorf("%w: index prune list cut short", ErrCorrupt)
-		}
-		prune, b = append(prune, b[w:w+int(n)]), b[w+int(n):]
-	}
-	return st, prune, nil
 }
 
 // updateIndex computes the update that brings the index from the state
-// base (whose latest commitment superseded the copies prune) to the map
-// over the entries [0, size), adds being the additions of the entries
-// [base.Latest.Size, size). carry, if not nil, is what the last update
-// left; it is used only if its commitment is base's latest.
-func updateIndex(s Store, base indexState, prune [][]byte, size int64, adds []vindex.Addition, carry *indexCarry) (*indexUpdate, error) {
-	r := &versionReader{s: s, at: base.Latest.Index, used: map[vindex.Position]int{}}
-	if base.Latest.Index < 0 {
-		r.at = -1 // no commitment: an empty map, whatever the store holds
+// base to the map over the entries [0, size), adds being the additions of
+// the entries [base.Latest.Size, size). carry, if not nil, is what the
+// last update left; it is used only if its commitment is base's latest.
+func updateIndex(s Store, dc *deltaCache, base indexState, size int64, adds []vindex.Addition, carry *indexCarry) (*indexUpdate, error) {
+	r, err := newMapReader(s, dc, base, base.Latest)
+	if err != nil {
+		return nil, err
 	}
 	var st *vindex.Strata
 	if carry != nil && base.Latest.Index >= 0 && carry.at == base.Latest {
-		st = carry.strata.Reuse(r, carryDepth)
-		for p, c := range carry.used {
-			if st.Loaded(p) {
-				r.used[p] = c
-			}
-		}
+		st = carry.strata.Reuse(r, carryDepth, carryStrata)
 	} else {
 		st = vindex.NewStrata(r)
 	}
@@ -305,66 +396,110 @@ func updateIndex(s Store, base indexState, prune [][]byte, size int64, adds []vi
 		}
 		return nil, fmt.Errorf("log: updating the index from size %d to %d: %w", base.Latest.Size, size, err)
 	}
-	u := &indexUpdate{Base: base, To: vindex.Commitment{Size: size, Root: root}, Deletes: prune}
-	next := &indexCarry{strata: st, used: map[vindex.Position]int{}}
-	for p, c := range r.used {
-		if p.Depth < carryDepth {
-			next.used[p] = c
+	u := &indexUpdate{Base: base, To: vindex.Commitment{Size: size, Root: root}, ToBase: base.Latest.Index < 0, next: &indexCarry{strata: st}}
+	if u.ToBase {
+		u.Strata = st.Dirty(0)
+	} else {
+		u.Strata = st.DirtyPatches()
+		u.Delta = appendDelta(nil, u.Strata)
+	}
+	if !u.ToBase && mergeDue(dc, base) {
+		if u.Merge, err = mergeWrites(s, dc, base); err != nil {
+			return nil, err
 		}
 	}
-	for _, d := range st.Dirty(versionSize) {
-		used, read := r.used[d.Root]
-		if !read {
-			used = -1 // a new stratum
-		}
-		to := byte(0)
-		if used >= 0 {
-			to = byte(1 - used)
-			u.Superseded = append(u.Superseded, stratumKey(d.Root, byte(used)))
-		}
-		u.Strata = append(u.Strata, IndexWrite{Space: spaceVindexStratum, Key: stratumKey(d.Root, to), Value: d.Record})
-		if d.Root.Depth < carryDepth {
-			next.used[d.Root] = int(to)
-		}
-	}
-	u.next = next
 	return u, nil
 }
 
-// writesAt returns the index writes of u for its commitment entry at idx:
-// the deletes first, so that a stratum written again into a copy to
-// delete keeps it.
+// mergeDue reports whether the next commitment after st merges its
+// deltas into the base.
+func mergeDue(dc *deltaCache, st indexState) bool {
+	return len(st.Deltas) >= mergeDeltas || dc.size(st.Deltas) >= mergeDeltaBytes
+}
+
+// mergeWrites returns the writes that merge every delta of st into the
+// base: the newest record of each stratum they hold (patches applied), in
+// key order, and the deltas' deletes.
+func mergeWrites(s Store, dc *deltaCache, st indexState) ([]IndexWrite, error) {
+	ds, err := dc.get(s, st.Deltas)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var keys [][]byte
+	for _, d := range ds {
+		for k := range d.strata {
+			if !seen[k] {
+				seen[k], keys = true, append(keys, []byte(k))
+			}
+		}
+	}
+	slices.SortFunc(keys, bytes.Compare)
+	newest := slices.Clone(ds)
+	slices.Reverse(newest)
+	recs, err := readStrata(s, newest, false, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]IndexWrite, 0, len(keys)+len(ds))
+	for i, k := range keys {
+		out = append(out, IndexWrite{Space: spaceVindexBase, Key: k, Value: recs[i]})
+	}
+	for i, d := range st.Deltas {
+		out = append(out, deltaDeletes(d, ds[i].bytes)...)
+	}
+	return out, nil
+}
+
+// state returns the index's state once u's commitment entry is logged at
+// idx.
+func (u *indexUpdate) state(idx int64) indexState {
+	c := commitState{Index: idx, Commitment: u.To}
+	st := indexState{Latest: c, Previous: u.Base.Latest, Base: u.Base.Base, Deltas: append(slices.Clip(u.Base.Deltas), idx)}
+	switch {
+	case u.ToBase:
+		st.Base, st.Deltas = c, nil
+	case u.Merge != nil:
+		st.Base, st.Deltas = u.Base.Latest, []int64{idx}
+	}
+	return st
+}
+
+// writesAt returns the index writes of u for its commitment entry at idx.
 func (u *indexUpdate) writesAt(idx int64) []IndexWrite {
-	out := make([]IndexWrite, 0, len(u.OldLayout)+len(u.Deletes)+len(u.Strata)+2)
+	out := make([]IndexWrite, 0, len(u.OldLayout)+len(u.Merge)+len(u.Strata)+len(u.Delta)/deltaChunk+2)
 	out = append(out, u.OldLayout...)
-	for _, k := range u.Deletes {
-		out = append(out, IndexWrite{Space: spaceVindexStratum, Key: k, Delete: true})
+	out = append(out, u.Merge...)
+	if u.ToBase {
+		for _, r := range u.Strata {
+			out = append(out, IndexWrite{Space: spaceVindexBase, Key: stratumKey(r.Root), Value: r.Record})
+		}
+	} else {
+		out = append(out, deltaWrites(idx, u.Delta)...)
 	}
-	for _, w := range u.Strata {
-		// Dirty left room for the version; a retried append writes it again.
-		binary.BigEndian.PutUint64(w.Value, uint64(idx))
-		out = append(out, w)
-	}
-	st := indexState{Latest: commitState{Index: idx, Commitment: u.To}, Previous: u.Base.Latest}
-	var prune []byte
-	for _, k := range u.Superseded {
-		prune = append(binary.AppendUvarint(prune, uint64(len(k))), k...)
-	}
-	return append(out, IndexWrite{Space: spaceVindexState, Key: keyIndexState, Value: st.encode()},
-		IndexWrite{Space: spaceVindexState, Key: keyIndexPrune, Value: prune})
+	return append(out, IndexWrite{Space: spaceVindexState, Key: keyIndexState, Value: u.state(idx).encode()})
 }
 
 // oldLayoutDeletes returns the deletes of every record of the index's
-// older layout (two slots of nodes), from one view per space.
+// older layouts, from one view per space.
 func oldLayoutDeletes(s Store) ([]IndexWrite, error) {
 	var out []IndexWrite
-	for _, space := range []string{spaceVindexNodeV1, spaceVindexSlotV1} {
+	for _, space := range []string{spaceVindexNodeV1, spaceVindexSlotV1, spaceVindexStratumV2} {
 		err := s.IndexScan(space, nil, func(k, _ []byte) bool {
 			out = append(out, IndexWrite{Space: space, Key: bytes.Clone(k), Delete: true})
 			return true
 		})
 		if err != nil {
 			return nil, fmt.Errorf("log: reading the index's older layout (%s): %w", space, err)
+		}
+	}
+	for _, k := range [][]byte{keyIndexStateV2, keyIndexPruneV2} {
+		v, err := s.IndexGet(spaceVindexState, k)
+		if err != nil {
+			return nil, fmt.Errorf("log: reading the index's older layout: %w", err)
+		}
+		if v != nil {
+			out = append(out, IndexWrite{Space: spaceVindexState, Key: k, Delete: true})
 		}
 	}
 	return out, nil
@@ -387,7 +522,7 @@ func indexCommitment(s Store, idx int64, e NewEntry) ([]IndexWrite, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st != u.Base {
+	if !st.equal(u.Base) {
 		return nil, nil
 	}
 	return u.writesAt(idx), nil
@@ -439,7 +574,7 @@ func (l *Log) dropStaleCommitments(batch []*pending) ([]*pending, error) {
 			}
 			state = &s
 		}
-		if !taken && *state == u.Base {
+		if !taken && state.equal(u.Base) {
 			// One commitment per state: the next one would apply its
 			// update to the state this one leaves.
 			kept, taken = append(kept, p), true

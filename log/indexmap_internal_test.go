@@ -2,6 +2,7 @@ package log
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -24,10 +25,11 @@ type indexSim struct {
 	adds  []vindex.Addition // of every entry, in index order
 	size  int64             // entries so far, commitments included
 	carry *indexCarry       // as the committer keeps it
+	dc    *deltaCache       // as the log keeps it
 }
 
 func newIndexSim(s Store, seed uint64) *indexSim {
-	return &indexSim{s: s, r: rand.New(rand.NewPCG(seed, 6)), lists: map[vindex.Key][]int64{}}
+	return &indexSim{s: s, r: rand.New(rand.NewPCG(seed, 6)), lists: map[vindex.Key][]int64{}, dc: newDeltaCache()}
 }
 
 func (sim *indexSim) newKey() vindex.Key {
@@ -61,7 +63,7 @@ func (sim *indexSim) claims(n int) {
 // commit appends the commitment entry of the map over the entries so far,
 // with its update, and returns the update.
 func (sim *indexSim) commit(t testing.TB) *indexUpdate {
-	base, prune, err := prepareIndex(sim.s)
+	base, err := readIndexState(sim.s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +71,7 @@ func (sim *indexSim) commit(t testing.TB) *indexUpdate {
 	for first > 0 && sim.adds[first-1].Index >= base.Latest.Size {
 		first--
 	}
-	u, err := updateIndex(sim.s, base, prune, sim.size, sim.adds[first:], sim.carry)
+	u, err := updateIndex(sim.s, sim.dc, base, sim.size, sim.adds[first:], sim.carry)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +79,77 @@ func (sim *indexSim) commit(t testing.TB) *indexUpdate {
 		t.Fatal(err)
 	}
 	sim.carry = u.carryAt(sim.size)
+	if !u.ToBase {
+		d, err := parseDelta(u.Delta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sim.dc.put(sim.size, d)
+	}
 	sim.size++ // the commitment entry
 	return u
+}
+
+// proveServed checks that each commitment st serves proves n keys of sim
+// (and some absent ones) against its root, reading the map from the store
+// alone (a new deltaCache), and that its root is the one refRoots gives
+// for its index.
+func (sim *indexSim) proveServed(t testing.TB, st indexState, n int, refRoots map[int64]vindex.Hash) {
+	t.Helper()
+	for _, c := range []commitState{st.Latest, st.Previous} {
+		if c.Index < 0 {
+			continue
+		}
+		if want, ok := refRoots[c.Index]; !ok || c.Size != c.Index || c.Root != want {
+			t.Fatalf("commitment %d of size %d has root %s; the entries give %s", c.Index, c.Size, c.Root, want)
+		}
+		r, err := newMapReader(sim.s, newDeltaCache(), st, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		strata := vindex.NewStrata(r)
+		for i := range n {
+			k := sim.keys[sim.r.IntN(len(sim.keys))]
+			if i%5 == 0 {
+				k = vindex.DigestKey(fmt.Sprint("absent", i))
+			}
+			p, err := vindex.Prove(strata, k, sim.listAt(k, c.Size))
+			if err == nil {
+				err = p.Verify(c.Root, k)
+			}
+			if err != nil {
+				t.Fatalf("commitment %d, key %s: %v", c.Index, k, err)
+			}
+		}
+	}
+}
+
+// checkDeltas checks that the store holds exactly the deltas st lists,
+// each parsing.
+func checkDeltas(t testing.TB, s Store, st indexState) {
+	t.Helper()
+	var got []int64
+	err := s.IndexScan(spaceVindexDelta, nil, func(k, v []byte) bool {
+		if idx := int64(binary.BigEndian.Uint64(k)); len(got) == 0 || got[len(got)-1] != idx {
+			got = append(got, idx)
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, idx := range got {
+		b, err := readDelta(s, idx)
+		if err == nil {
+			_, err = parseDelta(b)
+		}
+		if err != nil {
+			t.Errorf("delta %d: %v", idx, err)
+		}
+	}
+	if !slices.Equal(got, st.Deltas) {
+		t.Fatalf("the store holds the deltas %v, the state lists %v", got, st.Deltas)
+	}
 }
 
 // listAt returns the indexes under k below size.
@@ -88,14 +159,17 @@ func (sim *indexSim) listAt(k vindex.Key, size int64) []int64 {
 	return l[:i]
 }
 
-// TestIndexVersions checks the versioned layout over many commitments:
-// both served commitments (the latest and the one before) prove every key
-// asked against their roots, which are the roots of a map recomputed in
-// memory; a stratum has two copies only if the latest commitment wrote it,
-// the other being the one the previous commitment reads; and the store
-// holds about one copy of the map. The upper strata an update keeps for
-// the next are used only by the next.
-func TestIndexVersions(t *testing.T) {
+// TestIndexDeltas checks the layout of a base and deltas over many
+// commitments and several merges: both served commitments (the latest and
+// the one before) prove keys present and absent against their roots, which
+// are the roots of a map recomputed in memory, read from the store alone;
+// the store holds exactly the deltas the state lists; a merge makes the
+// base the previous commitment and leaves one delta; the first commitment
+// writes the base. The strata an update keeps for the next are used only
+// by the next.
+func TestIndexDeltas(t *testing.T) {
+	defer func(n int) { mergeDeltas = n }(mergeDeltas)
+	mergeDeltas = 4
 	s, err := OpenBolt(filepath.Join(t.TempDir(), "log.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -104,9 +178,9 @@ func TestIndexVersions(t *testing.T) {
 	sim := newIndexSim(s, 1)
 	var ref vindex.MemStore
 	refRoots := map[int64]vindex.Hash{} // by commitment index
-	applied := 0
+	applied, merges := 0, 0
 	var old *indexCarry
-	for round := range 14 {
+	for round := range 24 {
 		sim.claims(50 + sim.r.IntN(400))
 		switch round {
 		case 5:
@@ -115,6 +189,8 @@ func TestIndexVersions(t *testing.T) {
 			sim.carry = old // of an earlier commitment: not to be used
 		case 10:
 			sim.carry = nil // as after a restart
+		case 13:
+			sim.dc = newDeltaCache() // as after a restart
 		}
 		u := sim.commit(t)
 		idx := sim.size - 1
@@ -128,63 +204,30 @@ func TestIndexVersions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Latest.Index != idx || st.Latest.Size != idx || st.Latest.Root != want {
+		if st.Latest.Index != idx || st.Latest.Root != want {
 			t.Fatalf("round %d: latest commitment %+v, want index and size %d, root %s", round, st.Latest, idx, want)
 		}
-		if round > 0 && st.Previous != u.Base.Latest {
+		if st.Previous != u.Base.Latest {
 			t.Fatalf("round %d: previous commitment %+v, want %+v", round, st.Previous, u.Base.Latest)
 		}
-		for _, c := range []commitState{st.Latest, st.Previous} {
-			if c.Index < 0 {
-				continue
-			}
-			if c.Root != refRoots[c.Index] {
-				t.Fatalf("round %d: commitment %d has root %s, the map recomputed gives %s", round, c.Index, c.Root, refRoots[c.Index])
-			}
-			strata := vindex.NewStrata(&versionReader{s: s, at: c.Index})
-			for i := range 40 {
-				k := sim.keys[sim.r.IntN(len(sim.keys))]
-				if i%8 == 0 {
-					k = vindex.DigestKey("absent" + string(rune(i)))
-				}
-				p, err := vindex.Prove(strata, k, sim.listAt(k, c.Size))
-				if err == nil {
-					err = p.Verify(c.Root, k)
-				}
-				if err != nil {
-					t.Fatalf("round %d: commitment %d, key %s: %v", round, c.Index, k, err)
-				}
-			}
+		switch {
+		case round == 0 && (!u.ToBase || st.Base != st.Latest || len(st.Deltas) != 0):
+			t.Fatalf("round 0: the first commitment wrote to the base %v, state %+v; want the base to be it, with no delta", u.ToBase, st)
+		case round > 0 && u.ToBase:
+			t.Fatalf("round %d: a commitment after the first wrote to the base directly", round)
+		case u.Merge != nil && (st.Base != st.Previous || !slices.Equal(st.Deltas, []int64{idx})):
+			t.Fatalf("round %d: after a merge the state is %+v; want the previous commitment as the base and one delta", round, st)
+		case len(st.Deltas) > mergeDeltas:
+			t.Fatalf("round %d: %d deltas after the base, merges come at %d", round, len(st.Deltas), mergeDeltas)
 		}
-		// The copies: two only where the latest commitment wrote.
-		copies := map[string][]int64{}
-		records := 0
-		err = s.IndexScan(spaceVindexStratum, nil, func(k, v []byte) bool {
-			copies[string(k[:len(k)-1])] = append(copies[string(k[:len(k)-1])], int64(binary.BigEndian.Uint64(v)))
-			records++
-			return true
-		})
-		if err != nil {
-			t.Fatal(err)
+		if u.Merge != nil {
+			merges++
 		}
-		written := map[string]bool{}
-		for _, w := range u.Strata {
-			written[string(w.Key[:len(w.Key)-1])] = true
-		}
-		for k, vs := range copies {
-			slices.Sort(vs)
-			switch {
-			case vs[len(vs)-1] > st.Latest.Index:
-				t.Errorf("round %d: stratum %x has a copy of version %d, after the latest commitment %d", round, k, vs[len(vs)-1], st.Latest.Index)
-			case len(vs) == 2 && (vs[1] != st.Latest.Index || vs[0] > st.Previous.Index):
-				t.Errorf("round %d: stratum %x has copies of versions %v: two copies must be the latest commitment's (%d) and one the previous (%d) reads", round, k, vs, st.Latest.Index, st.Previous.Index)
-			case len(vs) == 2 && !written[k]:
-				t.Errorf("round %d: stratum %x has two copies but the latest commitment did not write it", round, k)
-			}
-		}
-		if records > len(copies)+len(u.Strata) {
-			t.Errorf("round %d: %d records for %d strata, the latest commitment wrote %d", round, records, len(copies), len(u.Strata))
-		}
-		t.Logf("round %d: %d claims, %d strata, %d records, %d written, %d pruned", round, sim.size, len(copies), records, len(u.Strata), len(u.Deletes))
+		checkDeltas(t, s, st)
+		sim.proveServed(t, st, 40, refRoots)
+		t.Logf("round %d: %d claims, %d strata written, %d merge writes, deltas %v", round, sim.size, len(u.Strata), len(u.Merge), st.Deltas)
+	}
+	if merges < 3 {
+		t.Errorf("%d merges in 24 rounds at %d deltas a merge", merges, mergeDeltas)
 	}
 }

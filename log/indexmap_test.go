@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // fakeClock is a settable clock.
@@ -215,9 +218,10 @@ func bitsSet(n int64) int {
 	return c
 }
 
-// TestIndexOlderLayoutRebuilt: a log whose index is in the layout of an
-// older attestlog (two slots of nodes in "vindex-slot" and "vindex-node",
-// no "vindex-state") serves no commitment until its next one, which
+// TestIndexOlderLayoutRebuilt: a log whose index is in the layouts of
+// older attestlogs (two slots of nodes in "vindex-slot" and "vindex-node";
+// versioned strata in "vindex-stratum" with "state" and "prune" records;
+// no "state/v3" record) serves no commitment until its next one, which
 // rebuilds the map from all the entries, says so in a warning, deletes
 // the older layout's records, and serves proofs that check against the
 // map recomputed from the entries.
@@ -246,15 +250,34 @@ func TestIndexOlderLayoutRebuilt(t *testing.T) {
 		}
 		add(cl, "d.example")
 	})
-	// Turn the store into the older layout: the commitment's slot and its
-	// nodes, as an attestlog before the versioned layout wrote them.
+	// Turn the store into the older layouts: the commitment's slot and its
+	// nodes, as an attestlog before the versioned layout wrote them, and
+	// records of the versioned layout.
 	db, err := bolt.Open(filepath.Join(dir, "log.db"), 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, space := range []string{"vindex-state", "vindex-stratum"} {
-			if err := tx.DeleteBucket([]byte("idx:" + space)); err != nil {
+		for _, space := range []string{"vindex-state", "vindex-base", "vindex-delta"} {
+			if err := tx.DeleteBucket([]byte("idx:" + space)); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+				return err
+			}
+		}
+		state, err := tx.CreateBucket([]byte("idx:vindex-state"))
+		if err != nil {
+			return err
+		}
+		for _, k := range []string{"state", "prune"} {
+			if err := state.Put([]byte(k), bytes.Repeat([]byte{1}, 96)); err != nil {
+				return err
+			}
+		}
+		strata, err := tx.CreateBucket([]byte("idx:vindex-stratum"))
+		if err != nil {
+			return err
+		}
+		for i := range byte(5) {
+			if err := strata.Put([]byte{0, 8, i, 0}, bytes.Repeat([]byte{i}, 80)); err != nil {
 				return err
 			}
 		}
@@ -298,10 +321,15 @@ func TestIndexOlderLayoutRebuilt(t *testing.T) {
 	if idx, err := ic.Step(ctx); err != nil || idx != 5 {
 		t.Fatalf("Step() on the older layout = %d, %v, want 5", idx, err)
 	}
-	if got := logs.lines("WARN", "older attestlog", "rebuilding it from the entries", "entries=5", "old_records=41"); len(got) != 1 {
+	if got := logs.lines("WARN", "older attestlog", "rebuilding it from the entries", "entries=5", "old_records=48"); len(got) != 1 {
 		t.Errorf("no warning of the rebuild with the entries and the older records counted; the log holds:\n%s", logs.b.String())
 	}
-	for _, space := range []string{"vindex-slot", "vindex-node"} {
+	for _, k := range []string{"state", "prune"} {
+		if v, err := cl.Store.IndexGet("vindex-state", []byte(k)); err != nil || v != nil {
+			t.Errorf("record %q of the versioned layout left after the rebuild: %x, %v", k, v, err)
+		}
+	}
+	for _, space := range []string{"vindex-slot", "vindex-node", "vindex-stratum"} {
 		cl.Store.IndexScan(space, nil, func(k, _ []byte) bool {
 			t.Errorf("record %x of the older layout's space %s left after the rebuild", k, space)
 			return true
@@ -422,4 +450,51 @@ func latestCommitment(t *testing.T, cl *claimLog, at int64) vindex.Commitment {
 		t.Fatalf("entry %d: %v", at, err)
 	}
 	return c
+}
+
+// TestIndexCommitterSteps checks that a committer far behind (as after a
+// rebuild) catches up in commitments of at most MaxEntries entries each,
+// and that the last proves every claim.
+func TestIndexCommitterSteps(t *testing.T) {
+	ctx := context.Background()
+	cl := newClaimLog(t, log.ServiceConfig{}, archive.Config{})
+	bin := []byte("the binary")
+	for i := range 10 {
+		b := fmt.Sprintf("b%d.example", i)
+		if _, err := cl.client.AddClaim(ctx, &pb.AddClaimRequest{Envelope: envelope(t, buildClaim(bin, b), testBuilder(t, b))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ic, err := log.NewIndexCommitter(cl.Log.Log, log.IndexConfig{Entries: 1, MaxEntries: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int64
+	var last *pb.IndexProof
+	for range 6 {
+		idx, err := ic.Step(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if idx < 0 {
+			break
+		}
+		resp, err := cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = resp.GetIndexProof()
+		c, _ := checkIndexProof(t, cl, last, vindex.DigestKey(sha(bin)))
+		sizes = append(sizes, c.Size)
+	}
+	// 10 claims (0-9), then commitments at 10, 11 and 12, of sizes 4, 8
+	// and 12 (the claims and the first two commitments); the third is all
+	// that follows it, which is not due.
+	if want := []int64{4, 8, 12}; !slices.Equal(sizes, want) {
+		t.Fatalf("commitments of sizes %v, want %v", sizes, want)
+	}
+	_, list := checkIndexProof(t, cl, last, vindex.DigestKey(sha(bin)))
+	if want := []int64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}; !slices.Equal(list, want) {
+		t.Errorf("the last commitment lists %v, want %v", list, want)
+	}
 }

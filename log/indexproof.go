@@ -65,13 +65,21 @@ func (l *Log) indexProof(key vindex.Key, size int64, list func(limit int64) ([]i
 	if err != nil {
 		return nil, err
 	}
-	mp, err := vindex.Prove(vindex.NewStrata(&versionReader{s: l.store, at: st.Index}), key, idx)
+	var mp *vindex.Proof
+	r, err := newMapReader(l.store, l.vdeltas, state, st)
+	if err == nil {
+		mp, err = vindex.Prove(vindex.NewStrata(r), key, idx)
+	}
 	if err == nil {
 		err = mp.Verify(st.Root, key)
 	}
 	if err != nil {
-		if again, rerr := readIndexState(l.store); rerr == nil && again != state {
+		// A commitment that merged the deltas changes what was read.
+		if again, rerr := readIndexState(l.store); rerr == nil && !again.equal(state) {
 			return nil, errIndexChanged
+		}
+		if errors.Is(err, ErrCorrupt) {
+			return nil, fmt.Errorf("log: index of commitment %d (size %d): %w", st.Index, st.Size, err)
 		}
 		return nil, fmt.Errorf("%w: index of commitment %d (size %d): %w", ErrCorrupt, st.Index, st.Size, err)
 	}

@@ -43,6 +43,9 @@ type Log struct {
 	// rolledBack is set, once, by the witnessing loop when a witness shows
 	// the store to be rolled back; see [Log.Status].
 	rolledBack atomic.Pointer[RolledBackError]
+	// vdeltas are the verifiable index's deltas read or written so far
+	// (see indexmap.go).
+	vdeltas *deltaCache
 }
 
 // Signed is a signed checkpoint note and its parsed body.
@@ -75,6 +78,7 @@ func New(cfg Config) (*Log, error) {
 		log:     cfg.Logger,
 		queue:   make(chan *pending, cfg.QueueSize),
 		stopped: make(chan struct{}),
+		vdeltas: newDeltaCache(),
 	}
 	l.metrics = newMetrics(l)
 	l.shared, _ = cfg.Store.(SharedStore)

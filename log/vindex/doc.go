@@ -110,7 +110,11 @@
 // one level at a time through [Store.GetMany], so an update of a map
 // about 24 levels deep makes about four reads, whatever the batch's size,
 // and a proof three or four. Roots and proofs do not depend on the Store.
-// How the log keeps the records of several commitments (versions) is
+// An update's changed strata come as records ([Strata.Dirty]) or, for a
+// stratum the store holds already, as patches of the stored nodes that
+// changed ([Strata.DirtyPatches], [ComposeStratum]): an update of a large
+// map changes a few of the 128 bottom nodes of each upper stratum. How the
+// log keeps the strata of several commitments (a base and deltas) is
 // package log's (indexmap.go).
 //
 // # The commitment, and why a log cannot show two clients two maps
@@ -169,7 +173,7 @@
 //     sequencer applies the additions of the entries since the last
 //     commitment with [Update] on a [Strata] over the log's store, and
 //     appends the commitment entry, whose batch writes the changed strata
-//     (as versions, so that the commitment before stays served; see
+//     as one delta (so that the commitment before stays served; see
 //     package log's indexmap.go). Recovery needs nothing more: additions
 //     are recomputed from the entries after the last commitment.
 //   - Proto: lookup responses (by digest and by source today, by identity

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 )
 
@@ -41,7 +42,19 @@ type stratum struct {
 	nodes []placed
 	index [stratumNodes]uint8 // 1 + the index in nodes of each place's node; 0 for none
 	dirty bool
+	// stored says that the store holds a record of the stratum (read from
+	// it, or written since); changed and unstored are the places Put
+	// since, and those of them whose stored node (a leaf) became an inner
+	// node that the frontier encoding computes: what a patch holds.
+	stored            bool
+	changed, unstored placeSet
 }
+
+// A placeSet is a set of places of a stratum.
+type placeSet [4]uint64
+
+func (ps *placeSet) add(at uint8)      { ps[at/64] |= 1 << (at % 64) }
+func (ps *placeSet) has(at uint8) bool { return ps[at/64]&(1<<(at%64)) != 0 }
 
 type placed struct {
 	at uint8
@@ -56,7 +69,11 @@ func (s *stratum) get(at uint8) (*Node, bool) {
 }
 
 func (s *stratum) put(at uint8, n Node) {
+	s.changed.add(at)
 	if i := s.index[at]; i > 0 {
+		if old := &s.nodes[i-1].n; isStored(at, old) && !isStored(at, &n) {
+			s.unstored.add(at)
+		}
 		s.nodes[i-1].n = n
 		return
 	}
@@ -75,17 +92,17 @@ const frontierMark = 0xff
 // bottomPlace is the first place of a stratum's bottom level.
 const bottomPlace = stratumNodes / 2
 
-// stored reports whether the node n at place at is stored in the frontier
+// isStored reports whether the node n at place at is stored in the frontier
 // encoding: a leaf, or a node of the bottom level, whose children are in
 // the strata below. Every other node is an inner node whose children are
 // in the stratum, and is computed from them.
-func stored(at uint8, n *Node) bool { return n.IsLeaf || at >= bottomPlace }
+func isStored(at uint8, n *Node) bool { return n.IsLeaf || at >= bottomPlace }
 
 // encodedSize returns the size of the storage encoding of s.
 func (s *stratum) encodedSize() int {
 	n := 1
 	for _, p := range s.nodes {
-		if !stored(p.at, &p.n) {
+		if !isStored(p.at, &p.n) {
 			continue
 		}
 		n += 1 + 1 + 2*HashSize
@@ -100,13 +117,43 @@ func (s *stratum) encodedSize() int {
 func appendStratum(b []byte, s *stratum) []byte {
 	b = slices.Grow(b, s.encodedSize())
 	b = append(b, frontierMark)
-	for at, i := range s.index {
-		if i > 0 && stored(uint8(at), &s.nodes[i-1].n) {
-			b = append(b, uint8(at))
-			b, _ = s.nodes[i-1].n.AppendBinary(b)
+	for _, at := range s.places() {
+		if n := &s.nodes[s.index[at]-1].n; isStored(at, n) {
+			b = append(b, at)
+			b, _ = n.AppendBinary(b)
 		}
 	}
 	return b
+}
+
+// places returns the places of the nodes of s, in increasing order: from
+// its nodes when they are few (a lower stratum holds a handful), else by
+// walking its index.
+func (s *stratum) places() []uint8 {
+	out := make([]uint8, 0, len(s.nodes))
+	if len(s.nodes) < 32 {
+		for _, p := range s.nodes {
+			out = append(out, p.at)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for at, i := range s.index {
+		if i > 0 {
+			out = append(out, uint8(at))
+		}
+	}
+	return out
+}
+
+// each calls fn with each place of ps, in increasing order.
+func (ps *placeSet) each(fn func(at uint8)) {
+	for w, word := range ps {
+		for word != 0 {
+			fn(uint8(w*64 + bits.TrailingZeros64(word)))
+			word &= word - 1
+		}
+	}
 }
 
 // ParseStratum checks that b is the storage encoding of a stratum (see
@@ -207,7 +254,7 @@ func parseFrontier(b []byte) (*stratum, error) {
 	var nodes [stratumNodes]*Node
 	var count int
 	err := parseNodes(b, stratumNodes-1, func(at uint8, n Node) error {
-		if !stored(at, &n) {
+		if !isStored(at, &n) {
 			return fmt.Errorf("%w: inner node at place %d, above the bottom level, is stored", ErrMalformedStratum, at)
 		}
 		nodes[at], count = &n, count+1
@@ -292,6 +339,11 @@ type StratumReader interface {
 type Strata struct {
 	r      StratumReader
 	strata map[Position]*stratum
+	// changed are the roots of the strata Put changed, each once.
+	changed []Position
+	// last is the stratum lookup found last, rooted at lastRoot.
+	last     *stratum
+	lastRoot Position
 }
 
 // NewStrata returns a Strata that reads records through r.
@@ -325,15 +377,29 @@ func (s *Strata) load(ps []Position) error {
 			if st, err = parseStratum(rec); err != nil {
 				return fmt.Errorf("stratum %s: %w", roots[i], err)
 			}
+			st.stored, st.changed, st.unstored = true, placeSet{}, placeSet{}
 		}
 		s.strata[roots[i]] = st
 	}
 	return nil
 }
 
+// lookup returns the stratum rooted at r, if s holds it. An update walks
+// a path eight levels at a time within one stratum, so the last stratum
+// found is kept, and a hit costs a comparison instead of a map lookup.
+func (s *Strata) lookup(r Position) (*stratum, bool) {
+	if s.last != nil && s.lastRoot == r {
+		return s.last, true
+	}
+	st, ok := s.strata[r]
+	if ok {
+		s.last, s.lastRoot = st, r
+	}
+	return st, ok
+}
+
 func (s *Strata) get(p Position) (Node, bool) {
-	r := StratumOf(p)
-	n, ok := s.strata[r].get(place(r, p))
+	n, ok := s.getLoaded(p)
 	if !ok {
 		return Node{}, false
 	}
@@ -342,7 +408,7 @@ func (s *Strata) get(p Position) (Node, bool) {
 
 // Get implements [Store].
 func (s *Strata) Get(p Position) (Node, bool, error) {
-	if _, ok := s.strata[StratumOf(p)]; !ok {
+	if _, ok := s.lookup(StratumOf(p)); !ok {
 		if err := s.load([]Position{p}); err != nil {
 			return Node{}, false, err
 		}
@@ -354,7 +420,11 @@ func (s *Strata) Get(p Position) (Node, bool, error) {
 // getLoaded returns the node at p, whose stratum s holds, in place.
 func (s *Strata) getLoaded(p Position) (*Node, bool) {
 	r := StratumOf(p)
-	return s.strata[r].get(place(r, p))
+	st, ok := s.lookup(r)
+	if !ok {
+		return nil, false
+	}
+	return st.get(place(r, p))
 }
 
 // GetMany implements [Store], with one ReadStrata for the strata of ps
@@ -373,12 +443,15 @@ func (s *Strata) GetMany(ps []Position) ([]Node, []bool, error) {
 // Put implements [Store]; it changes only the strata kept in s.
 func (s *Strata) Put(p Position, n Node) error {
 	r := StratumOf(p)
-	st, ok := s.strata[r]
+	st, ok := s.lookup(r)
 	if !ok {
 		st = &stratum{}
 		s.strata[r] = st
 	}
-	st.dirty = true
+	if !st.dirty {
+		st.dirty = true
+		s.changed = append(s.changed, r)
+	}
 	st.put(place(r, p), n)
 	return nil
 }
@@ -393,32 +466,69 @@ type StratumRecord struct {
 // of their roots' storage keys ([Position.AppendBinary]), each after
 // reserve zero bytes, which a backend may fill with a header of its own
 // (a version) without copying the record.
-func (s *Strata) Dirty(reserve int) []StratumRecord {
-	var out []StratumRecord
-	for r, st := range s.strata {
-		if st.dirty && len(st.nodes) > 0 {
-			out = append(out, StratumRecord{Root: r, Record: appendStratum(make([]byte, reserve, reserve+st.encodedSize()), st)})
-		}
+func (s *Strata) Dirty(reserve int) []StratumRecord { return s.dirty(reserve, false) }
+
+// DirtyPatches returns, like [Strata.Dirty], the records of the strata
+// that Put changed, in the order of their roots' storage keys, but as a
+// patch record (see [IsPatch]) for each stratum whose record the store
+// holds already and whose patch is less than half its size.
+func (s *Strata) DirtyPatches() []StratumRecord { return s.dirty(0, true) }
+
+func (s *Strata) dirty(reserve int, patches bool) []StratumRecord {
+	type keyed struct {
+		key []byte
+		rec StratumRecord
 	}
-	slices.SortFunc(out, func(a, b StratumRecord) int {
-		ka, _ := a.Root.AppendBinary(nil)
-		kb, _ := b.Root.AppendBinary(nil)
-		return bytes.Compare(ka, kb)
-	})
+	var ks []keyed
+	for _, r := range s.changed {
+		st := s.strata[r]
+		if len(st.nodes) == 0 {
+			continue
+		}
+		var rec []byte
+		if patches && st.stored {
+			if patch := st.patchSize(); patch < st.encodedSize()/2 {
+				rec = appendPatch(make([]byte, reserve, reserve+patch), st)
+			}
+		}
+		if rec == nil {
+			rec = appendStratum(make([]byte, reserve, reserve+st.encodedSize()), st)
+		}
+		k, _ := r.AppendBinary(nil)
+		ks = append(ks, keyed{k, StratumRecord{Root: r, Record: rec}})
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return bytes.Compare(a.key, b.key) })
+	out := make([]StratumRecord, len(ks))
+	for i, k := range ks {
+		out[i] = k.rec
+	}
 	return out
 }
 
-// Reuse returns a Strata over r that starts with the strata of s whose
-// roots are at depths below depth, as Puts left them, and reads the others
-// through r: for the next Update, once the store holds what [Strata.Dirty]
-// returned, so that strata every update changes (the upper levels of a
-// large map) are neither read nor parsed again. s must not be used after.
-func (s *Strata) Reuse(r StratumReader, depth uint16) *Strata {
-	out := NewStrata(r)
-	for root, st := range s.strata {
-		if root.Depth < depth && len(st.nodes) > 0 {
-			st.dirty = false
-			out.strata[root] = st
+// Reuse returns a Strata over r that starts with the strata of s, as
+// Puts left them, and reads the others through r: for the next Update,
+// once the store holds what [Strata.Dirty] returned, so that strata an
+// update read or changed are neither read nor parsed again. Past limit
+// strata, it drops those whose roots are at depths of at least depth
+// until half of limit are left, and keeps those above (the upper levels
+// of a large map, which every update changes). Unless it drops strata,
+// its cost is that of the strata the last update changed, not of all it
+// keeps. s must not be used after.
+func (s *Strata) Reuse(r StratumReader, depth uint16, limit int) *Strata {
+	for _, root := range s.changed {
+		st := s.strata[root]
+		st.dirty, st.stored, st.changed, st.unstored = false, true, placeSet{}, placeSet{}
+	}
+	out := &Strata{r: r, strata: s.strata}
+	if len(out.strata) <= limit {
+		return out
+	}
+	for root, st := range out.strata {
+		if len(out.strata) <= limit/2 {
+			break
+		}
+		if root.Depth >= depth || len(st.nodes) == 0 {
+			delete(out.strata, root)
 		}
 	}
 	return out

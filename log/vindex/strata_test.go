@@ -200,7 +200,7 @@ func TestStrataReuse(t *testing.T) {
 		if s == nil {
 			s = NewStrata(recs)
 		} else {
-			s = s.Reuse(recs, StratumLevels)
+			s = s.Reuse(recs, StratumLevels, 0) // keeps only the root stratum
 		}
 		counting := &countingReader{r: recs}
 		s.r = counting

@@ -269,9 +269,11 @@ func prefetch(s Store, root Node, gs []group, keep bool) (*cache, error) {
 	c := &cache{Store: s, nodes: map[Position]cached{}}
 	st, _ := s.(*Strata) // read in place, without copying the nodes
 	level := []visit{{Position{}, &root, gs}}
+	// Each level's positions and groups, in buffers the levels share.
+	var ps []Position
+	var parts [][]group
 	for len(level) > 0 {
-		var ps []Position
-		var parts [][]group
+		ps, parts = ps[:0], parts[:0]
 		for _, v := range level {
 			if v.n.IsLeaf || v.p.Depth == MaxDepth {
 				continue // a leaf, or a corrupt store that Update reports

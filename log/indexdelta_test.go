@@ -1,0 +1,108 @@
+package log
+
+import (
+	"bytes"
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/attestlog/attestlog/log/vindex"
+)
+
+// FuzzParseDelta checks that parseDelta never panics, and that a delta it
+// accepts encodes back to the same bytes.
+func FuzzParseDelta(f *testing.F) {
+	root := vindex.Position{}
+	f.Add(appendDelta(nil, []vindex.StratumRecord{{Root: root, Record: []byte{0xff, 0}}}))
+	f.Add([]byte{deltaMark})
+	f.Add([]byte{deltaMark, 2, 0, 8, 1, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := parseDelta(b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformedDelta) {
+				t.Fatalf("parseDelta error %v does not wrap ErrMalformedDelta", err)
+			}
+			return
+		}
+		var rs []vindex.StratumRecord
+		for k, rec := range d.strata {
+			var p vindex.Position
+			p.Depth = uint16(k[0])<<8 | uint16(k[1])
+			copy(p.Prefix[:], k[2:])
+			rs = append(rs, vindex.StratumRecord{Root: p, Record: rec})
+		}
+		sortRecords(rs)
+		if again := appendDelta(nil, rs); !bytes.Equal(again, b) {
+			t.Fatalf("parseDelta(%x) encodes back as %x", b, again)
+		}
+	})
+}
+
+func sortRecords(rs []vindex.StratumRecord) {
+	slices.SortFunc(rs, func(a, b vindex.StratumRecord) int { return bytes.Compare(stratumKey(a.Root), stratumKey(b.Root)) })
+}
+
+// FuzzParseIndexState checks that parseIndexState never panics and that a
+// state it accepts is consistent and encodes back to the same bytes.
+func FuzzParseIndexState(f *testing.F) {
+	c := func(idx, size int64) commitState {
+		return commitState{Index: idx, Commitment: vindex.Commitment{Size: size, Root: vindex.Hash{byte(idx)}}}
+	}
+	f.Add(noIndexState.encode())
+	f.Add(indexState{Latest: c(10, 9), Previous: c(5, 4), Base: c(5, 4), Deltas: []int64{10}}.encode())
+	f.Add(indexState{Latest: c(3, 2), Previous: noCommitment, Base: c(3, 2)}.encode())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		st, err := parseIndexState(b)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("parseIndexState error %v does not wrap ErrCorrupt", err)
+			}
+			return
+		}
+		if err := st.check(); err != nil {
+			t.Fatalf("parseIndexState accepted an inconsistent state: %v", err)
+		}
+		if b != nil && !bytes.Equal(st.encode(), b) {
+			t.Fatalf("parseIndexState(%x) encodes back as %x", b, st.encode())
+		}
+	})
+}
+
+// TestReadDeltaChunks checks that a delta is read back whole from its
+// chunks, and that a missing or short chunk is corruption, not a shorter
+// delta.
+func TestReadDeltaChunks(t *testing.T) {
+	s, err := OpenBolt(filepath.Join(t.TempDir(), "log.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b := make([]byte, 2*deltaChunk+17)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	if err := s.Commit(&Batch{Index: deltaWrites(7, b)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readDelta(s, 7)
+	if err != nil || !bytes.Equal(got, b) {
+		t.Fatalf("readDelta = %d bytes, %v; want the %d written", len(got), err, len(b))
+	}
+	if _, err := readDelta(s, 8); !errors.Is(err, errDeltaGone) {
+		t.Errorf("readDelta of a delta never written = %v, want errDeltaGone", err)
+	}
+	// Drop the middle chunk.
+	if err := s.Commit(&Batch{Index: deltaDeletes(7, len(b))[1:2]}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readDelta(s, 7); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("readDelta with a chunk missing = %v, want ErrCorrupt", err)
+	}
+	if err := s.Commit(&Batch{Index: deltaDeletes(7, len(b))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readDelta(s, 7); !errors.Is(err, errDeltaGone) {
+		t.Errorf("readDelta after its deletes = %v, want errDeltaGone", err)
+	}
+}

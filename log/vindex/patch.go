@@ -1,0 +1,138 @@
+package vindex
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+)
+
+// patchMark starts a stratum's patch record; no place is 254 in a record
+// that starts a full stratum's encoding of the older layout either, since
+// a stratum's first node is its root, at place 0.
+const patchMark = 0xfe
+
+// A patch record says what changed in a stratum since an earlier record
+// of it, the one a store holds: the places whose stored node ([Strata]'s
+// frontier encoding: a leaf, or a node of the bottom level) was removed,
+// because a leaf became an inner node computed from its children, then
+// the stored nodes that were added or changed:
+//
+//	0xfe || uvarint(count) || count places, increasing || (place || node)..., places increasing
+//
+// An update of a large map changes a few of the 128 bottom nodes of each
+// upper stratum, so a patch of such a stratum is a few hundred bytes where
+// the stratum is about 8 KiB. [ComposeStratum] applies patches to a
+// record.
+
+// IsPatch reports whether rec is a patch record rather than a stratum's.
+func IsPatch(rec []byte) bool { return len(rec) > 0 && rec[0] == patchMark }
+
+// patchSize returns the size of the patch of s.
+func (s *stratum) patchSize() int {
+	n := 1 + binary.MaxVarintLen16
+	s.changed.each(func(at uint8) {
+		switch p, ok := s.get(at); {
+		case !ok:
+		case isStored(at, p) && p.IsLeaf:
+			n += 2 + 2*HashSize + 16
+		case isStored(at, p):
+			n += 2 + 2*HashSize
+		default:
+			n++
+		}
+	})
+	return n
+}
+
+// appendPatch appends the patch record of the changes of s.
+func appendPatch(b []byte, s *stratum) []byte {
+	b = append(b, patchMark)
+	var removed []byte
+	s.unstored.each(func(at uint8) {
+		if n, ok := s.get(at); !ok || !isStored(at, n) {
+			removed = append(removed, at)
+		}
+	})
+	b = binary.AppendUvarint(b, uint64(len(removed)))
+	b = append(b, removed...)
+	s.changed.each(func(at uint8) {
+		if n, ok := s.get(at); ok && isStored(at, n) {
+			b = append(b, at)
+			b, _ = n.AppendBinary(b)
+		}
+	})
+	return b
+}
+
+// ComposeStratum returns the record of a stratum (in the frontier encoding
+// of [Strata]) that results from applying patches, in order, to the
+// stratum's record rec. It checks rec, each patch and the result as
+// strictly as [ParseStratum] does, and returns an error wrapping
+// [ErrMalformedStratum] for any that is not well formed.
+func ComposeStratum(rec []byte, patches ...[]byte) ([]byte, error) {
+	var nodes [stratumNodes]*Node
+	if len(rec) > 0 && rec[0] == frontierMark {
+		// Its stored nodes are what a patch changes; the checks of the
+		// result cover the record's.
+		err := parseNodes(rec[1:], stratumNodes-1, func(at uint8, n Node) error {
+			if !isStored(at, &n) {
+				return fmt.Errorf("%w: inner node at place %d, above the bottom level, is stored", ErrMalformedStratum, at)
+			}
+			nodes[at] = &n
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		st, err := parseStratum(rec)
+		if err != nil {
+			return nil, err
+		}
+		for i := range st.nodes {
+			if p := &st.nodes[i]; isStored(p.at, &p.n) {
+				nodes[p.at] = &p.n
+			}
+		}
+	}
+	for i, pb := range patches {
+		if err := applyPatch(&nodes, pb); err != nil {
+			return nil, fmt.Errorf("patch %d: %w", i, err)
+		}
+	}
+	out := []byte{frontierMark}
+	for at, n := range nodes {
+		if n != nil {
+			out = append(out, uint8(at))
+			out, _ = n.AppendBinary(out)
+		}
+	}
+	if _, err := parseFrontier(out[1:]); err != nil {
+		return nil, fmt.Errorf("the patched stratum: %w", err)
+	}
+	return out, nil
+}
+
+func applyPatch(nodes *[stratumNodes]*Node, b []byte) error {
+	if !IsPatch(b) {
+		return fmt.Errorf("%w: not a patch", ErrMalformedStratum)
+	}
+	count, w := binary.Uvarint(b[1:])
+	if w <= 0 || count > stratumNodes || uint64(len(b)-1-w) < count {
+		return fmt.Errorf("%w: patch's count of removed places cut short or too large", ErrMalformedStratum)
+	}
+	removed := b[1+w : 1+w+int(count)]
+	for i, at := range removed {
+		if at >= stratumNodes || i > 0 && at <= removed[i-1] {
+			return fmt.Errorf("%w: patch removes place %d (after %v)", ErrMalformedStratum, at, removed[:i])
+		}
+		nodes[at] = nil
+	}
+	return parseNodes(b[1+w+int(count):], stratumNodes-1, func(at uint8, n Node) error {
+		if !isStored(at, &n) || slices.Contains(removed, at) {
+			return fmt.Errorf("%w: patch sets place %d to a node that is not stored or that it removes", ErrMalformedStratum, at)
+		}
+		nodes[at] = &n
+		return nil
+	})
+}

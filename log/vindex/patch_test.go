@@ -1,0 +1,118 @@
+package vindex
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+// TestStrataPatches applies updates to a map kept in records through
+// patches, as the log's deltas keep it: each batch's DirtyPatches composed
+// onto the records the store held. The map read back must have the
+// MemStore's root after every batch, the upper strata of a map this large
+// must change by patches of at most half their size, and new strata must
+// come as records.
+func TestStrataPatches(t *testing.T) {
+	var mem MemStore
+	recs := &records{m: map[string][]byte{}}
+	var s *Strata
+	for batch := range 6 {
+		var adds []Addition
+		for i := range 2000 {
+			adds = append(adds, Addition{DigestKey(fmt.Sprint(batch, i)), int64(batch*2000 + i)})
+			if i%7 == 0 && batch > 0 { // an existing key's list grows
+				adds = append(adds, Addition{DigestKey(fmt.Sprint(batch-1, i)), int64(batch*2000 + i)})
+			}
+		}
+		want, err := Update(&mem, adds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s == nil {
+			s = NewStrata(recs)
+		} else {
+			s = s.Reuse(recs, 2*StratumLevels, 100)
+		}
+		if got, err := Update(s, adds); err != nil || got != want {
+			t.Fatalf("batch %d: Update = %s, %v; a MemStore gives %s", batch, got, err, want)
+		}
+		patches, patchBytes, fullBytes := 0, 0, 0
+		for _, d := range s.DirtyPatches() {
+			k, _ := d.Root.AppendBinary(nil)
+			old := recs.m[string(k)]
+			if !IsPatch(d.Record) {
+				if _, err := ParseStratum(d.Record); err != nil {
+					t.Fatalf("batch %d: stratum %s: record does not parse: %v", batch, d.Root, err)
+				}
+				recs.m[string(k)] = d.Record
+				continue
+			}
+			if old == nil {
+				t.Fatalf("batch %d: stratum %s: a patch for a stratum the store does not hold", batch, d.Root)
+			}
+			composed, err := ComposeStratum(old, d.Record)
+			if err != nil {
+				t.Fatalf("batch %d: stratum %s: %v", batch, d.Root, err)
+			}
+			patches, patchBytes, fullBytes = patches+1, patchBytes+len(d.Record), fullBytes+len(composed)
+			recs.m[string(k)] = composed
+		}
+		if root, err := Root(NewStrata(recs)); err != nil || root != want {
+			t.Fatalf("batch %d: root read back = %s, %v, want %s", batch, root, err, want)
+		}
+		if batch > 1 && (patches == 0 || patchBytes*2 > fullBytes) {
+			t.Errorf("batch %d: %d patches of %d bytes for strata of %d bytes: want patches, half the size at most", batch, patches, patchBytes, fullBytes)
+		}
+		t.Logf("batch %d: %d patches, %d bytes for %d", batch, patches, patchBytes, fullBytes)
+	}
+}
+
+// TestComposeStratumRefuses checks that ComposeStratum refuses a patch
+// that is not one, removes places out of order, sets a node that is not
+// stored, or leaves a stratum that is not well formed.
+func TestComposeStratumRefuses(t *testing.T) {
+	leaf := func(k string) []byte {
+		b, _ := leafNode(Leaf{Key: DigestKey(k), Count: 1, Last: 0, Head: chain(EmptyHash, 0)}).AppendBinary(nil)
+		return b
+	}
+	inner, _ := Node{Children: [2]Hash{{1}, {2}}}.AppendBinary(nil)
+	rec := append([]byte{frontierMark, 0}, leaf("a")...)
+	if _, err := ComposeStratum(rec); err != nil {
+		t.Fatalf("ComposeStratum(a leaf at the root) = %v", err)
+	}
+	for name, patch := range map[string][]byte{
+		"not a patch":             append([]byte{frontierMark, 0}, leaf("b")...),
+		"removed out of order":    {patchMark, 2, 5, 3},
+		"count past the end":      {patchMark, 9, 1},
+		"inner node above bottom": append([]byte{patchMark, 1, 0, 3}, inner...),
+		"root removed, none left": {patchMark, 1, 0},
+		"leaf below a leaf":       append([]byte{patchMark, 0, 1}, leaf("c")...),
+	} {
+		if _, err := ComposeStratum(rec, patch); !errors.Is(err, ErrMalformedStratum) {
+			t.Errorf("%s: ComposeStratum = %v, want ErrMalformedStratum", name, err)
+		}
+	}
+}
+
+// FuzzComposeStratum checks that ComposeStratum never panics, and that what
+// it returns is a well-formed record that composes to itself.
+func FuzzComposeStratum(f *testing.F) {
+	leaf, _ := leafNode(Leaf{Key: DigestKey("a"), Count: 1, Last: 0, Head: chain(EmptyHash, 0)}).AppendBinary(nil)
+	rec := append([]byte{frontierMark, 0}, leaf...)
+	f.Add(rec, []byte{patchMark, 1, 0})
+	f.Add(rec, append([]byte{patchMark, 0, 0}, leaf...))
+	f.Fuzz(func(t *testing.T, rec, patch []byte) {
+		out, err := ComposeStratum(rec, patch)
+		if err != nil {
+			return
+		}
+		if _, err := ParseStratum(out); err != nil {
+			t.Fatalf("ComposeStratum gave a record that does not parse: %v", err)
+		}
+		again, err := ComposeStratum(out)
+		if err != nil || !bytes.Equal(again, out) {
+			t.Fatalf("ComposeStratum(its own result) = %x, %v; want %x", again, err, out)
+		}
+	})
+}
