@@ -36,6 +36,9 @@ type Config struct {
 	Builders int           // concurrent builders (clients); at least 1
 	Requests int           // requests in all; at least 1
 	Duration time.Duration // add mode: keep appending fresh claims this long instead, in rounds of Requests
+	// Agree is how many builders attest each build in add mode (see
+	// AgreedClaims); 0 means 1.
+	Agree int
 }
 
 // Report is what bench prints, and with --json its JSON form.
@@ -107,7 +110,7 @@ func prepare(ctx context.Context, c Config, cl pb.LogServiceClient) ([]request, 
 	reqs := make([]request, c.Requests)
 	switch c.Mode {
 	case "add":
-		envs, err := SignedClaims(c.Builders, c.Requests)
+		envs, err := AgreedClaims(c.Builders, max(c.Agree, 1), c.Requests)
 		if err != nil {
 			return nil, err
 		}
@@ -170,8 +173,20 @@ func checkpointSize(n []byte) (uint64, error) {
 
 // SignedClaims makes n distinct claims, spread over the given number of
 // builder keys (fresh keys, so that runs never collide with earlier ones),
-// each signed by its builder.
-func SignedClaims(builders, n int) ([][]byte, error) {
+// each signed by its builder, each of a build of its own.
+func SignedClaims(builders, n int) ([][]byte, error) { return AgreedClaims(builders, 1, n) }
+
+// AgreedClaims makes n distinct claims as SignedClaims does, but of builds
+// that agree builders each attest: each run of agree consecutive claims
+// names one source commit and one artifact digest, signed by agree
+// different builders (agree must be at most builders), as a release's
+// rebuilders do. With agree 1 every claim is its own build, the worst case
+// for the log's indexes: each claim then adds new keys rather than
+// appending to lists that exist.
+func AgreedClaims(builders, agree, n int) ([][]byte, error) {
+	if agree < 1 || agree > builders {
+		return nil, fmt.Errorf("loadgen: %d builders cannot attest each build %d times", builders, agree)
+	}
 	keys := make([]claim.Key, builders)
 	for i := range keys {
 		skey, vkey, err := note.GenerateKey(rand.Reader, fmt.Sprintf("bench.attestlog.dev/builder%d", i))
@@ -188,10 +203,11 @@ func SignedClaims(builders, n int) ([][]byte, error) {
 	rand.Read(nonce[:])
 	out := make([][]byte, n)
 	for i := range out {
-		h := sha256.Sum256(fmt.Appendf(nil, "%x %d", nonce, i))
+		build := i / agree
+		h := sha256.Sum256(fmt.Appendf(nil, "%x %d", nonce, build))
 		commit := sha256.Sum256(h[:])
 		c := &claim.Claim{
-			Subjects:  []claim.Subject{{Name: fmt.Sprintf("artifact-%d", i), SHA256: hex.EncodeToString(h[:])}},
+			Subjects:  []claim.Subject{{Name: fmt.Sprintf("artifact-%d", build), SHA256: hex.EncodeToString(h[:])}},
 			Source:    "git+https://bench.attestlog.dev/project",
 			Commit:    hex.EncodeToString(commit[:20]),
 			Recipe:    hex.EncodeToString(h[:]),
@@ -218,7 +234,7 @@ func soak(ctx context.Context, c Config, clients []pb.LogServiceClient) (Report,
 	var weighted [4]float64 // latency sums weighted by requests, for the mean figures
 	end := time.Now().Add(c.Duration)
 	for time.Now().Before(end) && ctx.Err() == nil {
-		envs, err := SignedClaims(c.Builders, c.Requests)
+		envs, err := AgreedClaims(c.Builders, max(c.Agree, 1), c.Requests)
 		if err != nil {
 			return total, err
 		}

@@ -6,12 +6,11 @@ import (
 	"github.com/attestlog/attestlog/log/claim"
 )
 
-func TestSignedClaims(t *testing.T) {
-	envs, err := SignedClaims(3, 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	digests, signers := map[string]bool{}, map[string]bool{}
+// claimsBy returns, for each artifact digest of envs, the signers of its
+// claims, checking that every claim verifies.
+func claimsBy(t *testing.T, envs [][]byte) map[string]map[string]bool {
+	t.Helper()
+	by := map[string]map[string]bool{}
 	for _, env := range envs {
 		e, err := claim.ParseEnvelope(env)
 		if err != nil {
@@ -25,13 +24,52 @@ func TestSignedClaims(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		digests[st.Subjects[0].SHA256] = true
+		d := st.Subjects[0].SHA256
+		if by[d] == nil {
+			by[d] = map[string]bool{}
+		}
 		for _, v := range vkeys {
-			signers[v.Name()] = true
+			by[d][v.Name()] = true
 		}
 	}
-	if len(digests) != 7 || len(signers) != 3 {
-		t.Errorf("SignedClaims(3, 7) made %d digests by %d signers, want 7 by 3", len(digests), len(signers))
+	return by
+}
+
+func TestSignedClaims(t *testing.T) {
+	envs, err := SignedClaims(3, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := claimsBy(t, envs)
+	signers := map[string]bool{}
+	for _, s := range by {
+		for v := range s {
+			signers[v] = true
+		}
+	}
+	if len(by) != 7 || len(signers) != 3 {
+		t.Errorf("SignedClaims(3, 7) made %d digests by %d signers, want 7 by 3", len(by), len(signers))
+	}
+}
+
+// TestAgreedClaims checks that each build is attested by as many
+// different builders as asked, and that more than there are is refused.
+func TestAgreedClaims(t *testing.T) {
+	envs, err := AgreedClaims(4, 3, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := claimsBy(t, envs)
+	if len(by) != 3 {
+		t.Fatalf("AgreedClaims(4, 3, 9) made %d builds, want 3", len(by))
+	}
+	for d, s := range by {
+		if len(s) != 3 {
+			t.Errorf("build %s attested by %d builders, want 3", d, len(s))
+		}
+	}
+	if _, err := AgreedClaims(2, 3, 9); err == nil {
+		t.Error("AgreedClaims(2 builders, 3 a build) succeeded")
 	}
 }
 

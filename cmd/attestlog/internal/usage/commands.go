@@ -59,7 +59,7 @@ var Commands = []Command{
 			"\t\t[--exec CMD] [--json] [-v]"},
 		More: "exit status: 0 nothing found; 8 the log misbehaved (findings printed); 16 could not monitor"},
 	{Name: "bench", Summary: "measure a running log's throughput and latency",
-		Synopsis: []string{"bench [--log ADDR] [--tls-ca FILE] [--mode add|lookup|proof] [--builders N] [--requests N] [--conns N] [--duration D] [--json]"}},
+		Synopsis: []string{"bench [--log ADDR] [--tls-ca FILE] [--mode add|lookup|proof] [--builders N] [--requests N] [--conns N] [--duration D] [--agree K] [--json]"}},
 	{Name: "demo", Summary: "tell the whole story in a few seconds, on loopback",
 		Synopsis: []string{"demo [--verbose] [--keep]"}},
 	{Name: "version", Summary: "print the version, commit and Go version of this binary",
