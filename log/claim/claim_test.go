@@ -269,14 +269,19 @@ func TestNormaliseSource(t *testing.T) {
 		"GIT+HTTPS://EXAMPLE.org/Hello.git/":             {"git+https://example.org/Hello", ""},
 		"git+https://example.org/a/b.git@main":           {"git+https://example.org/a/b", "main"},
 		"git+https://example.org:8443/a/@refs/tags/v1.0": {"git+https://example.org:8443/a", "refs/tags/v1.0"},
+		// Every trailing ".git" and "/", so that the result is its own
+		// normal form (a fuzz of attest.SourceURI found "x.git.git").
+		"git+https://example.org/x.git.git":   {"git+https://example.org/x", ""},
+		"git+https://example.org/x.git/.git/": {"git+https://example.org/x", ""},
 	} {
 		src, ref, err := claim.NormaliseSource(in)
 		if err != nil || src != want[0] || ref != want[1] {
 			t.Errorf("NormaliseSource(%q) = %q, %q, %v; want %q, %q", in, src, ref, err, want[0], want[1])
 		}
 	}
-	for _, in := range []string{"", "git+https://", "git+https://example.org", "git+https://example.org/", "git+ssh://example.org/a",
-		"git+https://example.org/a@", "git+https://example.org/a/../b", "git+https://example.org/a#frag"} {
+	for _, in := range []string{"", "git+https://", "git+https://example.org", "git+https://example.org/", "git+https://example.org/.git", "git+ssh://example.org/a",
+		"git+https://example.org/a@", "git+https://example.org/a/../b", "git+https://example.org/a#frag",
+		"git+https://example.org/a%3Fb", "git+https://example.org/a%23b"} {
 		if _, _, err := claim.NormaliseSource(in); err == nil {
 			t.Errorf("NormaliseSource(%q) succeeded", in)
 		}
@@ -480,4 +485,22 @@ func TestCheckJSONDuplicateKeys(t *testing.T) {
 			t.Errorf("ParseStatement(%q): %v; want a JSON-level error: %v", in, err, wantErr)
 		}
 	}
+}
+
+// FuzzNormaliseSource checks that NormaliseSource never panics and that a
+// source it returns is its own normal form, with no ref.
+func FuzzNormaliseSource(f *testing.F) {
+	for _, s := range []string{"git+https://example.org/hello.git", "GIT+HTTPS://EXAMPLE.org/Hello.git/", "git+https://example.org/a/b.git@main", "git+https://example.org/x.git.git", "git+https://example.org/a%3Fb"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, uri string) {
+		src, _, err := claim.NormaliseSource(uri)
+		if err != nil {
+			return
+		}
+		again, ref, err := claim.NormaliseSource(src)
+		if err != nil || again != src || ref != "" {
+			t.Fatalf("NormaliseSource(%q) = %q, but NormaliseSource(%q) = %q, %q, %v", uri, src, src, again, ref, err)
+		}
+	})
 }

@@ -281,8 +281,8 @@ func NormaliseCommit(c string) (string, error) {
 }
 
 // NormaliseSource normalises a source URI "git+https://host/path[@ref]": the
-// scheme and host are lowercased, a trailing "/" and ".git" dropped, and the
-// @ref suffix returned apart. User info, queries and fragments are refused.
+// scheme and host are lowercased, every trailing "/" and ".git" dropped, and
+// the @ref suffix returned apart; a normalised source normalises to itself. User info, queries and fragments are refused.
 func NormaliseSource(uri string) (source, ref string, err error) {
 	if err := checkText(uri); err != nil {
 		return "", "", fmt.Errorf("%q: %v", uri, err)
@@ -301,14 +301,24 @@ func NormaliseSource(uri string) (source, ref string, err error) {
 		return "", "", fmt.Errorf("%q: query or fragment in a source URI", uri)
 	}
 	p := u.Path
+	if strings.ContainsAny(p, "?#") {
+		return "", "", fmt.Errorf("%q: percent-escapes that decode to ? or # in a source URI", uri)
+	}
 	if i := strings.LastIndex(p, "@"); i >= 0 {
 		p, ref = p[:i], p[i+1:]
 		if ref == "" || strings.Contains(p, "@") {
 			return "", "", fmt.Errorf("%q: an @ref must be one suffix and not empty", uri)
 		}
 	}
-	p = strings.TrimSuffix(strings.TrimSuffix(p, "/"), ".git")
-	p = strings.TrimSuffix(p, "/")
+	// Every trailing "/" and ".git", so that a normalised source
+	// normalises to itself ("x.git.git" gives "x", not "x.git").
+	for {
+		q := strings.TrimSuffix(strings.TrimSuffix(p, "/"), ".git")
+		if q == p {
+			break
+		}
+		p = q
+	}
 	if p == "" || p != path.Clean(p) {
 		return "", "", fmt.Errorf("%q: no repository path", uri)
 	}
