@@ -234,11 +234,7 @@ func (c *IndexCommitter) commit(ctx context.Context, state indexState, size int6
 	c.last = c.cfg.Now()
 	c.carry = u.carryAt(idx)
 	if !u.ToBase {
-		d, err := parseDelta(u.Delta)
-		if err != nil {
-			return -1, fmt.Errorf("log: the index delta just written does not parse: %w", err)
-		}
-		c.l.vdeltas.put(idx, d)
+		c.l.vdeltas.put(idx, deltaOf(u.Strata, len(u.Delta)))
 	}
 	c.cfg.Logger.InfoContext(ctx, "committed index", slog.Int64("index", idx), slog.Int64("size", size), slog.String("root", u.To.Root.String()),
 		slog.Int("strata", len(u.Strata)), slog.Bool("to_base", u.ToBase), slog.Int("merged_records", len(u.Merge)))

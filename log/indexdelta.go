@@ -153,6 +153,16 @@ func uvarintBytes(b []byte) (v, rest []byte, err error) {
 	return b[w : w+int(n)], b[w+int(n):], nil
 }
 
+// deltaOf returns the delta of rs (in key order), whose record of n bytes
+// appendDelta gave, as parseDelta would read it back.
+func deltaOf(rs []vindex.StratumRecord, n int) *delta {
+	d := &delta{strata: make(map[string][]byte, len(rs)), bytes: n}
+	for _, r := range rs {
+		d.strata[string(stratumKey(r.Root))] = r.Record
+	}
+	return d
+}
+
 // A deltaCache keeps the index's deltas a process read or wrote, by the
 // entry index of their commitment: a delta never changes once written, and
 // is only deleted, by a merge. It drops the deltas before the oldest one
@@ -211,17 +221,4 @@ func (c *deltaCache) put(idx int64, d *delta) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.m[idx] = d
-}
-
-// size returns the total size of the deltas idxs that c holds.
-func (c *deltaCache) size(idxs []int64) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, idx := range idxs {
-		if d, ok := c.m[idx]; ok {
-			n += d.bytes
-		}
-	}
-	return n
 }

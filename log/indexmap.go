@@ -403,28 +403,30 @@ func updateIndex(s Store, dc *deltaCache, base indexState, size int64, adds []vi
 		u.Strata = st.DirtyPatches()
 		u.Delta = appendDelta(nil, u.Strata)
 	}
-	if !u.ToBase && mergeDue(dc, base) {
-		if u.Merge, err = mergeWrites(s, dc, base); err != nil {
+	// r holds every delta of base: those of its latest commitment.
+	if !u.ToBase && mergeDue(r.deltas) {
+		if u.Merge, err = mergeWrites(s, r.deltas, base.Deltas); err != nil {
 			return nil, err
 		}
 	}
 	return u, nil
 }
 
-// mergeDue reports whether the next commitment after st merges its
-// deltas into the base.
-func mergeDue(dc *deltaCache, st indexState) bool {
-	return len(st.Deltas) >= mergeDeltas || dc.size(st.Deltas) >= mergeDeltaBytes
+// mergeDue reports whether the commitment after the deltas ds merges them
+// into the base.
+func mergeDue(ds []*delta) bool {
+	n := 0
+	for _, d := range ds {
+		n += d.bytes
+	}
+	return len(ds) >= mergeDeltas || n >= mergeDeltaBytes
 }
 
-// mergeWrites returns the writes that merge every delta of st into the
-// base: the newest record of each stratum they hold (patches applied), in
-// key order, and the deltas' deletes.
-func mergeWrites(s Store, dc *deltaCache, st indexState) ([]IndexWrite, error) {
-	ds, err := dc.get(s, st.Deltas)
-	if err != nil {
-		return nil, err
-	}
+// mergeWrites returns the writes that merge the deltas ds (newest first),
+// of the commitments idxs (increasing), into the base: the newest record
+// of each stratum they hold (patches applied), in key order, and the
+// deltas' deletes.
+func mergeWrites(s Store, ds []*delta, idxs []int64) ([]IndexWrite, error) {
 	seen := map[string]bool{}
 	var keys [][]byte
 	for _, d := range ds {
@@ -435,9 +437,7 @@ func mergeWrites(s Store, dc *deltaCache, st indexState) ([]IndexWrite, error) {
 		}
 	}
 	slices.SortFunc(keys, bytes.Compare)
-	newest := slices.Clone(ds)
-	slices.Reverse(newest)
-	recs, err := readStrata(s, newest, false, keys)
+	recs, err := readStrata(s, ds, false, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -445,8 +445,8 @@ func mergeWrites(s Store, dc *deltaCache, st indexState) ([]IndexWrite, error) {
 	for i, k := range keys {
 		out = append(out, IndexWrite{Space: spaceVindexBase, Key: k, Value: recs[i]})
 	}
-	for i, d := range st.Deltas {
-		out = append(out, deltaDeletes(d, ds[i].bytes)...)
+	for i, idx := range idxs {
+		out = append(out, deltaDeletes(idx, ds[len(ds)-1-i].bytes)...)
 	}
 	return out, nil
 }

@@ -1,8 +1,10 @@
 package log
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -80,11 +82,7 @@ func (sim *indexSim) commit(t testing.TB) *indexUpdate {
 	}
 	sim.carry = u.carryAt(sim.size)
 	if !u.ToBase {
-		d, err := parseDelta(u.Delta)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sim.dc.put(sim.size, d)
+		sim.dc.put(sim.size, deltaOf(u.Strata, len(u.Delta)))
 	}
 	sim.size++ // the commitment entry
 	return u
@@ -222,6 +220,20 @@ func TestIndexDeltas(t *testing.T) {
 		}
 		if u.Merge != nil {
 			merges++
+		}
+		if !u.ToBase {
+			// What the committer keeps of its delta is what a reader parses.
+			b, err := readDelta(s, idx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored, err := parseDelta(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kept := deltaOf(u.Strata, len(u.Delta)); !maps.EqualFunc(kept.strata, stored.strata, bytes.Equal) || kept.bytes != stored.bytes {
+				t.Fatalf("round %d: the delta kept in memory differs from the one stored", round)
+			}
 		}
 		checkDeltas(t, s, st)
 		sim.proveServed(t, st, 40, refRoots)

@@ -74,14 +74,7 @@ func ComposeStratum(rec []byte, patches ...[]byte) ([]byte, error) {
 	if len(rec) > 0 && rec[0] == frontierMark {
 		// Its stored nodes are what a patch changes; the checks of the
 		// result cover the record's.
-		err := parseNodes(rec[1:], stratumNodes-1, func(at uint8, n Node) error {
-			if !isStored(at, &n) {
-				return fmt.Errorf("%w: inner node at place %d, above the bottom level, is stored", ErrMalformedStratum, at)
-			}
-			nodes[at] = &n
-			return nil
-		})
-		if err != nil {
+		if _, err := parseStored(rec[1:], &nodes); err != nil {
 			return nil, err
 		}
 	} else {

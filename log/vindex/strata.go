@@ -53,8 +53,7 @@ type stratum struct {
 // A placeSet is a set of places of a stratum.
 type placeSet [4]uint64
 
-func (ps *placeSet) add(at uint8)      { ps[at/64] |= 1 << (at % 64) }
-func (ps *placeSet) has(at uint8) bool { return ps[at/64]&(1<<(at%64)) != 0 }
+func (ps *placeSet) add(at uint8) { ps[at/64] |= 1 << (at % 64) }
 
 type placed struct {
 	at uint8
@@ -245,14 +244,11 @@ func parseNodes(b []byte, last uint8, each func(at uint8, n Node) error) error {
 	return nil
 }
 
-// parseFrontier parses a record in the frontier encoding (after its
-// mark): the stored nodes, then, bottom up, the inner nodes above them,
-// whose children's hashes it computes. It refuses a stored node that is
-// not a leaf above the bottom level (it would be computed), and a leaf
-// with nodes below it.
-func parseFrontier(b []byte) (*stratum, error) {
-	var nodes [stratumNodes]*Node
-	var count int
+// parseStored parses the stored nodes of a record in the frontier
+// encoding (after its mark) into nodes, refusing one that is not stored
+// (an inner node above the bottom level), and returns their number.
+func parseStored(b []byte, nodes *[stratumNodes]*Node) (int, error) {
+	count := 0
 	err := parseNodes(b, stratumNodes-1, func(at uint8, n Node) error {
 		if !isStored(at, &n) {
 			return fmt.Errorf("%w: inner node at place %d, above the bottom level, is stored", ErrMalformedStratum, at)
@@ -260,6 +256,17 @@ func parseFrontier(b []byte) (*stratum, error) {
 		nodes[at], count = &n, count+1
 		return nil
 	})
+	return count, err
+}
+
+// parseFrontier parses a record in the frontier encoding (after its
+// mark): the stored nodes, then, bottom up, the inner nodes above them,
+// whose children's hashes it computes. It refuses a stored node that is
+// not a leaf above the bottom level (it would be computed), and a leaf
+// with nodes below it.
+func parseFrontier(b []byte) (*stratum, error) {
+	var nodes [stratumNodes]*Node
+	count, err := parseStored(b, &nodes)
 	if err != nil {
 		return nil, err
 	}
@@ -532,10 +539,4 @@ func (s *Strata) Reuse(r StratumReader, depth uint16, limit int) *Strata {
 		}
 	}
 	return out
-}
-
-// Loaded reports whether s holds the stratum rooted at root, read or put.
-func (s *Strata) Loaded(root Position) bool {
-	_, ok := s.strata[root]
-	return ok
 }
