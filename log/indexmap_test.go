@@ -20,6 +20,8 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // fakeClock is a settable clock.
@@ -496,5 +498,60 @@ func TestIndexCommitterSteps(t *testing.T) {
 	_, list := checkIndexProof(t, cl, last, vindex.DigestKey(sha(bin)))
 	if want := []int64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}; !slices.Equal(list, want) {
 		t.Errorf("the last commitment lists %v, want %v", list, want)
+	}
+}
+
+// TestIndexDeltaTampered: a delta altered in the store (a byte of a
+// stratum's hash flipped, as a faulty disk or a meddling operator would)
+// makes the log refuse the lookup (an internal error, logged as
+// corruption), rather than serve a proof
+// that a client would have to catch: the log checks each map proof
+// against the committed root before it serves it.
+func TestIndexDeltaTampered(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	bin := []byte("the binary")
+	t.Run("log", func(t *testing.T) {
+		cl := newClaimLogIn(t, dir, log.ServiceConfig{}, archive.Config{})
+		ic, err := log.NewIndexCommitter(cl.Log.Log, log.IndexConfig{Entries: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range []string{"a.example", "b.example"} {
+			if _, err := cl.client.AddClaim(ctx, &pb.AddClaimRequest{Envelope: envelope(t, buildClaim(bin, b), testBuilder(t, b))}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ic.Step(ctx); err != nil { // the first to the base, the second a delta
+				t.Fatal(err)
+			}
+		}
+		if _, err := cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin)}); err != nil {
+			t.Fatalf("lookup before the tampering: %v", err)
+		}
+	})
+	db, err := bolt.Open(filepath.Join(dir, "log.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("idx:vindex-delta"))
+		if b == nil {
+			return errors.New("no delta was written")
+		}
+		k, v := b.Cursor().Last()
+		v = bytes.Clone(v)
+		v[len(v)-1] ^= 1 // the last byte of the last stratum: a hash
+		return b.Put(bytes.Clone(k), v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cl := newClaimLogIn(t, dir, log.ServiceConfig{}, archive.Config{})
+	resp, err := cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin)})
+	if status.Code(err) != codes.Internal || resp != nil {
+		t.Fatalf("lookup after the tampering = %v, %v; want Internal (the log's store is corrupt) and no answer", resp.GetIndexProof(), err)
 	}
 }
