@@ -1,7 +1,7 @@
 package log
 
 import (
-	"bytes"
+	"crypto/sha256"
 	"sync"
 	"sync/atomic"
 
@@ -31,7 +31,7 @@ type keyCache struct {
 }
 
 type cachedKeys struct {
-	entry []byte // not modified by anyone: the pending entry's own copy
+	entry [sha256.Size]byte // the SHA-256 of the entry the keys were parsed from
 	keys  claim.IndexKeys
 }
 
@@ -43,7 +43,8 @@ func (c *keyCache) activate() {
 }
 
 // put records that the entry at index idx, if it holds entry, has the keys
-// keys. entry must not be modified afterwards.
+// keys. It keeps a hash of entry, not entry: the entries wait here until
+// a commitment, and a claim may be large.
 func (c *keyCache) put(idx int64, entry []byte, keys claim.IndexKeys) {
 	if c == nil || !c.active.Load() {
 		return
@@ -53,7 +54,7 @@ func (c *keyCache) put(idx int64, entry []byte, keys claim.IndexKeys) {
 	if c.m == nil || len(c.m) >= maxCachedKeys {
 		c.m = make(map[int64]cachedKeys)
 	}
-	c.m[idx] = cachedKeys{entry: entry, keys: keys}
+	c.m[idx] = cachedKeys{entry: sha256.Sum256(entry), keys: keys}
 }
 
 // take returns the keys recorded for the entry at index idx if they were
@@ -69,7 +70,7 @@ func (c *keyCache) take(idx int64, entry []byte) (claim.IndexKeys, bool) {
 		return claim.IndexKeys{}, false
 	}
 	delete(c.m, idx)
-	return k.keys, bytes.Equal(k.entry, entry)
+	return k.keys, k.entry == sha256.Sum256(entry)
 }
 
 // dropBelow forgets the keys of the entries below index n, which the index
