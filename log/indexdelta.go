@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/attestlog/attestlog/internal/varint"
 	"github.com/attestlog/attestlog/log/vindex"
 )
 
@@ -121,9 +122,9 @@ func parseDelta(b []byte) (*delta, error) {
 	}
 	var prev []byte
 	for b = b[1:]; len(b) > 0; {
-		k, rest, err := uvarintBytes(b)
-		if err != nil {
-			return nil, fmt.Errorf("%w: stratum key after %d strata: %w", ErrMalformedDelta, len(d.strata), err)
+		k, rest, ok := varint.Bytes(b)
+		if !ok {
+			return nil, fmt.Errorf("%w: stratum key after %d strata: length cut short, too long or not in its shortest form", ErrMalformedDelta, len(d.strata))
 		}
 		if len(k) < 2 {
 			return nil, fmt.Errorf("%w: stratum key of %d bytes", ErrMalformedDelta, len(k))
@@ -135,22 +136,13 @@ func parseDelta(b []byte) (*delta, error) {
 		case prev != nil && bytes.Compare(k, prev) <= 0:
 			return nil, fmt.Errorf("%w: stratum key %x after %x", ErrMalformedDelta, k, prev)
 		}
-		rec, rest, err := uvarintBytes(rest)
-		if err != nil || len(rec) == 0 {
-			return nil, fmt.Errorf("%w: record of stratum %x: empty or %v", ErrMalformedDelta, k, err)
+		rec, rest, ok := varint.Bytes(rest)
+		if !ok || len(rec) == 0 {
+			return nil, fmt.Errorf("%w: record of stratum %x: empty, or its length cut short, too long or not in its shortest form", ErrMalformedDelta, k)
 		}
 		d.strata[string(k)], prev, b = rec, k, rest
 	}
 	return d, nil
-}
-
-// uvarintBytes splits uvarint(n) || n bytes off b.
-func uvarintBytes(b []byte) (v, rest []byte, err error) {
-	n, w := binary.Uvarint(b)
-	if w <= 0 || uint64(len(b)-w) < n {
-		return nil, nil, errors.New("length cut short or too long")
-	}
-	return b[w : w+int(n)], b[w+int(n):], nil
 }
 
 // deltaOf returns the delta of rs (in key order), whose record of n bytes

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/attestlog/attestlog/internal/varint"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -300,7 +301,7 @@ func decodeStaged(v []byte) (moves int64, ws []stagedWrite, err error) {
 	}
 	moves, v = int64(binary.BigEndian.Uint64(v)), v[8:]
 	field := func() (string, bool) {
-		n, k := binary.Uvarint(v)
+		n, k := varint.Uvarint(v)
 		if k <= 0 || n > uint64(len(v)-k) {
 			return "", false
 		}

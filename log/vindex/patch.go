@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+
+	"github.com/attestlog/attestlog/internal/varint"
 )
 
 // patchMark starts a stratum's patch record; no place is 254 in a record
@@ -110,7 +112,7 @@ func applyPatch(nodes *[stratumNodes]*Node, b []byte) error {
 	if !IsPatch(b) {
 		return fmt.Errorf("%w: not a patch", ErrMalformedStratum)
 	}
-	count, w := binary.Uvarint(b[1:])
+	count, w := varint.Uvarint(b[1:])
 	if w <= 0 || count > stratumNodes || uint64(len(b)-1-w) < count {
 		return fmt.Errorf("%w: patch's count of removed places cut short or too large", ErrMalformedStratum)
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/attestlog/attestlog/internal/varint"
 )
 
 // A Proof answers the lookup of one key in a map of known root: either the
@@ -322,9 +324,9 @@ func (r *proofReader) uvarint() uint64 {
 	if r.err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(r.b)
+	v, n := varint.Uvarint(r.b)
 	if n <= 0 {
-		r.err = errors.New("bad uvarint")
+		r.err = errors.New("uvarint cut short, too long or not in its shortest form")
 		return 0
 	}
 	r.b = r.b[n:]
