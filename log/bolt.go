@@ -39,8 +39,12 @@ type BoltStore struct {
 	// made before each was written.
 	stagedBatches []stagedBatch
 	// stageLimit is the number of staged records above which a Commit
-	// moves slices: dedupStageLimit, lowered by tests.
+	// moves slices, if tests set one; if negative, dedupStageLimit of the
+	// tree's size.
 	stageLimit int
+	// filter answers most lookups of hashes not in dedup without reading
+	// it; nil in a read-only store, which reads dedup for every lookup.
+	filter *dedupFilter
 	// index holds the staged records of the claim index's hash-keyed
 	// spaces (indexstage.go).
 	index *indexStage
@@ -48,12 +52,20 @@ type BoltStore struct {
 
 type stagedBatch struct{ start, moves int64 }
 
-// dedupStageLimit bounds the deduplication records a BoltStore keeps
-// staged (about 100 bytes of memory each). Moving the records of a slice,
-// about dedupStageLimit/256 of them, into a B+tree of L leaf pages writes
-// about min(that, L/256) pages, where writing them batch by batch would
-// write one per record: a fraction L/dedupStageLimit (below 1) of the pages.
-const dedupStageLimit = 1 << 15
+// dedupStageLimit bounds the deduplication records a BoltStore with size
+// entries keeps staged (96 bytes of memory each, BenchmarkDedupMemory): an
+// eighth of the tree, but at least dedupStageMin and at most dedupStageMax
+// (48 MiB). Moving the records of a slice, about a 256th of those staged, into
+// a B+tree of L leaf pages writes about min(that, L/256) pages, where
+// writing them batch by batch would write one per record. A stage that
+// grows with the tree keeps that ratio: a fixed one of 32,768 records
+// wrote about a page per record past a few million entries, and halved the
+// append rate by 10M (BENCHMARKS.md).
+func dedupStageLimit(size int64) int {
+	return int(min(max(size/8, dedupStageMin), dedupStageMax))
+}
+
+const dedupStageMin, dedupStageMax = 1 << 15, 1 << 19
 
 // dedupSlices is the number of slices staged records are moved by: all
 // records whose hashes start with one byte go at once, so that each move
@@ -98,10 +110,14 @@ func OpenBolt(path string) (s *BoltStore, err error) {
 		db.Close()
 		return nil, fmt.Errorf("initialising log store %s: %w", path, err)
 	}
-	s = &BoltStore{db: db, stageLimit: dedupStageLimit, index: newIndexStage()}
+	s = &BoltStore{db: db, stageLimit: -1, index: newIndexStage(), filter: newDedupFilter()}
 	if err := s.loadStaged(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening log store %s: %w", path, err)
+	}
+	if err := db.View(func(tx *bolt.Tx) error { return s.filter.buildAll(tx.Bucket(bucketDedup)) }); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening log store %s: reading the deduplication index: %w", path, err)
 	}
 	return s, nil
 }
@@ -287,6 +303,8 @@ func (s *BoltStore) Lookup(hashes []tlog.Hash) (_ []int64, err error) {
 			out[i] = -1
 			if x, ok := s.staged[h[0]][h]; ok {
 				out[i] = x
+			} else if s.filter != nil && !s.filter.mayHave(&h) {
+				continue
 			} else if v := b.Get(h[:]); v != nil {
 				out[i] = int64(binary.BigEndian.Uint64(v))
 			}
@@ -365,8 +383,12 @@ func (s *BoltStore) Commit(batch *Batch) (err error) {
 	for _, h := range batch.Hashes {
 		perSlice[h[0]]++
 	}
+	limit := s.stageLimit
+	if limit < 0 {
+		limit = dedupStageLimit(batch.Start)
+	}
 	var nMoves int64
-	for left := s.nStaged + len(batch.Hashes); left > s.stageLimit && nMoves < dedupSlices; nMoves++ {
+	for left := s.nStaged + len(batch.Hashes); left > limit && nMoves < dedupSlices; nMoves++ {
 		slice := (s.moves + nMoves) % dedupSlices
 		left -= len(s.staged[slice]) + perSlice[slice]
 	}
@@ -507,6 +529,17 @@ func (s *BoltStore) storeDedup(tx *bolt.Tx, batch *Batch, nMoves int64, done []s
 		for _, r := range recs {
 			if err := dedup.Put(r.hash[:], indexKey(r.index)); err != nil {
 				return fmt.Errorf("storing dedup index: %w", err)
+			}
+		}
+		switch {
+		case s.filter == nil:
+		case s.filter.room(slice, len(recs)):
+			for i := range recs {
+				s.filter.add(&recs[i].hash)
+			}
+		default:
+			if err := s.filter.build(dedup, slice); err != nil {
+				return err
 			}
 		}
 	}

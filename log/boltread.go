@@ -50,7 +50,7 @@ func OpenBoltReadOnly(path string) (s *BoltStore, err error) {
 		db.Close()
 		return nil, fmt.Errorf("opening log store %s read-only: %w", path, err)
 	}
-	s = &BoltStore{db: db, stageLimit: dedupStageLimit, index: newIndexStage()}
+	s = &BoltStore{db: db, stageLimit: -1, index: newIndexStage()}
 	if err := s.loadStaged(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening log store %s read-only: %w", path, err)

@@ -44,7 +44,7 @@ import (
 // dedup-staged instead (a page or two, at the end of the bucket). Staged
 // records are moved to dedup a slice at a time, a slice being the records
 // whose hashes start with one byte, in turn (move m moves slice m % 256,
-// sorted): a batch that leaves more than [dedupStageLimit] records staged
+// sorted): a batch that leaves more than [dedupStageLimit] of the tree records staged
 // moves the next slices until no more are. A staged record's hash of slice
 // b has been moved when a move of b was made after the record was written;
 // a record of dedup-staged is deleted once 256 moves were made after it.
