@@ -27,11 +27,9 @@ type BoltStore struct {
 	// transaction and its change to the fields below, Lookup across its
 	// reads.
 	mu sync.RWMutex
-	// staged holds the deduplication records of dedup-staged not yet moved
-	// to dedup (see schema.go), by the first byte of their hash (their
-	// slice), then by hash; nStaged counts them.
-	staged  [dedupSlices]map[tlog.Hash]int64
-	nStaged int
+	// stage holds the deduplication records of dedup-staged not yet moved
+	// to dedup (see schema.go).
+	stage *dedupStage
 	// moves is the number of slice moves made, as meta's "dedup-moves"
 	// holds it: move m moved slice m % dedupSlices.
 	moves int64
@@ -53,9 +51,9 @@ type BoltStore struct {
 type stagedBatch struct{ start, moves int64 }
 
 // dedupStageLimit bounds the deduplication records a BoltStore with size
-// entries keeps staged (96 bytes of memory each, BenchmarkDedupMemory): an
+// entries keeps staged (36 bytes of memory each, BenchmarkDedupMemory): an
 // eighth of the tree, but at least dedupStageMin and at most dedupStageMax
-// (48 MiB). Moving the records of a slice, about a 256th of those staged, into
+// (18 MiB). Moving the records of a slice, about a 256th of those staged, into
 // a B+tree of L leaf pages writes about min(that, L/256) pages, where
 // writing them batch by batch would write one per record. A stage that
 // grows with the tree keeps that ratio: a fixed one of 32,768 records
@@ -124,9 +122,7 @@ func OpenBolt(path string) (s *BoltStore, err error) {
 
 // loadStaged reads the records of dedup-staged not yet moved to dedup.
 func (s *BoltStore) loadStaged() error {
-	for i := range s.staged {
-		s.staged[i] = make(map[tlog.Hash]int64)
-	}
+	s.stage = newDedupStage()
 	return s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketDedupStaged)
 		if b == nil { // a new store opened read-only
@@ -159,8 +155,7 @@ func (s *BoltStore) loadStaged() error {
 			for i := range n {
 				h := tlog.Hash(v[8+i*tlog.HashSize : 8+(i+1)*tlog.HashSize])
 				if !moved(h[0], moves, s.moves) {
-					s.staged[h[0]][h] = start + i
-					s.nStaged++
+					s.stage.add(&h, start+i)
 				}
 			}
 			return nil
@@ -298,12 +293,15 @@ func (s *BoltStore) Lookup(hashes []tlog.Hash) (_ []int64, err error) {
 	defer s.mu.RUnlock()
 	out := make([]int64, len(hashes))
 	err = s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketDedup)
-		for i, h := range hashes {
+		b, staged := tx.Bucket(bucketDedup), tx.Bucket(bucketDedupStaged)
+		for i := range hashes {
+			h := &hashes[i]
 			out[i] = -1
-			if x, ok := s.staged[h[0]][h]; ok {
+			if x, ok, err := s.stagedIndex(staged, h); err != nil {
+				return err
+			} else if ok {
 				out[i] = x
-			} else if s.filter != nil && !s.filter.mayHave(&h) {
+			} else if s.filter != nil && !s.filter.mayHave(h) {
 				continue
 			} else if v := b.Get(h[:]); v != nil {
 				out[i] = int64(binary.BigEndian.Uint64(v))
@@ -388,9 +386,9 @@ func (s *BoltStore) Commit(batch *Batch) (err error) {
 		limit = dedupStageLimit(batch.Start)
 	}
 	var nMoves int64
-	for left := s.nStaged + len(batch.Hashes); left > limit && nMoves < dedupSlices; nMoves++ {
+	for left := s.stage.n + len(batch.Hashes); left > limit && nMoves < dedupSlices; nMoves++ {
 		slice := (s.moves + nMoves) % dedupSlices
-		left -= len(s.staged[slice]) + perSlice[slice]
+		left -= s.stage.count(byte(slice)) + perSlice[slice]
 	}
 	var done int // the staged batches that every slice has been moved out of
 	for done < len(s.stagedBatches) && s.moves+nMoves-s.stagedBatches[done].moves >= dedupSlices {
@@ -467,13 +465,11 @@ func (s *BoltStore) Commit(batch *Batch) (err error) {
 	}
 	// Only now that the transaction is durable: a failed one leaves the
 	// staged records as the store has them.
-	for i, h := range batch.Hashes {
-		s.staged[h[0]][h] = batch.Start + int64(i)
+	for i := range batch.Hashes {
+		s.stage.add(&batch.Hashes[i], batch.Start+int64(i))
 	}
-	s.nStaged += len(batch.Hashes)
 	for m := s.moves; m < s.moves+nMoves; m++ {
-		s.nStaged -= len(s.staged[m%dedupSlices])
-		clear(s.staged[m%dedupSlices])
+		s.stage.clear(byte(m % dedupSlices))
 	}
 	s.index.apply(&stage)
 	s.stagedBatches = slices.Delete(s.stagedBatches, 0, done)
@@ -500,32 +496,22 @@ func (s *BoltStore) storeDedup(tx *bolt.Tx, batch *Batch, nMoves int64, done []s
 			return fmt.Errorf("storing staged dedup records: %w", err)
 		}
 	}
-	for _, b := range done {
-		if err := staged.Delete(indexKey(b.start)); err != nil {
-			return fmt.Errorf("deleting staged dedup records: %w", err)
-		}
-	}
-	if nMoves == 0 {
-		return nil
-	}
-	type record struct {
-		hash  tlog.Hash
-		index int64
-	}
+	// The moves read the staged records' hashes from the batches that
+	// hold them, before the batches they empty are deleted.
 	dedup := tx.Bucket(bucketDedup)
-	var recs []record
+	var recs []dedupRecord
 	for m := s.moves; m < s.moves+nMoves; m++ {
 		slice := byte(m % dedupSlices)
-		recs = recs[:0]
-		for h, x := range s.staged[slice] {
-			recs = append(recs, record{h, x})
+		var err error
+		if recs, err = s.stagedRecords(staged, slice, recs[:0]); err != nil {
+			return err
 		}
 		for i, h := range batch.Hashes {
 			if h[0] == slice {
-				recs = append(recs, record{h, batch.Start + int64(i)})
+				recs = append(recs, dedupRecord{h, batch.Start + int64(i)})
 			}
 		}
-		slices.SortFunc(recs, func(a, b record) int { return bytes.Compare(a.hash[:], b.hash[:]) })
+		slices.SortFunc(recs, func(a, b dedupRecord) int { return bytes.Compare(a.hash[:], b.hash[:]) })
 		for _, r := range recs {
 			if err := dedup.Put(r.hash[:], indexKey(r.index)); err != nil {
 				return fmt.Errorf("storing dedup index: %w", err)
@@ -542,6 +528,14 @@ func (s *BoltStore) storeDedup(tx *bolt.Tx, batch *Batch, nMoves int64, done []s
 				return err
 			}
 		}
+	}
+	for _, b := range done {
+		if err := staged.Delete(indexKey(b.start)); err != nil {
+			return fmt.Errorf("deleting staged dedup records: %w", err)
+		}
+	}
+	if nMoves == 0 {
+		return nil
 	}
 	if err := tx.Bucket(bucketMeta).Put(keyDedupMoves, binary.BigEndian.AppendUint64(nil, uint64(s.moves+nMoves))); err != nil {
 		return fmt.Errorf("storing dedup moves: %w", err)

@@ -113,8 +113,8 @@ func TestDedupFilterCorrupt(t *testing.T) {
 	}
 }
 
-// BenchmarkDedupMemory reports the heap that the deduplication stage (its
-// per-slice maps, as BoltStore keeps them) and the filter take per record,
+// BenchmarkDedupMemory reports the heap that the deduplication stage and
+// the filter take per record,
 // at the stage's largest size:
 //
 //	go test -run '^$' -bench DedupMemory -benchtime 1x ./log
@@ -128,13 +128,10 @@ func BenchmarkDedupMemory(b *testing.B) {
 	}
 	for b.Loop() {
 		before := heap()
-		var staged [dedupSlices]map[tlog.Hash]int64
-		for i := range staged {
-			staged[i] = map[tlog.Hash]int64{}
-		}
+		stage := newDedupStage()
 		for i := range n {
-			h := sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(i)))
-			staged[h[0]][h] = int64(i)
+			h := tlog.Hash(sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(i))))
+			stage.add(&h, int64(i))
 		}
 		mid := heap()
 		f := newDedupFilter()
@@ -144,7 +141,7 @@ func BenchmarkDedupMemory(b *testing.B) {
 		after := heap()
 		b.ReportMetric(float64(mid-before)/n, "stage-B/record")
 		b.ReportMetric(float64(after-mid)/n, "filter-B/record")
-		runtime.KeepAlive(staged)
+		runtime.KeepAlive(stage)
 		runtime.KeepAlive(f)
 	}
 }

@@ -16,7 +16,19 @@ import (
 // batch that moved its slice is found as a duplicate with its own index,
 // after a reopen as before, the staged records are reloaded, and no more
 // than the limit stay staged.
+//
+// With colliding keys, the same: nearly every staged record shares its
+// in-memory key with others, so every lookup of a new entry finds a
+// candidate to check against dedup-staged and refuse.
 func TestDedupStaged(t *testing.T) {
+	t.Run("keys", testDedupStaged)
+	t.Run("colliding keys", func(t *testing.T) {
+		log.WeakDedupKeys(t)
+		testDedupStaged(t)
+	})
+}
+
+func testDedupStaged(t *testing.T) {
 	const limit = 10
 	dir := t.TempDir()
 	// entry returns entry i; entries i from 10,000 are made up as the test
