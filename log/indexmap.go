@@ -358,11 +358,13 @@ func (u *indexUpdate) carryAt(idx int64) *indexCarry {
 // carryDepth and carryStrata bound the strata an [indexCarry] keeps: every
 // stratum of the upper two levels of strata (the map's first 16 levels),
 // which every commitment of a large map changes, 257 at most, and up to
-// carryStrata others (some 1.6 KiB each in memory, parsed: about 55 MiB
-// in all on a map of 300,000 keys).
+// carryStrata others. In a serve process under a 100,000-claim load, the
+// strata's nodes held 28 MiB of heap with 8,192 others, 50 MiB with
+// 32,768, for the same CPU per claim; the process's peak anonymous memory
+// fell from 559-603 MiB to 390-456 MiB (BENCHMARKS.md).
 const (
 	carryDepth  = 2 * vindex.StratumLevels
-	carryStrata = 1 << 15
+	carryStrata = 1 << 13
 )
 
 // An indexCarry is what the committer keeps of its last update for the
