@@ -174,21 +174,13 @@ func TestReopenChecks(t *testing.T) {
 	}
 	// Flip a bit of the partial level-0 tile: the reopened tree no longer
 	// hashes to the stored checkpoint, and New refuses to serve it.
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	editBolt(t, path, func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte("tiles"))
 		key := []byte{0, 0, 0, 0, 0, 0, 0, 0, 2}
 		v := bytes.Clone(b.Get(key))
 		v[5] ^= 1
 		return b.Put(key, v)
 	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := open(logtest.Origin); !errors.Is(err, log.ErrCorrupt) {
 		t.Fatalf("reopening a corrupted store: err %v, want ErrCorrupt", err)
 	}
@@ -200,5 +192,22 @@ func checkFetcher(t *testing.T, l *log.Log) {
 	v, _ := note.NewVerifier(vkey)
 	if _, err := client.CheckLog(context.Background(), l, v); err != nil {
 		t.Fatalf("CheckLog: %v", err)
+	}
+}
+
+// editBolt changes the closed bbolt store at path in one transaction of
+// fn, as an attacker or a damaged disk would, behind the log's back.
+func editBolt(t *testing.T, path string, fn func(*bolt.Tx) error) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(fn); err != nil {
+		db.Close()
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -255,11 +255,7 @@ func TestIndexOlderLayoutRebuilt(t *testing.T) {
 	// Turn the store into the older layouts: the commitment's slot and its
 	// nodes, as an attestlog before the versioned layout wrote them, and
 	// records of the versioned layout.
-	db, err := bolt.Open(filepath.Join(dir, "log.db"), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	editBolt(t, filepath.Join(dir, "log.db"), func(tx *bolt.Tx) error {
 		for _, space := range []string{"vindex-state", "vindex-base", "vindex-delta"} {
 			if err := tx.DeleteBucket([]byte("idx:" + space)); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
 				return err
@@ -303,12 +299,6 @@ func TestIndexOlderLayoutRebuilt(t *testing.T) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
 
 	cl := newClaimLogIn(t, dir, log.ServiceConfig{}, archive.Config{})
 	resp, err := cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin)})
@@ -529,11 +519,7 @@ func TestIndexDeltaTampered(t *testing.T) {
 			t.Fatalf("lookup before the tampering: %v", err)
 		}
 	})
-	db, err := bolt.Open(filepath.Join(dir, "log.db"), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	editBolt(t, filepath.Join(dir, "log.db"), func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte("idx:vindex-delta"))
 		if b == nil {
 			return errors.New("no delta was written")
@@ -543,12 +529,6 @@ func TestIndexDeltaTampered(t *testing.T) {
 		v[len(v)-1] ^= 1 // the last byte of the last stratum: a hash
 		return b.Put(bytes.Clone(k), v)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
 	cl := newClaimLogIn(t, dir, log.ServiceConfig{}, archive.Config{})
 	resp, err := cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin)})
 	if status.Code(err) != codes.Internal || resp != nil {

@@ -91,11 +91,7 @@ func TestMigrateSchema1(t *testing.T) {
 	addTwoMismatches(t, cl)
 	cl.Store.Close()
 
-	db, err := bolt.Open(cl.Path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	editBolt(t, cl.Path, func(tx *bolt.Tx) error {
 		for _, b := range []string{"idx:mismatch-identity", "idx:mismatch-order"} {
 			if err := tx.DeleteBucket([]byte(b)); err != nil {
 				return fmt.Errorf("%s: %w", b, err)
@@ -112,10 +108,6 @@ func TestMigrateSchema1(t *testing.T) {
 		rec, _ := json.Marshal(claim.Identity{Source: c.Source, Commit: c.Commit, Platform: c.Platform, Artifact: "b"})
 		return old.Put(binary.BigEndian.AppendUint64(nil, 1), rec) // "a" was overwritten
 	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 	checkTwoMismatches(t, newClaimLogIn(t, dir, log.ServiceConfig{}, archive.Config{}))
 }
 
@@ -123,18 +115,10 @@ func TestRefuseNewerSchema(t *testing.T) {
 	dir := t.TempDir()
 	cl := newClaimLogIn(t, dir, log.ServiceConfig{}, archive.Config{})
 	cl.Store.Close()
-	db, err := bolt.Open(cl.Path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	editBolt(t, cl.Path, func(tx *bolt.Tx) error {
 		return tx.Bucket([]byte("meta")).Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, 99))
 	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = log.OpenBolt(cl.Path)
+	_, err := log.OpenBolt(cl.Path)
 	if err == nil || !strings.Contains(err.Error(), "schema version 99, this attestlog knows versions up to 4") {
 		t.Fatalf("OpenBolt of a store of schema version 99 = %v", err)
 	}
