@@ -241,8 +241,10 @@ func (l *Log) wait(ctx context.Context, p *pending) error {
 // with [ErrStaleBatch] (another writer, or a store replaced under it).
 // On a [SharedStore] it sequences each batch under the store's writer lock,
 // publishes what other writers commit, and rides out a store that is
-// unreachable for a while (its batches fail, it does not stop); it stops
-// with [ErrStaleBatch] when the stored tree does not extend its own.
+// unreachable for a while (its batches fail, it does not stop), assigns a
+// batch again when another writer's commit wins the store's
+// compare-and-swap, and stops with [ErrStaleBatch] when the stored tree
+// does not extend its own.
 func (l *Log) Run(ctx context.Context) error {
 	defer close(l.stopped)
 	if l.witnessing != nil {
@@ -294,8 +296,9 @@ func (l *Log) Run(ctx context.Context) error {
 		if err := l.step(ctx, batch); err != nil {
 			l.log.ErrorContext(ctx, "sequencing batch", slog.Int("entries", len(batch)), slog.Any("err", err))
 			if errors.Is(err, ErrStaleBatch) {
-				// Another writer extended the store, or it was replaced by an
-				// older copy: going on would sign a second tree.
+				// The store was replaced by an older copy, or a writer
+				// ignores the writer lock: going on could sign a second
+				// tree and publish it.
 				return fmt.Errorf("log: stopping: %w", err)
 			}
 			// A shared store may be unreachable for a while (a database
@@ -324,16 +327,23 @@ func (l *Log) sequence(batch []*pending) error {
 	if err != nil {
 		return resolveAll(batch, err)
 	}
+	return resolveAll(batch, l.assign(batch))
+}
+
+// assign assigns indexes to a batch, with deduplication, and commits its
+// new entries, leaving its futures unresolved: on a failed commit the
+// caller may assign them again on a reloaded tree.
+func (l *Log) assign(batch []*pending) error {
 	hashes := make([]tlog.Hash, len(batch))
 	for i, p := range batch {
 		hashes[i] = p.hash
 	}
 	existing, err := l.store.Lookup(hashes)
 	if err != nil {
-		return resolveAll(batch, fmt.Errorf("log: reading dedup index: %w", err))
+		return fmt.Errorf("log: reading dedup index: %w", err)
 	}
 	if err := l.confirmDuplicates(hashes, existing); err != nil {
-		return resolveAll(batch, err)
+		return err
 	}
 	start := l.tree.size
 	inBatch := make(map[tlog.Hash]int64, len(batch))
@@ -346,7 +356,7 @@ func (l *Log) sequence(batch []*pending) error {
 		case ok:
 			p.index, p.duplicate = idx, true
 		default:
-			p.index = start + int64(len(entries))
+			p.index, p.duplicate = start+int64(len(entries)), false
 			inBatch[p.hash] = p.index
 			entries = append(entries, NewEntry{Bytes: p.entry, Parsed: p.parsed})
 			newHashes = append(newHashes, p.hash)
@@ -354,11 +364,9 @@ func (l *Log) sequence(batch []*pending) error {
 	}
 	l.metrics.deduplicated.Add(float64(len(batch) - len(entries)))
 	if len(entries) > 0 {
-		if err := l.commit(entries, newHashes, batch); err != nil {
-			return resolveAll(batch, err)
-		}
+		return l.commit(entries, newHashes, batch)
 	}
-	return resolveAll(batch, nil)
+	return nil
 }
 
 // confirmDuplicates checks each index the dedup index returned against the

@@ -27,8 +27,10 @@ var ErrStaleWitnessed = errors.New("log: a newer witnessed checkpoint is stored"
 // writers committed, extends the tree, commits and lets go, so that index
 // ranges are contiguous, deduplication spans every writer and one tree
 // results. The lock only spares the writers wasted work: Commit's
-// compare-and-swap on (size, root) stays the guard, and a Log that loses
-// it stops (see [Log.Run]), its signed checkpoint discarded.
+// compare-and-swap on (size, root) stays the guard. A Log that loses it
+// discards the checkpoint it signed, adopts the other writer's tree and
+// assigns its batch again on it; it stops (see [Log.Run]) only if the
+// stored tree does not extend its own.
 //
 // Implementations MUST be safe for concurrent use by many writers.
 // SetWitnessed MUST be a swap that never moves the witnessed checkpoint to
@@ -67,11 +69,43 @@ type FollowingPublisher interface {
 // stepShared sequences batch on a shared store: under the writer lock, it
 // first adopts the store's tree (another writer may have extended it, or a
 // failed commit of this one left the in-memory tree ahead of the store).
+// A commit that loses the store's compare-and-swap to another writer's
+// commit lets go of the lock, takes it again and assigns the batch again
+// on the adopted tree, up to staleRetries times.
 func (l *Log) stepShared(ctx context.Context, s SharedStore, batch []*pending) error {
+	for attempt := 1; ; attempt++ {
+		kept, err := l.lockedStep(ctx, s, batch)
+		batch = kept
+		if err == nil || !errors.Is(err, ErrStaleBatch) || attempt == staleRetries {
+			return resolveAll(batch, err)
+		}
+		// The writer lock is no fence: a writer that died or lost its
+		// session while holding it may have had a commit in flight, which
+		// the database finished after this Log took the lock and read the
+		// stored tree; or this Log's own session died and the lock with
+		// it. This batch's checkpoint was never stored nor shown to anyone;
+		// the next follow adopts the other commit if it extends this Log's
+		// tree (and stops the Log if not), and the batch is assigned again
+		// on top of it.
+		l.log.WarnContext(ctx, "another writer's commit landed after this one took the store's writer lock; sequencing the batch again on the stored tree",
+			slog.Int("attempt", attempt), slog.Any("err", err))
+	}
+}
+
+// staleRetries is how many times stepShared assigns one batch when each
+// commit loses the store's compare-and-swap to another writer's. More
+// losses than that in a row, each under a newly taken writer lock, mean a
+// writer that ignores the lock: the Log then stops.
+const staleRetries = 3
+
+// lockedStep takes the writer lock, adopts the store's tree and assigns
+// the batch, leaving its futures unresolved. It returns the batch less
+// the index commitments it dropped (and resolved) as stale.
+func (l *Log) lockedStep(ctx context.Context, s SharedStore, batch []*pending) ([]*pending, error) {
 	t0 := time.Now()
 	unlock, err := s.LockWriter(ctx)
 	if err != nil {
-		return resolveAll(batch, fmt.Errorf("%w: taking the store's writer lock: %w", ErrStorage, err))
+		return batch, fmt.Errorf("%w: taking the store's writer lock: %w", ErrStorage, err)
 	}
 	t1 := time.Now()
 	l.metrics.lockWait.Observe(t1.Sub(t0).Seconds())
@@ -82,13 +116,17 @@ func (l *Log) stepShared(ctx context.Context, s SharedStore, batch []*pending) e
 		}
 	}()
 	if err := l.follow(); err != nil {
-		return resolveAll(batch, err)
+		return batch, err
 	}
-	if err := l.sequence(batch); err != nil {
+	batch, err = l.dropStaleCommitments(batch)
+	if err != nil {
+		return batch, err
+	}
+	if err := l.assign(batch); err != nil {
 		l.treeDirty = true
-		return err
+		return batch, err
 	}
-	return nil
+	return batch, nil
 }
 
 // follow adopts the checkpoint in the store if another writer extended the

@@ -14,7 +14,7 @@
 // (tree size, root hash): a batch whose Start or PrevRoot is not what the
 // database holds changes nothing and fails with [log.ErrStaleBatch], so a
 // writer whose view is stale (another frontend committed first, or the
-// database was restored under it) stops instead of overwriting. Commits run
+// database was restored under it) overwrites nothing. Commits run
 // with synchronous_commit on, so a Commit that returned nil survives a crash
 // of the database server, provided the server itself runs with fsync on
 // (Open logs a warning when it does not).
@@ -29,12 +29,15 @@
 // (its index range is then the stored tree size onwards, contiguous),
 // deduplicates against every frontend's entries, indexes, signs and
 // commits. The lock passes on when its holder's connection dies (a killed
-// frontend), so it is not the guard: the compare-and-swap of Commit is. A
-// frontend whose lock was lost and whose batch no longer extends the
-// stored tree gets [log.ErrStaleBatch] and stops without publishing the
-// checkpoint it signed; its acknowledged entries are all committed. Two
-// frontends signing the same tree produce the same note (Ed25519 is
-// deterministic), and a different tree of one size never commits. The
+// frontend, whose last commit may still be in flight), so it is not the
+// guard: the compare-and-swap of Commit is. A frontend whose batch no
+// longer extends the stored tree (its lock was lost, or a dead holder's
+// commit landed after it took the lock) gets [log.ErrStaleBatch]; it
+// discards the checkpoint it signed, which nobody saw, adopts the stored
+// tree and assigns the batch again on it, and stops only if the stored
+// tree does not extend its own. Its acknowledged entries are all
+// committed. Two frontends signing the same tree produce the same note
+// (Ed25519 is deterministic), and a different tree of one size never commits. The
 // witnessed checkpoint is stored by a swap that never moves it to a smaller
 // tree ([log.ErrStaleWitnessed]). A database that fails over to a promoted
 // streaming replica (list both hosts in the URL, with

@@ -217,7 +217,9 @@ func TestSharedWriters(t *testing.T) {
 
 // interloper is a shared store whose writer lock is lost, and at the worst
 // moment: after the writer adopted the stored tree and before it commits,
-// another writer (the test's hook) commits.
+// another writer (the test's hook) commits. That is also what a dead
+// holder's last commit does when the database finishes it after the lock
+// passed on.
 type interloper struct {
 	*pgstore.Store
 	beforeCommit func()
@@ -236,44 +238,100 @@ func (s *interloper) Commit(b *log.Batch) error {
 	return s.Store.Commit(b)
 }
 
-// TestLostSwapStops makes a writer lose the checkpoint swap: another
-// writer commits between its reading the tree and its commit (as when its
-// lock's session dies). The loser's append fails with ErrStaleBatch, its
-// Run stops, it never publishes the checkpoint it signed, and the tree in
-// the database is the winner's, which goes on.
-func TestLostSwapStops(t *testing.T) {
+// lostSwap starts two writers on one database, the first (the loser) an
+// interloper whose hook appends to the second (the winner) before each of
+// the loser's commits, as long as interlope says so.
+func lostSwap(t *testing.T, interlope func(commit int) bool) (loser, winner *log.Log, loserDone chan error) {
 	url := pgtest.Start(t, false).NewDatabase(t)
-	_, vkey := testKeys(t)
-	verifier, _ := note.NewVerifier(vkey)
-	var winner *log.Log
+	commits := 0
 	logs, done := startWriters(t, url, 2, func(i int, s *pgstore.Store) log.Store {
 		if i == 0 {
 			return &interloper{Store: s, beforeCommit: func() {
-				if _, err := winner.Add([]byte("winner"))(context.Background()); err != nil {
+				commits++
+				if !interlope(commits) {
+					return
+				}
+				if _, err := winner.Add(fmt.Appendf(nil, "winner %d", commits))(context.Background()); err != nil {
 					t.Errorf("winner: %v", err)
 				}
 			}}
 		}
 		return s
 	})
-	loser := logs[0]
-	winner = logs[1]
-	before := loser.Checkpoint()
+	loser, winner = logs[0], logs[1]
+	return loser, winner, done[0]
+}
+
+// TestLostSwapAssignsAgain makes a writer lose the checkpoint swap once:
+// another writer commits between its reading the tree and its commit. The
+// loser discards the checkpoint it signed, adopts the winner's tree and
+// commits its entry after the winner's; both go on, on one tree.
+func TestLostSwapAssignsAgain(t *testing.T) {
+	_, vkey := testKeys(t)
+	verifier, _ := note.NewVerifier(vkey)
+	loser, winner, loserDone := lostSwap(t, func(commit int) bool { return commit == 1 })
+	ctx := context.Background()
+	idx, err := loser.Add([]byte("loser"))(ctx)
+	if err != nil || idx != 1 {
+		t.Fatalf("append through the writer that lost the swap: index %d, %v; want 1 (after the winner's entry)", idx, err)
+	}
+	if _, err := winner.Add([]byte("winner again"))(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loser.Add([]byte("loser again"))(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-loserDone:
+		t.Fatalf("the loser's Run stopped: %v", err)
+	default:
+	}
+	want := []string{"winner 1", "loser", "winner again", "loser again"}
+	for name, l := range map[string]*log.Log{"loser": loser, "winner": winner} {
+		deadline := time.Now().Add(10 * time.Second)
+		for l.Checkpoint().Size != int64(len(want)) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		r, err := client.CheckLog(ctx, l, verifier)
+		if err != nil {
+			t.Fatalf("%s: CheckLog: %v", name, err)
+		}
+		es, err := l.Entries(0, len(want))
+		if err != nil || r.Checkpoint.Size != int64(len(want)) {
+			t.Fatalf("%s publishes a tree of size %d (%v), want %d", name, r.Checkpoint.Size, err, len(want))
+		}
+		for i, e := range es {
+			if string(e) != want[i] {
+				t.Errorf("%s: entry %d is %q, want %q", name, i, e, want[i])
+			}
+		}
+	}
+}
+
+// TestLostSwapStops makes a writer lose the checkpoint swap on every
+// attempt, as a writer that ignores the writer lock would make it: its
+// append fails with ErrStaleBatch, its Run stops, it never publishes a
+// checkpoint it signed for a losing batch, and the tree in the database is
+// the winner's, which goes on.
+func TestLostSwapStops(t *testing.T) {
+	_, vkey := testKeys(t)
+	verifier, _ := note.NewVerifier(vkey)
+	loser, winner, loserDone := lostSwap(t, func(int) bool { return true })
 	ctx := context.Background()
 	if _, err := loser.Add([]byte("loser"))(ctx); !errors.Is(err, log.ErrStaleBatch) {
 		t.Fatalf("append through the writer that lost the swap: %v, want ErrStaleBatch", err)
 	}
 	select {
-	case err := <-done[0]:
+	case err := <-loserDone:
 		if !errors.Is(err, log.ErrStaleBatch) {
 			t.Errorf("the loser's Run returned %v, want ErrStaleBatch", err)
 		}
-		done[0] <- nil // for the cleanup
+		loserDone <- nil // for the cleanup
 	case <-time.After(10 * time.Second):
 		t.Fatal("the loser's Run did not stop")
 	}
-	if got := loser.Checkpoint(); got != before {
-		t.Errorf("the loser publishes a checkpoint of size %d, want its last committed one of size %d", got.Size, before.Size)
+	if _, err := client.CheckLog(ctx, loser, verifier); err != nil {
+		t.Errorf("the loser publishes a checkpoint the database's tree does not prove: %v", err)
 	}
 	if _, err := winner.Add([]byte("winner again"))(ctx); err != nil {
 		t.Fatal(err)
@@ -282,9 +340,14 @@ func TestLostSwapStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	es, err := winner.Entries(0, 2)
-	if err != nil || r.Checkpoint.Size != 2 || string(es[0]) != "winner" || string(es[1]) != "winner again" {
-		t.Errorf("the database holds %q (size %d, %v), want the winner's two entries", es, r.Checkpoint.Size, err)
+	es, err := winner.Entries(0, int(r.Checkpoint.Size))
+	if err != nil || len(es) == 0 || string(es[len(es)-1]) != "winner again" {
+		t.Fatalf("the database holds %q (%v), want the winner's entries", es, err)
+	}
+	for i, e := range es {
+		if string(e) == "loser" {
+			t.Errorf("the losing entry is in the tree, at %d", i)
+		}
 	}
 }
 
