@@ -237,7 +237,7 @@ func (c *IndexCommitter) commit(ctx context.Context, state indexState, size int6
 		c.l.vdeltas.put(idx, deltaOf(u.Strata, len(u.Delta)))
 	}
 	c.cfg.Logger.InfoContext(ctx, "committed index", slog.Int64("index", idx), slog.Int64("size", size), slog.String("root", u.To.Root.String()),
-		slog.Int("strata", len(u.Strata)), slog.Bool("to_base", u.ToBase), slog.Int("merged_records", len(u.Merge)))
+		slog.Int("strata", len(u.Strata)), slog.Int("delta_bytes", len(u.Delta)), slog.Bool("to_base", u.ToBase), slog.Int("merged_records", len(u.Merge)))
 	return idx, nil
 }
 

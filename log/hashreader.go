@@ -91,26 +91,38 @@ func (r *tileHashes) cachedFor(id TileID, need int) *expandedTile {
 	return nil
 }
 
+// add caches e, unless a width of its tile at least as wide is cached. It
+// keeps one width per tile: a wider one serves every read a narrower one
+// would, and the right edge's tiles, which every batch widens and every
+// receipt's proof reads, would otherwise fill the cache with their widths.
 func (r *tileHashes) add(e *expandedTile) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.byKey[e.key]; ok || r.max <= 0 {
 		return
 	}
+	if w, ok := r.widest[e.key.id]; ok {
+		if w.Value.(*expandedTile).key.width >= e.key.width {
+			return
+		}
+		r.remove(w)
+	}
 	el := r.lru.PushFront(e)
 	r.byKey[e.key] = el
-	switch w, ok := r.widest[e.key.id]; {
-	case e.key.width == tiles.Width:
-		delete(r.widest, e.key.id)
-	case !ok || w.Value.(*expandedTile).key.width < e.key.width:
+	if e.key.width < tiles.Width {
 		r.widest[e.key.id] = el
 	}
 	for r.lru.Len() > r.max {
-		old := r.lru.Remove(r.lru.Back()).(*expandedTile)
-		delete(r.byKey, old.key)
-		if w, ok := r.widest[old.key.id]; ok && w.Value == any(old) {
-			delete(r.widest, old.key.id)
-		}
+		r.remove(r.lru.Back())
+	}
+}
+
+// remove drops el from the cache. r.mu must be held.
+func (r *tileHashes) remove(el *list.Element) {
+	old := r.lru.Remove(el).(*expandedTile)
+	delete(r.byKey, old.key)
+	if w, ok := r.widest[old.key.id]; ok && w == el {
+		delete(r.widest, old.key.id)
 	}
 }
 

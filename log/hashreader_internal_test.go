@@ -67,4 +67,8 @@ func TestTileHashesPartial(t *testing.T) {
 			t.Errorf("ReadHashes(%v) read the store %d times, want %d", tc.indexes, s.reads, tc.reads)
 		}
 	}
+	// One width per tile: the widest, 12 hashes, read last.
+	if r.lru.Len() != 1 || len(r.byKey) != 1 || len(r.widest) != 1 || r.widest[TileID{}].Value.(*expandedTile).key.width != 12 {
+		t.Errorf("the cache holds %d expansions (%d keys, %d widest) of one tile, want its widest only", r.lru.Len(), len(r.byKey), len(r.widest))
+	}
 }
