@@ -74,9 +74,9 @@ type FollowingPublisher interface {
 // on the adopted tree, up to staleRetries times.
 func (l *Log) stepShared(ctx context.Context, s SharedStore, batch []*pending) error {
 	for attempt := 1; ; attempt++ {
-		kept, err := l.lockedStep(ctx, s, batch)
+		kept, lost, err := l.lockedStep(ctx, s, batch)
 		batch = kept
-		if err == nil || !errors.Is(err, ErrStaleBatch) || attempt == staleRetries {
+		if !lost || attempt == staleRetries {
 			return resolveAll(batch, err)
 		}
 		// The writer lock is no fence: a writer that died or lost its
@@ -100,12 +100,15 @@ const staleRetries = 3
 
 // lockedStep takes the writer lock, adopts the store's tree and assigns
 // the batch, leaving its futures unresolved. It returns the batch less
-// the index commitments it dropped (and resolved) as stale.
-func (l *Log) lockedStep(ctx context.Context, s SharedStore, batch []*pending) ([]*pending, error) {
+// the index commitments it dropped (and resolved) as stale, and whether
+// the batch's commit lost the store's compare-and-swap (then err wraps
+// [ErrStaleBatch]; a store whose tree does not extend this Log's fails
+// follow instead, with lost false).
+func (l *Log) lockedStep(ctx context.Context, s SharedStore, batch []*pending) (_ []*pending, lost bool, err error) {
 	t0 := time.Now()
 	unlock, err := s.LockWriter(ctx)
 	if err != nil {
-		return batch, fmt.Errorf("%w: taking the store's writer lock: %w", ErrStorage, err)
+		return batch, false, fmt.Errorf("%w: taking the store's writer lock: %w", ErrStorage, err)
 	}
 	t1 := time.Now()
 	l.metrics.lockWait.Observe(t1.Sub(t0).Seconds())
@@ -116,17 +119,17 @@ func (l *Log) lockedStep(ctx context.Context, s SharedStore, batch []*pending) (
 		}
 	}()
 	if err := l.follow(); err != nil {
-		return batch, err
+		return batch, false, err
 	}
 	batch, err = l.dropStaleCommitments(batch)
 	if err != nil {
-		return batch, err
+		return batch, false, err
 	}
 	if err := l.assign(batch); err != nil {
 		l.treeDirty = true
-		return batch, err
+		return batch, errors.Is(err, ErrStaleBatch), err
 	}
-	return batch, nil
+	return batch, false, nil
 }
 
 // follow adopts the checkpoint in the store if another writer extended the

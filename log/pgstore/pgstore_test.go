@@ -351,6 +351,54 @@ func TestLostSwapStops(t *testing.T) {
 	}
 }
 
+// TestRestoredUnderWriterStops moves the database's tree back under a
+// running writer, as a restore from an older copy does: the writer's next
+// batch must fail with ErrStaleBatch naming the store's tree as the one
+// that does not extend the log's, and its Run must stop, still publishing
+// its own last tree.
+func TestRestoredUnderWriterStops(t *testing.T) {
+	url := pgtest.Start(t, false).NewDatabase(t)
+	logs, done := startWriters(t, url, 1, func(_ int, s *pgstore.Store) log.Store { return s })
+	l := logs[0]
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := l.Add([]byte("one"))(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var size int64
+	var root, cp []byte
+	if err := conn.QueryRow(ctx, `SELECT tree_size, root, checkpoint FROM attestlog_meta`).Scan(&size, &root, &cp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Add([]byte("two"))(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := l.Checkpoint()
+	if _, err := conn.Exec(ctx, `UPDATE attestlog_meta SET tree_size = $1, root = $2, checkpoint = $3`, size, root, cp); err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Add([]byte("three"))(ctx)
+	if !errors.Is(err, log.ErrStaleBatch) || !strings.Contains(err.Error(), "does not extend this log's") {
+		t.Fatalf("append after the database moved back: %v, want ErrStaleBatch saying the store's tree does not extend the log's", err)
+	}
+	select {
+	case err := <-done[0]:
+		if !errors.Is(err, log.ErrStaleBatch) {
+			t.Errorf("Run returned %v, want ErrStaleBatch", err)
+		}
+		done[0] <- nil // for the cleanup
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+	if got := l.Checkpoint(); got != before {
+		t.Errorf("the writer publishes a checkpoint of size %d, want its own of size %d", got.Size, before.Size)
+	}
+}
+
 // TestWitnessedNeverMovesBack checks that SetWitnessed is a swap: a note
 // of a smaller tree than the stored one is refused with
 // ErrStaleWitnessed and changes nothing, one of the same or a larger tree
