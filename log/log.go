@@ -323,11 +323,19 @@ func (l *Log) step(ctx context.Context, batch []*pending) error {
 
 // sequence assigns indexes to a batch, commits it and resolves its futures.
 func (l *Log) sequence(batch []*pending) error {
+	batch, err := l.dropAndAssign(batch)
+	return resolveAll(batch, err)
+}
+
+// dropAndAssign drops (and resolves) the stale index commitments of batch
+// and assigns the rest, leaving their futures unresolved. It returns the
+// batch less what it dropped.
+func (l *Log) dropAndAssign(batch []*pending) ([]*pending, error) {
 	batch, err := l.dropStaleCommitments(batch)
 	if err != nil {
-		return resolveAll(batch, err)
+		return batch, err
 	}
-	return resolveAll(batch, l.assign(batch))
+	return batch, l.assign(batch)
 }
 
 // assign assigns indexes to a batch, with deduplication, and commits its

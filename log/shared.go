@@ -121,11 +121,8 @@ func (l *Log) lockedStep(ctx context.Context, s SharedStore, batch []*pending) (
 	if err := l.follow(); err != nil {
 		return batch, false, err
 	}
-	batch, err = l.dropStaleCommitments(batch)
+	batch, err = l.dropAndAssign(batch)
 	if err != nil {
-		return batch, false, err
-	}
-	if err := l.assign(batch); err != nil {
 		l.treeDirty = true
 		return batch, errors.Is(err, ErrStaleBatch), err
 	}

@@ -37,9 +37,9 @@
 // tree and assigns the batch again on it, and stops only if the stored
 // tree does not extend its own. Its acknowledged entries are all
 // committed. Two frontends signing the same tree produce the same note
-// (Ed25519 is deterministic), and a different tree of one size never commits. The
-// witnessed checkpoint is stored by a swap that never moves it to a smaller
-// tree ([log.ErrStaleWitnessed]). A database that fails over to a promoted
+// (Ed25519 is deterministic), and a different tree of one size never
+// commits. The witnessed checkpoint is stored by a swap that never moves
+// it to a smaller tree ([log.ErrStaleWitnessed]). A database that fails over to a promoted
 // streaming replica (list both hosts in the URL, with
 // target_session_attrs=read-write) fails the batches in flight, which are
 // not acknowledged, and the frontends carry on once the replica accepts
