@@ -18,12 +18,14 @@ import (
 // the size of the bbolt file (which holds only the index) per claim.
 func BenchmarkIndexCommit(b *testing.B) {
 	for _, claims := range []int{256, 1024} {
-		b.Run(fmt.Sprintf("claims=%d", claims), func(b *testing.B) { benchIndexCommit(b, claims) })
+		b.Run(fmt.Sprintf("claims=%d", claims), func(b *testing.B) { benchIndexCommit(b, claims, 50_000, false) })
 	}
+	// The load of `attestlog bench --mode add --builders 256`: four new
+	// keys a claim, on the map of 100,000 such claims.
+	b.Run("agree=1/claims=256", func(b *testing.B) { benchIndexCommit(b, 256, 100_000, true) })
 }
 
-func benchIndexCommit(b *testing.B, claims int) {
-	const initial = 50_000
+func benchIndexCommit(b *testing.B, claims, initial int, agreeOne bool) {
 	path := filepath.Join(b.TempDir(), "log.db")
 	s, err := OpenBolt(path)
 	if err != nil {
@@ -32,6 +34,9 @@ func benchIndexCommit(b *testing.B, claims int) {
 	defer s.Close()
 	cs := &readCountStore{BoltStore: s}
 	sim := newIndexSim(cs, 5)
+	if agreeOne {
+		sim.agreeOne(256)
+	}
 	for range initial / 1000 {
 		sim.claims(1000)
 		sim.commit(b)

@@ -28,6 +28,17 @@ type indexSim struct {
 	size  int64             // entries so far, commitments included
 	carry *indexCarry       // as the committer keeps it
 	dc    *deltaCache       // as the log keeps it
+	// builders, if set, makes each claim one of bench --agree 1: four new
+	// keys (digest, source, build, identity) and a builder key of these.
+	builders []vindex.Key
+}
+
+// agreeOne makes sim's claims those of `attestlog bench --mode add
+// --builders n` (--agree 1: every claim a build of its own).
+func (sim *indexSim) agreeOne(n int) {
+	for range n {
+		sim.builders = append(sim.builders, sim.newKey())
+	}
 }
 
 func newIndexSim(s Store, seed uint64) *indexSim {
@@ -48,9 +59,16 @@ func (sim *indexSim) claims(n int) {
 	for range n {
 		for j := range 6 {
 			var k vindex.Key
-			if j < 2 || len(sim.keys) < 1000 {
+			switch {
+			case sim.builders != nil && j == 5:
+				continue
+			case sim.builders != nil && j == 4:
+				k = sim.builders[sim.r.IntN(len(sim.builders))]
+			case sim.builders != nil:
 				k = sim.newKey()
-			} else {
+			case j < 2 || len(sim.keys) < 1000:
+				k = sim.newKey()
+			default:
 				k = sim.keys[sim.r.IntN(len(sim.keys))]
 			}
 			if l := sim.lists[k]; len(l) == 0 || l[len(l)-1] != sim.size {

@@ -72,43 +72,45 @@ func appendPatch(b []byte, s *stratum) []byte {
 // strictly as [ParseStratum] does, and returns an error wrapping
 // [ErrMalformedStratum] for any that is not well formed.
 func ComposeStratum(rec []byte, patches ...[]byte) ([]byte, error) {
-	var nodes [stratumNodes]*Node
+	// The stored nodes are what a patch changes; the checks of the result
+	// cover the record's.
+	st := newParsed(len(rec))
 	if len(rec) > 0 && rec[0] == frontierMark {
-		// Its stored nodes are what a patch changes; the checks of the
-		// result cover the record's.
-		if _, err := parseStored(rec[1:], &nodes); err != nil {
+		if err := parseStored(rec[1:], st); err != nil {
 			return nil, err
 		}
 	} else {
-		st, err := parseStratum(rec)
+		full, err := parseStratum(rec)
 		if err != nil {
 			return nil, err
 		}
-		for i := range st.nodes {
-			if p := &st.nodes[i]; isStored(p.at, &p.n) {
-				nodes[p.at] = &p.n
+		for _, p := range full.nodes {
+			if isStored(p.at, &p.n) {
+				st.set(p.at, p.n)
 			}
 		}
 	}
 	for i, pb := range patches {
-		if err := applyPatch(&nodes, pb); err != nil {
+		if err := applyPatch(st, pb); err != nil {
 			return nil, fmt.Errorf("patch %d: %w", i, err)
 		}
 	}
-	out := []byte{frontierMark}
-	for at, n := range nodes {
-		if n != nil {
-			out = append(out, uint8(at))
-			out, _ = n.AppendBinary(out)
-		}
-	}
-	if _, err := parseFrontier(out[1:]); err != nil {
+	if err := checkFrontier(st); err != nil {
 		return nil, fmt.Errorf("the patched stratum: %w", err)
+	}
+	out := make([]byte, 0, len(rec)+256)
+	out = append(out, frontierMark)
+	for at, i := range st.index {
+		if i > 0 {
+			out = append(out, uint8(at))
+			out, _ = st.nodes[i-1].n.AppendBinary(out)
+		}
 	}
 	return out, nil
 }
 
-func applyPatch(nodes *[stratumNodes]*Node, b []byte) error {
+// applyPatch applies the patch record b to the stored nodes of s.
+func applyPatch(s *stratum, b []byte) error {
 	if !IsPatch(b) {
 		return fmt.Errorf("%w: not a patch", ErrMalformedStratum)
 	}
@@ -121,13 +123,13 @@ func applyPatch(nodes *[stratumNodes]*Node, b []byte) error {
 		if at >= stratumNodes || i > 0 && at <= removed[i-1] {
 			return fmt.Errorf("%w: patch removes place %d (after %v)", ErrMalformedStratum, at, removed[:i])
 		}
-		nodes[at] = nil
+		s.unset(at)
 	}
 	return parseNodes(b[1+w+int(count):], stratumNodes-1, func(at uint8, n Node) error {
 		if !isStored(at, &n) || slices.Contains(removed, at) {
 			return fmt.Errorf("%w: patch sets place %d to a node that is not stored or that it removes", ErrMalformedStratum, at)
 		}
-		nodes[at] = &n
+		s.set(at, n)
 		return nil
 	})
 }

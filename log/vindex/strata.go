@@ -245,18 +245,72 @@ func parseNodes(b []byte, last uint8, each func(at uint8, n Node) error) error {
 }
 
 // parseStored parses the stored nodes of a record in the frontier
-// encoding (after its mark) into nodes, refusing one that is not stored
-// (an inner node above the bottom level), and returns their number.
-func parseStored(b []byte, nodes *[stratumNodes]*Node) (int, error) {
-	count := 0
-	err := parseNodes(b, stratumNodes-1, func(at uint8, n Node) error {
+// encoding (after its mark) into s, refusing one that is not stored (an
+// inner node above the bottom level).
+func parseStored(b []byte, s *stratum) error {
+	return parseNodes(b, stratumNodes-1, func(at uint8, n Node) error {
 		if !isStored(at, &n) {
 			return fmt.Errorf("%w: inner node at place %d, above the bottom level, is stored", ErrMalformedStratum, at)
 		}
-		nodes[at], count = &n, count+1
+		s.set(at, n)
 		return nil
 	})
-	return count, err
+}
+
+// set puts n at place at, as parsing a record does: without marking the
+// place changed.
+func (s *stratum) set(at uint8, n Node) {
+	if i := s.index[at]; i > 0 {
+		s.nodes[i-1].n = n
+		return
+	}
+	s.nodes = append(s.nodes, placed{at, n})
+	s.index[at] = uint8(len(s.nodes))
+}
+
+// unset removes the node at place at, if any, moving the last node into
+// its slot, so that s.nodes holds only the nodes of s.index.
+func (s *stratum) unset(at uint8) {
+	i := int(s.index[at])
+	if i == 0 {
+		return
+	}
+	last := s.nodes[len(s.nodes)-1]
+	s.nodes[i-1] = last
+	s.index[last.at] = uint8(i)
+	s.index[at] = 0
+	s.nodes = s.nodes[:len(s.nodes)-1]
+}
+
+// newParsed returns an empty stratum with room for the nodes of a record
+// of n bytes, for the inner nodes above them and for the few an update
+// adds, so that neither grows its slice.
+func newParsed(n int) *stratum {
+	return &stratum{nodes: make([]placed, 0, min(stratumNodes, 2*n/storedInnerSize+8))}
+}
+
+// storedInnerSize is the size of the smallest node in a record, a
+// bottom-level inner node: its place and node.
+const storedInnerSize = 1 + 1 + 2*HashSize
+
+// checkFrontier checks, as [parseFrontier] does but without computing a
+// hash, that the stored nodes of s, a stratum in the frontier encoding,
+// make one: at least one node, and no leaf with nodes below it. (Only
+// leaves and bottom-level nodes are stored, which [parseStored] and a
+// patch's parse check.)
+func checkFrontier(s *stratum) error {
+	var below [stratumNodes]bool // a node is at or below the place
+	for at := stratumNodes - 1; at >= 0; at-- {
+		under := at < bottomPlace && (below[2*at+1] || below[2*at+2])
+		if under && s.index[at] > 0 {
+			return fmt.Errorf("%w: leaf at place %d has nodes below it", ErrMalformedStratum, at)
+		}
+		below[at] = under || s.index[at] > 0
+	}
+	if !below[0] {
+		return fmt.Errorf("%w: no nodes", ErrMalformedStratum)
+	}
+	return nil
 }
 
 // parseFrontier parses a record in the frontier encoding (after its
@@ -265,39 +319,29 @@ func parseStored(b []byte, nodes *[stratumNodes]*Node) (int, error) {
 // not a leaf above the bottom level (it would be computed), and a leaf
 // with nodes below it.
 func parseFrontier(b []byte) (*stratum, error) {
-	var nodes [stratumNodes]*Node
-	count, err := parseStored(b, &nodes)
-	if err != nil {
+	s := newParsed(len(b))
+	if err := parseStored(b, s); err != nil {
 		return nil, err
 	}
-	if count == 0 {
+	if len(s.nodes) == 0 {
 		return nil, fmt.Errorf("%w: no nodes", ErrMalformedStratum)
 	}
 	var hashes [stratumNodes]Hash
 	for at := stratumNodes - 1; at >= 0; at-- {
-		if at < bottomPlace && nodes[at] == nil && nodes[2*at+1] == nil && nodes[2*at+2] == nil {
-			continue
-		}
-		if at < bottomPlace && (nodes[2*at+1] != nil || nodes[2*at+2] != nil) {
-			if nodes[at] != nil {
+		if at < bottomPlace && (s.index[2*at+1] > 0 || s.index[2*at+2] > 0) {
+			if s.index[at] > 0 {
 				return nil, fmt.Errorf("%w: leaf at place %d has nodes below it", ErrMalformedStratum, at)
 			}
 			n := Node{}
-			for side, c := range []int{2*at + 1, 2*at + 2} {
-				if nodes[c] != nil {
+			for side, c := range [2]int{2*at + 1, 2*at + 2} {
+				if s.index[c] > 0 {
 					n.Children[side] = hashes[c]
 				}
 			}
-			nodes[at], count = &n, count+1
+			s.set(uint8(at), n)
 		}
-		if nodes[at] != nil && at > 0 {
-			hashes[at] = nodes[at].Hash()
-		}
-	}
-	s := &stratum{nodes: make([]placed, 0, count)}
-	for at, n := range nodes {
-		if n != nil {
-			s.put(uint8(at), *n)
+		if i := s.index[at]; i > 0 && at > 0 {
+			hashes[at] = s.nodes[i-1].n.Hash()
 		}
 	}
 	return s, nil
@@ -452,7 +496,7 @@ func (s *Strata) Put(p Position, n Node) error {
 	r := StratumOf(p)
 	st, ok := s.lookup(r)
 	if !ok {
-		st = &stratum{}
+		st = &stratum{nodes: make([]placed, 0, 8)}
 		s.strata[r] = st
 	}
 	if !st.dirty {
