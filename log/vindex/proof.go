@@ -142,7 +142,7 @@ func (p *Proof) terminal(key Key) (Hash, error) {
 		if !samePrefix(&o.Key, &key, d) {
 			return EmptyHash, fmt.Errorf("proof of absence of key %s ends at the leaf of key %s, which is not on its path at depth %d", key, o.Key, d)
 		}
-		if err := o.check(); err != nil {
+		if err := o.check(true); err != nil {
 			return EmptyHash, err
 		}
 		return o.hash(), nil

@@ -130,7 +130,12 @@ func (n Node) AppendBinary(b []byte) ([]byte, error) {
 // least count-1 (indexes are distinct and non-negative), and a count of 1
 // must come with the head of the one-index list. It returns
 // [ErrMalformedNode] otherwise. It does not retain b.
-func ParseNode(b []byte) (Node, error) {
+func ParseNode(b []byte) (Node, error) { return parseNode(b, true) }
+
+// parseNode is [ParseNode], checking a one-index leaf's head only if head
+// is set: that costs a hash, which reading a store's strata skips (see
+// [ParseStratum]).
+func parseNode(b []byte, head bool) (Node, error) {
 	switch {
 	case len(b) == 1+2*HashSize && b[0] == nodeTagInner:
 		n := Node{Children: [2]Hash{Hash(b[1:33]), Hash(b[33:])}}
@@ -143,7 +148,7 @@ func ParseNode(b []byte) (Node, error) {
 		l.Count = int64(binary.BigEndian.Uint64(b[33:]))
 		l.Last = int64(binary.BigEndian.Uint64(b[41:]))
 		l.Head = Hash(b[49:])
-		if err := l.check(); err != nil {
+		if err := l.check(head); err != nil {
 			return Node{}, fmt.Errorf("%w: %w", ErrMalformedNode, err)
 		}
 		return leafNode(l), nil
@@ -152,14 +157,14 @@ func ParseNode(b []byte) (Node, error) {
 }
 
 // check reports whether l could describe a list of distinct non-negative
-// indexes.
-func (l *Leaf) check() error {
+// indexes; head says to check the head of a one-index list too.
+func (l *Leaf) check(head bool) error {
 	switch {
 	case l.Count < 1:
 		return fmt.Errorf("leaf of key %s has count %d, want at least 1", l.Key, l.Count)
 	case l.Last < l.Count-1:
 		return fmt.Errorf("leaf of key %s has %d distinct indexes but the last is %d", l.Key, l.Count, l.Last)
-	case l.Count == 1 && l.Head != chain(EmptyHash, l.Last):
+	case head && l.Count == 1 && l.Head != chain(EmptyHash, l.Last):
 		return fmt.Errorf("leaf of key %s has one index, %d, but another list head", l.Key, l.Last)
 	}
 	return nil
