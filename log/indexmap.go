@@ -26,9 +26,9 @@ import (
 // record) of the map the base commitment committed to, and each commitment
 // after the base wrote one delta, a single record holding every stratum it
 // changed, each as a record or as a patch of the record before it (the
-// stored nodes that changed; see [vindex.IsPatch]), whichever is smaller
-// by half: an upper stratum of a large map, about 8 KiB, changes by a few
-// hundred bytes. The map a commitment c committed to is, for each stratum,
+// stored nodes that changed; see [vindex.IsPatch]) when the record is
+// large and the patch smaller by half: an upper stratum of a large map,
+// about 8 KiB, changes by a few hundred bytes. The map a commitment c committed to is, for each stratum,
 // the newest record at or before c, in the deltas or else in the base,
 // with the patches of the later deltas up to c applied. Two
 // commitments are served: the latest, and the one before it for clients

@@ -11,8 +11,8 @@ import (
 // patches, as the log's deltas keep it: each batch's DirtyPatches composed
 // onto the records the store held. The map read back must have the
 // MemStore's root after every batch, the upper strata of a map this large
-// must change by patches of at most half their size, and new strata must
-// come as records.
+// must change by patches of at most half their size, new strata and small
+// ones must come as records.
 func TestStrataPatches(t *testing.T) {
 	var mem MemStore
 	recs := &records{m: map[string][]byte{}}
@@ -54,6 +54,9 @@ func TestStrataPatches(t *testing.T) {
 			composed, err := ComposeStratum(old, d.Record)
 			if err != nil {
 				t.Fatalf("batch %d: stratum %s: %v", batch, d.Root, err)
+			}
+			if len(composed) < patchMinSize {
+				t.Errorf("batch %d: stratum %s: a patch for a record of %d bytes, under %d", batch, d.Root, len(composed), patchMinSize)
 			}
 			patches, patchBytes, fullBytes = patches+1, patchBytes+len(d.Record), fullBytes+len(composed)
 			recs.m[string(k)] = composed
