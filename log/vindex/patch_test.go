@@ -42,6 +42,9 @@ func TestStrataPatches(t *testing.T) {
 			k, _ := d.Root.AppendBinary(nil)
 			old := recs.m[string(k)]
 			if !IsPatch(d.Record) {
+				if st := s.strata[d.Root]; st.encodedSize() != len(d.Record) {
+					t.Fatalf("batch %d: stratum %s: encodedSize %d, record of %d bytes", batch, d.Root, st.encodedSize(), len(d.Record))
+				}
 				if _, err := ParseStratum(d.Record); err != nil {
 					t.Fatalf("batch %d: stratum %s: record does not parse: %v", batch, d.Root, err)
 				}

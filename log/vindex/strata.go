@@ -48,6 +48,9 @@ type stratum struct {
 	// node that the frontier encoding computes: what a patch holds.
 	stored            bool
 	changed, unstored placeSet
+	// storedBytes is the size of the stored nodes' encoding (see
+	// encodedSize), kept as nodes are set.
+	storedBytes int
 }
 
 // A placeSet is a set of places of a stratum.
@@ -69,15 +72,10 @@ func (s *stratum) get(at uint8) (*Node, bool) {
 
 func (s *stratum) put(at uint8, n Node) {
 	s.changed.add(at)
-	if i := s.index[at]; i > 0 {
-		if old := &s.nodes[i-1].n; isStored(at, old) && !isStored(at, &n) {
-			s.unstored.add(at)
-		}
-		s.nodes[i-1].n = n
-		return
+	if old, ok := s.get(at); ok && isStored(at, old) && !isStored(at, &n) {
+		s.unstored.add(at)
 	}
-	s.nodes = append(s.nodes, placed{at, n})
-	s.index[at] = uint8(len(s.nodes))
+	s.set(at, n)
 }
 
 // ErrMalformedStratum is returned by [ParseStratum] for bytes that are not
@@ -98,18 +96,18 @@ const bottomPlace = stratumNodes / 2
 func isStored(at uint8, n *Node) bool { return n.IsLeaf || at >= bottomPlace }
 
 // encodedSize returns the size of the storage encoding of s.
-func (s *stratum) encodedSize() int {
-	n := 1
-	for _, p := range s.nodes {
-		if !isStored(p.at, &p.n) {
-			continue
-		}
-		n += 1 + 1 + 2*HashSize
-		if p.n.IsLeaf {
-			n += 16
-		}
+func (s *stratum) encodedSize() int { return 1 + s.storedBytes }
+
+// storedSize returns the size of the node n at place at in a record: its
+// place and encoding if it is stored, else 0.
+func storedSize(at uint8, n *Node) int {
+	switch {
+	case !isStored(at, n):
+		return 0
+	case n.IsLeaf:
+		return 1 + 1 + 2*HashSize + 16
 	}
-	return n
+	return 1 + 1 + 2*HashSize
 }
 
 // appendStratum appends the storage encoding of s (see [Strata]); b may
@@ -267,7 +265,9 @@ func parseStored(b []byte, s *stratum) error {
 // set puts n at place at, as parsing a record does: without marking the
 // place changed.
 func (s *stratum) set(at uint8, n Node) {
+	s.storedBytes += storedSize(at, &n)
 	if i := s.index[at]; i > 0 {
+		s.storedBytes -= storedSize(at, &s.nodes[i-1].n)
 		s.nodes[i-1].n = n
 		return
 	}
@@ -282,6 +282,7 @@ func (s *stratum) unset(at uint8) {
 	if i == 0 {
 		return
 	}
+	s.storedBytes -= storedSize(at, &s.nodes[i-1].n)
 	last := s.nodes[len(s.nodes)-1]
 	s.nodes[i-1] = last
 	s.index[last.at] = uint8(i)
@@ -293,7 +294,7 @@ func (s *stratum) unset(at uint8) {
 // of n bytes, for the inner nodes above them and for the few an update
 // adds, so that neither grows its slice.
 func newParsed(n int) *stratum {
-	return &stratum{nodes: make([]placed, 0, min(stratumNodes, 2*n/storedInnerSize+8))}
+	return &stratum{nodes: make([]placed, 0, min(stratumNodes, 2*n/storedInnerSize+4))}
 }
 
 // storedInnerSize is the size of the smallest node in a record, a

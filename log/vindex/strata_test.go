@@ -185,6 +185,9 @@ func FuzzParseStratum(f *testing.F) {
 		if b[0] != frontierMark {
 			encode = appendStratumFull
 		}
+		if b[0] == frontierMark && st.encodedSize() != len(b) {
+			t.Fatalf("encodedSize = %d for a record of %d bytes", st.encodedSize(), len(b))
+		}
 		if again := encode(nil, st); !bytes.Equal(again, b) {
 			t.Fatalf("parseStratum(%x) encodes back as %x", b, again)
 		}
