@@ -21,8 +21,10 @@ func BenchmarkIndexCommit(b *testing.B) {
 		b.Run(fmt.Sprintf("claims=%d", claims), func(b *testing.B) { benchIndexCommit(b, claims, 50_000, false) })
 	}
 	// The load of `attestlog bench --mode add --builders 256`: four new
-	// keys a claim, on the map of 100,000 such claims.
-	b.Run("agree=1/claims=256", func(b *testing.B) { benchIndexCommit(b, 256, 100_000, true) })
+	// keys a claim, on the map of 25,000 to 400,000 such claims.
+	for _, initial := range []int{25_000, 100_000, 400_000} {
+		b.Run(fmt.Sprintf("agree=1/initial=%d", initial), func(b *testing.B) { benchIndexCommit(b, 256, initial, true) })
+	}
 }
 
 func benchIndexCommit(b *testing.B, claims, initial int, agreeOne bool) {
