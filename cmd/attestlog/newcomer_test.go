@@ -399,8 +399,12 @@ func TestServeLogs(t *testing.T) {
 	p.stop()
 	logs := p.stderr()
 	id := claim.Identity{Source: "git+https://example.org/hello", Commit: runGit(t, repo, "rev-parse", "HEAD"), Platform: runtime.GOOS + "/" + runtime.GOARCH, Artifact: "hello"}.ID()
+	limit := fmt.Sprint(serveMemoryLimit) // the runtime's soft limit that serve set
+	if os.Getenv("GOMEMLIMIT") != "" {
+		limit = ""
+	}
 	for _, want := range []string{
-		`msg="serving log" `, `policy="none: every signed checkpoint is published" builders.file=` + at("builders") + ` builders.keys=2 rate=0 builder_rate=0`,
+		`msg="serving log" `, `policy="none: every signed checkpoint is published" builders.file=` + at("builders") + ` builders.keys=2 rate=0 builder_rate=0 memory_limit=` + limit,
 		`level=WARN msg="mismatch: builders claim different digests for one build" mismatch=` + id + ` claim=1 source=git+https://example.org/hello`,
 		`level=INFO msg="appended claims" claims=2 duplicates=1 tree_size=2`,
 	} {

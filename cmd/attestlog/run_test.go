@@ -80,6 +80,7 @@ func TestServeFlagsFromEnv(t *testing.T) {
 	t.Setenv("ATTESTLOG_BUILDER_RATE", "5")
 	t.Setenv("ATTESTLOG_MAX_ARTIFACT_SIZE", "1000")
 	t.Setenv("ATTESTLOG_INDEX_AGE", "1m")
+	t.Setenv("ATTESTLOG_MEMORY_LIMIT", "300000000")
 	c, err := parseServeFlags([]string{"--http", ":3", "-origin=flag.example/log", "--builder-rate", "7"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +88,7 @@ func TestServeFlagsFromEnv(t *testing.T) {
 	want := serveConfig{Config: daemon.Config{Data: "/env/data", HTTPAddr: ":3", GRPCAddr: ":2", Origin: "flag.example/log",
 		Builders: "/env/builders", Rate: 100, BuilderRate: 7, MaxArtifactSize: 1000,
 		MaxClaimBytes: log.DefaultMaxClaimBytes, UploadIdleTimeout: log.DefaultUploadIdleTimeout, MaxUploadBytes: log.DefaultMaxUploadBytes,
-		IndexEntries: log.DefaultCommitEntries, IndexAge: time.Minute}, level: slog.LevelDebug}
+		IndexEntries: log.DefaultCommitEntries, IndexAge: time.Minute, MemoryLimit: 300_000_000}, level: slog.LevelDebug}
 	if c != want {
 		t.Errorf("parseServeFlags = %+v, want %+v", c, want)
 	}
@@ -95,7 +96,8 @@ func TestServeFlagsFromEnv(t *testing.T) {
 
 func TestServeFlagDefaults(t *testing.T) {
 	for _, name := range []string{"ATTESTLOG_DATA", "ATTESTLOG_HTTP", "ATTESTLOG_GRPC", "ATTESTLOG_ORIGIN", "ATTESTLOG_LOG_LEVEL",
-		"ATTESTLOG_BUILDERS", "ATTESTLOG_RATE", "ATTESTLOG_BUILDER_RATE", "ATTESTLOG_MAX_ARTIFACT_SIZE", "ATTESTLOG_INDEX_AGE"} {
+		"ATTESTLOG_BUILDERS", "ATTESTLOG_RATE", "ATTESTLOG_BUILDER_RATE", "ATTESTLOG_MAX_ARTIFACT_SIZE", "ATTESTLOG_INDEX_AGE",
+		"ATTESTLOG_MEMORY_LIMIT", "GOMEMLIMIT"} {
 		t.Setenv(name, "")
 	}
 	c, err := parseServeFlags(nil, io.Discard)
@@ -104,9 +106,17 @@ func TestServeFlagDefaults(t *testing.T) {
 	}
 	want := serveConfig{Config: daemon.Config{Data: "./attestlog-data", HTTPAddr: "127.0.0.1:7380", GRPCAddr: "127.0.0.1:7381", Origin: "localhost/attestlog", MaxArtifactSize: archive.DefaultMaxSize,
 		MaxClaimBytes: log.DefaultMaxClaimBytes, UploadIdleTimeout: log.DefaultUploadIdleTimeout, MaxUploadBytes: log.DefaultMaxUploadBytes,
-		IndexEntries: log.DefaultCommitEntries, IndexAge: log.DefaultCommitAge}}
+		IndexEntries: log.DefaultCommitEntries, IndexAge: log.DefaultCommitAge, MemoryLimit: serveMemoryLimit}}
 	if c != want {
 		t.Errorf("parseServeFlags = %+v, want %+v", c, want)
+	}
+	// GOMEMLIMIT sets the runtime's limit, which serve then keeps.
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	if c, err := parseServeFlags(nil, io.Discard); err != nil || c.MemoryLimit != 0 {
+		t.Errorf("with GOMEMLIMIT set, --memory-limit defaults to %d (%v), want 0", c.MemoryLimit, err)
+	}
+	if _, err := parseServeFlags([]string{"--memory-limit", "-1"}, io.Discard); err == nil || !strings.Contains(err.Error(), "--memory-limit -1") {
+		t.Errorf("parseServeFlags(--memory-limit -1) = %v, want an error naming the flag", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/daemon"
@@ -56,6 +57,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 		"abort an artifact upload that sends nothing for this `duration` and delete its temporary file (env ATTESTLOG_UPLOAD_IDLE_TIMEOUT)")
 	flags.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", int64(usage.EnvFloat("ATTESTLOG_MAX_UPLOAD_BYTES", log.DefaultMaxUploadBytes)),
 		"most temporary `bytes` all uploads in progress may hold together; past it uploads are asked to retry (env ATTESTLOG_MAX_UPLOAD_BYTES)")
+	flags.Int64Var(&c.MemoryLimit, "memory-limit", int64(usage.EnvFloat("ATTESTLOG_MEMORY_LIMIT", defaultMemoryLimit())),
+		"soft limit in `bytes` on the memory the Go runtime uses, past which it collects garbage harder; 0 keeps the runtime's (GOMEMLIMIT) (env ATTESTLOG_MEMORY_LIMIT)")
 	flags.StringVar(&c.Policy, "policy", usage.Env("ATTESTLOG_POLICY", ""), "witness policy `file` (c2sp.org/tlog-policy with witness URLs); publish only checkpoints meeting its quorum (env ATTESTLOG_POLICY)")
 	flags.StringVar(&c.Pprof, "pprof", usage.Env("ATTESTLOG_PPROF", ""), "serve Go profiles under /debug/pprof/ on this loopback `addr`ess, e.g. 127.0.0.1:6060; default off (env ATTESTLOG_PPROF)")
 	flags.StringVar(&c.TLSCert, "tls-cert", usage.Env("ATTESTLOG_TLS_CERT", ""), "PEM `file` of the certificate chain; with --tls-key, HTTP and gRPC are served over TLS (env ATTESTLOG_TLS_CERT)")
@@ -69,6 +72,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if flags.NArg() > 0 {
 		return c, usage.Errorf("serve: unexpected argument %q", flags.Arg(0))
+	}
+	if c.MemoryLimit < 0 {
+		return c, usage.Errorf("serve: --memory-limit %d: want a number of bytes, or 0 for the Go runtime's limit", c.MemoryLimit)
 	}
 	if c.Store != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
 		return c, usage.Errorf("serve: --store %s: not a postgres:// URL", pgstore.Redact(c.Store))
@@ -84,4 +90,18 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, usage.Errorf("serve: --origin %q: %v", c.Origin, err)
 	}
 	return c, nil
+}
+
+// serveMemoryLimit is serve's default soft memory limit: the process then
+// stays within 256 MiB of anonymous memory under a sustained AddClaim load
+// with the index committer (BENCHMARKS.md, "Memory under sustained load").
+const serveMemoryLimit = 224 << 20
+
+// defaultMemoryLimit returns serve's default --memory-limit: none of its
+// own if GOMEMLIMIT sets the runtime's.
+func defaultMemoryLimit() float64 {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return 0
+	}
+	return serveMemoryLimit
 }

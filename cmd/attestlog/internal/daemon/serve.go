@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
@@ -63,6 +64,10 @@ type Config struct {
 	MaxClaimBytes     int64         // bytes of claims in flight
 	UploadIdleTimeout time.Duration // longest silence of an upload stream
 	MaxUploadBytes    int64         // declared bytes of the uploads in progress together
+	// MemoryLimit is the Go runtime's soft memory limit in bytes
+	// (runtime/debug.SetMemoryLimit); 0 leaves the runtime's (GOMEMLIMIT,
+	// or none).
+	MemoryLimit int64
 
 	ObjectsURL    string            // --objects as given, for the start line; empty: no object store
 	Objects       objstore.Location // the buckets of ObjectsURL
@@ -95,6 +100,9 @@ func Serve(ctx context.Context, c Config, stdout io.Writer, logger *slog.Logger)
 	}
 	started := false
 	defer dir.CleanUpFailedStart(&err, &started)
+	if c.MemoryLimit > 0 {
+		debug.SetMemoryLimit(c.MemoryLimit)
+	}
 
 	dbPath := filepath.Join(c.Data, datadir.LogDB)
 	_, statErr := os.Stat(dbPath)
@@ -155,7 +163,8 @@ func announceServe(ctx context.Context, stdout io.Writer, logger *slog.Logger, c
 		slog.String("objects", c.ObjectsURL),
 		policyAttr(c.Policy, in.policy),
 		allowlistAttr(c.Builders, in.builders),
-		slog.Float64("rate", c.Rate), slog.Float64("builder_rate", c.BuilderRate))
+		slog.Float64("rate", c.Rate), slog.Float64("builder_rate", c.BuilderRate),
+		slog.Int64("memory_limit", debug.SetMemoryLimit(-1)))
 }
 
 // runServe runs the log, its index committer and publisher, and its
