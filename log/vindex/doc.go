@@ -111,9 +111,10 @@
 // about 24 levels deep makes about four reads, whatever the batch's size,
 // and a proof three or four. Roots and proofs do not depend on the Store.
 // An update's changed strata come as records ([Strata.Dirty]) or, for a
-// stratum the store holds already, as patches of the stored nodes that
-// changed ([Strata.DirtyPatches], [ComposeStratum]): an update of a large
-// map changes a few of the 128 bottom nodes of each upper stratum. How the
+// stratum of at least 1 KiB that the store holds already, as patches of
+// the stored nodes that changed ([Strata.DirtyPatches], [ComposeStratum]):
+// an update of a large map changes a few of the 128 bottom nodes of each
+// upper stratum. How the
 // log keeps the strata of several commitments (a base and deltas) is
 // package log's (indexmap.go).
 //
