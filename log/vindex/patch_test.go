@@ -122,3 +122,33 @@ func FuzzComposeStratum(f *testing.F) {
 		}
 	})
 }
+
+// TestComposeStratumManyPatches composes hundreds of patches that turn a
+// leaf into an inner node over two leaves and back, again and again: the
+// stratum's node list must not grow with the patches (its place index is
+// a byte), and the result must be the last state.
+func TestComposeStratumManyPatches(t *testing.T) {
+	leaf := func(k string) []byte {
+		b, _ := leafNode(Leaf{Key: DigestKey(k), Count: 1, Last: 0, Head: chain(EmptyHash, 0)}).AppendBinary(nil)
+		return b
+	}
+	// A root over a leaf at place 1 and one at place 2.
+	rec := append(append(append([]byte{frontierMark, 1}, leaf("a")...), 2), leaf("b")...)
+	split := append(append(append([]byte{patchMark, 1, 1, 3}, leaf("c")...), 4), leaf("d")...) // place 1 becomes inner: leaves at 3 and 4
+	join := append([]byte{patchMark, 2, 3, 4, 1}, leaf("e")...)                                // and back: a leaf at 1
+	var patches [][]byte
+	for range 200 {
+		patches = append(patches, split, join)
+	}
+	got, err := ComposeStratum(rec, patches...)
+	if err != nil {
+		t.Fatalf("ComposeStratum(400 patches) = %v", err)
+	}
+	want := append(append(append([]byte{frontierMark, 1}, leaf("e")...), 2), leaf("b")...)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("ComposeStratum(400 patches) = %x, want %x", got, want)
+	}
+	if got, err := ComposeStratum(rec, append(patches, split)...); err != nil || !bytes.Contains(got, leaf("d")) {
+		t.Fatalf("ComposeStratum(401 patches) = %x, %v; want the leaves at 3 and 4", got, err)
+	}
+}
