@@ -35,12 +35,10 @@ func (s *stratum) patchSize() int {
 	s.changed.each(func(at uint8) {
 		switch p, ok := s.get(at); {
 		case !ok:
-		case isStored(at, p) && p.IsLeaf:
-			n += 2 + 2*HashSize + 16
 		case isStored(at, p):
-			n += 2 + 2*HashSize
+			n += storedSize(at, p)
 		default:
-			n++
+			n++ // a removed place
 		}
 	})
 	return n

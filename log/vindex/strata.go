@@ -105,9 +105,9 @@ func storedSize(at uint8, n *Node) int {
 	case !isStored(at, n):
 		return 0
 	case n.IsLeaf:
-		return 1 + 1 + 2*HashSize + 16
+		return storedLeafSize
 	}
-	return 1 + 1 + 2*HashSize
+	return storedInnerSize
 }
 
 // appendStratum appends the storage encoding of s (see [Strata]); b may
@@ -297,9 +297,12 @@ func newParsed(n int) *stratum {
 	return &stratum{nodes: make([]placed, 0, min(stratumNodes, 2*n/storedInnerSize+4))}
 }
 
-// storedInnerSize is the size of the smallest node in a record, a
-// bottom-level inner node: its place and node.
-const storedInnerSize = 1 + 1 + 2*HashSize
+// The sizes of a node in a record, its place and its encoding: a
+// bottom-level inner node (the smallest) and a leaf.
+const (
+	storedInnerSize = 1 + 1 + 2*HashSize
+	storedLeafSize  = storedInnerSize + 16
+)
 
 // checkFrontier checks, as [parseFrontier] does but without computing a
 // hash, that the stored nodes of s, a stratum in the frontier encoding,

@@ -112,19 +112,18 @@ func FuzzParseLink(f *testing.F) {
 		if err != nil {
 			return
 		}
+		format.MapLink(l)
 		// Canonical JSON writes control characters raw (as in-toto's
 		// does, so that signatures over it verify), which JSON does not
 		// allow: such a form does not parse back.
 		c := l.Canonical()
 		l2, err := format.ParseLink(c)
 		if err != nil && bytes.ContainsFunc(c, func(r rune) bool { return r < 0x20 }) {
-			format.MapLink(l)
 			return
 		}
 		if err != nil || !bytes.Equal(l2.SignedBytes(), l.SignedBytes()) || !bytes.Equal(l2.Canonical(), c) {
 			t.Fatalf("the canonical form of link %q does not parse back the same: %v", b, err)
 		}
-		format.MapLink(l)
 	})
 }
 
