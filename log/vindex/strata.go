@@ -446,6 +446,61 @@ func (s *Strata) load(ps []Position) error {
 	return nil
 }
 
+// A strataVisit is a stratum that an update enters, and the groups of
+// the update below its root.
+type strataVisit struct {
+	root Position
+	gs   []group
+}
+
+// prefetch reads the strata that an update of gs (sorted by key) will
+// read, one depth of strata at a time and each depth in one ReadStrata: it
+// walks each stratum read down the batch's paths, by place, to the strata
+// below that the paths enter. A path that ends at a missing node or below
+// MaxDepth is left to the update, which reports the store corrupt.
+func (s *Strata) prefetch(gs []group) error {
+	level := []strataVisit{{Position{}, gs}}
+	var next []strataVisit
+	var ps []Position
+	for len(level) > 0 {
+		ps = ps[:0]
+		for _, v := range level {
+			ps = append(ps, v.root)
+		}
+		if err := s.load(ps); err != nil {
+			return fmt.Errorf("vindex: reading stratum %s and %d others at its depth: %w", ps[0], len(ps)-1, err)
+		}
+		next = next[:0]
+		for _, v := range level {
+			next = s.strata[v.root].enter(v.root.Depth, 0, v.gs, next)
+		}
+		level, next = next, level
+	}
+	return nil
+}
+
+// enter appends to out the strata below st that an update of gs enters
+// from the node at place at, of depth depth.
+func (st *stratum) enter(depth uint16, at uint8, gs []group, out []strataVisit) []strataVisit {
+	n, ok := st.get(at)
+	if !ok || n.IsLeaf || depth == MaxDepth {
+		return out
+	}
+	i := split(gs, depth)
+	for side, part := range [2][]group{gs[:i], gs[i:]} {
+		switch {
+		case len(part) == 0 || n.Children[side] == EmptyHash:
+		case at >= bottomPlace:
+			r := Position{Depth: depth + 1}
+			copy(r.Prefix[:r.Depth/8], part[0].key[:])
+			out = append(out, strataVisit{r, part})
+		default:
+			out = st.enter(depth+1, 2*at+1+uint8(side), part, out)
+		}
+	}
+	return out
+}
+
 // lookup returns the stratum rooted at r, if s holds it. An update walks
 // a path eight levels at a time within one stratum, so the last stratum
 // found is kept, and a hit costs a comparison instead of a map lookup.

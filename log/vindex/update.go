@@ -53,18 +53,20 @@ func Update(s Store, adds []Addition) (Hash, error) {
 		return root.Hash(), nil
 	}
 	u := updater{s: s}
-	if _, mem := s.(*MemStore); !mem && ok && !root.IsLeaf {
+	if st, strata := s.(*Strata); strata {
+		// Strata keeps what it reads: read the batch's strata first, one
+		// depth of strata at a time.
+		if err := st.prefetch(gs); err != nil {
+			return EmptyHash, err
+		}
+	} else if _, mem := s.(*MemStore); !mem && ok && !root.IsLeaf {
 		// A store with a cost per read: read the batch's paths first, one
-		// level at a time, each level in one GetMany, and keep the nodes
-		// unless the store keeps what it read itself.
-		_, keeps := s.(*Strata)
-		c, err := prefetch(s, root, gs, !keeps)
+		// level at a time, each level in one GetMany, and keep the nodes.
+		c, err := prefetch(s, root, gs)
 		if err != nil {
 			return EmptyHash, err
 		}
-		if !keeps {
-			u.s = c
-		}
+		u.s = c
 	}
 	h, err := u.update(Position{}, root, ok, gs)
 	if err != nil {
@@ -258,16 +260,15 @@ func (c *cache) Put(p Position, n Node) error {
 
 // prefetch reads, one level at a time and each level in one GetMany, the
 // nodes of s that an update of gs below the inner node root will read: the
-// non-empty children, on the batch's paths, of the inner nodes read. It
-// keeps them in the cache it returns if keep is set.
-func prefetch(s Store, root Node, gs []group, keep bool) (*cache, error) {
+// non-empty children, on the batch's paths, of the inner nodes read, and
+// keeps them in the cache it returns.
+func prefetch(s Store, root Node, gs []group) (*cache, error) {
 	type visit struct {
 		p  Position
 		n  *Node
 		gs []group
 	}
 	c := &cache{Store: s, nodes: map[Position]cached{}}
-	st, _ := s.(*Strata) // read in place, without copying the nodes
 	level := []visit{{Position{}, &root, gs}}
 	// Each level's positions and groups, in buffers the levels share.
 	var ps []Position
@@ -289,17 +290,6 @@ func prefetch(s Store, root Node, gs []group, keep bool) (*cache, error) {
 			break
 		}
 		level = level[:0]
-		if st != nil {
-			if err := st.load(ps); err != nil {
-				return nil, fmt.Errorf("vindex: reading node %s and %d others at its depth: %w", ps[0], len(ps)-1, err)
-			}
-			for i, p := range ps {
-				if n, ok := st.getLoaded(p); ok {
-					level = append(level, visit{p, n, parts[i]})
-				}
-			}
-			continue
-		}
 		nodes, ok, err := s.GetMany(ps)
 		if err != nil {
 			return nil, fmt.Errorf("vindex: reading node %s and %d others at its depth: %w", ps[0], len(ps)-1, err)
@@ -308,9 +298,7 @@ func prefetch(s Store, root Node, gs []group, keep bool) (*cache, error) {
 			return nil, fmt.Errorf("vindex: reading %d nodes gave %d", len(ps), len(nodes))
 		}
 		for i, p := range ps {
-			if keep {
-				c.nodes[p] = cached{nodes[i], ok[i]}
-			}
+			c.nodes[p] = cached{nodes[i], ok[i]}
 			if ok[i] {
 				level = append(level, visit{p, &nodes[i], parts[i]})
 			}
