@@ -115,7 +115,7 @@ func TestIndexCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("run by TestIndexCrash")
 	}
-	mergeDeltas = 3 // so that kills also land in merges
+	mergeDeltas, mergeSteps = 3, 2 // so that kills also land in merges, and in their steps
 	s, err := OpenBolt(filepath.Join(dir, "log.db"))
 	if err != nil {
 		t.Fatal(err)

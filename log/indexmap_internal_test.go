@@ -179,13 +179,15 @@ func (sim *indexSim) listAt(k vindex.Key, size int64) []int64 {
 // commitments and several merges: both served commitments (the latest and
 // the one before) prove keys present and absent against their roots, which
 // are the roots of a map recomputed in memory, read from the store alone;
-// the store holds exactly the deltas the state lists; a merge makes the
-// base the previous commitment and leaves one delta; the first commitment
-// writes the base. The strata an update keeps for the next are used only
-// by the next.
+// the store holds exactly the deltas the state lists; a merge starts at
+// mergeDeltas deltas, makes a step a commitment, and its last step makes
+// the base the commitment it started at and deletes the deltas up to it;
+// the first commitment writes the base. Served commitments are proved in
+// the middle of merges too, when the base holds parts of two maps. The
+// strata an update keeps for the next are used only by the next.
 func TestIndexDeltas(t *testing.T) {
-	defer func(n int) { mergeDeltas = n }(mergeDeltas)
-	mergeDeltas = 4
+	defer func(n, m int) { mergeDeltas, mergeSteps = n, m }(mergeDeltas, mergeSteps)
+	mergeDeltas, mergeSteps = 4, 3
 	s, err := OpenBolt(filepath.Join(t.TempDir(), "log.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -231,12 +233,20 @@ func TestIndexDeltas(t *testing.T) {
 			t.Fatalf("round 0: the first commitment wrote to the base %v, state %+v; want the base to be it, with no delta", u.ToBase, st)
 		case round > 0 && u.ToBase:
 			t.Fatalf("round %d: a commitment after the first wrote to the base directly", round)
-		case u.Merge != nil && (st.Base != st.Previous || !slices.Equal(st.Deltas, []int64{idx})):
-			t.Fatalf("round %d: after a merge the state is %+v; want the previous commitment as the base and one delta", round, st)
-		case len(st.Deltas) > mergeDeltas:
-			t.Fatalf("round %d: %d deltas after the base, merges come at %d", round, len(st.Deltas), mergeDeltas)
+		case !u.Merging && st.Steps != u.Base.Steps:
+			t.Fatalf("round %d: a commitment that made no merge step left the state %+v after %+v", round, st, u.Base)
+		case u.Merging && u.MergeStep == 0 && (u.Base.Steps != 0 || u.MergeTo != u.Base.Latest || len(u.Base.Deltas) < mergeDeltas):
+			t.Fatalf("round %d: a merge to %+v started from the state %+v; want one to the latest commitment, at %d deltas", round, u.MergeTo, u.Base, mergeDeltas)
+		case u.Merging && u.MergeStep > 0 && (u.MergeStep != u.Base.Steps || u.MergeTo != u.Base.Merging):
+			t.Fatalf("round %d: merge step %d to %+v from the state %+v", round, u.MergeStep, u.MergeTo, u.Base)
+		case u.Merging && u.MergeStep < mergeSteps-1 && (st.Steps != u.MergeStep+1 || st.Merging != u.MergeTo || st.Base != u.Base.Base):
+			t.Fatalf("round %d: after merge step %d the state is %+v", round, u.MergeStep, st)
+		case u.Merging && u.MergeStep == mergeSteps-1 && (st.Steps != 0 || st.Base != u.MergeTo || st.Deltas[0] <= u.MergeTo.Index || st.Base != st.Previous && !slices.Contains(st.Deltas, st.Previous.Index)):
+			t.Fatalf("round %d: after a merge's last step the state is %+v; want the merge's target %d as the base, and only the deltas after it", round, st, u.MergeTo.Index)
+		case len(st.Deltas) > mergeDeltas+mergeSteps:
+			t.Fatalf("round %d: %d deltas after the base, merges start at %d and take %d steps", round, len(st.Deltas), mergeDeltas, mergeSteps)
 		}
-		if u.Merge != nil {
+		if u.Merging && u.MergeStep == mergeSteps-1 {
 			merges++
 		}
 		if !u.ToBase {
@@ -255,9 +265,73 @@ func TestIndexDeltas(t *testing.T) {
 		}
 		checkDeltas(t, s, st)
 		sim.proveServed(t, st, 40, refRoots)
-		t.Logf("round %d: %d claims, %d strata written, %d merge writes, deltas %v", round, sim.size, len(u.Strata), len(u.Merge), st.Deltas)
+		t.Logf("round %d: %d claims, %d strata written, %d merge writes, %d steps of a merge done, deltas %v", round, sim.size, len(u.Strata), len(u.Merge), st.Steps, st.Deltas)
 	}
 	if merges < 3 {
 		t.Errorf("%d merges in 24 rounds at %d deltas a merge", merges, mergeDeltas)
 	}
+}
+
+// TestIndexStateV3 checks that a log whose index state is in the record
+// of the layout before merge steps ("state/v3") is served from it, and
+// that its next commitment moves the state to the new record and deletes
+// the old one, in its batch.
+func TestIndexStateV3(t *testing.T) {
+	s, err := OpenBolt(filepath.Join(t.TempDir(), "log.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sim := newIndexSim(s, 3)
+	var ref vindex.MemStore
+	roots := map[int64]vindex.Hash{}
+	applied := 0
+	commit := func() {
+		sim.claims(200)
+		sim.commit(t)
+		root, err := vindex.Update(&ref, sim.adds[applied:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		applied, roots[sim.size-1] = len(sim.adds), root
+	}
+	for range 3 {
+		commit()
+	}
+	st, err := readIndexState(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The state as attestlog wrote it before: the three commitments and
+	// the deltas, under the older key.
+	old := st.Base.append(st.Previous.append(st.Latest.append(nil)))
+	for _, d := range st.Deltas {
+		old = binary.BigEndian.AppendUint64(old, uint64(d))
+	}
+	if err := s.Commit(&Batch{Index: []IndexWrite{
+		{Space: spaceVindexState, Key: keyIndexState, Delete: true},
+		{Space: spaceVindexState, Key: keyIndexStateV3, Value: old},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readIndexState(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.v3 || !got.equal(st) {
+		t.Fatalf("the state read from the older record is %+v, want %+v", got, st)
+	}
+	sim.proveServed(t, got, 20, roots)
+	commit()
+	after, err := readIndexState(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.v3 || after.Latest.Index != sim.size-1 {
+		t.Fatalf("after a commitment the state is %+v, want the new record with the latest commitment %d", after, sim.size-1)
+	}
+	if v, err := s.IndexGet(spaceVindexState, keyIndexStateV3); err != nil || v != nil {
+		t.Fatalf("the older state record is still there after a commitment (%x, %v)", v, err)
+	}
+	sim.proveServed(t, after, 20, roots)
 }

@@ -104,6 +104,7 @@ func ComposeStratum(rec []byte, patches ...[]byte) ([]byte, error) {
 			out, _ = st.nodes[i-1].n.AppendBinary(out)
 		}
 	}
+	st.release()
 	return out, nil
 }
 
