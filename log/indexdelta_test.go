@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -120,5 +122,32 @@ func TestReadDeltaChunks(t *testing.T) {
 	}
 	if _, err := readDelta(s, 7); !errors.Is(err, errDeltaGone) {
 		t.Errorf("readDelta after its deletes = %v, want errDeltaGone", err)
+	}
+}
+
+// TestKeyFilter checks that a delta's filter holds every key added to it
+// (a reader that missed one would read an older record of the stratum)
+// and lets few others through.
+func TestKeyFilter(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 7, 1300, 20000} {
+		d := newDelta(n, 0)
+		for i := range n {
+			d.add(fmt.Sprintf("in-%d-%d", i, r.Uint64()), []byte{1})
+		}
+		for k := range d.strata {
+			if _, ok := d.get(k, filterHash(k)); !ok {
+				t.Fatalf("%d keys: the delta does not find %q, added to it", n, k)
+			}
+		}
+		passed := 0
+		for i := range 10000 {
+			if d.filter.has(filterHash(fmt.Sprintf("out-%d", i))) {
+				passed++
+			}
+		}
+		if passed > 300 {
+			t.Errorf("%d keys: the filter let %d of 10,000 other keys through; want about 140", n, passed)
+		}
 	}
 }

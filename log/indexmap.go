@@ -358,8 +358,9 @@ func readStrata(s Store, ds []*delta, empty bool, keys [][]byte) ([][]byte, erro
 	var at []int
 	for i, k := range keys {
 		full := false
+		h := filterHash(string(k))
 		for _, d := range ds {
-			rec, ok := d.strata[string(k)]
+			rec, ok := d.get(string(k), h)
 			if !ok {
 				continue
 			}
