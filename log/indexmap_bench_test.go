@@ -25,6 +25,8 @@ func BenchmarkIndexCommit(b *testing.B) {
 	for _, initial := range []int{25_000, 100_000, 400_000} {
 		b.Run(fmt.Sprintf("agree=1/initial=%d", initial), func(b *testing.B) { benchIndexCommit(b, 256, initial, true) })
 	}
+	// The same with commitments of 1,024 claims (serve --index-entries 1024).
+	b.Run("agree=1/claims=1024/initial=100000", func(b *testing.B) { benchIndexCommit(b, 1024, 100_000, true) })
 }
 
 func benchIndexCommit(b *testing.B, claims, initial int, agreeOne bool) {
