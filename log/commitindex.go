@@ -236,8 +236,13 @@ func (c *IndexCommitter) commit(ctx context.Context, state indexState, size int6
 	if !u.ToBase {
 		c.l.vdeltas.put(idx, deltaOf(u.Strata, len(u.Delta)))
 	}
+	step := -1 // no merge step
+	if u.Merging {
+		step = u.MergeStep
+	}
 	c.cfg.Logger.InfoContext(ctx, "committed index", slog.Int64("index", idx), slog.Int64("size", size), slog.String("root", u.To.Root.String()),
-		slog.Int("strata", len(u.Strata)), slog.Int("delta_bytes", len(u.Delta)), slog.Bool("to_base", u.ToBase), slog.Int("merged_records", len(u.Merge)))
+		slog.Int("strata", len(u.Strata)), slog.Int("delta_bytes", len(u.Delta)), slog.Bool("to_base", u.ToBase),
+		slog.Int("merge_step", step), slog.Int("merged_records", len(u.Merge)))
 	return idx, nil
 }
 
