@@ -79,3 +79,11 @@ func (s *BoltStore) StagedIndex() (records, batches int, moves int64) {
 	defer s.mu.RUnlock()
 	return s.index.n, len(s.index.batches), s.index.moves
 }
+
+// SetIndexMerges makes the index start merging its deltas into the base
+// at deltas deltas, in steps steps, until the test ends.
+func SetIndexMerges(t testing.TB, deltas, steps int) {
+	d, s := mergeDeltas, mergeSteps
+	mergeDeltas, mergeSteps = deltas, steps
+	t.Cleanup(func() { mergeDeltas, mergeSteps = d, s })
+}

@@ -6,8 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -533,5 +535,84 @@ func TestIndexDeltaTampered(t *testing.T) {
 	resp, err := cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin)})
 	if status.Code(err) != codes.Internal || resp != nil {
 		t.Fatalf("lookup after the tampering = %v, %v; want Internal (the log's store is corrupt) and no answer", resp.GetIndexProof(), err)
+	}
+}
+
+// TestIndexProofsDuringMerges looks a digest up over and over while
+// commitments, one per claim, merge the deltas into the base in steps: a
+// proof read while a step rewrites part of the base, or deletes the deltas
+// it read, must be served right (verified against the commitment, with
+// every claim naming the digest below the commitment's size) or refused
+// as a retry, never as the corruption of the index.
+func TestIndexProofsDuringMerges(t *testing.T) {
+	log.SetIndexMerges(t, 2, 2)
+	ctx := context.Background()
+	cl := newClaimLog(t, log.ServiceConfig{}, archive.Config{})
+	var logs bytes.Buffer // the committer's, read once it is done
+	ic, err := log.NewIndexCommitter(cl.Log.Log, log.IndexConfig{Entries: 1, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := []byte("the binary")
+	const claims = 40
+	done := make(chan error, 1)
+	go func() {
+		defer close(done)
+		for i := range claims {
+			b := fmt.Sprintf("b%d.example", i)
+			if _, err := cl.client.AddClaim(ctx, &pb.AddClaimRequest{Envelope: envelope(t, buildClaim(bin, b), testBuilder(t, b))}); err != nil {
+				done <- err
+				return
+			}
+			// Each claim is a commitment's tail, and its commitment a delta.
+			if _, err := ic.Step(ctx); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	lookups, proved := 0, 0
+	for running := true; running; lookups++ {
+		select {
+		case err, ok := <-done:
+			if ok {
+				t.Fatal(err)
+			}
+			running = false
+		default:
+		}
+		resp, err := cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin)})
+		switch status.Code(err) {
+		case codes.OK:
+		case codes.FailedPrecondition:
+			continue // no claim logged yet
+		default:
+			t.Fatalf("lookup %d: %v", lookups, err)
+		}
+		ip := resp.GetIndexProof()
+		c, list := checkIndexProof(t, cl, ip, vindex.DigestKey(sha(bin)))
+		if len(ip.GetCommitmentEntry()) == 0 {
+			continue
+		}
+		// Every claim names the digest; the commitments name nothing.
+		var want []int64
+		for i := range c.Size {
+			e, err := cl.Entries(i, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if keys, _ := vindex.EntryKeys(e[0]); slices.Contains(keys, vindex.DigestKey(sha(bin))) {
+				want = append(want, i)
+			}
+		}
+		if !slices.Equal(list, want) {
+			t.Fatalf("lookup %d: commitment %d of size %d lists %v, want %v", lookups, ip.GetCommitmentIndex(), c.Size, list, want)
+		}
+		proved++
+	}
+	steps := strings.Count(logs.String(), "merge_step=1 ")
+	t.Logf("%d lookups during %d claims, each followed by a commitment, and %d merges of 2 steps: %d proved against a commitment", lookups, claims, steps, proved)
+	if proved == 0 || steps < 3 {
+		t.Fatalf("%d lookups proved against a commitment, during %d merges; want some, during 3 or more", proved, steps)
 	}
 }
