@@ -3,7 +3,6 @@ package log
 import (
 	"fmt"
 	"hash/maphash"
-	"math/bits"
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/tlog"
@@ -15,13 +14,10 @@ import (
 // entries that walk was a fifth of the log core's CPU, a random leaf
 // page read per entry.
 //
-// It is a blocked Bloom filter per slice of dedup (the records whose
+// It is a Bloom filter (a bloom) per slice of dedup (the records whose
 // hashes start with one byte; see schema.go), built from the bucket when
 // the store opens and grown, by reading the slice again, when a move of
-// staged records fills it. Bit positions come from a keyed hash with a
-// key of the process's own (hash/maphash), so a stranger who chooses
-// entries cannot choose which bits they set: the worst such entries can do
-// is cost what a lookup cost without the filter.
+// staged records fills it.
 //
 // The filter holds every hash of dedup, and may hold more: a move adds its
 // records before its transaction commits, and a failed commit leaves them
@@ -29,68 +25,28 @@ import (
 // under the store's lock.
 type dedupFilter struct {
 	seeds  [2]maphash.Seed
-	slices [dedupSlices]bloomSlice
+	slices [dedupSlices]bloom
 	// keys is the buffer the slices are built from.
 	keys []tlog.Hash
 }
 
-// A bloomSlice is the filter of one slice: blocks of 512 bits (a cache
-// line), each hash setting bloomProbes bits of one block.
-type bloomSlice struct {
-	blocks   [][8]uint64
-	n, limit int // hashes added, and the most it takes at bloomBits each
-}
-
-const (
-	// bloomBits is the filter's bits per hash at its limit. With
-	// bloomProbes bits set per hash in 512-bit blocks, about 1% of the
-	// hashes not in dedup are answered "perhaps" at the limit, fewer below.
-	bloomBits   = 10
-	bloomProbes = 7
-	// bloomMinLimit is the smallest limit a slice's filter is built with.
-	bloomMinLimit = 1024
-)
+// bloomMinLimit is the smallest limit a slice's filter is built with.
+const bloomMinLimit = 1024
 
 func newDedupFilter() *dedupFilter {
 	return &dedupFilter{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 }
 
-// probes returns the block of a slice of nblocks that h sets bits in, and
-// the 64 bits its bits' positions are taken from, 9 at a time.
-func (f *dedupFilter) probes(h *tlog.Hash, nblocks int) (int, uint64) {
-	x := maphash.Bytes(f.seeds[0], h[:])
-	hi, _ := bits.Mul64(x, uint64(nblocks))
-	return int(hi), maphash.Bytes(f.seeds[1], h[:])
+// key returns the filter key of h.
+func (f *dedupFilter) key(h *tlog.Hash) bloomKey {
+	return bloomKey{maphash.Bytes(f.seeds[0], h[:]), maphash.Bytes(f.seeds[1], h[:])}
 }
 
 // mayHave reports whether h may be in dedup: false means it is not.
-func (f *dedupFilter) mayHave(h *tlog.Hash) bool {
-	s := &f.slices[h[0]]
-	if s.n == 0 {
-		return false
-	}
-	b, pos := f.probes(h, len(s.blocks))
-	block := &s.blocks[b]
-	for range bloomProbes {
-		if block[pos>>6&7]&(1<<(pos&63)) == 0 {
-			return false
-		}
-		pos >>= 9
-	}
-	return true
-}
+func (f *dedupFilter) mayHave(h *tlog.Hash) bool { return f.slices[h[0]].mayHave(f.key(h)) }
 
 // add adds h, which must fit (room).
-func (f *dedupFilter) add(h *tlog.Hash) {
-	s := &f.slices[h[0]]
-	b, pos := f.probes(h, len(s.blocks))
-	block := &s.blocks[b]
-	for range bloomProbes {
-		block[pos>>6&7] |= 1 << (pos & 63)
-		pos >>= 9
-	}
-	s.n++
-}
+func (f *dedupFilter) add(h *tlog.Hash) { f.slices[h[0]].add(f.key(h)) }
 
 // room reports whether the filter of slice takes n more hashes.
 func (f *dedupFilter) room(slice byte, n int) bool {
@@ -109,11 +65,7 @@ func (f *dedupFilter) build(dedup *bolt.Bucket, slice byte) error {
 		}
 		f.keys = append(f.keys, tlog.Hash(k))
 	}
-	limit := max(bloomMinLimit, 2*len(f.keys))
-	f.slices[slice] = bloomSlice{
-		blocks: make([][8]uint64, (limit*bloomBits+511)/512),
-		limit:  limit,
-	}
+	f.slices[slice] = newBloom(max(bloomMinLimit, 2*len(f.keys)))
 	for i := range f.keys {
 		f.add(&f.keys[i])
 	}

@@ -136,7 +136,7 @@ func BenchmarkDedupMemory(b *testing.B) {
 		mid := heap()
 		f := newDedupFilter()
 		for slice := range dedupSlices {
-			f.slices[slice] = bloomSlice{blocks: make([][8]uint64, (2*n/dedupSlices*bloomBits+511)/512), limit: 2 * n / dedupSlices}
+			f.slices[slice] = newBloom(2 * n / dedupSlices)
 		}
 		after := heap()
 		b.ReportMetric(float64(mid-before)/n, "stage-B/record")

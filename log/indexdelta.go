@@ -14,70 +14,46 @@ import (
 )
 
 // A delta is the strata one index commitment changed (see indexmap.go),
-// by stratum key.
+// by stratum key, with a Bloom filter of the keys. A reader looks a
+// stratum up in every delta after the base, newest first, until one holds
+// a full record of it, and most hold none: a miss in the filter costs a
+// few bit tests of one cache line, where a miss in the map cost a hash of
+// the key and a probe of the table, for each delta (with two dozen
+// deltas, 5% of the committer's CPU, BenchmarkIndexCommit).
 type delta struct {
 	strata map[string][]byte
 	bytes  int // the record's size
-	filter keyFilter
+	filter bloom
 }
 
 // newDelta returns a delta of the n strata of a record of size bytes;
 // add puts each in it.
 func newDelta(n, bytes int) *delta {
-	return &delta{strata: make(map[string][]byte, n), bytes: bytes, filter: newKeyFilter(n)}
+	return &delta{strata: make(map[string][]byte, n), bytes: bytes, filter: newBloom(n)}
 }
 
 func (d *delta) add(k string, rec []byte) {
 	d.strata[k] = rec
-	d.filter.add(filterHash(k))
+	d.filter.add(stratumFilterKey(k))
 }
 
-// get returns the record of the stratum with the key k, whose filterHash
-// is h, if d holds one.
-func (d *delta) get(k string, h uint64) ([]byte, bool) {
-	if !d.filter.has(h) {
+// get returns the record of the stratum with the key k, whose filter key
+// (stratumFilterKey) is fk, if d holds one.
+func (d *delta) get(k string, fk bloomKey) ([]byte, bool) {
+	if !d.filter.mayHave(fk) {
 		return nil, false
 	}
 	rec, ok := d.strata[k]
 	return rec, ok
 }
 
-// A keyFilter is a Bloom filter over a delta's stratum keys, of 16 bits a
-// key and two probes (a false positive about one time in 70). A reader
-// looks a stratum up in every delta after the base, newest first, until
-// one holds a full record of it, and most hold none: a miss in the filter
-// costs two bit tests, where a miss in the map cost a hash of the key and
-// a probe of the table, for each delta (with two dozen deltas, 5% of the
-// committer's CPU, BenchmarkIndexCommit).
-type keyFilter struct {
-	bits []uint64
-	mask uint64
-}
+// stratumSeeds key the filter keys of stratum keys with seeds of the
+// process's own.
+var stratumSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 
-// filterSeed keys filterHash with a seed of the process's own, so that
-// keys chosen to collide in one process's filters do not in another's
-// (and at worst cost the map lookups the filter saves).
-var filterSeed = maphash.MakeSeed()
-
-func filterHash(k string) uint64 { return maphash.String(filterSeed, k) }
-
-func newKeyFilter(n int) keyFilter {
-	size := uint64(64)
-	for size < 16*uint64(n) {
-		size <<= 1
-	}
-	return keyFilter{bits: make([]uint64, size/64), mask: size - 1}
-}
-
-func (f *keyFilter) add(h uint64) {
-	for _, b := range [2]uint64{h & f.mask, h >> 32 & f.mask} {
-		f.bits[b/64] |= 1 << (b % 64)
-	}
-}
-
-func (f *keyFilter) has(h uint64) bool {
-	a, b := h&f.mask, h>>32&f.mask
-	return f.bits[a/64]&(1<<(a%64)) != 0 && f.bits[b/64]&(1<<(b%64)) != 0
+// stratumFilterKey returns the filter key of the stratum key k.
+func stratumFilterKey(k string) bloomKey {
+	return bloomKey{maphash.String(stratumSeeds[0], k), maphash.String(stratumSeeds[1], k)}
 }
 
 // deltaMark starts every delta record, so that a delta of no strata is

@@ -358,9 +358,9 @@ func readStrata(s Store, ds []*delta, empty bool, keys [][]byte) ([][]byte, erro
 	var at []int
 	for i, k := range keys {
 		full := false
-		h := filterHash(string(k))
+		fk := stratumFilterKey(string(k))
 		for _, d := range ds {
-			rec, ok := d.get(string(k), h)
+			rec, ok := d.get(string(k), fk)
 			if !ok {
 				continue
 			}
