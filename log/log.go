@@ -25,6 +25,7 @@ type Log struct {
 	metrics *metrics
 	queue   chan *pending // written by Add, read by Run
 	stopped chan struct{} // closed when Run returns
+	stopErr error         // what Run returned; set before stopped is closed
 
 	hashes *tileHashes // the proof path's view of the store
 	tree   *tree       // owned by Run
@@ -226,6 +227,12 @@ func (l *Log) wait(ctx context.Context, p *pending) error {
 		case <-p.done: // resolved just before Run returned
 			return p.err
 		default:
+			if l.stopErr != nil {
+				// Why it stopped: a store that no longer extends the tree
+				// (ErrStaleBatch) says so to the appender that finds it
+				// stopped as well as to the one whose batch it refused.
+				return fmt.Errorf("%w: %w", ErrClosed, l.stopErr)
+			}
 			return ErrClosed
 		}
 	}
@@ -245,8 +252,11 @@ func (l *Log) wait(ctx context.Context, p *pending) error {
 // batch again when another writer's commit wins the store's
 // compare-and-swap, and stops with [ErrStaleBatch] when the stored tree
 // does not extend its own.
-func (l *Log) Run(ctx context.Context) error {
-	defer close(l.stopped)
+func (l *Log) Run(ctx context.Context) (err error) {
+	defer func() {
+		l.stopErr = err
+		close(l.stopped)
+	}()
 	if l.witnessing != nil {
 		var wg sync.WaitGroup
 		wctx, cancel := context.WithCancel(ctx)

@@ -351,12 +351,12 @@ func TestLostSwapStops(t *testing.T) {
 	}
 }
 
-// TestRestoredUnderWriterStops moves the database's tree back under a
-// running writer, as a restore from an older copy does: the writer's next
-// batch must fail with ErrStaleBatch naming the store's tree as the one
-// that does not extend the log's, and its Run must stop, still publishing
-// its own last tree.
-func TestRestoredUnderWriterStops(t *testing.T) {
+// restoredUnderWriter starts a writer on a new database, appends two
+// entries, and moves the database's tree back to the first, as a restore
+// from an older copy does. It returns the writer, its Run's channel, and
+// the checkpoint it published before the move.
+func restoredUnderWriter(t *testing.T) (*log.Log, chan error, *log.Signed) {
+	t.Helper()
 	url := pgtest.Start(t, false).NewDatabase(t)
 	logs, done := startWriters(t, url, 1, func(_ int, s *pgstore.Store) log.Store { return s })
 	l := logs[0]
@@ -381,21 +381,52 @@ func TestRestoredUnderWriterStops(t *testing.T) {
 	if _, err := conn.Exec(ctx, `UPDATE attestlog_meta SET tree_size = $1, root = $2, checkpoint = $3`, size, root, cp); err != nil {
 		t.Fatal(err)
 	}
-	_, err = l.Add([]byte("three"))(ctx)
-	if !errors.Is(err, log.ErrStaleBatch) || !strings.Contains(err.Error(), "does not extend this log's") {
-		t.Fatalf("append after the database moved back: %v, want ErrStaleBatch saying the store's tree does not extend the log's", err)
-	}
+	return l, done[0], before
+}
+
+// waitStale waits for the writer's Run to return ErrStaleBatch.
+func waitStale(t *testing.T, done chan error) {
+	t.Helper()
 	select {
-	case err := <-done[0]:
+	case err := <-done:
 		if !errors.Is(err, log.ErrStaleBatch) {
 			t.Errorf("Run returned %v, want ErrStaleBatch", err)
 		}
-		done[0] <- nil // for the cleanup
+		done <- nil // for the cleanup
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not stop")
 	}
+}
+
+// TestRestoredUnderWriterStops moves the database's tree back under a
+// running writer, as a restore from an older copy does: the writer's next
+// batch must fail with ErrStaleBatch naming the store's tree as the one
+// that does not extend the log's (whether the batch or the writer's idle
+// follow tick finds it first), and its Run must stop, still publishing
+// its own last tree.
+func TestRestoredUnderWriterStops(t *testing.T) {
+	l, done, before := restoredUnderWriter(t)
+	_, err := l.Add([]byte("three"))(context.Background())
+	if !errors.Is(err, log.ErrStaleBatch) || !strings.Contains(err.Error(), "does not extend this log's") {
+		t.Fatalf("append after the database moved back: %v, want ErrStaleBatch saying the store's tree does not extend the log's", err)
+	}
+	waitStale(t, done)
 	if got := l.Checkpoint(); got != before {
 		t.Errorf("the writer publishes a checkpoint of size %d, want its own of size %d", got.Size, before.Size)
+	}
+}
+
+// TestRestoredUnderIdleWriterStops moves the database's tree back under
+// an idle writer, whose follow tick finds it first and stops its Run: an
+// append after that must fail naming why the sequencer stopped
+// (ErrStaleBatch, the store's tree that does not extend the log's), not
+// only that it stopped.
+func TestRestoredUnderIdleWriterStops(t *testing.T) {
+	l, done, _ := restoredUnderWriter(t)
+	waitStale(t, done)
+	_, err := l.Add([]byte("three"))(context.Background())
+	if !errors.Is(err, log.ErrClosed) || !errors.Is(err, log.ErrStaleBatch) {
+		t.Fatalf("append after Run stopped on a moved-back store: %v, want ErrClosed with the ErrStaleBatch that stopped it", err)
 	}
 }
 
