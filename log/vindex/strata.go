@@ -588,11 +588,16 @@ func (s *Strata) Put(p Position, n Node) error {
 		st = &stratum{nodes: make([]placed, 0, 8)}
 		s.strata[r] = st
 	}
+	return s.putAt(r, st, place(r, p), n)
+}
+
+// putAt puts n at place at of st, the stratum rooted at r that s holds.
+func (s *Strata) putAt(r Position, st *stratum, at uint8, n Node) error {
 	if !st.dirty {
 		st.dirty = true
 		s.changed = append(s.changed, r)
 	}
-	st.put(place(r, p), n)
+	st.put(at, n)
 	return nil
 }
 

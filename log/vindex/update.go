@@ -52,14 +52,16 @@ func Update(s Store, adds []Addition) (Hash, error) {
 		}
 		return root.Hash(), nil
 	}
-	u := updater{s: s}
 	if st, strata := s.(*Strata); strata {
 		// Strata keeps what it reads: read the batch's strata first, one
-		// depth of strata at a time.
+		// depth of strata at a time, then walk them by place.
 		if err := st.prefetch(gs); err != nil {
 			return EmptyHash, err
 		}
-	} else if _, mem := s.(*MemStore); !mem && ok && !root.IsLeaf {
+		return strataUpdater{st}.update(stratumNode{root: Position{}, st: st.strata[Position{}]}, ok, gs)
+	}
+	u := updater{s: s}
+	if _, mem := s.(*MemStore); !mem && ok && !root.IsLeaf {
 		// A store with a cost per read: read the batch's paths first, one
 		// level at a time, each level in one GetMany, and keep the nodes.
 		c, err := prefetch(s, root, gs)
