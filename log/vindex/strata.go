@@ -295,8 +295,11 @@ func (s *stratum) unset(at uint8) {
 // of n bytes, for the inner nodes above them and for the few an update
 // adds, so that neither grows its slice. It takes one from strataPool if
 // it can.
-func newParsed(n int) *stratum {
-	want := min(stratumNodes, 2*n/storedInnerSize+4)
+func newParsed(n int) *stratum { return newStratum(min(stratumNodes, 2*n/storedInnerSize+4)) }
+
+// newStratum returns an empty stratum with room for want nodes, from
+// strataPool if it can.
+func newStratum(want int) *stratum {
 	if st, ok := strataPool.Get().(*stratum); ok {
 		if cap(st.nodes) < want {
 			st.nodes = make([]placed, 0, want)
@@ -424,8 +427,8 @@ type StratumReader interface {
 type Strata struct {
 	r      StratumReader
 	strata map[Position]*stratum
-	// changed are the roots of the strata Put changed, each once.
-	changed []Position
+	// changed are the strata Put changed, each once, with their roots.
+	changed []rootedStratum
 	// last is the stratum lookup found last, rooted at lastRoot.
 	last     *stratum
 	lastRoot Position
@@ -474,6 +477,12 @@ func (s *Strata) load(ps []Position) error {
 type strataVisit struct {
 	root Position
 	gs   []group
+}
+
+// A rootedStratum is a stratum and its root.
+type rootedStratum struct {
+	root Position
+	st   *stratum
 }
 
 // prefetch reads the strata that an update of gs (sorted by key) will
@@ -585,7 +594,7 @@ func (s *Strata) Put(p Position, n Node) error {
 	r := StratumOf(p)
 	st, ok := s.lookup(r)
 	if !ok {
-		st = &stratum{nodes: make([]placed, 0, 8)}
+		st = newStratum(8)
 		s.strata[r] = st
 	}
 	return s.putAt(r, st, place(r, p), n)
@@ -595,7 +604,7 @@ func (s *Strata) Put(p Position, n Node) error {
 func (s *Strata) putAt(r Position, st *stratum, at uint8, n Node) error {
 	if !st.dirty {
 		st.dirty = true
-		s.changed = append(s.changed, r)
+		s.changed = append(s.changed, rootedStratum{r, st})
 	}
 	st.put(at, n)
 	return nil
@@ -626,8 +635,8 @@ func (s *Strata) dirty(reserve int, patches bool) []StratumRecord {
 		rec StratumRecord
 	}
 	var ks []keyed
-	for _, r := range s.changed {
-		st := s.strata[r]
+	for _, c := range s.changed {
+		r, st := c.root, c.st
 		if len(st.nodes) == 0 {
 			continue
 		}
@@ -662,8 +671,8 @@ func (s *Strata) dirty(reserve int, patches bool) []StratumRecord {
 // its cost is that of the strata the last update changed, not of all it
 // keeps. s must not be used after.
 func (s *Strata) Reuse(r StratumReader, depth uint16, limit int) *Strata {
-	for _, root := range s.changed {
-		st := s.strata[root]
+	for _, c := range s.changed {
+		st := c.st
 		st.dirty, st.stored, st.changed, st.unstored = false, true, placeSet{}, placeSet{}
 	}
 	out := &Strata{r: r, strata: s.strata}

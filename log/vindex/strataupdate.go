@@ -61,7 +61,7 @@ func (u strataUpdater) child(n stratumNode, side int, gs []group, present bool) 
 		}
 		st = u.s.strata[r]
 	default:
-		st = &stratum{nodes: make([]placed, 0, 8)}
+		st = newStratum(8)
 		u.s.strata[r] = st
 	}
 	return stratumNode{r, st, 0, r.Depth}, nil
