@@ -192,3 +192,33 @@ func BenchmarkBuild(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/addition")
 	b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N*n), "cpu-ns/addition")
 }
+
+// BenchmarkParseStratum measures parsing the records of a map of keys
+// keys: the lower strata of a large map hold a few leaves each, the
+// upper ones are full.
+func BenchmarkParseStratum(b *testing.B) {
+	for _, keys := range []int{3_000, 200_000} {
+		recs := &records{m: map[string][]byte{}}
+		s := NewStrata(recs)
+		var adds []Addition
+		for i := range keys {
+			adds = append(adds, Addition{DigestKey(fmt.Sprint(i)), int64(i)})
+		}
+		if _, err := Update(s, adds); err != nil {
+			b.Fatal(err)
+		}
+		var all [][]byte
+		for _, d := range s.Dirty(0) {
+			all = append(all, d.Record)
+		}
+		b.Run(fmt.Sprintf("keys=%d/strata=%d", keys, len(all)), func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				st, err := parseStratum(all[i%len(all)])
+				if err != nil {
+					b.Fatal(err)
+				}
+				st.release()
+			}
+		})
+	}
+}

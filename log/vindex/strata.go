@@ -355,6 +355,10 @@ func checkFrontier(s *stratum) error {
 // whose children's hashes it computes. It refuses a stored node that is
 // not a leaf above the bottom level (it would be computed), and a leaf
 // with nodes below it.
+//
+// The pass up visits only the stored nodes and their ancestors, highest
+// place first, so that both children of a place come before it: a lower
+// stratum of a large map holds a handful of nodes among its 255 places.
 func parseFrontier(b []byte) (*stratum, error) {
 	s := newParsed(len(b))
 	if err := parseStored(b, s); err != nil {
@@ -363,22 +367,36 @@ func parseFrontier(b []byte) (*stratum, error) {
 	if len(s.nodes) == 0 {
 		return nil, fmt.Errorf("%w: no nodes", ErrMalformedStratum)
 	}
-	var hashes [stratumNodes]Hash
-	for at := stratumNodes - 1; at >= 0; at-- {
-		if at < bottomPlace && (s.index[2*at+1] > 0 || s.index[2*at+2] > 0) {
-			if s.index[at] > 0 {
-				return nil, fmt.Errorf("%w: leaf at place %d has nodes below it", ErrMalformedStratum, at)
-			}
-			n := Node{}
-			for side, c := range [2]int{2*at + 1, 2*at + 2} {
-				if s.index[c] > 0 {
-					n.Children[side] = hashes[c]
+	var up placeSet // places to visit
+	for _, p := range s.nodes {
+		up.add(p.at)
+	}
+	var hashes [stratumNodes]Hash // of each place visited but the root
+	for w := len(up) - 1; w >= 0; w-- {
+		for up[w] != 0 {
+			bit := 63 - bits.LeadingZeros64(up[w])
+			up[w] &^= 1 << bit
+			at := w*64 + bit
+			if at < bottomPlace {
+				left, right := s.index[2*at+1] > 0, s.index[2*at+2] > 0
+				if left || right {
+					if s.index[at] > 0 {
+						return nil, fmt.Errorf("%w: leaf at place %d has nodes below it", ErrMalformedStratum, at)
+					}
+					n := Node{}
+					if left {
+						n.Children[0] = hashes[2*at+1]
+					}
+					if right {
+						n.Children[1] = hashes[2*at+2]
+					}
+					s.set(uint8(at), n)
 				}
 			}
-			s.set(uint8(at), n)
-		}
-		if i := s.index[at]; i > 0 && at > 0 {
-			hashes[at] = s.nodes[i-1].n.Hash()
+			if at > 0 {
+				hashes[at] = s.nodes[s.index[at]-1].n.Hash()
+				up.add(uint8((at - 1) / 2))
+			}
 		}
 	}
 	return s, nil
@@ -449,6 +467,12 @@ func (s *Strata) load(ps []Position) error {
 			roots, seen[r] = append(roots, r), true
 		}
 	}
+	return s.loadRoots(roots)
+}
+
+// loadRoots reads the strata rooted at roots, distinct and not read yet,
+// in one ReadStrata.
+func (s *Strata) loadRoots(roots []Position) error {
 	if len(roots) == 0 {
 		return nil
 	}
@@ -489,7 +513,9 @@ type rootedStratum struct {
 // read, one depth of strata at a time and each depth in one ReadStrata: it
 // walks each stratum read down the batch's paths, by place, to the strata
 // below that the paths enter. A path that ends at a missing node or below
-// MaxDepth is left to the update, which reports the store corrupt.
+// MaxDepth is left to the update, which reports the store corrupt. The
+// strata of one depth are distinct (each is below another side of a
+// bottom-level node), so that they need no check for repeats.
 func (s *Strata) prefetch(gs []group) error {
 	level := []strataVisit{{Position{}, gs}}
 	var next []strataVisit
@@ -497,9 +523,11 @@ func (s *Strata) prefetch(gs []group) error {
 	for len(level) > 0 {
 		ps = ps[:0]
 		for _, v := range level {
-			ps = append(ps, v.root)
+			if _, ok := s.strata[v.root]; !ok {
+				ps = append(ps, v.root)
+			}
 		}
-		if err := s.load(ps); err != nil {
+		if err := s.loadRoots(ps); err != nil {
 			return fmt.Errorf("vindex: reading stratum %s and %d others at its depth: %w", ps[0], len(ps)-1, err)
 		}
 		next = next[:0]

@@ -191,7 +191,31 @@ func FuzzParseStratum(f *testing.F) {
 		if again := encode(nil, st); !bytes.Equal(again, b) {
 			t.Fatalf("parseStratum(%x) encodes back as %x", b, again)
 		}
+		if b[0] == frontierMark {
+			checkInnerHashes(t, st)
+		}
 	})
+}
+
+// checkInnerHashes checks that every inner node of st above its bottom
+// level holds the hashes of its children in st, and EmptyHash on a side
+// with none: what parsing a record in the frontier encoding computes.
+func checkInnerHashes(t *testing.T, st *stratum) {
+	t.Helper()
+	for _, p := range st.nodes {
+		if p.n.IsLeaf || p.at >= bottomPlace {
+			continue
+		}
+		for side := range 2 {
+			want := EmptyHash
+			if c, ok := st.get(2*p.at + 1 + uint8(side)); ok {
+				want = c.Hash()
+			}
+			if p.n.Children[side] != want {
+				t.Fatalf("inner node at place %d: child %d hash %s, want %s", p.at, side, p.n.Children[side], want)
+			}
+		}
+	}
 }
 
 // TestStrataReuse checks that a Strata reused for the next update reads
