@@ -538,7 +538,7 @@ func mergeWrites(s Store, ds []*delta, idxs []int64, step int) ([]IndexWrite, er
 	var keys [][]byte
 	for _, d := range ds {
 		for k := range d.strata {
-			if !seen[k] && mergePart(k) == step {
+			if mergePart(k) == step && !seen[k] {
 				seen[k], keys = true, append(keys, []byte(k))
 			}
 		}

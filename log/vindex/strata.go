@@ -467,33 +467,35 @@ func (s *Strata) load(ps []Position) error {
 			roots, seen[r] = append(roots, r), true
 		}
 	}
-	return s.loadRoots(roots)
+	_, err := s.loadRoots(roots)
+	return err
 }
 
 // loadRoots reads the strata rooted at roots, distinct and not read yet,
-// in one ReadStrata.
-func (s *Strata) loadRoots(roots []Position) error {
+// in one ReadStrata, and returns them.
+func (s *Strata) loadRoots(roots []Position) ([]*stratum, error) {
 	if len(roots) == 0 {
-		return nil
+		return nil, nil
 	}
 	recs, err := s.r.ReadStrata(roots)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(recs) != len(roots) {
-		return fmt.Errorf("vindex: reading %d strata gave %d records", len(roots), len(recs))
+		return nil, fmt.Errorf("vindex: reading %d strata gave %d records", len(roots), len(recs))
 	}
+	out := make([]*stratum, len(recs))
 	for i, rec := range recs {
 		st := &stratum{}
 		if rec != nil {
 			if st, err = parseStratum(rec); err != nil {
-				return fmt.Errorf("stratum %s: %w", roots[i], err)
+				return nil, fmt.Errorf("stratum %s: %w", roots[i], err)
 			}
 			st.stored, st.changed, st.unstored = true, placeSet{}, placeSet{}
 		}
-		s.strata[roots[i]] = st
+		s.strata[roots[i]], out[i] = st, st
 	}
-	return nil
+	return out, nil
 }
 
 // A strataVisit is a stratum that an update enters, and the groups of
@@ -519,20 +521,28 @@ type rootedStratum struct {
 func (s *Strata) prefetch(gs []group) error {
 	level := []strataVisit{{Position{}, gs}}
 	var next []strataVisit
-	var ps []Position
+	var ps []Position  // the roots of the level's strata not read yet
+	var missing []int  // where they are in level
+	var sts []*stratum // the level's strata
 	for len(level) > 0 {
-		ps = ps[:0]
-		for _, v := range level {
-			if _, ok := s.strata[v.root]; !ok {
-				ps = append(ps, v.root)
+		ps, missing, sts = ps[:0], missing[:0], sts[:0]
+		for i, v := range level {
+			st, ok := s.strata[v.root]
+			if !ok {
+				ps, missing = append(ps, v.root), append(missing, i)
 			}
+			sts = append(sts, st)
 		}
-		if err := s.loadRoots(ps); err != nil {
+		read, err := s.loadRoots(ps)
+		if err != nil {
 			return fmt.Errorf("vindex: reading stratum %s and %d others at its depth: %w", ps[0], len(ps)-1, err)
 		}
+		for j, i := range missing {
+			sts[i] = read[j]
+		}
 		next = next[:0]
-		for _, v := range level {
-			next = s.strata[v.root].enter(v.root.Depth, 0, v.gs, next)
+		for i, v := range level {
+			next = sts[i].enter(v.root.Depth, 0, v.gs, next)
 		}
 		level, next = next, level
 	}
