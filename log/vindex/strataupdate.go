@@ -1,9 +1,6 @@
 package vindex
 
-import (
-	"fmt"
-	"math/bits"
-)
+import "fmt"
 
 // A strataUpdater is Update's walk on a [Strata]: the walk of an
 // [updater], but naming each node by its stratum and its place in it
@@ -37,12 +34,8 @@ func (n stratumNode) position() Position {
 	return p
 }
 
-// placeDepth returns the depth of place at below its stratum's root.
-func placeDepth(at uint8) uint16 { return uint16(bits.Len8(at+1) - 1) }
-
-// child returns the node on the side of n's node, where gs (at least one
-// group, all on that side) go, and whether its stratum is there. A child
-// below the stratum's bottom level roots a stratum below: one that s has
+// child returns the child of n on the side where gs (at least one group,
+// all on that side) go, present in the map or not. A child below the stratum's bottom level roots a stratum below: one that s has
 // read (prefetch read every stratum an update enters), else, when the
 // child is present, one it reads now, else a new, empty one, as
 // [Strata.Put] starts one.

@@ -23,9 +23,6 @@ func TestStratumNodePosition(t *testing.T) {
 		if got := n.position(); got != p {
 			t.Fatalf("stratum %s, place %d: position %s, want %s", root, n.at, got, p)
 		}
-		if placeDepth(n.at) != p.Depth-root.Depth {
-			t.Fatalf("place %d: depth %d below the stratum's root, want %d", n.at, placeDepth(n.at), p.Depth-root.Depth)
-		}
 	}
 }
 
