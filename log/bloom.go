@@ -1,6 +1,9 @@
 package log
 
-import "math/bits"
+import (
+	"hash/maphash"
+	"math/bits"
+)
 
 // A bloom is a blocked Bloom filter: blocks of 512 bits (a cache line),
 // each key setting bloomProbes bits of one block. A key is given by two
@@ -30,6 +33,22 @@ func newBloom(limit int) bloom {
 // A bloomKey is a key's two keyed hashes: x picks its block, and pos the
 // positions of its bits in it, 9 bits at a time.
 type bloomKey struct{ x, pos uint64 }
+
+// bloomSeeds make the bloomKeys of one filter's keys: two hashes keyed
+// with seeds of the process's own.
+type bloomSeeds [2]maphash.Seed
+
+func newBloomSeeds() bloomSeeds { return bloomSeeds{maphash.MakeSeed(), maphash.MakeSeed()} }
+
+// key returns the bloomKey of b.
+func (s *bloomSeeds) key(b []byte) bloomKey {
+	return bloomKey{maphash.Bytes(s[0], b), maphash.Bytes(s[1], b)}
+}
+
+// keyString returns the bloomKey of k, as key does of []byte(k).
+func (s *bloomSeeds) keyString(k string) bloomKey {
+	return bloomKey{maphash.String(s[0], k), maphash.String(s[1], k)}
+}
 
 func (f *bloom) block(k bloomKey) *[8]uint64 {
 	hi, _ := bits.Mul64(k.x, uint64(len(f.blocks)))

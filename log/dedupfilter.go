@@ -2,7 +2,6 @@ package log
 
 import (
 	"fmt"
-	"hash/maphash"
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/tlog"
@@ -24,7 +23,7 @@ import (
 // in the filter, which then only answers "perhaps" for them. It is used
 // under the store's lock.
 type dedupFilter struct {
-	seeds  [2]maphash.Seed
+	seeds  bloomSeeds
 	slices [dedupSlices]bloom
 	// keys is the buffer the slices are built from.
 	keys []tlog.Hash
@@ -34,12 +33,12 @@ type dedupFilter struct {
 const bloomMinLimit = 1024
 
 func newDedupFilter() *dedupFilter {
-	return &dedupFilter{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	return &dedupFilter{seeds: newBloomSeeds()}
 }
 
 // key returns the filter key of h.
 func (f *dedupFilter) key(h *tlog.Hash) bloomKey {
-	return bloomKey{maphash.Bytes(f.seeds[0], h[:]), maphash.Bytes(f.seeds[1], h[:])}
+	return f.seeds.key(h[:])
 }
 
 // mayHave reports whether h may be in dedup: false means it is not.

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"slices"
 	"sync"
 
@@ -49,11 +48,11 @@ func (d *delta) get(k string, fk bloomKey) ([]byte, bool) {
 
 // stratumSeeds key the filter keys of stratum keys with seeds of the
 // process's own.
-var stratumSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+var stratumSeeds = newBloomSeeds()
 
 // stratumFilterKey returns the filter key of the stratum key k.
 func stratumFilterKey(k string) bloomKey {
-	return bloomKey{maphash.String(stratumSeeds[0], k), maphash.String(stratumSeeds[1], k)}
+	return stratumSeeds.keyString(k)
 }
 
 // deltaMark starts every delta record, so that a delta of no strata is
