@@ -1,0 +1,177 @@
+package edkey
+
+import (
+	"filippo.io/edwards25519"
+	"filippo.io/edwards25519/field"
+)
+
+// A niels point is an affine point (x, y) of edwards25519 kept as y+x,
+// y−x and 2d·x·y, the form in which adding it to a point in extended
+// coordinates takes seven field multiplications.
+type niels struct {
+	ypx, ymx, xy2d field.Element
+}
+
+// A table holds the multiples 1·P … 8·P of P·256^i for i = 0 … 31: with
+// the signed base-16 digits of a scalar s, [s]P is 64 additions of table
+// points and four doublings (the fixed-base method crypto/ed25519 uses
+// for the base point, here for any point). 30 KiB.
+type table [32][8]niels
+
+// newTable returns the table of p. It costs about 500 point additions and
+// one field inversion, some two verifications' worth.
+func newTable(p *edwards25519.Point) *table {
+	var pts [32 * 8]edwards25519.Point
+	row := new(edwards25519.Point).Set(p) // p·256^i
+	for i := range 32 {
+		pts[i*8].Set(row)
+		for j := 1; j < 8; j++ {
+			pts[i*8+j].Add(&pts[i*8+j-1], row)
+		}
+		for range 8 {
+			row.Double(row)
+		}
+	}
+	// To affine coordinates with one inversion: prefix products of the
+	// Z coordinates, the inverse of all of them, then each inverse from it.
+	var xs, ys, zs [len(pts)]field.Element
+	var prefix [len(pts)]field.Element
+	acc := new(field.Element).One()
+	for i := range pts {
+		x, y, z, _ := pts[i].ExtendedCoordinates()
+		xs[i], ys[i], zs[i] = *x, *y, *z
+		prefix[i].Set(acc)
+		acc.Multiply(acc, z)
+	}
+	inv := new(field.Element).Invert(acc)
+	t := new(table)
+	var zinv, x, y field.Element
+	for i := len(pts) - 1; i >= 0; i-- {
+		zinv.Multiply(inv, &prefix[i]) // 1/Z_i
+		inv.Multiply(inv, &zs[i])      // 1/(Z_0 … Z_{i-1})
+		x.Multiply(&xs[i], &zinv)
+		y.Multiply(&ys[i], &zinv)
+		n := &t[i/8][i%8]
+		n.ypx.Add(&y, &x)
+		n.ymx.Subtract(&y, &x)
+		n.xy2d.Multiply(&x, &y)
+		n.xy2d.Multiply(&n.xy2d, d2)
+	}
+	return t
+}
+
+// d2 is 2·d, d = −121665/121666 the curve's constant.
+var d2 = func() *field.Element {
+	one := new(field.Element).One()
+	num := new(field.Element).Mult32(one, 121665)
+	den := new(field.Element).Mult32(one, 121666)
+	d := new(field.Element).Multiply(num, new(field.Element).Invert(den))
+	d.Negate(d)
+	return d.Add(d, d)
+}()
+
+// extended is a point in extended coordinates (X:Y:Z:T), x = X/Z,
+// y = Y/Z, x·y = T/Z.
+type extended struct {
+	x, y, z, t field.Element
+}
+
+func (v *extended) identity() {
+	v.x.Zero()
+	v.y.One()
+	v.z.One()
+	v.t.Zero()
+}
+
+// add sets v to v + q, or v − q if neg (the unified addition of
+// Hisil–Wong–Carter–Dawson 2008, complete on this curve).
+func (v *extended) add(q *niels, neg bool) {
+	var ypx, ymx, pp, mm, tt2d, zz2 field.Element
+	ypx.Add(&v.y, &v.x)
+	ymx.Subtract(&v.y, &v.x)
+	if neg { // −(x, y) = (−x, y): y+x and y−x swap, 2dxy changes sign
+		pp.Multiply(&ypx, &q.ymx)
+		mm.Multiply(&ymx, &q.ypx)
+	} else {
+		pp.Multiply(&ypx, &q.ypx)
+		mm.Multiply(&ymx, &q.ymx)
+	}
+	tt2d.Multiply(&v.t, &q.xy2d)
+	zz2.Add(&v.z, &v.z)
+	var x, y, z, t field.Element
+	x.Subtract(&pp, &mm)
+	y.Add(&pp, &mm)
+	if neg {
+		z.Subtract(&zz2, &tt2d)
+		t.Add(&zz2, &tt2d)
+	} else {
+		z.Add(&zz2, &tt2d)
+		t.Subtract(&zz2, &tt2d)
+	}
+	v.fromCompleted(&x, &y, &z, &t)
+}
+
+// double sets v to 2·v.
+func (v *extended) double() {
+	var xx, yy, zz2, xy2 field.Element
+	xx.Square(&v.x)
+	yy.Square(&v.y)
+	zz2.Square(&v.z)
+	zz2.Add(&zz2, &zz2)
+	xy2.Add(&v.x, &v.y)
+	xy2.Square(&xy2)
+	var x, y, z, t field.Element
+	y.Add(&yy, &xx)
+	z.Subtract(&yy, &xx)
+	x.Subtract(&xy2, &y)
+	t.Subtract(&zz2, &z)
+	v.fromCompleted(&x, &y, &z, &t)
+}
+
+// fromCompleted sets v from the completed point ((x:z), (y:t)).
+func (v *extended) fromCompleted(x, y, z, t *field.Element) {
+	v.x.Multiply(x, t)
+	v.y.Multiply(y, z)
+	v.z.Multiply(z, t)
+	v.t.Multiply(x, y)
+}
+
+// addDigit adds d·(row's point), or subtracts it if neg, for a signed
+// base-16 digit d in [−8, 8].
+func (v *extended) addDigit(row *[8]niels, d int8, neg bool) {
+	switch {
+	case d > 0:
+		v.add(&row[d-1], neg)
+	case d < 0:
+		v.add(&row[-d-1], !neg)
+	}
+}
+
+// encode returns the 32-byte encoding of v: y, with the sign of x in the
+// top bit (RFC 8032, 5.1.2).
+func (v *extended) encode() [32]byte {
+	var zinv, x, y field.Element
+	zinv.Invert(&v.z)
+	x.Multiply(&v.x, &zinv)
+	y.Multiply(&v.y, &zinv)
+	var out [32]byte
+	copy(out[:], y.Bytes())
+	out[31] |= byte(x.IsNegative() << 7)
+	return out
+}
+
+// radix16 returns the signed base-16 digits of a scalar below 2^255 in
+// little-endian bytes: s = Σ d_i·16^i, each d_i in [−8, 8).
+func radix16(s []byte) [64]int8 {
+	var d [64]int8
+	for i, b := range s[:32] {
+		d[2*i] = int8(b & 15)
+		d[2*i+1] = int8(b >> 4)
+	}
+	for i := range 63 {
+		carry := (d[i] + 8) >> 4
+		d[i] -= carry << 4
+		d[i+1] += carry
+	}
+	return d
+}
