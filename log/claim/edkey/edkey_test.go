@@ -296,3 +296,27 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	})
 }
+
+// Keys taken in turn, as a log's builders: their tables do not all stay
+// in the processor's caches.
+func BenchmarkVerifyKeys(b *testing.B) {
+	for _, n := range []int{1, 16, 256} {
+		keys := make([]*Key, n)
+		msgs, sigs := make([][]byte, n), make([][]byte, n)
+		for i := range keys {
+			seed := make([]byte, 32)
+			seed[0], seed[1] = byte(i), byte(i>>8)
+			priv := ed25519.NewKeyFromSeed(seed)
+			keys[i], _ = New(priv.Public().(ed25519.PublicKey))
+			msgs[i] = make([]byte, 300)
+			sigs[i] = ed25519.Sign(priv, msgs[i])
+		}
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				keys[i%n].Verify(msgs[i%n], sigs[i%n])
+				i++
+			}
+		})
+	}
+}
