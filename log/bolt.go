@@ -53,17 +53,19 @@ type stagedBatch struct{ start, moves int64 }
 // dedupStageLimit bounds the deduplication records a BoltStore with size
 // entries keeps staged (36 bytes of memory each, BenchmarkDedupMemory): an
 // eighth of the tree, but at least dedupStageMin and at most dedupStageMax
-// (18 MiB). Moving the records of a slice, about a 256th of those staged, into
+// (36 MiB, reached at 8.4M entries). Moving the records of a slice, about a 256th of those staged, into
 // a B+tree of L leaf pages writes about min(that, L/256) pages, where
 // writing them batch by batch would write one per record. A stage that
 // grows with the tree keeps that ratio: a fixed one of 32,768 records
 // wrote about a page per record past a few million entries, and halved the
-// append rate by 10M (BENCHMARKS.md).
+// append rate by 10M; one of at most 524,288 (18 MiB) kept 70% of the rate
+// at 100k by 10M on a faster processor, where 1,048,576 keeps 79-83%
+// (BENCHMARKS.md).
 func dedupStageLimit(size int64) int {
 	return int(min(max(size/8, dedupStageMin), dedupStageMax))
 }
 
-const dedupStageMin, dedupStageMax = 1 << 15, 1 << 19
+const dedupStageMin, dedupStageMax = 1 << 15, 1 << 20
 
 // dedupSlices is the number of slices staged records are moved by: all
 // records whose hashes start with one byte go at once, so that each move
