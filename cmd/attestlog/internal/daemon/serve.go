@@ -80,7 +80,7 @@ type Config struct {
 // heap has grown by four times the live heap rather than by once, so that a
 // small live heap is not collected over and over. The limit, not GOGC, then
 // bounds the memory: the collector runs harder as the heap nears it. It cut
-// serve's CPU per claim by a fifth with the index committer idle
+// serve's CPU per claim by about a sixth with the index committer idle
 // (BENCHMARKS.md, "gRPC claim path (fourth pass)"). GOGC in the environment
 // overrides it.
 const limitedGCPercent = 400
