@@ -180,19 +180,38 @@ func parseDelta(b []byte) (*delta, error) {
 		}
 		strata, prev, b = append(strata, stratum{k, rec}), k, rest
 	}
-	d := newDelta(len(strata), size)
-	for _, st := range strata {
-		d.add(string(st.key), st.rec)
+	var keys []byte
+	ends, recs := make([]int, len(strata)), make([][]byte, len(strata))
+	for i, st := range strata {
+		keys = append(keys, st.key...)
+		ends[i], recs[i] = len(keys), st.rec
 	}
-	return d, nil
+	return newDeltaOf(keys, ends, recs, size), nil
 }
 
 // deltaOf returns the delta of rs (in key order), whose record of n bytes
 // appendDelta gave, as parseDelta would read it back.
 func deltaOf(rs []vindex.StratumRecord, n int) *delta {
-	d := newDelta(len(rs), n)
-	for _, r := range rs {
-		d.add(string(stratumKey(r.Root)), r.Record)
+	var keys []byte
+	ends, recs := make([]int, len(rs)), make([][]byte, len(rs))
+	for i, r := range rs {
+		keys, _ = r.Root.AppendBinary(keys)
+		ends[i], recs[i] = len(keys), r.Record
+	}
+	return newDeltaOf(keys, ends, recs, n)
+}
+
+// newDeltaOf returns the delta of a record of size bytes holding the
+// strata recs, whose keys are keys cut at ends. The keys are kept in one
+// string: a delta stays in memory until a merge, and one string for all
+// its keys is one object for the garbage collector to mark, not one a
+// stratum.
+func newDeltaOf(keys []byte, ends []int, recs [][]byte, size int) *delta {
+	d := newDelta(len(recs), size)
+	all, start := string(keys), 0
+	for i, end := range ends {
+		d.add(all[start:end], recs[i])
+		start = end
 	}
 	return d
 }

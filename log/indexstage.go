@@ -243,6 +243,20 @@ func mergeScan(b *bolt.Bucket, prefix []byte, staged []stagedRecord, fn func(key
 // counts, as in a bucket.
 func stageWrites(index []IndexWrite) ([]stagedWrite, error) {
 	var out []stagedWrite
+	// The stage keeps keys and values past the batch: copies, all of a
+	// batch's keys in one string and its values in one slice, so that the
+	// stage's records are a few objects for the garbage collector, not two
+	// each.
+	var keyBytes, valueBytes int
+	for _, w := range index {
+		if stagedSpaces[w.Space] {
+			keyBytes, valueBytes = keyBytes+len(w.Key), valueBytes+len(w.Value)
+		}
+	}
+	var keys strings.Builder
+	keys.Grow(keyBytes)
+	var ends []int
+	values := make([]byte, 0, valueBytes)
 	for _, w := range index {
 		if !stagedSpaces[w.Space] {
 			continue
@@ -257,13 +271,22 @@ func stageWrites(index []IndexWrite) ([]stagedWrite, error) {
 		case len(w.Value) > bolt.MaxValueSize:
 			return nil, fmt.Errorf("storing index %s: %w", w.Space, berrors.ErrValueTooLarge)
 		}
-		// The stage keeps key and value past the batch: copies. A put's
-		// value is never nil, so that reads tell an empty value from none.
-		r := stagedRecord{key: string(w.Key), stagedValue: stagedValue{deleted: w.Delete}}
+		// A put's value is never nil, so that reads tell an empty value
+		// from none.
+		keys.Write(w.Key)
+		ends = append(ends, keys.Len())
+		r := stagedRecord{stagedValue: stagedValue{deleted: w.Delete}}
 		if !w.Delete {
-			r.value = append(make([]byte, 0, len(w.Value)), w.Value...)
+			n := len(values)
+			values = append(values, w.Value...)
+			r.value = values[n:len(values):len(values)]
 		}
 		out = append(out, stagedWrite{space: w.Space, stagedRecord: r})
+	}
+	all, start := keys.String(), 0
+	for i, end := range ends {
+		out[i].key = all[start:end]
+		start = end
 	}
 	return out, nil
 }

@@ -672,22 +672,46 @@ func (s *Strata) dirty(reserve int, patches bool) []StratumRecord {
 		key []byte
 		rec StratumRecord
 	}
+	// Each record is a patch or the whole stratum, whichever is smaller;
+	// all are encoded into one buffer, so that the records a delta keeps
+	// until a merge are one object for the garbage collector, not one a
+	// stratum.
+	type sized struct {
+		patch bool
+		size  int
+	}
+	sizes := make([]sized, len(s.changed))
+	total := 0
+	for i, c := range s.changed {
+		st := c.st
+		if len(st.nodes) == 0 {
+			continue
+		}
+		size := st.encodedSize()
+		sizes[i] = sized{size: size}
+		if patches && st.stored && size >= patchMinSize {
+			if patch := st.patchSize(); patch < size/2 {
+				sizes[i] = sized{true, patch}
+			}
+		}
+		total += reserve + sizes[i].size
+	}
+	buf := make([]byte, 0, total)
 	var ks []keyed
-	for _, c := range s.changed {
+	for i, c := range s.changed {
 		r, st := c.root, c.st
 		if len(st.nodes) == 0 {
 			continue
 		}
+		n := len(buf)
+		b := buf[n : n+reserve : n+reserve+sizes[i].size]
 		var rec []byte
-		size := st.encodedSize()
-		if patches && st.stored && size >= patchMinSize {
-			if patch := st.patchSize(); patch < size/2 {
-				rec = appendPatch(make([]byte, reserve, reserve+patch), st)
-			}
+		if sizes[i].patch {
+			rec = appendPatch(b, st)
+		} else {
+			rec = appendStratum(b, st)
 		}
-		if rec == nil {
-			rec = appendStratum(make([]byte, reserve, reserve+size), st)
-		}
+		buf = buf[:n+reserve+sizes[i].size] // rec, unless its size was wrong and append moved it
 		k, _ := r.AppendBinary(nil)
 		ks = append(ks, keyed{k, StratumRecord{Root: r, Record: rec}})
 	}
