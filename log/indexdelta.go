@@ -180,38 +180,36 @@ func parseDelta(b []byte) (*delta, error) {
 		}
 		strata, prev, b = append(strata, stratum{k, rec}), k, rest
 	}
-	var keys []byte
-	ends, recs := make([]int, len(strata)), make([][]byte, len(strata))
+	var keys packedStrings
+	recs := make([][]byte, len(strata))
 	for i, st := range strata {
-		keys = append(keys, st.key...)
-		ends[i], recs[i] = len(keys), st.rec
+		keys.add(st.key)
+		recs[i] = st.rec
 	}
-	return newDeltaOf(keys, ends, recs, size), nil
+	return newDeltaOf(keys.strings(), recs, size), nil
 }
 
 // deltaOf returns the delta of rs (in key order), whose record of n bytes
 // appendDelta gave, as parseDelta would read it back.
 func deltaOf(rs []vindex.StratumRecord, n int) *delta {
-	var keys []byte
-	ends, recs := make([]int, len(rs)), make([][]byte, len(rs))
+	var keys packedStrings
+	recs := make([][]byte, len(rs))
+	var k []byte
 	for i, r := range rs {
-		keys, _ = r.Root.AppendBinary(keys)
-		ends[i], recs[i] = len(keys), r.Record
+		k, _ = r.Root.AppendBinary(k[:0])
+		keys.add(k)
+		recs[i] = r.Record
 	}
-	return newDeltaOf(keys, ends, recs, n)
+	return newDeltaOf(keys.strings(), recs, n)
 }
 
 // newDeltaOf returns the delta of a record of size bytes holding the
-// strata recs, whose keys are keys cut at ends. The keys are kept in one
-// string: a delta stays in memory until a merge, and one string for all
-// its keys is one object for the garbage collector to mark, not one a
-// stratum.
-func newDeltaOf(keys []byte, ends []int, recs [][]byte, size int) *delta {
+// strata recs under keys (a delta stays in memory until a merge: see
+// packedStrings for why its keys share one allocation).
+func newDeltaOf(keys []string, recs [][]byte, size int) *delta {
 	d := newDelta(len(recs), size)
-	all, start := string(keys), 0
-	for i, end := range ends {
-		d.add(all[start:end], recs[i])
-		start = end
+	for i, k := range keys {
+		d.add(k, recs[i])
 	}
 	return d
 }

@@ -244,19 +244,10 @@ func mergeScan(b *bolt.Bucket, prefix []byte, staged []stagedRecord, fn func(key
 func stageWrites(index []IndexWrite) ([]stagedWrite, error) {
 	var out []stagedWrite
 	// The stage keeps keys and values past the batch: copies, all of a
-	// batch's keys in one string and its values in one slice, so that the
-	// stage's records are a few objects for the garbage collector, not two
-	// each.
-	var keyBytes, valueBytes int
-	for _, w := range index {
-		if stagedSpaces[w.Space] {
-			keyBytes, valueBytes = keyBytes+len(w.Key), valueBytes+len(w.Value)
-		}
-	}
-	var keys strings.Builder
-	keys.Grow(keyBytes)
-	var ends []int
-	values := make([]byte, 0, valueBytes)
+	// batch's keys in one allocation (packedStrings) and its values in
+	// another, so that the stage's records are a few objects for the
+	// garbage collector, not two each.
+	var keys packedStrings
 	for _, w := range index {
 		if !stagedSpaces[w.Space] {
 			continue
@@ -271,24 +262,37 @@ func stageWrites(index []IndexWrite) ([]stagedWrite, error) {
 		case len(w.Value) > bolt.MaxValueSize:
 			return nil, fmt.Errorf("storing index %s: %w", w.Space, berrors.ErrValueTooLarge)
 		}
-		// A put's value is never nil, so that reads tell an empty value
-		// from none.
-		keys.Write(w.Key)
-		ends = append(ends, keys.Len())
+		keys.add(w.Key)
 		r := stagedRecord{stagedValue: stagedValue{deleted: w.Delete}}
 		if !w.Delete {
-			n := len(values)
-			values = append(values, w.Value...)
-			r.value = values[n:len(values):len(values)]
+			r.value = w.Value // copied by packValues
 		}
 		out = append(out, stagedWrite{space: w.Space, stagedRecord: r})
 	}
-	all, start := keys.String(), 0
-	for i, end := range ends {
-		out[i].key = all[start:end]
-		start = end
+	for i, k := range keys.strings() {
+		out[i].key = k
 	}
+	packValues(out)
 	return out, nil
+}
+
+// packValues copies the values of the puts of ws into one slice, each cut
+// with a full slice expression so that none can grow into the next, and
+// never nil, so that reads tell an empty value from none.
+func packValues(ws []stagedWrite) {
+	n := 0
+	for _, w := range ws {
+		n += len(w.value)
+	}
+	buf := make([]byte, 0, n)
+	for i := range ws {
+		if ws[i].deleted {
+			continue
+		}
+		start := len(buf)
+		buf = append(buf, ws[i].value...)
+		ws[i].value = buf[start:len(buf):len(buf)]
+	}
 }
 
 // encodeStaged is a value of index-staged: the moves made before it was

@@ -35,10 +35,11 @@ func (n stratumNode) position() Position {
 }
 
 // child returns the child of n on the side where gs (at least one group,
-// all on that side) go, present in the map or not. A child below the stratum's bottom level roots a stratum below: one that s has
-// read (prefetch read every stratum an update enters), else, when the
-// child is present, one it reads now, else a new, empty one, as
-// [Strata.Put] starts one.
+// all on that side) go, present in the map or not. A child below the
+// stratum's bottom level roots a stratum below: one that s has read
+// (prefetch read every stratum an update enters), else, when the child is
+// present, one it reads now, else a new, empty one, as [Strata.Put]
+// starts one.
 func (u strataUpdater) child(n stratumNode, side int, gs []group, present bool) (stratumNode, error) {
 	if n.at < bottomPlace {
 		return stratumNode{n.root, n.st, 2*n.at + 1 + uint8(side), n.depth + 1}, nil

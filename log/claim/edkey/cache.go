@@ -92,10 +92,3 @@ func (c *Cache) key(pub [32]byte) *Key {
 	}
 	return k
 }
-
-// Len returns the number of tables c holds.
-func (c *Cache) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
-}
