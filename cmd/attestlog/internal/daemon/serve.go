@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/datadir"
@@ -74,6 +75,16 @@ type Config struct {
 	ArchiveNoLock bool              // accept an archive bucket without Object Lock
 }
 
+// limitedGCPercent is the garbage collector's target heap growth (GOGC)
+// while serve's soft memory limit bounds the heap: a collection when the
+// heap has grown by four times the live heap rather than by once, so that a
+// small live heap is not collected over and over. The limit, not GOGC, then
+// bounds the memory: the collector runs harder as the heap nears it. It cut
+// serve's CPU per claim by about a sixth with the index committer idle
+// (BENCHMARKS.md, "gRPC claim path (fourth pass)"). GOGC in the environment
+// overrides it.
+const limitedGCPercent = 400
+
 // Serve runs the log with its HTTP and gRPC servers until ctx is done or
 // one of them fails, then shuts everything down and closes the store. It
 // prints the log's verifier key and bound addresses to stdout and logs to
@@ -100,9 +111,7 @@ func Serve(ctx context.Context, c Config, stdout io.Writer, logger *slog.Logger)
 	}
 	started := false
 	defer dir.CleanUpFailedStart(&err, &started)
-	if c.MemoryLimit > 0 {
-		debug.SetMemoryLimit(c.MemoryLimit)
-	}
+	setMemoryLimit(c.MemoryLimit)
 
 	dbPath := filepath.Join(c.Data, datadir.LogDB)
 	_, statErr := os.Stat(dbPath)
@@ -164,7 +173,8 @@ func announceServe(ctx context.Context, stdout io.Writer, logger *slog.Logger, c
 		policyAttr(c.Policy, in.policy),
 		allowlistAttr(c.Builders, in.builders),
 		slog.Float64("rate", c.Rate), slog.Float64("builder_rate", c.BuilderRate),
-		slog.Int64("memory_limit", debug.SetMemoryLimit(-1)))
+		slog.Int64("memory_limit", debug.SetMemoryLimit(-1)),
+		slog.String("gogc", gogc(c.MemoryLimit)))
 }
 
 // runServe runs the log, its index committer and publisher, and its
@@ -390,4 +400,29 @@ func checkArchiveWritable(dir string) (err error) {
 		return err
 	}
 	return os.Remove(linked)
+}
+
+// setMemoryLimit sets the Go runtime's soft memory limit, if limit is
+// positive, and GOGC as [gogc] says.
+func setMemoryLimit(limit int64) {
+	if limit <= 0 {
+		return
+	}
+	debug.SetMemoryLimit(limit)
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(limitedGCPercent)
+	}
+}
+
+// gogc returns the GOGC serve runs with: the environment's if it sets one
+// (the runtime has read it), limitedGCPercent under serve's own memory
+// limit, else the runtime's default.
+func gogc(limit int64) string {
+	switch {
+	case os.Getenv("GOGC") != "":
+		return os.Getenv("GOGC")
+	case limit > 0:
+		return strconv.Itoa(limitedGCPercent)
+	}
+	return "100"
 }
