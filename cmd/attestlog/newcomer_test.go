@@ -400,7 +400,7 @@ func TestServeLogs(t *testing.T) {
 	logs := p.stderr()
 	id := claim.Identity{Source: "git+https://example.org/hello", Commit: runGit(t, repo, "rev-parse", "HEAD"), Platform: runtime.GOOS + "/" + runtime.GOARCH, Artifact: "hello"}.ID()
 	// the runtime's soft limit that serve set, and the GOGC it set with it
-	limit := fmt.Sprint(serveMemoryLimit) + " gogc=400"
+	limit := fmt.Sprint(serveMemoryLimit) + " gogc=200"
 	if os.Getenv("GOMEMLIMIT") != "" || os.Getenv("GOGC") != "" {
 		limit = ""
 	}

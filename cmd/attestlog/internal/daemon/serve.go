@@ -77,13 +77,15 @@ type Config struct {
 
 // limitedGCPercent is the garbage collector's target heap growth (GOGC)
 // while serve's soft memory limit bounds the heap: a collection when the
-// heap has grown by four times the live heap rather than by once, so that a
-// small live heap is not collected over and over. The limit, not GOGC, then
+// heap has grown by twice the live heap rather than by once, so that a
+// small live heap is not collected over and over. At 400 a burst of large
+// claims took the heap to the limit, and VmRSS past the 256 MiB bound
+// (TestServeMemoryBoundedUnderBurst); at 200 its peaks were 188-233 MiB. The limit, not GOGC, then
 // bounds the memory: the collector runs harder as the heap nears it. It cut
 // serve's CPU per claim by about a sixth with the index committer idle
 // (BENCHMARKS.md, "gRPC claim path (fourth pass)"). GOGC in the environment
 // overrides it.
-const limitedGCPercent = 400
+const limitedGCPercent = 200
 
 // Serve runs the log with its HTTP and gRPC servers until ctx is done or
 // one of them fails, then shuts everything down and closes the store. It
