@@ -234,7 +234,9 @@ func (c *IndexCommitter) commit(ctx context.Context, state indexState, size int6
 	c.last = c.cfg.Now()
 	c.carry = u.carryAt(idx)
 	if !u.ToBase {
-		c.l.vdeltas.put(idx, deltaOf(u.Strata, len(u.Delta)))
+		if err := c.l.vdeltas.put(idx, u.Delta); err != nil {
+			return -1, err
+		}
 	}
 	step := -1 // no merge step
 	if u.Merging {

@@ -12,38 +12,53 @@ import (
 	"github.com/attestlog/attestlog/log/vindex"
 )
 
-// A delta is the strata one index commitment changed (see indexmap.go),
-// by stratum key, with a Bloom filter of the keys. A reader looks a
-// stratum up in every delta after the base, newest first, until one holds
-// a full record of it, and most hold none: a miss in the filter costs a
-// few bit tests of one cache line, where a miss in the map cost a hash of
-// the key and a probe of the table, for each delta (with two dozen
-// deltas, 5% of the committer's CPU, BenchmarkIndexCommit).
+// A delta is the strata one index commitment changed (see indexmap.go):
+// its record, as appendDelta encodes it, and where each stratum's key and
+// record are in it, in key order, with a Bloom filter of the keys. A
+// reader looks a stratum up in every delta after the base, newest first,
+// until one holds a full record of it, and most hold none: a miss in the
+// filter costs a few bit tests of one cache line, where a search costs
+// a dozen key comparisons, for each delta (with two dozen deltas, 5% of
+// the committer's CPU, BenchmarkIndexCommit).
+//
+// A delta stays in memory until a merge, some 50 MiB of them under load,
+// so it holds no pointer but to its record and its offsets: three objects
+// that the garbage collector marks without scanning, where a map of the
+// keys to slices of the record had it follow two pointers a stratum at
+// every collection.
 type delta struct {
-	strata map[string][]byte
-	bytes  int // the record's size
+	rec    []byte
+	strata []deltaStratum
 	filter bloom
 }
 
-// newDelta returns a delta of the n strata of a record of size bytes;
-// add puts each in it.
-func newDelta(n, bytes int) *delta {
-	return &delta{strata: make(map[string][]byte, n), bytes: bytes, filter: newBloom(n)}
-}
+// A deltaStratum is where one stratum's key and record are in a delta's
+// record: rec[key:recAt-n] and rec[recAt:recEnd], n being the size of the
+// record's length.
+type deltaStratum struct{ key, keyEnd, recAt, recEnd int }
 
-func (d *delta) add(k string, rec []byte) {
-	d.strata[k] = rec
-	d.filter.add(stratumFilterKey(k))
-}
+// size returns the size of d's record.
+func (d *delta) size() int { return len(d.rec) }
+
+// key returns the key of d's i-th stratum.
+func (d *delta) key(i int) []byte { s := d.strata[i]; return d.rec[s.key:s.keyEnd:s.keyEnd] }
+
+// record returns the record of d's i-th stratum.
+func (d *delta) record(i int) []byte { s := d.strata[i]; return d.rec[s.recAt:s.recEnd:s.recEnd] }
 
 // get returns the record of the stratum with the key k, whose filter key
 // (stratumFilterKey) is fk, if d holds one.
-func (d *delta) get(k string, fk bloomKey) ([]byte, bool) {
+func (d *delta) get(k []byte, fk bloomKey) ([]byte, bool) {
 	if !d.filter.mayHave(fk) {
 		return nil, false
 	}
-	rec, ok := d.strata[k]
-	return rec, ok
+	i, ok := slices.BinarySearchFunc(d.strata, k, func(s deltaStratum, k []byte) int {
+		return bytes.Compare(d.rec[s.key:s.keyEnd], k)
+	})
+	if !ok {
+		return nil, false
+	}
+	return d.record(i), true
 }
 
 // stratumSeeds key the filter keys of stratum keys with seeds of the
@@ -51,8 +66,8 @@ func (d *delta) get(k string, fk bloomKey) ([]byte, bool) {
 var stratumSeeds = newBloomSeeds()
 
 // stratumFilterKey returns the filter key of the stratum key k.
-func stratumFilterKey(k string) bloomKey {
-	return stratumSeeds.keyString(k)
+func stratumFilterKey(k []byte) bloomKey {
+	return stratumSeeds.key(k)
 }
 
 // deltaMark starts every delta record, so that a delta of no strata is
@@ -65,22 +80,29 @@ const deltaMark = 0x01
 //
 // where key is the stratum's root ([vindex.Position.AppendBinary]) and
 // record the stratum ([vindex.Strata]).
+//
+// It grows b once, by the record's exact size: the record is what the
+// committer keeps in memory of the delta until a merge.
 func appendDelta(b []byte, rs []vindex.StratumRecord) []byte {
 	n := 1
 	for _, r := range rs {
-		n += 2*binary.MaxVarintLen32 + 2 + vindex.HashSize + len(r.Record)
+		k := stratumKeySize(r.Root)
+		n += varint.Size(uint64(k)) + k + varint.Size(uint64(len(r.Record))) + len(r.Record)
 	}
 	b = slices.Grow(b, n)
 	b = append(b, deltaMark)
 	for _, r := range rs {
-		k := stratumKey(r.Root)
-		b = binary.AppendUvarint(b, uint64(len(k)))
-		b = append(b, k...)
+		b = binary.AppendUvarint(b, uint64(stratumKeySize(r.Root)))
+		b, _ = r.Root.AppendBinary(b)
 		b = binary.AppendUvarint(b, uint64(len(r.Record)))
 		b = append(b, r.Record...)
 	}
 	return b
 }
+
+// stratumKeySize returns the size of the storage key of a stratum rooted
+// at root ([vindex.Position.AppendBinary]).
+func stratumKeySize(root vindex.Position) int { return 2 + (int(root.Depth)+7)/8 }
 
 // deltaChunk is the size of the values a delta record is stored in, each
 // under the key deltaKey(idx) || chunk number (4 bytes, big-endian): a
@@ -150,17 +172,15 @@ var ErrMalformedDelta = errors.New("log: malformed index delta")
 // increasing order of key, each key a stratum root's (a depth that is a
 // multiple of [vindex.StratumLevels], at most [vindex.MaxDepth], and the
 // bytes that hold it), each record not empty. The records themselves are
-// checked when a [vindex.Strata] reads them. The delta keeps slices of b.
+// checked when a [vindex.Strata] reads them. The delta keeps b.
 func parseDelta(b []byte) (*delta, error) {
-	size := len(b)
-	type stratum struct{ key, rec []byte }
-	var strata []stratum
 	if len(b) == 0 || b[0] != deltaMark {
 		return nil, fmt.Errorf("%w: no mark %#x", ErrMalformedDelta, deltaMark)
 	}
+	var strata []deltaStratum
 	var prev []byte
-	for b = b[1:]; len(b) > 0; {
-		k, rest, ok := varint.Bytes(b)
+	for rest := b[1:]; len(rest) > 0; {
+		k, after, ok := varint.Bytes(rest)
 		if !ok {
 			return nil, fmt.Errorf("%w: stratum key after %d strata: length cut short, too long or not in its shortest form", ErrMalformedDelta, len(strata))
 		}
@@ -174,44 +194,20 @@ func parseDelta(b []byte) (*delta, error) {
 		case prev != nil && bytes.Compare(k, prev) <= 0:
 			return nil, fmt.Errorf("%w: stratum key %x after %x", ErrMalformedDelta, k, prev)
 		}
-		rec, rest, ok := varint.Bytes(rest)
+		keyEnd := len(b) - len(after)
+		rec, after, ok := varint.Bytes(after)
 		if !ok || len(rec) == 0 {
 			return nil, fmt.Errorf("%w: record of stratum %x: empty, or its length cut short, too long or not in its shortest form", ErrMalformedDelta, k)
 		}
-		strata, prev, b = append(strata, stratum{k, rec}), k, rest
+		recEnd := len(b) - len(after)
+		strata = append(strata, deltaStratum{key: keyEnd - len(k), keyEnd: keyEnd, recAt: recEnd - len(rec), recEnd: recEnd})
+		prev, rest = k, after
 	}
-	var keys packedStrings
-	recs := make([][]byte, len(strata))
-	for i, st := range strata {
-		keys.add(st.key)
-		recs[i] = st.rec
+	d := &delta{rec: b, strata: slices.Clip(strata), filter: newBloom(len(strata))}
+	for i := range strata {
+		d.filter.add(stratumFilterKey(d.key(i)))
 	}
-	return newDeltaOf(keys.strings(), recs, size), nil
-}
-
-// deltaOf returns the delta of rs (in key order), whose record of n bytes
-// appendDelta gave, as parseDelta would read it back.
-func deltaOf(rs []vindex.StratumRecord, n int) *delta {
-	var keys packedStrings
-	recs := make([][]byte, len(rs))
-	var k []byte
-	for i, r := range rs {
-		k, _ = r.Root.AppendBinary(k[:0])
-		keys.add(k)
-		recs[i] = r.Record
-	}
-	return newDeltaOf(keys.strings(), recs, n)
-}
-
-// newDeltaOf returns the delta of a record of size bytes holding the
-// strata recs under keys (a delta stays in memory until a merge: see
-// packedStrings for why its keys share one allocation).
-func newDeltaOf(keys []string, recs [][]byte, size int) *delta {
-	d := newDelta(len(recs), size)
-	for i, k := range keys {
-		d.add(k, recs[i])
-	}
-	return d
+	return d, nil
 }
 
 // A deltaCache keeps the index's deltas a process read or wrote, by the
@@ -267,9 +263,15 @@ func (c *deltaCache) get(s Store, idxs []int64) ([]*delta, error) {
 	return out, nil
 }
 
-// put keeps d, written by the commitment at idx.
-func (c *deltaCache) put(idx int64, d *delta) {
+// put keeps the delta of the record rec, written by the commitment at
+// idx: what it keeps is what a reader parses from the store.
+func (c *deltaCache) put(idx int64, rec []byte) error {
+	d, err := parseDelta(rec)
+	if err != nil {
+		return fmt.Errorf("log: the index delta of commitment %d: %w", idx, err)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.m[idx] = d
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -29,15 +28,18 @@ func FuzzParseDelta(f *testing.F) {
 			return
 		}
 		var rs []vindex.StratumRecord
-		for k, rec := range d.strata {
+		for i := range d.strata {
+			k := d.key(i)
 			var p vindex.Position
 			p.Depth = uint16(k[0])<<8 | uint16(k[1])
 			copy(p.Prefix[:], k[2:])
-			rs = append(rs, vindex.StratumRecord{Root: p, Record: rec})
+			rs = append(rs, vindex.StratumRecord{Root: p, Record: d.record(i)})
+			if rec, ok := d.get(k, stratumFilterKey(k)); !ok || !bytes.Equal(rec, d.record(i)) {
+				t.Fatalf("parseDelta(%x): get(%x) = %x, %v; want %x", b, k, rec, ok, d.record(i))
+			}
 		}
-		sortRecords(rs)
-		if again := appendDelta(nil, rs); !bytes.Equal(again, b) {
-			t.Fatalf("parseDelta(%x) encodes back as %x", b, again)
+		if again := appendDelta(nil, rs); !bytes.Equal(again, b) || d.size() != len(b) {
+			t.Fatalf("parseDelta(%x) encodes back as %x (size %d)", b, again, d.size())
 		}
 	})
 }
@@ -130,20 +132,46 @@ func TestReadDeltaChunks(t *testing.T) {
 // and lets few others through.
 func TestKeyFilter(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, n := range []int{0, 1, 7, 1300, 20000} {
-		d := newDelta(n, 0)
-		for i := range n {
-			d.add(fmt.Sprintf("in-%d-%d", i, r.Uint64()), []byte{1})
+	randomRoot := func() vindex.Position {
+		p := vindex.Position{Depth: uint16(8 * (1 + r.IntN(4)))}
+		for i := range int(p.Depth) / 8 {
+			p.Prefix[i] = byte(r.Uint32())
 		}
-		for k := range d.strata {
-			if _, ok := d.get(k, stratumFilterKey(k)); !ok {
-				t.Fatalf("%d keys: the delta does not find %q, added to it", n, k)
+		return p
+	}
+	for _, n := range []int{0, 1, 7, 1300, 20000} {
+		in := map[vindex.Position]bool{}
+		var rs []vindex.StratumRecord
+		for len(rs) < n {
+			if p := randomRoot(); !in[p] {
+				in[p] = true
+				rs = append(rs, vindex.StratumRecord{Root: p, Record: []byte{byte(len(rs)), 1}})
 			}
 		}
-		passed := 0
-		for i := range 10000 {
-			if d.filter.mayHave(stratumFilterKey(fmt.Sprintf("out-%d", i))) {
+		sortRecords(rs)
+		d, err := parseDelta(appendDelta(nil, rs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range rs {
+			k := stratumKey(rec.Root)
+			if got, ok := d.get(k, stratumFilterKey(k)); !ok || !bytes.Equal(got, rec.Record) {
+				t.Fatalf("%d keys: the delta gives %x, %v for %x, added to it with %x", n, got, ok, k, rec.Record)
+			}
+		}
+		passed, absent := 0, 0
+		for absent < 10000 {
+			p := randomRoot()
+			if in[p] {
+				continue
+			}
+			absent++
+			k := stratumKey(p)
+			if d.filter.mayHave(stratumFilterKey(k)) {
 				passed++
+			}
+			if got, ok := d.get(k, stratumFilterKey(k)); ok {
+				t.Fatalf("%d keys: the delta gives %x for %x, never added", n, got, k)
 			}
 		}
 		if passed > 300 {

@@ -358,9 +358,9 @@ func readStrata(s Store, ds []*delta, empty bool, keys [][]byte) ([][]byte, erro
 	var at []int
 	for i, k := range keys {
 		full := false
-		fk := stratumFilterKey(string(k))
+		fk := stratumFilterKey(k)
 		for _, d := range ds {
-			rec, ok := d.get(string(k), fk)
+			rec, ok := d.get(k, fk)
 			if !ok {
 				continue
 			}
@@ -442,13 +442,15 @@ func (u *indexUpdate) carryAt(idx int64) *indexCarry {
 // carryDepth and carryStrata bound the strata an [indexCarry] keeps: every
 // stratum of the upper two levels of strata (the map's first 16 levels),
 // which every commitment of a large map changes, 257 at most, and up to
-// carryStrata others. In a serve process under a 100,000-claim load, the
-// strata's nodes held 28 MiB of heap with 8,192 others, 50 MiB with
-// 32,768, for the same CPU per claim; the process's peak anonymous memory
-// fell from 559-603 MiB to 390-456 MiB (BENCHMARKS.md).
+// carryStrata others. Lower strata are few of the many a large map has,
+// so a commitment seldom finds the one it needs among them, and they cost
+// the collector more than they save: in a serve process under a
+// 100,000-claim load, 8,192 of them kept the live heap 20 MB higher, near
+// the memory limit, for 40% more collections than 1,024 (BENCHMARKS.md,
+// "fifth pass"); 32,768 had held 50 MiB.
 const (
 	carryDepth  = 2 * vindex.StratumLevels
-	carryStrata = 1 << 13
+	carryStrata = 1 << 10
 )
 
 // An indexCarry is what the committer keeps of its last update for the
@@ -511,7 +513,7 @@ func updateIndex(s Store, dc *deltaCache, base indexState, size int64, adds []vi
 func mergeDue(ds []*delta) bool {
 	n := 0
 	for _, d := range ds {
-		n += d.bytes
+		n += d.size()
 	}
 	return len(ds) >= mergeDeltas || n >= mergeDeltaBytes
 }
@@ -521,7 +523,7 @@ func mergeDue(ds []*delta) bool {
 // by the first byte of its root's prefix (the root stratum is in part 0):
 // a part holds a range of keys at each depth, so that a step writes runs
 // of neighbouring records of the base.
-func mergePart(k string) int {
+func mergePart(k []byte) int {
 	if len(k) < 3 {
 		return 0
 	}
@@ -537,9 +539,10 @@ func mergeWrites(s Store, ds []*delta, idxs []int64, step int) ([]IndexWrite, er
 	seen := map[string]bool{}
 	var keys [][]byte
 	for _, d := range ds {
-		for k := range d.strata {
-			if mergePart(k) == step && !seen[k] {
-				seen[k], keys = true, append(keys, []byte(k))
+		for i := range d.strata {
+			k := d.key(i)
+			if mergePart(k) == step && !seen[string(k)] {
+				seen[string(k)], keys = true, append(keys, k)
 			}
 		}
 	}
@@ -554,7 +557,7 @@ func mergeWrites(s Store, ds []*delta, idxs []int64, step int) ([]IndexWrite, er
 	}
 	if step == mergeSteps-1 {
 		for i, idx := range idxs {
-			out = append(out, deltaDeletes(idx, ds[len(ds)-1-i].bytes)...)
+			out = append(out, deltaDeletes(idx, ds[len(ds)-1-i].size())...)
 		}
 	}
 	return out, nil

@@ -7,7 +7,10 @@
 // The package is pure and safe for concurrent use.
 package varint
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // Uvarint decodes the unsigned varint at the start of b, as
 // [binary.Uvarint] does, and returns its value and the number of bytes it
@@ -31,3 +34,7 @@ func Bytes(b []byte) (v, rest []byte, ok bool) {
 	}
 	return b[w : w+int(n)], b[w+int(n):], true
 }
+
+// Size returns the number of bytes of the shortest encoding of v, the one
+// [binary.AppendUvarint] writes.
+func Size(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }

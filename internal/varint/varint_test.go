@@ -50,3 +50,12 @@ func FuzzUvarint(f *testing.F) {
 		}
 	})
 }
+
+// TestSize checks Size against the encoding binary.AppendUvarint writes.
+func TestSize(t *testing.T) {
+	for _, v := range []uint64{0, 1, 127, 128, 16383, 16384, 1<<21 - 1, 1 << 21, 1<<63 - 1, 1 << 63, ^uint64(0)} {
+		if got, want := Size(v), len(binary.AppendUvarint(nil, v)); got != want {
+			t.Errorf("Size(%d) = %d, want %d", v, got, want)
+		}
+	}
+}
