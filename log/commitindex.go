@@ -252,7 +252,8 @@ func (c *IndexCommitter) commit(ctx context.Context, state indexState, size int6
 // [start, end), read from the store keysChunk at a time, with the index
 // keys the sequencer parsed where it left them.
 func (c *IndexCommitter) additions(start, end int64) ([]vindex.Addition, error) {
-	var adds []vindex.Addition
+	// Most entries are claims of about five keys.
+	adds := make([]vindex.Addition, 0, 6*min(end-start, int64(c.cfg.MaxEntries)))
 	for i := start; i < end; {
 		n := int(min(end-i, keysChunk))
 		entries, err := c.l.store.Entries(i, n)

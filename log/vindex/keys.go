@@ -3,6 +3,7 @@ package vindex
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"slices"
 
 	"github.com/attestlog/attestlog/log/claim"
 )
@@ -21,14 +22,18 @@ const (
 // preceded by its length as a uvarint, so that no two (kind, fields) share
 // a key string whatever bytes the fields hold.
 func searchKey(kind string, fields ...string) Key {
-	b := []byte(tagKey)
-	for _, f := range append([]string{kind}, fields...) {
-		b = binary.AppendUvarint(b, uint64(len(f)))
-		b = append(b, f...)
+	var buf [256]byte // most key strings fit, and then it stays on the stack
+	b := appendField(append(buf[:0], tagKey...), kind)
+	for _, f := range fields {
+		b = appendField(b, f)
 	}
 	return sha256.Sum256(b)
 }
 
+// appendField appends uvarint(len(f)) || f.
+func appendField(b []byte, f string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(f))), f...)
+}
 // DigestKey returns the search key of the claims naming an artifact digest,
 // 64 lowercase hex digits as [claim.Claim] holds it.
 func DigestKey(sha256Hex string) Key { return searchKey(kindDigest, sha256Hex) }
@@ -81,7 +86,22 @@ func ClaimKeys(k claim.IndexKeys) []Key {
 	for _, n := range k.Names {
 		keys = append(keys, NameKey(n))
 	}
+	return dedupKeys(keys)
+}
+
+// dedupKeys drops the repeats of keys, in place, keeping the first of
+// each in order. A claim has half a dozen keys, which a few comparisons
+// dedup without the map that more need.
+func dedupKeys(keys []Key) []Key {
 	out := keys[:0]
+	if len(keys) <= 32 {
+		for _, key := range keys {
+			if !slices.Contains(out, key) {
+				out = append(out, key)
+			}
+		}
+		return out
+	}
 	seen := make(map[Key]bool, len(keys))
 	for _, key := range keys {
 		if !seen[key] {

@@ -1,6 +1,8 @@
 package vindex
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -33,6 +35,17 @@ func (p Position) child(b byte) Position {
 func (p Position) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.BigEndian.AppendUint16(b, p.Depth)
 	return append(b, p.Prefix[:(int(p.Depth)+7)/8]...), nil
+}
+
+// compareKeys compares the storage keys of p and q
+// ([Position.AppendBinary]) without making them: by depth, then by the
+// bytes of the prefix that hold it.
+func (p Position) compareKeys(q Position) int {
+	if c := cmp.Compare(p.Depth, q.Depth); c != 0 {
+		return c
+	}
+	n := (int(p.Depth) + 7) / 8
+	return bytes.Compare(p.Prefix[:n], q.Prefix[:n])
 }
 
 // String returns p as "depth/prefix-hex", for messages.

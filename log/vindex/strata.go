@@ -1,7 +1,6 @@
 package vindex
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -668,10 +667,6 @@ func (s *Strata) Dirty(reserve int) []StratumRecord { return s.dirty(reserve, fa
 func (s *Strata) DirtyPatches() []StratumRecord { return s.dirty(0, true) }
 
 func (s *Strata) dirty(reserve int, patches bool) []StratumRecord {
-	type keyed struct {
-		key []byte
-		rec StratumRecord
-	}
 	// Each record is a patch or the whole stratum, whichever is smaller;
 	// all are encoded into one buffer, so that the records a delta keeps
 	// until a merge are one object for the garbage collector, not one a
@@ -681,7 +676,7 @@ func (s *Strata) dirty(reserve int, patches bool) []StratumRecord {
 		size  int
 	}
 	sizes := make([]sized, len(s.changed))
-	total := 0
+	total, n := 0, 0
 	for i, c := range s.changed {
 		st := c.st
 		if len(st.nodes) == 0 {
@@ -695,34 +690,29 @@ func (s *Strata) dirty(reserve int, patches bool) []StratumRecord {
 			}
 		}
 		total += reserve + sizes[i].size
+		n++
 	}
 	buf := make([]byte, 0, total)
-	var ks []keyed
+	out := make([]StratumRecord, 0, n)
 	for i, c := range s.changed {
 		r, st := c.root, c.st
 		if len(st.nodes) == 0 {
 			continue
 		}
-		n := len(buf)
-		b := buf[n : n+reserve : n+reserve+sizes[i].size]
+		at := len(buf)
+		b := buf[at : at+reserve : at+reserve+sizes[i].size]
 		var rec []byte
 		if sizes[i].patch {
 			rec = appendPatch(b, st)
 		} else {
 			rec = appendStratum(b, st)
 		}
-		buf = buf[:n+reserve+sizes[i].size] // rec, unless its size was wrong and append moved it
-		k, _ := r.AppendBinary(nil)
-		ks = append(ks, keyed{k, StratumRecord{Root: r, Record: rec}})
+		buf = buf[:at+reserve+sizes[i].size] // rec, unless its size was wrong and append moved it
+		out = append(out, StratumRecord{Root: r, Record: rec})
 	}
-	slices.SortFunc(ks, func(a, b keyed) int { return bytes.Compare(a.key, b.key) })
-	out := make([]StratumRecord, len(ks))
-	for i, k := range ks {
-		out[i] = k.rec
-	}
+	slices.SortFunc(out, func(a, b StratumRecord) int { return a.Root.compareKeys(b.Root) })
 	return out
 }
-
 // Reuse returns a Strata over r that starts with the strata of s, as
 // Puts left them, and reads the others through r: for the next Update,
 // once the store holds what [Strata.Dirty] returned, so that strata an

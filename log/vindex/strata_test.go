@@ -318,3 +318,27 @@ func TestStratumEncodings(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareKeys checks that Position.compareKeys orders positions as
+// their storage keys do, which is the order Dirty promises.
+func TestCompareKeys(t *testing.T) {
+	var ps []Position
+	for _, depth := range []uint16{0, 1, 7, 8, 9, 16, 24, 255, 256} {
+		for _, first := range []byte{0x00, 0x01, 0x80, 0xff} {
+			p := Position{Depth: depth}
+			if depth > 0 {
+				p.Prefix[0] = first
+				p.Prefix[(depth-1)/8] |= 0x01
+			}
+			ps = append(ps, p)
+		}
+	}
+	key := func(p Position) []byte { k, _ := p.AppendBinary(nil); return k }
+	for _, p := range ps {
+		for _, q := range ps {
+			if got, want := p.compareKeys(q), bytes.Compare(key(p), key(q)); got != want {
+				t.Errorf("%s.compareKeys(%s) = %d, want %d", p, q, got, want)
+			}
+		}
+	}
+}

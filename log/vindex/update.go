@@ -94,18 +94,29 @@ func groupAdditions(adds []Addition) ([]group, error) {
 		}
 		return cmp.Compare(a.Index, b.Index)
 	})
+	// The groups' indexes are runs of one array, each cut with a full
+	// slice expression: one allocation, not one a key.
 	var gs []group
+	var starts []int // where each group's run starts in indexes
+	indexes := make([]int64, 0, len(sorted))
 	for i, a := range sorted {
 		if a.Index < 0 {
 			return nil, fmt.Errorf("vindex: key %s: negative index %d", a.Key, a.Index)
 		}
 		switch {
 		case i == 0 || a.Key != sorted[i-1].Key:
-			gs = append(gs, group{key: a.Key, indexes: []int64{a.Index}})
+			gs, starts = append(gs, group{key: a.Key}), append(starts, len(indexes))
+			indexes = append(indexes, a.Index)
 		case a.Index != sorted[i-1].Index:
-			g := &gs[len(gs)-1]
-			g.indexes = append(g.indexes, a.Index)
+			indexes = append(indexes, a.Index)
 		}
+	}
+	for i := range gs {
+		end := len(indexes)
+		if i+1 < len(gs) {
+			end = starts[i+1]
+		}
+		gs[i].indexes = indexes[starts[i]:end:end]
 	}
 	return gs, nil
 }
