@@ -34,6 +34,7 @@ func searchKey(kind string, fields ...string) Key {
 func appendField(b []byte, f string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(f))), f...)
 }
+
 // DigestKey returns the search key of the claims naming an artifact digest,
 // 64 lowercase hex digits as [claim.Claim] holds it.
 func DigestKey(sha256Hex string) Key { return searchKey(kindDigest, sha256Hex) }

@@ -713,6 +713,7 @@ func (s *Strata) dirty(reserve int, patches bool) []StratumRecord {
 	slices.SortFunc(out, func(a, b StratumRecord) int { return a.Root.compareKeys(b.Root) })
 	return out
 }
+
 // Reuse returns a Strata over r that starts with the strata of s, as
 // Puts left them, and reads the others through r: for the next Update,
 // once the store holds what [Strata.Dirty] returned, so that strata an
