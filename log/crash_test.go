@@ -138,7 +138,7 @@ func TestCrashChild(t *testing.T) {
 	seed := os.Getenv(envCrashSeed)
 	l := logtest.New(t, dir, log.Config{Indexer: crashIndexer{}})
 	// Move the staged dedup and index records every few batches, not every
-	// 32,768 entries or 131,072 records, so that kills also land in and
+	// 32,768 entries or 65,536 records, so that kills also land in and
 	// around those commits.
 	l.Store.SetDedupStageLimit(500)
 	l.Store.SetIndexStageLimit(700)

@@ -28,8 +28,14 @@ import (
 var stagedSpaces = map[string]bool{spaceDigest: true, spaceSource: true, spaceIdentity: true, spaceBuilder: true, spaceName: true}
 
 // indexStageLimit bounds the index records a BoltStore keeps staged (about
-// 150 bytes of memory each, a claim making four or five).
-const indexStageLimit = 1 << 17
+// 190 bytes of memory each, a claim making four or five). Each staged
+// record is a few pointers for the garbage collector to follow, and its
+// bytes are live heap that brings the next collection closer under serve's
+// memory limit: at 131,072 a serve process under load collected a third
+// more often than at 65,536, which costs more CPU than the moves that a
+// smaller stage makes more frequent (BENCHMARKS.md, issue 14's fifth
+// pass).
+const indexStageLimit = 1 << 16
 
 // stageGroupLen is the length of the key prefix by which staged records
 // are grouped for prefix reads: the claim index's keys start with a
