@@ -307,6 +307,15 @@ func TestFrontendLostSwap(t *testing.T) {
 		if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend($1)`, pid); err != nil {
 			t.Fatal(err)
 		}
+		// A frozen inside another transaction may hold a lock B waits on:
+		// the publication lock (a row lock that PostgreSQL passes on only
+		// after publishIdleTimeout, 2 minutes), whose wait would stall B's
+		// acknowledgements past waitFor's deadline. End those sessions too,
+		// as that timeout would.
+		if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE application_name = 'frontend_a' AND state LIKE 'idle in transaction%' AND pid <> $1`, pid); err != nil {
+			t.Fatal(err)
+		}
 		size := b.rec.len()
 		waitFor(t, "B commits while A is frozen", func() bool { return b.rec.len() > size })
 		a.cmd.Process.Signal(syscall.SIGCONT)
