@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"slices"
 	"sync"
 
@@ -14,21 +16,25 @@ import (
 
 // A delta is the strata one index commitment changed (see indexmap.go):
 // its record, as appendDelta encodes it, and where each stratum's key and
-// record are in it, in key order, with a Bloom filter of the keys. A
-// reader looks a stratum up in every delta after the base, newest first,
-// until one holds a full record of it, and most hold none: a miss in the
-// filter costs a few bit tests of one cache line, where a search costs
-// a dozen key comparisons, for each delta (with two dozen deltas, 5% of
-// the committer's CPU, BenchmarkIndexCommit).
+// record are in it, in key order, with a Bloom filter of the keys and a
+// hash table of them. A reader looks a stratum up in every delta after the
+// base, newest first, until one holds a full record of it, and most hold
+// none: a miss in the filter costs a few bit tests of one cache line,
+// where a miss in the table cost a probe, for each delta (with two dozen
+// deltas, 5% of the committer's CPU, BenchmarkIndexCommit).
 //
 // A delta stays in memory until a merge, some 50 MiB of them under load,
-// so it holds no pointer but to its record and its offsets: three objects
+// so it holds no pointer but to its record and its arrays: four objects
 // that the garbage collector marks without scanning, where a map of the
 // keys to slices of the record had it follow two pointers a stratum at
 // every collection.
 type delta struct {
 	rec    []byte
 	strata []deltaStratum
+	// slots is the hash table, open addressing by the filter key's x: 1 +
+	// the index in strata of the key in each slot, 0 for none. It has at
+	// least twice as many slots as keys, a power of two.
+	slots  []uint32
 	filter bloom
 }
 
@@ -52,13 +58,29 @@ func (d *delta) get(k []byte, fk bloomKey) ([]byte, bool) {
 	if !d.filter.mayHave(fk) {
 		return nil, false
 	}
-	i, ok := slices.BinarySearchFunc(d.strata, k, func(s deltaStratum, k []byte) int {
-		return bytes.Compare(d.rec[s.key:s.keyEnd], k)
-	})
-	if !ok {
-		return nil, false
+	mask := uint64(len(d.slots) - 1)
+	for j := fk.x & mask; d.slots[j] != 0; j = (j + 1) & mask {
+		if i := int(d.slots[j] - 1); bytes.Equal(d.key(i), k) {
+			return d.record(i), true
+		}
 	}
-	return d.record(i), true
+	return nil, false
+}
+
+// index fills d's filter and hash table with the keys of its strata.
+func (d *delta) index() {
+	d.filter = newBloom(len(d.strata))
+	d.slots = make([]uint32, max(2, 1<<bits.Len(uint(2*len(d.strata)-1))))
+	mask := uint64(len(d.slots) - 1)
+	for i := range d.strata {
+		fk := stratumFilterKey(d.key(i))
+		d.filter.add(fk)
+		j := fk.x & mask
+		for d.slots[j] != 0 {
+			j = (j + 1) & mask
+		}
+		d.slots[j] = uint32(i + 1)
+	}
 }
 
 // stratumSeeds key the filter keys of stratum keys with seeds of the
@@ -203,10 +225,11 @@ func parseDelta(b []byte) (*delta, error) {
 		strata = append(strata, deltaStratum{key: keyEnd - len(k), keyEnd: keyEnd, recAt: recEnd - len(rec), recEnd: recEnd})
 		prev, rest = k, after
 	}
-	d := &delta{rec: b, strata: slices.Clip(strata), filter: newBloom(len(strata))}
-	for i := range strata {
-		d.filter.add(stratumFilterKey(d.key(i)))
+	if len(strata) >= math.MaxUint32/2 {
+		return nil, fmt.Errorf("%w: %d strata", ErrMalformedDelta, len(strata))
 	}
+	d := &delta{rec: b, strata: slices.Clip(strata)}
+	d.index()
 	return d, nil
 }
 
