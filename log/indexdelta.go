@@ -101,25 +101,23 @@ const deltaMark = 0x01
 //	0x01 || (uvarint(len(key)) || key || uvarint(len(record)) || record)...
 //
 // where key is the stratum's root ([vindex.Position.AppendBinary]) and
-// record the stratum ([vindex.Strata]).
-//
-// It grows b once, by the record's exact size: the record is what the
-// committer keeps in memory of the delta until a merge.
+// record the stratum ([vindex.Strata]). The committer frames a delta as
+// [vindex.Strata.AppendDirtyPatches] encodes it, with appendDeltaHeader,
+// into the same bytes.
 func appendDelta(b []byte, rs []vindex.StratumRecord) []byte {
-	n := 1
-	for _, r := range rs {
-		k := stratumKeySize(r.Root)
-		n += varint.Size(uint64(k)) + k + varint.Size(uint64(len(r.Record))) + len(r.Record)
-	}
-	b = slices.Grow(b, n)
 	b = append(b, deltaMark)
 	for _, r := range rs {
-		b = binary.AppendUvarint(b, uint64(stratumKeySize(r.Root)))
-		b, _ = r.Root.AppendBinary(b)
-		b = binary.AppendUvarint(b, uint64(len(r.Record)))
-		b = append(b, r.Record...)
+		b = append(appendDeltaHeader(b, r.Root, len(r.Record)), r.Record...)
 	}
 	return b
+}
+
+// appendDeltaHeader appends what precedes the record of size bytes of the
+// stratum rooted at root in a delta record.
+func appendDeltaHeader(b []byte, root vindex.Position, size int) []byte {
+	b = binary.AppendUvarint(b, uint64(stratumKeySize(root)))
+	b, _ = root.AppendBinary(b)
+	return binary.AppendUvarint(b, uint64(size))
 }
 
 // stratumKeySize returns the size of the storage key of a stratum rooted

@@ -488,8 +488,7 @@ func updateIndex(s Store, dc *deltaCache, base indexState, size int64, adds []vi
 	if u.ToBase {
 		u.Strata = st.Dirty(0)
 	} else {
-		u.Strata = st.DirtyPatches()
-		u.Delta = appendDelta(nil, u.Strata)
+		u.Delta, u.Strata = st.AppendDirtyPatches([]byte{deltaMark}, appendDeltaHeader)
 	}
 	// r holds every delta of base: those of its latest commitment.
 	switch {

@@ -259,6 +259,9 @@ func TestIndexDeltas(t *testing.T) {
 			if !bytes.Equal(b, u.Delta) {
 				t.Fatalf("round %d: the delta kept in memory differs from the one stored", round)
 			}
+			if !bytes.Equal(u.Delta, appendDelta(nil, u.Strata)) {
+				t.Fatalf("round %d: the delta framed as its records were encoded differs from appendDelta's of them", round)
+			}
 		}
 		checkDeltas(t, s, st)
 		sim.proveServed(t, st, 40, refRoots)

@@ -29,30 +29,35 @@ const patchMark = 0xfe
 // IsPatch reports whether rec is a patch record rather than a stratum's.
 func IsPatch(rec []byte) bool { return len(rec) > 0 && rec[0] == patchMark }
 
-// patchSize returns the size of the patch of s.
+// patchSize returns the size of the patch of s: exactly what appendPatch
+// appends, so that a caller can frame the patch before encoding it.
 func (s *stratum) patchSize() int {
-	n := 1 + binary.MaxVarintLen16
+	removed := s.removedPlaces(nil)
+	n := 1 + varint.Size(uint64(len(removed))) + len(removed)
 	s.changed.each(func(at uint8) {
-		switch p, ok := s.get(at); {
-		case !ok:
-		case isStored(at, p):
-			n += storedSize(at, p)
-		default:
-			n++ // a removed place
+		if p, ok := s.get(at); ok {
+			n += storedSize(at, p) // 0 for a node the frontier encoding computes
 		}
 	})
 	return n
 }
 
+// removedPlaces appends to b the places whose stored node the patch of s
+// removes: unstored since, and now empty or computed from below.
+func (s *stratum) removedPlaces(b []byte) []byte {
+	s.unstored.each(func(at uint8) {
+		if n, ok := s.get(at); !ok || !isStored(at, n) {
+			b = append(b, at)
+		}
+	})
+	return b
+}
+
 // appendPatch appends the patch record of the changes of s.
 func appendPatch(b []byte, s *stratum) []byte {
 	b = append(b, patchMark)
-	var removed []byte
-	s.unstored.each(func(at uint8) {
-		if n, ok := s.get(at); !ok || !isStored(at, n) {
-			removed = append(removed, at)
-		}
-	})
+	var places [stratumNodes]byte
+	removed := s.removedPlaces(places[:0])
 	b = binary.AppendUvarint(b, uint64(len(removed)))
 	b = append(b, removed...)
 	s.changed.each(func(at uint8) {

@@ -38,6 +38,7 @@ func TestStrataPatches(t *testing.T) {
 			t.Fatalf("batch %d: Update = %s, %v; a MemStore gives %s", batch, got, err, want)
 		}
 		patches, patchBytes, fullBytes := 0, 0, 0
+		checkAppendDirtyPatches(t, s)
 		for _, d := range s.DirtyPatches() {
 			k, _ := d.Root.AppendBinary(nil)
 			old := recs.m[string(k)]
@@ -150,5 +151,26 @@ func TestComposeStratumManyPatches(t *testing.T) {
 	}
 	if got, err := ComposeStratum(rec, append(patches, split)...); err != nil || !bytes.Contains(got, leaf("d")) {
 		t.Fatalf("ComposeStratum(401 patches) = %x, %v; want the leaves at 3 and 4", got, err)
+	}
+}
+
+// checkAppendDirtyPatches checks that AppendDirtyPatches frames the
+// records DirtyPatches returns, in its order, each after its header.
+func checkAppendDirtyPatches(t *testing.T, s *Strata) {
+	t.Helper()
+	want := s.DirtyPatches()
+	header := func(b []byte, root Position, size int) []byte {
+		return fmt.Appendf(b, "<%s %d>", root, size)
+	}
+	b, got := s.AppendDirtyPatches([]byte("prefix"), header)
+	frame := []byte("prefix")
+	for i, d := range want {
+		frame = append(header(frame, d.Root, len(d.Record)), d.Record...)
+		if i >= len(got) || got[i].Root != d.Root || !bytes.Equal(got[i].Record, d.Record) {
+			t.Fatalf("AppendDirtyPatches record %d differs from DirtyPatches'", i)
+		}
+	}
+	if len(got) != len(want) || !bytes.Equal(b, frame) {
+		t.Fatalf("AppendDirtyPatches gave %d records in %d bytes, want %d in %d", len(got), len(b), len(want), len(frame))
 	}
 }

@@ -657,61 +657,87 @@ type StratumRecord struct {
 // of their roots' storage keys ([Position.AppendBinary]), each after
 // reserve zero bytes, which a backend may fill with a header of its own
 // (a version) without copying the record.
-func (s *Strata) Dirty(reserve int) []StratumRecord { return s.dirty(reserve, false) }
+func (s *Strata) Dirty(reserve int) []StratumRecord {
+	_, out := s.appendDirty(nil, func(b []byte, _ Position, _ int) []byte { return append(b, make([]byte, reserve)...) }, false)
+	return out
+}
 
 // DirtyPatches returns, like [Strata.Dirty], the records of the strata
 // that Put changed, in the order of their roots' storage keys, but as a
 // patch record (see [IsPatch]) for each stratum whose record the store
 // holds already, is at least patchMinSize bytes, and whose patch is less
 // than half its size.
-func (s *Strata) DirtyPatches() []StratumRecord { return s.dirty(0, true) }
+func (s *Strata) DirtyPatches() []StratumRecord {
+	_, out := s.appendDirty(nil, func(b []byte, _ Position, _ int) []byte { return b }, true)
+	return out
+}
 
-func (s *Strata) dirty(reserve int, patches bool) []StratumRecord {
+// AppendDirtyPatches appends to b the records DirtyPatches returns, in
+// its order, each after header(b, root, size), which appends the framing
+// a caller stores the records in (its size being the record's), and
+// returns b and the records, which are slices of it: the caller's
+// framing of them all, made without copying them again.
+func (s *Strata) AppendDirtyPatches(b []byte, header func(b []byte, root Position, size int) []byte) ([]byte, []StratumRecord) {
+	return s.appendDirty(b, header, true)
+}
+
+func (s *Strata) appendDirty(b []byte, header func(b []byte, root Position, size int) []byte, patches bool) ([]byte, []StratumRecord) {
 	// Each record is a patch or the whole stratum, whichever is smaller;
 	// all are encoded into one buffer, so that the records a delta keeps
 	// until a merge are one object for the garbage collector, not one a
 	// stratum.
 	type sized struct {
+		at    int // index in s.changed
 		patch bool
 		size  int
 	}
-	sizes := make([]sized, len(s.changed))
-	total, n := 0, 0
+	recs := make([]sized, 0, len(s.changed))
 	for i, c := range s.changed {
 		st := c.st
 		if len(st.nodes) == 0 {
 			continue
 		}
-		size := st.encodedSize()
-		sizes[i] = sized{size: size}
-		if patches && st.stored && size >= patchMinSize {
-			if patch := st.patchSize(); patch < size/2 {
-				sizes[i] = sized{true, patch}
+		r := sized{at: i, size: st.encodedSize()}
+		if patches && st.stored && r.size >= patchMinSize {
+			if patch := st.patchSize(); patch < r.size/2 {
+				r.patch, r.size = true, patch
 			}
 		}
-		total += reserve + sizes[i].size
-		n++
+		recs = append(recs, r)
 	}
-	buf := make([]byte, 0, total)
-	out := make([]StratumRecord, 0, n)
-	for i, c := range s.changed {
-		r, st := c.root, c.st
-		if len(st.nodes) == 0 {
-			continue
-		}
-		at := len(buf)
-		b := buf[at : at+reserve : at+reserve+sizes[i].size]
+	slices.SortFunc(recs, func(a, b sized) int { return s.changed[a.at].root.compareKeys(s.changed[b.at].root) })
+	var scratch [64]byte
+	total := 0
+	for _, r := range recs {
+		total += len(header(scratch[:0], s.changed[r.at].root, r.size)) + r.size
+	}
+	b = slices.Grow(b, total)
+	out := make([]StratumRecord, len(recs))
+	for i, r := range recs {
+		root, st := s.changed[r.at].root, s.changed[r.at].st
+		from := len(b)
+		b = header(b, root, r.size)
+		at := len(b)
+		dst := b[at : at : at+r.size]
 		var rec []byte
-		if sizes[i].patch {
-			rec = appendPatch(b, st)
+		if r.patch {
+			rec = appendPatch(dst, st)
 		} else {
-			rec = appendStratum(b, st)
+			rec = appendStratum(dst, st)
 		}
-		buf = buf[:at+reserve+sizes[i].size] // rec, unless its size was wrong and append moved it
-		out = append(out, StratumRecord{Root: r, Record: rec})
+		if len(rec) != r.size {
+			// The size was wrong, and append moved the record or left it
+			// short: frame it again with its own size.
+			rec = slices.Clone(rec)
+			b = header(b[:from], root, len(rec))
+			at = len(b)
+			b = append(b, rec...)
+		} else {
+			b = b[:at+r.size]
+		}
+		out[i] = StratumRecord{Root: root, Record: b[at:len(b):len(b)]}
 	}
-	slices.SortFunc(out, func(a, b StratumRecord) int { return a.Root.compareKeys(b.Root) })
-	return out
+	return b, out
 }
 
 // Reuse returns a Strata over r that starts with the strata of s, as
