@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/bits"
 	"slices"
 	"sync"
 
@@ -20,8 +19,10 @@ import (
 // hash table of them. A reader looks a stratum up in every delta after the
 // base, newest first, until one holds a full record of it, and most hold
 // none: a miss in the filter costs a few bit tests of one cache line,
-// where a miss in the table cost a probe, for each delta (with two dozen
-// deltas, 5% of the committer's CPU, BenchmarkIndexCommit).
+// where a miss in a table costs a probe of memory further away, for each
+// delta (with two dozen deltas, 5% of the committer's CPU,
+// BenchmarkIndexCommit); a hit costs one probe of the table
+// (BenchmarkDeltaGet).
 //
 // A delta stays in memory until a merge, some 50 MiB of them under load,
 // so it holds no pointer but to its record and its arrays: four objects
@@ -39,8 +40,7 @@ type delta struct {
 }
 
 // A deltaStratum is where one stratum's key and record are in a delta's
-// record: rec[key:recAt-n] and rec[recAt:recEnd], n being the size of the
-// record's length.
+// record: rec[key:keyEnd] and rec[recAt:recEnd].
 type deltaStratum struct{ key, keyEnd, recAt, recEnd int }
 
 // size returns the size of d's record.
@@ -70,7 +70,11 @@ func (d *delta) get(k []byte, fk bloomKey) ([]byte, bool) {
 // index fills d's filter and hash table with the keys of its strata.
 func (d *delta) index() {
 	d.filter = newBloom(len(d.strata))
-	d.slots = make([]uint32, max(2, 1<<bits.Len(uint(2*len(d.strata)-1))))
+	n := 2
+	for n < 2*len(d.strata) {
+		n <<= 1
+	}
+	d.slots = make([]uint32, n)
 	mask := uint64(len(d.slots) - 1)
 	for i := range d.strata {
 		fk := stratumFilterKey(d.key(i))
