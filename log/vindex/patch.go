@@ -32,7 +32,8 @@ func IsPatch(rec []byte) bool { return len(rec) > 0 && rec[0] == patchMark }
 // patchSize returns the size of the patch of s: exactly what appendPatch
 // appends, so that a caller can frame the patch before encoding it.
 func (s *stratum) patchSize() int {
-	removed := s.removedPlaces(nil)
+	var places [stratumNodes]byte
+	removed := s.removedPlaces(places[:0])
 	n := 1 + varint.Size(uint64(len(removed))) + len(removed)
 	s.changed.each(func(at uint8) {
 		if p, ok := s.get(at); ok {
