@@ -130,14 +130,14 @@ EOF
 stop() {
   local dir=$1 f pid
   [ -d "$dir/run" ] || return 0
+  # A daemon removes its pid file as it exits, so a file seen may be gone
+  # when read: that daemon is stopped already.
   for f in "$dir"/run/*.pid; do
-    [ -e "$f" ] || continue
-    pid=$(cat "$f")
+    pid=$(cat "$f" 2>/dev/null) || continue
     kill "$pid" 2>/dev/null || true
   done
   for f in "$dir"/run/*.pid; do
-    [ -e "$f" ] || continue
-    pid=$(cat "$f")
+    pid=$(cat "$f" 2>/dev/null) || continue
     for _ in $(seq 50); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
