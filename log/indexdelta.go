@@ -119,14 +119,10 @@ func appendDelta(b []byte, rs []vindex.StratumRecord) []byte {
 // appendDeltaHeader appends what precedes the record of size bytes of the
 // stratum rooted at root in a delta record.
 func appendDeltaHeader(b []byte, root vindex.Position, size int) []byte {
-	b = binary.AppendUvarint(b, uint64(stratumKeySize(root)))
+	b = binary.AppendUvarint(b, uint64(root.BinarySize()))
 	b, _ = root.AppendBinary(b)
 	return binary.AppendUvarint(b, uint64(size))
 }
-
-// stratumKeySize returns the size of the storage key of a stratum rooted
-// at root ([vindex.Position.AppendBinary]).
-func stratumKeySize(root vindex.Position) int { return 2 + (int(root.Depth)+7)/8 }
 
 // deltaChunk is the size of the values a delta record is stored in, each
 // under the key deltaKey(idx) || chunk number (4 bytes, big-endian): a
@@ -213,7 +209,7 @@ func parseDelta(b []byte) (*delta, error) {
 		}
 		depth := int(binary.BigEndian.Uint16(k))
 		switch {
-		case depth%vindex.StratumLevels != 0 || depth > vindex.MaxDepth || len(k) != 2+(depth+7)/8:
+		case depth%vindex.StratumLevels != 0 || depth > vindex.MaxDepth || len(k) != (vindex.Position{Depth: uint16(depth)}).BinarySize():
 			return nil, fmt.Errorf("%w: key %x is not a stratum root's", ErrMalformedDelta, k)
 		case prev != nil && bytes.Compare(k, prev) <= 0:
 			return nil, fmt.Errorf("%w: stratum key %x after %x", ErrMalformedDelta, k, prev)

@@ -1,9 +1,8 @@
 package log
 
 // packedStrings builds strings that share one allocation: what a
-// structure keeps for long (a delta until its merge, the index stage until
-// its slices move) is then one object for the garbage collector to mark,
-// not one a key.
+// structure keeps for long (the index stage, until its slices move) is
+// then one object for the garbage collector to mark, not one a key.
 type packedStrings struct {
 	buf  []byte
 	ends []int

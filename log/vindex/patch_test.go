@@ -55,6 +55,9 @@ func TestStrataPatches(t *testing.T) {
 			if old == nil {
 				t.Fatalf("batch %d: stratum %s: a patch for a stratum the store does not hold", batch, d.Root)
 			}
+			if st := s.strata[d.Root]; st.patchSize() != len(d.Record) {
+				t.Fatalf("batch %d: stratum %s: patchSize %d, patch of %d bytes", batch, d.Root, st.patchSize(), len(d.Record))
+			}
 			composed, err := ComposeStratum(old, d.Record)
 			if err != nil {
 				t.Fatalf("batch %d: stratum %s: %v", batch, d.Root, err)

@@ -34,8 +34,15 @@ func (p Position) child(b byte) Position {
 // [encoding.BinaryAppender].
 func (p Position) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.BigEndian.AppendUint16(b, p.Depth)
-	return append(b, p.Prefix[:(int(p.Depth)+7)/8]...), nil
+	return append(b, p.prefixBytes()...), nil
 }
+
+// BinarySize returns the size of p's storage key ([Position.AppendBinary]).
+func (p Position) BinarySize() int { return 2 + len(p.prefixBytes()) }
+
+// prefixBytes returns the bytes of p's prefix that hold its first Depth
+// bits.
+func (p *Position) prefixBytes() []byte { return p.Prefix[:(int(p.Depth)+7)/8] }
 
 // compareKeys compares the storage keys of p and q
 // ([Position.AppendBinary]) without making them: by depth, then by the
@@ -44,13 +51,12 @@ func (p Position) compareKeys(q Position) int {
 	if c := cmp.Compare(p.Depth, q.Depth); c != 0 {
 		return c
 	}
-	n := (int(p.Depth) + 7) / 8
-	return bytes.Compare(p.Prefix[:n], q.Prefix[:n])
+	return bytes.Compare(p.prefixBytes(), q.prefixBytes())
 }
 
 // String returns p as "depth/prefix-hex", for messages.
 func (p Position) String() string {
-	return fmt.Sprintf("%d/%x", p.Depth, p.Prefix[:(int(p.Depth)+7)/8])
+	return fmt.Sprintf("%d/%x", p.Depth, p.prefixBytes())
 }
 
 // A Leaf is the value of one key: the list of the indexes of the log
