@@ -135,7 +135,7 @@ func (c ClaimIndex) Index(s Store, first int64, entries []NewEntry) ([]IndexWrit
 			return nil, fmt.Errorf("entry %d: %w", first+int64(i), err)
 		}
 		parsed[i], keys[i] = r, r.Keys()
-		c.keys.put(first+int64(i), e.Bytes, keys[i])
+		c.keys.put(first+int64(i), e.leafHash(), keys[i])
 		for _, id := range keys[i].Identities {
 			iks = append(iks, identityKey(id))
 		}

@@ -22,7 +22,7 @@ func (c *IndexCommitter) CachedKeys() int {
 
 // CacheKeys leaves keys for the entry at idx, as the sequencer does.
 func (c *IndexCommitter) CacheKeys(idx int64, entry []byte, keys claim.IndexKeys) {
-	c.keys.put(idx, entry, keys)
+	c.keys.put(idx, tlog.RecordHash(entry), keys)
 }
 
 // SetDedupStageLimit sets the number of staged deduplication records above

@@ -1,5 +1,7 @@
 package log
 
+import "golang.org/x/mod/sumdb/tlog"
+
 // An Indexer derives index records from new entries. The sequencer calls it
 // once per batch, after assigning indexes and before committing, and writes
 // the records it returns in the same transaction as the entries, so an
@@ -17,8 +19,19 @@ type Indexer interface {
 // A NewEntry is an entry the sequencer is about to commit, with what the
 // appender already parsed of it (see [Log.AppendParsed]), so that the single
 // writer need not parse it again. Parsed may be nil; then the Indexer parses
-// Bytes itself.
+// Bytes itself. Hash is the entry's RFC 6962 leaf hash, which the
+// sequencer computed; the zero Hash means it was not given.
 type NewEntry struct {
 	Bytes  []byte
 	Parsed any
+	Hash   tlog.Hash
+}
+
+// leafHash returns e's RFC 6962 leaf hash: Hash, or if that was not given,
+// the hash of Bytes.
+func (e NewEntry) leafHash() tlog.Hash {
+	if e.Hash != (tlog.Hash{}) {
+		return e.Hash
+	}
+	return tlog.RecordHash(e.Bytes)
 }

@@ -395,7 +395,7 @@ func TestIndexCommitterParsedKeys(t *testing.T) {
 	if got := ic.CachedKeys(); got != 0 {
 		t.Errorf("%d claims' keys left after the commitment, want 0", got)
 	}
-	c := latestCommitment(t, cl, at)
+	c := latestCommitment(t, cl.Log.Log, at)
 	if want := mapOf(t, cl.Log.Log, 3); c.Root != want {
 		t.Fatalf("commitment root %s, the entries give %s", c.Root, want)
 	}
@@ -409,7 +409,7 @@ func TestIndexCommitterParsedKeys(t *testing.T) {
 	if at, err = ic.Step(ctx); err != nil || at != 7 {
 		t.Fatalf("Step() = %d, %v, want 7", at, err)
 	}
-	if c, want := latestCommitment(t, cl, at), mapOf(t, cl.Log.Log, 7); c.Root != want {
+	if c, want := latestCommitment(t, cl.Log.Log, at), mapOf(t, cl.Log.Log, 7); c.Root != want {
 		t.Errorf("with keys left for other bytes: commitment root %s, the entries give %s", c.Root, want)
 	}
 
@@ -427,15 +427,15 @@ func TestIndexCommitterParsedKeys(t *testing.T) {
 	if at, err = ic.Step(ctx); err != nil || at != 11 {
 		t.Fatalf("Step() = %d, %v, want 11", at, err)
 	}
-	if c, want := latestCommitment(t, cl, at), mapOf(t, cl.Log.Log, 11); c.Root == want {
+	if c, want := latestCommitment(t, cl.Log.Log, at), mapOf(t, cl.Log.Log, 11); c.Root == want {
 		t.Errorf("the committer parsed entry %d again instead of taking the keys the sequencer left", i)
 	}
 }
 
 // latestCommitment returns the commitment logged at index at.
-func latestCommitment(t *testing.T, cl *claimLog, at int64) vindex.Commitment {
+func latestCommitment(t *testing.T, l *log.Log, at int64) vindex.Commitment {
 	t.Helper()
-	e, err := cl.Log.Entries(at, 1)
+	e, err := l.Entries(at, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,11 @@
 package log
 
 import (
-	"crypto/sha256"
 	"sync"
 	"sync/atomic"
 
 	"github.com/attestlog/attestlog/log/claim"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // maxCachedKeys bounds a [keyCache]: at DefaultCommitEntries a
@@ -19,8 +19,10 @@ const maxCachedKeys = 4096
 // verify) every claim's entry a second time to run the map function on
 // it. An index the sequencer assigned may end up holding another entry
 // (its batch failed to commit, or another frontend of a shared store
-// took the index): keys are taken only for the very entry bytes they
-// were parsed from, so the cache can be filled before the commit.
+// took the index): keys are taken only for the very entry they were parsed
+// from, named by its RFC 6962 leaf hash, so the cache can be filled before
+// the commit, and the committer need not read an entry whose keys it finds
+// here: the leaf hashes in the tree's tiles say which entry each index holds.
 //
 // It is inactive, and costs nothing, until a committer activates it. It is
 // safe for concurrent use. A nil *keyCache is an inactive one.
@@ -31,8 +33,8 @@ type keyCache struct {
 }
 
 type cachedKeys struct {
-	entry [sha256.Size]byte // the SHA-256 of the entry the keys were parsed from
-	keys  claim.IndexKeys
+	leaf tlog.Hash // the leaf hash of the entry the keys were parsed from
+	keys claim.IndexKeys
 }
 
 // activate makes c keep what put gives it.
@@ -42,10 +44,9 @@ func (c *keyCache) activate() {
 	}
 }
 
-// put records that the entry at index idx, if it holds entry, has the keys
-// keys. It keeps a hash of entry, not entry: the entries wait here until
-// a commitment, and a claim may be large.
-func (c *keyCache) put(idx int64, entry []byte, keys claim.IndexKeys) {
+// put records that the entry at index idx, if it is the entry of leaf hash
+// leaf, has the keys keys.
+func (c *keyCache) put(idx int64, leaf tlog.Hash, keys claim.IndexKeys) {
 	if c == nil || !c.active.Load() {
 		return
 	}
@@ -54,12 +55,12 @@ func (c *keyCache) put(idx int64, entry []byte, keys claim.IndexKeys) {
 	if c.m == nil || len(c.m) >= maxCachedKeys {
 		c.m = make(map[int64]cachedKeys)
 	}
-	c.m[idx] = cachedKeys{entry: sha256.Sum256(entry), keys: keys}
+	c.m[idx] = cachedKeys{leaf: leaf, keys: keys}
 }
 
 // take returns the keys recorded for the entry at index idx if they were
-// parsed from entry, and forgets them.
-func (c *keyCache) take(idx int64, entry []byte) (claim.IndexKeys, bool) {
+// parsed from the entry of leaf hash leaf, and forgets them.
+func (c *keyCache) take(idx int64, leaf tlog.Hash) (claim.IndexKeys, bool) {
 	if c == nil {
 		return claim.IndexKeys{}, false
 	}
@@ -70,7 +71,7 @@ func (c *keyCache) take(idx int64, entry []byte) (claim.IndexKeys, bool) {
 		return claim.IndexKeys{}, false
 	}
 	delete(c.m, idx)
-	return k.keys, k.entry == sha256.Sum256(entry)
+	return k.keys, k.leaf == leaf
 }
 
 // dropBelow forgets the keys of the entries below index n, which the index

@@ -376,7 +376,7 @@ func (l *Log) assign(batch []*pending) error {
 		default:
 			p.index, p.duplicate = start+int64(len(entries)), false
 			inBatch[p.hash] = p.index
-			entries = append(entries, NewEntry{Bytes: p.entry, Parsed: p.parsed})
+			entries = append(entries, NewEntry{Bytes: p.entry, Parsed: p.parsed, Hash: p.hash})
 			newHashes = append(newHashes, p.hash)
 		}
 	}
