@@ -376,7 +376,8 @@ func TestOutputGrammar(t *testing.T) {
 
 // TestServeLogs runs serve as a process with a builder allowlist and
 // submits two claims that disagree: its log names the allowlist and the
-// policy at start, the mismatch at WARN, and sums up the appends at INFO.
+// policy at start, the mismatch at WARN while it runs, and sums up the
+// appends at INFO.
 func TestServeLogs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a process")
@@ -396,6 +397,14 @@ func TestServeLogs(t *testing.T) {
 	addr := p.get("grpc listening on")
 	runOK(t, "submit", "--log", addr, at("good.json"))
 	runOK(t, "submit", "--log", addr, at("evil.json"), at("good.json"))
+	// The mismatch is logged while serve runs (it looks every second), not
+	// only when it stops, and once.
+	const warned = `level=WARN msg="mismatch: builders claim different digests`
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(p.stderr(), warned); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not log the mismatch within 20 s while running:\n%s", p.stderr())
+		}
+	}
 	p.stop()
 	logs := p.stderr()
 	id := claim.Identity{Source: "git+https://example.org/hello", Commit: runGit(t, repo, "rev-parse", "HEAD"), Platform: runtime.GOOS + "/" + runtime.GOARCH, Artifact: "hello"}.ID()

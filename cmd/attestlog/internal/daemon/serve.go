@@ -197,7 +197,11 @@ func runServe(ctx context.Context, c Config, in serveInputs, lns serveListeners,
 	g.Go(func() error { return serveHTTP(gctx, httpSrv, lns.http) })
 	logged := newLoggingService(svc, logger)
 	g.Go(func() error { return logged.Run(gctx) })
-	g.Go(func() error { return serveGRPC(gctx, lns.grpc, logged, in.tls) })
+	g.Go(func() error {
+		// After the last call, so that its mismatches and its append are logged.
+		defer logged.Flush(context.WithoutCancel(gctx))
+		return serveGRPC(gctx, lns.grpc, logged, in.tls)
+	})
 	if lns.pprof != nil {
 		g.Go(func() error { return serveHTTP(gctx, newPprofServer(logger), lns.pprof) })
 	}
