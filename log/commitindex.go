@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/attestlog/attestlog/log/vindex"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 const (
@@ -252,8 +253,8 @@ func (c *IndexCommitter) commit(ctx context.Context, state indexState, size int6
 // [start, end), in index order, keysChunk entries at a time: for each
 // entry, the index keys the sequencer parsed, if it left them for the very
 // entry the tiles' leaf hash names, else the keys of the entry read from
-// the store. In the steady state the committer thus reads 32 bytes an
-// entry, not the entry, which may be large.
+// the store. In the steady state the committer thus reads no entry, which
+// may be large, but the 32-byte leaf hashes its sequencer just wrote.
 func (c *IndexCommitter) additions(start, end int64) ([]vindex.Addition, error) {
 	// Most entries are claims of about five keys.
 	adds := make([]vindex.Addition, 0, 6*min(end-start, int64(c.cfg.MaxEntries)))
@@ -261,7 +262,7 @@ func (c *IndexCommitter) additions(start, end int64) ([]vindex.Addition, error) 
 	var missed []int
 	for i := start; i < end; {
 		n := int(min(end-i, keysChunk))
-		leaves, err := leafHashes(c.l.store, i, n)
+		leaves, err := c.leafHashes(i, n)
 		if err != nil {
 			return nil, fmt.Errorf("log: indexing entries [%d, %d): %w", i, i+int64(n), err)
 		}
@@ -286,6 +287,17 @@ func (c *IndexCommitter) additions(start, end int64) ([]vindex.Addition, error) 
 		i += int64(n)
 	}
 	return adds, nil
+}
+
+// leafHashes returns the leaf hashes of the entries [start, start+n) from
+// the log's tiles, through the cache of tiles that holds those the
+// sequencer wrote last, so that in the steady state they need no read.
+func (c *IndexCommitter) leafHashes(start int64, n int) ([]tlog.Hash, error) {
+	indexes := make([]int64, n)
+	for j := range indexes {
+		indexes[j] = tlog.StoredHashIndex(0, start+int64(j))
+	}
+	return c.l.hashes.ReadHashes(indexes)
 }
 
 // readKeys sets keys[j], for each j of missed (increasing), to the keys of

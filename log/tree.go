@@ -114,31 +114,3 @@ func loadTree(r tlog.HashReader, store Store, size int64) (*tree, error) {
 	}
 	return t, nil
 }
-
-// leafHashes returns the leaf hashes of the entries [start, start+n), read
-// from the level-0 tiles that hold them, which must cover them.
-func leafHashes(store Store, start int64, n int) ([]tlog.Hash, error) {
-	if n <= 0 {
-		return nil, nil
-	}
-	first, last := start/tiles.Width, (start+int64(n)-1)/tiles.Width
-	ids := make([]TileID, 0, last-first+1)
-	for t := first; t <= last; t++ {
-		ids = append(ids, TileID{Level: 0, N: t})
-	}
-	data, err := store.Tiles(ids)
-	if err != nil {
-		return nil, fmt.Errorf("reading the leaf hashes of entries [%d, %d): %w", start, start+int64(n), err)
-	}
-	hashes := make([]tlog.Hash, n)
-	for i := range hashes {
-		idx := start + int64(i)
-		tile := data[idx/tiles.Width-first]
-		at := int(idx%tiles.Width) * tlog.HashSize
-		if len(tile) < at+tlog.HashSize {
-			return nil, fmt.Errorf("%w: tile 0/%d holds %d bytes, too few for the leaf hash of entry %d", ErrCorrupt, idx/tiles.Width, len(tile), idx)
-		}
-		copy(hashes[i][:], tile[at:])
-	}
-	return hashes, nil
-}
