@@ -254,7 +254,7 @@ func (c *IndexCommitter) commit(ctx context.Context, state indexState, size int6
 // entry, the index keys the sequencer parsed, if it left them for the very
 // entry the tiles' leaf hash names, else the keys of the entry read from
 // the store. In the steady state the committer thus reads no entry, which
-// may be large, but the 32-byte leaf hashes its sequencer just wrote.
+// may be large, but 32-byte leaf hashes from the tiles.
 func (c *IndexCommitter) additions(start, end int64) ([]vindex.Addition, error) {
 	// Most entries are claims of about five keys.
 	adds := make([]vindex.Addition, 0, 6*min(end-start, int64(c.cfg.MaxEntries)))
@@ -290,8 +290,8 @@ func (c *IndexCommitter) additions(start, end int64) ([]vindex.Addition, error) 
 }
 
 // leafHashes returns the leaf hashes of the entries [start, start+n) from
-// the log's tiles, through the cache of tiles that holds those the
-// sequencer wrote last, so that in the steady state they need no read.
+// the log's tiles, through the cache of expanded tiles its proofs use
+// (which, on a shared store, already holds those the sequencer wrote).
 func (c *IndexCommitter) leafHashes(start int64, n int) ([]tlog.Hash, error) {
 	indexes := make([]int64, n)
 	for j := range indexes {
