@@ -295,7 +295,7 @@ func BenchmarkVerify(b *testing.B) {
 // Keys taken in turn, as a log's builders: their tables do not all stay
 // in the processor's caches.
 func BenchmarkVerifyKeys(b *testing.B) {
-	for _, n := range []int{1, 16, 256} {
+	for _, n := range []int{1, 16, 256, 4096} {
 		keys := make([]*Key, n)
 		msgs, sigs := make([][]byte, n), make([][]byte, n)
 		for i := range keys {
