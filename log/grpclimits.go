@@ -80,11 +80,11 @@ func GRPCServerOptions() []grpc.ServerOption {
 		// Calls run on long-lived workers, one for each call admitted at
 		// once, whose stacks have grown to what a call needs, rather than
 		// on a new goroutine each, whose stack grew two or three times
-		// during the call: 5.3% of serve's CPU under `attestlog bench
-		// --mode add` went to growing stacks, 2.4% with workers (3.6% to
-		// copying them, the rest of it after the collector shrank idle
-		// workers' stacks). A call finds no idle worker only when the
-		// workers are all busy, and then gets a goroutine of its own.
+		// during the call. Under `attestlog bench --mode add`, growing
+		// stacks took 5.3% of serve's CPU; with workers, 2.4% (regrowth
+		// after the collector shrinks an idle worker's stack), and the
+		// shrinking 1.4%. A call finds no idle worker only when all are
+		// busy, and then gets a goroutine of its own.
 		grpc.NumStreamWorkers(maxServerStreams),
 		grpc.InitialWindowSize(streamWindow),
 		grpc.InitialConnWindowSize(connWindow),
