@@ -3,6 +3,7 @@ package vindex
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"slices"
 )
@@ -88,16 +89,27 @@ type group struct {
 // groupAdditions sorts adds by key and index into one group per key.
 func groupAdditions(adds []Addition) ([]group, error) {
 	sorted := slices.Clone(adds)
+	// Keys are SHA-256 outputs: their first 8 bytes, compared as one
+	// number, almost always decide, and the rest is compared only on a tie.
 	slices.SortFunc(sorted, func(a, b Addition) int {
-		if c := bytes.Compare(a.Key[:], b.Key[:]); c != 0 {
+		if c := cmp.Compare(binary.BigEndian.Uint64(a.Key[:8]), binary.BigEndian.Uint64(b.Key[:8])); c != 0 {
+			return c
+		}
+		if c := bytes.Compare(a.Key[8:], b.Key[8:]); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Index, b.Index)
 	})
 	// The groups' indexes are runs of one array, each cut with a full
 	// slice expression: one allocation, not one a key.
-	var gs []group
-	var starts []int // where each group's run starts in indexes
+	n := 0 // groups
+	for i := range sorted {
+		if i == 0 || sorted[i].Key != sorted[i-1].Key {
+			n++
+		}
+	}
+	gs := make([]group, 0, n)
+	starts := make([]int, 0, n) // where each group's run starts in indexes
 	indexes := make([]int64, 0, len(sorted))
 	for i, a := range sorted {
 		if a.Index < 0 {
