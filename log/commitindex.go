@@ -23,9 +23,9 @@ const (
 	// reads stay in memory until its commitment is written, a few KiB for
 	// each key of a large map: under a sustained load that the committer
 	// could not keep up with, commitments of up to 65,536 entries took a
-	// serve process past 1.3 GiB of RssAnon at 600,000 claims, far past its
-	// 208 MiB soft limit; at 2,048 it stayed at 198-223 MiB (BENCHMARKS.md,
-	// issue 14's seventh pass).
+	// serve process to 1.28 GiB of RssAnon at 600,000 claims, far past its
+	// 208 MiB soft limit; at 2,048 it stayed at 193-217 MiB to 400,000
+	// (BENCHMARKS.md, issue 14's seventh pass).
 	DefaultCommitMaxEntries = 1 << 11
 	// commitPoll bounds how often the committer looks at the tree size.
 	commitPoll = 200 * time.Millisecond
