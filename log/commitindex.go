@@ -19,14 +19,19 @@ const (
 	// commitment, as long as witnesses keep up.
 	DefaultCommitAge = 5 * time.Second
 	// DefaultCommitMaxEntries is the most entries one commitment adds to
-	// the map (some 10,000 keys at five a claim). The strata an update
-	// reads stay in memory until its commitment is written, a few KiB for
-	// each key of a large map: under a sustained load that the committer
-	// could not keep up with, commitments of up to 65,536 entries took a
-	// serve process to 1.28 GiB of RssAnon at 600,000 claims, far past its
-	// 208 MiB soft limit; at 2,048 it stayed at 193-217 MiB to 400,000
-	// (BENCHMARKS.md, issue 14's seventh pass).
-	DefaultCommitMaxEntries = 1 << 11
+	// the map (some 2,500 keys at five a claim). The strata an update
+	// reads stay in memory until its commitment is written, several KiB
+	// for each key of a large map. Under a sustained load that the
+	// committer could not keep up with, commitments of up to 65,536
+	// entries took a serve process to 1.28 GiB of RssAnon at 600,000
+	// claims, far past its 208 MiB soft limit. At 2,048, a heap profile at
+	// 470,000 claims still had 112 MB of the 219 MB live heap in one
+	// update's parsed strata, and the collector and the scavenger's
+	// madvise took 45% of serve's CPU. At 512, serve appended 1.7 times
+	// the claims a second from 360,000 claims on, and a quarter more on a
+	// fresh log, at less CPU a claim (BENCHMARKS.md, issue 14's eighth
+	// pass).
+	DefaultCommitMaxEntries = 1 << 9
 	// commitPoll bounds how often the committer looks at the tree size.
 	commitPoll = 200 * time.Millisecond
 	// keysChunk is how many entries the committer reads from the store at once.
