@@ -24,10 +24,10 @@ const (
 	// for each key of a large map. Under a sustained load that the
 	// committer could not keep up with, commitments of up to 65,536
 	// entries took a serve process to 1.28 GiB of RssAnon at 600,000
-	// claims, far past its 208 MiB soft limit. At 2,048, a heap profile at
-	// 470,000 claims still had 112 MB of the 219 MB live heap in one
-	// update's parsed strata, and the collector and the scavenger's
-	// madvise took 45% of serve's CPU. At 512, serve appended 1.7 times
+	// claims, far past its 208 MiB soft limit. At 2,048, the collector and the
+	// scavenger's madvise took 45% of serve's CPU at 360,000 claims, and a
+	// heap profile on a 460,000-claim log had 112 MB of the 219 MB live
+	// heap in one update's parsed strata. At 512, serve appended 1.7 times
 	// the claims a second from 360,000 claims on, and a quarter more on a
 	// fresh log, at less CPU a claim (BENCHMARKS.md, issue 14's eighth
 	// pass).
