@@ -10,8 +10,19 @@ import (
 )
 
 // DefaultTileCacheSize is the default number of expanded tiles the proof
-// path keeps, about 16 KiB each.
+// path keeps, about 16 KiB each ([ExpandedTileBytes]): 64 MiB.
 const DefaultTileCacheSize = 4096
+
+// ExpandedTileBytes is the memory one cached expanded tile holds: every
+// node hash of a full tile, the level-0 hashes and the 7 levels above them.
+const ExpandedTileBytes = (2*tiles.Width - 2) * tlog.HashSize
+
+// TileCacheFor returns the [Config.TileCacheSize] whose cache holds at most
+// budget bytes, and at least one tile per level a proof of a large log
+// crosses.
+func TileCacheFor(budget int64) int {
+	return max(int(budget/ExpandedTileBytes), 8)
+}
 
 // tileHashes reads tlog stored hashes out of the hash tiles of a Store, so
 // that tlog's proof and tree-hash code runs directly on our storage. A tile

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"testing"
 
+	"github.com/attestlog/attestlog/tiles"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -70,5 +71,26 @@ func TestTileHashesPartial(t *testing.T) {
 	// One width per tile: the widest, 12 hashes, read last.
 	if r.lru.Len() != 1 || len(r.byKey) != 1 || len(r.widest) != 1 || r.widest[TileID{}].Value.(*expandedTile).key.width != 12 {
 		t.Errorf("the cache holds %d expansions (%d keys, %d widest) of one tile, want its widest only", r.lru.Len(), len(r.byKey), len(r.widest))
+	}
+}
+
+// TestTileCacheFor checks that ExpandedTileBytes is what an expanded full
+// tile holds, and that TileCacheFor fits a budget with it.
+func TestTileCacheFor(t *testing.T) {
+	e := expand(expandedKey{TileID{}, tiles.Width}, make([]byte, tiles.Width*tlog.HashSize))
+	held := 0
+	for _, level := range e.levels {
+		held += len(level) * tlog.HashSize
+	}
+	if held != ExpandedTileBytes {
+		t.Fatalf("an expanded full tile holds %d bytes of hashes, ExpandedTileBytes is %d", held, ExpandedTileBytes)
+	}
+	for _, c := range []struct {
+		budget int64
+		want   int
+	}{{0, 8}, {ExpandedTileBytes * 100, 100}, {ExpandedTileBytes*100 - 1, 99}, {13 << 20, 835}} {
+		if got := TileCacheFor(c.budget); got != c.want {
+			t.Errorf("TileCacheFor(%d) = %d, want %d", c.budget, got, c.want)
+		}
 	}
 }

@@ -37,7 +37,7 @@ func (s *stratum) patchSize() int {
 	n := 1 + varint.Size(uint64(len(removed))) + len(removed)
 	s.changed.each(func(at uint8) {
 		if p, ok := s.get(at); ok {
-			n += storedSize(at, p) // 0 for a node the frontier encoding computes
+			n += storedSize(at, p.leaf) // 0 for a node the frontier encoding computes
 		}
 	})
 	return n
@@ -47,7 +47,7 @@ func (s *stratum) patchSize() int {
 // removes: unstored since, and now empty or computed from below.
 func (s *stratum) removedPlaces(b []byte) []byte {
 	s.unstored.each(func(at uint8) {
-		if n, ok := s.get(at); !ok || !isStored(at, n) {
+		if n, ok := s.get(at); !ok || !isStored(at, n.leaf) {
 			b = append(b, at)
 		}
 	})
@@ -62,9 +62,8 @@ func appendPatch(b []byte, s *stratum) []byte {
 	b = binary.AppendUvarint(b, uint64(len(removed)))
 	b = append(b, removed...)
 	s.changed.each(func(at uint8) {
-		if n, ok := s.get(at); ok && isStored(at, n) {
-			b = append(b, at)
-			b, _ = n.AppendBinary(b)
+		if n, ok := s.get(at); ok && isStored(at, n.leaf) {
+			b = n.appendBinary(append(b, at))
 		}
 	})
 	return b
@@ -89,8 +88,8 @@ func ComposeStratum(rec []byte, patches ...[]byte) ([]byte, error) {
 			return nil, err
 		}
 		for _, p := range full.nodes {
-			if isStored(p.at, &p.n) {
-				st.set(p.at, p.n)
+			if isStored(p.at, p.leaf) {
+				st.setPacked(p.at, p)
 			}
 		}
 	}
@@ -107,7 +106,7 @@ func ComposeStratum(rec []byte, patches ...[]byte) ([]byte, error) {
 	for at, i := range st.index {
 		if i > 0 {
 			out = append(out, uint8(at))
-			out, _ = st.nodes[i-1].n.AppendBinary(out)
+			out = st.nodes[i-1].appendBinary(out)
 		}
 	}
 	st.release()
@@ -131,7 +130,7 @@ func applyPatch(s *stratum, b []byte) error {
 		s.unset(at)
 	}
 	return parseNodes(b[1+w+int(count):], stratumNodes-1, func(at uint8, n Node) error {
-		if !isStored(at, &n) || slices.Contains(removed, at) {
+		if !isStored(at, n.IsLeaf) || slices.Contains(removed, at) {
 			return fmt.Errorf("%w: patch sets place %d to a node that is not stored or that it removes", ErrMalformedStratum, at)
 		}
 		s.set(at, n)

@@ -199,24 +199,70 @@ type MemStore struct {
 	nodes map[Position]memNode
 }
 
-// A memNode is a Node in 88 bytes: an inner node's children in a and b, or
-// a leaf's key in a and head in b.
+// A memNode is a Node in 88 bytes where a Node takes 152: an inner node's
+// children in a and b, or a leaf's key in a and head in b. [MemStore] and
+// the strata of [Strata] keep nodes so: a parsed stratum of a large map
+// held most of the index committer's heap at 152 bytes a node. at is the
+// node's place in its stratum (see [stratum]), in what would be padding.
 type memNode struct {
 	a, b        Hash
 	count, last int64
 	leaf        bool
+	at          uint8
+}
+
+// packNode returns n as a memNode.
+func packNode(n *Node) memNode {
+	if n.IsLeaf {
+		return memNode{a: Hash(n.Leaf.Key), b: n.Leaf.Head, count: n.Leaf.Count, last: n.Leaf.Last, leaf: true}
+	}
+	return memNode{a: n.Children[0], b: n.Children[1]}
+}
+
+// node returns m as a Node.
+func (m *memNode) node() Node {
+	if m.leaf {
+		return leafNode(m.leafOf())
+	}
+	return Node{Children: m.children()}
+}
+
+// leafOf returns the leaf m is.
+func (m *memNode) leafOf() Leaf { return Leaf{Key: Key(m.a), Count: m.count, Last: m.last, Head: m.b} }
+
+// children returns the children of the inner node m.
+func (m *memNode) children() [2]Hash { return [2]Hash{m.a, m.b} }
+
+// child returns the child of the inner node m on the given side.
+func (m *memNode) child(side int) *Hash {
+	if side == 0 {
+		return &m.a
+	}
+	return &m.b
+}
+
+// hash returns the hash of the subtree whose root is m ([Node.Hash]).
+func (m *memNode) hash() Hash {
+	if m.leaf {
+		l := m.leafOf()
+		return l.hash()
+	}
+	return nodeHash(&m.a, &m.b)
+}
+
+// appendBinary appends the storage encoding of m ([Node.AppendBinary]).
+func (m *memNode) appendBinary(b []byte) []byte {
+	b, _ = m.node().AppendBinary(b)
+	return b
 }
 
 // Get implements [Store]. It never fails.
 func (m *MemStore) Get(p Position) (Node, bool, error) {
 	n, ok := m.nodes[p]
-	switch {
-	case !ok:
+	if !ok {
 		return Node{}, false, nil
-	case n.leaf:
-		return leafNode(Leaf{Key: Key(n.a), Count: n.count, Last: n.last, Head: n.b}), true, nil
 	}
-	return Node{Children: [2]Hash{n.a, n.b}}, true, nil
+	return n.node(), true, nil
 }
 
 // GetMany implements [Store]. It never fails.
@@ -233,11 +279,7 @@ func (m *MemStore) Put(p Position, n Node) error {
 	if m.nodes == nil {
 		m.nodes = map[Position]memNode{}
 	}
-	if n.IsLeaf {
-		m.nodes[p] = memNode{a: Hash(n.Leaf.Key), b: n.Leaf.Head, count: n.Leaf.Count, last: n.Leaf.Last, leaf: true}
-	} else {
-		m.nodes[p] = memNode{a: n.Children[0], b: n.Children[1]}
-	}
+	m.nodes[p] = packNode(&n)
 	return nil
 }
 

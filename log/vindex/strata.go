@@ -39,7 +39,7 @@ func place(root, p Position) uint8 {
 // A stratum is the nodes of one stratum: nodes in the order they were
 // added, and where each place's node is in it.
 type stratum struct {
-	nodes []placed
+	nodes []memNode
 	index [stratumNodes]uint8 // 1 + the index in nodes of each place's node; 0 for none
 	dirty bool
 	// stored says that the store holds a record of the stratum (read from
@@ -58,21 +58,16 @@ type placeSet [4]uint64
 
 func (ps *placeSet) add(at uint8) { ps[at/64] |= 1 << (at % 64) }
 
-type placed struct {
-	at uint8
-	n  Node
-}
-
-func (s *stratum) get(at uint8) (*Node, bool) {
+func (s *stratum) get(at uint8) (*memNode, bool) {
 	if i := s.index[at]; i > 0 {
-		return &s.nodes[i-1].n, true
+		return &s.nodes[i-1], true
 	}
 	return nil, false
 }
 
 func (s *stratum) put(at uint8, n Node) {
 	s.changed.add(at)
-	if old, ok := s.get(at); ok && isStored(at, old) && !isStored(at, &n) {
+	if old, ok := s.get(at); ok && isStored(at, old.leaf) && !isStored(at, n.IsLeaf) {
 		s.unstored.add(at)
 	}
 	s.set(at, n)
@@ -89,22 +84,22 @@ const frontierMark = 0xff
 // bottomPlace is the first place of a stratum's bottom level.
 const bottomPlace = stratumNodes / 2
 
-// isStored reports whether the node n at place at is stored in the frontier
-// encoding: a leaf, or a node of the bottom level, whose children are in
-// the strata below. Every other node is an inner node whose children are
-// in the stratum, and is computed from them.
-func isStored(at uint8, n *Node) bool { return n.IsLeaf || at >= bottomPlace }
+// isStored reports whether the node at place at, a leaf or not, is stored
+// in the frontier encoding: a leaf, or a node of the bottom level, whose
+// children are in the strata below. Every other node is an inner node
+// whose children are in the stratum, and is computed from them.
+func isStored(at uint8, leaf bool) bool { return leaf || at >= bottomPlace }
 
 // encodedSize returns the size of the storage encoding of s.
 func (s *stratum) encodedSize() int { return 1 + s.storedBytes }
 
-// storedSize returns the size of the node n at place at in a record: its
-// place and encoding if it is stored, else 0.
-func storedSize(at uint8, n *Node) int {
+// storedSize returns the size of the node at place at, a leaf or not, in
+// a record: its place and encoding if it is stored, else 0.
+func storedSize(at uint8, leaf bool) int {
 	switch {
-	case !isStored(at, n):
+	case !isStored(at, leaf):
 		return 0
-	case n.IsLeaf:
+	case leaf:
 		return storedLeafSize
 	}
 	return storedInnerSize
@@ -115,9 +110,8 @@ func storedSize(at uint8, n *Node) int {
 func appendStratum(b []byte, s *stratum) []byte {
 	b = append(b, frontierMark)
 	for _, at := range s.places() {
-		if n := &s.nodes[s.index[at]-1].n; isStored(at, n) {
-			b = append(b, at)
-			b, _ = n.AppendBinary(b)
+		if n := &s.nodes[s.index[at]-1]; isStored(at, n.leaf) {
+			b = n.appendBinary(append(b, at))
 		}
 	}
 	return b
@@ -205,7 +199,7 @@ func parseStratum(b []byte) (*stratum, error) {
 			return nil, fmt.Errorf("%w: place %d after place %d", ErrMalformedStratum, at, s.nodes[len(s.nodes)-1].at)
 		case at > 0:
 			parent, ok := s.get((at - 1) / 2)
-			if !ok || parent.IsLeaf || parent.Children[1-at%2] == EmptyHash {
+			if !ok || parent.leaf || *parent.child(int(1 - at%2)) == EmptyHash {
 				return nil, fmt.Errorf("%w: node at place %d is not below an inner node's non-empty child", ErrMalformedStratum, at)
 			}
 		}
@@ -254,7 +248,7 @@ func parseNodes(b []byte, last uint8, each func(at uint8, n Node) error) error {
 // inner node above the bottom level).
 func parseStored(b []byte, s *stratum) error {
 	return parseNodes(b, stratumNodes-1, func(at uint8, n Node) error {
-		if !isStored(at, &n) {
+		if !isStored(at, n.IsLeaf) {
 			return fmt.Errorf("%w: inner node at place %d, above the bottom level, is stored", ErrMalformedStratum, at)
 		}
 		s.set(at, n)
@@ -264,14 +258,19 @@ func parseStored(b []byte, s *stratum) error {
 
 // set puts n at place at, as parsing a record does: without marking the
 // place changed.
-func (s *stratum) set(at uint8, n Node) {
-	s.storedBytes += storedSize(at, &n)
+func (s *stratum) set(at uint8, n Node) { s.setPacked(at, packNode(&n)) }
+
+// setPacked is set for a packed node.
+func (s *stratum) setPacked(at uint8, n memNode) {
+	s.storedBytes += storedSize(at, n.leaf)
 	if i := s.index[at]; i > 0 {
-		s.storedBytes -= storedSize(at, &s.nodes[i-1].n)
-		s.nodes[i-1].n = n
+		s.storedBytes -= storedSize(at, s.nodes[i-1].leaf)
+		n.at = at
+		s.nodes[i-1] = n
 		return
 	}
-	s.nodes = append(s.nodes, placed{at, n})
+	n.at = at
+	s.nodes = append(s.nodes, n)
 	s.index[at] = uint8(len(s.nodes))
 }
 
@@ -282,7 +281,7 @@ func (s *stratum) unset(at uint8) {
 	if i == 0 {
 		return
 	}
-	s.storedBytes -= storedSize(at, &s.nodes[i-1].n)
+	s.storedBytes -= storedSize(at, s.nodes[i-1].leaf)
 	last := s.nodes[len(s.nodes)-1]
 	s.nodes[i-1] = last
 	s.index[last.at] = uint8(i)
@@ -301,11 +300,11 @@ func newParsed(n int) *stratum { return newStratum(min(stratumNodes, 2*n/storedI
 func newStratum(want int) *stratum {
 	if st, ok := strataPool.Get().(*stratum); ok {
 		if cap(st.nodes) < want {
-			st.nodes = make([]placed, 0, want)
+			st.nodes = make([]memNode, 0, want)
 		}
 		return st
 	}
-	return &stratum{nodes: make([]placed, 0, want)}
+	return &stratum{nodes: make([]memNode, 0, want)}
 }
 
 // strataPool holds strata that nothing uses any more, emptied, for
@@ -393,7 +392,7 @@ func parseFrontier(b []byte) (*stratum, error) {
 				}
 			}
 			if at > 0 {
-				hashes[at] = s.nodes[s.index[at]-1].n.Hash()
+				hashes[at] = s.nodes[s.index[at]-1].hash()
 				up.add(uint8((at - 1) / 2))
 			}
 		}
@@ -552,13 +551,13 @@ func (s *Strata) prefetch(gs []group) error {
 // from the node at place at, of depth depth.
 func (st *stratum) enter(depth uint16, at uint8, gs []group, out []strataVisit) []strataVisit {
 	n, ok := st.get(at)
-	if !ok || n.IsLeaf || depth == MaxDepth {
+	if !ok || n.leaf || depth == MaxDepth {
 		return out
 	}
 	i := split(gs, depth)
 	for side, part := range [2][]group{gs[:i], gs[i:]} {
 		switch {
-		case len(part) == 0 || n.Children[side] == EmptyHash:
+		case len(part) == 0 || *n.child(side) == EmptyHash:
 		case at >= bottomPlace:
 			r := Position{Depth: depth + 1}
 			copy(r.Prefix[:r.Depth/8], part[0].key[:])
@@ -589,7 +588,7 @@ func (s *Strata) get(p Position) (Node, bool) {
 	if !ok {
 		return Node{}, false
 	}
-	return *n, true
+	return n.node(), true
 }
 
 // Get implements [Store].
@@ -604,7 +603,7 @@ func (s *Strata) Get(p Position) (Node, bool, error) {
 }
 
 // getLoaded returns the node at p, whose stratum s holds, in place.
-func (s *Strata) getLoaded(p Position) (*Node, bool) {
+func (s *Strata) getLoaded(p Position) (*memNode, bool) {
 	r := StratumOf(p)
 	st, ok := s.lookup(r)
 	if !ok {

@@ -203,16 +203,16 @@ func FuzzParseStratum(f *testing.F) {
 func checkInnerHashes(t *testing.T, st *stratum) {
 	t.Helper()
 	for _, p := range st.nodes {
-		if p.n.IsLeaf || p.at >= bottomPlace {
+		if p.leaf || p.at >= bottomPlace {
 			continue
 		}
 		for side := range 2 {
 			want := EmptyHash
 			if c, ok := st.get(2*p.at + 1 + uint8(side)); ok {
-				want = c.Hash()
+				want = c.hash()
 			}
-			if p.n.Children[side] != want {
-				t.Fatalf("inner node at place %d: child %d hash %s, want %s", p.at, side, p.n.Children[side], want)
+			if got := *p.child(side); got != want {
+				t.Fatalf("inner node at place %d: child %d hash %s, want %s", p.at, side, got, want)
 			}
 		}
 	}
@@ -279,7 +279,7 @@ func appendStratumFull(b []byte, s *stratum) []byte {
 	for at, i := range s.index {
 		if i > 0 {
 			b = append(b, uint8(at))
-			b, _ = s.nodes[i-1].n.AppendBinary(b)
+			b = s.nodes[i-1].appendBinary(b)
 		}
 	}
 	return b

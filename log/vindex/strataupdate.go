@@ -70,14 +70,14 @@ func (u strataUpdater) update(n stratumNode, present bool, gs []group) (Hash, er
 	switch {
 	case !ok:
 		return EmptyHash, fmt.Errorf("vindex: node %s is missing below an inner node: the store is corrupt", n.position())
-	case cur.IsLeaf:
+	case cur.leaf:
 		// The leaf joins the batch; nothing was ever stored below a leaf.
-		return u.fill(n, withLeaf(gs, cur.Leaf))
+		return u.fill(n, withLeaf(gs, cur.leafOf()))
 	case n.depth == MaxDepth:
 		return EmptyHash, fmt.Errorf("vindex: inner node at %s, below which no key can differ: the store is corrupt", n.position())
 	}
 	// cur points into the stratum's nodes, which the walk below may move.
-	h := cur.Children
+	h := cur.children()
 	i := split(gs, n.depth)
 	for side, part := range [2][]group{gs[:i], gs[i:]} {
 		if len(part) == 0 {

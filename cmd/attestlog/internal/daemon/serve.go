@@ -19,6 +19,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -87,6 +88,25 @@ type Config struct {
 // overrides it.
 const limitedGCPercent = 200
 
+// tileCacheShare is the part of the runtime's memory limit that the proof
+// path's cache of expanded tiles may hold: a sixteenth, 13 MiB (835 tiles)
+// under serve's default limit. The library's default, 4,096 tiles (64 MiB),
+// filled as a large log grew, since every tile the sequencer writes is
+// cached for the receipts' proofs: at 1,200,000 claims it held 45 MiB of
+// the heap, which the committer's strata needed, and serve's RssAnon
+// reached the 256 MiB bound (BENCHMARKS.md, "Ninth pass").
+const tileCacheShare = 16
+
+// tileCacheSize returns the [log.Config.TileCacheSize] for the runtime's
+// memory limit: the library's default if there is none.
+func tileCacheSize() int {
+	limit := debug.SetMemoryLimit(-1)
+	if limit <= 0 || limit == math.MaxInt64 {
+		return 0
+	}
+	return log.TileCacheFor(limit / tileCacheShare)
+}
+
 // Serve runs the log with its HTTP and gRPC servers until ctx is done or
 // one of them fails, then shuts everything down and closes the store. It
 // prints the log's verifier key and bound addresses to stdout and logs to
@@ -136,7 +156,7 @@ func Serve(ctx context.Context, c Config, stdout io.Writer, logger *slog.Logger)
 	if err := objs.attach(store); err != nil {
 		return err
 	}
-	l, err := log.New(log.Config{Origin: c.Origin, Signer: signer, Store: store, Indexer: log.ClaimIndex{}, Witnesses: in.policy, HTTPClient: in.witnessClient, Logger: logger, Publisher: objs.logPublisher()})
+	l, err := log.New(log.Config{Origin: c.Origin, Signer: signer, Store: store, Indexer: log.ClaimIndex{}, TileCacheSize: tileCacheSize(), Witnesses: in.policy, HTTPClient: in.witnessClient, Logger: logger, Publisher: objs.logPublisher()})
 	if err != nil {
 		return err
 	}
@@ -176,6 +196,7 @@ func announceServe(ctx context.Context, stdout io.Writer, logger *slog.Logger, c
 		allowlistAttr(c.Builders, in.builders),
 		slog.Float64("rate", c.Rate), slog.Float64("builder_rate", c.BuilderRate),
 		slog.Int64("memory_limit", debug.SetMemoryLimit(-1)),
+		slog.Int("tile_cache", tileCacheSize()),
 		slog.String("gogc", gogc(c.MemoryLimit)))
 }
 
