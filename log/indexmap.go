@@ -119,11 +119,18 @@ const (
 // 8 steps, instead of every 16 at once, cut the committer's CPU per claim
 // by a fifth on a 400,000-claim map, where the merges had cost two fifths
 // of it (none measurable on a 100,000-claim map), and the file's growth
-// by a fifth to a third; the memory and the batch of a step are an eighth
-// of a merge's (BENCHMARKS.md). Variables for tests.
+// by a fifth to a third. 16 steps instead of 8 halve the memory and the
+// batch of a step (a sixteenth of a merge's): from 720,000 to 1,200,000
+// claims serve then held 3,000-3,900 claims/s, p99 at most 212 ms and 205
+// MiB of RssAnon, against 1,800-4,500, 614 ms and 219 MiB with 8, each
+// step's pages and records having pushed the heap into the memory limit
+// (BENCHMARKS.md, "Ninth pass"). A log whose merge was under way in
+// fewer steps ends it in these: the steps done cover the parts of the
+// map their partition had, and the steps left the remainder
+// (TestIndexMergeStepsGrow). Variables for tests.
 var (
 	mergeDeltas = 24
-	mergeSteps  = 8
+	mergeSteps  = 16
 )
 
 var (

@@ -335,3 +335,64 @@ func TestIndexStateV3(t *testing.T) {
 	}
 	sim.proveServed(t, after, 20, roots)
 }
+
+// TestIndexMergeStepsGrow checks that a merge under way when attestlog
+// starts making merges in more steps (mergeSteps, 8 before 16) ends with
+// every stratum merged: the steps done covered the parts of the fewer
+// steps, the parts of the rest cover the remainder, and the commitments
+// after the merge, which read the base alone where the merged deltas were,
+// prove keys against the roots of a map recomputed in memory.
+func TestIndexMergeStepsGrow(t *testing.T) {
+	defer func(n, m int) { mergeDeltas, mergeSteps = n, m }(mergeDeltas, mergeSteps)
+	mergeDeltas, mergeSteps = 3, 2
+	s, err := OpenBolt(filepath.Join(t.TempDir(), "log.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sim := newIndexSim(s, 7)
+	var ref vindex.MemStore
+	roots := map[int64]vindex.Hash{}
+	applied := 0
+	commit := func() (*indexUpdate, indexState) {
+		sim.claims(100 + sim.r.IntN(200))
+		u := sim.commit(t)
+		root, err := vindex.Update(&ref, sim.adds[applied:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		applied, roots[sim.size-1] = len(sim.adds), root
+		st, err := readIndexState(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u, st
+	}
+	for round := 0; ; round++ {
+		if _, st := commit(); st.Steps == 1 {
+			break // one of the two steps done
+		}
+		if round > 20 {
+			t.Fatal("no merge under way after 20 commitments")
+		}
+	}
+	mergeSteps = 4
+	for round := 0; ; round++ {
+		u, st := commit()
+		sim.proveServed(t, st, 40, roots)
+		if u.Merging && u.MergeStep == mergeSteps-1 {
+			if st.Steps != 0 || st.Base != u.MergeTo {
+				t.Fatalf("after the merge's last step the state is %+v, want its target %+v as the base", st, u.MergeTo)
+			}
+			break
+		}
+		if round > 4 {
+			t.Fatalf("the merge did not end in the 3 steps after the first: state %+v", st)
+		}
+	}
+	for range 3 {
+		_, st := commit()
+		checkDeltas(t, s, st)
+		sim.proveServed(t, st, 80, roots)
+	}
+}
