@@ -21,6 +21,7 @@ import (
 	"github.com/attestlog/attestlog/client"
 	"github.com/attestlog/attestlog/client/report"
 	"github.com/attestlog/attestlog/cmd/attestlog/internal/usage"
+	"github.com/attestlog/attestlog/log"
 	"github.com/attestlog/attestlog/log/claim"
 )
 
@@ -408,8 +409,9 @@ func TestServeLogs(t *testing.T) {
 	p.stop()
 	logs := p.stderr()
 	id := claim.Identity{Source: "git+https://example.org/hello", Commit: runGit(t, repo, "rev-parse", "HEAD"), Platform: runtime.GOOS + "/" + runtime.GOARCH, Artifact: "hello"}.ID()
-	// the runtime's soft limit that serve set, and the GOGC it set with it
-	limit := fmt.Sprint(serveMemoryLimit) + " gogc=200"
+	// the runtime's soft limit that serve set, the proof path's tile cache
+	// it sized from it (a sixteenth of the limit), and the GOGC it set
+	limit := fmt.Sprint(serveMemoryLimit) + " tile_cache=" + fmt.Sprint(log.TileCacheFor(serveMemoryLimit/16)) + " gogc=200"
 	if os.Getenv("GOMEMLIMIT") != "" || os.Getenv("GOGC") != "" {
 		limit = ""
 	}
