@@ -133,9 +133,12 @@ func (s *Service) grpcError(ctx context.Context, err error) error {
 		return retryStatus(err.Error(), rl.retry)
 	case errors.Is(err, ErrPushback):
 		return retryStatus(err.Error(), minRetryDelay)
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled), status.Code(err) == codes.Canceled:
+		// The caller went away (a stream's Recv reports it as a status):
+		// no fault of the log's, so not logged as one.
+		s.logger.DebugContext(ctx, "grpc request canceled by the caller", slog.Any("err", err))
 		code = codes.Canceled
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, errUploadIdle):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, errUploadIdle), status.Code(err) == codes.DeadlineExceeded:
 		code = codes.DeadlineExceeded
 	case errors.Is(err, claim.ErrMalformedEnvelope), errors.Is(err, claim.ErrMalformedEntry),
 		errors.Is(err, claim.ErrInvalidClaim), errors.Is(err, claim.ErrBadKey),
