@@ -3,11 +3,9 @@ package log_test
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -94,8 +92,8 @@ func TestUploadIdleTimeout(t *testing.T) {
 // not log an error, since a peer that goes away is no fault of the log's
 // (an operator watching for level=ERROR must not be paged by it).
 func TestUploadCanceledIsNotAnError(t *testing.T) {
-	var logs syncBuffer
-	cl := newClaimLog(t, log.ServiceConfig{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, archive.Config{})
+	var logs logBuffer
+	cl := newClaimLog(t, log.ServiceConfig{Logger: logs.logger()}, archive.Config{})
 	bin := bytes.Repeat([]byte("canceled "), 20_000)
 	claimBinaries(t, cl, bin)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -103,28 +101,10 @@ func TestUploadCanceledIsNotAnError(t *testing.T) {
 	waitUntil(t, "the upload has a temporary file", func() bool { return len(tmpFiles(t, cl)) == 1 })
 	cancel()
 	waitUntil(t, "the temporary file is deleted", func() bool { return len(tmpFiles(t, cl)) == 0 })
-	waitUntil(t, "the service has answered the call", func() bool { return strings.Contains(logs.String(), "canceled") })
-	if strings.Contains(logs.String(), "level=ERROR") {
-		t.Errorf("a canceled upload was logged as an error:\n%s", logs.String())
+	waitUntil(t, "the service has answered the call", func() bool { return len(logs.lines("", "canceled")) > 0 })
+	if errs := logs.lines("ERROR"); len(errs) > 0 {
+		t.Errorf("a canceled upload was logged as an error:\n%s", strings.Join(errs, "\n"))
 	}
-}
-
-// syncBuffer is a bytes.Buffer that a logger may write while a test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestUploadTemporarySpaceBound holds an upload open while a second one

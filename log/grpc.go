@@ -128,17 +128,18 @@ var (
 func (s *Service) grpcError(ctx context.Context, err error) error {
 	var rl retryLaterError
 	code := codes.Internal
+	caller := callerStatus(err)
 	switch {
 	case errors.As(err, &rl):
 		return retryStatus(err.Error(), rl.retry)
 	case errors.Is(err, ErrPushback):
 		return retryStatus(err.Error(), minRetryDelay)
-	case errors.Is(err, context.Canceled), status.Code(err) == codes.Canceled:
+	case errors.Is(err, context.Canceled), caller == codes.Canceled:
 		// The caller went away (a stream's Recv reports it as a status):
 		// no fault of the log's, so not logged as one.
 		s.logger.DebugContext(ctx, "grpc request canceled by the caller", slog.Any("err", err))
 		code = codes.Canceled
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, errUploadIdle), status.Code(err) == codes.DeadlineExceeded:
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, errUploadIdle), caller == codes.DeadlineExceeded:
 		code = codes.DeadlineExceeded
 	case errors.Is(err, claim.ErrMalformedEnvelope), errors.Is(err, claim.ErrMalformedEntry),
 		errors.Is(err, claim.ErrInvalidClaim), errors.Is(err, claim.ErrBadKey),
@@ -175,6 +176,18 @@ func (s *Service) grpcError(ctx context.Context, err error) error {
 		return status.Error(code, "internal error")
 	}
 	return status.Error(code, err.Error())
+}
+
+// callerStatus returns the code of the gRPC status err wraps, as a
+// stream's Recv returns when the caller cancels the call or its deadline
+// passes, or codes.OK if it wraps none. Unlike status.Code it formats no
+// message, since every refused request comes through grpcError.
+func callerStatus(err error) codes.Code {
+	var st interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &st) {
+		return st.GRPCStatus().Code()
+	}
+	return codes.OK
 }
 
 // retryStatus is a ResourceExhausted status with a RetryInfo of at least

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/attestlog/attestlog/log/vindex"
 )
 
 // envIndexCrashDir is set only by TestIndexCrash, for its child.
@@ -90,20 +88,14 @@ func checkIndexAfterCrash(t *testing.T, kill int, s Store, st indexState) {
 		return
 	}
 	sim := newIndexSim(s, 9)
-	roots := map[int64]vindex.Hash{}
-	var ref vindex.MemStore
-	applied := 0
+	var ref refMap
 	indexCrashRounds(sim, func() bool {
 		idx := sim.size
-		root, err := vindex.Update(&ref, sim.adds[applied:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		applied, roots[idx] = len(sim.adds), root
+		ref.commit(t, sim, idx)
 		sim.size++
 		return idx < st.Latest.Index
 	})
-	sim.proveServed(t, st, 30, roots)
+	sim.proveServed(t, st, 30, ref.roots)
 	checkDeltas(t, s, st)
 }
 

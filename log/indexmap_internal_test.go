@@ -176,6 +176,30 @@ func (sim *indexSim) listAt(k vindex.Key, size int64) []int64 {
 	return l[:i]
 }
 
+// A refMap is the map of an indexSim's additions recomputed in memory,
+// with its root at each commitment: what the tests prove the store's
+// commitments against.
+type refMap struct {
+	store   vindex.MemStore
+	applied int // additions of the sim in store
+	roots   map[int64]vindex.Hash
+}
+
+// commit applies the sim's additions since the last call and records the
+// root as that of commitment idx.
+func (m *refMap) commit(t testing.TB, sim *indexSim, idx int64) vindex.Hash {
+	t.Helper()
+	root, err := vindex.Update(&m.store, sim.adds[m.applied:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.roots == nil {
+		m.roots = map[int64]vindex.Hash{}
+	}
+	m.applied, m.roots[idx] = len(sim.adds), root
+	return root
+}
+
 // TestIndexDeltas checks the layout of a base and deltas over many
 // commitments and several merges: both served commitments (the latest and
 // the one before) prove keys present and absent against their roots, which
@@ -195,9 +219,8 @@ func TestIndexDeltas(t *testing.T) {
 	}
 	defer s.Close()
 	sim := newIndexSim(s, 1)
-	var ref vindex.MemStore
-	refRoots := map[int64]vindex.Hash{} // by commitment index
-	applied, merges := 0, 0
+	var ref refMap
+	merges := 0
 	var old *indexCarry
 	for round := range 24 {
 		sim.claims(50 + sim.r.IntN(400))
@@ -213,12 +236,7 @@ func TestIndexDeltas(t *testing.T) {
 		}
 		u := sim.commit(t)
 		idx := sim.size - 1
-		want, err := vindex.Update(&ref, sim.adds[applied:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		applied = len(sim.adds)
-		refRoots[idx] = want
+		want := ref.commit(t, sim, idx)
 		st, err := readIndexState(s)
 		if err != nil {
 			t.Fatal(err)
@@ -264,7 +282,7 @@ func TestIndexDeltas(t *testing.T) {
 			}
 		}
 		checkDeltas(t, s, st)
-		sim.proveServed(t, st, 40, refRoots)
+		sim.proveServed(t, st, 40, ref.roots)
 		t.Logf("round %d: %d claims, %d strata written, %d merge writes, %d steps of a merge done, deltas %v", round, sim.size, len(u.Strata), len(u.Merge), st.Steps, st.Deltas)
 	}
 	if merges < 3 {
@@ -283,17 +301,11 @@ func TestIndexStateV3(t *testing.T) {
 	}
 	defer s.Close()
 	sim := newIndexSim(s, 3)
-	var ref vindex.MemStore
-	roots := map[int64]vindex.Hash{}
-	applied := 0
+	var ref refMap
 	commit := func() {
 		sim.claims(200)
 		sim.commit(t)
-		root, err := vindex.Update(&ref, sim.adds[applied:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		applied, roots[sim.size-1] = len(sim.adds), root
+		ref.commit(t, sim, sim.size-1)
 	}
 	for range 3 {
 		commit()
@@ -321,7 +333,7 @@ func TestIndexStateV3(t *testing.T) {
 	if !got.v3 || !got.equal(st) {
 		t.Fatalf("the state read from the older record is %+v, want %+v", got, st)
 	}
-	sim.proveServed(t, got, 20, roots)
+	sim.proveServed(t, got, 20, ref.roots)
 	commit()
 	after, err := readIndexState(s)
 	if err != nil {
@@ -333,7 +345,7 @@ func TestIndexStateV3(t *testing.T) {
 	if v, err := s.IndexGet(spaceVindexState, keyIndexStateV3); err != nil || v != nil {
 		t.Fatalf("the older state record is still there after a commitment (%x, %v)", v, err)
 	}
-	sim.proveServed(t, after, 20, roots)
+	sim.proveServed(t, after, 20, ref.roots)
 }
 
 // TestIndexMergeStepsGrow checks that a merge under way when attestlog
@@ -351,17 +363,11 @@ func TestIndexMergeStepsGrow(t *testing.T) {
 	}
 	defer s.Close()
 	sim := newIndexSim(s, 7)
-	var ref vindex.MemStore
-	roots := map[int64]vindex.Hash{}
-	applied := 0
+	var ref refMap
 	commit := func() (*indexUpdate, indexState) {
 		sim.claims(100 + sim.r.IntN(200))
 		u := sim.commit(t)
-		root, err := vindex.Update(&ref, sim.adds[applied:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		applied, roots[sim.size-1] = len(sim.adds), root
+		ref.commit(t, sim, sim.size-1)
 		st, err := readIndexState(s)
 		if err != nil {
 			t.Fatal(err)
@@ -379,7 +385,7 @@ func TestIndexMergeStepsGrow(t *testing.T) {
 	mergeSteps = 4
 	for round := 0; ; round++ {
 		u, st := commit()
-		sim.proveServed(t, st, 40, roots)
+		sim.proveServed(t, st, 40, ref.roots)
 		if u.Merging && u.MergeStep == mergeSteps-1 {
 			if st.Steps != 0 || st.Base != u.MergeTo {
 				t.Fatalf("after the merge's last step the state is %+v, want its target %+v as the base", st, u.MergeTo)
@@ -393,6 +399,6 @@ func TestIndexMergeStepsGrow(t *testing.T) {
 	for range 3 {
 		_, st := commit()
 		checkDeltas(t, s, st)
-		sim.proveServed(t, st, 80, roots)
+		sim.proveServed(t, st, 80, ref.roots)
 	}
 }
