@@ -493,6 +493,60 @@ func TestIndexCommitterSteps(t *testing.T) {
 	}
 }
 
+// TestIndexCommitterKeepsUp: a committer behind the sequencer by many
+// commitments' worth of entries catches up at once, commitment after
+// commitment, not one commitment a poll: with one a poll (an hour here)
+// it would index MaxEntries entries an hour, and under a load faster than
+// MaxEntries a poll the tail a client must read itself would grow
+// without bound.
+func TestIndexCommitterKeepsUp(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cl := newClaimLog(t, log.ServiceConfig{}, archive.Config{})
+	bin := []byte("the binary")
+	const claims = 40
+	for i := range claims {
+		b := fmt.Sprintf("b%d.example", i)
+		if _, err := cl.client.AddClaim(ctx, &pb.AddClaimRequest{Envelope: envelope(t, buildClaim(bin, b), testBuilder(t, b))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ic, err := log.NewIndexCommitter(cl.Log.Log, log.IndexConfig{Entries: 4, MaxEntries: 4, Age: time.Hour, Poll: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- ic.Run(ctx) }()
+	digest := vindex.DigestKey(sha(bin))
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, err := cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ip := resp.GetIndexProof()
+		var size int64
+		if ip.GetCommitmentEntry() != nil {
+			c, _ := checkIndexProof(t, cl, ip, digest)
+			size = c.Size
+		}
+		// Commitments of 4 entries each, each adding itself to the tree:
+		// the twelfth, of size 48, commits to every claim, and leaves 3
+		// entries, fewer than Entries, for an Age of an hour.
+		if size >= claims {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the committer committed to %d entries of %d in a minute: it does not catch up", size, cl.Checkpoint().Size)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+}
+
 // TestIndexDeltaTampered: a delta altered in the store (a byte of a
 // stratum's hash flipped, as a faulty disk or a meddling operator would)
 // makes the log refuse the lookup (an internal error, logged as

@@ -183,7 +183,7 @@ func TestServe(t *testing.T) {
 	}
 	httpGet(t, "http://"+s.httpAddr+"/tile/0/000", http.StatusNotFound, "")
 	metrics := httpGet(t, "http://"+s.httpAddr+"/metrics", http.StatusOK, "")
-	for _, m := range []string{"attestlog_log_tree_size 0", "attestlog_log_queue_depth", "go_goroutines", "process_"} {
+	for _, m := range []string{"attestlog_log_tree_size 0", "attestlog_log_queue_depth", "attestlog_log_index_tail_entries 0", "go_goroutines", "process_"} {
 		if !bytes.Contains(metrics, []byte(m)) {
 			t.Errorf("/metrics lacks %q", m)
 		}

@@ -203,13 +203,13 @@ func announceServe(ctx context.Context, stdout io.Writer, logger *slog.Logger, c
 // runServe runs the log, its index committer and publisher, and its
 // servers until ctx is done or one of them fails.
 func runServe(ctx context.Context, c Config, in serveInputs, lns serveListeners, l *log.Log, svc *log.Service, pages *web.Site, objs objects, logger *slog.Logger) error {
-	httpSrv := newHTTPServer(l, pages, logger, objs.metrics()...)
-	httpSrv.TLSConfig = in.tls
-	g, gctx := errgroup.WithContext(ctx)
 	committer, err := log.NewIndexCommitter(l, log.IndexConfig{Entries: c.IndexEntries, Age: c.IndexAge, Logger: logger})
 	if err != nil {
 		return err
 	}
+	httpSrv := newHTTPServer(l, pages, logger, append(objs.metrics(), committer.Metrics()...)...)
+	httpSrv.TLSConfig = in.tls
+	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return l.Run(gctx) })
 	g.Go(func() error { return committer.Run(gctx) })
 	if objs.publisher != nil {
