@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -79,10 +80,16 @@ type IndexConfig struct {
 // the map's changed strata in the same transaction (see indexmap.go). The
 // map's hashing thus runs beside the sequencer, not on its path.
 //
-// It waits for the log's published (witnessed) checkpoint to cover its
-// last commitment before it writes the next one, so that the map kept for
-// the previous one serves clients until then, and the entries after a
-// commitment (the tail a client reads itself) stay few. On a restart it
+// It does not wait for the log's published (witnessed) checkpoint to
+// cover its last commitment before it writes the next one, or it would
+// index at most MaxEntries entries a witness round: each commitment names
+// the newest one before it that the published checkpoint covers as its
+// anchor, which the index goes on serving beside the new one (see
+// updateIndex), so that a client holding the published checkpoint always
+// finds a commitment below its tree size, and the entries after it (the
+// tail a client reads itself) stay few. It goes at most maxAhead
+// commitments past the anchor, and makes none past a first commitment
+// that is not published yet. On a restart it
 // resumes from the index's state: nothing else is kept. A log whose index
 // is in the layout of an older attestlog (or has none) has it rebuilt from
 // all the entries by the first commitment, which says so in the log.
@@ -105,6 +112,77 @@ type IndexCommitter struct {
 	// committed is the size of the latest commitment the last step read,
 	// for the metrics.
 	committed atomic.Int64
+	// made are the commitments this committer made after the state's
+	// previous one, by entry index, for [IndexCommitter.anchor]. Owned by
+	// Run.
+	made map[int64]vindex.Commitment
+}
+
+// maxAhead bounds the commitments the committer makes after the previous
+// one a state serves (its anchor) while the published checkpoint covers
+// none of them: their deltas cannot be merged until it does, and every
+// reader of the index keeps them in memory. A witness round takes about
+// a second (DefaultWitnessInterval); the committer makes a commitment of
+// MaxEntries entries in some 50 to 100 ms under a heavy load.
+const maxAhead = 32
+
+// canGoAhead reports whether the committer may make a commitment after
+// st's latest before the published checkpoint covers it: st serves a
+// previous commitment, which is the anchor the new state keeps at least,
+// and fewer than maxAhead commitments follow it.
+func canGoAhead(st indexState) bool {
+	if st.Previous.Index < 0 {
+		return false
+	}
+	i, _ := slices.BinarySearch(st.Deltas, st.Previous.Index+1)
+	return len(st.Deltas)-i < maxAhead
+}
+
+// anchor returns the commitment the next state serves beside the new one
+// (see updateIndex and anchorOf). Commitments that another frontend made
+// are read from their entries.
+func (c *IndexCommitter) anchor(st indexState) (commitState, error) {
+	published := int64(-1)
+	if pub := c.l.Published(); pub != nil {
+		published = pub.Size
+	}
+	idx := anchorOf(st, published)
+	switch idx {
+	case st.Latest.Index:
+		return st.Latest, nil
+	case st.Previous.Index:
+		return st.Previous, nil
+	}
+	if com, ok := c.made[idx]; ok {
+		return commitState{Index: idx, Commitment: com}, nil
+	}
+	e, err := c.l.Entries(idx, 1)
+	if err != nil {
+		return commitState{}, fmt.Errorf("log: reading index commitment %d: %w", idx, err)
+	}
+	com, err := vindex.ParseCommitment(e[0])
+	if err != nil {
+		return commitState{}, fmt.Errorf("%w: the index state names commitment %d, whose entry is not one: %w", ErrCorrupt, idx, err)
+	}
+	return commitState{Index: idx, Commitment: com}, nil
+}
+
+// anchorOf returns the entry index of the commitment the state after st
+// serves beside its new one: the newest of st's commitments, from its
+// previous one to its latest, below the published tree size (st's
+// previous one if none is). Without witnesses it is the latest; with
+// them, the latest is often still being cosigned, and the one before it
+// too, as the committer goes on committing while a round lasts.
+func anchorOf(st indexState, published int64) int64 {
+	if st.Latest.Index < published {
+		return st.Latest.Index
+	}
+	for i := len(st.Deltas) - 1; i >= 0 && st.Deltas[i] > st.Previous.Index; i-- {
+		if st.Deltas[i] < published {
+			return st.Deltas[i]
+		}
+	}
+	return st.Previous.Index
 }
 
 // Metrics returns the committer's Prometheus collectors, for the caller to
@@ -151,7 +229,7 @@ func NewIndexCommitter(l *Log, cfg IndexConfig) (*IndexCommitter, error) {
 		cfg.Now = time.Now
 	}
 	ci.keys.activate()
-	return &IndexCommitter{l: l, cfg: cfg, keys: ci.keys, last: cfg.Now(), seen: noCommitment}, nil
+	return &IndexCommitter{l: l, cfg: cfg, keys: ci.keys, last: cfg.Now(), seen: noCommitment, made: map[int64]vindex.Commitment{}}, nil
 }
 
 // Run commits the index until ctx is done, and then returns nil. A failed
@@ -244,6 +322,11 @@ func (c *IndexCommitter) due() (state indexState, size int64, due bool, err erro
 		return state, 0, false, err
 	}
 	latest := state.Latest
+	for idx := range c.made {
+		if idx <= state.Previous.Index {
+			delete(c.made, idx)
+		}
+	}
 	c.unpublished = false
 	c.committed.Store(latest.Size)
 	c.keys.dropBelow(latest.Size)
@@ -257,7 +340,7 @@ func (c *IndexCommitter) due() (state indexState, size int64, due bool, err erro
 	waiting := size - latest.Size
 	if latest.Index >= 0 {
 		waiting-- // the commitment itself, at or past its size
-		if pub := c.l.Published(); pub == nil || pub.Size <= latest.Index {
+		if pub := c.l.Published(); pub == nil || pub.Size <= latest.Index && !canGoAhead(state) {
 			c.unpublished = waiting >= int64(c.cfg.Entries)
 			return state, size, false, nil
 		}
@@ -287,9 +370,13 @@ func (c *IndexCommitter) commit(ctx context.Context, state indexState, size int6
 	if err != nil {
 		return -1, err
 	}
+	anchor, err := c.anchor(state)
+	if err != nil {
+		return -1, err
+	}
 	carry := c.carry
 	c.carry = nil // its strata are the update's now, even if it fails half-way
-	u, err := updateIndex(c.l.store, c.l.vdeltas, state, size, adds, carry)
+	u, err := updateIndex(c.l.store, c.l.vdeltas, state, size, adds, carry, anchor)
 	if err != nil {
 		return -1, err
 	}
@@ -303,6 +390,7 @@ func (c *IndexCommitter) commit(ctx context.Context, state indexState, size int6
 	}
 	c.last = c.cfg.Now()
 	c.committed.Store(size)
+	c.made[idx] = u.To
 	c.carry = u.carryAt(idx)
 	if !u.ToBase {
 		if err := c.l.vdeltas.put(idx, u.Delta); err != nil {

@@ -44,7 +44,15 @@ func newClaimLog(t *testing.T, cfg log.ServiceConfig, acfg archive.Config) *clai
 // newClaimLogIn is newClaimLog with the log's files in dir.
 func newClaimLogIn(t *testing.T, dir string, cfg log.ServiceConfig, acfg archive.Config) *claimLog {
 	t.Helper()
-	l := logtest.New(t, dir, log.Config{Indexer: log.ClaimIndex{}})
+	return newClaimLogWith(t, dir, log.Config{}, cfg, acfg)
+}
+
+// newClaimLogWith is newClaimLogIn with lcfg (a witness policy, say) for
+// the log, whose Indexer it sets.
+func newClaimLogWith(t *testing.T, dir string, lcfg log.Config, cfg log.ServiceConfig, acfg archive.Config) *claimLog {
+	t.Helper()
+	lcfg.Indexer = log.ClaimIndex{}
+	l := logtest.New(t, dir, lcfg)
 	a, err := archive.Open(filepath.Join(dir, "archive"), acfg)
 	if err != nil {
 		t.Fatal(err)

@@ -32,12 +32,14 @@ import (
 // about 8 KiB, changes by a few hundred bytes. The map a commitment c committed to is, for each stratum,
 // the newest record at or before c, in the deltas or else in the base,
 // with the patches of the later deltas up to c applied. Two
-// commitments are served: the latest, and the one before it for clients
-// whose witnessed checkpoint does not cover the latest yet (the
-// [IndexCommitter] writes a commitment only once the latest is witnessed,
-// so a client with the log's witnessed checkpoint always finds one of the
-// two below its tree size). The base is never after the one before the
-// latest, so both are the base plus deltas.
+// commitments are served: the latest, and the "previous" one for clients
+// whose witnessed checkpoint does not cover the latest yet. The previous
+// one is the anchor each commitment names (see updateIndex): the newest
+// commitment before it that the published checkpoint covered when it was
+// made, so that a client with the log's published checkpoint always finds
+// one of the two below its tree size, while the [IndexCommitter] goes on
+// committing ahead of the witnesses. The base is never after the previous
+// one, so both are the base plus deltas.
 //
 // Why deltas: a commitment changes about one stratum per key its interval
 // added, at keys spread at random over the map, so that writing each into
@@ -48,8 +50,8 @@ import (
 // merge them into the base, newest record per stratum, in key order, so
 // that each page of the base is written about once per merge instead of
 // once per commitment, and delete them; the base then is the map of the
-// latest commitment when the merge started, which was the previous one
-// served by the commitment after it. The first commitment (or the
+// anchor of the commitment that started the merge, which was the previous
+// one it served. The first commitment (or the
 // rebuild of an older layout) writes its strata to the base directly,
 // since no older commitment is served.
 //
@@ -421,11 +423,14 @@ type indexUpdate struct {
 	// commitment (ToBase), all as records into the base.
 	Strata []vindex.StratumRecord
 	ToBase bool
+	// Anchor is the commitment the new state serves as its previous one
+	// (see updateIndex).
+	Anchor commitState
 	// Delta is the record of the delta, unless ToBase.
 	Delta []byte
 	// Merging says that the update makes step MergeStep of the merge of
 	// the deltas up to MergeTo into the base (Base's, or the merge that
-	// Base's latest commitment starts); Merge holds its writes: the base's
+	// this update starts, to its Anchor); Merge holds its writes: the base's
 	// records of one part of the strata and, in the last step, the merged
 	// deltas' deletes.
 	Merging   bool
@@ -473,7 +478,20 @@ type indexCarry struct {
 // base to the map over the entries [0, size), adds being the additions of
 // the entries [base.Latest.Size, size). carry, if not nil, is what the
 // last update left; it is used only if its commitment is base's latest.
-func updateIndex(s Store, dc *deltaCache, base indexState, size int64, adds []vindex.Addition, carry *indexCarry) (*indexUpdate, error) {
+//
+// anchor is the commitment served beside the new one (the new state's
+// Previous): the newest of base's commitments, from its previous to its
+// latest, that the published checkpoint covers, so that a client holding
+// that checkpoint finds a commitment below its tree size whatever the
+// committer made since (see [IndexCommitter]). A merge the update starts
+// merges the deltas up to the anchor, never past it. For a first
+// commitment (base has none) it is ignored.
+func updateIndex(s Store, dc *deltaCache, base indexState, size int64, adds []vindex.Addition, carry *indexCarry, anchor commitState) (*indexUpdate, error) {
+	if base.Latest.Index >= 0 && anchor != base.Latest && anchor != base.Previous &&
+		(!slices.Contains(base.Deltas, anchor.Index) || anchor.Index <= base.Previous.Index || anchor.Index >= base.Latest.Index) {
+		return nil, fmt.Errorf("log: updating the index: commitment %d (size %d) is not one of the state's from its previous %d to its latest %d",
+			anchor.Index, anchor.Size, base.Previous.Index, base.Latest.Index)
+	}
 	r, err := newMapReader(s, dc, base, base.Latest)
 	if err != nil {
 		return nil, err
@@ -491,7 +509,7 @@ func updateIndex(s Store, dc *deltaCache, base indexState, size int64, adds []vi
 		}
 		return nil, fmt.Errorf("log: updating the index from size %d to %d: %w", base.Latest.Size, size, err)
 	}
-	u := &indexUpdate{Base: base, To: vindex.Commitment{Size: size, Root: root}, ToBase: base.Latest.Index < 0, next: &indexCarry{strata: st}}
+	u := &indexUpdate{Base: base, To: vindex.Commitment{Size: size, Root: root}, ToBase: base.Latest.Index < 0, Anchor: anchor, next: &indexCarry{strata: st}}
 	if u.ToBase {
 		u.Strata = st.Dirty(0)
 	} else {
@@ -502,8 +520,8 @@ func updateIndex(s Store, dc *deltaCache, base indexState, size int64, adds []vi
 	case u.ToBase:
 	case base.Steps > 0:
 		u.Merging, u.MergeTo, u.MergeStep = true, base.Merging, base.Steps
-	case mergeDue(r.deltas):
-		u.Merging, u.MergeTo, u.MergeStep = true, base.Latest, 0
+	case mergeDue(r.deltas) && anchor.Index > base.Base.Index:
+		u.Merging, u.MergeTo, u.MergeStep = true, anchor, 0
 	}
 	if u.Merging {
 		merged := base.deltasAt(u.MergeTo)
@@ -573,7 +591,7 @@ func mergeWrites(s Store, ds []*delta, idxs []int64, step int) ([]IndexWrite, er
 // idx.
 func (u *indexUpdate) state(idx int64) indexState {
 	c := commitState{Index: idx, Commitment: u.To}
-	st := indexState{Latest: c, Previous: u.Base.Latest, Base: u.Base.Base, Steps: u.Base.Steps, Merging: u.Base.Merging,
+	st := indexState{Latest: c, Previous: u.Anchor, Base: u.Base.Base, Steps: u.Base.Steps, Merging: u.Base.Merging,
 		Deltas: append(slices.Clip(u.Base.Deltas), idx)}
 	switch {
 	case u.ToBase:

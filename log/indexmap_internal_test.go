@@ -30,6 +30,12 @@ type indexSim struct {
 	// builders, if set, makes each claim one of bench --agree 1: four new
 	// keys (digest, source, build, identity) and a builder key of these.
 	builders []vindex.Key
+	// published, if set, is the published tree size, which gives each
+	// commitment its anchor as the committer's does; unset, every
+	// commitment is published before the next. commits are the
+	// commitments made, by entry index.
+	published *int64
+	commits   map[int64]commitState
 }
 
 // agreeOne makes sim's claims those of `attestlog bench --mode add
@@ -90,10 +96,18 @@ func (sim *indexSim) commit(t testing.TB) *indexUpdate {
 	for first > 0 && sim.adds[first-1].Index >= base.Latest.Size {
 		first--
 	}
-	u, err := updateIndex(sim.s, sim.dc, base, sim.size, sim.adds[first:], sim.carry)
+	if sim.commits == nil {
+		sim.commits = map[int64]commitState{-1: noCommitment}
+	}
+	anchor := base.Latest
+	if sim.published != nil {
+		anchor = sim.commits[anchorOf(base, *sim.published)]
+	}
+	u, err := updateIndex(sim.s, sim.dc, base, sim.size, sim.adds[first:], sim.carry, anchor)
 	if err != nil {
 		t.Fatal(err)
 	}
+	sim.commits[sim.size] = commitState{Index: sim.size, Commitment: u.To}
 	if err := sim.s.Commit(&Batch{Index: u.writesAt(sim.size)}); err != nil {
 		t.Fatal(err)
 	}
@@ -200,6 +214,22 @@ func (m *refMap) commit(t testing.TB, sim *indexSim, idx int64) vindex.Hash {
 	return root
 }
 
+// smallMergeSim returns an indexSim over a new bbolt store, with merges
+// every 4 deltas in 3 steps until the test ends, so that a few dozen
+// commitments make several merges.
+func smallMergeSim(t *testing.T, seed uint64) *indexSim {
+	t.Helper()
+	n, m := mergeDeltas, mergeSteps
+	mergeDeltas, mergeSteps = 4, 3
+	t.Cleanup(func() { mergeDeltas, mergeSteps = n, m })
+	s, err := OpenBolt(filepath.Join(t.TempDir(), "log.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return newIndexSim(s, seed)
+}
+
 // TestIndexDeltas checks the layout of a base and deltas over many
 // commitments and several merges: both served commitments (the latest and
 // the one before) prove keys present and absent against their roots, which
@@ -211,14 +241,8 @@ func (m *refMap) commit(t testing.TB, sim *indexSim, idx int64) vindex.Hash {
 // the middle of merges too, when the base holds parts of two maps. The
 // strata an update keeps for the next are used only by the next.
 func TestIndexDeltas(t *testing.T) {
-	defer func(n, m int) { mergeDeltas, mergeSteps = n, m }(mergeDeltas, mergeSteps)
-	mergeDeltas, mergeSteps = 4, 3
-	s, err := OpenBolt(filepath.Join(t.TempDir(), "log.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	sim := newIndexSim(s, 1)
+	sim := smallMergeSim(t, 1)
+	s := sim.s
 	var ref refMap
 	merges := 0
 	var old *indexCarry
@@ -287,6 +311,62 @@ func TestIndexDeltas(t *testing.T) {
 	}
 	if merges < 3 {
 		t.Errorf("%d merges in 24 rounds at %d deltas a merge", merges, mergeDeltas)
+	}
+}
+
+// TestIndexAnchors checks the base and deltas when the published
+// checkpoint lags the commitments, as a witness round makes it: each
+// state serves as its previous commitment the anchor its commitment
+// named (the newest one below the published size), which proves keys
+// against its root like the latest; a merge never merges past it, so
+// that the base is never after a commitment a client with the published
+// checkpoint is served.
+func TestIndexAnchors(t *testing.T) {
+	sim := smallMergeSim(t, 3)
+	s := sim.s
+	published := int64(0)
+	sim.published = &published
+	var ref refMap
+	behind, mergedBehind := 0, 0
+	for round := range 40 {
+		sim.claims(20 + sim.r.IntN(200))
+		base, err := readIndexState(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The witnesses cosign every third round or so; the committer
+		// waits for them only as IndexCommitter.due does.
+		if sim.r.IntN(3) == 0 || base.Latest.Index >= published && !canGoAhead(base) {
+			published = sim.size
+		}
+		u := sim.commit(t)
+		idx := sim.size - 1
+		ref.commit(t, sim, idx)
+		st, err := readIndexState(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case round > 0 && st.Previous != u.Anchor:
+			t.Fatalf("round %d: the state serves %+v as its previous commitment, want the anchor %+v", round, st.Previous, u.Anchor)
+		case round > 0 && u.Anchor.Index >= published && u.Anchor != u.Base.Previous:
+			t.Fatalf("round %d: anchor %d at or past the published size %d", round, u.Anchor.Index, published)
+		case u.Merging && u.MergeTo.Index > u.Anchor.Index:
+			t.Fatalf("round %d: a merge to commitment %d, past the anchor %d", round, u.MergeTo.Index, u.Anchor.Index)
+		case st.Base.Index > st.Previous.Index && st.Previous.Index >= 0:
+			t.Fatalf("round %d: the base %d is after the previous commitment %d", round, st.Base.Index, st.Previous.Index)
+		}
+		if round > 0 && u.Anchor != u.Base.Latest {
+			behind++
+		}
+		if u.Merging && u.MergeStep == 0 && u.MergeTo != u.Base.Latest {
+			mergedBehind++
+		}
+		checkDeltas(t, s, st)
+		sim.proveServed(t, st, 30, ref.roots)
+	}
+	if behind < 10 || mergedBehind < 2 {
+		t.Errorf("%d of 40 commitments anchored before the latest, %d merges started behind it: the test did not exercise lagging publication", behind, mergedBehind)
 	}
 }
 

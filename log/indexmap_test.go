@@ -547,6 +547,96 @@ func TestIndexCommitterKeepsUp(t *testing.T) {
 	}
 }
 
+// TestIndexCommitterAheadOfWitnesses: while the witnesses cosign nothing,
+// the committer goes on committing the index past the published
+// checkpoint, where it had stopped at the first commitment the witnesses
+// had not covered (one commitment, of MaxEntries entries, per witness
+// round), and a client holding the published checkpoint is still served a
+// commitment below its size that verifies: the anchor each commitment
+// keeps. Once the witnesses cosign again, lookups at the new published
+// size are served the latest commitment.
+func TestIndexCommitterAheadOfWitnesses(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ws := []*testWitness{newTestWitness(t, "w0.example", 10), newTestWitness(t, "w1.example", 11), newTestWitness(t, "w2.example", 12)}
+	cl := newClaimLogWith(t, t.TempDir(), log.Config{Witnesses: witnessPolicy(t, ws...), WitnessInterval: 5 * time.Millisecond}, log.ServiceConfig{}, archive.Config{})
+	bin := []byte("the binary")
+	digest := vindex.DigestKey(sha(bin))
+	add := func(from, n int) {
+		t.Helper()
+		for i := from; i < from+n; i++ {
+			b := fmt.Sprintf("b%d.example", i)
+			if _, err := cl.client.AddClaim(ctx, &pb.AddClaimRequest{Envelope: envelope(t, buildClaim(bin, b), testBuilder(t, b))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	published := func() int64 {
+		if p := cl.Published(); p != nil {
+			return p.Size
+		}
+		return 0
+	}
+	// lookup returns the commitment a lookup at size (0: the latest
+	// checkpoint's) is proved with, verified, and its list.
+	lookup := func(size int64) (int64, vindex.Commitment, []int64) {
+		t.Helper()
+		resp, err := cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin), TreeSize: uint64(size)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ip := resp.GetIndexProof()
+		c, list := checkIndexProof(t, cl, ip, digest)
+		if ip.GetCommitmentEntry() == nil {
+			return -1, c, list
+		}
+		return int64(ip.GetCommitmentIndex()), c, list
+	}
+	ic, err := log.NewIndexCommitter(cl.Log.Log, log.IndexConfig{Entries: 4, MaxEntries: 4, Age: time.Hour, Poll: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add(0, 8)
+	done := make(chan error, 1)
+	go func() { done <- ic.Run(ctx) }()
+	eventually(t, "the first 8 claims are committed and published", func() bool {
+		_, c, _ := lookup(0)
+		return c.Size >= 8 && published() == cl.Checkpoint().Size
+	})
+
+	// Two of three witnesses down: no quorum, nothing published.
+	ws[1].down.Store(true)
+	ws[2].down.Store(true)
+	held := published()
+	add(8, 40)
+	eventually(t, "every claim is committed with the witnesses down", func() bool {
+		_, c, _ := lookup(0)
+		return c.Size >= 48
+	})
+	if p := published(); p != held {
+		t.Fatalf("published size %d with two of three witnesses down, want %d", p, held)
+	}
+	// A client with the published checkpoint gets a commitment below it.
+	at, c, list := lookup(held)
+	if at < 0 || at >= held || c.Size < 8 {
+		t.Fatalf("a lookup at the published size %d was proved with the commitment at %d of size %d, want one below it covering the first 8 claims", held, at, c.Size)
+	}
+	if len(list) < 8 {
+		t.Fatalf("the commitment at %d lists %v", at, list)
+	}
+
+	ws[1].down.Store(false)
+	ws[2].down.Store(false)
+	eventually(t, "the latest commitment is published and served at the published size", func() bool {
+		at, c, _ := lookup(published())
+		return c.Size >= 48 && at < published()
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+}
+
 // TestIndexDeltaTampered: a delta altered in the store (a byte of a
 // stratum's hash flipped, as a faulty disk or a meddling operator would)
 // makes the log refuse the lookup (an internal error, logged as
