@@ -10,7 +10,10 @@
 # number of loads of N claims each (256 builders, defaults otherwise). For
 # each round it prints the rate, p99, serve's CPU a claim over the round
 # (utime+stime from /proc, so the committer's work that falls in the round),
-# serve's RssAnon at the end and its peak so far. PROF=DIR takes a heap
+# serve's RssAnon at the end and its peak so far, and the verifiable
+# index's tail at the end (attestlog_log_index_tail_entries: the entries
+# no index commitment covers yet; a build without that metric prints -1).
+# PROF=DIR takes a heap
 # profile 5 s into the last round and a 10 s CPU profile after it, into
 # DIR/heap.prof and DIR/cpu.prof.
 set -euo pipefail
@@ -25,6 +28,7 @@ pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -f "$DIR.peak"' EXIT
 for _ in $(seq 300); do (echo >"/dev/tcp/127.0.0.1/$((port + 1))") 2>/dev/null && break; sleep 0.1; done
 
+metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m { printf "%.0f", $2 }'; }
 cpu() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; } # clock ticks (1/100 s)
 rss() { awk '/^RssAnon/ { print int($2 / 1024) }' "/proc/$pid/status"; }
 echo 0 >"$DIR.peak"
@@ -46,7 +50,8 @@ for round in $(seq "$ROUNDS"); do
 	s1=$(cpu)
 	rate=$(grep -o '"per_second":[0-9.]*' <<<"$out" | head -1 | cut -d: -f2)
 	p99=$(grep -o '"p99_ms":[0-9.]*' <<<"$out" | head -1 | cut -d: -f2)
-	printf "round=%d rate=%.0f p99=%s server_us=%d rssAnonMiB=%d peakRssAnonMiB=%d\n" \
-		"$round" "$rate" "$p99" $(((s1 - s0) * 10000 / N)) "$(rss)" $(($(cat "$DIR.peak") / 1024))
+	tail=$(metric attestlog_log_index_tail_entries)
+	printf "round=%d rate=%.0f p99=%s server_us=%d rssAnonMiB=%d peakRssAnonMiB=%d tail=%d\n" \
+		"$round" "$rate" "$p99" $(((s1 - s0) * 10000 / N)) "$(rss)" $(($(cat "$DIR.peak") / 1024)) "${tail:--1}"
 done
 sleep 5

@@ -35,6 +35,12 @@ const (
 	// fresh log, at less CPU a claim (BENCHMARKS.md, issue 14's eighth
 	// pass).
 	DefaultCommitMaxEntries = 1 << 9
+	// DefaultCommitMaxTail is how many entries may follow the latest
+	// index commitment before claims wait for the next (see indexGate):
+	// half of what a client reads by default (client.DefaultMaxTail), to
+	// leave room for the claims in flight and for a commitment that waits
+	// for the witnesses.
+	DefaultCommitMaxTail = 2048
 	// DefaultCommitPoll is how often an idle committer looks at the tree
 	// size.
 	DefaultCommitPoll = 200 * time.Millisecond
@@ -60,6 +66,12 @@ type IndexConfig struct {
 	// commitments of at most this many entries, so that the strata one
 	// update holds stay within memory. Default DefaultCommitMaxEntries.
 	MaxEntries int
+	// MaxTail is how many entries may follow the latest commitment
+	// while the committer runs before AddClaim waits for the next
+	// commitment (see indexGate); negative for no bound, which lets a
+	// load faster than the committer grow the tail that lookups' clients
+	// read until they refuse it. Default DefaultCommitMaxTail.
+	MaxTail int
 	// Poll is how often an idle committer looks at the tree size: a
 	// committer that made a commitment looks again at once, and one
 	// waiting for the published checkpoint to cover its last commitment
@@ -107,6 +119,8 @@ type IndexCommitter struct {
 	// unpublished says that the last step found entries due but the
 	// published checkpoint not covering the latest commitment. Owned by Run.
 	unpublished bool
+	// stateRead says that a step has read the index's state. Owned by Run.
+	stateRead bool
 	// carry is what the last update left for the next; owned by Run.
 	carry *indexCarry
 	// committed is the size of the latest commitment the last step read,
@@ -222,6 +236,12 @@ func NewIndexCommitter(l *Log, cfg IndexConfig) (*IndexCommitter, error) {
 	if cfg.Poll == 0 {
 		cfg.Poll = DefaultCommitPoll
 	}
+	switch {
+	case cfg.MaxTail == 0:
+		cfg.MaxTail = DefaultCommitMaxTail
+	case cfg.MaxTail < 0:
+		cfg.MaxTail = 0
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -242,17 +262,29 @@ func NewIndexCommitter(l *Log, cfg IndexConfig) (*IndexCommitter, error) {
 // each) would index at most 2,560 entries a second at the defaults, and
 // under a heavier load the tail a lookup's client must read itself would
 // grow without bound, until clients refuse it (client.DefaultMaxTail).
+//
+// While it runs, claims wait (in [Service.AddClaim]) whenever more than
+// MaxTail entries follow the latest commitment, and a claim that waits
+// wakes it.
 func (c *IndexCommitter) Run(ctx context.Context) error {
 	poll := min(c.cfg.Poll, c.cfg.Age)
 	t := time.NewTimer(0)
 	defer t.Stop()
+	defer c.l.gate.stop()
+	gated := false
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case <-c.l.gate.kick:
 		}
 		idx, err := c.Step(ctx)
+		if !gated && c.stateRead {
+			// The gate closes once the committer knows where the index is.
+			c.l.gate.start(int64(c.cfg.MaxTail), c.committed.Load())
+			gated = true
+		}
 		switch {
 		case errors.Is(err, errStaleCommitment):
 			// Another frontend's committer was first; the next step starts
@@ -327,8 +359,9 @@ func (c *IndexCommitter) due() (state indexState, size int64, due bool, err erro
 			delete(c.made, idx)
 		}
 	}
-	c.unpublished = false
+	c.unpublished, c.stateRead = false, true
 	c.committed.Store(latest.Size)
+	c.l.gate.advance(latest.Size)
 	c.keys.dropBelow(latest.Size)
 	if latest != c.seen {
 		// Another frontend's commitment restarts the age too.
@@ -338,14 +371,15 @@ func (c *IndexCommitter) due() (state indexState, size int64, due bool, err erro
 	}
 	size = c.l.Checkpoint().Size
 	waiting := size - latest.Size
+	gated := c.cfg.MaxTail > 0 && waiting > int64(c.cfg.MaxTail) // claims wait at the gate, which counts the same
 	if latest.Index >= 0 {
 		waiting-- // the commitment itself, at or past its size
 		if pub := c.l.Published(); pub == nil || pub.Size <= latest.Index && !canGoAhead(state) {
-			c.unpublished = waiting >= int64(c.cfg.Entries)
+			c.unpublished = waiting >= int64(c.cfg.Entries) || gated
 			return state, size, false, nil
 		}
 	}
-	due = waiting > 0 && (waiting >= int64(c.cfg.Entries) || c.cfg.Now().Sub(c.last) >= c.cfg.Age)
+	due = waiting > 0 && (waiting >= int64(c.cfg.Entries) || c.cfg.Now().Sub(c.last) >= c.cfg.Age || gated)
 	// A rebuild, or a committer that was stopped a long time, catches up
 	// in steps, so that one update's strata stay within memory.
 	size = min(size, latest.Size+int64(c.cfg.MaxEntries))
@@ -390,6 +424,7 @@ func (c *IndexCommitter) commit(ctx context.Context, state indexState, size int6
 	}
 	c.last = c.cfg.Now()
 	c.committed.Store(size)
+	c.l.gate.advance(size)
 	c.made[idx] = u.To
 	c.carry = u.carryAt(idx)
 	if !u.ToBase {

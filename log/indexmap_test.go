@@ -637,6 +637,55 @@ func TestIndexCommitterAheadOfWitnesses(t *testing.T) {
 	}
 }
 
+// TestIndexGate: while the committer runs, a claim is acknowledged only
+// once at most MaxTail entries follow the latest commitment, however
+// rarely the committer would commit on its own (here never: an hour's
+// Age, a billion Entries), so that a client's tail stays bounded; claims
+// that find the gate closed wake the committer. Once the committer stops,
+// the gate opens.
+func TestIndexGate(t *testing.T) {
+	ctx := context.Background()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	cl := newClaimLog(t, log.ServiceConfig{}, archive.Config{})
+	bin := []byte("the binary")
+	const maxTail = 8
+	ic, err := log.NewIndexCommitter(cl.Log.Log, log.IndexConfig{Entries: 1e9, MaxEntries: 4, Age: time.Hour, Poll: time.Hour, MaxTail: maxTail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- ic.Run(runCtx) }()
+	add := func(i int) {
+		t.Helper()
+		b := fmt.Sprintf("b%d.example", i)
+		if _, err := cl.client.AddClaim(ctx, &pb.AddClaimRequest{Envelope: envelope(t, buildClaim(bin, b), testBuilder(t, b))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 40 {
+		add(i)
+		resp, err := cl.client.LookupByDigest(ctx, &pb.LookupByDigestRequest{Sha256: sha(bin)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := checkIndexProof(t, cl, resp.GetIndexProof(), vindex.DigestKey(sha(bin)))
+		// The claim just acknowledged passed the gate with at most
+		// maxTail entries after the commitment.
+		if tail := cl.Checkpoint().Size - c.Size; tail > maxTail+1 {
+			t.Fatalf("claim %d acknowledged with %d entries after the latest index commitment (size %d), more than %d", i, tail, c.Size, maxTail+1)
+		}
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	// No committer: no gate.
+	for i := 40; i < 60; i++ {
+		add(i)
+	}
+}
+
 // TestIndexDeltaTampered: a delta altered in the store (a byte of a
 // stratum's hash flipped, as a faulty disk or a meddling operator would)
 // makes the log refuse the lookup (an internal error, logged as

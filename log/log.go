@@ -47,6 +47,9 @@ type Log struct {
 	// vdeltas are the verifiable index's deltas read or written so far
 	// (see indexmap.go).
 	vdeltas *deltaCache
+	// gate holds claims back while the index is far behind (see
+	// indexGate).
+	gate *indexGate
 }
 
 // Signed is a signed checkpoint note and its parsed body.
@@ -80,6 +83,7 @@ func New(cfg Config) (*Log, error) {
 		queue:   make(chan *pending, cfg.QueueSize),
 		stopped: make(chan struct{}),
 		vdeltas: newDeltaCache(),
+		gate:    newIndexGate(),
 	}
 	l.metrics = newMetrics(l)
 	l.shared, _ = cfg.Store.(SharedStore)

@@ -65,6 +65,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	flags.StringVar(&c.TLSKey, "tls-key", usage.Env("ATTESTLOG_TLS_KEY", ""), "PEM `file` of the TLS private key (env ATTESTLOG_TLS_KEY)")
 	flags.StringVar(&c.WitnessCA, "witness-tls-ca", usage.Env("ATTESTLOG_WITNESS_TLS_CA", ""), "PEM `file` of the CA certificates trusted for https witness URLs; default the system roots (env ATTESTLOG_WITNESS_TLS_CA)")
 	flags.IntVar(&c.IndexEntries, "index-entries", int(usage.EnvFloat("ATTESTLOG_INDEX_ENTRIES", log.DefaultCommitEntries)), "commit the verifiable index once this many `entries` wait (env ATTESTLOG_INDEX_ENTRIES)")
+	flags.IntVar(&c.IndexMaxTail, "index-max-tail", int(usage.EnvFloat("ATTESTLOG_INDEX_MAX_TAIL", log.DefaultCommitMaxTail)), "hold claims back while more than this many `entries` follow the latest index commitment, so that lookups' clients never read a longer tail than they accept; -1 for no bound (env ATTESTLOG_INDEX_MAX_TAIL)")
 	flags.DurationVar(&c.IndexAge, "index-age", usage.EnvDuration("ATTESTLOG_INDEX_AGE", log.DefaultCommitAge), "commit the verifiable index at least this often while entries wait (env ATTESTLOG_INDEX_AGE)")
 	level := flags.String("log-level", usage.Env("ATTESTLOG_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env ATTESTLOG_LOG_LEVEL)")
 	if err := usage.Parse(flags, args); err != nil {

@@ -54,6 +54,7 @@ type Config struct {
 	BuilderRate     float64       // AddClaim calls per second per builder key; 0 is unlimited
 	MaxArtifactSize int64         // largest artifact upload in bytes
 	IndexEntries    int           // entries that make the verifiable index be committed
+	IndexMaxTail    int           // entries after the latest commitment past which claims wait; -1 for no bound
 	IndexAge        time.Duration // longest wait for an index commitment
 	Pprof           string        // loopback address to serve net/http/pprof on; empty: off
 	Policy          string        // witness policy file (c2sp.org/tlog-policy); empty publishes every checkpoint
@@ -203,7 +204,7 @@ func announceServe(ctx context.Context, stdout io.Writer, logger *slog.Logger, c
 // runServe runs the log, its index committer and publisher, and its
 // servers until ctx is done or one of them fails.
 func runServe(ctx context.Context, c Config, in serveInputs, lns serveListeners, l *log.Log, svc *log.Service, pages *web.Site, objs objects, logger *slog.Logger) error {
-	committer, err := log.NewIndexCommitter(l, log.IndexConfig{Entries: c.IndexEntries, Age: c.IndexAge, Logger: logger})
+	committer, err := log.NewIndexCommitter(l, log.IndexConfig{Entries: c.IndexEntries, Age: c.IndexAge, MaxTail: c.IndexMaxTail, Logger: logger})
 	if err != nil {
 		return err
 	}
