@@ -265,7 +265,9 @@ func NewIndexCommitter(l *Log, cfg IndexConfig) (*IndexCommitter, error) {
 //
 // While it runs, claims wait (in [Service.AddClaim]) whenever more than
 // MaxTail entries follow the latest commitment, and a claim that waits
-// wakes it.
+// wakes it; from the first time it has caught up to within MaxTail, so
+// that a rebuild of the index, or a committer that was stopped for long,
+// catches up while the log goes on taking claims.
 func (c *IndexCommitter) Run(ctx context.Context) error {
 	poll := min(c.cfg.Poll, c.cfg.Age)
 	t := time.NewTimer(0)
@@ -280,8 +282,10 @@ func (c *IndexCommitter) Run(ctx context.Context) error {
 		case <-c.l.gate.kick:
 		}
 		idx, err := c.Step(ctx)
-		if !gated && c.stateRead {
-			// The gate closes once the committer knows where the index is.
+		if !gated && c.stateRead && c.l.Checkpoint().Size-c.committed.Load() <= int64(c.cfg.MaxTail) {
+			// The gate closes once the committer has caught up: a rebuild
+			// of the index, or a committer stopped for long, catches up
+			// while the log takes claims.
 			c.l.gate.start(int64(c.cfg.MaxTail), c.committed.Load())
 			gated = true
 		}
