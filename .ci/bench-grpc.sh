@@ -9,8 +9,9 @@
 #
 # BIN is an attestlog binary (go build -o BIN ./cmd/attestlog), LABEL names
 # the run in the output line, N is the number of claims. Serve flags follow,
-# e.g. `--index-entries 1000000000 --index-age 1h` to keep the index
-# committer idle. Environment: AGREE=K (bench --agree), PROF=DIR (a CPU
+# e.g. `--index-entries 1000000000 --index-age 1h --index-max-tail -1` to
+# keep the index committer idle (without the last, the index gate makes it
+# commit once 2,048 entries wait). Environment: AGREE=K (bench --agree), PROF=DIR (a CPU
 # profile of serve, PSEC seconds from 3 s into the load, into DIR/LABEL.cpu),
 # LOADBIN (another binary for the load tool), KEEP=1 (keep the data
 # directory). serve's CPU counts the load and what follows until the index

@@ -282,7 +282,7 @@ func (c *IndexCommitter) Run(ctx context.Context) error {
 		case <-c.l.gate.kick:
 		}
 		idx, err := c.Step(ctx)
-		if !gated && c.stateRead && c.l.Checkpoint().Size-c.committed.Load() <= int64(c.cfg.MaxTail) {
+		if !gated && c.stateRead && c.l.visibleSize()-c.committed.Load() <= int64(c.cfg.MaxTail) {
 			// The gate closes once the committer has caught up: a rebuild
 			// of the index, or a committer stopped for long, catches up
 			// while the log takes claims.
@@ -375,7 +375,9 @@ func (c *IndexCommitter) due() (state indexState, size int64, due bool, err erro
 	}
 	size = c.l.Checkpoint().Size
 	waiting := size - latest.Size
-	gated := c.cfg.MaxTail > 0 && waiting > int64(c.cfg.MaxTail) // claims wait at the gate, which counts the same
+	// Claims wait at the gate, which counts the entries of the published
+	// tree.
+	gated := c.cfg.MaxTail > 0 && c.l.visibleSize()-latest.Size > int64(c.cfg.MaxTail)
 	if latest.Index >= 0 {
 		waiting-- // the commitment itself, at or past its size
 		if pub := c.l.Published(); pub == nil || pub.Size <= latest.Index && !canGoAhead(state) {

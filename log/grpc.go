@@ -244,7 +244,7 @@ func (s *Service) AddClaim(ctx context.Context, req *pb.AddClaimRequest) (*pb.Ad
 	if d, ok := s.limiter.allow(keys); !ok {
 		return nil, s.grpcError(ctx, retryLaterError{reason: "rate limit exceeded", retry: d})
 	}
-	if err := s.log.gate.wait(ctx, func() int64 { return s.log.Checkpoint().Size }); err != nil {
+	if err := s.log.gate.wait(ctx, s.log.visibleSize); err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
 	idx, dup, err := s.log.AppendParsed(ctx, raw, ParsedClaim{Record: r})

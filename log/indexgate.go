@@ -20,8 +20,13 @@ import (
 // tail a client reads.
 //
 // The gate is open unless an IndexCommitter runs with a MaxTail: it
-// closes while more than MaxTail entries follow the latest commitment, and
-// a closed gate wakes the committer.
+// closes while more than MaxTail entries of the published checkpoint's
+// tree ([Log.visibleSize]) follow the latest commitment, and a closed gate
+// wakes the committer. It counts from the published checkpoint, not the
+// latest, because that is what clients verify lookups at: the committer
+// runs ahead of the witnesses, and while they are down the published
+// size stops, the committer catches up with it, and claims go on being
+// logged, to be witnessed once they are back.
 type indexGate struct {
 	mu        sync.Mutex
 	maxTail   int64 // 0: no committer runs, or it has no bound
@@ -67,8 +72,8 @@ func (g *indexGate) wake() {
 	g.moved = make(chan struct{})
 }
 
-// wait returns once at most maxTail entries of a tree of size() follow
-// the latest commitment, or the gate is open; it fails with ctx's error,
+// wait returns once at most maxTail entries of the published tree, of
+// size(), follow the latest commitment, or the gate is open; it fails with ctx's error,
 // or a retryLaterError after gateWait.
 func (g *indexGate) wait(ctx context.Context, size func() int64) error {
 	var timeout <-chan time.Time

@@ -553,8 +553,11 @@ func TestIndexCommitterKeepsUp(t *testing.T) {
 // had not covered (one commitment, of MaxEntries entries, per witness
 // round), and a client holding the published checkpoint is still served a
 // commitment below its size that verifies: the anchor each commitment
-// keeps. Once the witnesses cosign again, lookups at the new published
-// size are served the latest commitment.
+// keeps. While they stay down, claims go on being logged past the
+// commitments the committer may make ahead of them (maxAhead) and the
+// index gate's MaxTail, as the gate counts the published tree. Once the
+// witnesses cosign again, lookups at the new published size are served
+// the latest commitment.
 func TestIndexCommitterAheadOfWitnesses(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -592,7 +595,7 @@ func TestIndexCommitterAheadOfWitnesses(t *testing.T) {
 		}
 		return int64(ip.GetCommitmentIndex()), c, list
 	}
-	ic, err := log.NewIndexCommitter(cl.Log.Log, log.IndexConfig{Entries: 4, MaxEntries: 4, Age: time.Hour, Poll: 5 * time.Millisecond})
+	ic, err := log.NewIndexCommitter(cl.Log.Log, log.IndexConfig{Entries: 4, MaxEntries: 4, Age: time.Hour, Poll: 5 * time.Millisecond, MaxTail: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -624,12 +627,22 @@ func TestIndexCommitterAheadOfWitnesses(t *testing.T) {
 	if len(list) < 8 {
 		t.Fatalf("the commitment at %d lists %v", at, list)
 	}
+	// 32 commitments of 4 entries ahead of the witnesses at most, and a
+	// gate at 8: 160 more claims pass both.
+	addCtx, stop := context.WithTimeout(ctx, 5*time.Second)
+	defer stop()
+	for i := 48; i < 208; i++ {
+		b := fmt.Sprintf("b%d.example", i)
+		if _, err := cl.client.AddClaim(addCtx, &pb.AddClaimRequest{Envelope: envelope(t, buildClaim(bin, b), testBuilder(t, b))}); err != nil {
+			t.Fatalf("claim %d with the witnesses down: %v", i, err)
+		}
+	}
 
 	ws[1].down.Store(false)
 	ws[2].down.Store(false)
 	eventually(t, "the latest commitment is published and served at the published size", func() bool {
 		at, c, _ := lookup(published())
-		return c.Size >= 48 && at < published()
+		return c.Size >= 208 && at < published()
 	})
 	cancel()
 	if err := <-done; err != nil {

@@ -95,6 +95,17 @@ func (l *Log) Published() *Signed {
 	return l.witnessed.Load()
 }
 
+// visibleSize returns the size of the tree that clients verify lookups
+// at: the published checkpoint's, 0 before there is one. With witnesses
+// it trails the tree by a round, and stops while they are down: the tail
+// a client reads is from a commitment to this size (see indexGate).
+func (l *Log) visibleSize() int64 {
+	if p := l.Published(); p != nil {
+		return p.Size
+	}
+	return 0
+}
+
 // poke tells the witnessing loop that a new checkpoint exists.
 func (l *Log) poke() {
 	if l.witnessing != nil {
