@@ -88,7 +88,7 @@ func TestServeFlagsFromEnv(t *testing.T) {
 	want := serveConfig{Config: daemon.Config{Data: "/env/data", HTTPAddr: ":3", GRPCAddr: ":2", Origin: "flag.example/log",
 		Builders: "/env/builders", Rate: 100, BuilderRate: 7, MaxArtifactSize: 1000,
 		MaxClaimBytes: log.DefaultMaxClaimBytes, UploadIdleTimeout: log.DefaultUploadIdleTimeout, MaxUploadBytes: log.DefaultMaxUploadBytes,
-		IndexEntries: log.DefaultCommitEntries, IndexAge: time.Minute, MemoryLimit: 300_000_000}, level: slog.LevelDebug}
+		IndexEntries: log.DefaultCommitEntries, IndexMaxTail: log.DefaultCommitMaxTail, IndexAge: time.Minute, MemoryLimit: 300_000_000}, level: slog.LevelDebug}
 	if c != want {
 		t.Errorf("parseServeFlags = %+v, want %+v", c, want)
 	}
@@ -106,7 +106,7 @@ func TestServeFlagDefaults(t *testing.T) {
 	}
 	want := serveConfig{Config: daemon.Config{Data: "./attestlog-data", HTTPAddr: "127.0.0.1:7380", GRPCAddr: "127.0.0.1:7381", Origin: "localhost/attestlog", MaxArtifactSize: archive.DefaultMaxSize,
 		MaxClaimBytes: log.DefaultMaxClaimBytes, UploadIdleTimeout: log.DefaultUploadIdleTimeout, MaxUploadBytes: log.DefaultMaxUploadBytes,
-		IndexEntries: log.DefaultCommitEntries, IndexAge: log.DefaultCommitAge, MemoryLimit: serveMemoryLimit}}
+		IndexEntries: log.DefaultCommitEntries, IndexMaxTail: log.DefaultCommitMaxTail, IndexAge: log.DefaultCommitAge, MemoryLimit: serveMemoryLimit}}
 	if c != want {
 		t.Errorf("parseServeFlags = %+v, want %+v", c, want)
 	}
@@ -202,9 +202,10 @@ func TestServe(t *testing.T) {
 	s.stop(t)
 
 	// After entries were added, serve serves them, all consistent with the
-	// checkpoint, and reports NOT_SERVING when it shuts down.
+	// checkpoint, and reports NOT_SERVING when it shuts down. (The index
+	// committer, which would commit the 300 entries at once, is idle.)
 	want := appendEntries(t, data, "example.test/serve", 300)
-	s = startServe(t, args)
+	s = startServe(t, append(args, "--index-entries", "1000000", "--index-age", "1h"))
 	if got := httpGet(t, "http://"+s.httpAddr+"/checkpoint", http.StatusOK, ""); !bytes.Equal(got, want) {
 		t.Errorf("serve has checkpoint\n%s\nwant\n%s", got, want)
 	}
