@@ -41,8 +41,9 @@ func newIndexGate() *indexGate {
 
 // gateWait bounds how long an append waits at a closed gate before it is
 // refused, to be retried: a committer that cannot commit (its errors are
-// logged) must not hold callers without deadlines forever.
-const gateWait = 10 * time.Second
+// logged) must not hold callers without deadlines forever. A variable for
+// tests.
+var gateWait = 10 * time.Second
 
 // start closes the gate past maxTail entries (none if 0) after the
 // commitment of size committed, for a committer that starts running.
