@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/attestlog/attestlog/log/vindex"
@@ -119,17 +118,11 @@ type IndexCommitter struct {
 	// unpublished says that the last step found entries due but the
 	// published checkpoint not covering the latest commitment. Owned by Run.
 	unpublished bool
-	// stateRead says that a step has read the index's state. Owned by Run.
+	// stateRead says that a step has read the index's state (and given
+	// the gate the latest commitment's size). Owned by Run.
 	stateRead bool
 	// carry is what the last update left for the next; owned by Run.
 	carry *indexCarry
-	// committed is the size of the latest commitment the last step read,
-	// for the metrics.
-	committed atomic.Int64
-	// made are the commitments this committer made after the state's
-	// previous one, by entry index, for [IndexCommitter.anchor]. Owned by
-	// Run.
-	made map[int64]vindex.Commitment
 }
 
 // maxAhead bounds the commitments the committer makes after the previous
@@ -153,8 +146,8 @@ func canGoAhead(st indexState) bool {
 }
 
 // anchor returns the commitment the next state serves beside the new one
-// (see updateIndex and anchorOf). Commitments that another frontend made
-// are read from their entries.
+// (see updateIndex and anchorOf), reading it from its entry unless it is
+// the state's latest or previous one.
 func (c *IndexCommitter) anchor(st indexState) (commitState, error) {
 	published := int64(-1)
 	if pub := c.l.Published(); pub != nil {
@@ -166,9 +159,6 @@ func (c *IndexCommitter) anchor(st indexState) (commitState, error) {
 		return st.Latest, nil
 	case st.Previous.Index:
 		return st.Previous, nil
-	}
-	if com, ok := c.made[idx]; ok {
-		return commitState{Index: idx, Commitment: com}, nil
 	}
 	e, err := c.l.Entries(idx, 1)
 	if err != nil {
@@ -208,10 +198,10 @@ func (c *IndexCommitter) Metrics() []prometheus.Collector {
 	return []prometheus.Collector{
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "index_committed_entries", Help: "Entries the latest index commitment covers.",
-		}, func() float64 { return float64(c.committed.Load()) }),
+		}, func() float64 { return float64(c.l.gate.committedSize()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "index_tail_entries", Help: "Entries of the latest checkpoint after those the latest index commitment covers: the tail a lookup's client reads itself.",
-		}, func() float64 { return float64(max(c.l.Checkpoint().Size-c.committed.Load(), 0)) }),
+		}, func() float64 { return float64(max(c.l.Checkpoint().Size-c.l.gate.committedSize(), 0)) }),
 	}
 }
 
@@ -249,7 +239,7 @@ func NewIndexCommitter(l *Log, cfg IndexConfig) (*IndexCommitter, error) {
 		cfg.Now = time.Now
 	}
 	ci.keys.activate()
-	return &IndexCommitter{l: l, cfg: cfg, keys: ci.keys, last: cfg.Now(), seen: noCommitment, made: map[int64]vindex.Commitment{}}, nil
+	return &IndexCommitter{l: l, cfg: cfg, keys: ci.keys, last: cfg.Now(), seen: noCommitment}, nil
 }
 
 // Run commits the index until ctx is done, and then returns nil. A failed
@@ -282,11 +272,11 @@ func (c *IndexCommitter) Run(ctx context.Context) error {
 		case <-c.l.gate.kick:
 		}
 		idx, err := c.Step(ctx)
-		if !gated && c.stateRead && c.l.visibleSize()-c.committed.Load() <= int64(c.cfg.MaxTail) {
+		if !gated && c.stateRead && c.l.visibleSize()-c.l.gate.committedSize() <= int64(c.cfg.MaxTail) {
 			// The gate closes once the committer has caught up: a rebuild
 			// of the index, or a committer stopped for long, catches up
 			// while the log takes claims.
-			c.l.gate.start(int64(c.cfg.MaxTail), c.committed.Load())
+			c.l.gate.start(int64(c.cfg.MaxTail))
 			gated = true
 		}
 		switch {
@@ -358,13 +348,7 @@ func (c *IndexCommitter) due() (state indexState, size int64, due bool, err erro
 		return state, 0, false, err
 	}
 	latest := state.Latest
-	for idx := range c.made {
-		if idx <= state.Previous.Index {
-			delete(c.made, idx)
-		}
-	}
 	c.unpublished, c.stateRead = false, true
-	c.committed.Store(latest.Size)
 	c.l.gate.advance(latest.Size)
 	c.keys.dropBelow(latest.Size)
 	if latest != c.seen {
@@ -429,9 +413,7 @@ func (c *IndexCommitter) commit(ctx context.Context, state indexState, size int6
 		return -1, fmt.Errorf("log: the index commitment of size %d was already logged at %d", size, idx)
 	}
 	c.last = c.cfg.Now()
-	c.committed.Store(size)
 	c.l.gate.advance(size)
-	c.made[idx] = u.To
 	c.carry = u.carryAt(idx)
 	if !u.ToBase {
 		if err := c.l.vdeltas.put(idx, u.Delta); err != nil {

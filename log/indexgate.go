@@ -29,8 +29,8 @@ import (
 // logged, to be witnessed once they are back.
 type indexGate struct {
 	mu        sync.Mutex
-	maxTail   int64 // 0: no committer runs, or it has no bound
-	committed int64
+	maxTail   int64         // 0: no committer runs, or it has no bound
+	committed int64         // the latest commitment's size, as the committer last read it
 	moved     chan struct{} // closed, and replaced, when committed moves or the gate opens
 	kick      chan struct{} // wakes the committer; buffered
 }
@@ -45,17 +45,25 @@ func newIndexGate() *indexGate {
 // tests.
 var gateWait = 10 * time.Second
 
-// start closes the gate past maxTail entries (none if 0) after the
-// commitment of size committed, for a committer that starts running.
-func (g *indexGate) start(maxTail, committed int64) {
+// start closes the gate past maxTail entries (none if 0) after the latest
+// commitment, for a committer that has caught up.
+func (g *indexGate) start(maxTail int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.maxTail, g.committed = maxTail, committed
+	g.maxTail = maxTail
 	g.wake()
 }
 
 // stop opens the gate for good: the committer stopped.
-func (g *indexGate) stop() { g.start(0, 0) }
+func (g *indexGate) stop() { g.start(0) }
+
+// committedSize returns the latest commitment's size, as the committer
+// last read or made it.
+func (g *indexGate) committedSize() int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.committed
+}
 
 // advance records the latest commitment's size.
 func (g *indexGate) advance(committed int64) {

@@ -22,7 +22,8 @@ func TestIndexGateWaits(t *testing.T) {
 	if err := g.wait(ctx, tree); err != nil {
 		t.Fatalf("wait() with no committer = %v", err)
 	}
-	g.start(4, 6) // 4 entries follow the commitment: within the bound
+	g.advance(6)
+	g.start(4) // 4 entries follow the commitment: within the bound
 	if err := g.wait(ctx, tree); err != nil {
 		t.Fatalf("wait() at the bound = %v", err)
 	}
@@ -44,7 +45,8 @@ func TestIndexGateWaits(t *testing.T) {
 	<-g.kick // its kick
 	gateWait = time.Minute
 	for _, release := range []func(){func() { g.advance(8) }, g.stop} {
-		g.start(4, 5)
+		g.advance(5)
+		g.start(4)
 		done := make(chan error, 1)
 		go func() { done <- g.wait(ctx, tree) }()
 		<-g.kick // the waiter is at the gate
