@@ -348,7 +348,7 @@ func newMapReader(s Store, dc *deltaCache, st indexState, c commitState) (*mapRe
 // ReadStrata implements [vindex.StratumReader] with one
 // [Store.IndexGetMany] for the strata the deltas do not hold in full: one
 // read transaction (bbolt) or one query (PostgreSQL).
-func (r *mapReader) ReadStrata(ps []vindex.Position) ([][]byte, error) {
+func (r *mapReader) ReadStrata(ps []vindex.Position) ([]vindex.StoredStratum, error) {
 	keys := make([][]byte, len(ps))
 	for i, p := range ps {
 		keys[i] = stratumKey(p)
@@ -356,29 +356,31 @@ func (r *mapReader) ReadStrata(ps []vindex.Position) ([][]byte, error) {
 	return readStrata(r.s, r.deltas, r.empty, keys)
 }
 
-// readStrata returns the record of the stratum under each of keys in the
-// map made of the base (none if empty) and ds, newest first: the newest
-// delta's record, with the patches of the deltas after the newest full
-// record applied to it, or the base's if no delta holds it in full.
-func readStrata(s Store, ds []*delta, empty bool, keys [][]byte) ([][]byte, error) {
-	out := make([][]byte, len(keys))
-	patches := make([][][]byte, len(keys)) // newest first
+// readStrata returns what is stored of the stratum under each of keys in
+// the map made of the base (none if empty) and ds, newest first: the
+// newest delta's record, or the base's if no delta holds it in full, with
+// the patches of the deltas after that record, oldest first.
+func readStrata(s Store, ds []*delta, empty bool, keys [][]byte) ([]vindex.StoredStratum, error) {
+	out := make([]vindex.StoredStratum, len(keys))
 	var reads []IndexRead
 	var at []int
 	for i, k := range keys {
 		full := false
 		fk := stratumFilterKey(k)
+		var patches [][]byte // newest first
 		for _, d := range ds {
 			rec, ok := d.get(k, fk)
 			if !ok {
 				continue
 			}
 			if !vindex.IsPatch(rec) {
-				out[i], full = rec, true
+				out[i].Record, full = rec, true
 				break
 			}
-			patches[i] = append(patches[i], rec)
+			patches = append(patches, rec)
 		}
+		slices.Reverse(patches)
+		out[i].Patches = patches
 		if !full && !empty {
 			reads, at = append(reads, IndexRead{Space: spaceVindexBase, Key: k}), append(at, i)
 		}
@@ -392,22 +394,13 @@ func readStrata(s Store, ds []*delta, empty bool, keys [][]byte) ([][]byte, erro
 			return nil, fmt.Errorf("log: reading %d index strata gave %d", len(reads), len(vals))
 		}
 		for j, v := range vals {
-			out[at[j]] = v
+			out[at[j]].Record = v
 		}
 	}
-	for i, ps := range patches {
-		if len(ps) == 0 {
-			continue
-		}
-		if out[i] == nil {
+	for i, o := range out {
+		if len(o.Patches) > 0 && o.Record == nil {
 			return nil, fmt.Errorf("%w: index stratum %x: a delta patches it, but no record of it precedes the patch", ErrCorrupt, keys[i])
 		}
-		slices.Reverse(ps)
-		rec, err := vindex.ComposeStratum(out[i], ps...)
-		if err != nil {
-			return nil, fmt.Errorf("%w: index stratum %x: %w", ErrCorrupt, keys[i], err)
-		}
-		out[i] = rec
 	}
 	return out, nil
 }
@@ -577,7 +570,13 @@ func mergeWrites(s Store, ds []*delta, idxs []int64, step int) ([]IndexWrite, er
 	}
 	out := make([]IndexWrite, 0, len(keys)+len(ds))
 	for i, k := range keys {
-		out = append(out, IndexWrite{Space: spaceVindexBase, Key: k, Value: recs[i]})
+		rec := recs[i].Record
+		if len(recs[i].Patches) > 0 {
+			if rec, err = vindex.ComposeStratum(rec, recs[i].Patches...); err != nil {
+				return nil, fmt.Errorf("%w: index stratum %x: %w", ErrCorrupt, k, err)
+			}
+		}
+		out = append(out, IndexWrite{Space: spaceVindexBase, Key: k, Value: rec})
 	}
 	if step == mergeSteps-1 {
 		for i, idx := range idxs {

@@ -52,13 +52,16 @@ func nodeHash(left, right *Hash) Hash {
 
 // hash returns the leaf hash of l:
 // SHA-256(tagLeaf || key || count (8, big-endian) || last (8) || head).
-func (l *Leaf) hash() Hash {
+func (l *Leaf) hash() Hash { return leafHash((*[HashSize]byte)(&l.Key), l.Count, l.Last, &l.Head) }
+
+// leafHash is [Leaf.hash] of the leaf's fields, for a leaf held packed.
+func leafHash(key *[HashSize]byte, count, last int64, head *Hash) Hash {
 	var b [len(tagLeaf) + 2*HashSize + 16]byte
 	n := copy(b[:], tagLeaf)
-	n += copy(b[n:], l.Key[:])
-	binary.BigEndian.PutUint64(b[n:], uint64(l.Count))
-	binary.BigEndian.PutUint64(b[n+8:], uint64(l.Last))
-	copy(b[n+16:], l.Head[:])
+	n += copy(b[n:], key[:])
+	binary.BigEndian.PutUint64(b[n:], uint64(count))
+	binary.BigEndian.PutUint64(b[n+8:], uint64(last))
+	copy(b[n+16:], head[:])
 	return sha256.Sum256(b[:])
 }
 

@@ -75,6 +75,29 @@ func appendPatch(b []byte, s *stratum) []byte {
 // strictly as [ParseStratum] does, and returns an error wrapping
 // [ErrMalformedStratum] for any that is not well formed.
 func ComposeStratum(rec []byte, patches ...[]byte) ([]byte, error) {
+	st, err := composeStored(rec, patches)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFrontier(st); err != nil {
+		return nil, fmt.Errorf("the patched stratum: %w", err)
+	}
+	out := make([]byte, 0, len(rec)+256)
+	out = append(out, frontierMark)
+	for at, i := range st.index {
+		if i > 0 {
+			out = append(out, uint8(at))
+			out = st.nodes[i-1].appendBinary(out)
+		}
+	}
+	st.release()
+	return out, nil
+}
+
+// composeStored returns the stored nodes (see [Strata]) of the stratum
+// that results from applying patches, in order, to its record rec, which
+// it checks, as it does each patch.
+func composeStored(rec []byte, patches [][]byte) (*stratum, error) {
 	// The stored nodes are what a patch changes; the checks of the result
 	// cover the record's.
 	st := newParsed(len(rec))
@@ -98,19 +121,7 @@ func ComposeStratum(rec []byte, patches ...[]byte) ([]byte, error) {
 			return nil, fmt.Errorf("patch %d: %w", i, err)
 		}
 	}
-	if err := checkFrontier(st); err != nil {
-		return nil, fmt.Errorf("the patched stratum: %w", err)
-	}
-	out := make([]byte, 0, len(rec)+256)
-	out = append(out, frontierMark)
-	for at, i := range st.index {
-		if i > 0 {
-			out = append(out, uint8(at))
-			out = st.nodes[i-1].appendBinary(out)
-		}
-	}
-	st.release()
-	return out, nil
+	return st, nil
 }
 
 // applyPatch applies the patch record b to the stored nodes of s.
@@ -129,11 +140,11 @@ func applyPatch(s *stratum, b []byte) error {
 		}
 		s.unset(at)
 	}
-	return parseNodes(b[1+w+int(count):], stratumNodes-1, func(at uint8, n Node) error {
-		if !isStored(at, n.IsLeaf) || slices.Contains(removed, at) {
+	return parseNodes(b[1+w+int(count):], stratumNodes-1, func(at uint8, n memNode) error {
+		if !isStored(at, n.leaf) || slices.Contains(removed, at) {
 			return fmt.Errorf("%w: patch sets place %d to a node that is not stored or that it removes", ErrMalformedStratum, at)
 		}
-		s.set(at, n)
+		s.setPacked(at, n)
 		return nil
 	})
 }

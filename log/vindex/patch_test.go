@@ -8,14 +8,15 @@ import (
 )
 
 // TestStrataPatches applies updates to a map kept in records through
-// patches, as the log's deltas keep it: each batch's DirtyPatches composed
-// onto the records the store held. The map read back must have the
-// MemStore's root after every batch, the upper strata of a map this large
-// must change by patches of at most half their size, new strata and small
-// ones must come as records.
+// patches, as the log's deltas keep it: each batch's DirtyPatches kept
+// after the records the store held, which the next Strata reads as
+// records and patches, and composed onto them every other batch, as a
+// merge does. The map read back must have the MemStore's root after every
+// batch, the upper strata of a map this large must change by patches of
+// at most half their size, new strata and small ones must come as records.
 func TestStrataPatches(t *testing.T) {
 	var mem MemStore
-	recs := &records{m: map[string][]byte{}}
+	recs := &records{m: map[string][]byte{}, patches: map[string][][]byte{}}
 	var s *Strata
 	for batch := range 6 {
 		var adds []Addition
@@ -50,6 +51,7 @@ func TestStrataPatches(t *testing.T) {
 					t.Fatalf("batch %d: stratum %s: record does not parse: %v", batch, d.Root, err)
 				}
 				recs.m[string(k)] = d.Record
+				delete(recs.patches, string(k))
 				continue
 			}
 			if old == nil {
@@ -58,7 +60,8 @@ func TestStrataPatches(t *testing.T) {
 			if st := s.strata[d.Root]; st.patchSize() != len(d.Record) {
 				t.Fatalf("batch %d: stratum %s: patchSize %d, patch of %d bytes", batch, d.Root, st.patchSize(), len(d.Record))
 			}
-			composed, err := ComposeStratum(old, d.Record)
+			recs.patches[string(k)] = append(recs.patches[string(k)], d.Record)
+			composed, err := ComposeStratum(old, recs.patches[string(k)]...)
 			if err != nil {
 				t.Fatalf("batch %d: stratum %s: %v", batch, d.Root, err)
 			}
@@ -66,7 +69,10 @@ func TestStrataPatches(t *testing.T) {
 				t.Errorf("batch %d: stratum %s: a patch for a record of %d bytes, under %d", batch, d.Root, len(composed), patchMinSize)
 			}
 			patches, patchBytes, fullBytes = patches+1, patchBytes+len(d.Record), fullBytes+len(composed)
-			recs.m[string(k)] = composed
+			if batch%2 == 1 { // a merge
+				recs.m[string(k)] = composed
+				delete(recs.patches, string(k))
+			}
 		}
 		if root, err := Root(NewStrata(recs)); err != nil || root != want {
 			t.Fatalf("batch %d: root read back = %s, %v, want %s", batch, root, err, want)
@@ -115,10 +121,23 @@ func FuzzComposeStratum(f *testing.F) {
 	f.Fuzz(func(t *testing.T, rec, patch []byte) {
 		out, err := ComposeStratum(rec, patch)
 		if err != nil {
+			if _, ferr := parseComposed(rec, [][]byte{patch}); ferr == nil {
+				t.Fatalf("parseComposed accepted a record and patch that ComposeStratum refuses (%v)", err)
+			}
 			return
 		}
-		if _, err := ParseStratum(out); err != nil {
+		parsed, err := parseStratum(out)
+		if err != nil {
 			t.Fatalf("ComposeStratum gave a record that does not parse: %v", err)
+		}
+		// Reading the record and patch gives the stratum that reading
+		// the composed record gives.
+		fused, err := parseComposed(rec, [][]byte{patch})
+		if err != nil {
+			t.Fatalf("parseComposed = %v where ComposeStratum gave a record", err)
+		}
+		if a, b := appendStratumFull(nil, fused), appendStratumFull(nil, parsed); !bytes.Equal(a, b) {
+			t.Fatalf("parseComposed gave the stratum %x, parsing ComposeStratum's record gave %x", a, b)
 		}
 		again, err := ComposeStratum(out)
 		if err != nil || !bytes.Equal(again, out) {

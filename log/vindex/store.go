@@ -155,24 +155,39 @@ func ParseNode(b []byte) (Node, error) { return parseNode(b, true) }
 // is set: that costs a hash, which reading a store's strata skips (see
 // [ParseStratum]).
 func parseNode(b []byte, head bool) (Node, error) {
-	switch {
-	case len(b) == 1+2*HashSize && b[0] == nodeTagInner:
-		n := Node{Children: [2]Hash{Hash(b[1:33]), Hash(b[33:])}}
-		if n.Children == [2]Hash{} {
-			return Node{}, fmt.Errorf("%w: inner node with two empty children", ErrMalformedNode)
-		}
-		return n, nil
-	case len(b) == 1+2*HashSize+16 && b[0] == nodeTagLeaf:
-		l := Leaf{Key: Key(b[1:33])}
-		l.Count = int64(binary.BigEndian.Uint64(b[33:]))
-		l.Last = int64(binary.BigEndian.Uint64(b[41:]))
-		l.Head = Hash(b[49:])
-		if err := l.check(head); err != nil {
+	m, err := parsePacked(b)
+	if err != nil {
+		return Node{}, err
+	}
+	n := m.node()
+	if head && n.IsLeaf {
+		if err := n.Leaf.check(true); err != nil {
 			return Node{}, fmt.Errorf("%w: %w", ErrMalformedNode, err)
 		}
-		return leafNode(l), nil
 	}
-	return Node{}, fmt.Errorf("%w: %d bytes starting %#x", ErrMalformedNode, len(b), b[:min(len(b), 1)])
+	return n, nil
+}
+
+// parsePacked is parseNode without the head check, into a memNode: what
+// reading a stratum does for each of its nodes, without building the
+// larger Node.
+func parsePacked(b []byte) (memNode, error) {
+	switch {
+	case len(b) == 1+2*HashSize && b[0] == nodeTagInner:
+		m := memNode{a: Hash(b[1:33]), b: Hash(b[33:])}
+		if m.a == EmptyHash && m.b == EmptyHash {
+			return memNode{}, fmt.Errorf("%w: inner node with two empty children", ErrMalformedNode)
+		}
+		return m, nil
+	case len(b) == 1+2*HashSize+16 && b[0] == nodeTagLeaf:
+		m := memNode{a: Hash(b[1:33]), count: int64(binary.BigEndian.Uint64(b[33:])), last: int64(binary.BigEndian.Uint64(b[41:])), b: Hash(b[49:]), leaf: true}
+		if m.count < 1 || m.last < m.count-1 {
+			l := m.leafOf()
+			return memNode{}, fmt.Errorf("%w: %w", ErrMalformedNode, l.check(false))
+		}
+		return m, nil
+	}
+	return memNode{}, fmt.Errorf("%w: %d bytes starting %#x", ErrMalformedNode, len(b), b[:min(len(b), 1)])
 }
 
 // check reports whether l could describe a list of distinct non-negative
@@ -244,16 +259,20 @@ func (m *memNode) child(side int) *Hash {
 // hash returns the hash of the subtree whose root is m ([Node.Hash]).
 func (m *memNode) hash() Hash {
 	if m.leaf {
-		l := m.leafOf()
-		return l.hash()
+		return leafHash((*[HashSize]byte)(&m.a), m.count, m.last, &m.b)
 	}
 	return nodeHash(&m.a, &m.b)
 }
 
 // appendBinary appends the storage encoding of m ([Node.AppendBinary]).
 func (m *memNode) appendBinary(b []byte) []byte {
-	b, _ = m.node().AppendBinary(b)
-	return b
+	if !m.leaf {
+		return append(append(append(b, nodeTagInner), m.a[:]...), m.b[:]...)
+	}
+	b = append(append(b, nodeTagLeaf), m.a[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(m.count))
+	b = binary.BigEndian.AppendUint64(b, uint64(m.last))
+	return append(b, m.b[:]...)
 }
 
 // Get implements [Store]. It never fails.

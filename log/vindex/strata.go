@@ -211,7 +211,7 @@ func parseStratum(b []byte) (*stratum, error) {
 
 // parseNodes parses the place || node pairs of a record, places in
 // increasing order, each at most last.
-func parseNodes(b []byte, last uint8, each func(at uint8, n Node) error) error {
+func parseNodes(b []byte, last uint8, each func(at uint8, n memNode) error) error {
 	prev := -1
 	for len(b) > 0 {
 		if len(b) < 2 {
@@ -225,7 +225,7 @@ func parseNodes(b []byte, last uint8, each func(at uint8, n Node) error) error {
 		if len(b) < 1+size {
 			return fmt.Errorf("%w: node at place %d cut short", ErrMalformedStratum, at)
 		}
-		n, err := parseNode(b[1:1+size], false)
+		n, err := parsePacked(b[1 : 1+size])
 		switch {
 		case err != nil:
 			return fmt.Errorf("%w: place %d: %w", ErrMalformedStratum, at, err)
@@ -247,11 +247,11 @@ func parseNodes(b []byte, last uint8, each func(at uint8, n Node) error) error {
 // encoding (after its mark) into s, refusing one that is not stored (an
 // inner node above the bottom level).
 func parseStored(b []byte, s *stratum) error {
-	return parseNodes(b, stratumNodes-1, func(at uint8, n Node) error {
-		if !isStored(at, n.IsLeaf) {
+	return parseNodes(b, stratumNodes-1, func(at uint8, n memNode) error {
+		if !isStored(at, n.leaf) {
 			return fmt.Errorf("%w: inner node at place %d, above the bottom level, is stored", ErrMalformedStratum, at)
 		}
-		s.set(at, n)
+		s.setPacked(at, n)
 		return nil
 	})
 }
@@ -362,6 +362,17 @@ func parseFrontier(b []byte) (*stratum, error) {
 	if err := parseStored(b, s); err != nil {
 		return nil, err
 	}
+	return computeInner(s)
+}
+
+// computeInner adds to s, which holds only a stratum's stored nodes, the
+// inner nodes above them, computing their children's hashes bottom up.
+// It refuses a leaf with nodes below it, and a stratum with no node.
+//
+// The pass up visits only the stored nodes and their ancestors, highest
+// place first, so that both children of a place come before it: a lower
+// stratum of a large map holds a handful of nodes among its 255 places.
+func computeInner(s *stratum) (*stratum, error) {
 	if len(s.nodes) == 0 {
 		return nil, fmt.Errorf("%w: no nodes", ErrMalformedStratum)
 	}
@@ -381,14 +392,14 @@ func parseFrontier(b []byte) (*stratum, error) {
 					if s.index[at] > 0 {
 						return nil, fmt.Errorf("%w: leaf at place %d has nodes below it", ErrMalformedStratum, at)
 					}
-					n := Node{}
+					n := memNode{}
 					if left {
-						n.Children[0] = hashes[2*at+1]
+						n.a = hashes[2*at+1]
 					}
 					if right {
-						n.Children[1] = hashes[2*at+2]
+						n.b = hashes[2*at+2]
 					}
-					s.set(uint8(at), n)
+					s.setPacked(uint8(at), n)
 				}
 			}
 			if at > 0 {
@@ -400,13 +411,38 @@ func parseFrontier(b []byte) (*stratum, error) {
 	return s, nil
 }
 
+// parseComposed returns the stratum that results from applying patches,
+// in order, to its record rec, with the checks of [ComposeStratum], as
+// [parseStratum] would of ComposeStratum's result, without encoding that
+// result: readers of a stratum that deltas patch compose it for each read.
+func parseComposed(rec []byte, patches [][]byte) (*stratum, error) {
+	if len(patches) == 0 {
+		return parseStratum(rec)
+	}
+	s, err := composeStored(rec, patches)
+	if err != nil {
+		return nil, err
+	}
+	return computeInner(s)
+}
+
 // A StratumReader reads the stored records of strata for a [Strata].
 type StratumReader interface {
-	// ReadStrata returns the record of the stratum rooted at each of ps
-	// (positions whose depth is a multiple of [StratumLevels]), or nil for
-	// a stratum with no record, all from one consistent view: a backend
-	// over a database reads them in one transaction or one query.
-	ReadStrata(ps []Position) ([][]byte, error)
+	// ReadStrata returns what is stored of the stratum rooted at each of
+	// ps (positions whose depth is a multiple of [StratumLevels]): a
+	// record, the zero StoredStratum for a stratum with none, all from one
+	// consistent view: a backend over a database reads them in one
+	// transaction or one query.
+	ReadStrata(ps []Position) ([]StoredStratum, error)
+}
+
+// A StoredStratum is a stratum as a store holds it: a record, and the
+// patches ([IsPatch]) to apply to it, oldest first, if any; the stratum is
+// [ComposeStratum] of them. Record is nil for a stratum with none, and
+// then there are no patches.
+type StoredStratum struct {
+	Record  []byte
+	Patches [][]byte
 }
 
 // Strata is a [Store] that keeps a map's nodes in strata, as a hash tile
@@ -485,8 +521,11 @@ func (s *Strata) loadRoots(roots []Position) ([]*stratum, error) {
 	out := make([]*stratum, len(recs))
 	for i, rec := range recs {
 		st := &stratum{}
-		if rec != nil {
-			if st, err = parseStratum(rec); err != nil {
+		switch {
+		case rec.Record == nil && len(rec.Patches) > 0:
+			return nil, fmt.Errorf("stratum %s: %w: patches, but no record for them to patch", roots[i], ErrMalformedStratum)
+		case rec.Record != nil:
+			if st, err = parseComposed(rec.Record, rec.Patches); err != nil {
 				return nil, fmt.Errorf("stratum %s: %w", roots[i], err)
 			}
 			st.stored, st.changed, st.unstored = true, placeSet{}, placeSet{}

@@ -7,18 +7,20 @@ import (
 	"testing"
 )
 
-// records is a StratumReader over records kept in memory by storage key.
+// records is a StratumReader over records kept in memory by storage key,
+// and the patches that follow each, if any.
 type records struct {
-	m     map[string][]byte
-	reads int // ReadStrata calls
+	m       map[string][]byte
+	patches map[string][][]byte
+	reads   int // ReadStrata calls
 }
 
-func (r *records) ReadStrata(ps []Position) ([][]byte, error) {
+func (r *records) ReadStrata(ps []Position) ([]StoredStratum, error) {
 	r.reads++
-	out := make([][]byte, len(ps))
+	out := make([]StoredStratum, len(ps))
 	for i, p := range ps {
 		k, _ := p.AppendBinary(nil)
-		out[i] = r.m[string(k)]
+		out[i] = StoredStratum{Record: r.m[string(k)], Patches: r.patches[string(k)]}
 	}
 	return out, nil
 }
@@ -263,7 +265,7 @@ type countingReader struct {
 	roots map[uint16]bool
 }
 
-func (c *countingReader) ReadStrata(ps []Position) ([][]byte, error) {
+func (c *countingReader) ReadStrata(ps []Position) ([]StoredStratum, error) {
 	if c.roots == nil {
 		c.roots = map[uint16]bool{}
 	}
