@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"sync"
 
 	"github.com/attestlog/attestlog/internal/varint"
@@ -51,6 +52,36 @@ func (d *delta) key(i int) []byte { s := d.strata[i]; return d.rec[s.key:s.keyEn
 
 // record returns the record of d's i-th stratum.
 func (d *delta) record(i int) []byte { s := d.strata[i]; return d.rec[s.recAt:s.recEnd:s.recEnd] }
+
+// appendPartKeys appends to keys the keys of d's strata that are in the
+// merge's part `part` (see mergePart). d's keys are in key order: by
+// depth, then by prefix, so that within each depth the parts come in
+// order, and it finds each depth's run of the part by binary search
+// instead of reading every key of d, which costs a cache miss each.
+func (d *delta) appendPartKeys(keys [][]byte, part int) [][]byte {
+	n := len(d.strata)
+	for lo := 0; lo < n; {
+		depth := keyDepth(d.key(lo))
+		end := lo + sort.Search(n-lo, func(i int) bool { return keyDepth(d.key(lo+i)) > depth })
+		from := lo + sort.Search(end-lo, func(i int) bool { return mergePart(d.key(lo+i)) >= part })
+		to := from + sort.Search(end-from, func(i int) bool { return mergePart(d.key(from+i)) > part })
+		for i := from; i < to; i++ {
+			keys = append(keys, d.key(i))
+		}
+		lo = end
+	}
+	return keys
+}
+
+// keyDepth returns the depth of a stratum's storage key
+// ([vindex.Position.AppendBinary]); it is 0 for a key too short to hold
+// one, which parseDelta refuses.
+func keyDepth(k []byte) int {
+	if len(k) < 2 {
+		return 0
+	}
+	return int(binary.BigEndian.Uint16(k))
+}
 
 // get returns the record of the stratum with the key k, whose filter key
 // (stratumFilterKey) is fk, if d holds one.

@@ -41,7 +41,31 @@ func FuzzParseDelta(f *testing.F) {
 		if again := appendDelta(nil, rs); !bytes.Equal(again, b) || d.size() != len(b) {
 			t.Fatalf("parseDelta(%x) encodes back as %x (size %d)", b, again, d.size())
 		}
+		checkPartKeys(t, d)
 	})
+}
+
+// checkPartKeys checks that appendPartKeys finds, for each part of a
+// merge, the keys of d in that part, in order, as reading every key does.
+func checkPartKeys(t *testing.T, d *delta) {
+	t.Helper()
+	total := 0
+	for part := range mergeSteps {
+		var want [][]byte
+		for i := range d.strata {
+			if mergePart(d.key(i)) == part {
+				want = append(want, d.key(i))
+			}
+		}
+		got := d.appendPartKeys(nil, part)
+		if !slices.EqualFunc(got, want, bytes.Equal) {
+			t.Fatalf("part %d of a delta of %d strata: appendPartKeys gives %d keys, %x; want %d, %x", part, len(d.strata), len(got), got, len(want), want)
+		}
+		total += len(got)
+	}
+	if total != len(d.strata) {
+		t.Fatalf("the parts of a delta of %d strata hold %d keys", len(d.strata), total)
+	}
 }
 
 func sortRecords(rs []vindex.StratumRecord) {
@@ -153,6 +177,7 @@ func TestKeyFilter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		checkPartKeys(t, d)
 		for _, rec := range rs {
 			k := stratumKey(rec.Root)
 			if got, ok := d.get(k, stratumFilterKey(k)); !ok || !bytes.Equal(got, rec.Record) {

@@ -553,17 +553,12 @@ func mergePart(k []byte) int {
 // step's part that they hold, in key order, and in the last step the
 // deltas' deletes.
 func mergeWrites(s Store, ds []*delta, idxs []int64, step int) ([]IndexWrite, error) {
-	seen := map[string]bool{}
 	var keys [][]byte
 	for _, d := range ds {
-		for i := range d.strata {
-			k := d.key(i)
-			if mergePart(k) == step && !seen[string(k)] {
-				seen[string(k)], keys = true, append(keys, k)
-			}
-		}
+		keys = d.appendPartKeys(keys, step)
 	}
 	slices.SortFunc(keys, bytes.Compare)
+	keys = slices.CompactFunc(keys, bytes.Equal)
 	recs, err := readStrata(s, ds, false, keys)
 	if err != nil {
 		return nil, err
