@@ -109,7 +109,8 @@ func storedSize(at uint8, leaf bool) int {
 // have room for [stratum.encodedSize] bytes.
 func appendStratum(b []byte, s *stratum) []byte {
 	b = append(b, frontierMark)
-	for _, at := range s.places() {
+	var buf [stratumNodes]uint8
+	for _, at := range s.places(buf[:0]) {
 		if n := &s.nodes[s.index[at]-1]; isStored(at, n.leaf) {
 			b = n.appendBinary(append(b, at))
 		}
@@ -117,11 +118,10 @@ func appendStratum(b []byte, s *stratum) []byte {
 	return b
 }
 
-// places returns the places of the nodes of s, in increasing order: from
-// its nodes when they are few (a lower stratum holds a handful), else by
-// walking its index.
-func (s *stratum) places() []uint8 {
-	out := make([]uint8, 0, len(s.nodes))
+// places appends to out the places of the nodes of s, in increasing
+// order: from its nodes when they are few (a lower stratum holds a
+// handful), else by walking its index.
+func (s *stratum) places(out []uint8) []uint8 {
 	if len(s.nodes) < 32 {
 		for _, p := range s.nodes {
 			out = append(out, p.at)
