@@ -3,6 +3,7 @@ package log
 import (
 	"hash/maphash"
 	"testing"
+	"time"
 
 	"github.com/attestlog/attestlog/log/claim"
 	bolt "go.etcd.io/bbolt"
@@ -87,3 +88,19 @@ func SetIndexMerges(t testing.TB, deltas, steps int) {
 	mergeDeltas, mergeSteps = deltas, steps
 	t.Cleanup(func() { mergeDeltas, mergeSteps = d, s })
 }
+
+// SetLingerStep sets how often a lingering sequencer looks whether entries
+// still come, until the test ends.
+func SetLingerStep(t testing.TB, step time.Duration) {
+	s := lingerStep
+	lingerStep = step
+	t.Cleanup(func() { lingerStep = s })
+}
+
+// Incoming returns how many appends the Service is preparing (claims
+// being checked), which a busy sequencer lingers for.
+func (l *Log) Incoming() int64 { return l.incoming.Load() }
+
+// AddIncoming adds n to the appends being prepared, as the Service does
+// while it checks claims.
+func (l *Log) AddIncoming(n int64) { l.incoming.Add(n) }

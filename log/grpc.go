@@ -220,29 +220,9 @@ func (s *Service) AddClaim(ctx context.Context, req *pb.AddClaimRequest) (*pb.Ad
 		return nil, s.grpcError(ctx, retryLaterError{reason: "too many claims in flight", retry: minRetryDelay})
 	}
 	defer s.claimBytes.release(n)
-	var (
-		raw []byte
-		r   *record.Record
-		err error
-	)
-	switch {
-	case len(req.GetEnvelope()) > 0 && len(req.GetEntry()) > 0:
-		err = fmt.Errorf("%w: give a DSSE envelope or a v2 entry, not both", errBadRequest)
-	case len(req.GetEntry()) > 0:
-		raw = req.GetEntry()
-		r, err = s.validateEntry(raw)
-	default:
-		raw, r, err = s.validate(req.GetEnvelope())
-	}
+	raw, r, err := s.check(req)
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
-	}
-	keys := make([]string, len(r.Signers))
-	for i, sig := range r.Signers {
-		keys[i] = sig.Builder()
-	}
-	if d, ok := s.limiter.allow(keys); !ok {
-		return nil, s.grpcError(ctx, retryLaterError{reason: "rate limit exceeded", retry: d})
 	}
 	if err := s.log.gate.wait(ctx, s.log.visibleSize); err != nil {
 		return nil, s.grpcError(ctx, err)
@@ -260,6 +240,34 @@ func (s *Service) AddClaim(ctx context.Context, req *pb.AddClaimRequest) (*pb.Ad
 		return nil, s.grpcError(ctx, err)
 	}
 	return &pb.AddClaimResponse{Claim: proven, Checkpoint: cp.Note, Duplicate: dup}, nil
+}
+
+// check validates the claim of req and applies the rate limits, and
+// returns its entry and record. A busy sequencer waits for the claims
+// being checked to join its next batch (see [Log.linger]).
+func (s *Service) check(req *pb.AddClaimRequest) (raw []byte, r *record.Record, err error) {
+	s.log.incoming.Add(1)
+	defer s.log.incoming.Add(-1)
+	switch {
+	case len(req.GetEnvelope()) > 0 && len(req.GetEntry()) > 0:
+		err = fmt.Errorf("%w: give a DSSE envelope or a v2 entry, not both", errBadRequest)
+	case len(req.GetEntry()) > 0:
+		raw = req.GetEntry()
+		r, err = s.validateEntry(raw)
+	default:
+		raw, r, err = s.validate(req.GetEnvelope())
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	keys := make([]string, len(r.Signers))
+	for i, sig := range r.Signers {
+		keys[i] = sig.Builder()
+	}
+	if d, ok := s.limiter.allow(keys); !ok {
+		return nil, nil, retryLaterError{reason: "rate limit exceeded", retry: d}
+	}
+	return raw, r, nil
 }
 
 // validate parses a DSSE envelope into a claim entry, checks every

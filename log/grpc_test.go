@@ -318,6 +318,15 @@ func TestGRPCRateLimit(t *testing.T) {
 	if _, err := cl.client.AddClaim(ctx, &pb.AddClaimRequest{Envelope: envelope(t, buildClaim([]byte("three"), "b"), testBuilder(t, "bob.example/b"))}); err != nil {
 		t.Fatal(err)
 	}
+	// Every claim checked, accepted or refused (rate, malformed), is no
+	// longer counted as being checked: a count left behind would make a
+	// busy sequencer linger its whole time before every batch.
+	if _, err := cl.client.AddClaim(ctx, &pb.AddClaimRequest{Envelope: []byte("{not an envelope")}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("malformed envelope: %v, want InvalidArgument", err)
+	}
+	if n := cl.Log.Incoming(); n != 0 {
+		t.Fatalf("%d claims still counted as being checked after every call returned", n)
+	}
 }
 
 // TestGRPCRetryInfoWholeSeconds checks that a refusal never carries a

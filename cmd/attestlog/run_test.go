@@ -88,7 +88,7 @@ func TestServeFlagsFromEnv(t *testing.T) {
 	want := serveConfig{Config: daemon.Config{Data: "/env/data", HTTPAddr: ":3", GRPCAddr: ":2", Origin: "flag.example/log",
 		Builders: "/env/builders", Rate: 100, BuilderRate: 7, MaxArtifactSize: 1000,
 		MaxClaimBytes: log.DefaultMaxClaimBytes, UploadIdleTimeout: log.DefaultUploadIdleTimeout, MaxUploadBytes: log.DefaultMaxUploadBytes,
-		IndexEntries: log.DefaultCommitEntries, IndexMaxTail: log.DefaultCommitMaxTail, IndexAge: time.Minute, MemoryLimit: 300_000_000}, level: slog.LevelDebug}
+		IndexEntries: log.DefaultCommitEntries, IndexMaxTail: log.DefaultCommitMaxTail, IndexAge: time.Minute, BatchLinger: log.DefaultBatchLinger, MemoryLimit: 300_000_000}, level: slog.LevelDebug}
 	if c != want {
 		t.Errorf("parseServeFlags = %+v, want %+v", c, want)
 	}
@@ -96,7 +96,7 @@ func TestServeFlagsFromEnv(t *testing.T) {
 
 func TestServeFlagDefaults(t *testing.T) {
 	for _, name := range []string{"ATTESTLOG_DATA", "ATTESTLOG_HTTP", "ATTESTLOG_GRPC", "ATTESTLOG_ORIGIN", "ATTESTLOG_LOG_LEVEL",
-		"ATTESTLOG_BUILDERS", "ATTESTLOG_RATE", "ATTESTLOG_BUILDER_RATE", "ATTESTLOG_MAX_ARTIFACT_SIZE", "ATTESTLOG_INDEX_AGE",
+		"ATTESTLOG_BUILDERS", "ATTESTLOG_RATE", "ATTESTLOG_BUILDER_RATE", "ATTESTLOG_MAX_ARTIFACT_SIZE", "ATTESTLOG_INDEX_AGE", "ATTESTLOG_BATCH_LINGER",
 		"ATTESTLOG_MEMORY_LIMIT", "GOMEMLIMIT"} {
 		t.Setenv(name, "")
 	}
@@ -106,7 +106,7 @@ func TestServeFlagDefaults(t *testing.T) {
 	}
 	want := serveConfig{Config: daemon.Config{Data: "./attestlog-data", HTTPAddr: "127.0.0.1:7380", GRPCAddr: "127.0.0.1:7381", Origin: "localhost/attestlog", MaxArtifactSize: archive.DefaultMaxSize,
 		MaxClaimBytes: log.DefaultMaxClaimBytes, UploadIdleTimeout: log.DefaultUploadIdleTimeout, MaxUploadBytes: log.DefaultMaxUploadBytes,
-		IndexEntries: log.DefaultCommitEntries, IndexMaxTail: log.DefaultCommitMaxTail, IndexAge: log.DefaultCommitAge, MemoryLimit: serveMemoryLimit}}
+		IndexEntries: log.DefaultCommitEntries, IndexMaxTail: log.DefaultCommitMaxTail, IndexAge: log.DefaultCommitAge, BatchLinger: log.DefaultBatchLinger, MemoryLimit: serveMemoryLimit}}
 	if c != want {
 		t.Errorf("parseServeFlags = %+v, want %+v", c, want)
 	}

@@ -56,6 +56,7 @@ type Config struct {
 	IndexEntries    int           // entries that make the verifiable index be committed
 	IndexMaxTail    int           // entries after the latest commitment past which claims wait; -1 for no bound
 	IndexAge        time.Duration // longest wait for an index commitment
+	BatchLinger     time.Duration // longest wait for more claims before a busy log commits a batch; 0: none
 	Pprof           string        // loopback address to serve net/http/pprof on; empty: off
 	Policy          string        // witness policy file (c2sp.org/tlog-policy); empty publishes every checkpoint
 	TLSCert         string        // PEM certificate chain for HTTP and gRPC; with TLSKey, else plaintext
@@ -157,7 +158,12 @@ func Serve(ctx context.Context, c Config, stdout io.Writer, logger *slog.Logger)
 	if err := objs.attach(store); err != nil {
 		return err
 	}
-	l, err := log.New(log.Config{Origin: c.Origin, Signer: signer, Store: store, Indexer: log.ClaimIndex{}, TileCacheSize: tileCacheSize(), Witnesses: in.policy, HTTPClient: in.witnessClient, Logger: logger, Publisher: objs.logPublisher()})
+	linger := c.BatchLinger
+	if linger <= 0 {
+		linger = -1 // log.Config's "never"
+	}
+	l, err := log.New(log.Config{Origin: c.Origin, Signer: signer, Store: store, Indexer: log.ClaimIndex{}, TileCacheSize: tileCacheSize(), BatchLinger: linger,
+		Witnesses: in.policy, HTTPClient: in.witnessClient, Logger: logger, Publisher: objs.logPublisher()})
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ type Command struct {
 var Commands = []Command{
 	{Name: "serve", Summary: "run the log: tlog-tiles HTTP API, gRPC claims API, binary archive",
 		Synopsis: []string{"serve [--data DIR] [--http ADDR] [--grpc ADDR] [--origin ORIGIN] [--policy FILE] [--witness-tls-ca FILE]\n" +
-			"\t\t[--store URL] [--objects URL [--archive-no-lock]] [--index-entries N] [--index-age D]\n" +
+			"\t\t[--store URL] [--objects URL [--archive-no-lock]] [--index-entries N] [--index-age D] [--batch-linger D]\n" +
 			"\t\t[--builders FILE] [--rate N] [--builder-rate N] [--max-artifact-size BYTES] [--max-claim-bytes BYTES] [--memory-limit BYTES]\n" +
 			"\t\t[--max-upload-bytes BYTES] [--upload-idle-timeout D] [--tls-cert FILE --tls-key FILE] [--pprof ADDR] [--log-level LEVEL]"}},
 	{Name: "witness", Summary: "run a c2sp.org/tlog-witness witness that cosigns logs' checkpoints",
