@@ -29,12 +29,14 @@ func (c *commitSizes) get() []int64 {
 	return slices.Clone(c.sizes)
 }
 
-// lingerLog returns a log with the given linger and batch bound whose
-// sequencer is not running yet, and the record of its commits.
+// lingerLog returns a log with the given linger and batch bound, fed by
+// a Service, whose sequencer is not running yet, and the record of its
+// commits.
 func lingerLog(t *testing.T, linger time.Duration, maxBatch int) (*log.Log, *commitSizes) {
 	t.Helper()
 	commits := &commitSizes{}
 	l, _ := openFaulty(t, log.Config{BatchLinger: linger, MaxBatchSize: maxBatch, Publisher: commits}, false)
+	l.FedByService()
 	return l, commits
 }
 
@@ -98,6 +100,22 @@ func TestBatchLinger(t *testing.T) {
 		}
 		if got := commits.get(); len(got) != 21 {
 			t.Fatalf("%d commits for 20 entries appended one at a time, want 21 (the empty checkpoint's and one each)", len(got))
+		}
+	})
+	t.Run("no service", func(t *testing.T) {
+		l, _ := openFaulty(t, log.Config{BatchLinger: time.Hour}, false)
+		var waits []func(context.Context) (int64, error)
+		for i := range 8 {
+			waits = append(waits, l.Add(entry(i)))
+		}
+		logtest.Run(t, l)
+		waitAll(t, waits)
+		l.AddIncoming(1)
+		defer l.AddIncoming(-1)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := l.Add(entry(8))(ctx); err != nil {
+			t.Fatalf("append after a batch of 8 to a log no Service feeds: %v", err)
 		}
 	})
 	t.Run("never", func(t *testing.T) {

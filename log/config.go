@@ -61,14 +61,15 @@ type Config struct {
 	QueueSize int
 	// MaxBatchSize bounds the entries sequenced in one transaction. Default DefaultMaxBatchSize.
 	MaxBatchSize int
-	// BatchLinger is how long the sequencer waits for the claims being
-	// checked by the [Service] to join a batch, once the batch before held
-	// at least 8 entries (the log is busy): fewer, larger commits cost
-	// less per entry, for at most this much more latency under load. It
-	// stops waiting as soon as no claim is being checked, so that a few
-	// builders that all wait for their claims in the batch are not held
-	// back, and a log appended to one entry at a time commits each at
-	// once. Default DefaultBatchLinger; negative never waits.
+	// BatchLinger is how long the sequencer of a log that a [Service]
+	// feeds waits for the claims being checked to join a batch, once the
+	// batch before held at least 8 entries (the log is busy): fewer,
+	// larger commits cost less per entry, for at most this much more
+	// latency under load. It waits only while claims are being checked or
+	// the process is CPU-bound, so that a few builders that all wait for
+	// their claims in the batch are not held back, and a log appended to
+	// one entry at a time commits each at once. A log that no Service
+	// feeds never waits. Default DefaultBatchLinger; negative never waits.
 	BatchLinger time.Duration
 	// TileCacheSize is how many expanded hash tiles (about 16 KiB each) the
 	// proof path caches. Default DefaultTileCacheSize; negative disables the cache.

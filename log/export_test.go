@@ -104,3 +104,6 @@ func (l *Log) Incoming() int64 { return l.incoming.Load() }
 // AddIncoming adds n to the appends being prepared, as the Service does
 // while it checks claims.
 func (l *Log) AddIncoming(n int64) { l.incoming.Add(n) }
+
+// FedByService marks l as fed by a Service, whose sequencer may linger.
+func (l *Log) FedByService() { l.serviced.Store(true) }

@@ -91,6 +91,7 @@ func NewService(l *Log, a archive.Store, cfg ServiceConfig) (*Service, error) {
 	if _, ok := l.cfg.Indexer.(ClaimIndex); !ok {
 		return nil, errors.New("log: service: the log does not index claims (Config.Indexer is not a ClaimIndex)")
 	}
+	l.serviced.Store(true) // its sequencer may linger for the claims being checked
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

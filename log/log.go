@@ -29,6 +29,7 @@ type Log struct {
 	// incoming counts the appends being prepared (a claim being checked by
 	// the Service), which a lingering sequencer waits for.
 	incoming atomic.Int64
+	serviced atomic.Bool // a Service feeds the log
 	// runnable samples the goroutines waiting for a CPU, for linger; owned
 	// by Run.
 	runnable [1]rtmetrics.Sample
@@ -334,17 +335,21 @@ func (l *Log) Run(ctx context.Context) (err error) {
 }
 
 // linger waits, up to BatchLinger or until ctx is done, for more entries
-// to join the batch, as long as it costs the process nothing: while
-// appends are being prepared (claims being checked), which will join it,
-// or while goroutines queue for the CPUs (the process is CPU-bound, with
-// requests on their way to being checked), so that the sequencer's wait
-// leaves no CPU idle. It looks every lingerStep and stops once neither holds:
-// appenders that are all in the batch already (a few builders, each
-// waiting for its last claim) are not held back. It leaves the entries in
-// the queue rather than taking each as it comes, which woke the sequencer
-// once an entry and cost a third of what lingering saved.
+// to join the batch of a log that a [Service] feeds, as long as it costs
+// the process nothing: while appends are being prepared (claims being
+// checked), which will join the batch, or while goroutines queue for the
+// CPUs (the process is CPU-bound, with requests on their way to being
+// checked), so that the sequencer's wait leaves no CPU idle while it saves
+// the CPU of commits. It looks every lingerStep and stops once neither
+// holds: appenders that are all in the batch already (a few builders,
+// each waiting for its last claim) are not held back. A log that no
+// Service feeds never lingers: its appenders (the log core's benchmark's)
+// cost nearly nothing, queue their next entry at once, and a CPU-bound
+// process there means only the sequencer is behind. It leaves the entries
+// in the queue rather than taking each as it comes, which woke the
+// sequencer once an entry and cost a third of what lingering saved.
 func (l *Log) linger(ctx context.Context) {
-	if !l.worthLingering() {
+	if !l.serviced.Load() || !l.worthLingering() {
 		return
 	}
 	deadline := time.Now().Add(l.cfg.BatchLinger)
@@ -366,10 +371,11 @@ func (l *Log) linger(ctx context.Context) {
 
 // worthLingering reports whether appends are being prepared or the
 // process is CPU-bound (see linger).
-func (l *Log) worthLingering() bool {
-	if l.incoming.Load() > 0 {
-		return true
-	}
+func (l *Log) worthLingering() bool { return l.incoming.Load() > 0 || l.cpuBound() }
+
+// cpuBound reports whether at least lingerRunnable goroutines per CPU
+// wait to run.
+func (l *Log) cpuBound() bool {
 	rtmetrics.Read(l.runnable[:])
 	return l.runnable[0].Value.Kind() == rtmetrics.KindUint64 && l.runnable[0].Value.Uint64() >= uint64(lingerRunnable*runtime.GOMAXPROCS(0))
 }
