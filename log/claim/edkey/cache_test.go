@@ -124,4 +124,7 @@ func TestTableSize(t *testing.T) {
 	if n := unsafe.Sizeof(table{}); n != 30720 {
 		t.Fatalf("a table is %d bytes, the docs say 30 KiB", n)
 	}
+	if n := unsafe.Sizeof(wideTable{}); n != 480<<10 {
+		t.Fatalf("a wide table is %d bytes, the docs say 480 KiB", n)
+	}
 }

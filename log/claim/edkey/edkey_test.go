@@ -218,6 +218,36 @@ func TestNonCanonicalEncodings(t *testing.T) {
 	}
 }
 
+func TestRadix256(t *testing.T) {
+	rng := mrand.NewChaCha8([32]byte{3})
+	for n := range 1002 {
+		b := make([]byte, 32)
+		rng.Read(b)
+		b[31] &= 0x7f
+		switch n {
+		case 0: // the largest scalar below 2^255: every digit carries
+			for i := range b {
+				b[i] = 0xff
+			}
+			b[31] = 0x7f
+		case 1:
+			clear(b)
+		}
+		d := radix256(b)
+		sum := new(big.Int)
+		for i := 31; i >= 0; i-- {
+			if d[i] < -128 || d[i] > 128 || i < 31 && d[i] == 128 {
+				t.Fatalf("digit %d of %x: %d", i, b, d[i])
+			}
+			sum.Lsh(sum, 8)
+			sum.Add(sum, big.NewInt(int64(d[i])))
+		}
+		if sum.Cmp(new(big.Int).SetBytes(reverse(b))) != 0 {
+			t.Fatalf("digits of %x sum to %x", b, sum)
+		}
+	}
+}
+
 func TestRadix16(t *testing.T) {
 	rng := mrand.NewChaCha8([32]byte{2})
 	for range 1000 {

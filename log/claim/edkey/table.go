@@ -21,15 +21,43 @@ type niels struct {
 // for the base point, here for any point). 30 KiB.
 type table [32][8]niels
 
+// A wideTable holds the multiples 1·P … 128·P of P·256^i for i = 0 … 31:
+// with the signed base-256 digits of a scalar s, [s]P is 32 additions of
+// table points and no doubling. 480 KiB: the base point's alone.
+type wideTable [32][128]niels
+
 // newTable returns the table of p. It costs about 500 point additions and
 // one field inversion, some two verifications' worth.
 func newTable(p *edwards25519.Point) *table {
-	var pts [32 * 8]edwards25519.Point
+	t := new(table)
+	var rows [32][]niels
+	for i := range t {
+		rows[i] = t[i][:]
+	}
+	fillRows(p, &rows)
+	return t
+}
+
+// newWideTable returns the wide table of p.
+func newWideTable(p *edwards25519.Point) *wideTable {
+	t := new(wideTable)
+	var rows [32][]niels
+	for i := range t {
+		rows[i] = t[i][:]
+	}
+	fillRows(p, &rows)
+	return t
+}
+
+// fillRows sets rows[i][j] to (j+1)·p·256^i, all rows of one length.
+func fillRows(p *edwards25519.Point, rows *[32][]niels) {
+	per := len(rows[0])
+	pts := make([]edwards25519.Point, 32*per)
 	row := new(edwards25519.Point).Set(p) // p·256^i
 	for i := range 32 {
-		pts[i*8].Set(row)
-		for j := 1; j < 8; j++ {
-			pts[i*8+j].Add(&pts[i*8+j-1], row)
+		pts[i*per].Set(row)
+		for j := 1; j < per; j++ {
+			pts[i*per+j].Add(&pts[i*per+j-1], row)
 		}
 		for range 8 {
 			row.Double(row)
@@ -37,8 +65,8 @@ func newTable(p *edwards25519.Point) *table {
 	}
 	// To affine coordinates with one inversion: prefix products of the
 	// Z coordinates, the inverse of all of them, then each inverse from it.
-	var xs, ys, zs [len(pts)]field.Element
-	var prefix [len(pts)]field.Element
+	xs, ys, zs := make([]field.Element, len(pts)), make([]field.Element, len(pts)), make([]field.Element, len(pts))
+	prefix := make([]field.Element, len(pts))
 	acc := new(field.Element).One()
 	for i := range pts {
 		x, y, z, _ := pts[i].ExtendedCoordinates()
@@ -47,20 +75,18 @@ func newTable(p *edwards25519.Point) *table {
 		acc.Multiply(acc, z)
 	}
 	inv := new(field.Element).Invert(acc)
-	t := new(table)
 	var zinv, x, y field.Element
 	for i := len(pts) - 1; i >= 0; i-- {
 		zinv.Multiply(inv, &prefix[i]) // 1/Z_i
 		inv.Multiply(inv, &zs[i])      // 1/(Z_0 … Z_{i-1})
 		x.Multiply(&xs[i], &zinv)
 		y.Multiply(&ys[i], &zinv)
-		n := &t[i/8][i%8]
+		n := &rows[i/per][i%per]
 		n.ypx.Add(&y, &x)
 		n.ymx.Subtract(&y, &x)
 		n.xy2d.Multiply(&x, &y)
 		n.xy2d.Multiply(&n.xy2d, d2)
 	}
-	return t
 }
 
 // d2 is 2·d, d = −121665/121666 the curve's constant.
@@ -150,18 +176,33 @@ func (v *extended) fromCompleted(x, y, z, t *field.Element) {
 func (t *table) touch(d *[64]int8) uint64 {
 	var sum uint64
 	for i, di := range d {
-		if di == 0 {
-			continue
-		}
-		if di < 0 {
-			di = -di
-		}
-		// A point is 120 bytes, on two or three cache lines: a word at
-		// its start, 64 bytes on and at its end loads them all.
-		p := unsafe.Pointer(&t[i/2][di-1])
-		sum += *(*uint64)(p) + *(*uint64)(unsafe.Add(p, 64)) + *(*uint64)(unsafe.Add(p, unsafe.Sizeof(niels{})-8))
+		sum += touchPoint(t[i/2][:], int(di))
 	}
 	return sum
+}
+
+// touch is [table.touch] for a wide table and base-256 digits.
+func (t *wideTable) touch(d *[32]int16) uint64 {
+	var sum uint64
+	for i, di := range d {
+		sum += touchPoint(t[i][:], int(di))
+	}
+	return sum
+}
+
+// touchPoint loads the point of row that the digit d selects, if any,
+// and returns a sum of the words it loaded.
+func touchPoint(row []niels, d int) uint64 {
+	if d == 0 {
+		return 0
+	}
+	if d < 0 {
+		d = -d
+	}
+	// A point is 120 bytes, on two or three cache lines: a word at its
+	// start, 64 bytes on and at its end loads them all.
+	p := unsafe.Pointer(&row[d-1])
+	return *(*uint64)(p) + *(*uint64)(unsafe.Add(p, 64)) + *(*uint64)(unsafe.Add(p, unsafe.Sizeof(niels{})-8))
 }
 
 // touched counts the verifications whose touched words summed to 0, a
@@ -169,8 +210,8 @@ func (t *table) touch(d *[64]int8) uint64 {
 var touched atomic.Uint64
 
 // addDigit adds d·(row's point), or subtracts it if neg, for a signed
-// base-16 digit d in [−8, 8].
-func (v *extended) addDigit(row *[8]niels, d int8, neg bool) {
+// digit d with |d| at most len(row).
+func (v *extended) addDigit(row []niels, d int, neg bool) {
 	switch {
 	case d > 0:
 		v.add(&row[d-1], neg)
@@ -190,6 +231,21 @@ func (v *extended) encode() [32]byte {
 	copy(out[:], y.Bytes())
 	out[31] |= byte(x.IsNegative() << 7)
 	return out
+}
+
+// radix256 returns the signed base-256 digits of a scalar below 2^255 in
+// little-endian bytes: s = Σ d_i·256^i, each d_i in [−128, 128) but the
+// top one, in [0, 128].
+func radix256(s []byte) [32]int16 {
+	var d [32]int16
+	var carry int16
+	for i, b := range s[:32] {
+		v := int16(b) + carry
+		carry = (v + 128) >> 8
+		d[i] = v - carry<<8
+	}
+	d[31] += carry << 8 // below 2^255: the top digit takes it, at most 128
+	return d
 }
 
 // radix16 returns the signed base-16 digits of a scalar below 2^255 in
