@@ -30,28 +30,20 @@ type wideTable [32][128]niels
 // one field inversion, some two verifications' worth.
 func newTable(p *edwards25519.Point) *table {
 	t := new(table)
-	var rows [32][]niels
-	for i := range t {
-		rows[i] = t[i][:]
-	}
-	fillRows(p, &rows)
+	fillRows(p, len(t[0]), func(i, j int) *niels { return &t[i][j] })
 	return t
 }
 
 // newWideTable returns the wide table of p.
 func newWideTable(p *edwards25519.Point) *wideTable {
 	t := new(wideTable)
-	var rows [32][]niels
-	for i := range t {
-		rows[i] = t[i][:]
-	}
-	fillRows(p, &rows)
+	fillRows(p, len(t[0]), func(i, j int) *niels { return &t[i][j] })
 	return t
 }
 
-// fillRows sets rows[i][j] to (j+1)·p·256^i, all rows of one length.
-func fillRows(p *edwards25519.Point, rows *[32][]niels) {
-	per := len(rows[0])
+// fillRows sets *at(i, j) to (j+1)·p·256^i for i = 0 … 31 and j = 0 …
+// per-1.
+func fillRows(p *edwards25519.Point, per int, at func(i, j int) *niels) {
 	pts := make([]edwards25519.Point, 32*per)
 	row := new(edwards25519.Point).Set(p) // p·256^i
 	for i := range 32 {
@@ -81,7 +73,7 @@ func fillRows(p *edwards25519.Point, rows *[32][]niels) {
 		inv.Multiply(inv, &zs[i])      // 1/(Z_0 … Z_{i-1})
 		x.Multiply(&xs[i], &zinv)
 		y.Multiply(&ys[i], &zinv)
-		n := &rows[i/per][i%per]
+		n := at(i/per, i%per)
 		n.ypx.Add(&y, &x)
 		n.ymx.Subtract(&y, &x)
 		n.xy2d.Multiply(&x, &y)
