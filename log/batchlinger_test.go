@@ -2,6 +2,7 @@ package log_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -40,6 +41,29 @@ func lingerLog(t *testing.T, linger time.Duration, maxBatch int) (*log.Log, *com
 	return l, commits
 }
 
+// runBusy queues 8 entries in l before its sequencer runs, so that they
+// make one batch (the log is busy after it), runs it and waits for them.
+func runBusy(t *testing.T, l *log.Log) {
+	t.Helper()
+	var waits []func(context.Context) (int64, error)
+	for i := range 8 {
+		waits = append(waits, l.Add(entry(i)))
+	}
+	logtest.Run(t, l)
+	waitAll(t, waits)
+}
+
+// appendWithin appends e and fails the test, saying why, unless it is
+// sequenced within a minute.
+func appendWithin(t *testing.T, l *log.Log, e []byte, what string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := l.Add(e)(ctx); err != nil {
+		t.Fatalf("append %s: %v", what, err)
+	}
+}
+
 // waitAll waits for the appends of waits and fails the test on an error.
 func waitAll(t *testing.T, waits []func(context.Context) (int64, error)) {
 	t.Helper()
@@ -60,16 +84,11 @@ func TestBatchLinger(t *testing.T) {
 	t.Run("busy", func(t *testing.T) {
 		log.SetLingerStep(t, 100*time.Millisecond)
 		l, commits := lingerLog(t, time.Hour, 0)
-		var waits []func(context.Context) (int64, error)
-		for i := range 8 { // queued before the sequencer runs: one batch
-			waits = append(waits, l.Add(entry(i)))
-		}
-		logtest.Run(t, l)
-		waitAll(t, waits)
+		runBusy(t, l)
 		// 16 claims being checked, then appended one by one: the
 		// sequencer, woken by the first, waits for the others.
 		l.AddIncoming(16)
-		waits = waits[:0]
+		var waits []func(context.Context) (int64, error)
 		for i := 8; i < 24; i++ {
 			waits = append(waits, l.Add(entry(i)))
 			l.AddIncoming(-1)
@@ -80,11 +99,7 @@ func TestBatchLinger(t *testing.T) {
 			t.Fatalf("commits at sizes %v, want [0 8 24]: the 16 entries prepared while it lingered in one batch", got)
 		}
 		// Nothing being prepared: the linger of an hour does not start.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if _, err := l.Add(entry(24))(ctx); err != nil {
-			t.Fatalf("append after a busy batch, nothing being prepared: %v", err)
-		}
+		appendWithin(t, l, entry(24), "after a busy batch, nothing being prepared")
 	})
 	t.Run("idle", func(t *testing.T) {
 		l, commits := lingerLog(t, time.Hour, 0)
@@ -92,47 +107,37 @@ func TestBatchLinger(t *testing.T) {
 		defer l.AddIncoming(-1)
 		logtest.Run(t, l)
 		for i := range 20 {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			if _, err := l.Add(entry(i))(ctx); err != nil {
-				t.Fatalf("append %d, one at a time, with a linger of an hour: %v", i, err)
-			}
-			cancel()
+			appendWithin(t, l, entry(i), fmt.Sprintf("%d, one at a time, with a linger of an hour", i))
 		}
 		if got := commits.get(); len(got) != 21 {
 			t.Fatalf("%d commits for 20 entries appended one at a time, want 21 (the empty checkpoint's and one each)", len(got))
 		}
 	})
-	t.Run("no service", func(t *testing.T) {
-		l, _ := openFaulty(t, log.Config{BatchLinger: time.Hour}, false)
-		var waits []func(context.Context) (int64, error)
-		for i := range 8 {
-			waits = append(waits, l.Add(entry(i)))
-		}
-		logtest.Run(t, l)
-		waitAll(t, waits)
+	t.Run("flood", func(t *testing.T) {
+		// A stranger's flood keeps claims being checked all the time: the
+		// linger still ends at its bound, and the batch is committed.
+		l, commits := lingerLog(t, 50*time.Millisecond, 0)
+		runBusy(t, l)
 		l.AddIncoming(1)
 		defer l.AddIncoming(-1)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if _, err := l.Add(entry(8))(ctx); err != nil {
-			t.Fatalf("append after a batch of 8 to a log no Service feeds: %v", err)
+		appendWithin(t, l, entry(8), "while claims are always being checked")
+		if got := commits.get(); !slices.Equal(got, []int64{0, 8, 9}) {
+			t.Fatalf("commits at sizes %v, want [0 8 9]", got)
 		}
+	})
+	t.Run("no service", func(t *testing.T) {
+		l, _ := openFaulty(t, log.Config{BatchLinger: time.Hour}, false)
+		runBusy(t, l)
+		l.AddIncoming(1)
+		defer l.AddIncoming(-1)
+		appendWithin(t, l, entry(8), "after a batch of 8 to a log no Service feeds")
 	})
 	t.Run("never", func(t *testing.T) {
 		l, commits := lingerLog(t, -1, 0)
-		var waits []func(context.Context) (int64, error)
-		for i := range 8 {
-			waits = append(waits, l.Add(entry(i)))
-		}
-		logtest.Run(t, l)
-		waitAll(t, waits)
+		runBusy(t, l)
 		l.AddIncoming(1) // a claim being checked that never comes
 		defer l.AddIncoming(-1)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if _, err := l.Add(entry(8))(ctx); err != nil {
-			t.Fatalf("append after a batch of 8, linger off: %v", err)
-		}
+		appendWithin(t, l, entry(8), "after a batch of 8, linger off")
 		if got := commits.get(); !slices.Equal(got, []int64{0, 8, 9}) {
 			t.Fatalf("commits at sizes %v, want [0 8 9]", got)
 		}

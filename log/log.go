@@ -387,7 +387,7 @@ func (l *Log) cpuBound() bool {
 const lingerRunnable = 4
 
 // lingerStep is how often linger looks whether appends are still being
-// prepared. A variable for tests.
+// prepared or the process still CPU-bound. A variable for tests.
 var lingerStep = 200 * time.Microsecond
 
 // drain adds to batch the entries queued, up to MaxBatchSize, without

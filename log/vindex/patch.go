@@ -82,14 +82,7 @@ func ComposeStratum(rec []byte, patches ...[]byte) ([]byte, error) {
 	if err := checkFrontier(st); err != nil {
 		return nil, fmt.Errorf("the patched stratum: %w", err)
 	}
-	out := make([]byte, 0, len(rec)+256)
-	out = append(out, frontierMark)
-	for at, i := range st.index {
-		if i > 0 {
-			out = append(out, uint8(at))
-			out = st.nodes[i-1].appendBinary(out)
-		}
-	}
+	out := appendStratum(make([]byte, 0, st.encodedSize()), st) // st holds stored nodes only
 	st.release()
 	return out, nil
 }
