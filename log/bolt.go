@@ -84,9 +84,9 @@ var _ Store = (*BoltStore)(nil)
 // a few KiB (a merge), which fill fewer, larger pages, written with fewer
 // system calls, and the trees are shallower. From 0 to 600,000 claims
 // under `attestlog bench --builders 256`, the rate a round was 6–22%
-// higher, and 20–26% at 600,000 claims, for the same file size; the log
+// higher, and 13–26% at 600,000 claims, for the same file size; the log
 // core and a fresh log are unchanged (BENCHMARKS.md, issue 14's twelfth
-// pass). 64 KiB pages did no better.
+// pass). 8 and 32 KiB pages did about as well, 64 KiB no better.
 const BoltPageSize = 16 << 10
 
 // OpenBolt opens or creates the bbolt store at path. It fails, saying so,
